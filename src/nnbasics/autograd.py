@@ -1,0 +1,268 @@
+"""Reverse-mode automatic differentiation: the Function base and the backward engine.
+
+A :class:`Function` is one primitive op. Its ``forward`` takes arrays and returns
+an array; its ``backward`` takes the gradient of the loss with respect to the
+output and returns one gradient per input (None where an input needs none).
+Calling ``SomeOp.apply(*tensors)`` runs forward and, when gradients are being
+recorded, links the output to the op so that :func:`backward` can walk back.
+
+The engine (:func:`backward`) orders the graph with an explicit stack (no
+recursion, so a chain of 100,000 ops is fine), adds gradients that reach a
+tensor along several paths (``x*x`` at 3 gives 6), and frees each op's saved
+arrays once it has been used unless ``retain_graph=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+from .backend import xp
+
+__all__ = [
+    "Function",
+    "backward",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+]
+
+
+class _GradMode(threading.local):
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    """True when ops record the graph (the default); False inside :class:`no_grad`."""
+    return _mode.enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off.
+
+    The previous mode is restored on exit, also when an exception escapes.
+
+    Example:
+        >>> with set_grad_enabled(False):
+        ...     pass
+    """
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = None
+
+    def __enter__(self):
+        self.prev = _mode.enabled
+        _mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self.prev
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Disable graph recording: ops inside return tensors with ``requires_grad=False``.
+
+    Use it for evaluation and for in-place parameter updates.
+
+    Example:
+        >>> import nnbasics as nb
+        >>> x = nb.ones(3, requires_grad=True)
+        >>> with nb.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable graph recording, e.g. inside a :class:`no_grad` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class Function:
+    """Base class of every primitive op.
+
+    Subclasses implement::
+
+        def forward(self, *arrays, **params) -> array
+        def backward(self, grad) -> tuple  # one entry per input, None allowed
+
+    ``forward`` may keep on ``self`` whatever ``backward`` needs. Before
+    ``forward`` runs, ``self.needs_grad`` holds one bool per input so that ops
+    can skip saving or computing what no gradient needs.
+    Gradients returned by ``backward`` may broadcast-differ from the input
+    shape only if the op undoes it with :func:`nnbasics.ops.util.sum_to`.
+    """
+
+    #: True once backward has run without retain_graph and saved arrays are freed.
+    released = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors and link the output into the graph.
+
+        Args:
+            *inputs: Tensors (already converted by the calling function).
+            **params: non-differentiable settings forwarded to ``forward``.
+
+        Returns:
+            Tensor: the output, with ``requires_grad`` set when any input
+            requires grad and recording is enabled.
+        """
+        fn = cls()
+        record = _mode.enabled and any(t.requires_grad for t in inputs)
+        if record:
+            fn.needs_grad = tuple(t.requires_grad for t in inputs)
+        try:
+            out = fn.forward(*[t.data for t in inputs], **params)
+        except ValueError as e:
+            shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
+            raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
+        if record:
+            fn.inputs = inputs
+            return _Tensor._make(out, True, fn)
+        return _Tensor._make(out, False, None)
+
+    def forward(self, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def release(self):
+        """Free saved arrays and inputs; a later backward through it raises."""
+        self.__dict__.clear()
+        self.released = True
+
+    def __repr__(self):
+        return f"<{type(self).__name__}{' (released)' if self.released else ''}>"
+
+
+_RELEASED_MSG = (
+    "Trying to backward through the graph a second time: its saved arrays were "
+    "freed by the first backward. Call .backward(retain_graph=True) the first "
+    "time if you need to backward twice, or recompute the forward pass."
+)
+
+
+def _topological_order(root):
+    """Tensors reachable from ``root`` that require grad, inputs before outputs.
+
+    Iterative post-order depth-first search: no recursion limit.
+    """
+    order = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        fn = t._ctx
+        if fn is not None:
+            if fn.released:
+                raise RuntimeError(_RELEASED_MSG)
+            for inp in fn.inputs:
+                if inp.requires_grad and id(inp) not in visited:
+                    stack.append((inp, False))
+    return order
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+    Args:
+        root: the Tensor to differentiate (usually a scalar loss).
+        grad: d(loss)/d(root), same shape as ``root``; may be omitted only
+            when ``root`` has one element (it is then 1).
+        retain_graph: keep the graph's saved arrays so backward can run again.
+
+    Raises:
+        RuntimeError: ``root`` does not require grad, a non-scalar root has no
+            ``grad``, or the graph was already freed by an earlier backward.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph. Create the "
+            "inputs with requires_grad=True (and not inside no_grad())."
+        )
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implied only for a tensor with one element; this one "
+                f"has shape {tuple(root.shape)}. Reduce it first (e.g. loss.sum()) or pass "
+                f"grad= an array of that shape."
+            )
+        g0 = xp.ones_like(root.data)
+    else:
+        g0 = grad.data if isinstance(grad, _Tensor) else xp.asarray(grad)
+        if g0.shape != root.data.shape:
+            raise ValueError(
+                f"backward: grad has shape {g0.shape}, expected {root.data.shape} (the tensor's shape)."
+            )
+        g0 = g0.astype(root.data.dtype, copy=False)
+
+    order = _topological_order(root)
+    grads = {id(root): g0}
+    shared = {id(g0)}  # arrays that may also be held elsewhere: copied before a leaf keeps them
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._hooks:
+            for hook in t._hooks:
+                r = hook(_Tensor._make(g, False, None))
+                if r is not None:
+                    g = (r.data if isinstance(r, _Tensor) else xp.asarray(r)).astype(t.data.dtype, copy=False)
+                    shared.add(id(g))
+        fn = t._ctx
+        if fn is None or t._retains_grad:
+            _accumulate_leaf(t, g, id(g) in shared)
+            if fn is None:
+                continue
+        in_grads = fn.backward(g)
+        for inp, ig in zip(fn.inputs, in_grads):
+            if ig is None or not inp.requires_grad:
+                continue
+            if ig.dtype != inp.data.dtype:
+                ig = ig.astype(inp.data.dtype)
+            if ig is g or not ig.flags.owndata:
+                shared.add(id(ig))
+            key = id(inp)
+            prev = grads.get(key)
+            grads[key] = ig if prev is None else prev + ig
+        if not retain_graph:
+            fn.release()
+
+
+def _accumulate_leaf(t, g, maybe_shared):
+    if t.grad is None:
+        t.grad = _Tensor._make(g.copy() if maybe_shared else g, False, None)
+    else:
+        t.grad = _Tensor._make(t.grad.data + g, False, None)
+
+
+from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)

@@ -1,0 +1,12 @@
+"""Composite functions built from the primitives in :mod:`nnbasics.ops`.
+
+Nothing here writes a derivative: gradients come from the primitives used
+(or from a fused primitive in ``ops``). Import as ``import nnbasics.functional as F``.
+Each submodule holds one concept and lists its names in ``__all__``.
+"""
+
+from ..ops import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from .activation import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403

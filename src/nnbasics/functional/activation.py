@@ -1,0 +1,3 @@
+"""Activation functions (issue 3)."""
+
+__all__ = []

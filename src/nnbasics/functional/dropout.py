@@ -1,0 +1,3 @@
+"""Dropout functions (issue 3)."""
+
+__all__ = []

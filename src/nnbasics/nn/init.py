@@ -1,0 +1,3 @@
+"""Weight initializers (issue 3)."""
+
+__all__ = []

@@ -1,0 +1,407 @@
+"""Elementwise primitives, each with its forward and backward side by side.
+
+Binary ops broadcast as NumPy does; their backward undoes broadcasting only
+through :func:`~nnbasics.ops.util.sum_to`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Function
+from ..backend import default_float, is_float_dtype, xp
+from ..tensor import Tensor
+from .util import as_operand, operands, sum_to
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sign",
+    "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "clip", "cast", "compare",
+]
+
+
+class Add(Function):
+    """z = a + b.  dz/da = 1, dz/db = 1."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return sum_to(g, self.shapes[0]), sum_to(g, self.shapes[1])
+
+
+class Sub(Function):
+    """z = a - b.  dz/da = 1, dz/db = -1."""
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        gb = sum_to(-g, self.shapes[1]) if self.needs_grad[1] else None
+        return sum_to(g, self.shapes[0]), gb
+
+
+class Mul(Function):
+    """z = a * b.  dz/da = b, dz/db = a."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = sum_to(g * b, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(g * a, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """z = a / b.  dz/da = 1/b, dz/db = -a/b^2."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        gb_ = g / b
+        ga = sum_to(gb_, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(-gb_ * a / b, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """z = -a."""
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class PowScalar(Function):
+    """z = a ** p for a constant number p.  dz/da = p a^(p-1)."""
+
+    def forward(self, a, p):
+        self.a, self.p = a, p
+        return a**p
+
+    def backward(self, g):
+        p = self.p
+        if p == 2:
+            return (g * (2 * self.a),)
+        return (g * (p * self.a ** (p - 1)),)
+
+
+class Pow(Function):
+    """z = a ** b for tensors.  dz/da = b a^(b-1), dz/db = a^b log a (0 where a = 0)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = sum_to(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = None
+        if self.needs_grad[1]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                loga = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0).astype(self.out.dtype)
+            gb = sum_to(g * self.out * loga, b.shape)
+        return ga, gb
+
+
+class Exp(Function):
+    """z = e^a.  dz/da = z."""
+
+    def forward(self, a):
+        self.out = xp.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    """z = ln a.  dz/da = 1/a."""
+
+    def forward(self, a):
+        self.a = a
+        return xp.log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class Sqrt(Function):
+    """z = sqrt(a).  dz/da = 1 / (2 z) (inf at 0)."""
+
+    def forward(self, a):
+        self.out = xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    """z = |a|.  dz/da = sign(a), taken as 0 at the kink a = 0 (as PyTorch)."""
+
+    def forward(self, a):
+        self.a = a
+        return xp.abs(a)
+
+    def backward(self, g):
+        return (g * xp.sign(self.a),)
+
+
+class Sign(Function):
+    """z = sign(a) in {-1, 0, 1}.  Gradient 0 everywhere (undefined at 0, taken as 0)."""
+
+    def forward(self, a):
+        self.a = a
+        return xp.sign(a)
+
+    def backward(self, g):
+        return (xp.zeros_like(self.a),)
+
+
+class Tanh(Function):
+    """z = tanh a.  dz/da = 1 - z^2."""
+
+    def forward(self, a):
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 - self.out * self.out),)
+
+
+class Sigmoid(Function):
+    """z = 1 / (1 + e^-a), computed as (1 + tanh(a/2)) / 2: no overflow for any |a|.
+
+    dz/da = z (1 - z), at most 1/4 (the factor that makes deep sigmoid nets vanish).
+    """
+
+    def forward(self, a):
+        out = xp.tanh(a * 0.5)
+        out += 1
+        out *= 0.5
+        self.out = out
+        return out
+
+    def backward(self, g):
+        z = self.out
+        return (g * z * (1 - z),)
+
+
+class ReLU(Function):
+    """z = max(a, 0).  dz/da = 1 for a > 0, 0 for a < 0, and 0 at the kink a = 0 (as PyTorch)."""
+
+    def forward(self, a):
+        self.mask = a > 0
+        return a * self.mask if a.dtype.kind == "f" else xp.maximum(a, 0)
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Maximum(Function):
+    """z = max(a, b) elementwise.  The gradient goes to the larger input; ties split it half and half."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        w = (a > b) + 0.5 * (a == b)
+        w = w.astype(g.dtype, copy=False)
+        ga = sum_to(g * w, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(g * (1 - w), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Minimum(Function):
+    """z = min(a, b) elementwise.  The gradient goes to the smaller input; ties split it."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        w = (a < b) + 0.5 * (a == b)
+        w = w.astype(g.dtype, copy=False)
+        ga = sum_to(g * w, a.shape) if self.needs_grad[0] else None
+        gb = sum_to(g * (1 - w), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Where(Function):
+    """z = a where cond else b (cond is a bool array, not differentiated)."""
+
+    def forward(self, a, b, cond):
+        self.cond, self.shapes = cond, (a.shape, b.shape)
+        return xp.where(cond, a, b)
+
+    def backward(self, g):
+        zero = xp.zeros((), dtype=g.dtype)
+        ga = sum_to(xp.where(self.cond, g, zero), self.shapes[0]) if self.needs_grad[0] else None
+        gb = sum_to(xp.where(self.cond, zero, g), self.shapes[1]) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Clip(Function):
+    """z = min(max(a, lo), hi).  dz/da = 1 where lo <= a <= hi (bounds included, as PyTorch), else 0."""
+
+    def forward(self, a, lo, hi):
+        self.mask = xp.ones(a.shape, dtype=bool)
+        if lo is not None:
+            self.mask &= a >= lo
+        if hi is not None:
+            self.mask &= a <= hi
+        return xp.clip(a, lo, hi)
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Cast(Function):
+    """z = a converted to another dtype; the gradient is converted back."""
+
+    def forward(self, a, dtype):
+        return a.astype(dtype)
+
+    def backward(self, g):
+        return (g,)  # the engine casts it to the input's dtype
+
+
+# ----------------------------------------------------------------- functions
+def add(a, b) -> Tensor:
+    """a + b, broadcasting."""
+    return Add.apply(*operands(a, b))
+
+
+def sub(a, b) -> Tensor:
+    """a - b, broadcasting."""
+    return Sub.apply(*operands(a, b))
+
+
+def mul(a, b) -> Tensor:
+    """a * b, broadcasting."""
+    return Mul.apply(*operands(a, b))
+
+
+def div(a, b) -> Tensor:
+    """a / b, broadcasting (true division: integers give float)."""
+    a, b = operands(a, b)
+    if not is_float_dtype(a.dtype) and not is_float_dtype(b.dtype):
+        a = cast(a, default_float)
+    return Div.apply(a, b)
+
+
+def neg(a) -> Tensor:
+    """-a."""
+    return Neg.apply(as_operand(a))
+
+
+def pow(a, b) -> Tensor:
+    """a ** b. A number exponent is a constant; a tensor exponent is differentiated too."""
+    if isinstance(b, numbers.Number) and not isinstance(b, bool) and isinstance(a, Tensor):
+        return PowScalar.apply(a, p=b)
+    return Pow.apply(*operands(a, b))
+
+
+def exp(a) -> Tensor:
+    """e ** a."""
+    return Exp.apply(as_operand(a))
+
+
+def log(a) -> Tensor:
+    """Natural logarithm."""
+    return Log.apply(as_operand(a))
+
+
+def sqrt(a) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(as_operand(a))
+
+
+def abs(a) -> Tensor:  # noqa: A001 - mirrors numpy/torch
+    """|a|; gradient 0 at a = 0."""
+    return Abs.apply(as_operand(a))
+
+
+def sign(a) -> Tensor:
+    """-1, 0 or 1; zero gradient."""
+    return Sign.apply(as_operand(a))
+
+
+def tanh(a) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(as_operand(a))
+
+
+def sigmoid(a) -> Tensor:
+    """Logistic sigmoid 1 / (1 + e^-a), finite for any input."""
+    return Sigmoid.apply(as_operand(a))
+
+
+def relu(a) -> Tensor:
+    """max(a, 0); gradient 0 at a = 0."""
+    return ReLU.apply(as_operand(a))
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise maximum, broadcasting; ties split the gradient."""
+    return Maximum.apply(*operands(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise minimum, broadcasting; ties split the gradient."""
+    return Minimum.apply(*operands(a, b))
+
+
+def where(cond, a, b) -> Tensor:
+    """Pick ``a`` where ``cond`` is true, else ``b`` (all three broadcast)."""
+    c = cond.data if isinstance(cond, Tensor) else xp.asarray(cond)
+    if c.dtype != xp.bool_:
+        raise TypeError(f"where: cond must be a bool tensor; got {c.dtype}. Use a comparison such as x > 0.")
+    a, b = operands(a, b)
+    return Where.apply(a, b, cond=c)
+
+
+def clip(a, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Clamp into [min, max] (either may be None); gradient 1 inside, bounds included."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max.")
+    return Clip.apply(as_operand(a), lo=min, hi=max)
+
+
+def cast(a, dtype) -> Tensor:
+    """Convert to ``dtype``. Differentiable between floating dtypes; to an integer dtype the result has no grad."""
+    a = as_operand(a)
+    dtype = xp.dtype(dtype)
+    if a.dtype == dtype:
+        return a
+    if not is_float_dtype(dtype):
+        return Tensor._make(a.data.astype(dtype), False, None)
+    return Cast.apply(a, dtype=dtype)
+
+
+_COMPARE = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,
+            "eq": xp.equal, "ne": xp.not_equal}
+
+
+def compare(a, b, op: str) -> Tensor:
+    """Elementwise comparison (lt, le, gt, ge, eq, ne): a bool tensor without gradient."""
+    a, b = operands(a, b)
+    try:
+        out = _COMPARE[op](a.data, b.data)
+    except ValueError:
+        raise ValueError(f"{op}: cannot compare shapes {a.shape} and {b.shape}.") from None
+    return Tensor._make(out, False, None)

@@ -1,0 +1,66 @@
+"""Matrix product, with NumPy's ``matmul`` rules (1-D, 2-D, batched with broadcasting)."""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..tensor import Tensor
+from .util import operands, sum_to
+
+__all__ = ["matmul"]
+
+
+class MatMul(Function):
+    """z = a @ b.
+
+    For 2-D a (m, k) and b (k, n): dz/da = g b^T (m, k), dz/db = a^T g (k, n).
+    1-D operands are promoted to a row (a) or column (b) matrix, batch dims
+    broadcast, and :func:`sum_to` sums what broadcasting stretched.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
+        b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+        if a.ndim == 1:
+            g = g[..., None, :]
+        if b.ndim == 1:
+            g = g[..., None]
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = g @ b2.swapaxes(-1, -2)
+            ga = sum_to(ga, a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:
+            if b2.ndim == 2 and a2.ndim > 2:
+                # (..., m, k) batch folded into rows: one GEMM instead of a batch and a sum
+                k, n = a2.shape[-1], g.shape[-1]
+                gb = a2.reshape(-1, k).T @ g.reshape(-1, n)
+            else:
+                gb = a2.swapaxes(-1, -2) @ g
+                gb = sum_to(gb, b2.shape)
+            gb = gb.reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b`` with NumPy's rules.
+
+    Shape: (k,) @ (k,) -> (); (m, k) @ (k, n) -> (m, n); (*B, m, k) @ (*B', k, n)
+    -> (broadcast(B, B'), m, n); a 1-D operand acts as a row (left) or column (right).
+
+    Raises:
+        ValueError: naming both shapes when the inner dimensions differ.
+    """
+    a, b = operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dim; got shapes {a.shape} and {b.shape}. Use * for scalars.")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align: the inner dims {ka} and {kb} must be equal."
+        )
+    return MatMul.apply(a, b)

@@ -1,0 +1,186 @@
+"""Reduction primitives: sum, mean, max, min, logsumexp, softmax, log_softmax.
+
+Every reduction takes PyTorch's ``dim``/``keepdim`` and NumPy's
+``axis``/``keepdims`` (give one spelling, not both). ``dim=None`` reduces all.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import xp
+from ..tensor import Tensor
+from .util import as_operand, normalize_dim, reduce_axes
+
+__all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax", "argmax", "argmin"]
+
+
+def _expand_back(g, shape, axes, keep):
+    """Re-insert reduced axes into ``g`` so it broadcasts against the input."""
+    if not keep:
+        g = xp.expand_dims(g, axes)
+    return g
+
+
+class Sum(Function):
+    """z = sum over ``axes``.  dz/dx = 1 (the gradient broadcasts back)."""
+
+    def forward(self, x, axes, keep):
+        self.shape, self.axes, self.keep = x.shape, axes, keep
+        return xp.asarray(x.sum(axis=axes, keepdims=keep))
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keep)
+        return (xp.broadcast_to(g, self.shape),)
+
+
+class Mean(Function):
+    """z = sum / n over ``axes``.  dz/dx = 1/n.  (Fused for speed; twin: sum(x) / n.)"""
+
+    def forward(self, x, axes, keep):
+        self.shape, self.axes, self.keep = x.shape, axes, keep
+        self.n = 1
+        for a in axes:
+            self.n *= x.shape[a]
+        return xp.asarray(x.mean(axis=axes, keepdims=keep))
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keep) * (1.0 / max(self.n, 1))
+        return (xp.broadcast_to(g, self.shape).astype(g.dtype, copy=False),)
+
+
+class _Extreme(Function):
+    """max/min over ``axes``; ties share the gradient equally (as PyTorch's amax/amin)."""
+
+    reduce = None
+
+    def forward(self, x, axes, keep):
+        out = xp.asarray(type(self).reduce(x, axis=axes, keepdims=True))
+        self.x, self.out_keep, self.axes, self.keep = x, out, axes, keep
+        return out if keep else xp.squeeze(out, axis=axes)
+
+    def backward(self, g):
+        g = _expand_back(g, self.x.shape, self.axes, self.keep)
+        mask = self.x == self.out_keep
+        count = mask.sum(axis=self.axes, keepdims=True)
+        return (g * mask / count.astype(g.dtype),)
+
+
+class Max(_Extreme):
+    reduce = staticmethod(xp.max)
+
+
+class Min(_Extreme):
+    reduce = staticmethod(xp.min)
+
+
+class LogSumExp(Function):
+    """z = log sum exp(x), computed as m + log sum exp(x - m), m = max: no overflow.
+
+    dz/dx = softmax(x) along ``axes``.
+    """
+
+    def forward(self, x, axes, keep):
+        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        e = xp.exp(x - m)
+        s = e.sum(axis=axes, keepdims=True)
+        out = xp.log(s) + m
+        self.p, self.axes, self.keep = e / s, axes, keep
+        return out if keep else xp.squeeze(out, axis=axes)
+
+    def backward(self, g):
+        g = _expand_back(g, self.p.shape, self.axes, self.keep)
+        return (g * self.p,)
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum exp(x - max) along ``dim``.  dx = y * (g - sum(g * y))."""
+
+    def forward(self, x, dim):
+        e = xp.exp(x - x.max(axis=dim, keepdims=True))
+        e /= e.sum(axis=dim, keepdims=True)
+        self.out, self.dim = e, dim
+        return e
+
+    def backward(self, g):
+        y = self.out
+        gy = g * y
+        gy -= y * gy.sum(axis=self.dim, keepdims=True)
+        return (gy,)
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along ``dim`` (stable).  dx = g - softmax(x) * sum(g)."""
+
+    def forward(self, x, dim):
+        s = x - x.max(axis=dim, keepdims=True)
+        s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+        self.out, self.dim = s, dim
+        return s
+
+    def backward(self, g):
+        return (g - xp.exp(self.out) * g.sum(axis=self.dim, keepdims=True),)
+
+
+def _reduce(cls, x, dim, keepdim, axis, keepdims):
+    x = as_operand(x)
+    axes, keep = reduce_axes(dim, axis, keepdim, keepdims, x.ndim)
+    return cls.apply(x, axes=axes, keep=keep)
+
+
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+    """Sum over ``dim`` (int, tuple, or None for all)."""
+    return _reduce(Sum, x, dim, keepdim, axis, keepdims)
+
+
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Arithmetic mean over ``dim``."""
+    x = as_operand(x)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: needs a floating-point tensor; got {x.dtype}. Use .float() first.")
+    return _reduce(Mean, x, dim, keepdim, axis, keepdims)
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+    """Maximum values over ``dim`` (NumPy's ``amax``: values only; use :func:`argmax` for indices).
+
+    Ties share the gradient equally.
+    """
+    return _reduce(Max, x, dim, keepdim, axis, keepdims)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+    """Minimum values over ``dim`` (values only); ties share the gradient equally."""
+    return _reduce(Min, x, dim, keepdim, axis, keepdims)
+
+
+def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """log(sum(exp(x))) over ``dim``, stable for large inputs."""
+    return _reduce(LogSumExp, x, dim, keepdim, axis, keepdims)
+
+
+def softmax(x, dim=-1) -> Tensor:
+    """Softmax along ``dim`` (stable: the max is subtracted before exp).
+
+    Shape: any; the result has the input's shape and sums to 1 along ``dim``.
+    """
+    x = as_operand(x)
+    return Softmax.apply(x, dim=normalize_dim(dim, x.ndim))
+
+
+def log_softmax(x, dim=-1) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed as x - logsumexp(x): finite for logits of ±1e4."""
+    x = as_operand(x)
+    return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim))
+
+
+def argmax(x, dim=None, keepdim=False) -> Tensor:
+    """Indices of the maxima (int64, no gradient); over the flattened tensor when ``dim`` is None."""
+    x = as_operand(x)
+    return Tensor._make(xp.asarray(xp.argmax(x.data, axis=dim, keepdims=keepdim)), False, None)
+
+
+def argmin(x, dim=None, keepdim=False) -> Tensor:
+    """Indices of the minima (int64, no gradient)."""
+    x = as_operand(x)
+    return Tensor._make(xp.asarray(xp.argmin(x.data, axis=dim, keepdims=keepdim)), False, None)

@@ -1,0 +1,75 @@
+"""Helpers shared by the primitives: undoing broadcasting, operands, dims."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backend import default_float, xp
+from ..tensor import Tensor
+
+__all__ = ["sum_to", "operands", "as_operand", "reduce_axes", "normalize_dim"]
+
+
+def sum_to(grad, shape):
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched.
+
+    The one place broadcasting is undone: ``sum_to(g, x.shape)`` is the
+    gradient w.r.t. ``x`` of any op that broadcast ``x`` to ``g.shape``.
+
+    Shape: grad (*B, *S') -> ``shape`` S, where S broadcasts to S'.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+def as_operand(x, like=None) -> Tensor:
+    """Tensor for ``x``; a Python number takes the dtype of ``like`` (the other operand).
+
+    An int tensor combined with a Python float gives float32, as in PyTorch.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) and not isinstance(x, bool) and like is not None:
+        dt = like.data.dtype
+        if isinstance(x, float) and dt.kind not in "fc":
+            dt = default_float
+        return Tensor._make(xp.asarray(x, dtype=dt), False, None)
+    return Tensor(x)
+
+
+def operands(a, b):
+    """Both operands of a binary op as Tensors (numbers adopt the other's dtype)."""
+    if isinstance(a, Tensor):
+        return a, as_operand(b, a)
+    b = as_operand(b)
+    return as_operand(a, b), b
+
+
+def reduce_axes(dim, axis, keepdim, keepdims, ndim):
+    """Resolve PyTorch ``dim``/``keepdim`` and NumPy ``axis``/``keepdims`` to (axes, keep).
+
+    Returns ``axes`` as a tuple of non-negative ints (all dims when None).
+    """
+    if axis is not None:
+        if dim is not None:
+            raise TypeError("give either dim (PyTorch) or axis (NumPy), not both.")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    if dim is None:
+        return tuple(range(ndim)), bool(keepdim)
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    return tuple(normalize_dim(d, ndim) for d in dims), bool(keepdim)
+
+
+def normalize_dim(d, ndim, *, extra=0):
+    """``d`` as a non-negative dim of a tensor with ``ndim`` dims (``extra`` allows insert positions)."""
+    n = ndim + extra
+    if not isinstance(d, numbers.Integral) or not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimension(s).")
+    return int(d) % max(n, 1)

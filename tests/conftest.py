@@ -1,0 +1,30 @@
+"""Shared fixtures. ``torch`` is the parity reference: skipped where absent, unless
+NNBASICS_REQUIRE_TORCH=1 (set by .ci/run), where its absence fails the test."""
+
+import os
+
+import numpy as np
+import pytest
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError:
+        if os.environ.get("NNBASICS_REQUIRE_TORCH") == "1":
+            pytest.fail("torch is required (NNBASICS_REQUIRE_TORCH=1) but is not installed: pip install torch==2.13.0")
+        pytest.skip("torch not installed (parity reference); pip install torch==2.13.0")
+    torch.manual_seed(0)
+    return torch
+
+
+@pytest.fixture
+def torch():
+    """The torch module, for parity tests."""
+    return _import_torch()
+
+
+@pytest.fixture
+def rng():
+    """A seeded Generator; tests never use NumPy's global random state."""
+    return np.random.default_rng(1234)
