@@ -11,7 +11,7 @@ Example:
     (3, 2)
 """
 
-from . import functional, ops  # noqa: F401
+from . import functional, nn, ops, optim  # noqa: F401
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
