@@ -44,7 +44,7 @@ class Mean(Function):
         return xp.asarray(x.mean(axis=axes, keepdims=keep))
 
     def backward(self, g):
-        g = _expand_back(g, self.shape, self.axes, self.keep) * (1.0 / max(self.n, 1))
+        g = _expand_back(g, self.shape, self.axes, self.keep) * (1.0 / (self.n or 1))  # NOTE: max is the op here
         return (xp.broadcast_to(g, self.shape).astype(g.dtype, copy=False),)
 
 
