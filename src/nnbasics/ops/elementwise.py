@@ -300,7 +300,7 @@ def div(a, b) -> Tensor:
     """a / b, broadcasting (true division: integers give float)."""
     a, b = operands(a, b)
     if not is_float_dtype(a.dtype) and not is_float_dtype(b.dtype):
-        a = cast(a, default_float)
+        a, b = cast(a, default_float), cast(b, default_float)
     return Div.apply(a, b)
 
 

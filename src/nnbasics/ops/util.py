@@ -45,9 +45,16 @@ def as_operand(x, like=None) -> Tensor:
 def operands(a, b):
     """Both operands of a binary op as Tensors (numbers adopt the other's dtype)."""
     if isinstance(a, Tensor):
-        return a, as_operand(b, a)
-    b = as_operand(b)
-    return as_operand(a, b), b
+        a, b = a, as_operand(b, a)
+    else:
+        b = as_operand(b)
+        a = as_operand(a, b)
+    # NOTE: NumPy promotes float32 with an int tensor to float64; PyTorch keeps the float dtype, as we do.
+    if a.dtype.kind == "f" and b.dtype.kind in "iu":
+        b = Tensor._make(b.data.astype(a.dtype), False, None)
+    elif b.dtype.kind == "f" and a.dtype.kind in "iu":
+        a = Tensor._make(a.data.astype(b.dtype), False, None)
+    return a, b
 
 
 def reduce_axes(dim, axis, keepdim, keepdims, ndim):
