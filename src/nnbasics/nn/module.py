@@ -7,12 +7,48 @@ reproducible order and dotted names that match PyTorch's state-dict keys.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import itertools
+from collections import OrderedDict, namedtuple
 
+from ..autograd import is_grad_enabled, no_grad
+from ..backend import is_float_dtype, xp
 from ..tensor import Tensor
 from .parameter import Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
+
+#: What ``load_state_dict`` returns: the keys it could not fill and the keys it did not use.
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class StateDictError(ValueError, RuntimeError):
+    """A state dict does not fit a module (missing, unexpected or wrong-shape entries).
+
+    Both a ValueError (bad user input) and a RuntimeError (what PyTorch raises).
+    """
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook.
+
+    Also a context manager: the hook is removed on leaving the ``with`` block.
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, registry):
+        self._registry = registry
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self) -> None:
+        self._registry.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
 
 
 class Module:
@@ -42,6 +78,7 @@ class Module:
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     # ------------------------------------------------------------ registries
@@ -106,8 +143,11 @@ class Module:
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None; got {type(tensor).__name__}.")
         self._drop(name)
         self._buffers[name] = tensor
-        if not persistent:
-            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        nonpersistent = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            nonpersistent.discard(name)
+        else:
+            nonpersistent.add(name)
 
     def add_module(self, name: str, module) -> None:
         """Register a sub-module under ``name``."""
@@ -170,8 +210,164 @@ class Module:
                     yield (f"{mname}.{n}" if mname else n), b
 
     def buffers(self):
+        """Yield every registered buffer (in :meth:`named_buffers` order)."""
         for _, b in self.named_buffers():
             yield b
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module at dotted path ``target`` (``""`` is this module), e.g. ``"encoder.0"``."""
+        m = self
+        if target == "":
+            return m
+        for part in target.split("."):
+            child = m._modules.get(part)
+            if child is None:
+                raise AttributeError(
+                    f"{type(m).__name__} has no sub-module {part!r} (looking up {target!r}); "
+                    f"its sub-modules are {list(m._modules)}."
+                )
+            m = child
+        return m
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first) and then on self; returns self.
+
+        Example:
+            >>> net.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)  # doctest: +SKIP
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------ state dict
+    def _state_items(self, prefix: str = ""):
+        """(dotted name, tensor) of every parameter and persistent buffer, PyTorch's order.
+
+        Pre-order: a module's own parameters, then its buffers, then each child in turn.
+        Shared tensors appear under every name (as in PyTorch).
+        """
+        stack = [(prefix, self)]
+        while stack:
+            pre, m = stack.pop()
+            for n, p in m._parameters.items():
+                if p is not None:
+                    yield pre + n, p
+            skip = m.__dict__.get("_non_persistent", ())
+            for n, b in m._buffers.items():
+                if b is not None and n not in skip:
+                    yield pre + n, b
+            stack.extend(reversed([(f"{pre}{n}.", c) for n, c in m._modules.items() if c is not None]))
+
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name (PyTorch's keys and layouts).
+
+        Args:
+            prefix: prepended to every key.
+            keep_vars: return the Parameters themselves instead of detached Tensors.
+
+        Returns:
+            OrderedDict[str, Tensor]: detached Tensors that share memory with the
+            module (no copy: save or copy them before training further).
+
+        Example:
+            >>> import nnbasics.nn as nn
+            >>> list(nn.Linear(3, 2, rng=0).state_dict())
+            ['weight', 'bias']
+        """
+        return OrderedDict((k, v if keep_vars else v.detach()) for k, v in self._state_items(prefix))
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
+
+        Values may be nnbasics Tensors, NumPy arrays, or anything with
+        ``.detach().cpu().numpy()`` (a torch tensor), so a PyTorch state dict
+        loads directly. Values are cast to each parameter's dtype. Nothing is
+        changed unless every entry fits.
+
+        Args:
+            state_dict: a mapping of dotted names to values, e.g. from :meth:`state_dict`.
+            strict: require the keys to match exactly.
+
+        Returns:
+            IncompatibleKeys(missing_keys, unexpected_keys) (both empty when strict).
+
+        Raises:
+            StateDictError (a ValueError and RuntimeError): listing, in one message, every
+            missing and unexpected key (when strict) and every shape mismatch (always).
+            TypeError: ``state_dict`` is not a mapping, or a value is not numeric.
+        """
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(
+                f"load_state_dict expects a mapping of names to arrays (e.g. module.state_dict()); "
+                f"got {type(state_dict).__name__}."
+            )
+        own = OrderedDict(self._state_items())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict.keys() if k not in own]
+        arrays, wrong = {}, []
+        for k, target in own.items():
+            if k not in state_dict:
+                continue
+            arr = _value_as_array(state_dict[k], k)
+            if arr.shape != target.shape:
+                wrong.append(f"{k!r}: checkpoint {arr.shape}, module {tuple(target.shape)}")
+            arrays[k] = arr
+        if wrong or (strict and (missing or unexpected)):
+            lines = [f"Error(s) in loading state_dict for {type(self).__name__}:"]
+            if strict and missing:
+                lines.append("  missing keys: " + ", ".join(map(repr, missing)))
+            if strict and unexpected:
+                lines.append("  unexpected keys: " + ", ".join(map(repr, unexpected)))
+            if wrong:
+                lines.append("  wrong shapes: " + "; ".join(wrong))
+            lines.append(
+                "Check that the module was built with the same sizes as the one saved; "
+                "strict=False ignores missing and unexpected keys (not wrong shapes)."
+            )
+            raise StateDictError("\n".join(lines))
+        with no_grad():
+            for k, arr in arrays.items():
+                target = own[k]
+                target.data[...] = arr.astype(target.dtype, copy=False)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ----------------------------------------------------------------- dtype
+    def to(self, dtype=None):
+        """Convert floating-point parameters, their gradients and buffers to ``dtype`` in place.
+
+        The Parameter objects are kept (optimizers holding them stay valid).
+        ``"cpu"`` is accepted and ignored (the only device). Returns self.
+
+        Example:
+            >>> import nnbasics.nn as nn
+            >>> nn.Linear(3, 2, rng=0).to("float64").weight.dtype
+            dtype('float64')
+        """
+        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+            return self
+        try:
+            dtype = xp.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to(): expected a floating dtype such as 'float64'; got {dtype!r}.") from None
+        if not is_float_dtype(dtype):
+            raise TypeError(f"to(): parameters must stay floating point; got {dtype}. Use 'float32' or 'float64'.")
+        for m in self.modules():
+            for t in list(m._parameters.values()) + list(m._buffers.values()):
+                if t is None or not is_float_dtype(t.dtype):
+                    continue
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(t.grad.data.astype(dtype))
+        return self
+
+    def double(self):
+        """Convert floating-point parameters and buffers to float64 (for gradient checks); returns self."""
+        return self.to(xp.float64)
+
+    def float(self):
+        """Convert floating-point parameters and buffers to float32 (the default); returns self."""
+        return self.to(xp.float32)
 
     # ----------------------------------------------------------------- modes
     def train(self, mode: bool = True):
@@ -185,30 +381,144 @@ class Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear the gradients of every parameter."""
+        """Clear the gradients of every parameter (to None, or to zeros when ``set_to_none=False``)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = Tensor(xp.zeros_like(p.grad.data))
 
     def requires_grad_(self, requires_grad: bool = True):
+        """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
+
+    # ----------------------------------------------------------------- hooks
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args)`` before ``forward``; a non-None return replaces ``args``.
+
+        Returns:
+            RemovableHandle: ``handle.remove()`` unregisters the hook.
+        """
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after ``forward``; a non-None return replaces the output.
+
+        Hooks run in registration order. Returns a :class:`RemovableHandle`.
+
+        Example:
+            >>> import nnbasics as nb, nnbasics.nn as nn
+            >>> seen = []
+            >>> h = nn.Linear(3, 2, rng=0).register_forward_hook(lambda m, a, o: seen.append(o.shape))
+        """
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when this call's input gradients are computed.
+
+        ``grad_output`` holds d(loss)/d(each output Tensor) (None for outputs that
+        got no gradient); ``grad_input`` holds d(loss)/d(each positional input)
+        through this module only (None for inputs that do not require grad).
+        Built from tensor hooks: the inputs that require grad pass through an
+        identity (``x * 1``) so their gradient excludes other uses of the same
+        tensor. The hook observes only: it must return None (use
+        ``Tensor.register_hook`` to change gradients). It fires once all inputs
+        that require grad have received their gradient, or, when none do, once
+        every output that requires grad has.
+
+        Returns:
+            RemovableHandle
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        return handle
 
     # ------------------------------------------------------------------ call
     def forward(self, *args, **kwargs):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement forward().")
 
     def __call__(self, *args, **kwargs):
-        for hook in self._forward_pre_hooks.values():
+        for hook in list(self._forward_pre_hooks.values()):
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
+        watch = _BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
+        if watch is not None:
+            args = watch.inputs
         out = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks.values():
+        for hook in list(self._forward_hooks.values()):
             r = hook(self, args, out)
             if r is not None:
                 out = r
+        if watch is not None:
+            out = watch.watch_outputs(out)
         return out
+
+    # --------------------------------------------------------------- summary
+    def summary(self, input_shape, *, dtype=None, print_fn=print) -> str:
+        """Print and return a table of layers, output shapes and parameter counts.
+
+        Runs one forward pass on zeros under ``no_grad`` in eval mode (training flags
+        are restored), recording each leaf module (and any module with parameters
+        of its own) through forward hooks, in call order.
+
+        Args:
+            input_shape: the full input shape including the batch dim, e.g. ``(1, 784)``;
+                a tuple of shapes for a module taking several inputs.
+            dtype: input dtype (default: the dtype of the first parameter, else float32).
+            print_fn: called with the table; ``None`` to only return it.
+
+        Returns:
+            str: the table, with total, trainable and non-trainable parameter counts.
+        """
+        shapes = [input_shape] if all(isinstance(d, int) for d in input_shape) else list(input_shape)
+        if dtype is None:
+            first = next(self.parameters(), None)
+            dtype = first.dtype if first is not None else xp.float32
+        inputs = [Tensor(xp.zeros(tuple(s), dtype=dtype)) for s in shapes]
+        rows, handles = [], []
+        names = {id(m): n for n, m in self.named_modules()}
+        for m in self.modules():
+            own = sum(p.numel() for p in m._parameters.values() if p is not None)
+            if own or not any(True for _ in m.children()):
+
+                def record(mod, args, out, own=own):
+                    name = names.get(id(mod)) or "(root)"
+                    rows.append((f"{name} ({type(mod).__name__})", _format_shapes(out), own))
+
+                handles.append(m.register_forward_hook(record))
+        modes = [(m, m.training) for m in self.modules()]
+        try:
+            self.eval()
+            with no_grad():
+                self(*inputs)
+        finally:
+            for h in handles:
+                h.remove()
+            for m, mode in modes:
+                object.__setattr__(m, "training", mode)
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        header = ("Layer (type)", "Output Shape", "Param #")
+        w0 = max([len(header[0])] + [len(r[0]) for r in rows]) + 2
+        w1 = max([len(header[1])] + [len(r[1]) for r in rows]) + 2
+        w2 = max([len(header[2])] + [len(f"{r[2]:,}") for r in rows])
+        width = w0 + w1 + w2
+        lines = [f"{type(self).__name__} summary, input {_format_shapes(inputs)}", "-" * width,
+                 f"{header[0]:<{w0}}{header[1]:<{w1}}{header[2]:>{w2}}", "=" * width]
+        lines += [f"{a:<{w0}}{b:<{w1}}{c:>{w2},}" for a, b, c in rows]
+        lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}", "-" * width]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
 
     def extra_repr(self) -> str:
         """Arguments shown inside this module's repr, e.g. ``in_features=3, out_features=2``."""
@@ -224,3 +534,113 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+# ---------------------------------------------------------------- helpers
+def _value_as_array(v, key):
+    """A state-dict value as an ndarray: nnbasics Tensor, ndarray, or torch tensor (duck-typed)."""
+    if isinstance(v, Tensor):
+        return v.data
+    if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):
+        v = v.detach().cpu().numpy()
+    arr = xp.asarray(v)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"load_state_dict: value for {key!r} is {type(v).__name__} (dtype {arr.dtype}), not numeric.")
+    return arr
+
+
+def _output_tensors(out):
+    if isinstance(out, Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _output_tensors(o)]
+    if isinstance(out, dict):
+        return [t for o in out.values() for t in _output_tensors(o)]
+    return []
+
+
+def _format_shapes(out):
+    if isinstance(out, Tensor):
+        return str(tuple(out.shape))
+    if isinstance(out, (tuple, list)):
+        return "[" + ", ".join(_format_shapes(o) for o in out) + "]"
+    return type(out).__name__
+
+
+class _BackwardHookCall:
+    """Collects grad_input / grad_output of one module call for its full backward hooks."""
+
+    def __init__(self, module, args):
+        self.module = module
+        wrapped = []
+        self.pending_in = set()
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and a.requires_grad:
+                a = a * 1  # NOTE: identity node, so the hook sees this module's share of the gradient only
+                a.register_hook(self._input_hook(i))
+                self.pending_in.add(i)
+            wrapped.append(a)
+        self.inputs = tuple(wrapped)
+        self.n_in = len(args)
+        self._reset()
+
+    def _reset(self):
+        self.grad_input = [None] * self.n_in
+        self.todo_in = set(self.pending_in)
+        self.grad_output = None
+        self.todo_out = None
+
+    def watch_outputs(self, out):
+        """Hook the output tensors; returns ``out`` with any input passed straight through re-wrapped."""
+        passed = {id(t) for t in self.inputs if isinstance(t, Tensor)}
+
+        def rewrap(o):
+            if isinstance(o, Tensor):
+                return o * 1 if id(o) in passed else o  # its own node: output hook before input hook
+            if isinstance(o, tuple) and hasattr(o, "_fields"):  # namedtuple
+                return type(o)(*(rewrap(e) for e in o))
+            if isinstance(o, (tuple, list)):
+                return type(o)(rewrap(e) for e in o)
+            return o
+
+        if passed:
+            out = rewrap(out)
+        outs = _output_tensors(out)
+        self.n_out = len(outs)
+        self.out_needs = {j for j, t in enumerate(outs) if t.requires_grad}
+        for j in self.out_needs:
+            outs[j].register_hook(self._output_hook(j))
+        return out
+
+    def _output_hook(self, j):
+        def hook(g):
+            if self.grad_output is None:
+                self.grad_output = [None] * self.n_out
+                self.todo_out = set(self.out_needs)
+            self.grad_output[j] = g
+            self.todo_out.discard(j)
+            if not self.pending_in and not self.todo_out:
+                self._fire()
+
+        return hook
+
+    def _input_hook(self, i):
+        def hook(g):
+            self.grad_input[i] = g
+            self.todo_in.discard(i)
+            if not self.todo_in:
+                self._fire()
+
+        return hook
+
+    def _fire(self):
+        grad_output = tuple(self.grad_output) if self.grad_output is not None else (None,) * self.n_out
+        grad_input = tuple(self.grad_input)
+        self._reset()
+        for hook in list(self.module._backward_hooks.values()):
+            r = hook(self.module, grad_input, grad_output)
+            if r is not None:
+                raise TypeError(
+                    f"a full backward hook of {type(self.module).__name__} returned {type(r).__name__}; "
+                    "it must return None (use Tensor.register_hook to change gradients)."
+                )
