@@ -71,7 +71,8 @@ def reduce_axes(dim, axis, keepdim, keepdims, ndim):
     if dim is None:
         return tuple(range(ndim)), bool(keepdim)
     dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
-    return tuple(normalize_dim(d, ndim) for d in dims), bool(keepdim)
+    axes = tuple(normalize_dim(d, ndim) for d in dims)
+    return (() if ndim == 0 else axes), bool(keepdim)  # a 0-d tensor accepts dim 0 / -1, as in PyTorch
 
 
 def normalize_dim(d, ndim, *, extra=0):
