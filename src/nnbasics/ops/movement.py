@@ -310,9 +310,33 @@ def take_along_axis(x, indices, axis) -> Tensor:
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices have {idx.ndim} dims, the tensor {x.ndim} ({x.shape}).")
     axis = normalize_dim(axis, x.ndim)
+    # NOTE: NumPy broadcasts x and indices outside ``axis``; do it here so the backward sees equal shapes.
+    other = lambda s: s[:axis] + (1,) + s[axis + 1:]  # noqa: E731
+    try:
+        shape = xp.broadcast_shapes(other(x.shape), other(idx.shape))
+    except ValueError:
+        raise ValueError(
+            f"take_along_axis: indices of shape {idx.shape} do not broadcast against {x.shape} outside axis {axis}."
+        ) from None
+    x_shape = shape[:axis] + (x.shape[axis],) + shape[axis + 1:]
+    if x_shape != x.shape:
+        x = expand(x, x_shape)
+    idx = xp.broadcast_to(idx, shape[:axis] + (idx.shape[axis],) + shape[axis + 1:])
     return TakeAlongAxis.apply(x, idx=idx, axis=axis)
 
 
 def gather(x, dim, index) -> Tensor:
-    """PyTorch's ``gather``: out[i][j] = x[i][index[i][j]] for dim=1 (same as take_along_axis)."""
-    return take_along_axis(x, index, dim)
+    """PyTorch's ``gather``: out[i][j] = x[i][index[i][j]] for dim=1.
+
+    As in PyTorch (and unlike NumPy's take_along_axis, which broadcasts), ``index`` may be
+    smaller than ``x`` outside ``dim``: the output has the shape of ``index``.
+    """
+    x = as_operand(x)
+    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if idx.ndim == x.ndim:
+        d = normalize_dim(dim, x.ndim)
+        if any(i != d and s > n for i, (s, n) in enumerate(zip(idx.shape, x.shape))):
+            raise ValueError(f"gather: index of shape {idx.shape} is larger than x {x.shape} outside dim {d}.")
+        if any(i != d and s < n for i, (s, n) in enumerate(zip(idx.shape, x.shape))):
+            x = getitem(x, tuple(slice(None) if i == d else slice(0, s) for i, s in enumerate(idx.shape)))
+    return take_along_axis(x, idx, dim)
