@@ -312,6 +312,9 @@ def neg(a) -> Tensor:
 def pow(a, b) -> Tensor:
     """a ** b. A number exponent is a constant; a tensor exponent is differentiated too."""
     if isinstance(b, numbers.Number) and not isinstance(b, bool) and isinstance(a, Tensor):
+        b = b.item() if isinstance(b, xp.generic) else b  # NOTE: a NumPy scalar would promote float32 to float64
+        if isinstance(b, float) and not is_float_dtype(a.dtype):
+            a = cast(a, default_float)  # int tensor ** float: float32, as PyTorch
         return PowScalar.apply(a, p=b)
     return Pow.apply(*operands(a, b))
 
@@ -379,6 +382,8 @@ def clip(a, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Clamp into [min, max] (either may be None); gradient 1 inside, bounds included."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max.")
+    # NOTE: NumPy scalar bounds would promote float32 to float64; Python numbers keep the input's dtype
+    min, max = (v.item() if isinstance(v, xp.generic) else v for v in (min, max))  # noqa: A001
     return Clip.apply(as_operand(a), lo=min, hi=max)
 
 
