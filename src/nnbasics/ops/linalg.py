@@ -25,10 +25,10 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+        if b.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
+            g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        if b.ndim == 1:
-            g = g[..., None]
         ga = gb = None
         if self.needs_grad[0]:
             ga = g @ b2.swapaxes(-1, -2)
