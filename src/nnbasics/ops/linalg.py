@@ -31,13 +31,20 @@ class MatMul(Function):
             g = g[..., None, :]
         ga = gb = None
         if self.needs_grad[0]:
-            ga = g @ b2.swapaxes(-1, -2)
+            if a.ndim == 2 and b.ndim == 2 and not a.flags.c_contiguous:
+                ga = (b @ g.T).T  # a is a transposed view: its grad gets the same layout (see gb)
+            else:
+                ga = g @ b2.swapaxes(-1, -2)
             ga = sum_to(ga, a2.shape).reshape(a.shape)
         if self.needs_grad[1]:
             if b2.ndim == 2 and a2.ndim > 2:
                 # (..., m, k) batch folded into rows: one GEMM instead of a batch and a sum
                 k, n = a2.shape[-1], g.shape[-1]
                 gb = a2.reshape(-1, k).T @ g.reshape(-1, n)
+            elif a.ndim == 2 and b.ndim == 2 and not b.flags.c_contiguous:
+                # NOTE: b is a transposed view (x @ W.T): computing its grad transposed gives W's
+                # grad C-contiguous; a strided copy of it later costs almost as much as the GEMM.
+                gb = (g.T @ a).T
             else:
                 gb = a2.swapaxes(-1, -2) @ g
                 gb = sum_to(gb, b2.shape)
