@@ -1,0 +1,140 @@
+"""Learning-rate schedules as pure functions of the step: ``lr = f(step, base_lr, ...)``.
+
+Closed forms, identical to PyTorch's schedulers (``nnbasics.optim.lr_scheduler``
+wraps these). A pure function is easy to plot, test and reason about: nothing
+depends on how many times something was called before.
+
+Example:
+    >>> [round(step_lr(t, 0.1, step_size=2, gamma=0.5), 3) for t in range(5)]
+    [0.1, 0.1, 0.05, 0.05, 0.025]
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+
+__all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_annealing_lr", "linear_warmup"]
+
+
+def _step(step) -> int:
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+        raise ValueError(f"step must be an int >= 0. Got {step!r}.")
+    return int(step)
+
+
+def _positive_int(owner, name, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} of {owner} must be an int > 0. Got {value!r}.")
+    return int(value)
+
+
+def _real(owner, name, value, low=None, high=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(f"{name} of {owner} must be a real number. Got {value!r}.")
+    if low is not None and value < low or high is not None and value > high:
+        bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
+            f">= {low}" if low is not None else f"<= {high}")
+        raise ValueError(f"{name} of {owner} must be {bounds}. Got {value!r}.")
+    return float(value)
+
+
+def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
+    r"""Decay by ``gamma`` every ``step_size`` steps: :math:`\eta_t = \eta_0\,\gamma^{\lfloor t / s \rfloor}`.
+
+    Args:
+        step: t, steps (or epochs) done so far (>= 0).
+        base_lr: η0.
+        step_size: s (> 0).
+        gamma: multiplicative decay factor.
+
+    Example:
+        >>> step_lr(4, 1.0, step_size=2, gamma=0.5)
+        0.25
+    """
+    t, s = _step(step), _positive_int("step_lr", "step_size", step_size)
+    return base_lr * _real("step_lr", "gamma", gamma) ** (t // s)
+
+
+def multistep_lr(step: int, base_lr: float, milestones, gamma: float = 0.1) -> float:
+    r"""Decay by ``gamma`` at each milestone: :math:`\eta_t = \eta_0\,\gamma^{\#\{m \le t\}}`.
+
+    A milestone listed twice decays twice (as PyTorch's Counter of milestones).
+
+    Args:
+        step: t (>= 0).
+        base_lr: η0.
+        milestones: steps at which to decay (ints, any order).
+        gamma: multiplicative decay factor.
+
+    Example:
+        >>> multistep_lr(5, 1.0, milestones=[2, 4], gamma=0.1)
+        0.010000000000000002
+    """
+    t = _step(step)
+    ms = sorted(_step(m) for m in milestones)
+    return base_lr * _real("multistep_lr", "gamma", gamma) ** bisect_right(ms, t)
+
+
+def exponential_lr(step: int, base_lr: float, gamma: float) -> float:
+    r"""Decay by ``gamma`` every step: :math:`\eta_t = \eta_0\,\gamma^t`.
+
+    Example:
+        >>> exponential_lr(2, 1.0, gamma=0.5)
+        0.25
+    """
+    return base_lr * _real("exponential_lr", "gamma", gamma) ** _step(step)
+
+
+def cosine_annealing_lr(step: int, base_lr: float, T_max: int, eta_min: float = 0.0) -> float:
+    r"""Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` steps (SGDR without restarts).
+
+    .. math::
+        \eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})\big(1 + \cos(\pi t / T_{max})\big)
+
+    Past ``T_max`` the cosine keeps going (the lr rises again), as in PyTorch.
+    Loshchilov and Hutter, 2017, https://arxiv.org/abs/1608.03983.
+
+    Args:
+        step: t (>= 0).
+        base_lr: η0.
+        T_max: half-period in steps (> 0).
+        eta_min: the minimum learning rate.
+
+    Example:
+        >>> cosine_annealing_lr(5, 1.0, T_max=10)
+        0.5
+    """
+    t, T = _step(step), _positive_int("cosine_annealing_lr", "T_max", T_max)
+    eta_min = _real("cosine_annealing_lr", "eta_min", eta_min)
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T)) / 2
+
+
+def linear_warmup(step: int, base_lr: float, warmup_steps: int, start_factor: float = 1.0 / 3,
+                  end_factor: float = 1.0) -> float:
+    r"""Linear change of the lr factor from ``start_factor`` to ``end_factor`` over ``warmup_steps``; then constant.
+
+    .. math::
+        \eta_t = \eta_0\Big(f_s + (f_e - f_s)\,\frac{\min(t, T)}{T}\Big)
+
+    (PyTorch's ``LinearLR``; with ``end_factor=1`` this is the usual warm-up,
+    Goyal et al., 2017, https://arxiv.org/abs/1706.02677.)
+
+    Args:
+        step: t (>= 0).
+        base_lr: η0.
+        warmup_steps: T (> 0).
+        start_factor: f_s in (0, 1].
+        end_factor: f_e in [0, 1].
+
+    Example:
+        >>> [linear_warmup(t, 1.0, warmup_steps=4, start_factor=0.25) for t in (0, 2, 4, 9)]
+        [0.25, 0.625, 1.0, 1.0]
+    """
+    t, T = _step(step), _positive_int("linear_warmup", "warmup_steps", warmup_steps)
+    fs = _real("linear_warmup", "start_factor", start_factor, 0.0, 1.0)
+    if fs == 0.0:
+        raise ValueError("start_factor of linear_warmup must be in (0, 1]. Got 0.")
+    fe = _real("linear_warmup", "end_factor", end_factor, 0.0, 1.0)
+    return base_lr * (fs + (fe - fs) * min(T, t) / T)
