@@ -64,7 +64,10 @@ class Linear(Module):
         dtype = _float_dtype(dtype, "Linear")
         self._rng = as_generator(rng)
         self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
-        self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype)) if bias else None
+        if bias:
+            self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)  # registered as None: state_dict and repr know it
         self.reset_parameters()
 
     def reset_parameters(self, rng=None) -> None:

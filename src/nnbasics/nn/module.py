@@ -64,7 +64,7 @@ class Module:
         ...     def __init__(self):
         ...         super().__init__()
         ...         self.weight = Parameter(nb.ones(2, 3).data)
-        ...         self.bias = None  # a missing bias is registered as None
+        ...         self.register_parameter("bias", None)  # a missing bias is registered as None
         ...     def forward(self, x):
         ...         return x @ self.weight.T
         >>> [n for n, _ in Affine().named_parameters()]
@@ -233,7 +233,11 @@ class Module:
         """Call ``fn(module)`` on every sub-module (children first) and then on self; returns self.
 
         Example:
-            >>> net.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)  # doctest: +SKIP
+            >>> import nnbasics.nn as nn
+            >>> names = []
+            >>> _ = nn.Sequential(nn.Linear(2, 3, rng=0)).apply(lambda m: names.append(type(m).__name__))
+            >>> names
+            ['Linear', 'Sequential']
         """
         for child in self.children():
             child.apply(fn)
