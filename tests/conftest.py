@@ -15,6 +15,7 @@ def _import_torch():
             pytest.fail("torch is required (NNBASICS_REQUIRE_TORCH=1) but is not installed: pip install torch==2.13.0")
         pytest.skip("torch not installed (parity reference); pip install torch==2.13.0")
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # NOTE: tiny parity ops; threads on a busy 2-core box made each test ~70x slower
     return torch
 
 
