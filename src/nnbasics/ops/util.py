@@ -21,10 +21,14 @@ def sum_to(grad, shape):
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1
-    )
-    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    # NOTE: return a fresh array, not a reshaped view, where one sum gives the shape directly
+    # (a bias gradient): the engine must copy a view before a leaf keeps it.
+    if not stretched and shape:
+        return grad.sum(axis=tuple(range(lead)))
+    if not lead:
+        return grad.sum(axis=stretched, keepdims=True)
+    return grad.sum(axis=tuple(range(lead)) + stretched, keepdims=True).reshape(shape)
 
 
 def as_operand(x, like=None) -> Tensor:
