@@ -24,8 +24,8 @@ What is checked, in order (each failure says which check and prints the numbers)
    an identical state_dict (keys, shapes, dtypes, values); loading copies in place
    (the parameter objects are kept, no memory is shared with the source);
 4. ``train()``/``eval()`` return the module and reach every submodule;
-5. when ``trains`` and the module has parameters: every parameter gets a gradient of
-   its shape, and one plain gradient step (``p -= lr * p.grad`` under ``no_grad``) on
+5. when ``trains`` and the module has parameters (in eval mode, so dropout is off):
+   every parameter gets a gradient of its shape, and one plain gradient step (``p -= lr * p.grad`` under ``no_grad``) on
    ``sum((out - target)**2)`` lowers the loss by at least a tenth of the first-order
    prediction ``lr * |grad|^2`` (Armijo condition; ``lr`` backtracks from 1e-2);
 6. every input in ``bad_inputs`` raises ValueError naming the module class and what

@@ -8,6 +8,7 @@ reproducible order and dotted names that match PyTorch's state-dict keys.
 from __future__ import annotations
 
 import itertools
+import numbers
 from collections import OrderedDict, namedtuple
 
 from ..autograd import is_grad_enabled, no_grad
@@ -481,7 +482,7 @@ class Module:
         Returns:
             str: the table, with total, trainable and non-trainable parameter counts.
         """
-        shapes = [input_shape] if all(isinstance(d, int) for d in input_shape) else list(input_shape)
+        shapes = [input_shape] if all(isinstance(d, numbers.Integral) for d in input_shape) else list(input_shape)
         if dtype is None:
             first = next(self.parameters(), None)
             dtype = first.dtype if first is not None else xp.float32
