@@ -35,7 +35,7 @@ class Permute(Function):
     """z = x with its dims reordered by ``dims``.  dx = g with the inverse order."""
 
     def forward(self, x, dims):
-        self.inv = tuple(xp.argsort(dims))
+        self.inv = tuple(sorted(range(len(dims)), key=dims.__getitem__))  # argsort, without NumPy's overhead
         return x.transpose(dims)
 
     def backward(self, g):
@@ -167,10 +167,10 @@ def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
 def permute(x, *dims) -> Tensor:
     """Reorder dimensions; ``dims`` is a permutation of range(ndim)."""
     x = as_operand(x)
-    dims = _shape_tuple(dims)
-    if sorted(normalize_dim(d, x.ndim) for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}.")
-    dims = tuple(normalize_dim(d, x.ndim) for d in dims)
+    given = _shape_tuple(dims)
+    dims = tuple([normalize_dim(d, x.ndim) for d in given])
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {given} is not a permutation of the {x.ndim} dims of shape {x.shape}.")
     if dims == tuple(range(x.ndim)):
         return x
     return Permute.apply(x, dims=dims)
