@@ -1,3 +1,407 @@
-"""(placeholder: being written)."""
+"""Activation layers: Modules wrapping :mod:`nnbasics.functional.activation`, PyTorch's names.
 
-__all__ = []
+Only :class:`PReLU` has a parameter. Each module's docstring names the function it
+applies; the formula and the derivative at kinks are in that function's docstring.
+``get_activation("relu")`` builds one by name.
+
+Example:
+    >>> import nnbasics as nb
+    >>> import nnbasics.nn as nn
+    >>> nn.LeakyReLU(0.2)
+    LeakyReLU(negative_slope=0.2)
+    >>> nn.get_activation("gelu", approximate="tanh")(nb.ones(2, 3)).shape
+    (2, 3)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import functional as F
+from ..backend import default_float, xp
+from ..functional import activation as _fa
+from ..ops import activation as _act
+from .module import Module
+from .parameter import Parameter
+
+__all__ = [
+    "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU",
+    "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid", "Maxout",
+    "Softmax", "LogSoftmax", "get_activation",
+]
+
+
+def _positive_int(v, name, cls):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{name} of {cls} must be a positive int; got {v!r}.")
+    return int(v)
+
+
+class Step(Module):
+    """Heaviside step, the perceptron's activation: :func:`nnbasics.functional.step`.
+
+    Its gradient is 0 everywhere: train a perceptron with the perceptron rule.
+
+    Args:
+        at_zero: the output at exactly 0.
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, at_zero=0.0):
+        super().__init__()
+        self.at_zero = _act._number(at_zero, "at_zero", "Step")
+
+    def forward(self, input):  # noqa: A002
+        return F.step(input, self.at_zero)
+
+    def extra_repr(self):
+        return f"at_zero={self.at_zero}"
+
+
+class Sigmoid(Module):
+    """Logistic sigmoid: :func:`nnbasics.functional.sigmoid`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.sigmoid(input)
+
+
+class Tanh(Module):
+    """Hyperbolic tangent: :func:`nnbasics.functional.tanh`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.tanh(input)
+
+
+class ReLU(Module):
+    """max(x, 0), gradient 0 at 0: :func:`nnbasics.functional.relu`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.relu(input)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise: :func:`nnbasics.functional.leaky_relu`.
+
+    Args:
+        negative_slope: slope for negative inputs (default 0.01).
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        _act._number(negative_slope, "negative_slope", "LeakyReLU")
+        self.negative_slope = negative_slope
+
+    def forward(self, input):  # noqa: A002
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(Module):
+    """Leaky ReLU with learned slopes: :func:`nnbasics.functional.prelu` (He et al. 2015).
+
+    Args:
+        num_parameters: 1 (one slope shared by all channels) or the number of channels
+            C (dim 1 of the input).
+        init: the initial slope (0.25, as PyTorch and the paper).
+
+    Attributes:
+        weight (Parameter): the slopes, shape (num_parameters,).
+
+    Shape: (N, C, *) -> same.
+
+    Example:
+        >>> import nnbasics as nb
+        >>> PReLU(3)(nb.ones(2, 3, 5)).shape
+        (2, 3, 5)
+    """
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        self.num_parameters = _positive_int(num_parameters, "num_parameters", "PReLU")
+        self.init = _act._number(init, "init", "PReLU")
+        self.weight = Parameter(xp.empty((self.num_parameters,), dtype=default_float))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Set every slope to ``init``."""
+        self.weight.data[...] = self.init
+
+    def forward(self, input):  # noqa: A002
+        if self.num_parameters > 1:
+            shape = tuple(input.shape)
+            if len(shape) < 2 or shape[1] != self.num_parameters:
+                raise ValueError(
+                    f"PReLU(num_parameters={self.num_parameters}) expected input (N, {self.num_parameters}, *) "
+                    f"with the channels in dim 1; got shape {shape}."
+                )
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class ELU(Module):
+    """Exponential linear unit: :func:`nnbasics.functional.elu`.
+
+    Args:
+        alpha: value the negative part saturates to is -alpha (default 1.0).
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        _act._number(alpha, "alpha", "ELU")
+        self.alpha = alpha
+
+    def forward(self, input):  # noqa: A002
+        return F.elu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class SELU(Module):
+    """Scaled ELU for self-normalizing nets: :func:`nnbasics.functional.selu`. Shape: any -> same.
+
+    Pair it with LeCun initialization (``nn.init.lecun_normal_``: Var w = 1/fan_in).
+    """
+
+    def forward(self, input):  # noqa: A002
+        return F.selu(input)
+
+
+class CELU(Module):
+    """Continuously differentiable ELU: :func:`nnbasics.functional.celu`.
+
+    Args:
+        alpha: positive scale of the negative part (default 1.0).
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        if _act._number(alpha, "alpha", "CELU") <= 0:
+            raise ValueError(f"alpha of CELU must be positive; got {alpha}.")
+        self.alpha = alpha
+
+    def forward(self, input):  # noqa: A002
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """Gaussian error linear unit x Phi(x): :func:`nnbasics.functional.gelu`.
+
+    Args:
+        approximate: ``'none'`` (exact, with erf) or ``'tanh'``.
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"approximate of GELU must be 'none' or 'tanh'; got {approximate!r}.")
+        self.approximate = approximate
+
+    def forward(self, input):  # noqa: A002
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x * sigmoid(x), also called swish: :func:`nnbasics.functional.silu`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.silu(input)
+
+
+class Mish(Module):
+    """x * tanh(softplus(x)): :func:`nnbasics.functional.mish`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.mish(input)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta: :func:`nnbasics.functional.softplus`.
+
+    Args:
+        beta: positive sharpness (default 1.0).
+        threshold: linear above beta x > threshold (default 20.0).
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        if _act._number(beta, "beta", "Softplus") <= 0:
+            raise ValueError(f"beta of Softplus must be positive; got {beta}.")
+        _act._number(threshold, "threshold", "Softplus")
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):  # noqa: A002
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softsign(Module):
+    """x / (1 + |x|): :func:`nnbasics.functional.softsign`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.softsign(input)
+
+
+class Hardtanh(Module):
+    """Clamp to [min_val, max_val], gradient 0 at the bounds: :func:`nnbasics.functional.hardtanh`.
+
+    Args:
+        min_val, max_val: the bounds (defaults -1.0 and 1.0), min_val < max_val.
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0):
+        super().__init__()
+        lo = _act._number(min_val, "min_val", "Hardtanh")
+        hi = _act._number(max_val, "max_val", "Hardtanh")
+        if not lo < hi:
+            raise ValueError(f"min_val of Hardtanh must be less than max_val; got {min_val} and {max_val}.")
+        self.min_val, self.max_val = min_val, max_val
+
+    def forward(self, input):  # noqa: A002
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): :func:`nnbasics.functional.relu6` (Hardtanh(0, 6), as PyTorch). Shape: any -> same."""
+
+    def __init__(self):
+        super().__init__(0.0, 6.0)
+
+    def extra_repr(self):
+        return ""
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6: :func:`nnbasics.functional.hardsigmoid`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.hardsigmoid(input)
+
+
+class Maxout(Module):
+    """Maximum over groups of ``pool_size`` features: :func:`nnbasics.functional.maxout`.
+
+    Put it after a layer with ``units * pool_size`` outputs (Goodfellow et al. 2013).
+
+    Args:
+        pool_size: features per group.
+        dim: the feature dimension (default -1).
+
+    Shape: (*, C, *) -> (*, C // pool_size, *).
+    """
+
+    def __init__(self, pool_size, dim=-1):
+        super().__init__()
+        self.pool_size = _positive_int(pool_size, "pool_size", "Maxout")
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"dim of Maxout must be an int; got {dim!r}.")
+        self.dim = int(dim)
+
+    def forward(self, input):  # noqa: A002
+        shape = tuple(input.shape)
+        if not -len(shape) <= self.dim < len(shape) or shape[self.dim] % self.pool_size:
+            raise ValueError(
+                f"Maxout(pool_size={self.pool_size}, dim={self.dim}) expected dim {self.dim} to hold a "
+                f"multiple of {self.pool_size} features; got shape {shape}."
+            )
+        return F.maxout(input, self.pool_size, self.dim)
+
+    def extra_repr(self):
+        return f"pool_size={self.pool_size}, dim={self.dim}"
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``dim``: :func:`nnbasics.functional.softmax`.
+
+    Args:
+        dim: the dimension that sums to 1. Default -1 (PyTorch's default None picks a
+            dimension from the input's rank, with a warning; give it explicitly there).
+
+    Shape: any -> same.
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"dim of Softmax must be an int; got {dim!r}.")
+        self.dim = int(dim)
+
+    def forward(self, input):  # noqa: A002
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along ``dim``: :func:`nnbasics.functional.log_softmax`. Shape: any -> same."""
+
+    def forward(self, input):  # noqa: A002
+        return F.log_softmax(input, self.dim)
+
+
+_MODULES = {
+    "step": Step, "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU,
+    "prelu": PReLU, "elu": ELU, "selu": SELU, "celu": CELU, "gelu": GELU, "silu": SiLU,
+    "swish": SiLU, "mish": Mish, "softplus": Softplus, "softsign": Softsign,
+    "hardtanh": Hardtanh, "relu6": ReLU6, "hardsigmoid": Hardsigmoid, "maxout": Maxout,
+    "softmax": Softmax, "log_softmax": LogSoftmax,
+}
+
+
+def get_activation(name, **kwargs) -> Module:
+    """A new activation module chosen by name, built with ``kwargs``.
+
+    Names are case-insensitive, with or without underscores: ``'relu'``, ``'leaky_relu'``
+    and ``'LeakyReLU'`` all work; ``'swish'`` gives :class:`SiLU`.
+
+    Args:
+        name: str.
+        **kwargs: constructor arguments, e.g. ``negative_slope=0.1``.
+
+    Returns:
+        Module
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        TypeError: an argument the module does not take.
+
+    Example:
+        >>> get_activation("LeakyReLU", negative_slope=0.1)
+        LeakyReLU(negative_slope=0.1)
+    """
+    cls = _fa._lookup(_MODULES, name, "get_activation")
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        if "argument" not in str(e):
+            raise
+        raise TypeError(f"get_activation: {cls.__name__} does not take {sorted(kwargs)}: {e}") from None

@@ -6,7 +6,7 @@ arguments and applies it. Composites (var, std, ...) live in
 :mod:`nnbasics.functional`.
 """
 
-from . import elementwise, linalg, loss, movement, reduce, util  # noqa: F401
+from . import activation, elementwise, linalg, loss, movement, reduce, util  # noqa: F401
 from .elementwise import (  # noqa: F401
     abs, add, cast, clip, compare, div, exp, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, sign, sqrt, sub, tanh, where,
