@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
+from ..backend import xp
 from ..tensor import Tensor
 from .util import operands, sum_to
 
@@ -70,4 +71,11 @@ def matmul(a, b) -> Tensor:
         raise ValueError(
             f"matmul: shapes {a.shape} and {b.shape} do not align: the inner dims {ka} and {kb} must be equal."
         )
+    ba, bb = a.shape[:-2], b.shape[:-2]  # batch dims (none for a 1-D operand)
+    try:
+        xp.broadcast_shapes(ba, bb)
+    except ValueError:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} have batch dims {ba} and {bb}, which do not broadcast."
+        ) from None
     return MatMul.apply(a, b)
