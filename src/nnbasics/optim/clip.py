@@ -84,8 +84,9 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
     coef = float(max_norm) / (float(total_norm) + 1e-6)
     if coef >= 1.0:  # clamped to 1: multiplying by 1 would change nothing
         return
-    for p in _params_with_grad(parameters):
-        p.grad = Tensor._make(p.grad.data * coef, False, None)  # NaN coef gives NaN grads, as PyTorch
+    with xp.errstate(invalid="ignore"):  # inf * 0 -> NaN and a NaN coef give NaN grads, as in PyTorch
+        for p in _params_with_grad(parameters):
+            p.grad = Tensor._make(p.grad.data * coef, False, None)
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
