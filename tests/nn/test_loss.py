@@ -11,7 +11,7 @@ from parity import assert_parity
 
 import nnbasics as nb
 import nnbasics.functional as F
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.functional.loss import (
     binary_cross_entropy_composed,
     binary_cross_entropy_with_logits_composed,

@@ -22,10 +22,10 @@ from __future__ import annotations
 import numbers
 
 from .. import ops
-from ..backend import is_float_dtype, is_int_dtype, xp
-from ..tensor import Tensor
+from ..backend import is_float_dtype, xp
 from ..ops.loss import check_class_target, check_class_weight
 from ..ops.util import as_operand
+from ..tensor import Tensor
 
 __all__ = [
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
