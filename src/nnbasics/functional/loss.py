@@ -157,7 +157,9 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     w = check_class_weight(name, weight, x.shape[_class_axis(x)], x.dtype)
     per = ops.loss.SoftmaxCrossEntropy.apply(  # validated above: apply the fused op directly
         x, Tensor._make(y, False, None), weight=w, ignore_index=ignore_index, label_smoothing=eps)
-    denom = _class_weighted_denominator(y, w, ignore_index) if reduction == "mean" else None
+    denom = None
+    if reduction == "mean" and (w is not None or (y == ignore_index).any()):
+        denom = _class_weighted_denominator(y, w, ignore_index)  # else the plain mean over elements
     return _reduce(per, reduction, denom)
 
 

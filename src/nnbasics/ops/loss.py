@@ -185,6 +185,8 @@ def check_class_target(name, x, target, ignore_index=-100):
             f"{name}: target must have shape {expected} (the input {tuple(x.shape)} without its class "
             f"dimension 1); got {tuple(y.shape)}."
         )
+    if not y.size or (y.min() >= 0 and y.max() < c):  # fast path: every label in range
+        return y
     bad = (y < 0) | (y >= c)
     if ignore_index is not None:
         bad &= y != ignore_index
