@@ -20,7 +20,7 @@ Example:
     True
 """
 
-from . import lr_scheduler, schedules  # noqa: F401
+from . import lr_scheduler, schedules
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW

@@ -326,7 +326,8 @@ class SequentialLR(LRScheduler):
         for s in self._schedulers:
             s._undo_initial_step()
 
-    def step(self) -> None:  # noqa: D102 - documented on the base class
+    def step(self) -> None:
+        """Advance one step: step the scheduler of this phase (restarting it at its milestone)."""
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
