@@ -35,7 +35,7 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def step(input, at_zero=0.0) -> Tensor:  # noqa: A002 - PyTorch's argument name
+def step(input, at_zero=0.0) -> Tensor:
     """Heaviside step: 1 where input > 0, 0 where input < 0, ``at_zero`` where input == 0.
 
     The perceptron's activation (Rosenblatt 1958). Its derivative is 0 everywhere (and
@@ -57,7 +57,7 @@ def step(input, at_zero=0.0) -> Tensor:  # noqa: A002 - PyTorch's argument name
     return _act.step(input, at_zero)
 
 
-def sigmoid(input) -> Tensor:  # noqa: A002
+def sigmoid(input) -> Tensor:
     """Logistic sigmoid 1 / (1 + exp(-x)), in (0, 1).
 
     Derivative s (1 - s), at most 1/4; computed as (1 + tanh(x/2)) / 2, finite for any x.
@@ -67,7 +67,7 @@ def sigmoid(input) -> Tensor:  # noqa: A002
     return ops.sigmoid(input)
 
 
-def tanh(input) -> Tensor:  # noqa: A002
+def tanh(input) -> Tensor:
     """Hyperbolic tangent, in (-1, 1). Derivative 1 - tanh(x)^2.
 
     Shape: any -> same.
@@ -75,7 +75,7 @@ def tanh(input) -> Tensor:  # noqa: A002
     return ops.tanh(input)
 
 
-def relu(input) -> Tensor:  # noqa: A002
+def relu(input) -> Tensor:
     """Rectified linear unit max(x, 0).
 
     Derivative 1 for x > 0, 0 for x < 0, and 0 at the kink x = 0 (as PyTorch and JAX).
@@ -85,7 +85,7 @@ def relu(input) -> Tensor:  # noqa: A002
     return ops.relu(input)
 
 
-def leaky_relu(input, negative_slope=0.01) -> Tensor:  # noqa: A002
+def leaky_relu(input, negative_slope=0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise (Maas et al. 2013).
 
     Derivative 1 for x > 0, negative_slope for x < 0, and negative_slope at x = 0 (as PyTorch).
@@ -99,7 +99,7 @@ def leaky_relu(input, negative_slope=0.01) -> Tensor:  # noqa: A002
     return _act.leaky_relu(input, negative_slope)
 
 
-def prelu(input, weight) -> Tensor:  # noqa: A002
+def prelu(input, weight) -> Tensor:
     """Leaky ReLU with a learned slope: x for x > 0, weight * x otherwise (He et al. 2015).
 
     ``weight`` holds one slope shared by every channel, or one per channel; the channel
@@ -131,7 +131,7 @@ def prelu(input, weight) -> Tensor:  # noqa: A002
     return ops.where(x > 0, x, w * x)
 
 
-def elu(input, alpha=1.0) -> Tensor:  # noqa: A002
+def elu(input, alpha=1.0) -> Tensor:
     """Exponential linear unit: x for x > 0, alpha (exp(x) - 1) otherwise (Clevert et al. 2015).
 
     Derivative 1 for x > 0, alpha exp(x) for x <= 0; at x = 0 it is alpha (the left value,
@@ -142,7 +142,7 @@ def elu(input, alpha=1.0) -> Tensor:  # noqa: A002
     return _act.elu(input, alpha)
 
 
-def selu(input) -> Tensor:  # noqa: A002
+def selu(input) -> Tensor:
     """Scaled ELU: scale * (x for x > 0, alpha (exp(x) - 1) otherwise) (Klambauer et al. 2017).
 
     alpha = 1.6733, scale = 1.0507, chosen so that activations keep mean 0 and variance 1
@@ -155,7 +155,7 @@ def selu(input) -> Tensor:  # noqa: A002
     return _act.elu(input, SELU_ALPHA, SELU_SCALE)
 
 
-def celu(input, alpha=1.0) -> Tensor:  # noqa: A002
+def celu(input, alpha=1.0) -> Tensor:
     """Continuously differentiable ELU: x for x > 0, alpha (exp(x / alpha) - 1) otherwise (Barron 2017).
 
     Derivative 1 for x > 0, exp(x / alpha) for x <= 0: 1 at x = 0 for every alpha (no kink).
@@ -171,7 +171,7 @@ def celu(input, alpha=1.0) -> Tensor:  # noqa: A002
     return _act.elu(input, a, 1.0, 1.0 / a)
 
 
-def gelu(input, approximate="none") -> Tensor:  # noqa: A002
+def gelu(input, approximate="none") -> Tensor:
     """Gaussian error linear unit x * Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016).
 
     ``approximate='none'`` uses Phi(x) = (1 + erf(x / sqrt 2)) / 2 exactly;
@@ -183,7 +183,7 @@ def gelu(input, approximate="none") -> Tensor:  # noqa: A002
     return _act.gelu(input, approximate)
 
 
-def silu(input) -> Tensor:  # noqa: A002
+def silu(input) -> Tensor:
     """Sigmoid linear unit x * sigmoid(x), also called swish (Elfwing et al. 2017; Ramachandran et al. 2017).
 
     Smooth, no kink; derivative s (1 + x (1 - s)), s = sigmoid(x). Finite for any x.
@@ -197,7 +197,7 @@ def silu(input) -> Tensor:  # noqa: A002
 swish = silu
 
 
-def mish(input) -> Tensor:  # noqa: A002
+def mish(input) -> Tensor:
     """x * tanh(softplus(x)) (Misra 2019).
 
     Smooth, no kink; derivative tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x), sp = softplus(x).
@@ -209,7 +209,7 @@ def mish(input) -> Tensor:  # noqa: A002
     return x * ops.tanh(_act.softplus(x))
 
 
-def softplus(input, beta=1.0, threshold=20.0) -> Tensor:  # noqa: A002
+def softplus(input, beta=1.0, threshold=20.0) -> Tensor:
     """Smooth ReLU log(1 + exp(beta x)) / beta; exactly x where beta x > threshold (as PyTorch).
 
     Derivative sigmoid(beta x) (1 above the threshold). No kink; no overflow for any x.
@@ -223,7 +223,7 @@ def softplus(input, beta=1.0, threshold=20.0) -> Tensor:  # noqa: A002
     return _act.softplus(input, beta, threshold)
 
 
-def softsign(input) -> Tensor:  # noqa: A002
+def softsign(input) -> Tensor:
     """x / (1 + |x|), in (-1, 1). Derivative 1 / (1 + |x|)^2, which is 1 at x = 0 (no kink).
 
     Shape: any -> same.
@@ -232,7 +232,7 @@ def softsign(input) -> Tensor:  # noqa: A002
     return x / (ops.abs(x) + 1.0)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0) -> Tensor:  # noqa: A002
+def hardtanh(input, min_val=-1.0, max_val=1.0) -> Tensor:
     """Clamp to [min_val, max_val].
 
     Derivative 1 for min_val < x < max_val, 0 outside, and 0 at both kinks (as PyTorch).
@@ -242,7 +242,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0) -> Tensor:  # noqa: A002
     return _act.hardtanh(input, min_val, max_val)
 
 
-def relu6(input) -> Tensor:  # noqa: A002
+def relu6(input) -> Tensor:
     """min(max(x, 0), 6) (Krizhevsky 2010; MobileNet).
 
     Derivative 1 for 0 < x < 6, else 0; 0 at both kinks x = 0 and x = 6 (as PyTorch).
@@ -252,7 +252,7 @@ def relu6(input) -> Tensor:  # noqa: A002
     return _act.hardtanh(input, 0.0, 6.0)
 
 
-def hardsigmoid(input) -> Tensor:  # noqa: A002
+def hardsigmoid(input) -> Tensor:
     """Piecewise-linear sigmoid relu6(x + 3) / 6: 0 below -3, 1 above 3 (as PyTorch).
 
     Derivative 1/6 for -3 < x < 3, else 0; 0 at the kinks x = -3 and x = 3 (as PyTorch).
@@ -263,7 +263,7 @@ def hardsigmoid(input) -> Tensor:  # noqa: A002
     return _act.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 
 
-def maxout(input, pool_size, dim=-1) -> Tensor:  # noqa: A002
+def maxout(input, pool_size, dim=-1) -> Tensor:
     """Maximum over groups of ``pool_size`` consecutive features along ``dim`` (Goodfellow et al. 2013).
 
     Feature c belongs to group c // pool_size, so a Linear layer with ``out * pool_size``
@@ -296,7 +296,7 @@ def maxout(input, pool_size, dim=-1) -> Tensor:  # noqa: A002
     return ops.max(grouped, d + 1)
 
 
-def softmax(input, dim=-1) -> Tensor:  # noqa: A002
+def softmax(input, dim=-1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed with the maximum subtracted (no overflow).
 
     Smooth; Jacobian diag(y) - y y^T.
@@ -306,7 +306,7 @@ def softmax(input, dim=-1) -> Tensor:  # noqa: A002
     return ops.softmax(input, dim)
 
 
-def log_softmax(input, dim=-1) -> Tensor:  # noqa: A002
+def log_softmax(input, dim=-1) -> Tensor:
     """x - logsumexp(x) along ``dim``; finite even for logits of +-1e4.
 
     Smooth; derivative g - softmax(x) * sum(g).

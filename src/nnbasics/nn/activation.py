@@ -52,7 +52,7 @@ class Step(Module):
         super().__init__()
         self.at_zero = _act._number(at_zero, "at_zero", "Step")
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.step(input, self.at_zero)
 
     def extra_repr(self):
@@ -62,21 +62,21 @@ class Step(Module):
 class Sigmoid(Module):
     """Logistic sigmoid: :func:`nnbasics.functional.sigmoid`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.sigmoid(input)
 
 
 class Tanh(Module):
     """Hyperbolic tangent: :func:`nnbasics.functional.tanh`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.tanh(input)
 
 
 class ReLU(Module):
     """max(x, 0), gradient 0 at 0: :func:`nnbasics.functional.relu`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.relu(input)
 
 
@@ -94,7 +94,7 @@ class LeakyReLU(Module):
         _act._number(negative_slope, "negative_slope", "LeakyReLU")
         self.negative_slope = negative_slope
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
@@ -131,7 +131,7 @@ class PReLU(Module):
         """Set every slope to ``init``."""
         self.weight.data[...] = self.init
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         if self.num_parameters > 1:
             shape = tuple(input.shape)
             if len(shape) < 2 or shape[1] != self.num_parameters:
@@ -159,7 +159,7 @@ class ELU(Module):
         _act._number(alpha, "alpha", "ELU")
         self.alpha = alpha
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.elu(input, self.alpha)
 
     def extra_repr(self):
@@ -172,7 +172,7 @@ class SELU(Module):
     Pair it with LeCun initialization (``nn.init.lecun_normal_``: Var w = 1/fan_in).
     """
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.selu(input)
 
 
@@ -191,7 +191,7 @@ class CELU(Module):
             raise ValueError(f"alpha of CELU must be positive; got {alpha}.")
         self.alpha = alpha
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.celu(input, self.alpha)
 
     def extra_repr(self):
@@ -213,7 +213,7 @@ class GELU(Module):
             raise ValueError(f"approximate of GELU must be 'none' or 'tanh'; got {approximate!r}.")
         self.approximate = approximate
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.gelu(input, self.approximate)
 
     def extra_repr(self):
@@ -223,14 +223,14 @@ class GELU(Module):
 class SiLU(Module):
     """x * sigmoid(x), also called swish: :func:`nnbasics.functional.silu`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.silu(input)
 
 
 class Mish(Module):
     """x * tanh(softplus(x)): :func:`nnbasics.functional.mish`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.mish(input)
 
 
@@ -251,7 +251,7 @@ class Softplus(Module):
         _act._number(threshold, "threshold", "Softplus")
         self.beta, self.threshold = beta, threshold
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
@@ -261,7 +261,7 @@ class Softplus(Module):
 class Softsign(Module):
     """x / (1 + |x|): :func:`nnbasics.functional.softsign`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.softsign(input)
 
 
@@ -282,7 +282,7 @@ class Hardtanh(Module):
             raise ValueError(f"min_val of Hardtanh must be less than max_val; got {min_val} and {max_val}.")
         self.min_val, self.max_val = min_val, max_val
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
@@ -302,7 +302,7 @@ class ReLU6(Hardtanh):
 class Hardsigmoid(Module):
     """relu6(x + 3) / 6: :func:`nnbasics.functional.hardsigmoid`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.hardsigmoid(input)
 
 
@@ -325,7 +325,7 @@ class Maxout(Module):
             raise TypeError(f"dim of Maxout must be an int; got {dim!r}.")
         self.dim = int(dim)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         shape = tuple(input.shape)
         if not -len(shape) <= self.dim < len(shape) or shape[self.dim] % self.pool_size:
             raise ValueError(
@@ -354,7 +354,7 @@ class Softmax(Module):
             raise TypeError(f"dim of Softmax must be an int; got {dim!r}.")
         self.dim = int(dim)
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.softmax(input, self.dim)
 
     def extra_repr(self):
@@ -364,7 +364,7 @@ class Softmax(Module):
 class LogSoftmax(Softmax):
     """x - logsumexp(x) along ``dim``: :func:`nnbasics.functional.log_softmax`. Shape: any -> same."""
 
-    def forward(self, input):  # noqa: A002
+    def forward(self, input):
         return F.log_softmax(input, self.dim)
 
 
