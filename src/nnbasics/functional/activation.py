@@ -128,7 +128,8 @@ def prelu(input, weight) -> Tensor:
             f"prelu: weight has {n} slopes but the input has {channels} channel(s) (dim 1 of shape "
             f"{x.shape}); use PReLU(num_parameters={channels}) or num_parameters=1."
         )
-    return ops.where(x > 0, x, w * x)
+    pos = ops.relu(x)
+    return pos + w * (x - pos)  # x - relu(x) = min(x, 0), with gradient 1 at 0: d/dx = w at the kink
 
 
 def elu(input, alpha=1.0) -> Tensor:
