@@ -2,7 +2,8 @@
 
 Each op writes its forward and backward side by side. Each keeps a composed twin at the
 bottom of this file (built from other primitives, no derivative written): the tests check
-that the two agree away from kinks. The user-facing functions, with full docstrings, are in
+that the two agree away from kinks. ``Step`` has none: it is a primitive only because no
+composition has its zero gradient (a comparison has no gradient at all). The user-facing functions, with full docstrings, are in
 :mod:`nnbasics.functional.activation`.
 
 Also here: ``erf``, which NumPy lacks, is evaluated by our own Chebyshev fits accurate to
