@@ -164,22 +164,34 @@ def _as_numpy(p):
 
 
 # ------------------------------------------------------------------------ measures
+def _minor_faults():
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def time_alternating(steps, n_steps, rounds, warmup):
-    """ms/step of each implementation per round; implementations alternate, order rotating."""
+    """ms/step of each implementation per round (implementations alternate, order rotating),
+    and minor page faults per step (fresh pages from the allocator: a hidden cost of temporaries)."""
     names = list(steps)
     for name in names:
         for _ in range(warmup):
             steps[name]()
     per_round = {name: [] for name in names}
+    faults = dict.fromkeys(names, 0)
     for r in range(rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
             fn = steps[name]
+            f0 = _minor_faults()
             t0 = time.perf_counter()
             for _ in range(n_steps):
                 fn()
             per_round[name].append((time.perf_counter() - t0) / n_steps * 1e3)
-    return per_round
+            faults[name] += _minor_faults() - f0
+    return per_round, {name: f / (rounds * n_steps) for name, f in faults.items()}
 
 
 def count_ops(step):
@@ -296,13 +308,13 @@ def main(argv=None):
         makers["torch"] = torch_step_fn
     steps = {name: make(params, x, y, args.lr)[0] for name, make in makers.items()}
     n_ops = count_ops(nnbasics_step_fn(params, x, y, args.lr)[0])
-    per_round = time_alternating(steps, args.steps, args.rounds, args.warmup)
+    per_round, faults = time_alternating(steps, args.steps, args.rounds, args.warmup)
     med = {name: statistics.median(v) for name, v in per_round.items()}
 
     # the same graph on tiny arrays: the time is almost all Python overhead
     tparams, tx, ty = make_problem(TINY_SIZES, 4, args.seed)
     tiny_steps = {name: makers[name](tparams, tx, ty, args.lr)[0] for name in ("nnbasics", "numpy")}
-    tiny_rounds = time_alternating(tiny_steps, max(args.steps * 10, 100), args.rounds, args.warmup * 10)
+    tiny_rounds, _ = time_alternating(tiny_steps, max(args.steps * 10, 100), args.rounds, args.warmup * 10)
     tiny = {name: statistics.median(v) * 1e3 for name, v in tiny_rounds.items()}  # us/step
     per_op_us = tiny["nnbasics"] / n_ops
 
@@ -323,6 +335,7 @@ def main(argv=None):
         "max_weight_diff_after_3_steps": worst,
         "ms_per_step": {name: {"median": med[name], "min": min(v), "max": max(v), "rounds": v}
                         for name, v in per_round.items()},
+        "page_faults_per_step": faults,
         "ratio_nnbasics_numpy": med["nnbasics"] / med["numpy"],
         "ratio_nnbasics_torch": med["nnbasics"] / med["torch"] if "torch" in med else None,
         "ops_per_step": n_ops,
@@ -347,11 +360,12 @@ def print_table(res):
     print(f"{m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['blas']}), BLAS threads {m['blas_threads']}; "
           f"torch {m['torch']} (threads {m['torch_threads']})")
     print()
-    print("| implementation | ms/step (median) | min | max | vs numpy |")
-    print("|---|---:|---:|---:|---:|")
+    print("| implementation | ms/step (median) | min | max | vs numpy | page faults/step |")
+    print("|---|---:|---:|---:|---:|---:|")
     base = res["ms_per_step"]["numpy"]["median"]
     for name, s in res["ms_per_step"].items():
-        print(f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {s['median'] / base:.3f} |")
+        print(f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {s['median'] / base:.3f} "
+              f"| {res['page_faults_per_step'][name]:.1f} |")
     print()
     r_t = res["ratio_nnbasics_torch"]
     print(f"nnbasics/numpy = {res['ratio_nnbasics_numpy']:.3f}" + (f", nnbasics/torch = {r_t:.3f}" if r_t else ""))
