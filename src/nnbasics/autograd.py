@@ -15,6 +15,7 @@ arrays once it has been used unless ``retain_graph=True``.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 
 from .backend import xp
@@ -129,9 +130,10 @@ class Function:
             requires grad and recording is enabled.
         """
         fn = cls()
-        record = _mode.enabled and any(t.requires_grad for t in inputs)
+        # NOTE: this runs for every op; a list beats any(<generator>) for 1-3 inputs
+        record = _mode.enabled and True in (needs := [t.requires_grad for t in inputs])
         if record:
-            fn.needs_grad = tuple(t.requires_grad for t in inputs)
+            fn.needs_grad = tuple(needs)
         try:
             out = fn.forward(*[t.data for t in inputs], **params)
         except ValueError as e:
@@ -139,8 +141,8 @@ class Function:
             raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
         if record:
             fn.inputs = inputs
-            return _Tensor._make(out, True, fn)
-        return _Tensor._make(out, False, None)
+            return _make(out, True, fn)
+        return _make(out, False, None)
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -172,22 +174,25 @@ def _topological_order(root):
     order = []
     visited = set()
     stack = [(root, False)]
+    pop, push, emit, visit = stack.pop, stack.append, order.append, visited.add
     while stack:
-        t, expanded = stack.pop()
+        t, expanded = pop()
         if expanded:
-            order.append(t)
+            emit(t)
             continue
         if id(t) in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
+        visit(id(t))
         fn = t._ctx
-        if fn is not None:
-            if fn.released:
-                raise RuntimeError(_RELEASED_MSG)
-            for inp in fn.inputs:
-                if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+        if fn is None:  # a leaf: nothing to expand
+            emit(t)
+            continue
+        if fn.released:
+            raise RuntimeError(_RELEASED_MSG)
+        push((t, True))
+        for inp in fn.inputs:
+            if inp.requires_grad and id(inp) not in visited:
+                push((inp, False))
     return order
 
 
@@ -226,43 +231,74 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         g0 = g0.astype(root.data.dtype, copy=False)
 
     order = _topological_order(root)
-    grads = {id(root): g0}
-    shared = {id(g0)}  # arrays that may also be held elsewhere: copied before a leaf keeps them
+    # id(tensor) -> (gradient so far, whether that array may also be held elsewhere: the
+    # caller's grad, a hook's result, an upstream gradient passed through, an array an op
+    # returned for two inputs). Shared arrays are copied before a leaf keeps them. The flag
+    # travels with the array (ids of dead arrays are reused, so no set of ids).
+    grads = {id(root): (g0, True)}
+    pop = grads.pop
     for t in reversed(order):
-        g = grads.pop(id(t), None)
-        if g is None:
+        entry = pop(id(t), None)
+        if entry is None:
             continue
+        g, g_shared = entry
         if t._hooks:
             for hook in t._hooks:
-                r = hook(_Tensor._make(g, False, None))
+                r = hook(_make(g, False, None))
                 if r is not None:
                     g = (r.data if isinstance(r, _Tensor) else xp.asarray(r)).astype(t.data.dtype, copy=False)
-                    shared.add(id(g))
+                    g_shared = True
         fn = t._ctx
         if fn is None or t._retains_grad:
-            _accumulate_leaf(t, g, id(g) in shared)
+            _accumulate_leaf(t, g, g_shared)
             if fn is None:
                 continue
         in_grads = fn.backward(g)
+        twice = len(in_grads) > 1 and len({id(ig) for ig in in_grads}) < len(in_grads)
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
-            if ig.dtype != inp.data.dtype:
-                ig = ig.astype(inp.data.dtype)
-            if ig is g or not ig.flags.owndata:
-                shared.add(id(ig))
+            dtype = inp.data.dtype
+            if ig.dtype is not dtype and ig.dtype != dtype:
+                ig = ig.astype(dtype)
             key = id(inp)
             prev = grads.get(key)
-            grads[key] = ig if prev is None else prev + ig
+            if prev is None:
+                grads[key] = (ig, ig is g or (twice and sum(o is ig for o in in_grads) > 1))
+            else:
+                grads[key] = (prev[0] + ig, False)
         if not retain_graph:
             fn.release()
 
 
 def _accumulate_leaf(t, g, maybe_shared):
     if t.grad is None:
-        t.grad = _Tensor._make(g.copy() if maybe_shared else g, False, None)
+        if maybe_shared or (g.base is not None and not _sole_view(g)):
+            g = g.copy()
+        t.grad = _make(g, False, None)
     else:
-        t.grad = _Tensor._make(t.grad.data + g, False, None)
+        t.grad = _make(t.grad.data + g, False, None)
+
+
+_getrefcount = getattr(sys, "getrefcount", None)
+
+
+def _sole_view(a) -> bool:
+    """True when view ``a`` may be kept as a leaf's grad without a copy.
+
+    That is when it is writeable (not a broadcast), spans all of its base array, and
+    nothing but ``a`` references that base: then the base was made by a backward for
+    this gradient alone (``W.grad`` from the transpose in ``x @ W.T``), and copying it
+    would only cost time. The count is CPython's, as PyTorch's AccumulateGrad steals a
+    gradient whose use count is 1; elsewhere views are always copied.
+    """
+    base = a.base
+    if _getrefcount is None or type(base) is not xp.ndarray or not a.flags.writeable or a.nbytes != base.nbytes:
+        return False
+    del base
+    return _getrefcount(a.base) <= 2  # a's own reference and the call's argument
 
 
 from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)
+
+_make = _Tensor._make
