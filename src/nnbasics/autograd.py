@@ -254,7 +254,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             if fn is None:
                 continue
         in_grads = fn.backward(g)
-        twice = len(in_grads) > 1 and len({id(ig) for ig in in_grads}) < len(in_grads)
+        n = len(in_grads)
+        twice = n > 1 and (in_grads[0] is in_grads[1] if n == 2 else len({id(ig) for ig in in_grads}) < n)
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue

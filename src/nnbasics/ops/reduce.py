@@ -16,7 +16,7 @@ __all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax", "
 
 def _expand_back(g, shape, axes, keep):
     """Re-insert reduced axes into ``g`` so it broadcasts against the input."""
-    if not keep:
+    if not keep and g.ndim:  # a 0-d g (everything reduced) broadcasts as it is
         g = xp.expand_dims(g, axes)
     return g
 

@@ -82,6 +82,8 @@ def reduce_axes(dim, axis, keepdim, keepdims, ndim):
 def normalize_dim(d, ndim, *, extra=0):
     """``d`` as a non-negative dim of a tensor with ``ndim`` dims (``extra`` allows insert positions)."""
     n = ndim + extra
+    if type(d) is int and -n <= d < n:  # the common case, without the ABC check below
+        return d % n
     if not isinstance(d, numbers.Integral) or not -max(n, 1) <= d < max(n, 1):
         raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimension(s).")
     return int(d) % max(n, 1)
