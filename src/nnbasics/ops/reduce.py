@@ -41,6 +41,8 @@ class Mean(Function):
         self.n = 1
         for a in axes:
             self.n *= x.shape[a]
+        if self.n and x.dtype.itemsize >= 4:  # bit-identical to x.mean (float16 accumulates in float32 there)
+            return xp.asarray(x.sum(axis=axes, keepdims=keep) / self.n)  # skips mean's Python wrapper (~2.5 us)
         return xp.asarray(x.mean(axis=axes, keepdims=keep))
 
     def backward(self, g):
