@@ -130,12 +130,20 @@ class Function:
             requires grad and recording is enabled.
         """
         fn = cls()
-        # NOTE: this runs for every op; a list beats any(<generator>) for 1-3 inputs
-        record = _mode.enabled and True in (needs := [t.requires_grad for t in inputs])
+        # NOTE: this runs for every op: unrolled for the usual 1 or 2 inputs (~0.25 us less)
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            needs, arrays = (a.requires_grad, b.requires_grad), (a.data, b.data)
+        elif n == 1:
+            needs, arrays = (inputs[0].requires_grad,), (inputs[0].data,)
+        else:
+            needs, arrays = tuple([t.requires_grad for t in inputs]), [t.data for t in inputs]
+        record = _mode.enabled and True in needs
         if record:
-            fn.needs_grad = tuple(needs)
+            fn.needs_grad = needs
         try:
-            out = fn.forward(*[t.data for t in inputs], **params)
+            out = fn.forward(*arrays, **params)
         except ValueError as e:
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
