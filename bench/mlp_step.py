@@ -46,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (sets OPENBLAS/OMP/MKL_NUM_THREADS before NumPy loads); default: BLAS's own")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    p.add_argument("--mirror", action="store_true",
+                   help="also time NumPy doing nnbasics' array work without autograd (splits array vs Python cost)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default 0)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-' for stdout)")
     return p.parse_args(argv)
@@ -128,6 +130,63 @@ def numpy_step_fn(params, x, y, lr):
         db1 = d1.sum(axis=0)
         for w, g in zip(ps, (dW1, db1, dW2, db2, dW3, db3)):
             w -= lr * g
+        return loss
+
+    return step, ps
+
+
+def mirror_step_fn(params, x, y, lr):
+    """NumPy doing the array work of the nnbasics step, op by op, without autograd.
+
+    Same temporaries (no in-place bias or ReLU), bool masks, softmax kept from the forward,
+    the label checks of ``cross_entropy``, gradients of ``W.T`` computed transposed. Its
+    time minus numpy's estimates the array-level cost of the graph; nnbasics' time minus
+    its time, the Python cost. Written against the ops as of issue 2: an estimate.
+    """
+    import numpy as np
+
+    ps = [p.copy() for p in params]
+    n, c = x.shape[0], params[-1].shape[0]
+    ignore = -100
+
+    def step():
+        W1, b1, W2, b2, W3, b3 = ps
+        a1 = x @ W1.T
+        a1 = a1 + b1
+        m1 = a1 > 0
+        h1 = a1 * m1
+        a2 = h1 @ W2.T
+        a2 = a2 + b2
+        m2 = a2 > 0
+        h2 = a2 * m2
+        z = h2 @ W3.T
+        z = z + b3
+        bad = (y < 0) | (y >= c)  # cross_entropy's label checks
+        bad &= y != ignore
+        bad.any()
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        p = e / s
+        (y != ignore).all()
+        per = np.log(s[:, 0]) - shifted[rows, y]
+        (y == ignore).any()
+        loss = np.asarray(per.sum() / n)
+        g = np.broadcast_to(np.ones_like(loss) * (1.0 / n), (n,))
+        d = p * g[:, None]
+        d[rows, y] -= g
+        grads = [None] * 6
+        grads[5] = d.sum(axis=0)
+        grads[4] = (d.T @ h2).T.T
+        g2 = (d @ W3) * m2
+        grads[3] = g2.sum(axis=0)
+        grads[2] = (g2.T @ h1).T.T
+        g1 = (g2 @ W2) * m1
+        grads[1] = g1.sum(axis=0)
+        grads[0] = (g1.T @ x).T.T
+        for w, gw in zip(ps, grads):
+            w -= lr * gw
         return loss
 
     return step, ps
@@ -218,7 +277,7 @@ def check_agreement(params, x, y, lr, have_torch):
     """After 3 steps all implementations hold the same weights (to float32 rounding)."""
     import numpy as np
 
-    makers = {"nnbasics": nnbasics_step_fn, "numpy": numpy_step_fn}
+    makers = {"nnbasics": nnbasics_step_fn, "numpy": numpy_step_fn, "numpy-mirror": mirror_step_fn}
     if have_torch:
         makers["torch"] = torch_step_fn
     finals, losses = {}, {}
@@ -305,6 +364,8 @@ def main(argv=None):
     worst = check_agreement(params, x, y, args.lr, torch is not None)
 
     makers = {"nnbasics": nnbasics_step_fn, "numpy": numpy_step_fn}
+    if args.mirror:
+        makers["numpy-mirror"] = mirror_step_fn
     if torch is not None:
         makers["torch"] = torch_step_fn
     steps = {name: make(params, x, y, args.lr)[0] for name, make in makers.items()}
