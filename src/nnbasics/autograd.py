@@ -290,6 +290,16 @@ def _accumulate_leaf(t, g, maybe_shared):
 
 
 _getrefcount = getattr(sys, "getrefcount", None)
+_sole_count = None  # what _getrefcount(view.base) reads when only the view holds its base
+
+
+def _sole_view_count():
+    """Measure, once, the count of a base held by one view alone (2 on CPython 3.10-3.13)."""
+    global _sole_count
+    if _sole_count is None:
+        view = xp.empty((2, 3), dtype=xp.float32).T
+        _sole_count = _getrefcount(view.base)
+    return _sole_count
 
 
 def _sole_view(a) -> bool:
@@ -299,13 +309,14 @@ def _sole_view(a) -> bool:
     nothing but ``a`` references that base: then the base was made by a backward for
     this gradient alone (``W.grad`` from the transpose in ``x @ W.T``), and copying it
     would only cost time. The count is CPython's, as PyTorch's AccumulateGrad steals a
-    gradient whose use count is 1; elsewhere views are always copied.
+    gradient whose use count is 1, compared with the count of a base known to be held by
+    one view alone; where ``sys.getrefcount`` is missing (PyPy) views are always copied.
     """
     base = a.base
     if _getrefcount is None or type(base) is not xp.ndarray or not a.flags.writeable or a.nbytes != base.nbytes:
         return False
     del base
-    return _getrefcount(a.base) <= 2  # a's own reference and the call's argument
+    return _getrefcount(a.base) <= _sole_view_count()
 
 
 from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)
