@@ -20,6 +20,10 @@ import threading
 
 from .backend import xp
 
+# NumPy < 2 promotes 0-d float32 (op) Python float to float64 (value-based casting);
+# Function.apply undoes that so float32 stays float32 on NumPy 1.26 as on 2.x (NEP 50).
+_LEGACY_PROMOTION = int(xp.__version__.split(".")[0]) < 2
+
 __all__ = [
     "Function",
     "backward",
@@ -116,6 +120,8 @@ class Function:
 
     #: True once backward has run without retain_graph and saved arrays are freed.
     released = False
+    #: True for ops whose output dtype is chosen by a parameter (Cast), not by promotion.
+    changes_dtype = False
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -147,6 +153,8 @@ class Function:
         except ValueError as e:
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
+        if _LEGACY_PROMOTION and out.dtype == xp.float64 and not cls.changes_dtype:
+            out = _undo_legacy_promotion(out, arrays)
         if record:
             fn.inputs = inputs
             return _make(out, True, fn)
@@ -165,6 +173,14 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}{' (released)' if self.released else ''}>"
+
+
+def _undo_legacy_promotion(out, arrays):
+    """NumPy 1.x: cast a float64 result back to the inputs' own dtype when no input was float64."""
+    dtypes = [a.dtype for a in arrays if hasattr(a, "dtype")]
+    if not dtypes or any(d == xp.float64 for d in dtypes):
+        return out
+    return xp.asarray(out, dtype=xp.result_type(*dtypes))
 
 
 _RELEASED_MSG = (

@@ -273,6 +273,8 @@ class Clip(Function):
 class Cast(Function):
     """z = a converted to another dtype; the gradient is converted back."""
 
+    changes_dtype = True
+
     def forward(self, a, dtype):
         return a.astype(dtype)
 
