@@ -38,6 +38,16 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
+    def __call__(self, input, target):  # noqa: A002
+        try:
+            return super().__call__(input, target)
+        except ValueError as e:  # name the module, not only the function it calls
+            shapes = [tuple(getattr(t, "shape", ())) for t in (input, target)]
+            raise ValueError(
+                f"{type(self).__name__}: {e} (it expects the input/target shapes in help(nn.{type(self).__name__}); "
+                f"got input {shapes[0]}, target {shapes[1]})"
+            ) from None
+
 
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, reduction: str = "mean"):
