@@ -61,7 +61,7 @@ def resolve_p(p, keep_prob, owner: str = "dropout") -> float:
                 f"`keep_prob` of {owner} must be in (0, 1]. Got {keep_prob}. (keep_prob is the probability of "
                 "KEEPING a unit, TF1's convention; p = 1 - keep_prob.)"
             )
-        return 1.0 - float(keep_prob)
+        return round(1.0 - float(keep_prob), 12)  # 1 - 0.8 is 0.19999999999999996 in binary
     if isinstance(p, bool) or not isinstance(p, numbers.Real):
         raise TypeError(f"`p` of {owner} must be a number in [0, 1). Got {type(p).__name__}.")
     if not 0.0 <= p < 1.0:
