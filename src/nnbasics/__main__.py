@@ -18,34 +18,24 @@ import sys
 __all__ = ["build_parser", "main"]
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, e.g. 2000; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, e.g. 2000; got {value}")
-    return value
+def _number(cast, what: str, example: str, ok):
+    """An argparse type: ``cast`` the text, then require ``ok(value)``; errors say what was expected."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {value}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, e.g. 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, e.g. 0; got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, e.g. 0.5; got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, e.g. 0.5; got {value}")
-    return value
+_positive_int = _number(int, "a positive integer", "2000", lambda v: v >= 1)
+_non_negative_int = _number(int, "an integer >= 0", "0", lambda v: v >= 0)
+_positive_float = _number(float, "a positive number", "0.5", lambda v: v > 0)
 
 
 def _add_xor(sub) -> None:
