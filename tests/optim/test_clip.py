@@ -92,7 +92,7 @@ def test_clip_grad_value_matches_torch(torch, rng, clip_value):
     torch.nn.utils.clip_grad_value_(tparams, clip_value, foreach=False)
     for p, tp, g in zip(params, tparams, grads):
         np.testing.assert_array_equal(p.grad.data, tp.grad.numpy())
-        assert np.abs(p.grad.data).max() <= clip_value
+        assert np.abs(p.grad.data).max() <= np.float32(clip_value)  # float32(0.3) > 0.3 on NumPy 1.x
     assert np.abs(grads[0]).max() > 0.3  # something was clipped at the smallest value
 
 

@@ -40,7 +40,8 @@ def _vector_norm(x, p: float):
         return a.max()
     if p == 1.0:
         return a.sum()
-    return xp.sum(a**p) ** (1.0 / p)
+    # NOTE: asarray keeps x's dtype on NumPy 1.x, where float32 scalar ** float gives float64
+    return xp.asarray(xp.sum(a**p) ** (1.0 / p), dtype=x.dtype)
 
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
