@@ -91,6 +91,28 @@ def nnbasics_step_fn(params, x, y, lr):
     return step, ps
 
 
+def nnbasics_linear_step_fn(params, x, y, lr):
+    """The step as ``nn.Linear`` computes it: the fused ``F.linear`` (one op per layer, not three)."""
+    import nnbasics as nb
+    import nnbasics.functional as F
+
+    W1, b1, W2, b2, W3, b3 = ps = [nb.tensor(p, requires_grad=True) for p in params]
+    xt, yt = nb.as_tensor(x), nb.as_tensor(y)
+
+    def step():
+        h = F.linear(xt, W1, b1).relu()
+        h = F.linear(h, W2, b2).relu()
+        loss = F.cross_entropy(F.linear(h, W3, b3), yt)
+        loss.backward()
+        with nb.no_grad():
+            for p in ps:
+                p.data -= lr * p.grad.data
+                p.grad = None
+        return loss
+
+    return step, ps
+
+
 def numpy_step_fn(params, x, y, lr):
     """The same step written by hand in NumPy, as a competent NumPy programmer would."""
     import numpy as np
@@ -277,7 +299,8 @@ def check_agreement(params, x, y, lr, have_torch):
     """After 3 steps all implementations hold the same weights (to float32 rounding)."""
     import numpy as np
 
-    makers = {"nnbasics": nnbasics_step_fn, "numpy": numpy_step_fn, "numpy-mirror": mirror_step_fn}
+    makers = {"nnbasics": nnbasics_step_fn, "nnbasics-linear": nnbasics_linear_step_fn,
+              "numpy": numpy_step_fn, "numpy-mirror": mirror_step_fn}
     if have_torch:
         makers["torch"] = torch_step_fn
     finals, losses = {}, {}
@@ -363,7 +386,7 @@ def main(argv=None):
     params, x, y = make_problem(SIZES, args.batch, args.seed)
     worst = check_agreement(params, x, y, args.lr, torch is not None)
 
-    makers = {"nnbasics": nnbasics_step_fn, "numpy": numpy_step_fn}
+    makers = {"nnbasics": nnbasics_step_fn, "nnbasics-linear": nnbasics_linear_step_fn, "numpy": numpy_step_fn}
     if args.mirror:
         makers["numpy-mirror"] = mirror_step_fn
     if torch is not None:
@@ -400,6 +423,8 @@ def main(argv=None):
         "page_faults_per_step": faults,
         "ratio_nnbasics_numpy": med["nnbasics"] / med["numpy"],
         "ratio_nnbasics_torch": med["nnbasics"] / med["torch"] if "torch" in med else None,
+        "ratio_nnbasics_linear_numpy": med["nnbasics-linear"] / med["numpy"],
+        "ops_per_step_linear": count_ops(nnbasics_linear_step_fn(params, x, y, args.lr)[0]),
         "ops_per_step": n_ops,
         "tiny": {"sizes": TINY_SIZES, "batch": 4, "us_per_step": tiny, "us_per_op": per_op_us,
                  "estimated_overhead_ms_per_step": n_ops * per_op_us / 1e3},
@@ -431,6 +456,8 @@ def print_table(res):
     print()
     r_t = res["ratio_nnbasics_torch"]
     print(f"nnbasics/numpy = {res['ratio_nnbasics_numpy']:.3f}" + (f", nnbasics/torch = {r_t:.3f}" if r_t else ""))
+    print(f"nnbasics-linear/numpy = {res['ratio_nnbasics_linear_numpy']:.3f} "
+          f"({res['ops_per_step_linear']} ops per step, against {res['ops_per_step']} with x @ W.T + b)")
     t = res["tiny"]
     print(f"ops per nnbasics step: {res['ops_per_step']}; tiny graph {'-'.join(map(str, t['sizes']))}, batch 4: "
           f"nnbasics {t['us_per_step']['nnbasics']:.1f} us/step, numpy {t['us_per_step']['numpy']:.1f} us/step "

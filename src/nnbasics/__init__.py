@@ -16,7 +16,7 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_
 from .backend import xp as _xp
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
 from .ops import (  # noqa: F401
-    abs, add, argmax, argmin, cat, clip, concatenate, div, exp, expand, flatten, gather, log,
+    abs, add, argmax, argmin, cat, clip, concatenate, div, exp, expand, flatten, gather, linear, log,
     log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pad, permute,
     pow, relu, reshape, sigmoid, sign, softmax, split, sqrt, squeeze, stack, sub, sum,
     take_along_axis, tanh, transpose, unsqueeze, where,

@@ -5,7 +5,7 @@ Nothing here writes a derivative: gradients come from the primitives used
 Each submodule holds one concept and lists its names in ``__all__``.
 """
 
-from ..ops import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from ..ops import linear, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403

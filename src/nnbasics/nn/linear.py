@@ -10,6 +10,7 @@ import math
 import numbers
 
 from ..backend import default_float, is_float_dtype, xp
+from .. import ops
 from ..ops.util import as_operand
 from ..rng import as_generator
 from .module import Module
@@ -95,10 +96,7 @@ class Linear(Module):
                 f"(*, {self.in_features}) (last dim = in_features = {self.in_features}); "
                 f"got shape {tuple(x.shape)}."
             )
-        y = x @ self.weight.T  # (*, out)
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        return ops.linear(x, self.weight, self.bias)  # fused x W^T + b, (*, out)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

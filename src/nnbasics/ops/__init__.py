@@ -11,7 +11,7 @@ from .elementwise import (  # noqa: F401
     abs, add, cast, clip, compare, div, exp, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, sign, sqrt, sub, tanh, where,
 )
-from .linalg import matmul  # noqa: F401
+from .linalg import linear, matmul  # noqa: F401
 from .movement import (  # noqa: F401
     broadcast_to, cat, concatenate, expand, flatten, gather, getitem, pad, permute, reshape,
     split, squeeze, stack, take_along_axis, transpose, unsqueeze,

@@ -1,4 +1,4 @@
-"""Matrix product, with NumPy's ``matmul`` rules (1-D, 2-D, batched with broadcasting)."""
+"""Matrix product (NumPy's ``matmul`` rules) and the fused affine map of a Linear layer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from .util import operands, sum_to
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "linear"]
 
 
 class MatMul(Function):
@@ -51,6 +51,57 @@ class MatMul(Function):
                 gb = sum_to(gb, b2.shape)
             gb = gb.reshape(b.shape)
         return ga, gb
+
+
+class Linear(Function):
+    """y = x W^T + b over the last dim: one op instead of three (permute, matmul, add).
+
+    Shape: x (*, in), W (out, in), b (out,) -> y (*, out).
+    dy/dx: g W (*, in);  dy/dW: g^T x with all leading dims folded into rows (out, in);
+    dy/db: g summed over the leading dims (out,).  Composed twin: ``x @ W.T + b``.
+    """
+
+    def forward(self, x, w, b=None):
+        self.x, self.w = x, w
+        y = x @ w.T
+        if b is not None:
+            y += b  # y is a fresh array from the GEMM
+        return y
+
+    def backward(self, g):
+        needs = self.needs_grad
+        x, w = self.x, self.w
+        gx = g @ w if needs[0] else None
+        g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None  # (out, in), C-ordered
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+
+
+def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Affine map ``input @ weight.T + bias`` over the last dim (PyTorch's ``F.linear``), fused.
+
+    Shape: input (*, in_features), weight (out_features, in_features), bias (out_features,)
+    or None -> (*, out_features). Weight layout as PyTorch's ``nn.Linear``.
+
+    Raises:
+        ValueError: naming the shapes when they do not fit together.
+    """
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    w = weight if isinstance(weight, Tensor) else Tensor(weight)
+    if w.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features); got shape {w.shape}.")
+    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit weight {w.shape}: expected input (*, {w.shape[1]})."
+        )
+    if bias is None:
+        return Linear.apply(x, w)
+    b = bias if isinstance(bias, Tensor) else Tensor(bias)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight {w.shape}; got {b.shape}.")
+    return Linear.apply(x, w, b)
 
 
 def matmul(a, b) -> Tensor:
