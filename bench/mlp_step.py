@@ -69,18 +69,20 @@ def make_problem(sizes, batch, seed):
     return params, x, y
 
 
-def nnbasics_step_fn(params, x, y, lr):
-    """The step as an nnbasics user writes it."""
+def _nnbasics_step_fn(params, x, y, lr, fused):
+    """The step as an nnbasics user writes it: ``x @ W.T + b``, or ``F.linear`` when ``fused``."""
     import nnbasics as nb
     import nnbasics.functional as F
 
-    W1, b1, W2, b2, W3, b3 = ps = [nb.tensor(p, requires_grad=True) for p in params]
+    ps = [nb.tensor(p, requires_grad=True) for p in params]
     xt, yt = nb.as_tensor(x), nb.as_tensor(y)
+    affine = F.linear if fused else (lambda h, W, b: h @ W.T + b)
+    (W1, b1), (W2, b2), (W3, b3) = zip(ps[::2], ps[1::2])
 
     def step():
-        h = (xt @ W1.T + b1).relu()
-        h = (h @ W2.T + b2).relu()
-        loss = F.cross_entropy(h @ W3.T + b3, yt)
+        h = affine(xt, W1, b1).relu()
+        h = affine(h, W2, b2).relu()
+        loss = F.cross_entropy(affine(h, W3, b3), yt)
         loss.backward()
         with nb.no_grad():  # what optim.SGD.step does
             for p in ps:
@@ -91,26 +93,14 @@ def nnbasics_step_fn(params, x, y, lr):
     return step, ps
 
 
+def nnbasics_step_fn(params, x, y, lr):
+    """Tensors as written out: ``x @ W.T + b`` (three recorded ops per layer)."""
+    return _nnbasics_step_fn(params, x, y, lr, fused=False)
+
+
 def nnbasics_linear_step_fn(params, x, y, lr):
-    """The step as ``nn.Linear`` computes it: the fused ``F.linear`` (one op per layer, not three)."""
-    import nnbasics as nb
-    import nnbasics.functional as F
-
-    W1, b1, W2, b2, W3, b3 = ps = [nb.tensor(p, requires_grad=True) for p in params]
-    xt, yt = nb.as_tensor(x), nb.as_tensor(y)
-
-    def step():
-        h = F.linear(xt, W1, b1).relu()
-        h = F.linear(h, W2, b2).relu()
-        loss = F.cross_entropy(F.linear(h, W3, b3), yt)
-        loss.backward()
-        with nb.no_grad():
-            for p in ps:
-                p.data -= lr * p.grad.data
-                p.grad = None
-        return loss
-
-    return step, ps
+    """As ``nn.Linear`` computes it: the fused ``F.linear`` (one op per layer, not three)."""
+    return _nnbasics_step_fn(params, x, y, lr, fused=True)
 
 
 def numpy_step_fn(params, x, y, lr):

@@ -1,5 +1,6 @@
 """Pure schedule functions: values by hand, agreement with the scheduler objects, validation."""
 
+import itertools
 import math
 
 import numpy as np
@@ -29,7 +30,7 @@ def test_cosine_annealing_endpoints_midpoint_and_period():
     assert f(2) == pytest.approx(0.2 + 0.8 * (1 + math.cos(math.pi / 4)) / 2)
     assert f(12) == pytest.approx(f(4)) and f(16) == pytest.approx(1.0)  # keeps going past T_max
     lrs = [f(t) for t in range(9)]
-    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert all(a > b for a, b in itertools.pairwise(lrs))
 
 
 def test_linear_warmup_ramp_then_constant():
