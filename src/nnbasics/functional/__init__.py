@@ -10,3 +10,7 @@ from .activation import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403

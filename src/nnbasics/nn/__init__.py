@@ -15,3 +15,8 @@ from .loss import *  # noqa: F401,F403
 from .module import Module  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .perceptron import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403

@@ -7,6 +7,7 @@ arguments and applies it. Composites (var, std, ...) live in
 """
 
 from . import activation, elementwise, linalg, loss, movement, reduce, util  # noqa: F401
+# conv, pool, norm, recurrent: imported as submodules (nnbasics.ops.conv ...), names re-exported by functional
 from .elementwise import (  # noqa: F401
     abs, add, cast, clip, compare, div, exp, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, sign, sqrt, sub, tanh, where,

@@ -1,0 +1,3 @@
+"""recurrent (being written)."""
+
+__all__ = []

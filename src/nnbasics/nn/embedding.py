@@ -1,0 +1,3 @@
+"""embedding (being written)."""
+
+__all__ = []
