@@ -1,0 +1,3 @@
+"""Image augmentation transforms that work on batches (being written)."""
+
+__all__ = []

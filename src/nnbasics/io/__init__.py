@@ -1,0 +1,1 @@
+"""File formats: safetensors, PyTorch interop, ONNX (being written)."""

@@ -1,0 +1,3 @@
+"""Ensembles of trained models (being written)."""
+
+__all__ = []
