@@ -10,14 +10,30 @@ Example:
     ...     import nnbasics.nn as nn
     ...     return nn.Sequential(nn.Linear(2, hidden, rng=rng), nn.ReLU(), nn.Linear(hidden, 1, rng=rng))
     >>> build_model("tiny-mlp", hidden=3, rng=0).spec
-    {'name': 'tiny-mlp', 'hidden': 3}
+    {'model': 'tiny-mlp', 'hidden': 3}
+    >>> build_model({"model": "tiny-mlp"}, rng=0).spec  # defaults are recorded too
+    {'model': 'tiny-mlp', 'hidden': 4}
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
+import numbers
 
-__all__ = ["register_model", "build_model", "available_models", "get_factory", "UnknownModelError"]
+__all__ = [
+    "register_model", "build_model", "available_models", "get_factory", "model_parameters",
+    "UnknownModelError", "REQUIRED",
+]
+
+
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+#: Marks a factory argument without a default in :func:`model_parameters`.
+REQUIRED = _Required()
 
 _REGISTRY: dict = {}  # name -> (factory, description)
 
@@ -79,27 +95,104 @@ def get_factory(name: str):
         raise UnknownModelError(f"unknown model {name!r}.{hint} Valid names: {', '.join(names)}.") from None
 
 
+def model_parameters(name) -> dict:
+    """``{argument: default}`` of the factory registered as ``name`` (required arguments map to
+    :data:`REQUIRED`); ``rng`` is left out. Used to validate and complete specs."""
+    factory = get_factory(name)
+    params = {}
+    for p in inspect.signature(factory).parameters.values():
+        if p.name == "rng" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        params[p.name] = REQUIRED if p.default is p.empty else p.default
+    return params
+
+
+def _takes_any_keyword(factory) -> bool:
+    return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+
+
+def to_json_data(value, where: str):
+    """``value`` as plain JSON data (tuples -> lists, NumPy scalars -> Python); TypeError otherwise.
+
+    ``where`` names the spec key in the error message.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [to_json_data(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"model spec: the keys of {where} must be strings; got {k!r}.")
+            out[k] = to_json_data(v, f"{where}.{k}")
+        return out
+    if type(value).__name__ == "dtype":  # numpy dtype
+        return str(value)
+    raise TypeError(
+        f"model spec: {where} must be JSON data (number, string, bool, list, dict or null) so the spec can be "
+        f"saved and rebuilt; got {type(value).__name__} {value!r}."
+    )
+
+
 def build_model(name, **kwargs):
-    """Build a registered model and record its spec on it.
+    """Build a registered model, checking its arguments, and record its complete spec on it.
 
     Args:
-        name: a registered name, or a dict ``{"name": NAME, **kwargs}``.
+        name: a registered name, or a dict ``{"model": NAME, **kwargs}`` (``"name"`` is
+            accepted for ``"model"``).
         **kwargs: passed to the factory (override the dict's entries). ``rng`` is passed
             through but not recorded in the spec.
 
     Returns:
-        Module: the model, with ``model.spec`` = ``{"name": NAME, **kwargs}`` (JSON-able).
+        Module: the model, with ``model.spec`` = ``{"model": NAME, **every argument}``: the
+        given arguments plus the factory's defaults, as JSON data, so that
+        ``build_model(model.spec)`` builds the same architecture even if defaults change.
+
+    Raises:
+        UnknownModelError: ``name`` is not registered (the valid names are listed).
+        ValueError: an argument the factory does not take, or a missing required one (the
+            valid arguments are listed).
+        TypeError: an argument value that is not JSON data.
     """
     if isinstance(name, dict):
         spec = dict(name)
-        try:
-            name = spec.pop("name")
-        except KeyError:
-            raise ValueError(f"a model spec dict needs a 'name' entry. Got keys {sorted(spec)}.") from None
+        keys = [k for k in ("model", "name") if k in spec]
+        if len(keys) != 1:
+            raise ValueError(
+                "a model spec dict needs exactly one 'model' entry (the registered name, e.g. 'mlp'); "
+                f"got keys {sorted(spec)}."
+            )
+        name = spec.pop(keys[0])
         kwargs = {**spec, **kwargs}
     factory = get_factory(name)
-    model = factory(**kwargs)
-    model.spec = {"name": name, **{k: v for k, v in kwargs.items() if k != "rng"}}
+    rng = kwargs.pop("rng", None)
+    params = model_parameters(name)
+    if not _takes_any_keyword(factory):
+        unknown = [k for k in kwargs if k not in params]
+        if unknown:
+            hints = []
+            for k in unknown:
+                close = difflib.get_close_matches(k, list(params), n=1)
+                hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise ValueError(
+                f"model {name!r}: unknown key(s) {', '.join(hints)}. Valid keys: {', '.join(params)}."
+            )
+    missing = [k for k, v in params.items() if v is REQUIRED and k not in kwargs]
+    if missing:
+        raise ValueError(
+            f"model {name!r}: missing required key(s) {', '.join(map(repr, missing))}. "
+            f"Valid keys: {', '.join(params)}."
+        )
+    recorded = {"model": name}
+    for k, v in {**params, **kwargs}.items():
+        recorded[k] = to_json_data(v, k)
+    model = factory(rng=rng, **kwargs)
+    model.spec = recorded
     return model
 
 
