@@ -98,8 +98,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         >>> import nnbasics as nb
         >>> x = nb.randn(8, 3, 5, rng=0)
         >>> y = batch_norm(x, None, None, training=True)
-        >>> [round(float(v), 5) for v in y.data.mean(axis=(0, 2))]
-        [0.0, 0.0, 0.0]
+        >>> bool(abs(y.data.mean(axis=(0, 2))).max() < 1e-5)
+        True
     """
     owner = "batch_norm"
     x = as_operand(input)
@@ -163,8 +163,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     Example:
         >>> import nnbasics as nb
         >>> y = layer_norm(nb.randn(4, 6, rng=0), 6)
-        >>> [round(float(v), 5) for v in y.data.mean(axis=1)]
-        [0.0, 0.0, 0.0, 0.0]
+        >>> bool(abs(y.data.mean(axis=1)).max() < 1e-5), bool(abs(y.data.std(axis=1) - 1).max() < 1e-3)
+        (True, True)
     """
     owner = "layer_norm"
     x = as_operand(input)
