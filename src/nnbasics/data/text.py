@@ -27,12 +27,12 @@ import os
 import numpy as np
 
 __all__ = [
+    "CharSequenceDataset",
     "CharVocab",
-    "load_text",
-    "train_val_split",
     "batchify",
     "bptt_chunks",
-    "CharSequenceDataset",
+    "load_text",
+    "train_val_split",
 ]
 
 
@@ -95,7 +95,7 @@ class CharVocab:
         self._itos = np.array(seq, dtype=object)
 
     @classmethod
-    def from_text(cls, text: str) -> "CharVocab":
+    def from_text(cls, text: str) -> CharVocab:
         """The sorted set of characters in ``text``."""
         if not isinstance(text, str):
             raise TypeError(f"CharVocab.from_text: expected a str. Got {type(text).__name__}.")
@@ -152,7 +152,7 @@ class CharVocab:
         return {"type": "CharVocab", "chars": self.chars}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CharVocab":
+    def from_dict(cls, d: dict) -> CharVocab:
         """Rebuild a vocabulary saved by :meth:`to_dict`."""
         if not isinstance(d, dict) or "chars" not in d:
             raise ValueError(f"CharVocab.from_dict: expected a dict with a 'chars' entry. Got {d!r:.80}.")
@@ -213,7 +213,7 @@ def train_val_split(data, val_fraction: float = 0.1):
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 <= val_fraction < 1:
         raise ValueError(f"train_val_split: val_fraction must be in [0, 1), e.g. 0.1. Got {val_fraction!r}.")
     n = len(data)
-    n_val = int(round(n * float(val_fraction)))
+    n_val = round(n * float(val_fraction))
     if val_fraction > 0 and (n_val < 2 or n - n_val < 2):
         raise ValueError(
             f"train_val_split: a stream of {n} items split with val_fraction={val_fraction} leaves "

@@ -32,7 +32,7 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["pad_sequence", "lengths_to_mask", "last_step", "masked_mean", "detach_state"]
+__all__ = ["detach_state", "last_step", "lengths_to_mask", "masked_mean", "pad_sequence"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
