@@ -1,0 +1,321 @@
+"""Truncated backpropagation through time (TBPTT) and a character-level language-model trainer.
+
+A long stream is folded into ``batch`` parallel streams (:func:`~nnbasics.data.text.batchify`)
+and walked in windows of ``seq_len`` steps. The recurrent state is carried from one window
+to the next (so the model conditions on everything it has read), but the graph is cut
+between windows (:func:`~nnbasics.nn.rnn_utils.detach_state`), so each backward pass runs
+through at most ``seq_len`` steps and memory stays bounded::
+
+    state = None
+    for x, y in bptt_chunks(streams, seq_len):
+        logits, state = model(x, state)      # forward from the carried state
+        loss = cross_entropy(logits, y)      # mean nats per character of this window
+        loss.backward(); clip; step          # gradients reach back seq_len steps only
+        state = detach_state(state)          # keep the values, drop the graph
+
+Losses are in nats per character; perplexity is ``exp(loss)`` (the vocabulary size for a
+uniform guess). ``bits per character = loss / ln 2``.
+
+Example:
+    >>> run = train_char_lm("hello world. " * 40, model={"model": "char-lstm", "hidden_size": 16,
+    ...                     "embedding_dim": 8}, seq_len=8, batch_size=4, steps=20, rng=0)
+    >>> run.history["val_loss"][-1] < run.history["val_loss"][0]
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..data.text import CharVocab, batchify, bptt_chunks, load_text, train_val_split
+from ..functional import cross_entropy
+from ..nn.module import Module
+from ..nn.rnn_utils import detach_state
+from ..optim import Adam
+from ..optim.clip import clip_grad_norm_
+from ..rng import as_generator
+from ..tensor import Tensor
+
+__all__ = ["CharLMRun", "evaluate_stream", "tbptt_step", "train_char_lm"]
+
+
+def _sequence_loss(logits, y):
+    """Mean cross-entropy of ``(N, T, V)`` logits against ``(N, T)`` targets."""
+    v = logits.shape[-1]
+    return cross_entropy(logits.reshape(-1, v), Tensor(np.ascontiguousarray(y).reshape(-1)))
+
+
+def tbptt_step(model, x, y, state, optimizer, *, clip: float | None = None, loss_fn=None):
+    """One truncated-BPTT update on a window: forward from ``state``, backward, clip, step, cut.
+
+    Args:
+        model: ``model(x, state) -> (output, new_state)``, e.g. :class:`~nnbasics.models.rnn.CharRNN`.
+        x: the window's inputs, e.g. ``(N, T)`` ids (array or Tensor).
+        y: the targets, e.g. ``(N, T)`` next ids.
+        state: the state carried from the previous window (None at the start of a stream).
+        optimizer: an ``nnbasics.optim`` optimizer over the model's parameters.
+        clip: clip the global gradient 2-norm to this value (None: no clipping).
+        loss_fn: ``loss_fn(output, y) -> scalar Tensor`` (default: mean cross-entropy over
+            ``(N, T, V)`` logits).
+
+    Returns:
+        (loss, state, grad_norm): the loss value (float), the new state detached from the
+        graph, and the gradient norm before clipping (float; NaN when ``clip`` is None).
+    """
+    loss_fn = _sequence_loss if loss_fn is None else loss_fn
+    out, state = model(x if isinstance(x, Tensor) else Tensor(np.asarray(x)), state)
+    loss = loss_fn(out, y)
+    optimizer.zero_grad()
+    loss.backward()
+    norm = float("nan")
+    if clip is not None:
+        norm = float(clip_grad_norm_(model.parameters(), clip).item())
+    optimizer.step()
+    return float(loss.item()), detach_state(state), norm
+
+
+def evaluate_stream(model, streams, seq_len: int, loss_fn=None) -> float:
+    """Mean loss per predicted step over ``(batch, T)`` streams, state carried, no graph, eval mode.
+
+    Every window's loss is weighted by its number of steps, so the result is the mean
+    nats per character of the whole stream (``T - 1`` predictions per row). The model's
+    train/eval mode is restored.
+    """
+    loss_fn = _sequence_loss if loss_fn is None else loss_fn
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    try:
+        with no_grad():
+            for x, y in bptt_chunks(streams, seq_len):
+                out, state = model(Tensor(x), state)
+                total += float(loss_fn(out, y).item()) * y.size
+                count += y.size
+    finally:
+        model.train(was_training)
+    return total / count
+
+
+@dataclass
+class CharLMRun:
+    """What :func:`train_char_lm` returns.
+
+    Attributes:
+        model: the trained model (``model.spec`` says how to rebuild it).
+        vocab: its :class:`~nnbasics.data.text.CharVocab`.
+        optimizer: the optimizer (to continue training).
+        history: lists, one entry per evaluation: ``step``, ``epoch``, ``time_s`` (wall time
+            since the start, evaluations included), ``train_loss`` (mean over the steps since
+            the previous evaluation; NaN at step 0), ``val_loss`` and ``val_perplexity``
+            (nats/char and ``exp`` of it, on the validation stream; the training stream when
+            ``val_fraction`` is 0).
+        steps: optimizer steps taken.
+        seconds: total wall time.
+        stopped_by: ``"steps"``, ``"epochs"`` or ``"time_budget"``.
+        checkpoints: paths written (empty without ``checkpoint_dir``).
+    """
+
+    model: Module
+    vocab: CharVocab
+    optimizer: object
+    history: dict = field(default_factory=dict)
+    steps: int = 0
+    seconds: float = 0.0
+    stopped_by: str = ""
+    checkpoints: list = field(default_factory=list)
+
+    @property
+    def val_loss(self) -> float:
+        """The final validation loss (nats/char)."""
+        return self.history["val_loss"][-1]
+
+    @property
+    def val_perplexity(self) -> float:
+        return self.history["val_perplexity"][-1]
+
+
+def _optional_positive(value, name, kind=numbers.Integral):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+        raise ValueError(f"train_char_lm: {name} must be a positive {'int' if kind is numbers.Integral else 'number'} "
+                         f"or None. Got {value!r}.")
+    return value
+
+
+def _build(model, vocab, rng):
+    from ..models.registry import build_model
+
+    if isinstance(model, Module):
+        return model
+    if isinstance(model, str):
+        model = {"model": model}
+    if not isinstance(model, dict):
+        raise TypeError(f"train_char_lm: model must be a registered name (e.g. 'char-lstm'), a spec dict "
+                        f"{{'model': ..., **kwargs}} or a Module. Got {type(model).__name__}.")
+    spec = dict(model)
+    if "vocab_size" in spec and spec["vocab_size"] != len(vocab):
+        raise ValueError(f"train_char_lm: the spec's vocab_size={spec['vocab_size']} differs from the text's "
+                         f"{len(vocab)} characters; leave vocab_size out and it is filled in.")
+    spec["vocab_size"] = len(vocab)
+    return build_model(spec, rng=rng)
+
+
+def _save(checkpoint_dir, name, model, optimizer, vocab, history, step):
+    from . import checkpoint as _ckpt  # the training package's checkpoints (safetensors + JSON)
+
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    path = os.path.join(checkpoint_dir, name)
+    meta = {"vocab": vocab.to_dict(), "step": step, "history": history, "kind": "char-lm"}
+    _ckpt.save_checkpoint(path, model, optimizer, metadata=meta)
+    return path
+
+
+def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", vocab: CharVocab | None = None,
+                  seq_len: int = 100, batch_size: int = 32, steps: int | None = None, epochs: int | None = None,
+                  lr: float = 2e-3, clip: float | None = 5.0, val_fraction: float = 0.1,
+                  time_budget_s: float | None = None, eval_every: int = 100, eval_chars: int | None = None,
+                  random_offset: bool = True, rng=0, checkpoint_dir=None, progress=None) -> CharLMRun:
+    """Train a character-level language model on a text with truncated BPTT and Adam.
+
+    The text's last ``val_fraction`` is held out for validation; the rest is folded into
+    ``batch_size`` streams and walked in windows of ``seq_len`` with the state carried across
+    windows and reset at each epoch. Each epoch starts at a random offset below ``seq_len``
+    (``random_offset``) so windows do not always cut the text at the same characters.
+
+    Training stops at the first of ``steps`` optimizer steps, ``epochs`` passes, or
+    ``time_budget_s`` seconds (checked after every step; at least one must be given). The
+    validation loss is measured at step 0, every ``eval_every`` steps and at the end.
+
+    Args:
+        text: the training text; or give ``path``.
+        path: a UTF-8 text file to read instead (see :func:`~nnbasics.data.text.load_text`).
+        model: a registered name (``"char-lstm"``, ``"char-gru"``, ``"char-rnn"``), a spec dict
+            (``{"model": "char-lstm", "hidden_size": 128}``; ``vocab_size`` is filled in), or a
+            ready Module (then give ``vocab``).
+        vocab: the vocabulary (default: the text's characters).
+        seq_len: BPTT window length.
+        batch_size: parallel streams.
+        steps, epochs, time_budget_s: stopping rules.
+        lr: Adam learning rate.
+        clip: global gradient-norm clipping (None: off).
+        val_fraction: the held-out tail's share, in [0, 1).
+        eval_every: steps between evaluations.
+        eval_chars: evaluate periodic checks on the first this many validation characters only
+            (faster); the final evaluation uses the whole validation text.
+        random_offset: draw each epoch's starting offset from ``rng``.
+        rng: Generator, int seed or None (initialization, dropout, offsets).
+        checkpoint_dir: write ``last.*`` at every evaluation and ``best.*`` when the validation
+            loss improves, with ``nnbasics.training.save_checkpoint`` (metadata: vocab, step,
+            history).
+        progress: None (silent), True (print one line per evaluation), or a callable taking
+            the evaluation record (a dict).
+
+    Returns:
+        CharLMRun: the model, vocab, optimizer and history (losses in nats/char).
+    """
+    if (text is None) == (path is None):
+        raise ValueError("train_char_lm: give exactly one of text= (a string) or path= (a text file).")
+    if path is not None:
+        text = load_text(path)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"train_char_lm: text must be a non-empty string. Got {type(text).__name__} "
+                         f"of length {len(text) if hasattr(text, '__len__') else '?'}.")
+    steps = _optional_positive(steps, "steps")
+    epochs = _optional_positive(epochs, "epochs")
+    time_budget_s = _optional_positive(time_budget_s, "time_budget_s", numbers.Real)
+    eval_every = _optional_positive(eval_every, "eval_every")
+    eval_chars = _optional_positive(eval_chars, "eval_chars")
+    _optional_positive(seq_len, "seq_len")
+    _optional_positive(batch_size, "batch_size")
+    if steps is None and epochs is None and time_budget_s is None:
+        raise ValueError("train_char_lm: give at least one stopping rule: steps=, epochs= or time_budget_s=.")
+    if not (isinstance(lr, numbers.Real) and lr > 0):
+        raise ValueError(f"train_char_lm: lr must be > 0, e.g. 2e-3. Got {lr!r}.")
+    if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
+        raise ValueError(f"train_char_lm: clip must be > 0 or None. Got {clip!r}.")
+    if progress is True:
+        progress = _print_record
+    elif progress is not None and not callable(progress):
+        raise TypeError(f"train_char_lm: progress must be None, True or a callable. Got {type(progress).__name__}.")
+
+    g = as_generator(rng)
+    if isinstance(model, Module) and vocab is None:
+        raise ValueError("train_char_lm: a ready-made model needs its vocab= (the CharVocab it was built for).")
+    if vocab is not None and not isinstance(vocab, CharVocab):
+        raise TypeError(f"train_char_lm: vocab must be a CharVocab. Got {type(vocab).__name__}.")
+    vocab = CharVocab.from_text(text) if vocab is None else vocab
+    ids = vocab.encode(text)
+    train_ids, val_ids = train_val_split(ids, val_fraction)
+    if len(val_ids) == 0:
+        val_ids = train_ids
+    train_streams = batchify(train_ids, batch_size)
+    val_batch = max(1, min(batch_size, len(val_ids) // max(2, seq_len + 1)))
+    val_streams = batchify(val_ids, val_batch)
+    quick_val = val_streams
+    if eval_chars is not None and eval_chars < val_streams.size:
+        quick_val = val_streams[:, : max(2, eval_chars // val_batch)]
+
+    net = _build(model, vocab, g)
+    optimizer = Adam(net.parameters(), lr=lr)
+    history = {k: [] for k in ("step", "epoch", "time_s", "train_loss", "val_loss", "val_perplexity")}
+    run = CharLMRun(model=net, vocab=vocab, optimizer=optimizer, history=history)
+    t0 = time.perf_counter()
+    best = math.inf
+    recent = []
+
+    def evaluate(step, epoch, streams):
+        nonlocal best
+        val = evaluate_stream(net, streams, seq_len)
+        rec = {"step": step, "epoch": epoch, "time_s": time.perf_counter() - t0,
+               "train_loss": float(np.mean(recent)) if recent else float("nan"),
+               "val_loss": val, "val_perplexity": math.exp(min(val, 700.0))}
+        recent.clear()
+        for k, v in rec.items():
+            history[k].append(v)
+        if checkpoint_dir is not None:
+            run.checkpoints.append(_save(checkpoint_dir, "last", net, optimizer, vocab, history, step))
+            if val < best:
+                run.checkpoints.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step))
+        best = min(best, val)
+        if progress is not None:
+            progress(dict(rec))
+
+    net.train()
+    evaluate(0, 0, quick_val)
+    step, epoch, stop = 0, 0, ""
+    while not stop:
+        epoch += 1
+        max_start = min(seq_len, train_streams.shape[1] - 1)
+        start = int(g.integers(0, max_start)) if random_offset and max_start > 1 else 0
+        state = None
+        for x, y in bptt_chunks(train_streams, seq_len, start=start):
+            loss, state, _ = tbptt_step(net, x, y, state, optimizer, clip=clip)
+            recent.append(loss)
+            step += 1
+            if steps is not None and step >= steps:
+                stop = "steps"
+            elif time_budget_s is not None and time.perf_counter() - t0 >= time_budget_s:
+                stop = "time_budget"
+            if stop:
+                break
+            if step % eval_every == 0:
+                evaluate(step, epoch, quick_val)
+        if not stop and epochs is not None and epoch >= epochs:
+            stop = "epochs"
+    evaluate(step, epoch, val_streams)
+    run.steps, run.seconds, run.stopped_by = step, time.perf_counter() - t0, stop
+    return run
+
+
+def _print_record(rec):
+    print(f"step {rec['step']:>6}  epoch {rec['epoch']:>3}  {rec['time_s']:8.1f} s  "
+          f"train {rec['train_loss']:.4f}  val {rec['val_loss']:.4f} nats/char  ppl {rec['val_perplexity']:.2f}",
+          flush=True)
