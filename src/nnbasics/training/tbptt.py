@@ -43,7 +43,7 @@ from ..optim.clip import clip_grad_norm_
 from ..rng import as_generator
 from ..tensor import Tensor
 
-__all__ = ["CharLMRun", "evaluate_stream", "tbptt_step", "train_char_lm"]
+__all__ = ["CharLMRun", "evaluate_stream", "load_char_lm", "tbptt_step", "train_char_lm"]
 
 
 def _sequence_loss(logits, y):
@@ -119,7 +119,7 @@ class CharLMRun:
         steps: optimizer steps taken.
         seconds: total wall time.
         stopped_by: ``"steps"``, ``"epochs"`` or ``"time_budget"``.
-        checkpoints: paths written (empty without ``checkpoint_dir``).
+        checkpoints: the files written, each once (empty without ``checkpoint_dir``).
     """
 
     model: Module
@@ -168,14 +168,46 @@ def _build(model, vocab, rng):
     return build_model(spec, rng=rng)
 
 
-def _save(checkpoint_dir, name, model, optimizer, vocab, history, step):
-    from . import checkpoint as _ckpt  # the training package's checkpoints (safetensors + JSON)
+def _json_floats(history):
+    """The history with NaN (no training loss yet) as None, for JSON."""
+    return {k: [None if isinstance(v, float) and math.isnan(v) else v for v in vs] for k, vs in history.items()}
+
+
+def _save(checkpoint_dir, name, model, optimizer, vocab, history, step, epoch, rng):
+    from .checkpoint import save_checkpoint  # safetensors weights + JSON metadata, atomic
 
     os.makedirs(checkpoint_dir, exist_ok=True)
-    path = os.path.join(checkpoint_dir, name)
-    meta = {"vocab": vocab.to_dict(), "step": step, "history": history, "kind": "char-lm"}
-    _ckpt.save_checkpoint(path, model, optimizer, metadata=meta)
-    return path
+    path = os.path.join(checkpoint_dir, f"{name}.safetensors")
+    extra = {"kind": "char-lm", "vocab": vocab.to_dict(), "step": step, "history": _json_floats(history)}
+    return save_checkpoint(path, model, optimizer, epoch=epoch, rng_states={"train_char_lm": rng}, extra=extra)
+
+
+def load_char_lm(path, model=None, optimizer=None):
+    """Load a character LM saved by :func:`train_char_lm` (``checkpoint_dir/best.safetensors`` or ``last``).
+
+    Args:
+        path: the checkpoint file.
+        model: a Module to load into; None rebuilds it from the recorded spec.
+        optimizer: optionally, an optimizer over ``model.parameters()`` to restore.
+
+    Returns:
+        (model, vocab, checkpoint): the model in eval mode, its
+        :class:`~nnbasics.data.text.CharVocab`, and the full
+        :class:`~nnbasics.training.checkpoint.Checkpoint` (``extra["history"]``, ``extra["step"]``).
+
+    Example:
+        >>> model, vocab, _ = load_char_lm("runs/shakespeare/best.safetensors")  # doctest: +SKIP
+        >>> print(sample(model, vocab, "ROMEO:", 200, temperature=0.8, rng=0))  # doctest: +SKIP
+    """
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    ckpt = load_checkpoint(path, model, optimizer)
+    extra = ckpt.extra or {}
+    if extra.get("kind") != "char-lm" or "vocab" not in extra:
+        raise CheckpointError(f"load_char_lm: {os.fspath(path)} was not written by train_char_lm (no vocabulary in "
+                              "its metadata); use nnbasics.training.load_checkpoint for other checkpoints.")
+    ckpt.model.eval()
+    return ckpt.model, CharVocab.from_dict(extra["vocab"]), ckpt
 
 
 def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", vocab: CharVocab | None = None,
@@ -212,9 +244,10 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
             (faster); the final evaluation uses the whole validation text.
         random_offset: draw each epoch's starting offset from ``rng``.
         rng: Generator, int seed or None (initialization, dropout, offsets).
-        checkpoint_dir: write ``last.*`` at every evaluation and ``best.*`` when the validation
-            loss improves, with ``nnbasics.training.save_checkpoint`` (metadata: vocab, step,
-            history).
+        checkpoint_dir: write ``last.safetensors`` at every evaluation and ``best.safetensors``
+            when the validation loss improves, with ``nnbasics.training.save_checkpoint``
+            (weights, Adam state, spec, and in ``extra``: vocab, step, history); read them back
+            with :func:`load_char_lm`.
         progress: None (silent), True (print one line per evaluation), or a callable taking
             the evaluation record (a dict).
 
@@ -281,9 +314,10 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         for k, v in rec.items():
             history[k].append(v)
         if checkpoint_dir is not None:
-            run.checkpoints.append(_save(checkpoint_dir, "last", net, optimizer, vocab, history, step))
+            written = [_save(checkpoint_dir, "last", net, optimizer, vocab, history, step, epoch, g)]
             if val < best:
-                run.checkpoints.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step))
+                written.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step, epoch, g))
+            run.checkpoints.extend(p for p in written if p not in run.checkpoints)
         best = min(best, val)
         if progress is not None:
             progress(dict(rec))
