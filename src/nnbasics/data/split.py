@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+from itertools import pairwise
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def random_split(dataset, lengths, rng=None):
     sizes = _resolve_lengths(lengths, n, "random_split")
     perm = as_generator(rng).permutation(n)
     bounds = np.cumsum([0] + sizes)
-    return [Subset(dataset, perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, perm[a:b]) for a, b in pairwise(bounds)]
 
 
 def dataset_labels(dataset) -> np.ndarray:
@@ -192,7 +193,7 @@ def stratified_split(data, lengths, rng=None):
             totals[p] += 1
     for m, per in zip(members, alloc):
         bounds = np.cumsum([0] + per)
-        for p, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        for p, (a, b) in enumerate(pairwise(bounds)):
             parts[p].append(m[a:b])
     return [_wrap(dataset, np.sort(np.concatenate(p)).astype(np.int64) if p else np.zeros(0, np.int64))
             for p in parts]
