@@ -144,7 +144,8 @@ def build_model(name, **kwargs):
 
     Args:
         name: a registered name, or a dict ``{"model": NAME, **kwargs}`` (``"name"`` is
-            accepted for ``"model"``).
+            accepted for ``"model"``), or a layer-list spec ``{"layers": [...]}`` (built by
+            :func:`nnbasics.models.spec.build_from_spec`), so any recorded ``model.spec`` rebuilds.
         **kwargs: passed to the factory (override the dict's entries). ``rng`` is passed
             through but not recorded in the spec.
 
@@ -159,6 +160,10 @@ def build_model(name, **kwargs):
             valid arguments are listed).
         TypeError: an argument value that is not JSON data.
     """
+    if isinstance(name, dict) and "layers" in name:  # a layer-list spec (nnbasics.models.spec)
+        from .spec import build_from_spec
+
+        return build_from_spec(name, **kwargs)
     if isinstance(name, dict):
         spec = dict(name)
         keys = [k for k in ("model", "name") if k in spec]

@@ -1,0 +1,141 @@
+"""training.ensemble: combination rules, the member report, and members trained in parallel on any Executor."""
+
+import functools
+import json
+import math
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+import nnbasics.nn as nn
+from nnbasics.functional import cross_entropy
+from nnbasics.models.mlp import mlp
+from nnbasics.training.ensemble import COMBINE_RULES, Ensemble, SerialExecutor, train_ensemble
+
+
+class Fixed(nn.Module):
+    """Returns fixed logits: row i for input i (inputs are row indices)."""
+
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = np.asarray(logits, dtype=np.float64)
+
+    def forward(self, x):
+        return nb.tensor(self.logits[np.asarray(x.data, dtype=np.int64)])
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+LOGITS = np.array([
+    [[2.0, 0.0, -1.0], [0.1, 0.3, 0.2], [0.0, 0.0, 0.0], [-3.0, 1.0, 4.0]],
+    [[0.5, 1.5, 0.0], [1.0, -1.0, 0.5], [2.0, 0.0, 0.0], [0.0, 0.5, 0.2]],
+    [[1.0, 0.0, 2.0], [0.0, 2.0, 0.0], [0.0, 3.0, 0.0], [1.0, 0.0, 0.0]],
+])  # (K=3, N=4, C=3)
+X = np.arange(4)
+
+
+def _ensemble(combine, logits=LOGITS):
+    return Ensemble([Fixed(z) for z in logits], combine=combine)
+
+
+def test_combination_rules_match_their_formulas():
+    p = _softmax(LOGITS)
+    expected = {
+        "mean": p.mean(0),
+        "geomean": _softmax(np.log(p).mean(0)),
+        "logit_sum": _softmax(LOGITS.sum(0)),
+    }
+    for combine, want in expected.items():
+        ens = _ensemble(combine)
+        np.testing.assert_allclose(ens.predict_proba(X), want, rtol=1e-12)
+        np.testing.assert_allclose(np.exp(ens(nb.tensor(X)).data), want, rtol=1e-10)
+        np.testing.assert_array_equal(ens.predict(X), want.argmax(-1))
+    # geomean and logit_sum differ in confidence only
+    np.testing.assert_array_equal(_ensemble("geomean").predict(X), _ensemble("logit_sum").predict(X))
+    assert not np.allclose(expected["geomean"], expected["logit_sum"])
+
+
+def test_vote_counts_labels_and_breaks_ties_by_mean_probability():
+    ens = _ensemble("vote")
+    labels = LOGITS.argmax(-1)  # (3, 4): [[0,1,0,2],[1,0,0,1],[2,1,1,0]]
+    votes = np.stack([(labels == c).sum(0) for c in range(3)], -1) / 3
+    np.testing.assert_allclose(ens.predict_proba(X), votes)
+    # sample 0: one vote each -> the highest mean probability wins
+    mean = _softmax(LOGITS).mean(0)
+    assert ens.predict(X)[0] == mean[0].argmax()
+    assert ens.predict(X)[1] == 1 and ens.predict(X)[2] == 0  # majorities
+
+
+def test_call_returns_log_probabilities_so_cross_entropy_is_the_ensemble_nll():
+    y = np.array([0, 1, 1, 2])
+    for combine in ("mean", "geomean", "logit_sum"):
+        ens = _ensemble(combine)
+        p = ens.predict_proba(X)
+        loss = cross_entropy(ens(nb.tensor(X)), nb.tensor(y))
+        np.testing.assert_allclose(float(loss.data), -np.log(p[np.arange(4), y]).mean(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("combine", ["mean", "geomean", "logit_sum"])
+def test_gradients_flow_through_the_combination(combine):
+    members = [mlp(in_features=3, hidden=[5], out_features=2, activation="tanh", dtype="float64", rng=s)
+               for s in range(3)]
+    ens = Ensemble(members, combine=combine)
+    x = nb.tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    nb.gradcheck(lambda x: ens(x), x)
+
+
+def test_binary_single_logit_members_become_two_classes():
+    z = np.array([[[2.0], [-1.0]], [[0.5], [-3.0]]])  # (K=2, N=2, 1)
+    ens = _ensemble("mean", z)
+    sig = 1 / (1 + np.exp(-z[..., 0]))
+    np.testing.assert_allclose(ens.predict_proba(np.arange(2))[:, 1], sig.mean(0), rtol=1e-12)
+    np.testing.assert_array_equal(ens.predict(np.arange(2)), [1, 0])
+
+
+def test_report_accuracies_and_disagreement():
+    # member labels: A [0,0,1,1], B [0,1,1,1], C [0,0,0,1]; truth [0,0,1,1]
+    onehot = np.eye(2)[np.array([[0, 0, 1, 1], [0, 1, 1, 1], [0, 0, 0, 1]])] * 3.0
+    rep = _ensemble("vote", onehot).report(np.arange(4), np.array([0, 0, 1, 1]))
+    assert rep.member_accuracy == [1.0, 0.75, 0.75]
+    assert rep.ensemble_accuracy == 1.0 and rep.best_member_accuracy == 1.0 and rep.gain_over_best == 0.0
+    np.testing.assert_allclose(rep.pairwise_disagreement, (0.25 + 0.25 + 0.5) / 3)
+    assert rep.disagreement_rate == 0.5 and rep.oracle_accuracy == 1.0 and rep.n_samples == 4
+    assert json.loads(json.dumps(rep.to_dict()))["mean_member_accuracy"] == pytest.approx(2.5 / 3)
+    assert "| ensemble (vote) | 1.0000 |" in str(rep)
+
+
+def test_predict_uses_eval_mode_and_restores_the_mode():
+    members = [mlp(in_features=3, hidden=[8], out_features=2, dropout=0.5, rng=s) for s in range(2)]
+    ens = Ensemble(members).train()
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    a, b = ens.predict_proba(x), ens.predict_proba(x)
+    np.testing.assert_array_equal(a, b)  # no dropout noise
+    assert ens.training and all(m.training for m in ens.modules())
+    np.testing.assert_allclose(ens.predict_proba(x, batch_size=4), a, rtol=1e-6)
+    assert list(ens.state_dict())[:2] == ["members.0.0.weight", "members.0.0.bias"]
+    np.testing.assert_array_equal(ens.member_predictions(x).shape, (2, 6))
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="at least one model"):
+        Ensemble([])
+    with pytest.raises(TypeError, match="member 1 is str"):
+        Ensemble([Fixed(LOGITS[0]), "model"])
+    with pytest.raises(ValueError, match=r"combine must be one of mean, vote, geomean, logit_sum; got 'max'"):
+        Ensemble([Fixed(LOGITS[0])], combine="max")
+    with pytest.raises(ValueError, match="disagree on the output shape"):
+        Ensemble([Fixed(LOGITS[0]), Fixed(LOGITS[0][:, :2])])(nb.tensor(X))
+    with pytest.raises(ValueError, match="4 inputs but 3 labels"):
+        _ensemble("mean").report(X, np.array([0, 1, 2]))
+    assert set(COMBINE_RULES) == {"mean", "vote", "geomean", "logit_sum"}
+
+
+def test_serial_executor_delivers_results_and_exceptions():
+    ex = SerialExecutor()
+    assert ex.submit(math.sqrt, 4.0).result() == 2.0
+    with pytest.raises(ZeroDivisionError):
+        ex.submit(lambda: 1 / 0).result()
