@@ -1,1 +1,3 @@
-"""File formats: safetensors, PyTorch interop, ONNX (being written)."""
+"""File formats: safetensors (validated, atomic); PyTorch interop and ONNX export to come."""
+
+from .safetensors import *
