@@ -1,0 +1,359 @@
+"""Convolution primitives: 2-D convolution (1-D is a 2-D one of height 1) and im2col / col2im.
+
+**Convolution is a matrix product.** Cut every receptive field of the (zero-padded) input
+out as one row — the *im2col* matrix, one row per output position, ``C * kh * kw`` columns —
+and a convolution with ``O`` filters is one GEMM with the (O, C*kh*kw) weight matrix::
+
+    y[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * x_pad[n, c, i*sh + p*dh, j*sw + q*dw]
+    Y (M, O) = cols (M, K) @ W2^T (K, O),   M = N*OH*OW,  K = C*kh*kw
+
+and its gradients are two more GEMMs::
+
+    dW2 = dY^T @ cols        (O, K)     the weight gradient
+    dcols = dY @ W2           (M, K)    then col2im: add every row back onto the window it
+                                        came from -> dx (overlapping windows sum)
+    db = dY summed over M     (O,)
+
+How it is computed here (chosen by measurement on a 2-core AMD EPYC with OpenBLAS; see
+BENCHMARKS.md, "CNN training step"):
+
+* The padded input is copied once into a channels-last (N, Hp, Wp, C) buffer; the windows are
+  a strided view of it (``as_strided``, no copy), and the im2col matrix is one contiguous copy
+  of that view with K ordered (kh, kw, C), so the copy moves runs of ``kw * C`` contiguous floats.
+  With one input channel the matrix is built transposed (K, M): its rows are runs of ``OW``.
+* The output of the GEMM is (N*OH*OW, O): channels-last. It is returned as a transposed *view*
+  with the logical shape (N, O, OH, OW) — no copy. ReLU and pooling keep that memory layout,
+  and the gradient arriving at the next backward is then channels-last as well, so
+  ``dY`` (M, O) is again a free reshape.
+* col2im is scatter-free: ``kh * kw`` strided slice-adds, one per kernel offset, no
+  ``np.add.at`` and no Python loop over pixels or images.
+* Backward skips what nobody needs (``needs_grad``): the first layer's input gradient, the
+  im2col matrix when the weight needs no gradient.
+
+Groups split the channels into ``groups`` independent convolutions (one GEMM each; depthwise is
+``groups == C``).
+"""
+
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backend import xp
+from ..tensor import Tensor
+from .util import as_operand
+
+__all__ = ["col2im", "conv2d", "conv_output_size", "im2col"]
+
+_as_strided = xp.lib.stride_tricks.as_strided
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad_total: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution or pooling along one axis.
+
+    ``floor((size + pad_total - dilation * (kernel - 1) - 1) / stride) + 1`` where ``pad_total``
+    is the padding added on both sides together.
+    """
+    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
+
+
+# ----------------------------------------------------------------- array helpers
+def _pad_nhwc(x, pt, pb, pl, pr):
+    """(N, C, H, W) array (any memory layout) -> zero-padded channels-last (N, Hp, Wp, C) copy."""
+    n, c, h, w = x.shape
+    out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    if pt:
+        out[:, :pt] = 0
+    if pb:
+        out[:, h + pt:] = 0
+    if pl:
+        out[:, pt:pt + h, :pl] = 0
+    if pr:
+        out[:, pt:pt + h, w + pl:] = 0
+    out[:, pt:pt + h, pl:pl + w] = x.transpose(0, 2, 3, 1)
+    return out
+
+
+def _windows_rows(xp_, kh, kw, sh, sw, dh, dw, oh, ow):
+    """Strided view (N, OH, OW, kh, kw, C) of the receptive fields of a (N, Hp, Wp, C) array."""
+    s0, s1, s2, s3 = xp_.strides
+    n, c = xp_.shape[0], xp_.shape[3]
+    return _as_strided(xp_, (n, oh, ow, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3), writeable=False)
+
+
+def _windows_kmajor(xp_, kh, kw, sh, sw, dh, dw, oh, ow):
+    """Strided view (kh, kw, C, N, OH, OW) of the receptive fields of a (N, Hp, Wp, C) array."""
+    s0, s1, s2, s3 = xp_.strides
+    n, c = xp_.shape[0], xp_.shape[3]
+    return _as_strided(xp_, (kh, kw, c, n, oh, ow), (s1 * dh, s2 * dw, s3, s0, s1 * sh, s2 * sw), writeable=False)
+
+
+def _col2im_rows(gcols, shape_pad, kh, kw, sh, sw, dh, dw, oh, ow):
+    """Sum the rows of a (M, kh*kw*C) column gradient back onto a zero (N, Hp, Wp, C) array.
+
+    One strided slice-add per kernel offset (kh*kw of them); overlapping windows add up.
+    """
+    n, hp, wp, c = shape_pad
+    g6 = gcols.reshape(n, oh, ow, kh, kw, c)
+    out = xp.zeros(shape_pad, dtype=gcols.dtype)
+    he, we = sh * (oh - 1) + 1, sw * (ow - 1) + 1
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i * dh:i * dh + he:sh, j * dw:j * dw + we:sw] += g6[:, :, :, i, j]
+    return out
+
+
+# ------------------------------------------------------------------- the primitive
+class Conv2d(Function):
+    """y = conv2d(x, w) + b (cross-correlation, as in PyTorch), by im2col + GEMM.
+
+    Shape: x (N, C, H, W), w (O, C/groups, kh, kw), b (O,) -> y (N, O, OH, OW) with
+    OH = floor((H + pt + pb - dh*(kh-1) - 1) / sh) + 1 (likewise OW).
+    Params: stride (sh, sw), padding (top, bottom, left, right), dilation (dh, dw), groups.
+    Gradients: dx = col2im(dY W2), dW = dY^T cols, db = sum of dY over N, OH, OW (see the module doc).
+    """
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        sh, sw = stride
+        pt, pb, pl, pr = padding
+        dh, dw = dilation
+        oh = conv_output_size(h, kh, sh, pt + pb, dh)
+        ow = conv_output_size(wd, kw, sw, pl + pr, dw)
+        m = n * oh * ow
+        og = o // groups
+        xpad = _pad_nhwc(x, pt, pb, pl, pr)  # (N, Hp, Wp, C)
+        needs = getattr(self, "needs_grad", None)
+        keep_cols = needs is not None and needs[1]
+        win = (kh, kw, sh, sw, dh, dw, oh, ow)
+        y = xp.empty((m, o), dtype=xp.result_type(x.dtype, w.dtype))  # (N*OH*OW, O): channels-last
+        cols_all, wk_all = [], []
+        for gi in range(groups):
+            xg = xpad if groups == 1 else xpad[..., gi * cg:(gi + 1) * cg]
+            wk = w[gi * og:(gi + 1) * og].transpose(0, 2, 3, 1).reshape(og, kh * kw * cg)  # (Og, K) K=(kh,kw,C)
+            if cg == 1:  # one channel: (K, M) rows are runs of OW, far cheaper to copy than rows of kw
+                cols = xp.ascontiguousarray(_windows_kmajor(xg, *win)).reshape(kh * kw, m)
+                yg = cols.T @ wk.T
+                cols_store = cols  # (K, M)
+            else:
+                cols = xp.ascontiguousarray(_windows_rows(xg, *win)).reshape(m, kh * kw * cg)
+                yg = cols @ wk.T
+                cols_store = cols  # (M, K)
+            if groups == 1:
+                y = yg
+            else:
+                y[:, gi * og:(gi + 1) * og] = yg
+            cols_all.append(cols_store if keep_cols else None)
+            wk_all.append(wk)
+        if b is not None:
+            y += b
+        if needs is not None:
+            self.geom = (x.shape, xpad.shape, win, groups, cg, og, w.shape, (pt, pl))
+            self.cols = cols_all
+            self.wk = wk_all if needs[0] else None
+        return y.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)  # a view: (N, O, OH, OW), channels-last memory
+
+    def backward(self, g):
+        needs = self.needs_grad
+        (n, c, h, wd), shape_pad, win, groups, cg, og, wshape, (pt, pl) = self.geom
+        kh, kw, sh, sw, dh, dw, oh, ow = win
+        o = wshape[0]
+        m = n * oh * ow
+        g2 = g.transpose(0, 2, 3, 1).reshape(m, o)  # (M, O); free when g is channels-last
+        gx = gw = gb = None
+        if needs[1]:
+            gw = xp.empty(wshape, dtype=g.dtype)
+            for gi, cols in enumerate(self.cols):
+                gg = g2[:, gi * og:(gi + 1) * og]
+                if cg == 1:  # cols is (K, M)
+                    gwk = (cols @ gg).T  # (Og, K)
+                else:
+                    gwk = gg.T @ cols  # (Og, K)
+                gw[gi * og:(gi + 1) * og] = gwk.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
+        if len(needs) == 3 and needs[2]:
+            gb = g2.sum(axis=0)
+        if needs[0]:
+            if groups == 1:
+                gpad = _col2im_rows(g2 @ self.wk[0], shape_pad, *win)
+            else:
+                gpad = xp.empty(shape_pad, dtype=g.dtype)
+                for gi, wk in enumerate(self.wk):
+                    gg = g2[:, gi * og:(gi + 1) * og]
+                    shp = shape_pad[:3] + (cg,)
+                    gpad[..., gi * cg:(gi + 1) * cg] = _col2im_rows(gg @ wk, shp, *win)
+            gx = gpad[:, pt:pt + h, pl:pl + wd].transpose(0, 3, 1, 2)  # (N, C, H, W) view
+        if len(needs) == 3:
+            return gx, gw, gb
+        return gx, gw
+
+
+def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1) -> Tensor:
+    """The convolution primitive on already-validated arguments (see ``nnbasics.functional.conv2d``).
+
+    Args:
+        x: (N, C, H, W) Tensor.
+        weight: (O, C/groups, kh, kw) Tensor.
+        bias: (O,) Tensor or None.
+        stride: (sh, sw); padding: (top, bottom, left, right); dilation: (dh, dw); groups: int.
+
+    Returns:
+        Tensor (N, O, OH, OW).
+    """
+    params = dict(stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups))
+    if bias is None:
+        return Conv2d.apply(x, weight, **params)
+    return Conv2d.apply(x, weight, bias, **params)
+
+
+# ----------------------------------------------------------- im2col / col2im (public)
+def _im2col_array(x, kernel_size, stride, padding, dilation):
+    """(N, C, H, W) -> (N, C*kh*kw, OH*OW), rows ordered (c, p, q) as torch's ``unfold``."""
+    n, c, h, w = x.shape
+    kh, kw = kernel_size
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    oh = conv_output_size(h, kh, sh, 2 * ph, dh)
+    ow = conv_output_size(w, kw, sw, 2 * pw, dw)
+    if ph or pw:
+        xp_ = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        xp_[:, :, ph:ph + h, pw:pw + w] = x
+    else:
+        xp_ = x
+    s0, s1, s2, s3 = xp_.strides
+    win = _as_strided(xp_, (n, c, kh, kw, oh, ow), (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw), writeable=False)
+    return xp.ascontiguousarray(win).reshape(n, c * kh * kw, oh * ow)
+
+
+def _col2im_array(cols, output_size, kernel_size, stride, padding, dilation):
+    """(N, C*kh*kw, L) -> (N, C, H, W): each column added back onto its window (torch's ``fold``)."""
+    h, w = output_size
+    kh, kw = kernel_size
+    sh, sw = stride
+    ph, pw = padding
+    dh, dw = dilation
+    oh = conv_output_size(h, kh, sh, 2 * ph, dh)
+    ow = conv_output_size(w, kw, sw, 2 * pw, dw)
+    n = cols.shape[0]
+    c = cols.shape[1] // (kh * kw)
+    c6 = cols.reshape(n, c, kh, kw, oh, ow)
+    out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    he, we = sh * (oh - 1) + 1, sw * (ow - 1) + 1
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i * dh:i * dh + he:sh, j * dw:j * dw + we:sw] += c6[:, :, i, j]
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+class Im2col(Function):
+    """cols = im2col(x): every receptive field as one column.  Its gradient is col2im of g."""
+
+    def forward(self, x, *, kernel_size, stride, padding, dilation):
+        self.args = (x.shape[2:], kernel_size, stride, padding, dilation)
+        return _im2col_array(x, kernel_size, stride, padding, dilation)
+
+    def backward(self, g):
+        return (_col2im_array(g, *self.args),)
+
+
+class Col2im(Function):
+    """x = col2im(cols): columns added back onto their windows.  Its gradient is im2col of g."""
+
+    def forward(self, cols, *, output_size, kernel_size, stride, padding, dilation):
+        self.args = (kernel_size, stride, padding, dilation)
+        return _col2im_array(cols, output_size, kernel_size, stride, padding, dilation)
+
+    def backward(self, g):
+        return (_im2col_array(g, *self.args),)
+
+
+def _pair(v, name, fn, minimum=1):
+    if isinstance(v, (tuple, list)) and len(v) == 2:
+        a, b = v
+    else:
+        a = b = v
+    for e in (a, b):
+        if isinstance(e, bool) or not isinstance(e, (int, xp.integer)) or e < minimum:
+            raise ValueError(f"{fn}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
+    return int(a), int(b)
+
+
+def im2col(x, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Unfold the sliding windows of an image batch into columns (PyTorch's ``F.unfold``).
+
+    The teaching device of "convolution is a matrix product": with ``cols = im2col(x, k)``
+    a convolution is ``weight.reshape(O, -1) @ cols`` (see :mod:`nnbasics.ops.conv`).
+    Built with stride tricks (a strided window view copied once into a contiguous array;
+    no Python loop over pixels or images). Differentiable: its gradient is :func:`col2im`.
+
+    Args:
+        x: (N, C, H, W) Tensor or array.
+        kernel_size: int or (kh, kw).
+        dilation, padding, stride: int or pair, as in ``torch.nn.functional.unfold``
+            (padding is zero padding on both sides).
+
+    Shape:
+        (N, C, H, W) -> (N, C*kh*kw, L), L = OH*OW; row ``c*kh*kw + p*kw + q`` holds
+        ``x_pad[n, c, i*sh + p*dh, j*sw + q*dw]`` in column ``i*OW + j``.
+
+    Returns:
+        Tensor of x's dtype.
+
+    Example:
+        >>> import nnbasics as nb
+        >>> im2col(nb.arange(16.0).reshape(1, 1, 4, 4), 3).shape
+        (1, 9, 4)
+    """
+    x = as_operand(x)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: expected input (N, C, H, W); got shape {tuple(x.shape)}.")
+    k = _pair(kernel_size, "kernel_size", "im2col")
+    d = _pair(dilation, "dilation", "im2col")
+    p = _pair(padding, "padding", "im2col", minimum=0)
+    s = _pair(stride, "stride", "im2col")
+    h, w = x.shape[2:]
+    if h + 2 * p[0] < d[0] * (k[0] - 1) + 1 or w + 2 * p[1] < d[1] * (k[1] - 1) + 1:
+        raise ValueError(
+            f"im2col: expected an image at least as large as the dilated kernel "
+            f"({d[0] * (k[0] - 1) + 1}, {d[1] * (k[1] - 1) + 1}) after padding {p}; got shape {tuple(x.shape)}."
+        )
+    return Im2col.apply(x, kernel_size=k, stride=s, padding=p, dilation=d)
+
+
+def col2im(cols, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Fold columns back into an image batch, adding overlaps (PyTorch's ``F.fold``).
+
+    The adjoint of :func:`im2col`: ``col2im(im2col(x))`` multiplies each pixel by the number
+    of windows that cover it. Scatter-free: ``kh * kw`` strided slice-adds.
+
+    Args:
+        cols: (N, C*kh*kw, L) Tensor or array.
+        output_size: (H, W) of the image.
+        kernel_size, dilation, padding, stride: as for :func:`im2col`.
+
+    Shape:
+        (N, C*kh*kw, L) -> (N, C, H, W).
+
+    Example:
+        >>> import nnbasics as nb
+        >>> x = nb.ones(1, 1, 3, 4)
+        >>> col2im(im2col(x, 2), (3, 4), 2).data[0, 0].tolist()  # windows covering each pixel
+        [[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]
+    """
+    cols = as_operand(cols)
+    k = _pair(kernel_size, "kernel_size", "col2im")
+    d = _pair(dilation, "dilation", "col2im")
+    p = _pair(padding, "padding", "col2im", minimum=0)
+    s = _pair(stride, "stride", "col2im")
+    size = _pair(output_size, "output_size", "col2im")
+    if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]):
+        raise ValueError(
+            f"col2im: expected cols (N, C*{k[0]}*{k[1]}, L) for kernel {k}; got shape {tuple(cols.shape)}."
+        )
+    oh = conv_output_size(size[0], k[0], s[0], 2 * p[0], d[0])
+    ow = conv_output_size(size[1], k[1], s[1], 2 * p[1], d[1])
+    if oh < 1 or ow < 1 or cols.shape[2] != oh * ow:
+        raise ValueError(
+            f"col2im: expected {max(oh, 0) * max(ow, 0)} columns (L = {oh} x {ow} windows for output_size {size}, "
+            f"kernel {k}, stride {s}, padding {p}, dilation {d}); got shape {tuple(cols.shape)}."
+        )
+    return Col2im.apply(cols, output_size=size, kernel_size=k, stride=s, padding=p, dilation=d)
