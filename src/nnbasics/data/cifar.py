@@ -71,7 +71,10 @@ def _safe_frombuffer(buf, dtype, shape, order="C"):
     dt = _safe_dtype(dtype)
     buf = bytes(buf) if isinstance(buf, (bytes, bytearray, memoryview, pickle.PickleBuffer)) else None
     shape = tuple(int(s) for s in shape)
-    if buf is None or order not in ("C", "F") or any(s < 0 for s in shape) or len(buf) != dt.itemsize * int(np.prod(shape, dtype=object)):
+    n_items = 1
+    for s in shape:
+        n_items *= s
+    if buf is None or order not in ("C", "F") or any(s < 0 for s in shape) or len(buf) != dt.itemsize * n_items:
         raise pickle.UnpicklingError("malformed NumPy buffer")
     return np.frombuffer(buf, dtype=dt).reshape(shape, order=order).copy()
 

@@ -169,7 +169,8 @@ def stratified_split(data, lengths, rng=None):
     Args:
         data: a dataset or a 1-D int label array.
         lengths: fractions summing to 1 (e.g. ``[0.8, 0.2]``), applied to every class
-            separately (floor per class; the leftovers go to the part furthest below its overall size, so the part sizes match ``random_split``'s), or ints summing to the
+            separately (floor per class; each leftover goes to the part furthest below its
+            overall size, so part sizes match ``random_split``'s), or ints summing to the
             dataset size (converted to fractions).
         rng: Generator, int seed or None.
 

@@ -54,10 +54,11 @@ def xor(n=200, margin=0.0, rng=None):
     """Points in the square [-1, 1]^2 labelled by the XOR of their coordinates' signs.
 
     ``y = (x0 > 0) != (x1 > 0)``: class 1 in the 2nd and 4th quadrants. Not linearly
-    separable; a 2-2-1 network with a nonlinearity solves it.
+    separable; a 2-2-1 network with a nonlinearity solves it. The classes are balanced
+    (class-major order, as the other generators); quadrants within a class are random.
 
     Args:
-        n: number of points.
+        n: number of points (split as evenly as possible between the classes).
         margin: keep every point at least this far from both axes (0 <= margin < 1),
             so the classes are separated by a gap of ``2 * margin``.
         rng: Generator, int seed or None.
@@ -70,11 +71,12 @@ def xor(n=200, margin=0.0, rng=None):
     if margin >= 1:
         raise ValueError(f"xor: margin must be < 1 (points live in [-1, 1]^2). Got {margin}.")
     g = as_generator(rng)
+    y = np.repeat(np.arange(2, dtype=np.int64), _split_counts(n, 2))  # balanced, class-major
     mag = g.uniform(margin, 1.0, size=(n, 2))
-    sign = np.where(g.random((n, 2)) < 0.5, -1.0, 1.0)
-    X = (mag * sign).astype(np.float32)
-    y = ((X[:, 0] > 0) != (X[:, 1] > 0)).astype(np.int64)
-    return X, y
+    s0 = np.where(g.random(n) < 0.5, -1.0, 1.0)
+    s1 = np.where(y == 0, s0, -s0)  # same signs: class 0; opposite signs: class 1
+    X = np.maximum(mag, np.finfo(np.float32).tiny) * np.c_[s0, s1]  # never exactly 0: the sign is defined
+    return X.astype(np.float32), y
 
 
 def spiral(n_per_class=100, n_classes=3, noise=0.2, rng=None):
