@@ -1,6 +1,5 @@
 """training.ensemble: combination rules, the member report, and members trained in parallel on any Executor."""
 
-import functools
 import json
 import math
 
@@ -139,3 +138,91 @@ def test_serial_executor_delivers_results_and_exceptions():
     assert ex.submit(math.sqrt, 4.0).result() == 2.0
     with pytest.raises(ZeroDivisionError):
         ex.submit(lambda: 1 / 0).result()
+
+
+# --------------------------------------------------------------- training
+SPEC = {"model": "mlp", "in_features": 2, "hidden": [32, 32], "out_features": 3}
+TRAIN = {"epochs": 25, "lr": 0.01, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def spiral():
+    from nnbasics.data import load_dataset
+
+    # seeded task: overlapping spiral arms, 150 training points, a large test set
+    return load_dataset("spiral", "train", n=150, rng=0, noise=0.3), load_dataset("spiral", "test", n=1500, rng=0,
+                                                                                   noise=0.3)
+
+
+def _assert_same_members(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb)
+    for k in sa:
+        np.testing.assert_array_equal(sa[k].data, sb[k].data, err_msg=k)
+
+
+def test_members_are_identical_on_serial_process_pool_and_dask_and_beat_the_best_member(spiral):
+    from distributed import Client, LocalCluster
+
+    (X, y), (Xt, yt) = spiral
+    serial = train_ensemble(SPEC, (X, y), n_members=4, executor="serial", **TRAIN)
+    pool = train_ensemble(SPEC, (X, y), n_members=4, max_workers=2, **TRAIN)  # default: local spawn pool
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        dask = train_ensemble(SPEC, (X, y), n_members=4, executor=client.get_executor(), **TRAIN)
+    _assert_same_members(serial, pool)
+    _assert_same_members(serial, dask)
+    assert serial.seeds == [0, 1, 2, 3] and len(serial.histories) == 4
+    assert serial.histories[0]["history"]["loss"] == dask.histories[0]["history"]["loss"]
+    # different seeds give different members
+    assert not np.array_equal(serial.members[0][0].weight.data, serial.members[1][0].weight.data)
+    report = serial.report(Xt, yt)
+    assert report.ensemble_accuracy >= report.best_member_accuracy, str(report)
+    assert report.ensemble_accuracy > report.mean_member_accuracy
+    assert report.pairwise_disagreement > 0
+
+
+def _factory(rng):
+    return mlp(in_features=2, hidden=[8], out_features=3, rng=rng)
+
+
+def test_factory_seeds_and_validation_data(spiral):
+    (X, y), (Xt, yt) = spiral
+    ens = train_ensemble(_factory, (X, y), seeds=[5, 9], executor="serial", epochs=2, validation_data=(Xt, yt),
+                         combine="vote", optimizer="sgd", lr=0.1, optimizer_kwargs={"momentum": 0.9})
+    assert ens.seeds == [5, 9] and ens.combine == "vote" and len(ens) == 2
+    assert "val_accuracy" in ens.histories[1]["history"]
+    again = train_ensemble(_factory, (X, y), seeds=[5], executor="thread", epochs=2, optimizer="sgd", lr=0.1,
+                           optimizer_kwargs={"momentum": 0.9})
+    _assert_same_members(Ensemble([ens.members[0]]), again)
+
+
+def _failing_trainer(model, train, validation, rng, settings):
+    raise FloatingPointError("loss is NaN")
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"executor": "gpu"}, ValueError, r"executor must be None/'process'.*'serial'"),
+    ({"executor": 3}, TypeError, "concurrent.futures.Executor"),
+    ({"seeds": [1, 1]}, ValueError, "seeds must differ"),
+    ({"seeds": [1, 2], "n_members": 3}, ValueError, "n_members=3 but 2 seeds"),
+    ({"n_members": 0}, ValueError, "n_members must be a positive int"),
+    ({"combine": "max"}, ValueError, "combine must be one of"),
+    ({"optimizer": "adamx"}, ValueError, r"unknown optimizer 'adamx'; valid: sgd, adam"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a positive int"),
+    ({"trainer": _failing_trainer, "executor": "serial"}, RuntimeError, r"seed 0 failed: FloatingPointError"),
+])
+def test_bad_arguments_fail_before_training(spiral, kwargs, error, match):
+    (X, y), _ = spiral
+    with pytest.raises(error, match=match):
+        train_ensemble(SPEC, (X, y), **{"n_members": 2, **kwargs})
+
+
+def test_a_bad_spec_fails_fast_listing_the_valid_keys(spiral):
+    from nnbasics.models.spec import SpecError
+
+    (X, y), _ = spiral
+    with pytest.raises(SpecError, match="unknown key.*'hiden'.*Valid keys"):
+        train_ensemble({**SPEC, "hiden": [3]}, (X, y), n_members=2)
+    with pytest.raises(ValueError, match="different lengths"):
+        train_ensemble(SPEC, (X, y[:-1]), n_members=2, executor="serial")
