@@ -11,3 +11,4 @@ from .fit import *
 from .history import *
 from .metrics import *
 from .progress import *
+from .tbptt import *

@@ -86,7 +86,7 @@ class Checkpoint:
         rng_states (dict): name -> ``bit_generator.state`` of every saved random stream.
         extra (dict | None): the caller's JSON extra (``extra["callbacks"]`` for ModelCheckpoint files).
         metadata (dict): the whole decoded metadata.
-        state_dict (dict): the model's arrays as saved (name -> ndarray).
+        state_dict (dict): the model's arrays as saved (name -> ndarray, in the state dict's order).
     """
 
     path: str
@@ -237,7 +237,9 @@ def checkpoint_bytes(model, optimizer=None, *, epoch=None, history=None, rng_sta
         "nnbasics_version": __version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
-        "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None)},
+        # safetensors lays arrays out by dtype and name: "keys" keeps the state dict's order.
+        "model": {"class": type(model).__name__, "spec": getattr(model, "spec", None),
+                  "keys": [k for k in arrays if not k.startswith(_OPT)]},
         "epoch": None if epoch is None else int(epoch),
         "history": None if history is None else history.to_dict(),
         "optimizer": opt_meta,
@@ -425,7 +427,10 @@ def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, re
             raise CheckpointError(f"{path}: cannot rebuild the model from its spec {spec!r}: {e}") from None
     elif not hasattr(model, "state_dict"):
         raise TypeError(f"load_checkpoint: model must be an nnbasics Module or None. Got {type(model).__name__}.")
-    weights = _check_weights(path, model, {k: v for k, v in arrays.items() if "/" not in k}, strict)
+    order = (meta.get("model") or {}).get("keys") or []
+    saved_weights = {k: arrays[k] for k in order if k in arrays}
+    saved_weights.update({k: v for k, v in arrays.items() if "/" not in k and k not in saved_weights})
+    weights = _check_weights(path, model, saved_weights, strict)
     saved_rng = meta.get("rng_states") or {}
     targets = {}
     if restore_rng:
@@ -465,5 +470,5 @@ def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, re
         path=path, model=model, optimizer=optimizer, epoch=meta.get("epoch"),
         history=None if hist is None else History.from_dict(hist),
         rng_states={k: _decode_state(v) for k, v in saved_rng.items()}, extra=meta.get("extra"),
-        metadata=meta, state_dict={k: v for k, v in arrays.items() if "/" not in k},
+        metadata=meta, state_dict=saved_weights,
     )
