@@ -90,7 +90,7 @@ def test_train_xor_rejects_bad_settings(kwargs, match):
     (["xor", "--steps", "0"], "--steps: expected a positive integer"),
     (["xor", "--lr", "-1"], "--lr: expected a positive number"),
     (["xor", "--seed", "x"], "--seed: expected an integer >= 0"),
-    (["train"], "invalid choice"),
+    (["nosuchcommand"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_with_a_message(capsys, argv, match):
     with pytest.raises(SystemExit) as exc:

@@ -1,0 +1,588 @@
+"""The ``nnbasics`` command line: train, evaluate, predict, list datasets and models, the XOR demo.
+
+Usage::
+
+    nnbasics                                   # = nnbasics xor (the demo)
+    nnbasics train spiral --hidden 64 64 --activation tanh --init xavier --epochs 20 --output runs/spiral
+    nnbasics train fashion-mnist --spec net.toml --config train.toml --epochs 5   # flags override the file
+    nnbasics evaluate runs/spiral --json metrics.json
+    nnbasics predict runs/spiral points.csv --proba
+    nnbasics datasets
+    nnbasics models
+
+Each command is one function ``_add_<name>(sub)`` decorated with :func:`command`: it adds a
+subparser and sets ``func``, which receives the parsed arguments and returns the exit status.
+A new command is one such function. User errors (a bad flag value, a missing file, an unknown
+dataset or model) exit with status 2 and a message listing the valid choices, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["build_parser", "main", "command"]
+
+_COMMANDS = []
+
+
+def command(add):
+    """Register ``add(subparsers)`` as a command of :func:`build_parser` (in definition order)."""
+    _COMMANDS.append(add)
+    return add
+
+
+# ------------------------------------------------------------------ types
+def _number(cast, what: str, example: str, ok):
+    """An argparse type: ``cast`` the text, then require ``ok(value)``; errors say what was expected."""
+
+    def parse(text):
+        try:
+            value = cast(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {value}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+_positive_int = _number(int, "a positive integer", "2000", lambda v: v >= 1)
+_non_negative_int = _number(int, "an integer >= 0", "0", lambda v: v >= 0)
+_positive_float = _number(float, "a positive number", "0.5", lambda v: v > 0)
+_non_negative_float = _number(float, "a number >= 0", "0.0", lambda v: v >= 0)
+_rate = _number(float, "a dropout rate in [0, 1)", "0.2", lambda v: 0 <= v < 1)
+
+
+def _lower(text):
+    return str(text).strip().lower().replace("-", "_")
+
+
+class _UsageError(Exception):
+    """A user error found after parsing; ``main`` reports it as the subcommand's parser would (exit 2)."""
+
+
+# --------------------------------------------------------------------- xor
+@command
+def _add_xor(sub) -> None:
+    p = sub.add_parser(
+        "xor",
+        help="train a 2-layer network on XOR from scratch (the default command)",
+        description="Train a 2-H-1 tanh network on XOR with raw nnbasics tensors and hand-written SGD; "
+        "print the loss falling and the four predictions.",
+    )
+    p.add_argument("--steps", type=_positive_int, default=2000, help="SGD steps (default 2000)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the initial weights (default 0)")
+    p.add_argument("--hidden", type=_positive_int, default=8, help="hidden units H (default 8; XOR needs 2)")
+    p.add_argument("--lr", type=_positive_float, default=0.5, help="learning rate (default 0.5)")
+    p.add_argument("--every", type=_positive_int, default=None, metavar="N",
+                   help="print the loss every N steps (default steps/10)")
+    p.set_defaults(func=_run_xor)
+
+
+def _run_xor(args) -> int:
+    from .demo import xor
+
+    result = xor.run(steps=args.steps, seed=args.seed, hidden=args.hidden, lr=args.lr, log_every=args.every)
+    return 0 if result.correct == 4 else 1
+
+
+# ------------------------------------------------------------------- train
+_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "silu", "swish",
+                "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid")
+_OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+_PROGRESS = ("auto", "bar", "epoch", "none")
+
+
+def _init_names():
+    from .models.mlp import _ALIASES, INIT_SCHEMES
+
+    return tuple(INIT_SCHEMES) + tuple(_ALIASES)
+
+
+def _model_names():
+    from .models import available_models
+
+    return tuple(available_models())
+
+
+def _dataset_names():
+    from .data.catalog import DATASETS
+
+    return tuple(DATASETS)
+
+
+# (dest, flags, argparse kwargs, default). Config-file keys are the dests (or the flags without
+# the leading dashes); the same type and choices check both.
+_TRAIN_OPTIONS = [
+    ("dataset", ("dataset",), dict(nargs="?", metavar="DATASET", help="dataset name (see `nnbasics datasets`)"),
+     None),
+    ("model", ("--model",), dict(metavar="NAME", help="registered model (see `nnbasics models`; default mlp)"),
+     "mlp"),
+    ("spec", ("--spec",), dict(metavar="FILE", help="model spec file (.toml/.json; replaces --model)"), None),
+    ("hidden", ("--hidden",), dict(type=_positive_int, nargs="+", metavar="N",
+                                   help="hidden-layer sizes of an MLP (default 64 64)"), None),
+    ("activation", ("--activation",), dict(type=_lower, choices=_ACTIVATIONS, metavar="NAME",
+                                           help="hidden activation: " + ", ".join(_ACTIVATIONS)), None),
+    ("init", ("--init",), dict(type=_lower, metavar="NAME",
+                               help="weight init: default, zeros, normal, small, lecun, xavier, he, ... "
+                                    "('xavier' is Glorot's; the lecture's 'Xavier' is 'lecun')"), None),
+    ("dropout", ("--dropout",), dict(type=_rate, metavar="P", help="dropout rate after each hidden layer"), None),
+    ("optimizer", ("--optimizer",), dict(type=_lower, choices=_OPTIMIZERS, help="optimizer (default adam)"),
+     "adam"),
+    ("lr", ("--lr",), dict(type=_positive_float, help="learning rate (default 0.01)"), 0.01),
+    ("momentum", ("--momentum",), dict(type=_non_negative_float, help="SGD momentum (default 0)"), None),
+    ("weight_decay", ("--weight-decay",), dict(type=_non_negative_float, help="weight decay (default 0)"), None),
+    ("epochs", ("--epochs",), dict(type=_positive_int, help="epochs (default 20)"), 20),
+    ("batch_size", ("--batch-size",), dict(type=_positive_int, help="batch size (default 32)"), 32),
+    ("seed", ("--seed",), dict(type=_non_negative_int, help="seed of the weights, data and shuffling (default 0)"),
+     0),
+    ("n_train", ("--n-train",), dict(type=_positive_int, metavar="N",
+                                     help="training samples of a generated dataset (default: its own)"), None),
+    ("n_test", ("--n-test",), dict(type=_positive_int, metavar="N",
+                                   help="test samples of a generated dataset (default: its own)"), None),
+    ("data_root", ("--data-root",), dict(metavar="DIR", help="directory searched first for dataset files"), None),
+    ("download", ("--download",), dict(action=argparse.BooleanOptionalAction,
+                                       help="download missing dataset files (default yes)"), True),
+    ("output", ("--output", "-o"), dict(metavar="DIR", help="run directory (default runs/DATASET-MODEL)"), None),
+    ("progress", ("--progress",), dict(type=_lower, choices=_PROGRESS,
+                                       help="auto (bar on a terminal, else a line per epoch), bar, epoch, none"),
+     "auto"),
+]
+_TRAIN_DEFAULTS = {dest: default for dest, _, _, default in _TRAIN_OPTIONS}
+
+
+@command
+def _add_train(sub) -> None:
+    p = sub.add_parser(
+        "train", help="train a model on a dataset; write checkpoint, history and config to --output",
+        description="Train a registered model (--model) or a spec file (--spec) on a dataset. Prints the loss and "
+                    "accuracy of every epoch and writes model.safetensors, history.json and config.json "
+                    "(the resolved settings) into the run directory. --config FILE.toml takes the same keys as "
+                    "the flags (hidden = [64, 64], batch_size = 16...); flags given on the command line win.",
+    )
+    for dest, flags, kwargs, _ in _TRAIN_OPTIONS:
+        p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs) if flags[0].startswith("-") else \
+            p.add_argument(dest, default=argparse.SUPPRESS, **kwargs)
+    p.add_argument("--config", metavar="FILE", help="TOML file of settings (keys as the flags)")
+    p.set_defaults(func=_run_train, _parser=p)
+
+
+def _config_from_file(path, parser) -> dict:
+    """Settings from a TOML file, each checked by the same type and choices as its flag."""
+    from .models.spec import SpecError, read_toml
+
+    try:
+        raw = read_toml(Path(path))
+    except (OSError, SpecError) as e:
+        raise _UsageError(f"--config: {e}") from None
+    actions = {a.dest: a for a in parser._actions}
+    out = {}
+    for key, value in raw.items():
+        dest = key.replace("-", "_")
+        if dest not in _TRAIN_DEFAULTS:
+            raise _UsageError(f"--config {path}: unknown key {key!r}. Valid keys: {', '.join(_TRAIN_DEFAULTS)}.")
+        action = actions[dest]
+        values = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and action.nargs not in ("+", "*"):
+            raise _UsageError(f"--config {path}: {key} takes one value; got the list {value!r}.")
+        checked = []
+        for v in values:
+            if isinstance(action, argparse.BooleanOptionalAction):
+                if not isinstance(v, bool):
+                    raise _UsageError(f"--config {path}: {key} must be true or false; got {v!r}.")
+            elif action.type is not None:
+                try:
+                    v = action.type(v if not isinstance(v, bool) else str(v))
+                except argparse.ArgumentTypeError as e:
+                    raise _UsageError(f"--config {path}: {key}: {e}") from None
+            if action.choices is not None and v not in action.choices:
+                raise _UsageError(f"--config {path}: {key}: invalid choice {v!r} (choose from "
+                                  f"{', '.join(map(str, action.choices))}).")
+            checked.append(v)
+        out[dest] = checked if isinstance(value, list) else checked[0]
+    return out
+
+
+def _resolve_train_config(args) -> dict:
+    given = {k: v for k, v in vars(args).items() if k in _TRAIN_DEFAULTS}
+    from_file = _config_from_file(args.config, args._parser) if args.config else {}
+    config = {**_TRAIN_DEFAULTS, **from_file, **given}
+    if config["dataset"] is None:
+        raise _UsageError(f"give a DATASET (positional or `dataset = ...` in --config); choose from "
+                          f"{', '.join(_dataset_names())}.")
+    if config["dataset"] not in _dataset_names():
+        raise _UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(_dataset_names())}.")
+    if config["spec"] is None and config["model"] not in _model_names():
+        raise _UsageError(f"--model: unknown model {config['model']!r}; choose from {', '.join(_model_names())}.")
+    if config["init"] is not None and config["init"] not in _init_names():
+        raise _UsageError(f"--init: invalid choice {config['init']!r} (choose from {', '.join(_init_names())}).")
+    return config
+
+
+def _load_split(config, split, n):
+    from .data import load_dataset
+    from .data.catalog import DATASETS
+
+    info = DATASETS[config["dataset"]]
+    kwargs = {}
+    if info.kind == "generated":
+        kwargs = {"rng": config["seed"], **({"n": n} if n else {})}
+    else:
+        kwargs = {"root": config.get("data_root"), "download": config.get("download", True)}
+    try:
+        X, y = load_dataset(config["dataset"], split, **kwargs)
+    except (OSError, ValueError, TypeError) as e:
+        raise _UsageError(f"dataset {config['dataset']!r} ({split}): {e}") from None
+    return info, X, y
+
+
+def _model_spec(config, X, y, info) -> dict:
+    """The spec to build: --spec file, or --model with the flags it takes, completed from the data."""
+    from .models.registry import REQUIRED, model_parameters
+    from .models.spec import SpecError, load_spec
+
+    if config["spec"] is not None:
+        try:
+            spec = load_spec(Path(config["spec"]))
+        except (OSError, SpecError, TypeError) as e:
+            raise _UsageError(f"--spec: {e}") from None
+    else:
+        spec = {"model": config["model"]}
+    if "layers" in spec:
+        return spec
+    name = spec.get("model", spec.get("name"))
+    try:
+        params = model_parameters(name)
+    except ValueError as e:
+        raise _UsageError(f"--spec: {e}") from None
+    flags = {k: config[k] for k in ("hidden", "activation", "init", "dropout") if config[k] is not None}
+    not_taken = [k for k in flags if k not in params]
+    if not_taken:
+        raise _UsageError(f"model {name!r} does not take --{not_taken[0]}; its settings are: {', '.join(params)}.")
+    spec.update(flags)
+    if "hidden" in params and "hidden" not in spec:
+        spec["hidden"] = [64, 64]
+    n_classes = info.num_classes or int(y.max()) + 1
+    shape = list(X.shape[1:])
+    derived = {"in_features": shape[0] if len(shape) == 1 else shape, "out_features": n_classes,
+               "num_classes": n_classes, "in_channels": shape[0] if len(shape) == 3 else None}
+    for k, v in derived.items():
+        if k in params and k not in spec and v is not None and (params[k] is REQUIRED or k != "in_channels"):
+            spec[k] = v
+    return spec
+
+
+def _progress(choice):
+    if choice == "auto":
+        try:
+            import tqdm  # noqa: F401
+
+            has_tqdm = True
+        except ImportError:
+            has_tqdm = False
+        return "bar" if has_tqdm and sys.stderr.isatty() else "epoch"
+    return False if choice == "none" else choice
+
+
+def _run_train(args) -> int:
+    from .models.spec import SpecError, build_from_spec
+    from .training import fit, save_checkpoint
+    from .training.ensemble import make_optimizer
+
+    config = _resolve_train_config(args)
+    info, X, y = _load_split(config, "train", config["n_train"])
+    if info.task != "classification":
+        raise _UsageError(f"train handles classification datasets; {config['dataset']!r} is a {info.task} task.")
+    _, Xt, yt = _load_split(config, "test", config["n_test"])
+    spec = _model_spec(config, X, y, info)
+    try:
+        model = build_from_spec(spec, rng=config["seed"])
+    except (SpecError, TypeError) as e:
+        raise _UsageError(str(e)) from None
+    opt_kwargs = {k: config[k] for k in ("momentum", "weight_decay") if config[k] is not None}
+    try:
+        optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"], **opt_kwargs)
+    except (TypeError, ValueError) as e:
+        raise _UsageError(f"--optimizer {config['optimizer']}: {e}") from None
+    out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{spec.get('model', 'layers')}")
+    out.mkdir(parents=True, exist_ok=True)
+
+    print(f"training {spec.get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} test "
+          f"samples) for {config['epochs']} epochs -> {out}", flush=True)
+    history = fit(model, (X, y), epochs=config["epochs"], optimizer=optimizer, loss="cross_entropy",
+                  metrics=("accuracy",), validation_data=(Xt, yt), batch_size=config["batch_size"],
+                  rng=config["seed"], progress=_progress(config["progress"]))
+    resolved = {**config, "model_spec": model.spec, "config": args.config, "output": str(out)}
+    for k in ("hidden", "activation", "init", "dropout"):  # the values the model was built with
+        if resolved[k] is None and k in model.spec:
+            resolved[k] = model.spec[k]
+    save_checkpoint(out / "model.safetensors", model, optimizer, epoch=config["epochs"], history=history,
+                    extra={"cli_config": resolved})
+    (out / "history.json").write_text(history.to_json() + "\n" if hasattr(history, "to_json") else
+                                      json.dumps(history.to_dict()) + "\n")
+    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    last = {k: v[-1] for k, v in history.history.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
+    print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'config.json'}")
+    return 0
+
+
+# --------------------------------------------------------- evaluate/predict
+def _checkpoint_path(run) -> Path:
+    path = Path(run)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    if not path.exists():
+        raise _UsageError(f"no checkpoint at {path} (give a run directory written by `nnbasics train`, or its "
+                          "model.safetensors).")
+    return path
+
+
+def _run_config(path: Path) -> dict:
+    cfg = path.parent / "config.json"
+    if cfg.exists():
+        try:
+            return json.loads(cfg.read_text())
+        except json.JSONDecodeError as e:
+            raise _UsageError(f"{cfg}: not valid JSON ({e}).") from None
+    return {}
+
+
+def _load_model(path: Path):
+    from .training import load_checkpoint
+
+    try:
+        return load_checkpoint(path).model
+    except (OSError, ValueError) as e:
+        raise _UsageError(str(e)) from None
+
+
+@command
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate", help="loss, accuracy and confusion matrix of a trained model on a dataset split",
+        description="Load RUN (a directory written by `nnbasics train`, or a .safetensors checkpoint) and "
+                    "evaluate it on a dataset split (default: the run's dataset, test split, same seed).",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory or checkpoint file")
+    p.add_argument("dataset", nargs="?", metavar="DATASET", help="dataset (default: the one the run trained on)")
+    p.add_argument("--split", choices=("train", "test"), default="test", help="split (default test)")
+    p.add_argument("--seed", type=_non_negative_int, default=None,
+                   help="seed of a generated dataset (default: the run's)")
+    p.add_argument("--n", type=_positive_int, default=None, help="samples of a generated dataset (default: the run's)")
+    p.add_argument("--data-root", metavar="DIR", default=None, help="directory searched first for dataset files")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="batch size (default 256)")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    p.set_defaults(func=_run_evaluate, _parser=p)
+
+
+def _run_evaluate(args) -> int:
+    import numpy as np
+
+    from .training import evaluate, predict
+    from .training.metrics import confusion_matrix
+
+    path = _checkpoint_path(args.run)
+    run = _run_config(path)
+    config = {**_TRAIN_DEFAULTS, **{k: v for k, v in run.items() if k in _TRAIN_DEFAULTS}}
+    config["dataset"] = args.dataset or run.get("dataset")
+    if config["dataset"] is None:
+        raise _UsageError(f"give a DATASET: {path.parent} has no config.json naming one; choose from "
+                          f"{', '.join(_dataset_names())}.")
+    if config["dataset"] not in _dataset_names():
+        raise _UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(_dataset_names())}.")
+    if args.seed is not None:
+        config["seed"] = args.seed
+    if args.data_root:
+        config["data_root"] = args.data_root
+    n = args.n or config.get("n_test" if args.split == "test" else "n_train")
+    _, X, y = _load_split(config, args.split, n)
+    model = _load_model(path)
+    try:
+        result = evaluate(model, (X, y), loss="cross_entropy", metrics=("accuracy",), batch_size=args.batch_size)
+        logits = predict(model, X, batch_size=args.batch_size)
+    except ValueError as e:
+        raise _UsageError(f"the model does not fit dataset {config['dataset']!r}: {e}") from None
+    n_classes = max(int(logits.shape[1]) if logits.ndim == 2 and logits.shape[1] > 1 else 2, int(y.max()) + 1)
+    cm = confusion_matrix(logits, y, n_classes)
+    print(f"{path} on {config['dataset']} ({args.split}, {len(y)} samples)")
+    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    width = max(len(str(int(cm.max()))), len(str(n_classes - 1))) + 1
+    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)))
+    for i, row in enumerate(np.asarray(cm)):
+        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row))
+    if args.json:
+        payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": int(len(y)),
+                   "loss": float(result["loss"]), "accuracy": float(result["accuracy"]),
+                   "confusion_matrix": np.asarray(cm).astype(int).tolist()}
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+@command
+def _add_predict(sub) -> None:
+    p = sub.add_parser(
+        "predict", help="predict the classes of the inputs in a .npy or .csv file",
+        description="Load RUN and print one predicted label per input row (or class probabilities with --proba). "
+                    "INPUT is a .npy array (N, *input shape) or a .csv of N rows of comma-separated features "
+                    "(reshaped to the model's input shape).",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory or checkpoint file")
+    p.add_argument("input", metavar="INPUT", help="inputs: .npy or .csv")
+    p.add_argument("--proba", action="store_true", help="print class probabilities instead of labels")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE (.npy or .csv) instead of printing")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="batch size (default 256)")
+    p.set_defaults(func=_run_predict, _parser=p)
+
+
+def _read_inputs(path: Path, in_shape):
+    import numpy as np
+
+    if not path.exists():
+        raise _UsageError(f"no input file {path}.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            X = np.load(path, allow_pickle=False)
+        elif suffix == ".csv":
+            X = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+        else:
+            raise _UsageError(f"INPUT must be a .npy or .csv file; got {path.name!r}.")
+    except ValueError as e:
+        raise _UsageError(f"cannot read {path}: {e}") from None
+    X = np.asarray(X, dtype=np.float32)
+    if in_shape is not None:
+        shape = list(in_shape) if isinstance(in_shape, list) else [in_shape]
+        if list(X.shape[1:]) != shape:
+            if X.ndim >= 1 and int(np.prod(X.shape[1:])) == int(np.prod(shape)):
+                X = X.reshape(len(X), *shape)
+            else:
+                raise _UsageError(f"{path}: the model takes inputs of shape {tuple(shape)} per sample; the file holds "
+                                  f"{tuple(X.shape[1:])}.")
+    return X
+
+
+def _run_predict(args) -> int:
+    import numpy as np
+
+    from .training import predict
+
+    path = _checkpoint_path(args.run)
+    model = _load_model(path)
+    spec = getattr(model, "spec", None) or {}
+    X = _read_inputs(Path(args.input), spec.get("in_features"))
+    try:
+        logits = predict(model, X, batch_size=args.batch_size).astype(np.float64)
+    except ValueError as e:
+        raise _UsageError(f"the model does not take these inputs: {e}") from None
+    if logits.ndim == 2 and logits.shape[1] == 1:
+        logits = np.concatenate([np.zeros_like(logits), logits], 1)
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    proba = e / e.sum(1, keepdims=True)
+    result = proba if args.proba else proba.argmax(1)
+    if args.output:
+        out = Path(args.output)
+        if out.suffix.lower() == ".npy":
+            np.save(out, result)
+        else:
+            np.savetxt(out, result, delimiter=",", fmt="%.6g" if args.proba else "%d")
+        print(f"wrote {len(result)} predictions to {out}")
+    elif args.proba:
+        for row in result:
+            print(",".join(f"{v:.6g}" for v in row))
+    else:
+        print("\n".join(str(int(v)) for v in result))
+    return 0
+
+
+# ------------------------------------------------------------------- lists
+@command
+def _add_datasets(sub) -> None:
+    p = sub.add_parser("datasets", help="the datasets known here: generated, or files found and where",
+                       description="List every dataset `nnbasics train` accepts, whether it can be used without a "
+                                   "download, and where its files are. Never touches the network.")
+    p.add_argument("--data-root", metavar="DIR", default=None, help="directory searched first")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_run_datasets, _parser=p)
+
+
+def _run_datasets(args) -> int:
+    from .data import available_datasets
+
+    rows = available_datasets(root=args.data_root)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        if r["kind"] == "generated":
+            where = "(generated on demand)"
+        else:
+            where = r["location"] if r["location"] else "not found (downloaded on first use)"
+        print(f"{r['name']:<{width}}  {r['kind']:<9}  {where}  -- {r['description']}")
+    return 0
+
+
+@command
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="the registered models, with descriptions",
+                       description="List the model names `nnbasics train --model` and spec files accept.")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_run_models, _parser=p)
+
+
+def _run_models(args) -> int:
+    from .models import available_models
+
+    models = available_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return 0
+    width = max(map(len, models))
+    for name, description in models.items():
+        print(f"{name:<{width}}  {description}")
+    return 0
+
+
+# --------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    """The ``nnbasics`` argument parser, one subparser per registered command."""
+    parser = argparse.ArgumentParser(
+        prog="nnbasics",
+        description="Neural-network basics from scratch on NumPy. With no command, runs the XOR demo.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command in ``argv`` (default ``sys.argv[1:]``); no command means ``xor``.
+
+    Returns:
+        int: the exit status (0 on success; the XOR demo returns 1 if a prediction is wrong).
+
+    Raises:
+        SystemExit: status 2 for a user error (bad flag value, unknown dataset/model, missing
+            file), after printing the usage and a message listing the valid choices; status 0
+            after ``--help``.
+    """
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["xor", *argv])
+    try:
+        return args.func(args)
+    except _UsageError as e:
+        getattr(args, "_parser", parser).error(str(e))  # prints usage + message, exits 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
