@@ -9,7 +9,7 @@ to build a batch without a Python loop over samples.
 Example:
     >>> import numpy as np
     >>> ds = TensorDataset(np.zeros((5, 3), np.float32), np.arange(5))
-    >>> len(ds), ds[2][1]
+    >>> len(ds), int(ds[2][1])
     (5, 2)
     >>> [len(s) for s in (Subset(ds, [0, 4]), ds + ds)]
     [2, 10]

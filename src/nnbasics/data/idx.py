@@ -118,7 +118,7 @@ def load_idx(source) -> np.ndarray:
 
     Example:
         >>> images = load_idx("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")  # doctest: +SKIP
-        >>> images.shape, images.dtype
+        >>> images.shape, images.dtype  # doctest: +SKIP
         ((10000, 28, 28), dtype('uint8'))
     """
     name = _describe(source)

@@ -17,8 +17,8 @@ batches by fancy indexing.
 
 Example:
     >>> train = FashionMNIST(train=True, download=False)  # doctest: +SKIP
-    >>> x, y = train.arrays()
-    >>> x.shape, x.dtype, y.dtype
+    >>> x, y = train.arrays()  # doctest: +SKIP
+    >>> x.shape, x.dtype, y.dtype  # doctest: +SKIP
     ((60000, 1, 28, 28), dtype('float32'), dtype('int64'))
 """
 
