@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["build_parser", "main", "command"]
+__all__ = ["build_parser", "command", "main"]
 
 _COMMANDS = []
 
@@ -119,38 +119,38 @@ def _dataset_names():
 # (dest, flags, argparse kwargs, default). Config-file keys are the dests (or the flags without
 # the leading dashes); the same type and choices check both.
 _TRAIN_OPTIONS = [
-    ("dataset", ("dataset",), dict(nargs="?", metavar="DATASET", help="dataset name (see `nnbasics datasets`)"),
+    ("dataset", ("dataset",), {"nargs": "?", "metavar": "DATASET", "help": "dataset name (see `nnbasics datasets`)"},
      None),
-    ("model", ("--model",), dict(metavar="NAME", help="registered model (see `nnbasics models`; default mlp)"),
+    ("model", ("--model",), {"metavar": "NAME", "help": "registered model (see `nnbasics models`; default mlp)"},
      "mlp"),
-    ("spec", ("--spec",), dict(metavar="FILE", help="model spec file (.toml/.json; replaces --model)"), None),
-    ("hidden", ("--hidden",), dict(type=_positive_int, nargs="+", metavar="N",
-                                   help="hidden-layer sizes of an MLP (default 64 64)"), None),
-    ("activation", ("--activation",), dict(type=_lower, choices=_ACTIVATIONS, metavar="NAME",
-                                           help="hidden activation: " + ", ".join(_ACTIVATIONS)), None),
-    ("init", ("--init",), dict(type=_lower, metavar="NAME",
-                               help="weight init: default, zeros, normal, small, lecun, xavier, he, ... "
-                                    "('xavier' is Glorot's; the lecture's 'Xavier' is 'lecun')"), None),
-    ("dropout", ("--dropout",), dict(type=_rate, metavar="P", help="dropout rate after each hidden layer"), None),
-    ("optimizer", ("--optimizer",), dict(type=_lower, choices=_OPTIMIZERS, help="optimizer (default adam)"),
+    ("spec", ("--spec",), {"metavar": "FILE", "help": "model spec file (.toml/.json; replaces --model)"}, None),
+    ("hidden", ("--hidden",), {"type": _positive_int, "nargs": "+", "metavar": "N",
+                                   "help": "hidden-layer sizes of an MLP (default 64 64)"}, None),
+    ("activation", ("--activation",), {"type": _lower, "choices": _ACTIVATIONS, "metavar": "NAME",
+                                           "help": "hidden activation: " + ", ".join(_ACTIVATIONS)}, None),
+    ("init", ("--init",), {"type": _lower, "metavar": "NAME",
+                               "help": "weight init: default, zeros, normal, small, lecun, xavier, he, ... "
+                                    "('xavier' is Glorot's; the lecture's 'Xavier' is 'lecun')"}, None),
+    ("dropout", ("--dropout",), {"type": _rate, "metavar": "P", "help": "dropout rate after each hidden layer"}, None),
+    ("optimizer", ("--optimizer",), {"type": _lower, "choices": _OPTIMIZERS, "help": "optimizer (default adam)"},
      "adam"),
-    ("lr", ("--lr",), dict(type=_positive_float, help="learning rate (default 0.01)"), 0.01),
-    ("momentum", ("--momentum",), dict(type=_non_negative_float, help="SGD momentum (default 0)"), None),
-    ("weight_decay", ("--weight-decay",), dict(type=_non_negative_float, help="weight decay (default 0)"), None),
-    ("epochs", ("--epochs",), dict(type=_positive_int, help="epochs (default 20)"), 20),
-    ("batch_size", ("--batch-size",), dict(type=_positive_int, help="batch size (default 32)"), 32),
-    ("seed", ("--seed",), dict(type=_non_negative_int, help="seed of the weights, data and shuffling (default 0)"),
+    ("lr", ("--lr",), {"type": _positive_float, "help": "learning rate (default 0.01)"}, 0.01),
+    ("momentum", ("--momentum",), {"type": _non_negative_float, "help": "SGD momentum (default 0)"}, None),
+    ("weight_decay", ("--weight-decay",), {"type": _non_negative_float, "help": "weight decay (default 0)"}, None),
+    ("epochs", ("--epochs",), {"type": _positive_int, "help": "epochs (default 20)"}, 20),
+    ("batch_size", ("--batch-size",), {"type": _positive_int, "help": "batch size (default 32)"}, 32),
+    ("seed", ("--seed",), {"type": _non_negative_int, "help": "seed of the weights, data and shuffling (default 0)"},
      0),
-    ("n_train", ("--n-train",), dict(type=_positive_int, metavar="N",
-                                     help="training samples of a generated dataset (default: its own)"), None),
-    ("n_test", ("--n-test",), dict(type=_positive_int, metavar="N",
-                                   help="test samples of a generated dataset (default: its own)"), None),
-    ("data_root", ("--data-root",), dict(metavar="DIR", help="directory searched first for dataset files"), None),
-    ("download", ("--download",), dict(action=argparse.BooleanOptionalAction,
-                                       help="download missing dataset files (default yes)"), True),
-    ("output", ("--output", "-o"), dict(metavar="DIR", help="run directory (default runs/DATASET-MODEL)"), None),
-    ("progress", ("--progress",), dict(type=_lower, choices=_PROGRESS,
-                                       help="auto (bar on a terminal, else a line per epoch), bar, epoch, none"),
+    ("n_train", ("--n-train",), {"type": _positive_int, "metavar": "N",
+                                     "help": "training samples of a generated dataset (default: its own)"}, None),
+    ("n_test", ("--n-test",), {"type": _positive_int, "metavar": "N",
+                                   "help": "test samples of a generated dataset (default: its own)"}, None),
+    ("data_root", ("--data-root",), {"metavar": "DIR", "help": "directory searched first for dataset files"}, None),
+    ("download", ("--download",), {"action": argparse.BooleanOptionalAction,
+                                       "help": "download missing dataset files (default yes)"}, True),
+    ("output", ("--output", "-o"), {"metavar": "DIR", "help": "run directory (default runs/DATASET-MODEL)"}, None),
+    ("progress", ("--progress",), {"type": _lower, "choices": _PROGRESS,
+                                       "help": "auto (bar on a terminal, else a line per epoch), bar, epoch, none"},
      "auto"),
 ]
 _TRAIN_DEFAULTS = {dest: default for dest, _, _, default in _TRAIN_OPTIONS}
@@ -418,7 +418,7 @@ def _run_evaluate(args) -> int:
     for i, row in enumerate(np.asarray(cm)):
         print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row))
     if args.json:
-        payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": int(len(y)),
+        payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": len(y),
                    "loss": float(result["loss"]), "accuracy": float(result["accuracy"]),
                    "confusion_matrix": np.asarray(cm).astype(int).tolist()}
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")

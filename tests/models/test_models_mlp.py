@@ -7,7 +7,7 @@ import pytest
 from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.models import build_model
 from nnbasics.models.mlp import INIT_SCHEMES, apply_init, canonical_init, init_weight_, logreg, mlp
 

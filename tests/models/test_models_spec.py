@@ -110,8 +110,8 @@ def test_load_spec_copies_the_dict():
     ({"layers": [{"type": "conv3x"}]}, r"layers\[0\]\.type: unknown layer type 'conv3x'.*Valid types: .*linear"),
     ({"layers": [{"type": "linear", "in_feature": 3, "out_features": 2}]},
      r"layers\[0\] \(linear\): unknown key 'in_feature'\. Did you mean 'in_features'\? Valid keys: in_features"),
-    ({"layers": [{"type": "linear", "in_features": 3}]}, r"layers\[0\] \(linear\): missing required key\(s\) "
-                                                         r"'out_features'"),
+    ({"layers": [{"type": "linear", "in_features": 3}]}, (r"layers\[0\] \(linear\): missing required key\(s\) "
+                                                         r"'out_features'")),
     ({"layers": [{"in_features": 3}]}, r"layers\[0\] needs a 'type' key"),
     ({"layers": []}, "non-empty list"),
     ({"layers": [{"type": "relu"}], "bar": 2}, r"unknown key 'bar'.*Valid keys: layers, init, description"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.functional import cross_entropy
 from nnbasics.models.mlp import mlp
 from nnbasics.training.ensemble import COMBINE_RULES, Ensemble, SerialExecutor, train_ensemble

@@ -55,7 +55,7 @@ from ..nn import init as _init
 from ..rng import as_generator
 from .registry import register_model
 
-__all__ = ["mlp", "logreg", "apply_init", "init_weight_", "INIT_SCHEMES", "canonical_init"]
+__all__ = ["INIT_SCHEMES", "apply_init", "canonical_init", "init_weight_", "logreg", "mlp"]
 
 
 def _lecun_plain(w, rng):

@@ -22,8 +22,13 @@ import inspect
 import numbers
 
 __all__ = [
-    "register_model", "build_model", "available_models", "get_factory", "model_parameters",
-    "UnknownModelError", "REQUIRED",
+    "REQUIRED",
+    "UnknownModelError",
+    "available_models",
+    "build_model",
+    "get_factory",
+    "model_parameters",
+    "register_model",
 ]
 
 

@@ -62,8 +62,16 @@ from .. import nn
 from ..rng import as_generator
 from .registry import available_models, build_model, to_json_data
 
-__all__ = ["load_spec", "validate_spec", "build_from_spec", "read_toml", "layer_types", "SpecSequential",
-           "LastStep", "SpecError"]
+__all__ = [
+    "LastStep",
+    "SpecError",
+    "SpecSequential",
+    "build_from_spec",
+    "layer_types",
+    "load_spec",
+    "read_toml",
+    "validate_spec",
+]
 
 
 class SpecError(ValueError):

@@ -47,7 +47,7 @@ from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
 from ..tensor import Tensor
 
-__all__ = ["Ensemble", "EnsembleReport", "SerialExecutor", "train_ensemble", "COMBINE_RULES"]
+__all__ = ["COMBINE_RULES", "Ensemble", "EnsembleReport", "SerialExecutor", "train_ensemble"]
 
 #: the valid values of ``Ensemble(combine=...)``.
 COMBINE_RULES = ("mean", "vote", "geomean", "logit_sum")
@@ -281,7 +281,7 @@ class Ensemble(nn.Module):
             combine=self.combine, member_accuracy=member_acc, ensemble_accuracy=ens_acc,
             pairwise_disagreement=float(np.mean(pairs)) if pairs else 0.0,
             disagreement_rate=float((labels != labels[:1]).any(0).mean()),
-            oracle_accuracy=float((labels == y).any(0).mean()), n_samples=int(len(y)),
+            oracle_accuracy=float((labels == y).any(0).mean()), n_samples=len(y),
         )
 
 
@@ -403,9 +403,10 @@ def _resolve_executor(executor, n_jobs, max_workers):
         from concurrent.futures import ThreadPoolExecutor
 
         return ThreadPoolExecutor(max_workers=min(n_jobs, max_workers or os.cpu_count() or 1)), True
-    if isinstance(executor, str):
-        raise ValueError(f"train_ensemble: executor must be None/'process' (local process pool), 'serial', "
-                         f"'thread', or a concurrent.futures.Executor; got {executor!r}.")
+    if isinstance(executor, str):  # a str is the right type, with a wrong value
+        raise ValueError(  # noqa: TRY004
+            f"train_ensemble: executor must be None/'process' (local process pool), 'serial', "
+            f"'thread', or a concurrent.futures.Executor; got {executor!r}.")
     if hasattr(executor, "submit"):
         return executor, False
     if hasattr(executor, "get_executor"):  # a dask.distributed Client
