@@ -32,6 +32,15 @@ def _channel_sum(a3):
     return a3.sum(axis=2).sum(axis=0)
 
 
+def _channel_dot(a3, b3):
+    """sum(a * b) of two (N, C, L) arrays over N and L -> (C,), without the (N, C, L) product.
+
+    NOTE: einsum accumulates each row of L values (not pairwise), then the N rows are summed:
+    for L = 784 float32 values the relative error stays ~1e-7 (checked against float64).
+    """
+    return xp.einsum("ncl,ncl->nc", a3, b3).sum(axis=0)
+
+
 class BatchNorm(Function):
     """Batch normalization over every dim but the channel dim 1 (Ioffe & Szegedy 2015).
 
@@ -53,12 +62,12 @@ class BatchNorm(Function):
         N, C = x.shape[0], x.shape[1]
         L = math.prod(x.shape[2:])
         x3 = x.reshape(N, C, L)  # a view when x is contiguous
-        self.affine, self.training, self.shape = affine, training, x.shape
+        self.affine, self.training, self.shape, self.w = affine, training, x.shape, w
         if training:
             n = N * L
             mean = _channel_sum(x3) / n  # (C,)
-            xc = x3 - mean[:, None]  # (N, C, L), our own buffer
-            var = _channel_sum(xc * xc) / n  # biased: normalization uses it
+            xc = x3 - mean[:, None]  # (N, C, L), centered: the two-pass variance
+            var = _channel_dot(xc, xc) / n  # biased: normalization uses it
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
                 running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
@@ -67,49 +76,50 @@ class BatchNorm(Function):
                 running_var *= 1.0 - momentum
                 running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
             r = (1.0 / xp.sqrt(var + eps)).astype(dt, copy=False)  # (C,)
-            xc *= r[:, None]  # x_hat, in place
-            self.xhat, self.r, self.w, self.n = xc, r, w, n
-            y = xc * w[:, None] if w is not None else xc.copy()
-            if b is not None:
-                y += b[:, None]
-            return y.reshape(x.shape)
-        # fixed statistics: y = x * scale + shift, one pass
-        mean = running_mean.astype(dt, copy=False)
-        r = (1.0 / xp.sqrt(running_var.astype(dt, copy=False) + eps)).astype(dt, copy=False)
-        scale = r * w if w is not None else r
-        shift = -mean * scale
-        if b is not None:
-            shift = shift + b
-        self.x3, self.mean, self.r, self.w = x3, mean, r, w
-        y = x3 * scale[:, None]
-        y += shift[:, None]
+            self.xc, self.r, self.n = xc, r, n  # NOTE: x_hat = xc * r is never stored (one pass less)
+            y = xc * (r * w if w is not None else r)[:, None]
+            shift = b
+        else:  # fixed statistics: one pass, y = x * scale + shift
+            mean = running_mean.astype(dt, copy=False)
+            r = (1.0 / xp.sqrt(running_var.astype(dt, copy=False) + eps)).astype(dt, copy=False)
+            self.x3, self.mean, self.r = x3, mean, r
+            scale = r * w if w is not None else r
+            shift = -mean * scale if b is None else b - mean * scale
+            y = x3 * scale[:, None]
+        if shift is not None:
+            y += shift[:, None]
         return y.reshape(x.shape)
 
     def backward(self, g):
         needs = self.needs_grad
-        need_w, need_b = needs[1] if self.affine[0] else False, needs[-1] if self.affine[1] else False
+        need_w = needs[1] if self.affine[0] else False
+        need_b = needs[-1] if self.affine[1] else False
         shape, w, r = self.shape, self.w, self.r
         N, C = shape[0], shape[1]
         g3 = g.reshape(N, C, -1)
+        scale = r * w if w is not None else r  # (C,)
+        gb = gw = gx = None
         if self.training:
-            xhat = self.xhat
-        else:
-            xhat = (self.x3 - self.mean[:, None]) * r[:, None] if need_w else None
-        gb = _channel_sum(g3) if need_b or (self.training and needs[0]) else None
-        gw = _channel_sum(g3 * xhat) if need_w or (self.training and needs[0]) else None
-        gx = None
-        if needs[0]:
-            scale = r * w if w is not None else r  # (C,)
-            if self.training:
+            xc = self.xc
+            if need_b or needs[0]:
+                gb = _channel_sum(g3)
+            if need_w or needs[0]:
+                gw = _channel_dot(g3, xc) * r  # sum(g * x_hat)
+            if needs[0]:
+                # dx = scale * (g - gb/n - x_hat * gw/n), x_hat = xc * r
                 n = self.n
-                gx = xhat * (-gw / n)[:, None]
+                gx = xc * (-r * gw / n)[:, None]
                 gx += g3
-                gx -= (gb / n)[:, None]
                 gx *= scale[:, None]
-            else:
+                gx -= (scale * gb / n)[:, None]
+        else:
+            if need_b:
+                gb = _channel_sum(g3)
+            if need_w:
+                gw = (_channel_dot(g3, self.x3) - self.mean * _channel_sum(g3)) * r  # sum(g * (x - mu) * r)
+            if needs[0]:
                 gx = g3 * scale[:, None]
-            gx = gx.reshape(shape)
-        out = [gx]
+        out = [None if gx is None else gx.reshape(shape)]
         if self.affine[0]:
             out.append(gw if need_w else None)
         if self.affine[1]:
