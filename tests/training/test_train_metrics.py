@@ -71,6 +71,9 @@ def test_binary_logits_probabilities_one_hot_and_tensors():
     p = 1 / (1 + np.exp(-z))
     assert accuracy(p, y, threshold=0.5) == 0.5
     assert accuracy(z.ravel(), y.ravel().astype(np.int64)) == 0.5
+    assert accuracy(z, y.ravel().astype(np.int64)) == 0.5  # (N, 1) logits, (N,) labels
+    np.testing.assert_array_equal(confusion_matrix(z, y.ravel()), [[1, 1], [1, 1]])
+    np.testing.assert_array_equal(predicted_labels(z, y.ravel()), [1, 0, 1, 0])
     np.testing.assert_array_equal(confusion_matrix(z, y), [[1, 1], [1, 1]])
     onehot = np.eye(3)[LABELS]
     assert accuracy(LOGITS, onehot) == 0.5

@@ -89,6 +89,8 @@ def predicted_labels(outputs, targets=None, *, threshold: float = 0.0) -> np.nda
     tgt = None if targets is None else _array(targets, "targets", "predicted_labels")
     binary = out.ndim == 1 or (out.ndim >= 2 and out.shape[1] == 1 and (tgt is None or tgt.ndim == out.ndim))
     if tgt is not None and tgt.ndim == out.ndim - 1:
+        if out.shape[1] == 1:  # (N, 1) logits for (N,) targets
+            return (out[:, 0] > threshold).astype(np.int64)
         binary = False
     if binary:
         return (out > threshold).astype(np.int64)
@@ -101,6 +103,9 @@ def _labels_pair(outputs, targets, owner: str, threshold: float = 0.0):
     if out.ndim == 0:
         raise ValueError(f"{owner}: outputs must have a batch dimension (N, ...); got a scalar.")
     if tgt.ndim == out.ndim - 1:
+        if out.ndim >= 2 and out.shape[1] == 1 and tgt.shape == out.shape[:1] + out.shape[2:]:
+            # one binary logit per sample, (N, 1) outputs with (N,) targets
+            return (out[:, 0] > threshold).astype(np.int64), _target_labels(out, tgt, owner)
         if out.ndim < 2 or tgt.shape != out.shape[:1] + out.shape[2:]:
             raise ValueError(
                 f"{owner}: outputs of shape {out.shape} (class axis 1) need targets of shape "
@@ -221,7 +226,7 @@ def confusion_matrix(outputs, targets, num_classes: int | None = None, *, thresh
     else:
         pred, true = _labels_pair(out, tgt, owner, threshold)
         if num_classes is None:  # the class axis of scores; 2 for binary logits
-            multi = out.ndim == tgt.ndim + 1 or (out.ndim >= 2 and out.shape[1] > 1)
+            multi = out.ndim >= 2 and out.shape[1] > 1
             num_classes = out.shape[1] if multi else 2
     pred, true = pred.ravel(), true.ravel()
     if num_classes is None:
