@@ -58,7 +58,7 @@ def test_load_text_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file.*missing.txt"):
         load_text(tmp_path / "missing.txt")
     bad = tmp_path / "latin1.txt"
-    bad.write_bytes("abc ".encode() + "é".encode("latin-1"))
+    bad.write_bytes(b"abc " + "é".encode("latin-1"))
     with pytest.raises(ValueError, match=r"not valid utf-8.*offset 4.*encoding="):
         load_text(bad)
     assert load_text(bad, encoding="latin-1") == "abc é"
