@@ -207,38 +207,31 @@ class LSTMLayer(Function):
         dh = xp.zeros((N, H), dtype=dt)
         dc = g[T].copy()
         tmp = xp.empty((N, H), dtype=dt)
-        tmp3 = xp.empty((N, H3), dtype=dt)
+        fac = xp.empty((N, 4 * H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
         steps = list(_steps(T, self.reverse))
         for k in range(T - 1, -1, -1):
             t = steps[k]
             a = acts[t]
             d = da[t]
             dh += g[t]
-            o = a[:, 2 * H : H3]
-            tc = tcs[t]
-            # dc += dh * o * (1 - tc^2)
-            xp.multiply(tc, tc, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
+            o, tc = a[:, 2 * H : H3], tcs[t]
+            do = d[:, 2 * H : H3]
+            xp.multiply(dh, tc, out=do)  # d o = dh * tanh(c_t)
+            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
+            xp.multiply(do, tc, out=tmp)
+            xp.subtract(dh, tmp, out=tmp)
             tmp *= o
-            tmp *= dh
             dc += tmp
             c_prev = cs[steps[k - 1]] if k > 0 else c0
-            xp.multiply(dh, tc, out=d[:, 2 * H : H3])  # d o
             xp.multiply(dc, a[:, H3:], out=d[:, :H])  # d i = dc * g
-            xp.multiply(dc, c_prev, out=d[:, H : 2 * H])  # d f
-            gg = a[:, H3:]
-            dgg = d[:, H3:]
-            xp.multiply(dc, a[:, :H], out=dgg)  # d g = dc * i
+            xp.multiply(dc, c_prev, out=d[:, H : 2 * H])  # d f = dc * c_{t-1}
+            xp.multiply(dc, a[:, :H], out=d[:, H3:])  # d g = dc * i
             dc *= a[:, H : 2 * H]  # dc_{t-1} = dc * f
-            # sigmoid': s (1 - s)
-            s = a[:, :H3]
-            xp.subtract(1, s, out=tmp3)
-            tmp3 *= s
-            d[:, :H3] *= tmp3
-            # tanh': 1 - g^2
-            xp.multiply(gg, gg, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            dgg *= tmp
+            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
+            xp.multiply(a, a, out=fac)
+            xp.subtract(a[:, :H3], fac[:, :H3], out=fac[:, :H3])
+            xp.subtract(1, fac[:, H3:], out=fac[:, H3:])
+            d *= fac
             xp.matmul(d, w_hh_p, out=dh)
         needs = self.needs_grad
         inv = xp.argsort(perm)
