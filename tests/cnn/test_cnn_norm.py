@@ -8,7 +8,7 @@ from parity import assert_parity
 
 import nnbasics as nb
 import nnbasics.functional as F
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.functional.normalization import batch_norm_composed, layer_norm_composed
 from nnbasics.ops import norm as opnorm
 
@@ -256,7 +256,8 @@ def test_functional_layer_norm_and_normalize_parity(torch, rng):
                   x, w, b, torch=torch, atol=ATOL, rtol=RTOL)
     x[0, :, 0, 0] = 0  # an all-zero slice along dim 1: output 0, finite gradient
     for p, dim in ((2.0, 1), (1.0, -1), (3.0, (2, 3))):
-        assert_parity(lambda x: F.normalize(x, p=p, dim=dim), lambda x: torch.nn.functional.normalize(x, p=p, dim=dim),
+        assert_parity(lambda x, p=p, dim=dim: F.normalize(x, p=p, dim=dim),
+                      lambda x, p=p, dim=dim: torch.nn.functional.normalize(x, p=p, dim=dim),
                       x, torch=torch, atol=ATOL, rtol=RTOL)
 
 

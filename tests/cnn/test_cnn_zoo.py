@@ -8,7 +8,7 @@ import pytest
 
 import nnbasics as nb
 import nnbasics.functional as F
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.models import available_models, build_model
 from nnbasics.optim import Adam
 
@@ -79,7 +79,7 @@ def test_zoo_matches_the_torch_sequential(torch, rng, name, kw, size, count, mak
 def test_every_name_is_registered_and_records_its_spec():
     names = available_models()
     for n in ("lenet5", "lab-cnn", "lab-cnn-deep"):
-        assert n in names and names[n]
+        assert names.get(n)
     net = build_model("lab-cnn", num_classes=3, dropout=0.1, rng=0)
     assert net.spec["model"] == "lab-cnn"
     assert net.spec["num_classes"] == 3 and net.spec["dropout"] == 0.1 and net.spec["image_size"] == 28

@@ -28,11 +28,11 @@ from ..tensor import Tensor
 
 __all__ = [
     "Compose",
-    "RandomShift",
+    "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomShift",
     "RandomVerticalFlip",
-    "Normalize",
     "ToFloat",
 ]
 
@@ -122,7 +122,7 @@ def _crop_each(padded, top, left, h, w):
 
     Shape: padded (N, C, Hp, Wp), top/left (N,) ints -> (N, C, h, w).
     """
-    N, C, Hp, Wp = padded.shape
+    N = padded.shape[0]
     # all h x w windows as a strided view (N, C, Hp-h+1, Wp-w+1, h, w), no copy; advanced indices on
     # axes 0, 2, 3 pick one window per image -> (N, C, h, w) (the slice on C stays in place)
     windows = xp.lib.stride_tricks.sliding_window_view(padded, (h, w), axis=(2, 3))
@@ -201,7 +201,7 @@ class RandomCrop(_Random):
         self.padding = _padding4(padding, "RandomCrop")
         self.pad_if_needed = bool(pad_if_needed)
         if not isinstance(fill, numbers.Real) or isinstance(fill, bool):
-            raise ValueError(f"RandomCrop: fill must be a number; got {fill!r}.")
+            raise TypeError(f"RandomCrop: fill must be a number; got {fill!r}.")
         self.fill = fill
         self.padding_mode = _check_padding_mode(padding_mode, "RandomCrop")
 
@@ -278,7 +278,7 @@ class RandomShift(_Random):
         super().__init__(rng)
         self.max_shift = _pair(max_shift, "max_shift", "RandomShift", 0)
         if not isinstance(fill, numbers.Real) or isinstance(fill, bool):
-            raise ValueError(f"RandomShift: fill must be a number; got {fill!r}.")
+            raise TypeError(f"RandomShift: fill must be a number; got {fill!r}.")
         self.fill = fill
         self.padding_mode = _check_padding_mode(padding_mode, "RandomShift")
 

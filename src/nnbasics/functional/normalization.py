@@ -65,7 +65,7 @@ def check_batch_size(shape, owner):
         )
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5) -> Tensor:
     """Batch normalization over the channel dim 1 (PyTorch's ``F.batch_norm``).
 
@@ -142,7 +142,7 @@ def normalized_shape_tuple(normalized_shape, owner):
     return tuple(int(d) for d in shape)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Tensor:  # noqa: A002
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Layer normalization over the trailing dims (PyTorch's ``F.layer_norm``).
 
     Each slice ``x[..., *S]`` is normalized by its own mean and biased variance, then
@@ -183,7 +183,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     return _norm.layer_norm(x, k, w, b, eps=_check_eps(eps, owner))
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12) -> Tensor:  # noqa: A002
+def normalize(input, p=2.0, dim=1, eps=1e-12) -> Tensor:
     """Divide by the p-norm along ``dim`` (PyTorch's ``F.normalize``): x / max(||x||_p, eps).
 
     Composed from primitives. The norm is taken as ``clip(sum |x|^p, eps^p) ** (1/p)``, which

@@ -33,7 +33,7 @@ from ..rng import as_generator
 from .mlp import _dtype, _pos_int, apply_init, canonical_init
 from .registry import register_model
 
-__all__ = ["lenet5", "lab_cnn", "lab_cnn_deep"]
+__all__ = ["lab_cnn", "lab_cnn_deep", "lenet5"]
 
 
 # ------------------------------------------------------------------ checks
