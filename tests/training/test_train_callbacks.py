@@ -229,3 +229,13 @@ def test_callbacks_run_in_order_with_checkpoint_last():
 
     _run([Tag("late", 100), Tag("a"), Tag("early", -1), Tag("b")], epochs=1)
     assert calls == ["early", "a", "b", "late"]
+
+
+def test_resume_from_a_checkpoint_without_the_loader_stream_warns(tmp_path):
+    from nnbasics.training import save_checkpoint
+
+    model = mlp()
+    path = save_checkpoint(tmp_path / "c.safetensors", model, SGD(model.parameters(), lr=0.1), epoch=1)
+    with pytest.warns(UserWarning, match="saved no 'loader' random stream"):
+        _, _, h = _run([], epochs=2, resume=path)
+    assert h.epoch == [1]

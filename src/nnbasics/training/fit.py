@@ -36,6 +36,7 @@ import math
 import numbers
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -374,15 +375,19 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
         from .checkpoint import Checkpoint, load_checkpoint
 
         if isinstance(resume, (str, os.PathLike)):
-            ckpt = load_checkpoint(resume, model, optimizer,
-                                   generators={k: v for k, v in generators.items()})
+            ckpt = load_checkpoint(resume, model, optimizer)
         elif isinstance(resume, Checkpoint):
-            ckpt = resume
-            for name, g in generators.items():
-                if name in ckpt.rng_states:
-                    g.bit_generator.state = ckpt.rng_states[name]
+            ckpt = resume  # already loaded into the model and optimizer by the caller
         else:
             raise TypeError(f"resume of fit must be a checkpoint path or a Checkpoint. Got {type(resume).__name__}.")
+        for name, g in generators.items():
+            if name in ckpt.rng_states:
+                g.bit_generator.state = ckpt.rng_states[name]
+            else:
+                warnings.warn(
+                    f"fit: the checkpoint {ckpt.path} saved no {name!r} random stream, so the shuffling after the "
+                    "resume differs from an uninterrupted run. Checkpoints written by ModelCheckpoint save it; with "
+                    f"save_checkpoint pass rng_states={{{name!r}: loader}}.", stacklevel=2)
         if ckpt.epoch is None:
             raise ValueError(f"fit: the checkpoint {ckpt.path} has no epoch; save it with epoch= to resume from it.")
         initial_epoch = int(ckpt.epoch)
