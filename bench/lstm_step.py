@@ -114,7 +114,6 @@ def main(argv=None):
             os.environ[var] = str(args.threads)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import numpy as np
-
     from mlp_step import blas_info, cpu_model
 
     blas, threads = blas_info()

@@ -78,7 +78,7 @@ def test_cell_steps_match_the_layer(rng):
     cell = nn.LSTMCell(I, H, rng=1)
     cell.load_state_dict({k[:-3]: v for k, v in layer.state_dict().items()})
     x = nb.tensor(rng.standard_normal((5, N, I)).astype(np.float32))
-    out, (h_n, c_n) = layer(x)
+    out, (_, c_n) = layer(x)
     h = c = None
     for t in range(5):
         h, c = cell(x[t], None if h is None else (h, c))

@@ -125,7 +125,7 @@ def test_parameter_names_shapes_and_init():
 def test_module_gradcheck(mode, rng):
     """float64, 2 layers, bidirectional, given states: every input, state and parameter."""
     Tq, Nq, Iq, Hq = 4, 5, 2, 3  # smaller than the parity sizes (each parameter costs two forwards), still distinct
-    kw = dict(num_layers=2, bidirectional=True, rng=1, dtype="float64")
+    kw = {"num_layers": 2, "bidirectional": True, "rng": 1, "dtype": "float64"}
     m = {"lstm": nn.LSTM, "gru": nn.GRU}.get(mode, nn.RNN)(Iq, Hq, **kw)
     if mode.startswith("rnn"):
         m = nn.RNN(Iq, Hq, nonlinearity=mode[4:], **kw)
@@ -175,7 +175,7 @@ def test_input_size_differs_from_hidden_size():
 def test_input_without_grad_and_no_grad_mode(rng):
     m = nn.GRU(I, H, rng=0)
     x = nb.tensor(rng.standard_normal((T, N, I)).astype(np.float32))
-    out, h = m(x)
+    out, _ = m(x)
     out.sum().backward()
     assert x.grad is None and m.weight_ih_l0.grad is not None
     with nb.no_grad():

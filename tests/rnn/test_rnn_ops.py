@@ -129,7 +129,7 @@ def test_float32_stays_float32(rng):
 
 
 def test_layer_function_errors(rng):
-    x, h, c, w_ih, w_hh, b_ih, b_hh = _layer_inputs("lstm", rng)
+    x, h, c, w_ih, w_hh, b_ih, _ = _layer_inputs("lstm", rng)
     with pytest.raises(ValueError, match=r"expected w_ih"):
         lstm_layer(x, h, c, w_hh, w_hh)
     with pytest.raises(ValueError, match=r"expected initial state of shape \(3, 7\)"):

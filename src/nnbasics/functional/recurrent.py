@@ -19,19 +19,19 @@ from ..tensor import Tensor
 
 __all__ = [
     "embedding",
-    "rnn_layer",
-    "lstm_layer",
-    "gru_layer",
-    "rnn_cell",
-    "lstm_cell",
     "gru_cell",
-    "rnn_cell_composed",
-    "lstm_cell_composed",
     "gru_cell_composed",
+    "gru_layer",
+    "lstm_cell",
+    "lstm_cell_composed",
+    "lstm_layer",
+    "rnn_cell",
+    "rnn_cell_composed",
+    "rnn_layer",
 ]
 
 
-def embedding(input, weight, padding_idx=None, *, owner="embedding") -> Tensor:  # noqa: A002
+def embedding(input, weight, padding_idx=None, *, owner="embedding") -> Tensor:
     """Look up rows of ``weight``: ``out[..., :] = weight[input[...], :]`` (PyTorch's ``F.embedding``).
 
     Args:
@@ -95,7 +95,7 @@ def _bias(b_ih, b_hh):
     return () if b_ih is None else (b_ih, b_hh)
 
 
-def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh") -> Tensor:  # noqa: A002
+def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh") -> Tensor:
     """One Elman step h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh) (fused; see :class:`RNNLayer`).
 
     Shape: input (N, I), hx (N, H), w_ih (H, I), w_hh (H, H), biases (H,) -> (N, H).
@@ -104,7 +104,7 @@ def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh"
     return out[0]
 
 
-def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):  # noqa: A002
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """One LSTM step (fused; see :class:`LSTMLayer`); ``hx`` = (h, c). Returns (h', c').
 
     Shape: input (N, I), h and c (N, H), w_ih (4H, I), w_hh (4H, H), biases (4H,) -> (N, H) each.
@@ -114,7 +114,7 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):  # noqa: A002
     return out[0], out[1]
 
 
-def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:  # noqa: A002
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """One GRU step (fused; see :class:`GRULayer`).
 
     Shape: input (N, I), hx (N, H), w_ih (3H, I), w_hh (3H, H), biases (3H,) -> (N, H).
@@ -128,13 +128,13 @@ def _affine(x, w, b):
     return y if b is None else y + b
 
 
-def rnn_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh") -> Tensor:  # noqa: A002
+def rnn_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh") -> Tensor:
     """:func:`rnn_cell` written with elementary ops (slow; the readable definition)."""
     a = _affine(input, w_ih, b_ih) + _affine(hx, w_hh, b_hh)
     return a.relu() if nonlinearity == "relu" else a.tanh()
 
 
-def lstm_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):  # noqa: A002
+def lstm_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """:func:`lstm_cell` written with elementary ops: gates (i, f, g, o) as in PyTorch."""
     h, c = hx
     a = _affine(input, w_ih, b_ih) + _affine(h, w_hh, b_hh)  # (N, 4H)
@@ -145,7 +145,7 @@ def lstm_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):  # noqa: A0
     return o * c2.tanh(), c2
 
 
-def gru_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:  # noqa: A002
+def gru_cell_composed(input, hx, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
     """:func:`gru_cell` written with elementary ops: gates (r, z, n), n = tanh(W_in x + b_in + r * (W_hn h + b_hn))."""
     gi = _affine(input, w_ih, b_ih)  # (N, 3H)
     gh = _affine(hx, w_hh, b_hh)

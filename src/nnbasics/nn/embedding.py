@@ -59,7 +59,7 @@ class Embedding(Module):
             self.weight.data[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, *, dtype=None) -> "Embedding":
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, *, dtype=None) -> Embedding:
         """An Embedding holding a copy of ``embeddings`` (V, D); frozen (no gradient) by default.
 
         Unlike a fresh Embedding, the ``padding_idx`` row is kept as given (PyTorch does the same).
@@ -83,7 +83,7 @@ class Embedding(Module):
         m.weight.requires_grad = not freeze
         return m
 
-    def forward(self, input):  # noqa: A002 - PyTorch's name
+    def forward(self, input):
         """Rows of ``weight`` for each id: (*) -> (*, embedding_dim)."""
         return embedding(input, self.weight, self.padding_idx, owner="Embedding")
 

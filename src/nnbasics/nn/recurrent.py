@@ -26,7 +26,7 @@ from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -131,7 +131,7 @@ class RNNBase(Module):
             )
         return s
 
-    def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name
+    def forward(self, input, hx=None):
         """Run the whole sequence. See :class:`LSTM` for shapes and return values."""
         owner = type(self).__name__
         x = _float_input(input, owner)
@@ -365,7 +365,7 @@ class RNNCellBase(Module):
         ps = [self.weight_ih, self.weight_hh]
         return ps + [self.bias_ih, self.bias_hh] if self.bias else ps
 
-    def _prepare(self, input, states):  # noqa: A002
+    def _prepare(self, input, states):
         """Validate; (x (1, N, I), [states (N, H)], unbatched) with zeros for missing states."""
         owner = type(self).__name__
         x = _float_input(input, owner)
@@ -431,7 +431,7 @@ class RNNCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):  # noqa: A002
+    def forward(self, input, hx=None):
         x, (h,), unbatched = self._prepare(input, [("hx", hx)])
         r = RNNLayer.apply(x, h, *self._params(), nonlinearity=self.nonlinearity)[0]
         return r[0] if unbatched else r
@@ -453,7 +453,7 @@ class LSTMCell(RNNCellBase):
     __doc__ += _CELL_DOC
     _gates = 4
 
-    def forward(self, input, hx=None):  # noqa: A002
+    def forward(self, input, hx=None):
         if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise ValueError(f"LSTMCell expected hx as a tuple (h, c); got {type(hx).__name__}.")
         h, c = (None, None) if hx is None else hx
@@ -479,7 +479,7 @@ class GRUCell(RNNCellBase):
     __doc__ += _CELL_DOC
     _gates = 3
 
-    def forward(self, input, hx=None):  # noqa: A002
+    def forward(self, input, hx=None):
         x, (h,), unbatched = self._prepare(input, [("hx", hx)])
         r = GRULayer.apply(x, h, *self._params())[0]
         return r[0] if unbatched else r

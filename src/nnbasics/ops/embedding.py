@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import xp
 
-__all__ = ["EmbeddingLookup", "EmbeddingIndexError"]
+__all__ = ["EmbeddingIndexError", "EmbeddingLookup"]
 
 
 class EmbeddingIndexError(IndexError, ValueError):

@@ -31,7 +31,7 @@ from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor
 
-__all__ = ["rnn_layer", "lstm_layer", "gru_layer", "RNNLayer", "LSTMLayer", "GRULayer"]
+__all__ = ["GRULayer", "LSTMLayer", "RNNLayer", "gru_layer", "lstm_layer", "rnn_layer"]
 
 
 def _steps(T, reverse):
@@ -54,7 +54,7 @@ def _dw_hh(dgates, hs, h0, reverse):
     ``hs`` (T, N, H) are the outputs h_1..h_T in input order; the state entering step t is
     hs[t-1] (forward) or hs[t+1] (reverse), and h0 for the first processed step.
     """
-    T, N, G = dgates.shape
+    T, _, G = dgates.shape
     H = hs.shape[2]
     if reverse:
         d_inner, h_inner, d_first = dgates[: T - 1], hs[1:], dgates[T - 1]
