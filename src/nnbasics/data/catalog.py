@@ -119,6 +119,23 @@ def _split_rng(rng, split):
     return rng  # a Generator (its stream advances) or None (fresh entropy)
 
 
+def _blob_centers(rng, kw):
+    """Blob centres are part of the task, not of a split: train and test must share them.
+
+    They come from a third stream of an int seed (``default_rng([seed, 2])``); with a
+    Generator or None, from the fixed task seed 0, so the two splits still agree.
+    """
+    centers = kw.get("centers", 3)
+    if not isinstance(centers, numbers.Integral) or isinstance(centers, bool):
+        return centers  # explicit centres (or a bad value the generator will report)
+    seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0 else 0
+    lo, hi = kw.get("center_box", (-10.0, 10.0))
+    d = kw.get("n_features", 2)
+    if not isinstance(d, numbers.Integral) or isinstance(d, bool) or d < 1 or centers < 1:
+        return centers  # let synthetic.blobs raise its own message
+    return np.random.default_rng([seed, 2]).uniform(lo, hi, size=(int(centers), int(d)))
+
+
 def _generate(key, split, n, rng, kwargs):
     fn = _GENERATORS[key]
     kw = dict(kwargs)
@@ -130,6 +147,8 @@ def _generate(key, split, n, rng, kwargs):
             kw["n_per_class"] = max(1, int(n) // n_classes)
         elif key != "hihello":
             kw["n"] = int(n)
+    if key == "blobs":
+        kw["centers"] = _blob_centers(rng, kw)
     try:
         return fn(**kw, rng=_split_rng(rng, split))
     except TypeError as e:
