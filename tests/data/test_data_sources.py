@@ -306,12 +306,16 @@ def test_load_dataset_by_name(isolated):
 def test_generated_train_and_test_are_the_same_task(rng):
     """Blob centres belong to the task: a classifier fitted on train must score on test.
 
-    Nearest-centre classification with the train split's class means gets the test split
-    right almost everywhere only if both splits share the centres.
+    Nearest-centre classification with the train split's class means does as well on the
+    test split as on train only if both splits share the centres.
     """
     Xa, ya = load_dataset("blobs", "train", n=300, rng=rng)
     Xb, yb = load_dataset("blobs", "test", n=300, rng=rng)
     assert not np.array_equal(Xa, Xb)  # different samples...
     means = np.stack([Xa[ya == k].mean(0) for k in range(3)])
-    pred = np.argmin(((Xb[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
-    assert (pred == yb).mean() > 0.9  # ...of the same blobs
+
+    def acc(X, y):
+        return (np.argmin(((X[:, None, :] - means[None]) ** 2).sum(-1), axis=1) == y).mean()
+
+    # ...of the same blobs: as good on test as on train (blobs may overlap, so not 1.0)
+    assert acc(Xb, yb) > acc(Xa, ya) - 0.06
