@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -111,7 +112,7 @@ def main(argv=None):
     print("| step | epoch | wall time (s) | train loss | val loss (nats/char) | val perplexity |")
     print("|---:|---:|---:|---:|---:|---:|")
     for i in range(len(h["step"])):
-        tl = "" if h["train_loss"][i] != h["train_loss"][i] else f"{h['train_loss'][i]:.4f}"
+        tl = "" if math.isnan(h["train_loss"][i]) else f"{h['train_loss'][i]:.4f}"
         print(f"| {h['step'][i]} | {h['epoch'][i]} | {h['time_s'][i]:.1f} | {tl} | {h['val_loss'][i]:.4f} | "
               f"{h['val_perplexity'][i]:.2f} |")
     print()
@@ -122,7 +123,7 @@ def main(argv=None):
           f"{1000 / steps_per_s:.0f} | {total / 60:.1f} | {run.val_loss:.4f} | <= 1.6 "
           f"{'met' if run.val_loss <= 1.6 else 'not met'} |")
     if args.json:
-        out = {"args": vars(args), "history": {k: [None if v != v else v for v in vs] for k, vs in h.items()},
+        out = {"args": vars(args), "history": {k: [None if isinstance(v, float) and math.isnan(v) else v for v in vs] for k, vs in h.items()},
                "final_val_loss": run.val_loss, "steps": run.steps, "seconds": total, "sample": text,
                "params": n_params, "stopped_by": run.stopped_by}
         with open(args.json, "w", encoding="utf-8") as f:
