@@ -5,7 +5,7 @@ its public names in ``__all__``; ``nn.init`` and ``nn.functional`` are modules.
 """
 
 from .. import functional  # noqa: F401
-from . import init, utils  # noqa: F401
+from . import init, rnn_utils, utils  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
