@@ -3,7 +3,12 @@ NNBASICS_REQUIRE_TORCH=1 (set by .ci/run), where its absence fails the test."""
 
 import os
 
-import numpy as np
+# NOTE: before NumPy loads. Test matrices are tiny; on a busy 2-core machine two BLAS
+# threads made the LSTM tests 5-13x slower. Benchmarks (bench/) choose their own threads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 import pytest
 
 
