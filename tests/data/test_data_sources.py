@@ -256,8 +256,13 @@ def test_interrupted_download_leaves_no_file(isolated, monkeypatch):
 def test_progress_bar_when_asked(isolated, capsys):
     mirror = write_fake_mnist(isolated / "m")
     f = mirror / FILES["test"][0]
-    sources.download_file(f.as_uri(), isolated / "p" / "f.gz", progress=True)
+    size = f.stat().st_size
+    sources.download_file(f.as_uri(), isolated / "p" / "f.gz", size=size, progress=True)
+    err = capsys.readouterr().err
+    assert "f.gz" in err and f"/{size}" in err and "B/s" in err  # a tqdm bar: file name, total bytes, rate
     sources.download_file(f.as_uri(), isolated / "p" / "g.gz")  # stderr is not a TTY under pytest: silent
+    sources.download_file(f.as_uri(), isolated / "p" / "h.gz", progress=False)
+    assert capsys.readouterr().err == ""
     assert (isolated / "p" / "g.gz").read_bytes() == f.read_bytes()
 
 
