@@ -184,6 +184,23 @@ def test_progress_bar_on_a_terminal_shows_loss_and_metrics(monkeypatch):
     assert "loss " in text and "accuracy " in text and "val_loss " in text
 
 
+def test_progress_bar_updates_the_running_loss_every_batch():
+    from nnbasics.training import ProgressBar
+
+    X, y = blobs(30)
+    model = mlp()
+    fake = _FakeTTY()
+    h = fit(model, (X, y), epochs=1, optimizer=SGD(model.parameters(), lr=0.1), batch_size=10, shuffle=False,
+            progress=ProgressBar(file=fake, mininterval=0))
+    frames = [f for f in fake.getvalue().split("\r") if f.strip()]
+    # mid-epoch frames (1/3, 2/3) already carry the running loss and accuracy: the bar is live
+    for done in ("1/3", "2/3"):
+        frame = next(f for f in frames if f" {done} " in f)
+        assert "loss " in frame and "accuracy " in frame, frame
+    first = next(f for f in frames if " 1/3 " in f)
+    assert f"loss {h['loss'][0]:.4f}" not in first  # the running value of batch 1, not the epoch's
+
+
 @pytest.mark.parametrize("kwargs, exc, match", [
     ({"epochs": -1}, ValueError, "epochs of fit must be an int >= 0"),
     ({"loss": "hinge"}, ValueError, "unknown loss 'hinge'. Valid names: "),
