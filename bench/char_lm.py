@@ -15,6 +15,7 @@ Usage::
     python bench/char_lm.py --minutes 15 --threads 2            # the quality run
     python bench/char_lm.py --minutes 1                         # a quick check that it works
     python bench/char_lm.py --minutes 15 --checkpoint-dir runs/shakespeare --json result.json
+    python bench/char_lm.py --minutes 15 --checkpoint-dir runs/shakespeare --resume runs/shakespeare/last.safetensors
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def parse_args(argv=None):
                    help="BLAS threads (sets OPENBLAS/OMP/MKL_NUM_THREADS before NumPy loads); default: BLAS's own")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint-dir", default=None, help="write last/best checkpoints here")
+    p.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                   help="continue an interrupted run from its checkpoint (e.g. runs/shakespeare/last.safetensors); "
+                        "give the same data and settings; the time budget counts the time already spent")
     p.add_argument("--json", metavar="PATH", help="also write the curve and results as JSON to PATH")
     return p.parse_args(argv)
 
@@ -91,7 +95,7 @@ def main(argv=None):
     run = train_char_lm(path=path, model=spec, seq_len=args.seq_len, batch_size=args.batch_size, steps=args.steps,
                         lr=args.lr, clip=args.clip, val_fraction=args.val_fraction, time_budget_s=budget,
                         eval_every=args.eval_every, eval_chars=args.eval_chars, rng=args.seed,
-                        checkpoint_dir=args.checkpoint_dir, progress=progress)
+                        checkpoint_dir=args.checkpoint_dir, resume=args.resume, progress=progress)
     total = time.perf_counter() - t0
     h = run.history
     train_seconds = h["time_s"][-1]

@@ -158,3 +158,56 @@ def test_detached_state_feeds_a_model_with_fresh_graph():
         x = x[:, : y.shape[1]]
         _, state, _ = tbptt_step(m, x, y, state, opt, clip=1.0)
         assert detach_state(state)[0].grad_fn is None and state[0].grad_fn is None
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.state_dict().values(),
+                                                                            b.state_dict().values()))
+
+
+def test_resumed_run_continues_exactly(tmp_path):
+    """Stop mid-epoch at step 10, resume to step 25 (across an epoch boundary, with dropout drawing from rng):
+    the same weights and validation losses as one uninterrupted run -- the carried state, the epoch's offset,
+    the windows done, Adam's moments and the random streams all came back."""
+    text = TEXT[:600]  # 17 windows per epoch
+    kw = {"model": {"model": "char-lstm", "embedding_dim": 4, "hidden_size": 8, "num_layers": 2, "dropout": 0.2},
+          "seq_len": 8, "batch_size": 4, "eval_every": 4, "rng": 0}
+    whole = train_char_lm(text, steps=25, **kw)
+    first = train_char_lm(text, steps=10, checkpoint_dir=tmp_path, **kw)
+    assert first.stopped_by == "steps" and first.history["epoch"][-1] == 1
+    resumed = train_char_lm(text, steps=25, resume=tmp_path / "last.safetensors", **kw)
+    assert resumed.steps == 25 and resumed.history["epoch"][-1] == 2 == whole.history["epoch"][-1]
+    assert resumed.history["step"] == [0, 4, 8, 10, 12, 16, 20, 24, 25]  # the history goes on from the checkpoint
+    assert _same_weights(resumed.model, whole.model)
+    shared = {s: v for s, v in zip(whole.history["step"], whole.history["val_loss"])}
+    for s, v in zip(resumed.history["step"], resumed.history["val_loss"]):
+        if s in shared:
+            assert v == shared[s], s
+    # the optimizer continued too: Adam's step count is the run's
+    assert max(st["step"] for st in resumed.optimizer.state_dict()["state"].values()) == 25
+
+
+def test_resume_at_an_epoch_boundary_and_when_already_done(tmp_path):
+    text = TEXT[:600]
+    kw = {"model": {"model": "char-gru", "hidden_size": 8}, "seq_len": 8, "batch_size": 4, "rng": 1}
+    whole = train_char_lm(text, epochs=2, **kw)
+    first = train_char_lm(text, epochs=1, checkpoint_dir=tmp_path, **kw)
+    assert first.stopped_by == "epochs" and 0 < first.steps < whole.steps
+    resumed = train_char_lm(text, epochs=2, resume=tmp_path / "last.safetensors", **kw)
+    assert resumed.steps == whole.steps and _same_weights(resumed.model, whole.model)
+    done = train_char_lm(text, steps=5, resume=tmp_path / "last.safetensors", **kw)  # already past step 5
+    assert done.steps == first.steps and done.stopped_by == "steps"
+
+
+def test_resume_refuses_another_text_or_layout(tmp_path):
+    text = TEXT[:600]
+    kw = {"model": {"model": "char-rnn", "hidden_size": 8}, "batch_size": 4, "rng": 0}
+    train_char_lm(text, steps=2, seq_len=8, checkpoint_dir=tmp_path, **kw)
+    ck = tmp_path / "last.safetensors"
+    with pytest.raises(ValueError, match="the text differs"):
+        train_char_lm(text[:-1] + "?", steps=4, seq_len=8, resume=ck, **kw)
+    with pytest.raises(ValueError, match=r"seq_len=8 \(given 9\)"):
+        train_char_lm(text, steps=4, seq_len=9, resume=ck, **kw)
+    with pytest.raises(ValueError, match="size mismatch|shape"):
+        train_char_lm(text, steps=4, seq_len=8, resume=ck, model={"model": "char-rnn", "hidden_size": 9},
+                      batch_size=4, rng=0)

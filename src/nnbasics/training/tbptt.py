@@ -25,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import numbers
 import os
@@ -173,12 +175,42 @@ def _json_floats(history):
     return {k: [None if isinstance(v, float) and math.isnan(v) else v for v in vs] for k, vs in history.items()}
 
 
-def _save(checkpoint_dir, name, model, optimizer, vocab, history, step, epoch, rng):
+def _nan_floats(history):
+    """Undo :func:`_json_floats`: None back to NaN."""
+    return {k: [math.nan if v is None else v for v in vs] for k, vs in history.items()}
+
+
+def _encode_state(state):
+    """The carried recurrent state (None, a Tensor or a tuple of them) as JSON: exact bytes in base64."""
+    if state is None:
+        return None
+    parts = state if isinstance(state, (tuple, list)) else (state,)
+    arrays = [np.ascontiguousarray(t.data) for t in parts]
+    return {"tuple": isinstance(state, (tuple, list)),
+            "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape), "base64": base64.b64encode(a.tobytes()).decode()}
+                       for a in arrays]}
+
+
+def _decode_state(obj):
+    if obj is None:
+        return None
+    arrays = [np.frombuffer(base64.b64decode(a["base64"]), dtype=np.dtype(a["dtype"])).reshape(a["shape"]).copy()
+              for a in obj["arrays"]]
+    tensors = tuple(Tensor(a) for a in arrays)
+    return tensors if obj["tuple"] else tensors[0]
+
+
+def _text_digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _save(checkpoint_dir, name, model, optimizer, vocab, history, step, epoch, rng, resume_point):
     from .checkpoint import save_checkpoint  # safetensors weights + JSON metadata, atomic
 
     os.makedirs(checkpoint_dir, exist_ok=True)
     path = os.path.join(checkpoint_dir, f"{name}.safetensors")
-    extra = {"kind": "char-lm", "vocab": vocab.to_dict(), "step": step, "history": _json_floats(history)}
+    extra = {"kind": "char-lm", "vocab": vocab.to_dict(), "step": step, "history": _json_floats(history),
+             "resume": resume_point}
     return save_checkpoint(path, model, optimizer, epoch=epoch, rng_states={"train_char_lm": rng}, extra=extra)
 
 
@@ -214,7 +246,7 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
                   seq_len: int = 100, batch_size: int = 32, steps: int | None = None, epochs: int | None = None,
                   lr: float = 2e-3, clip: float | None = 5.0, val_fraction: float = 0.1,
                   time_budget_s: float | None = None, eval_every: int = 100, eval_chars: int | None = None,
-                  random_offset: bool = True, rng=0, checkpoint_dir=None, progress=None) -> CharLMRun:
+                  random_offset: bool = True, rng=0, checkpoint_dir=None, resume=None, progress=None) -> CharLMRun:
     """Train a character-level language model on a text with truncated BPTT and Adam.
 
     The text's last ``val_fraction`` is held out for validation; the rest is folded into
@@ -232,11 +264,13 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         model: a registered name (``"char-lstm"``, ``"char-gru"``, ``"char-rnn"``), a spec dict
             (``{"model": "char-lstm", "hidden_size": 128}``; ``vocab_size`` is filled in), or a
             ready Module (then give ``vocab``).
-        vocab: the vocabulary (default: the text's characters).
+        vocab: the vocabulary (default: the text's characters; on ``resume``, the checkpoint's).
         seq_len: BPTT window length.
         batch_size: parallel streams.
-        steps, epochs, time_budget_s: stopping rules.
-        lr: Adam learning rate.
+        steps, epochs, time_budget_s: stopping rules, counted from the start of the run (a
+            resumed run continues the count: ``steps=2000`` after a checkpoint at step 1200
+            trains 800 more; the time budget includes the time before the checkpoint).
+        lr: Adam learning rate (on ``resume`` the optimizer's saved state, its lr included, is used).
         clip: global gradient-norm clipping (None: off).
         val_fraction: the held-out tail's share, in [0, 1).
         eval_every: steps between evaluations.
@@ -246,13 +280,28 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         rng: Generator, int seed or None (initialization, dropout, offsets).
         checkpoint_dir: write ``last.safetensors`` at every evaluation and ``best.safetensors``
             when the validation loss improves, with ``nnbasics.training.save_checkpoint``
-            (weights, Adam state, spec, and in ``extra``: vocab, step, history); read them back
-            with :func:`load_char_lm`.
+            (weights, Adam state, spec, random streams, and in ``extra``: vocab, step, history and
+            the resume point -- epoch, its offset, windows done, the carried state); read them
+            back with :func:`load_char_lm`.
+        resume: a checkpoint written by this function (``checkpoint_dir/last.safetensors``) to
+            continue from: weights, optimizer, random streams, step, history, the position in the
+            epoch and the carried recurrent state are restored, so the run continues exactly as
+            if it had not stopped (same losses and weights; only wall times differ). Give the same
+            text, ``seq_len``, ``batch_size``, ``val_fraction`` and ``random_offset`` (checked).
         progress: None (silent), True (print one line per evaluation), or a callable taking
             the evaluation record (a dict).
 
     Returns:
         CharLMRun: the model, vocab, optimizer and history (losses in nats/char).
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> kw = dict(model={"model": "char-gru", "hidden_size": 8}, seq_len=8, batch_size=2, eval_every=2, rng=0)
+        >>> first = train_char_lm("abcab" * 20, steps=2, checkpoint_dir=d, **kw)
+        >>> more = train_char_lm("abcab" * 20, steps=4, resume=d + "/last.safetensors", **kw)
+        >>> more.history["step"]
+        [0, 2, 4]
     """
     if (text is None) == (path is None):
         raise ValueError("train_char_lm: give exactly one of text= (a string) or path= (a text file).")
@@ -280,10 +329,20 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         raise TypeError(f"train_char_lm: progress must be None, True or a callable. Got {type(progress).__name__}.")
 
     g = as_generator(rng)
-    if isinstance(model, Module) and vocab is None:
+    if isinstance(model, Module) and vocab is None and resume is None:
         raise ValueError("train_char_lm: a ready-made model needs its vocab= (the CharVocab it was built for).")
     if vocab is not None and not isinstance(vocab, CharVocab):
         raise TypeError(f"train_char_lm: vocab must be a CharVocab. Got {type(vocab).__name__}.")
+    config = {"text_sha256": _text_digest(text), "seq_len": int(seq_len), "batch_size": int(batch_size),
+              "val_fraction": float(val_fraction), "random_offset": bool(random_offset)}
+    meta = None
+    if resume is not None:
+        meta = _resume_metadata(resume, config)
+        saved_vocab = CharVocab.from_dict(meta["extra"]["vocab"])
+        if vocab is not None and vocab != saved_vocab:
+            raise ValueError(f"train_char_lm: vocab= differs from the checkpoint's vocabulary {saved_vocab!r}; "
+                             "leave vocab out to resume.")
+        vocab = saved_vocab
     vocab = CharVocab.from_text(text) if vocab is None else vocab
     ids = vocab.encode(text)
     train_ids, val_ids = train_val_split(ids, val_fraction)
@@ -300,9 +359,29 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
     optimizer = Adam(net.parameters(), lr=lr)
     history = {k: [] for k in ("step", "epoch", "time_s", "train_loss", "val_loss", "val_perplexity")}
     run = CharLMRun(model=net, vocab=vocab, optimizer=optimizer, history=history)
-    t0 = time.perf_counter()
     best = math.inf
     recent = []
+    step, epoch, stop = 0, 0, ""
+    state = None
+    # the epoch in progress: its starting offset and the windows done (None between epochs)
+    where = {"start": None, "chunks": 0}
+    pending = False
+    elapsed = 0.0
+    if resume is not None:
+        from .checkpoint import load_checkpoint
+
+        load_checkpoint(resume, net, optimizer, generators={"train_char_lm": g})
+        extra = meta["extra"]
+        point = extra["resume"]
+        history.update(_nan_floats(extra["history"]))
+        step, epoch = int(extra["step"]), int(point["epoch"])
+        best = float(point["best"])
+        elapsed = float(history["time_s"][-1]) if history["time_s"] else 0.0
+        state = _decode_state(point["state"])
+        if point["start"] is not None:
+            where = {"start": int(point["start"]), "chunks": int(point["chunks"])}
+            pending = True
+    t0 = time.perf_counter() - elapsed
 
     def evaluate(step, epoch, streams):
         nonlocal best
@@ -313,25 +392,39 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         recent.clear()
         for k, v in rec.items():
             history[k].append(v)
+        best_before, best = best, min(best, val)
         if checkpoint_dir is not None:
-            written = [_save(checkpoint_dir, "last", net, optimizer, vocab, history, step, epoch, g)]
-            if val < best:
-                written.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step, epoch, g))
+            point = {"epoch": epoch, "start": where["start"], "chunks": where["chunks"], "best": best,
+                     "state": _encode_state(state), **config}
+            written = [_save(checkpoint_dir, "last", net, optimizer, vocab, history, step, epoch, g, point)]
+            if val < best_before:
+                written.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step, epoch, g, point))
             run.checkpoints.extend(p for p in written if p not in run.checkpoints)
-        best = min(best, val)
         if progress is not None:
             progress(dict(rec))
 
     net.train()
-    evaluate(0, 0, quick_val)
-    step, epoch, stop = 0, 0, ""
+    if resume is None:
+        evaluate(0, 0, quick_val)
+    if steps is not None and step >= steps:
+        stop = "steps"
+    elif time_budget_s is not None and elapsed >= time_budget_s:
+        stop = "time_budget"
     while not stop:
-        epoch += 1
-        max_start = min(seq_len, train_streams.shape[1] - 1)
-        start = int(g.integers(0, max_start)) if random_offset and max_start > 1 else 0
-        state = None
-        for x, y in bptt_chunks(train_streams, seq_len, start=start):
+        if pending:  # resuming inside an epoch: same offset, skip the windows already trained on
+            pending = False
+        else:
+            epoch += 1
+            max_start = min(seq_len, train_streams.shape[1] - 1)
+            start = int(g.integers(0, max_start)) if random_offset and max_start > 1 else 0
+            where = {"start": start, "chunks": 0}
+            state = None
+        done = where["chunks"]
+        for i, (x, y) in enumerate(bptt_chunks(train_streams, seq_len, start=where["start"])):
+            if i < done:
+                continue
             loss, state, _ = tbptt_step(net, x, y, state, optimizer, clip=clip)
+            where["chunks"] = i + 1
             recent.append(loss)
             step += 1
             if steps is not None and step >= steps:
@@ -347,6 +440,30 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
     evaluate(step, epoch, val_streams)
     run.steps, run.seconds, run.stopped_by = step, time.perf_counter() - t0, stop
     return run
+
+
+def _resume_metadata(resume, config):
+    """The checkpoint's metadata, after checking it is a resumable char-LM checkpoint of the same data layout."""
+    from .checkpoint import CheckpointError, read_checkpoint_metadata
+
+    if not isinstance(resume, (str, os.PathLike)):
+        raise TypeError(f"train_char_lm: resume must be a checkpoint path (checkpoint_dir/last.safetensors). "
+                        f"Got {type(resume).__name__}.")
+    meta = read_checkpoint_metadata(resume)
+    extra = meta.get("extra") or {}
+    point = extra.get("resume")
+    if extra.get("kind") != "char-lm" or not isinstance(point, dict):
+        raise CheckpointError(f"train_char_lm: {os.fspath(resume)} is not a resumable checkpoint of train_char_lm "
+                              "(no resume point in its metadata).")
+    if point.get("text_sha256") != config["text_sha256"]:
+        raise ValueError(f"train_char_lm: the text differs from the one {os.fspath(resume)} was trained on, so the "
+                         "run cannot resume. To fine-tune on a new text, load the model with load_char_lm and pass "
+                         "it as model= (with vocab=).")
+    diff = {k: (point.get(k), v) for k, v in config.items() if k != "text_sha256" and point.get(k) != v}
+    if diff:
+        listed = ", ".join(f"{k}={saved!r} (given {given!r})" for k, (saved, given) in diff.items())
+        raise ValueError(f"train_char_lm: resume needs the settings the checkpoint was trained with: {listed}.")
+    return meta
 
 
 def _print_record(rec):
