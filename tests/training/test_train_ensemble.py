@@ -2,6 +2,8 @@
 
 import json
 import math
+import os
+import types
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import nnbasics as nb
 from nnbasics import nn
 from nnbasics.functional import cross_entropy
 from nnbasics.models.mlp import mlp
-from nnbasics.training.ensemble import COMBINE_RULES, Ensemble, SerialExecutor, train_ensemble
+from nnbasics.training.ensemble import COMBINE_RULES, Ensemble, RayExecutor, SerialExecutor, train_ensemble
 
 
 class Fixed(nn.Module):
@@ -226,3 +228,93 @@ def test_a_bad_spec_fails_fast_listing_the_valid_keys(spiral):
         train_ensemble({**SPEC, "hiden": [3]}, (X, y), n_members=2)
     with pytest.raises(ValueError, match="different lengths"):
         train_ensemble(SPEC, (X, y[:-1]), n_members=2, executor="serial")
+
+
+# --------------------------------------------------------------- executors
+def test_default_executor_is_a_process_pool_sized_to_the_usable_cpus(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from nnbasics.training import ensemble as ens_mod
+
+    if hasattr(os, "sched_getaffinity"):
+        assert ens_mod.usable_cpus() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(ens_mod, "usable_cpus", lambda: 3)
+    for n_jobs, workers in ((8, 3), (2, 2)):
+        pool, owned = ens_mod._resolve_executor(None, n_jobs, None)
+        try:
+            assert isinstance(pool, ProcessPoolExecutor) and owned and pool._max_workers == workers
+        finally:
+            pool.shutdown()
+    pool, _ = ens_mod._resolve_executor(None, 8, 2)  # max_workers caps it
+    pool.shutdown()
+    assert pool._max_workers == 2
+    monkeypatch.setattr(ens_mod, "usable_cpus", lambda: 1)  # one CPU: no pool, run here
+    assert isinstance(ens_mod._resolve_executor(None, 8, None)[0], SerialExecutor)
+
+
+def _fake_ray():
+    """A stand-in for the ray module: ray.remote(fn) / ray.remote(**opts)(fn), .remote(...) -> ref, ref.future()."""
+    from concurrent.futures import Future
+
+    ray = types.ModuleType("ray")
+    ray.calls = []
+
+    class Ref:
+        def __init__(self, future):
+            self._future = future
+
+        def future(self):
+            return self._future
+
+    class Task:
+        def __init__(self, fn, options):
+            self.fn, self.options = fn, options
+
+        def remote(self, *args, **kwargs):
+            ray.calls.append(self.options)
+            f = Future()
+            f.set_result(self.fn(*args, **kwargs))
+            return Ref(f)
+
+    def remote(*args, **options):
+        if len(args) == 1 and callable(args[0]) and not options:
+            return Task(args[0], {})
+        return lambda fn: Task(fn, options)
+
+    ray.remote = remote
+    return ray
+
+
+def test_the_ray_module_is_accepted_unchanged(spiral):
+    (X, y), _ = spiral
+    ray = _fake_ray()
+    small = {"epochs": 2, "lr": 0.01, "batch_size": 32}
+    serial = train_ensemble(SPEC, (X, y), n_members=2, executor="serial", **small)
+    on_ray = train_ensemble(SPEC, (X, y), n_members=2, executor=ray, **small)
+    _assert_same_members(serial, on_ray)
+    assert ray.calls == [{}, {}]  # one Ray task per member
+    with_options = train_ensemble(SPEC, (X, y), seeds=[1], executor=RayExecutor(ray, num_cpus=2), **small)
+    assert ray.calls[-1] == {"num_cpus": 2}
+    _assert_same_members(Ensemble([serial.members[1]]), with_options)
+    with pytest.raises(TypeError, match="needs the ray module"):
+        RayExecutor(object())
+
+
+def test_an_ensemble_records_its_spec_and_reloads_from_a_checkpoint(spiral, tmp_path):
+    from nnbasics.models import build_model
+    from nnbasics.training import load_checkpoint, save_checkpoint
+    from nnbasics.training.ensemble import _build_member
+
+    (X, y), (Xt, _) = spiral
+    ens = train_ensemble(SPEC, (X, y), seeds=[3, 4], executor="serial", combine="geomean", epochs=2)
+    assert ens.spec["model"] == "ensemble" and ens.spec["seeds"] == [3, 4] and ens.spec["combine"] == "geomean"
+    assert ens.spec["members"][0]["hidden"] == [32, 32]
+    fresh = build_model(ens.spec)  # the members' initial weights, as train_ensemble seeded them
+    _assert_same_members(fresh, Ensemble([_build_member(ens.spec["members"][0], None, s) for s in (3, 4)]))
+    path = save_checkpoint(tmp_path / "ens.safetensors", ens)
+    back = load_checkpoint(path).model
+    assert isinstance(back, Ensemble) and back.combine == "geomean"
+    _assert_same_members(ens, back)
+    np.testing.assert_array_equal(back.predict(Xt[:50]), ens.predict(Xt[:50]))
+    with pytest.raises(ValueError, match="seeds must be one int >= 0 per member"):
+        build_model(ens.spec, seeds=[1])

@@ -80,7 +80,7 @@ def _ensure_builtin_models():
     # importing nnbasics does nothing (STYLE rule 14).
     import importlib
 
-    for mod in ("nnbasics.models.mlp", "nnbasics.models.cnn", "nnbasics.models.rnn"):
+    for mod in ("nnbasics.models.mlp", "nnbasics.models.cnn", "nnbasics.models.rnn", "nnbasics.models.ensemble"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:  # a zoo module not written yet

@@ -18,7 +18,9 @@ member with one output (a binary logit z) counts as two classes with logits (0, 
 :func:`train_ensemble` trains K members, one seed each, through any
 :class:`concurrent.futures.Executor`: a local process pool by default, ``"serial"`` for
 debugging, or the executor of a cluster passed in unchanged -- a Dask ``distributed`` client's
-``client.get_executor()`` (or the client itself), Ray's, or anything with ``submit``. Workers
+``client.get_executor()`` (or the client itself), the ``ray`` module itself after ``ray.init()``
+(Ray has no ``concurrent.futures.Executor``; :class:`RayExecutor` submits each member as a Ray
+task and hands back ``ObjectRef.future()``), or anything with ``submit``. Workers
 receive only picklable data (the spec as a dict, the seed, the arrays, the training settings)
 and return the trained state dict as NumPy arrays; the parent rebuilds each member from the
 spec, so the same seeds give bit-identical members on every executor.
@@ -37,6 +39,7 @@ import dataclasses
 import math
 import numbers
 import os
+import types
 from concurrent.futures import Executor, Future
 
 import numpy as np
@@ -47,7 +50,8 @@ from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
 from ..tensor import Tensor
 
-__all__ = ["COMBINE_RULES", "Ensemble", "EnsembleReport", "SerialExecutor", "train_ensemble"]
+__all__ = ["COMBINE_RULES", "Ensemble", "EnsembleReport", "RayExecutor", "SerialExecutor", "train_ensemble",
+           "usable_cpus"]
 
 #: the valid values of ``Ensemble(combine=...)``.
 COMBINE_RULES = ("mean", "vote", "geomean", "logit_sum")
@@ -301,6 +305,44 @@ class SerialExecutor(Executor):
         return future
 
 
+class RayExecutor(Executor):
+    """A ``concurrent.futures.Executor`` over Ray: each ``submit`` becomes one Ray task.
+
+    ``submit(fn, *args)`` runs ``ray.remote(fn).remote(*args)`` and returns the task's
+    ``ObjectRef.future()``, a ``concurrent.futures.Future``. Ray itself offers no Executor
+    (ray-project/ray#29456), so :func:`train_ensemble` wraps the ``ray`` module in this when
+    it is passed as ``executor=ray``; pass ``RayExecutor(num_cpus=2)`` to set task options.
+
+    Args:
+        ray: the ``ray`` module (default: ``import ray``); ``ray.init()`` is the caller's.
+        **options: Ray task options (``num_cpus``, ``num_gpus``, ``resources``...).
+
+    Example:
+        >>> import ray; ray.init()  # doctest: +SKIP
+        >>> ens = train_ensemble(spec, (X, y), n_members=8, executor=ray)  # doctest: +SKIP
+    """
+
+    def __init__(self, ray=None, **options):
+        if ray is None:
+            import ray
+        if not callable(getattr(ray, "remote", None)):
+            raise TypeError(f"RayExecutor needs the ray module (import ray; ray.init()). Got {type(ray).__name__}.")
+        self.ray, self.options = ray, options
+
+    def submit(self, fn, /, *args, **kwargs):
+        task = self.ray.remote(**self.options)(fn) if self.options else self.ray.remote(fn)
+        return task.remote(*args, **kwargs).future()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask or cgroup share), not the host's count."""
+    if hasattr(os, "process_cpu_count"):  # Python >= 3.13
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
 
@@ -388,7 +430,7 @@ def _arrays(data, what):
 def _resolve_executor(executor, n_jobs, max_workers):
     """(executor, owned): owned executors are shut down by train_ensemble."""
     if executor is None or executor == "process":
-        workers = min(n_jobs, max_workers or os.cpu_count() or 1)
+        workers = min(n_jobs, max_workers or usable_cpus())
         if workers <= 1:
             return SerialExecutor(), True
         import multiprocessing
@@ -402,17 +444,19 @@ def _resolve_executor(executor, n_jobs, max_workers):
     if executor == "thread":
         from concurrent.futures import ThreadPoolExecutor
 
-        return ThreadPoolExecutor(max_workers=min(n_jobs, max_workers or os.cpu_count() or 1)), True
+        return ThreadPoolExecutor(max_workers=min(n_jobs, max_workers or usable_cpus())), True
     if isinstance(executor, str):  # a str is the right type, with a wrong value
         raise ValueError(  # noqa: TRY004
             f"train_ensemble: executor must be None/'process' (local process pool), 'serial', "
             f"'thread', or a concurrent.futures.Executor; got {executor!r}.")
+    if isinstance(executor, types.ModuleType) and executor.__name__ == "ray":
+        return RayExecutor(executor), True
     if hasattr(executor, "submit"):
         return executor, False
     if hasattr(executor, "get_executor"):  # a dask.distributed Client
         return executor.get_executor(), False
     raise TypeError(f"train_ensemble: executor must be a concurrent.futures.Executor (anything with submit), a "
-                    f"Dask Client, 'serial', 'thread' or None; got {type(executor).__name__}.")
+                    f"Dask Client, the ray module, 'serial', 'thread' or None; got {type(executor).__name__}.")
 
 
 def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, executor=None, combine="mean",
@@ -431,9 +475,10 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         n_members: number of members (default ``len(seeds)``, else 5).
         seeds: one int seed per member (default ``0, 1, ..., n_members - 1``).
         executor: None or ``'process'`` (a local spawn process pool of
-            ``min(n_members, max_workers or os.cpu_count())`` workers; run in this process
+            ``min(n_members, max_workers or usable_cpus())`` workers; run in this process
             when that is 1), ``'serial'``, ``'thread'``, any ``concurrent.futures.Executor``
-            (e.g. ``dask_client.get_executor()``, used and left running), or a Dask Client.
+            (e.g. ``dask_client.get_executor()``, used and left running), a Dask Client, or
+            the ``ray`` module (wrapped in :class:`RayExecutor`).
         combine: the Ensemble's rule (``mean``, ``vote``, ``geomean``, ``logit_sum``).
         validation_data: optional ``(X, y)`` evaluated each epoch by every member.
         epochs, batch_size, optimizer, lr, optimizer_kwargs: training settings; ``optimizer``
@@ -444,7 +489,10 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         **fit_kwargs: passed to :func:`nnbasics.training.fit` (e.g. ``loss``, ``metrics``).
 
     Returns:
-        Ensemble, with ``seeds`` and ``histories`` (one dict per member) set.
+        Ensemble, with ``seeds`` and ``histories`` (one dict per member) set; built from a
+        spec, it also records ``spec = {"model": "ensemble", "members": [...], "combine": ...,
+        "seeds": [...]}``, so checkpoints rebuild it (``build_model(ensemble.spec)`` gives the
+        members' initial weights; the checkpoint's weights then replace them).
 
     Raises:
         ValueError/TypeError: bad arguments or spec, before any worker starts.
@@ -507,4 +555,7 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
     ensemble = Ensemble(members, combine=combine)
     ensemble.seeds = seeds
     ensemble.histories = [r["history"] for r in results]
+    if spec is not None:
+        ensemble.spec = {"model": "ensemble", "members": [jobs[0]["spec"]] * len(seeds), "combine": combine,
+                         "seeds": list(seeds)}
     return ensemble
