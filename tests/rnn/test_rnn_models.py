@@ -8,7 +8,7 @@ import nnbasics as nb
 from nnbasics.data.text import CharVocab
 from nnbasics.models import available_models, build_model
 from nnbasics.models.rnn import CharRNN, SequenceClassifier, sample
-from nnbasics.nn.rnn_utils import detach_state, last_step, lengths_to_mask, masked_mean, pad_sequence
+from nnbasics.nn.rnn_utils import detach_state, last_step, lengths_to_mask, mask_targets, masked_mean, pad_sequence
 
 
 # ------------------------------------------------------------------ char LMs
@@ -269,3 +269,67 @@ def test_detach_state_cuts_every_tensor_and_keeps_structure():
     assert detach_state(None) is None
     with pytest.raises(TypeError, match="detach_state"):
         detach_state({"h": h})
+
+
+# ------------------------------------------------------------------ many-to-many with padding: masking in the loss
+class _Tagger(nb.nn.Module):
+    """Embedding -> LSTM -> Linear: one class per step (many-to-many), batch first."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nb.nn.Embedding(9, 4, rng=0)
+        self.rnn = nb.nn.LSTM(4, 5, batch_first=True, rng=1)
+        self.out = nb.nn.Linear(5, 3, rng=2)
+
+    def forward(self, x):
+        return self.out(self.rnn(self.emb(x))[0])  # (N, T, C)
+
+
+def test_masked_per_step_loss_equals_the_loss_over_valid_steps_only():
+    """cross_entropy with padded targets set to ignore_index == the mean over the valid steps of each
+    sequence run alone; the padded steps get no gradient, whatever the padding's value and label."""
+    rng = np.random.default_rng(0)
+    lengths = [5, 2, 3, 1]
+    xs = [rng.integers(1, 9, n) for n in lengths]
+    ys = [rng.integers(0, 3, n) for n in lengths]
+    x, _ = _batch(xs, pad=0)
+    y, _ = _batch(ys, pad=0)  # padding label 0 is a real class: only the mask keeps it out of the loss
+    m = _Tagger()
+    logits = m(nb.tensor(x))
+    logits.retain_grad()
+    target = mask_targets(y, lengths, batch_first=True)
+    loss = nb.functional.cross_entropy(logits.reshape(-1, 3), target.reshape(-1))
+    loss.backward()
+    batched = {n: p.grad.data.copy() for n, p in m.named_parameters()}
+    # oracle: every sequence alone, summed losses over the total number of valid steps
+    m.zero_grad()
+    total = sum(lengths)
+    alone = sum(nb.functional.cross_entropy(m(nb.tensor(xi[None]))[0], nb.tensor(yi), reduction="sum")
+                for xi, yi in zip(xs, ys)) / total
+    alone.backward()
+    np.testing.assert_allclose(loss.item(), alone.item(), rtol=1e-5)
+    for n, p in m.named_parameters():
+        np.testing.assert_allclose(batched[n], p.grad.data, rtol=1e-4, atol=1e-6, err_msg=n)
+    mask = lengths_to_mask(lengths).data
+    assert np.all(logits.grad.data[~mask] == 0) and np.all(np.abs(logits.grad.data[mask]).sum(-1) > 0)
+    # without the mask the padded steps (label 0) would count: a different loss
+    unmasked = nb.functional.cross_entropy(logits.reshape(-1, 3), nb.tensor(y.reshape(-1)))
+    assert abs(unmasked.item() - loss.item()) > 1e-3
+
+
+def test_mask_targets_layouts_and_errors():
+    y = np.arange(12).reshape(4, 3) % 5  # (T=4, B=3)
+    out = mask_targets(y, [4, 1, 2]).data
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out[:, 0], y[:, 0])
+    np.testing.assert_array_equal(out[1:, 1], [-100] * 3)
+    np.testing.assert_array_equal(out[:, 2], [y[0, 2], y[1, 2], -100, -100])
+    np.testing.assert_array_equal(mask_targets(y.T, [4, 1, 2], batch_first=True, ignore_index=-1).data.T,
+                                  np.where(out == -100, -1, out))
+    assert (y == np.arange(12).reshape(4, 3) % 5).all()  # the input is left alone
+    with pytest.raises(ValueError, match="integer class ids"):
+        mask_targets(np.zeros((4, 3)), [1, 1, 1])
+    with pytest.raises(ValueError, match="2 lengths for a batch of 3"):
+        mask_targets(y, [1, 2])
+    with pytest.raises(ValueError, match="exceeds the 4 time steps"):
+        mask_targets(y, [5, 1, 1])

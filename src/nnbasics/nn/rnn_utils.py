@@ -7,12 +7,15 @@ and truncated BPTT need:
 * :func:`lengths_to_mask` -- ``True`` at the valid steps of a right-padded batch;
 * :func:`last_step` -- the output at each sequence's last valid step (many-to-one);
 * :func:`masked_mean` -- the mean output over each sequence's valid steps;
+* :func:`mask_targets` -- per-step targets with the padded steps set to ``ignore_index``, so
+  ``cross_entropy`` skips them (many-to-many losses on padded batches);
 * :func:`detach_state` -- cut the graph between BPTT chunks, keeping the state's values.
 
 A unidirectional RNN run over a right-padded batch computes the valid steps exactly as if
 each sequence ran alone (padding comes after them), so ``last_step`` and ``masked_mean``
 give padding-independent results. For per-step losses, set padded targets to
-``ignore_index`` (-100) in ``cross_entropy`` -- that is the masking in the loss.
+``ignore_index`` (-100) with :func:`mask_targets`: ``cross_entropy`` then averages over the
+valid steps only, and padded steps get no gradient -- that is the masking in the loss.
 
 Example:
     >>> import nnbasics as nb
@@ -32,7 +35,7 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["detach_state", "last_step", "lengths_to_mask", "masked_mean", "pad_sequence"]
+__all__ = ["detach_state", "last_step", "lengths_to_mask", "mask_targets", "masked_mean", "pad_sequence"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -170,6 +173,40 @@ def masked_mean(output, lengths, batch_first: bool = False) -> Tensor:
     mask = mask.reshape(mask.shape + (1,) * (output.ndim - 2))
     denom = arr.astype(output.dtype).reshape((batch,) + (1,) * (output.ndim - 2))
     return (output * Tensor(mask)).sum(dim=t_ax) / Tensor(denom)
+
+
+def mask_targets(targets, lengths, batch_first: bool = False, ignore_index: int = -100) -> Tensor:
+    """Per-step class targets of a right-padded batch with every padded step set to ``ignore_index``.
+
+    ``cross_entropy(logits.reshape(-1, C), mask_targets(y, lengths).reshape(-1))`` is then the
+    mean loss over the valid steps only (padded steps add nothing and get no gradient),
+    whatever value the padding had.
+
+    Args:
+        targets: ``(T, B)`` (or ``(B, T)`` with ``batch_first``) integer class ids.
+        lengths: ``(B,)`` valid lengths, each in [1, T].
+        batch_first: the layout of ``targets``.
+        ignore_index: the label ``cross_entropy`` skips (its default, -100).
+
+    Returns:
+        Tensor: int64, same shape, a copy.
+
+    Example:
+        >>> mask_targets([[1, 2, 0], [3, 0, 0]], [2, 1], batch_first=True).tolist()
+        [[1, 2, -100], [3, -100, -100]]
+    """
+    y = np.asarray(getattr(targets, "data", targets))
+    if y.ndim != 2 or (y.size and y.dtype.kind not in "iu"):
+        raise ValueError(f"mask_targets: targets must be (T, B) (or (B, T) with batch_first=True) integer class "
+                         f"ids. Got shape {y.shape}, dtype {y.dtype}.")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"mask_targets: ignore_index must be an int. Got {ignore_index!r}.")
+    t_ax, b_ax = (1, 0) if batch_first else (0, 1)
+    arr = _lengths(lengths, "mask_targets", batch=y.shape[b_ax], max_len=y.shape[t_ax])
+    valid = np.arange(y.shape[t_ax])[None, :] < arr[:, None]  # (B, T)
+    if not batch_first:
+        valid = valid.T
+    return Tensor(np.where(valid, y, int(ignore_index)).astype(np.int64))
 
 
 def detach_state(state):
