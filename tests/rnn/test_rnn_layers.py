@@ -232,3 +232,26 @@ def test_repr():
     assert repr(nn.LSTM(5, 8, num_layers=2, batch_first=True)).startswith(
         "LSTM(5, 8, num_layers=2, batch_first=True)")
     assert "nonlinearity='relu'" in repr(nn.RNN(5, 8, nonlinearity="relu"))
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru"])
+def test_dropout_acts_between_layers_only(mode, rng):
+    """Training mode: output = layer1(dropout(layer0(x))) with the layer's own generator -- the inverted
+    dropout of F.dropout on layer 0's outputs, nothing on the last layer's output or on the states."""
+    x = nb.tensor(rng.standard_normal((T, N, I)).astype(np.float32))
+    cls = nn.LSTM if mode == "lstm" else nn.GRU
+    two = cls(I, H, num_layers=2, dropout=0.4, rng=0)
+    l0, l1 = cls(I, H, rng=1), cls(H, H, rng=2)
+    sd = two.state_dict()
+    l0.load_state_dict({k: v for k, v in sd.items() if k.endswith("_l0")})
+    l1.load_state_dict({k.replace("_l1", "_l0"): v for k, v in sd.items() if k.endswith("_l1")})
+    gen = np.random.default_rng()
+    gen.bit_generator.state = two.rng.bit_generator.state  # the masks two will draw
+    out, fin = two(x)
+    y0, fin0 = l0(x)
+    y1, fin1 = l1(nb.functional.dropout(y0, 0.4, True, rng=gen))
+    np.testing.assert_array_equal(out.data, y1.data)
+    h, h0, h1 = (fin[0], fin0[0], fin1[0]) if mode == "lstm" else (fin, fin0, fin1)
+    np.testing.assert_array_equal(h.data[0], h0.data[0])  # layer 0's final state: before dropout
+    np.testing.assert_array_equal(h.data[1], h1.data[0])
+    assert np.abs(out.data - l1(y0)[0].data).max() > 1e-3  # the masks did change the output
