@@ -333,3 +333,14 @@ def test_mask_targets_layouts_and_errors():
         mask_targets(y, [1, 2])
     with pytest.raises(ValueError, match="exceeds the 4 time steps"):
         mask_targets(y, [5, 1, 1])
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_sequence_classifier_contract(pooling):
+    x, lengths = _batch([[1, 2, 3], [4, 5], [6]], pad=0)
+    check_module(lambda rng: SequenceClassifier(3, vocab_size=7, embedding_dim=4, hidden_size=5, pooling=pooling,
+                                                rng=rng),
+                 (nb.tensor(x), nb.tensor(lengths)), expected_shape=(3, 3),
+                 param_names=["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+                              "rnn.bias_hh_l0", "classifier.weight", "classifier.bias"],
+                 bad_inputs=[(nb.randn(3, 3, rng=0), r"expected \(N, T\) integer token ids")])
