@@ -142,9 +142,10 @@ _TRAIN_OPTIONS = [
     ("seed", ("--seed",), {"type": _non_negative_int, "help": "seed of the weights, data and shuffling (default 0)"},
      0),
     ("n_train", ("--n-train",), {"type": _positive_int, "metavar": "N",
-                                     "help": "training samples of a generated dataset (default: its own)"}, None),
+                                     "help": "training samples: a generated dataset's size, or a class-balanced "
+                                             "random slice of a file dataset (e.g. 1000 of Fashion-MNIST)"}, None),
     ("n_test", ("--n-test",), {"type": _positive_int, "metavar": "N",
-                                   "help": "test samples of a generated dataset (default: its own)"}, None),
+                                   "help": "test samples (as --n-train; default: the whole test split)"}, None),
     ("data_root", ("--data-root",), {"metavar": "DIR", "help": "directory searched first for dataset files"}, None),
     ("download", ("--download",), {"action": argparse.BooleanOptionalAction,
                                        "help": "download missing dataset files (default yes)"}, True),
@@ -236,9 +237,26 @@ def _load_split(config, split, n):
         kwargs = {"root": config.get("data_root"), "download": config.get("download", True)}
     try:
         X, y = load_dataset(config["dataset"], split, **kwargs)
+        if n and info.kind == "file":
+            X, y = _stratified_slice(X, y, n, config["seed"], split)
     except (OSError, ValueError, TypeError) as e:
         raise _UsageError(f"dataset {config['dataset']!r} ({split}): {e}") from None
     return info, X, y
+
+
+def _stratified_slice(X, y, n, seed, split):
+    """``n`` samples of a file dataset, the same number of each class (the lab's 300/1,000-sample slices).
+
+    Drawn from ``default_rng([seed, 0 or 1])`` (train/test), so a run's slice is reproducible from its seed.
+    """
+    import numpy as np
+
+    from .data import stratified_subset
+
+    if n >= len(y):
+        return X, y
+    idx = stratified_subset(y, n, rng=np.random.default_rng([int(seed), ("train", "test").index(split)]))
+    return X[idx], y[idx]
 
 
 def _model_spec(config, X, y, info) -> dict:
@@ -521,12 +539,32 @@ def _run_datasets(args) -> int:
         return 0
     width = max(len(r["name"]) for r in rows)
     for r in rows:
+        missing = [split for split, p in (r["splits"] or {}).items() if not p]
         if r["kind"] == "generated":
             where = "(generated on demand)"
+        elif not missing:
+            where = r["location"]
         else:
-            where = r["location"] if r["location"] else "not found (downloaded on first use)"
+            where = (f"partial ({', '.join(missing)} missing): {r['location']}" if r["location"] else "not found")
         print(f"{r['name']:<{width}}  {r['kind']:<9}  {where}  -- {r['description']}")
+        if missing:
+            print(f"{'':<{width}}  {'':<9}  get it: {_how_to_get(r['name'])}")
     return 0
+
+
+def _how_to_get(name) -> str:
+    """One line: the ways to make a file dataset available (for `nnbasics datasets`)."""
+    from .data import cache_dir
+    from .data.catalog import DATASETS
+    from .data.sources import SOURCES
+
+    src = SOURCES[DATASETS[name].source]
+    files = ", ".join(dict.fromkeys(src.splits["train"] + src.splits["test"]))
+    ways = [f"downloaded from {src.mirrors[0]} and SHA-256-checked on first use (`nnbasics train {name}`)"]
+    if src.hint:
+        ways.append(src.hint.rstrip("."))
+    ways.append(f"or put {files} in $NNBASICS_DATA/{src.name}/, {cache_dir() / src.name}/ or --data-root")
+    return "; ".join(ways)
 
 
 @command

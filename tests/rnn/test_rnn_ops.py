@@ -140,3 +140,18 @@ def test_layer_function_errors(rng):
         lstm_layer(x, h, c, w_ih, w_hh, b_ih)
     with pytest.raises(ValueError, match=r"nonlinearity"):
         rnn_layer(x, h, w_ih[:7], w_hh[:7], nonlinearity="sigmoid")
+
+
+@pytest.mark.parametrize("kind", ["tanh", "relu", "lstm", "gru"])
+def test_backward_twice_with_retain_graph(kind, rng):
+    """The engine frees saved arrays, not the op: with retain_graph=True a second backward adds the same
+    gradients again (the saved activations were not consumed or overwritten by the first)."""
+    inputs = _layer_inputs(kind, rng)
+    loss = (_layer_fn(kind, False)(*inputs) * nb.tensor(rng.standard_normal((T + (kind == "lstm"), N, H)))).sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.data.copy() for t in inputs]
+    loss.backward()
+    for k, (t, g) in enumerate(zip(inputs, first)):
+        np.testing.assert_allclose(t.grad.data, 2 * g, rtol=1e-12, err_msg=f"input {k}")
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()

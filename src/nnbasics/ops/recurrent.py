@@ -198,7 +198,6 @@ class LSTMLayer(Function):
 
     def backward(self, g):
         x, h0, c0, w_ih, w_hh, acts, out, cs, tcs, perm = self.saved
-        self.saved = None
         T, N, H = cs.shape
         H3 = 3 * H
         dt = g.dtype
@@ -317,7 +316,6 @@ class GRULayer(Function):
 
     def backward(self, g):
         x, h0, w_ih, w_hh, acts, ghn, hs = self.saved
-        self.saved = None
         T, N, H = hs.shape
         H2 = 2 * H
         dt = g.dtype
