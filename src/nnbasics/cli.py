@@ -395,6 +395,8 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--n", type=_positive_int, default=None, help="samples of a generated dataset (default: the run's)")
     p.add_argument("--data-root", metavar="DIR", default=None, help="directory searched first for dataset files")
     p.add_argument("--batch-size", type=_positive_int, default=256, help="batch size (default 256)")
+    p.add_argument("--top-k", type=_positive_int, default=None, metavar="K",
+                   help="also report top-K accuracy (default: top-5 when there are more than 5 classes)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     p.set_defaults(func=_run_evaluate, _parser=p)
 
@@ -403,7 +405,7 @@ def _run_evaluate(args) -> int:
     import numpy as np
 
     from .training import evaluate, predict
-    from .training.metrics import confusion_matrix
+    from .training.metrics import confusion_matrix, per_class_accuracy, top_k_accuracy
 
     path = _checkpoint_path(args.run)
     run = _run_config(path)
@@ -428,17 +430,28 @@ def _run_evaluate(args) -> int:
         raise _UsageError(f"the model does not fit dataset {config['dataset']!r}: {e}") from None
     n_classes = max(int(logits.shape[1]) if logits.ndim == 2 and logits.shape[1] > 1 else 2, int(y.max()) + 1)
     cm = confusion_matrix(logits, y, n_classes)
+    per_class = per_class_accuracy(logits, y, n_classes)
+    k = args.top_k or (5 if logits.ndim == 2 and logits.shape[1] > 5 else None)
+    if k is not None and not (logits.ndim == 2 and 1 <= k <= logits.shape[1]):
+        raise _UsageError(f"--top-k {k}: the model scores {logits.shape[1] if logits.ndim == 2 else 1} classes; "
+                          f"choose K from 1 to that.")
+    top_k = None if k is None else top_k_accuracy(logits, y, k=k)
     print(f"{path} on {config['dataset']} ({args.split}, {len(y)} samples)")
-    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}")
-    print("confusion matrix (rows: true class, columns: predicted):")
+    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}"
+          + ("" if top_k is None else f"  top-{k} accuracy {top_k:.4f}"))
+    print("confusion matrix (rows: true class, columns: predicted) and per-class accuracy:")
     width = max(len(str(int(cm.max()))), len(str(n_classes - 1))) + 1
-    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)))
+    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)) + "  accuracy")
     for i, row in enumerate(np.asarray(cm)):
-        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row))
+        acc = "     -" if np.isnan(per_class[i]) else f"{per_class[i]:.4f}"
+        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row) + f"  {acc:>8}")
     if args.json:
         payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": len(y),
                    "loss": float(result["loss"]), "accuracy": float(result["accuracy"]),
-                   "confusion_matrix": np.asarray(cm).astype(int).tolist()}
+                   "confusion_matrix": np.asarray(cm).astype(int).tolist(),
+                   "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class]}
+        if top_k is not None:
+            payload[f"top{k}_accuracy"] = float(top_k)
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
     return 0
 
@@ -486,6 +499,19 @@ def _read_inputs(path: Path, in_shape):
     return X
 
 
+def _input_shape(model, run):
+    """One sample's input shape: the spec's ``in_features``, else the run's dataset's (images: (C, H, W))."""
+    from .data.catalog import DATASETS
+
+    spec = getattr(model, "spec", None) or {}
+    if spec.get("model") == "ensemble" and spec.get("members"):
+        spec = spec["members"][0]
+    if spec.get("in_features") is not None:
+        return spec["in_features"]
+    info = DATASETS.get(run.get("dataset"))
+    return None if info is None or info.input_shape is None else list(info.input_shape)
+
+
 def _run_predict(args) -> int:
     import numpy as np
 
@@ -493,8 +519,7 @@ def _run_predict(args) -> int:
 
     path = _checkpoint_path(args.run)
     model = _load_model(path)
-    spec = getattr(model, "spec", None) or {}
-    X = _read_inputs(Path(args.input), spec.get("in_features"))
+    X = _read_inputs(Path(args.input), _input_shape(model, _run_config(path)))
     try:
         logits = predict(model, X, batch_size=args.batch_size).astype(np.float64)
     except ValueError as e:
