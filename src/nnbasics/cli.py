@@ -149,6 +149,14 @@ _TRAIN_OPTIONS = [
     ("data_root", ("--data-root",), {"metavar": "DIR", "help": "directory searched first for dataset files"}, None),
     ("download", ("--download",), {"action": argparse.BooleanOptionalAction,
                                        "help": "download missing dataset files (default yes)"}, True),
+    ("members", ("--members",), {"type": _positive_int, "metavar": "K",
+                                     "help": "train an ensemble of K members, seeds SEED..SEED+K-1, in parallel "
+                                             "(default 1: one model)"}, 1),
+    ("combine", ("--combine",), {"type": _lower, "choices": ("mean", "vote", "geomean", "logit_sum"),
+                                     "help": "how an ensemble combines its members (default mean)"}, "mean"),
+    ("executor", ("--executor",), {"type": _lower, "choices": ("process", "serial", "thread"),
+                                       "help": "where ensemble members train: process (a local pool sized to the "
+                                               "machine; default), serial, thread"}, "process"),
     ("output", ("--output", "-o"), {"metavar": "DIR", "help": "run directory (default runs/DATASET-MODEL)"}, None),
     ("progress", ("--progress",), {"type": _lower, "choices": _PROGRESS,
                                        "help": "auto (bar on a terminal, else a line per epoch), bar, epoch, none"},
@@ -329,6 +337,8 @@ def _run_train(args) -> int:
         raise _UsageError(f"--optimizer {config['optimizer']}: {e}") from None
     out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{spec.get('model', 'layers')}")
     out.mkdir(parents=True, exist_ok=True)
+    if config["members"] > 1:
+        return _train_ensemble(config, args, model.spec, opt_kwargs, out, (X, y), (Xt, yt))
 
     print(f"training {spec.get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} test "
           f"samples) for {config['epochs']} epochs -> {out}", flush=True)
@@ -347,6 +357,39 @@ def _run_train(args) -> int:
     last = {k: v[-1] for k, v in history.history.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
     print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'config.json'}")
+    return 0
+
+
+def _train_ensemble(config, args, member_spec, opt_kwargs, out, train, test) -> int:
+    """``train --members K``: K members through train_ensemble, then each member's epochs and the report."""
+    from .training import save_checkpoint
+    from .training.ensemble import train_ensemble
+    from .training.progress import format_logs
+
+    k, seed = config["members"], config["seed"]
+    seeds = list(range(seed, seed + k))
+    print(f"training an ensemble of {k} x {member_spec.get('model', 'layer stack')} (seeds {seeds[0]}..{seeds[-1]}, "
+          f"{config['executor']}) on {config['dataset']} ({len(train[1])} train / {len(test[1])} test samples) for "
+          f"{config['epochs']} epochs -> {out}", flush=True)
+    ensemble = train_ensemble(member_spec, train, seeds=seeds, executor=config["executor"], combine=config["combine"],
+                              validation_data=test, epochs=config["epochs"], batch_size=config["batch_size"],
+                              optimizer=config["optimizer"], lr=config["lr"], optimizer_kwargs=opt_kwargs or None)
+    for s, hist in zip(seeds, ensemble.histories):
+        h = hist["history"]
+        for i, epoch in enumerate(hist["epoch"]):
+            logs = {key: h[key][i] for key in h if key not in ("lr", "time")}
+            print(f"member seed {s} - Epoch {epoch + 1}/{config['epochs']} - {format_logs(logs)}")
+    report = ensemble.report(*test)
+    print(report)
+    resolved = {**config, "model_spec": ensemble.spec, "config": args.config, "output": str(out)}
+    for key in ("hidden", "activation", "init", "dropout"):
+        if resolved[key] is None and key in member_spec:
+            resolved[key] = member_spec[key]
+    save_checkpoint(out / "model.safetensors", ensemble, extra={"cli_config": resolved, "report": report.to_dict()})
+    (out / "history.json").write_text(json.dumps({"members": ensemble.histories}, allow_nan=True) + "\n")
+    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'report.json'}, {out / 'config.json'}")
     return 0
 
 
