@@ -7,6 +7,9 @@ Usage::
     nnbasics train fashion-mnist --spec net.toml --config train.toml --epochs 5   # flags override the file
     nnbasics evaluate runs/spiral --json metrics.json
     nnbasics predict runs/spiral points.csv --proba
+    nnbasics train fashion-mnist --n-train 1000 --model lab-cnn --members 5 --output runs/ens   # an ensemble
+    nnbasics train-lm tinyshakespeare.txt --hidden-size 128 --time-budget 300 --output runs/shakespeare
+    nnbasics sample runs/shakespeare --prime "ROMEO:" --length 300
     nnbasics datasets
     nnbasics models
 
@@ -62,6 +65,10 @@ def _lower(text):
     return str(text).strip().lower().replace("-", "_")
 
 
+def _lower_dash(text):
+    return str(text).strip().lower().replace("_", "-")
+
+
 class _UsageError(Exception):
     """A user error found after parsing; ``main`` reports it as the subcommand's parser would (exit 2)."""
 
@@ -96,6 +103,7 @@ _ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu",
                 "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid")
 _OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 _PROGRESS = ("auto", "bar", "epoch", "none")
+_CHAR_LMS = ("char-lstm", "char-gru", "char-rnn")
 
 
 def _init_names():
@@ -181,8 +189,12 @@ def _add_train(sub) -> None:
     p.set_defaults(func=_run_train, _parser=p)
 
 
-def _config_from_file(path, parser) -> dict:
-    """Settings from a TOML file, each checked by the same type and choices as its flag."""
+def _config_from_file(path, parser, defaults=None) -> dict:
+    """Settings from a TOML file, each checked by the same type and choices as its flag.
+
+    ``defaults`` (dest -> default) are the valid keys (default: train's).
+    """
+    defaults = _TRAIN_DEFAULTS if defaults is None else defaults
     from .models.spec import SpecError, read_toml
 
     try:
@@ -193,8 +205,8 @@ def _config_from_file(path, parser) -> dict:
     out = {}
     for key, value in raw.items():
         dest = key.replace("-", "_")
-        if dest not in _TRAIN_DEFAULTS:
-            raise _UsageError(f"--config {path}: unknown key {key!r}. Valid keys: {', '.join(_TRAIN_DEFAULTS)}.")
+        if dest not in defaults:
+            raise _UsageError(f"--config {path}: unknown key {key!r}. Valid keys: {', '.join(defaults)}.")
         action = actions[dest]
         values = value if isinstance(value, list) else [value]
         if isinstance(value, list) and action.nargs not in ("+", "*"):
@@ -286,6 +298,9 @@ def _model_spec(config, X, y, info) -> dict:
         params = model_parameters(name)
     except ValueError as e:
         raise _UsageError(f"--spec: {e}") from None
+    if name in _CHAR_LMS:
+        raise _UsageError(f"model {name!r} is a character language model; train it on a text file with "
+                          f"`nnbasics train-lm TEXTFILE --model {name}`.")
     flags = {k: config[k] for k in ("hidden", "activation", "init", "dropout") if config[k] is not None}
     not_taken = [k for k in flags if k not in params]
     if not_taken:
@@ -397,6 +412,9 @@ def _train_ensemble(config, args, member_spec, opt_kwargs, out, train, test) -> 
 def _checkpoint_path(run) -> Path:
     path = Path(run)
     if path.is_dir():
+        if not (path / "model.safetensors").exists() and (path / "last.safetensors").exists():
+            raise _UsageError(f"{path} is a character-model run (best/last.safetensors, from `nnbasics train-lm`); "
+                              f"generate text with `nnbasics sample {path}`.")
         path = path / "model.safetensors"
     if not path.exists():
         raise _UsageError(f"no checkpoint at {path} (give a run directory written by `nnbasics train`, or its "
@@ -584,6 +602,148 @@ def _run_predict(args) -> int:
             print(",".join(f"{v:.6g}" for v in row))
     else:
         print("\n".join(str(int(v)) for v in result))
+    return 0
+
+
+# ---------------------------------------------------------------- train-lm
+_LM_OPTIONS = [
+    ("text", ("text",), {"nargs": "?", "metavar": "TEXTFILE", "help": "a UTF-8 text file (any text)"}, None),
+    ("model", ("--model",), {"type": _lower_dash, "choices": _CHAR_LMS, "help": "char-lstm (default), char-gru, "
+                                                                                   "char-rnn"}, "char-lstm"),
+    ("embedding_dim", ("--embedding-dim",), {"type": _positive_int, "metavar": "N",
+                                                 "help": "embedding size (default: the model's, 64)"}, None),
+    ("hidden_size", ("--hidden-size",), {"type": _positive_int, "metavar": "N",
+                                             "help": "recurrent hidden size (default: the model's, 256)"}, None),
+    ("num_layers", ("--num-layers",), {"type": _positive_int, "metavar": "N",
+                                           "help": "stacked recurrent layers (default 1)"}, None),
+    ("dropout", ("--dropout",), {"type": _rate, "metavar": "P", "help": "dropout between recurrent layers"}, None),
+    ("seq_len", ("--seq-len",), {"type": _positive_int, "help": "BPTT window in characters (default 100)"}, 100),
+    ("batch_size", ("--batch-size",), {"type": _positive_int, "help": "parallel streams (default 32)"}, 32),
+    ("steps", ("--steps",), {"type": _positive_int, "help": "stop after this many optimizer steps"}, None),
+    ("epochs", ("--epochs",), {"type": _positive_int, "help": "stop after this many passes over the text "
+                                                               "(default 1 when no other stopping rule is given)"}, None),
+    ("time_budget", ("--time-budget",), {"type": _positive_float, "metavar": "SECONDS",
+                                             "help": "stop after this many seconds"}, None),
+    ("lr", ("--lr",), {"type": _positive_float, "help": "Adam learning rate (default 0.002)"}, 2e-3),
+    ("clip", ("--clip",), {"type": _positive_float, "help": "gradient-norm clipping (default 5)"}, 5.0),
+    ("val_fraction", ("--val-fraction",), {"type": _number(float, "a fraction in [0, 1)", "0.1", lambda v: 0 <= v < 1),
+                                               "help": "held-out tail of the text (default 0.1)"}, 0.1),
+    ("eval_every", ("--eval-every",), {"type": _positive_int, "help": "steps between validations (default 100)"}, 100),
+    ("seed", ("--seed",), {"type": _non_negative_int, "help": "seed of the weights and offsets (default 0)"}, 0),
+    ("sample", ("--sample",), {"type": _non_negative_int, "metavar": "N",
+                                   "help": "characters to generate at the end (default 200; 0: none)"}, 200),
+    ("temperature", ("--temperature",), {"type": _non_negative_float,
+                                             "help": "sampling temperature (default 0.8; 0: greedy)"}, 0.8),
+    ("output", ("--output", "-o"), {"metavar": "DIR", "help": "run directory (default runs/TEXT-MODEL)"}, None),
+    ("quiet", ("--quiet", "-q"), {"action": "store_true", "help": "no line per validation"}, False),
+]
+_LM_DEFAULTS = {dest: default for dest, _, _, default in _LM_OPTIONS}
+
+
+@command
+def _add_train_lm(sub) -> None:
+    p = sub.add_parser(
+        "train-lm", help="train a character-level language model on any text file; sample from it",
+        description="Train a character LSTM/GRU/RNN on TEXTFILE with truncated backpropagation through time "
+                    "(nnbasics.training.train_char_lm). The last --val-fraction of the text is held out. Prints the "
+                    "training and validation loss (nats/char) at every validation, writes best.safetensors, "
+                    "last.safetensors (weights, Adam state, vocabulary), history.json and config.json into the run "
+                    "directory, and ends with a sample. --config FILE.toml takes the same keys as the flags.",
+    )
+    for dest, flags, kwargs, _ in _LM_OPTIONS:
+        if flags[0].startswith("-"):
+            p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs)
+        else:
+            p.add_argument(dest, default=argparse.SUPPRESS, **kwargs)
+    p.add_argument("--config", metavar="FILE", help="TOML file of settings (keys as the flags)")
+    p.set_defaults(func=_run_train_lm, _parser=p)
+
+
+def _run_train_lm(args) -> int:
+    import math
+
+    from .data.text import load_text
+    from .models.rnn import sample
+    from .training.tbptt import train_char_lm
+
+    given = {k: v for k, v in vars(args).items() if k in _LM_DEFAULTS}
+    from_file = _config_from_file(args.config, args._parser, _LM_DEFAULTS) if args.config else {}
+    config = {**_LM_DEFAULTS, **from_file, **given}
+    if config["text"] is None:
+        raise _UsageError("give a TEXTFILE (positional or `text = ...` in --config), e.g. "
+                          "/work/shared/data/tinyshakespeare.txt or any UTF-8 file.")
+    try:
+        text = load_text(config["text"])
+    except (OSError, ValueError) as e:
+        raise _UsageError(str(e)) from None
+    if config["steps"] is None and config["epochs"] is None and config["time_budget"] is None:
+        config["epochs"] = 1
+    spec = {"model": config["model"], **{k: config[k] for k in ("embedding_dim", "hidden_size", "num_layers",
+                                                                  "dropout") if config[k] is not None}}
+    out = Path(config["output"] or Path("runs") / f"{Path(config['text']).stem}-{config['model']}")
+    print(f"training {config['model']} on {config['text']} ({len(text):,} characters) -> {out}", flush=True)
+    try:
+        run = train_char_lm(text, model=spec, seq_len=config["seq_len"], batch_size=config["batch_size"],
+                            steps=config["steps"], epochs=config["epochs"], time_budget_s=config["time_budget"],
+                            lr=config["lr"], clip=config["clip"], val_fraction=config["val_fraction"],
+                            eval_every=config["eval_every"], rng=config["seed"], checkpoint_dir=out,
+                            progress=None if config["quiet"] else True)
+    except (ValueError, TypeError) as e:
+        raise _UsageError(str(e)) from None
+    history = {k: [None if isinstance(v, float) and not math.isfinite(v) else v for v in vs]
+               for k, vs in run.history.items()}
+    resolved = {**config, "model_spec": run.model.spec, "config": args.config, "output": str(out),
+                "vocab_size": len(run.vocab), "steps_taken": run.steps, "stopped_by": run.stopped_by}
+    (out / "history.json").write_text(json.dumps(history, allow_nan=False) + "\n")
+    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    print(f"final: val_loss {run.val_loss:.4f} nats/char, perplexity {run.val_perplexity:.2f} after {run.steps} "
+          f"steps ({run.stopped_by})")
+    if config["sample"]:
+        print("sample:")
+        print(sample(run.model, run.vocab, text[0], config["sample"], temperature=config["temperature"],
+                     rng=config["seed"]))
+    print(f"wrote {out / 'best.safetensors'}, {out / 'last.safetensors'}, {out / 'history.json'}, "
+          f"{out / 'config.json'}")
+    return 0
+
+
+@command
+def _add_sample(sub) -> None:
+    p = sub.add_parser(
+        "sample", help="generate text from a character model trained by `nnbasics train-lm`",
+        description="Load RUN (a `train-lm` run directory: its best.safetensors; or a checkpoint file) and print "
+                    "PRIME followed by LENGTH generated characters.",
+    )
+    p.add_argument("run", metavar="RUN", help="run directory or .safetensors checkpoint")
+    p.add_argument("--prime", default=None, help="starting text (default: a newline, or the first character known)")
+    p.add_argument("--length", type=_non_negative_int, default=200, help="characters to generate (default 200)")
+    p.add_argument("--temperature", type=_non_negative_float, default=0.8,
+                   help="below 1: safer text, above 1: wilder; 0: greedy (default 0.8)")
+    p.add_argument("--top-k", type=_positive_int, default=None, metavar="K", help="sample among the K likeliest")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the sampling (default 0)")
+    p.set_defaults(func=_run_sample, _parser=p)
+
+
+def _run_sample(args) -> int:
+    from .models.rnn import sample
+    from .training.tbptt import load_char_lm
+
+    path = Path(args.run)
+    if path.is_dir():
+        path = next((path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
+                    path / "best.safetensors")
+    if not path.exists():
+        raise _UsageError(f"no checkpoint at {path} (give a run directory written by `nnbasics train-lm`).")
+    try:
+        model, vocab, _ = load_char_lm(path)
+    except (OSError, ValueError) as e:
+        raise _UsageError(str(e)) from None
+    prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab else vocab.chars[0])
+    unknown = sorted({c for c in prime if c not in vocab})
+    if unknown:
+        raise _UsageError(f"--prime: characters {''.join(unknown)!r} are not in the model's vocabulary "
+                          f"({len(vocab)} characters: {vocab.chars[:60]!r}...).")
+    print(sample(model, vocab, prime, args.length, temperature=args.temperature, rng=args.seed, top_k=args.top_k))
     return 0
 
 

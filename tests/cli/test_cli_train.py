@@ -129,11 +129,23 @@ def test_train_from_a_layer_spec_file(tmp_path):
     assert main(["evaluate", str(out)]) == 0
 
 
-@pytest.mark.parametrize("cmd", ["train", "evaluate", "predict", "datasets", "models", "xor"])
+@pytest.mark.parametrize("cmd", ["train", "evaluate", "predict", "datasets", "models", "xor", "train-lm", "sample"])
 def test_help_everywhere(cmd, capsys):
     with pytest.raises(SystemExit) as exc:
         main([cmd, "--help"])
     assert exc.value.code == 0 and f"usage: nnbasics {cmd}" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_every_command(capsys):
+    from nnbasics.cli import build_parser
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0 and out.startswith("usage: nnbasics")
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert set(commands) >= {"train", "evaluate", "predict", "datasets", "models", "train-lm", "sample"}
+    assert all(name in out for name in commands)
 
 
 def test_python_m_nnbasics_train_in_a_subprocess(tmp_path):
