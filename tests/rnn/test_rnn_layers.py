@@ -93,13 +93,18 @@ def test_parity_unbatched(torch, rng, mode, given_states):
     _run_both(torch, tm, m, x, states, mode == "lstm")
 
 
-def test_state_dict_loads_into_torch(torch):
-    m = nn.LSTM(I, H, num_layers=2, bidirectional=True, rng=3)
-    tm = torch.nn.LSTM(I, H, num_layers=2, bidirectional=True)
+@pytest.mark.parametrize("mode", list(MODES))
+def test_state_dict_loads_into_torch(torch, mode):
+    """Our weights into torch (strict): the same outputs and final states from the same input."""
+    m = MODES[mode](nn, num_layers=2, bidirectional=True, rng=3)
+    tm = MODES[mode](torch.nn, num_layers=2, bidirectional=True)
     tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in m.state_dict().items()}, strict=True)
     x = np.random.default_rng(0).standard_normal((T, N, I)).astype(np.float32)
-    np.testing.assert_allclose(m(nb.tensor(x))[0].data, tm(torch.from_numpy(x))[0].detach().numpy(),
-                               atol=ATOL, rtol=RTOL)
+    (out, fin), (t_out, t_fin) = m(nb.tensor(x)), tm(torch.from_numpy(x))
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), atol=ATOL, rtol=RTOL)
+    fin, t_fin = (fin, t_fin) if mode == "lstm" else ((fin,), (t_fin,))
+    for a, b in zip(fin, t_fin):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), atol=ATOL, rtol=RTOL)
 
 
 def test_parameter_names_shapes_and_init():
