@@ -478,7 +478,9 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
             ``min(n_members, max_workers or usable_cpus())`` workers; run in this process
             when that is 1), ``'serial'``, ``'thread'``, any ``concurrent.futures.Executor``
             (e.g. ``dask_client.get_executor()``, used and left running), a Dask Client, or
-            the ``ray`` module (wrapped in :class:`RayExecutor`).
+            the ``ray`` module (wrapped in :class:`RayExecutor`). NOTE: the local pool spawns its
+            workers, which import the caller's ``__main__`` module: in a script, call
+            ``train_ensemble`` under ``if __name__ == "__main__":``.
         combine: the Ensemble's rule (``mean``, ``vote``, ``geomean``, ``logit_sum``).
         validation_data: optional ``(X, y)`` evaluated each epoch by every member.
         epochs, batch_size, optimizer, lr, optimizer_kwargs: training settings; ``optimizer``
