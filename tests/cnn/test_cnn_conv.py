@@ -12,6 +12,8 @@ from parity import assert_parity
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import nn
+from nnbasics.ops import conv as conv_ops
+from nnbasics.ops import workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own padded copy
 
@@ -30,6 +32,12 @@ CONV2D_CASES = [
     ((2, 1, 7, 6), (3, 1, 2, 3), dict(stride=2, dilation=2, padding=(2, 1))),
 ]
 IDS = [f"{x}x{w}-{kw}" for x, w, kw in CONV2D_CASES]
+
+
+@pytest.fixture(autouse=True)
+def pooled(monkeypatch):
+    """Every test here runs its arrays through the workspace pool (not only the big ones)."""
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
 
 
 def _arrays(rng, xs, ws, dtype):
@@ -71,6 +79,19 @@ def test_conv2d_output_feeds_further_ops(torch, rng):
         return tf.conv2d(h, w2, padding=1).reshape(2, -1)
 
     assert_parity(nb_fn, t_fn, x, w, b, w2, torch=torch)
+
+
+@pytest.mark.parametrize("block_bytes", [1, 2 * 25 * 3 * 4])  # 1 image per block; 2, 2 and a ragged 1
+def test_input_gradient_in_image_blocks(torch, rng, monkeypatch, block_bytes):
+    # the input gradient is built block by block over the images: blocks must join seamlessly
+    monkeypatch.setattr(conv_ops, "_GX_BLOCK_BYTES", block_bytes)
+    kw = dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1))
+    x, w, b = _arrays(rng, (5, 3, 7, 6), (4, 3, 3, 2), np.float32)
+    assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
+                  x, w, b, torch=torch)
+    x, w, b = _arrays(rng, (3, 4, 7, 6), (6, 2, 3, 2), np.float32)
+    assert_parity(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+                  lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1, groups=2), x, w, b, torch=torch)
 
 
 CONV1D_CASES = [

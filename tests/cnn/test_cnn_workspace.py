@@ -1,0 +1,63 @@
+"""The workspace pool: an array is handed out again only once nothing else holds it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+import nnbasics.functional as F
+from nnbasics.ops import workspace
+
+
+@pytest.fixture(autouse=True)
+def small_pool(monkeypatch):
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+    workspace.clear()
+    yield
+    workspace.clear()
+
+
+def test_live_arrays_are_never_handed_out_twice():
+    a = workspace.empty((3, 5), np.float32)
+    b = workspace.empty((3, 5), np.float32)
+    assert a is not b
+    view = b[1:].T  # a view keeps its base alive
+    del b
+    c = workspace.empty((3, 5), np.float32)
+    assert c is not a and c.base is None and view.base is not c
+    held = [a]  # a list, a dict, a Tensor: any reference counts
+    del a
+    assert workspace.empty((3, 5), np.float32) is not held[0]
+
+
+def test_dead_arrays_are_reused_and_keys_are_shape_and_dtype():
+    a = workspace.empty((3, 5), np.float32)
+    first = id(a)
+    del a
+    assert id(workspace.empty((3, 5), np.float32)) == first
+    assert workspace.empty((5, 3), np.float32).shape == (5, 3)
+    d = workspace.empty((3, 5), np.float64)
+    assert d.dtype == np.float64 and d.flags.c_contiguous
+
+
+def test_pool_is_bounded(monkeypatch):
+    monkeypatch.setattr(workspace, "MAX_BYTES", 4 * 1000 * 4)
+    kept = [workspace.empty((1000,), np.float32) for _ in range(6)]
+    assert len({id(k) for k in kept}) == 6  # all alive: all distinct, though the pool holds at most 4
+    assert workspace._bytes <= workspace.MAX_BYTES
+    np.testing.assert_array_equal(workspace.zeros((7, 3), np.float32), np.zeros((7, 3), np.float32))
+
+
+def test_results_held_by_the_user_survive_later_calls(rng):
+    x = nb.tensor(rng.standard_normal((2, 3, 7, 5)).astype(np.float32))
+    w = nb.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    y1 = F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
+    saved = y1.data.copy()
+    y1.sum().backward()
+    g1 = w.grad.data.copy()
+    for _ in range(3):  # the same shapes again: the pool reuses whatever is free
+        w.grad = None
+        F.max_pool2d(F.relu(F.conv2d(x * 2.0, w, padding=1)), 2).sum().backward()
+    np.testing.assert_array_equal(y1.data, saved)
+    np.testing.assert_allclose(w.grad.data, 2 * g1, rtol=1e-5, atol=1e-5)
