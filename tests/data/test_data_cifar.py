@@ -8,8 +8,7 @@ import tarfile
 import numpy as np
 import pytest
 
-from nnbasics.data import CIFAR10, DatasetError, load_cifar10, load_cifar_batch
-from nnbasics.data import sources
+from nnbasics.data import CIFAR10, DatasetError, load_cifar10, load_cifar_batch, sources
 
 
 def _batch(n, seed, label_offset=0):
@@ -148,5 +147,6 @@ def test_cifar10_dataset_class(tmp_path, monkeypatch):
     np.testing.assert_array_equal(y, ey)
     xb, yb = ds.get_batch([3, 0])
     np.testing.assert_array_equal(xb, x[[3, 0]])
+    np.testing.assert_array_equal(yb, y[[3, 0]])
     x0, y0 = ds[5]
     assert x0.shape == (3, 32, 32) and y0 == ey[5] and ds.classes[0] == "airplane"

@@ -12,8 +12,17 @@ import numpy as np
 import pytest
 
 from nnbasics.data import (
-    DATASETS, ChecksumError, DatasetError, DatasetNotFoundError, FashionMNIST, KMNIST, MNIST,
-    available_datasets, format_available, load_dataset, sources,
+    DATASETS,
+    KMNIST,
+    MNIST,
+    ChecksumError,
+    DatasetError,
+    DatasetNotFoundError,
+    FashionMNIST,
+    available_datasets,
+    format_available,
+    load_dataset,
+    sources,
 )
 from nnbasics.data.idx import save_idx
 
@@ -192,7 +201,7 @@ def test_md5_fallback_and_size_check(isolated):
 class _Handler(http.server.BaseHTTPRequestHandler):
     payload = b""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         full = self.path.startswith("/full/")
         self.send_response(200)
         self.send_header("Content-Length", str(len(self.payload)))
@@ -292,9 +301,10 @@ def test_load_dataset_by_name(isolated):
         Xt, _ = load_dataset(name, "test", n=30, rng=0)
         assert len(Xa) == len(ya) == 30 if name != "spiral" else len(Xa) == 30
         np.testing.assert_array_equal(Xa, Xb)
+        np.testing.assert_array_equal(ya, yb)
         assert not np.array_equal(Xa, Xt)  # train and test come from different streams
     Xh, yh = load_dataset("hihello")
-    assert Xh.shape == (1, 6)
+    assert Xh.shape == yh.shape == (1, 6)
     Xs, _ = load_dataset("sine", n=4, seq_len=7, rng=0)
     assert Xs.shape == (4, 7, 1)
     with pytest.raises(ValueError, match="unknown dataset 'nope'. Choose one of: addition, blobs"):

@@ -110,7 +110,7 @@ def test_addition_task_sums_the_two_marked_values():
     assert (marks[:, :15].sum(1) == 1).all() and (marks[:, 15:].sum(1) == 1).all()
     np.testing.assert_allclose(y[:, 0], (X[..., 0] * marks).sum(1), atol=1e-6)
     # the constant predictor's MSE is about 1/6: the baseline a model must beat
-    Xl, yl = S.addition_task(n=4000, seq_len=10, rng=1)
+    _, yl = S.addition_task(n=4000, seq_len=10, rng=1)
     assert abs(np.mean((yl - 1.0) ** 2) - 1 / 6) < 0.02
 
 

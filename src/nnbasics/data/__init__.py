@@ -12,14 +12,14 @@ Example:
 """
 
 from . import synthetic  # noqa: F401
-from .catalog import *  # noqa: F401,F403
-from .cifar import *  # noqa: F401,F403
-from .dataset import *  # noqa: F401,F403
-from .errors import *  # noqa: F401,F403
-from .idx import *  # noqa: F401,F403
-from .loader import *  # noqa: F401,F403
+from .catalog import *
+from .cifar import *
+from .dataset import *
+from .errors import *
+from .idx import *
+from .loader import *
 from .sources import cache_dir, locate  # noqa: F401
-from .split import *  # noqa: F401,F403
-from .text import *  # noqa: F401,F403
-from .transforms import *  # noqa: F401,F403
-from .vision import *  # noqa: F401,F403
+from .split import *
+from .text import *
+from .transforms import *
+from .vision import *

@@ -23,7 +23,7 @@ from . import synthetic
 from .errors import DatasetNotFoundError
 from .sources import locate
 
-__all__ = ["DatasetInfo", "DATASETS", "load_dataset", "available_datasets", "format_available"]
+__all__ = ["DATASETS", "DatasetInfo", "available_datasets", "format_available", "load_dataset"]
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import DatasetError, DatasetNotFoundError
 
-__all__ = ["load_cifar_batch", "load_cifar10", "CIFAR10_CLASSES", "CIFAR10_TRAIN_BATCHES", "CIFAR10_TEST_BATCHES"]
+__all__ = ["CIFAR10_CLASSES", "CIFAR10_TEST_BATCHES", "CIFAR10_TRAIN_BATCHES", "load_cifar10", "load_cifar_batch"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))

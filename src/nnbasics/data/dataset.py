@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "has_batch_access"]
+__all__ = ["ConcatDataset", "Dataset", "Subset", "TensorDataset", "has_batch_access"]
 
 
 def has_batch_access(dataset) -> bool:

@@ -7,7 +7,7 @@ unpickling traceback reaches the user.
 
 from __future__ import annotations
 
-__all__ = ["DatasetError", "DatasetNotFoundError", "ChecksumError"]
+__all__ = ["ChecksumError", "DatasetError", "DatasetNotFoundError"]
 
 
 class DatasetError(ValueError):

@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import DatasetError, DatasetNotFoundError
 
-__all__ = ["load_idx", "save_idx", "IDX_DTYPES"]
+__all__ = ["IDX_DTYPES", "load_idx", "save_idx"]
 
 #: IDX type code -> big-endian NumPy dtype.
 IDX_DTYPES = {

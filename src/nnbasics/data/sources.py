@@ -43,8 +43,15 @@ from pathlib import Path
 from .errors import ChecksumError, DatasetError, DatasetNotFoundError
 
 __all__ = [
-    "RemoteFile", "DataSource", "SOURCES", "SYSTEM_DATA_DIRS", "cache_dir", "search_locations",
-    "locate", "download_file", "file_sha256",
+    "SOURCES",
+    "SYSTEM_DATA_DIRS",
+    "DataSource",
+    "RemoteFile",
+    "cache_dir",
+    "download_file",
+    "file_sha256",
+    "locate",
+    "search_locations",
 ]
 
 #: System-wide dataset directories searched after the user cache (replaceable for tests).

@@ -22,7 +22,7 @@ import numpy as np
 from ..rng import as_generator
 from .dataset import Subset, has_batch_access
 
-__all__ = ["random_split", "stratified_subset", "stratified_split", "dataset_labels"]
+__all__ = ["dataset_labels", "random_split", "stratified_split", "stratified_subset"]
 
 
 def _is_dataset(obj) -> bool:

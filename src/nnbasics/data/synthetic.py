@@ -19,8 +19,16 @@ import numpy as np
 from ..rng import as_generator
 
 __all__ = [
-    "xor", "spiral", "circles", "moons", "blobs", "sine", "copy_task", "addition_task", "hihello",
     "HIHELLO_VOCAB",
+    "addition_task",
+    "blobs",
+    "circles",
+    "copy_task",
+    "hihello",
+    "moons",
+    "sine",
+    "spiral",
+    "xor",
 ]
 
 #: The characters of the lecture's "hihello" example, in index order.

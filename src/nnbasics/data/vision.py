@@ -32,7 +32,7 @@ from .errors import DatasetError
 from .idx import load_idx
 from .sources import locate
 
-__all__ = ["VisionDataset", "MNIST", "FashionMNIST", "KMNIST", "CIFAR10"]
+__all__ = ["CIFAR10", "KMNIST", "MNIST", "FashionMNIST", "VisionDataset"]
 
 
 class VisionDataset(Dataset):
