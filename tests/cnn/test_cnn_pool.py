@@ -10,6 +10,14 @@ from parity import assert_parity
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import nn
+from nnbasics.ops import workspace
+
+
+@pytest.fixture(autouse=True)
+def pooled(monkeypatch):
+    """Every test here runs its arrays through the workspace pool (not only the big ones)."""
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+
 
 MAX_CASES = [
     dict(kernel_size=2),
@@ -56,6 +64,35 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(torch):
     for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)):
         assert_parity(lambda t, kw=kw: F.max_pool2d(t, **kw),
                       lambda t, kw=kw: torch.nn.functional.max_pool2d(t, **kw), x, torch=torch)
+
+
+@pytest.mark.parametrize("hw", [(4, 6), (5, 7)])  # 2x2 windows cover the image / leave a row and column out
+def test_max_pool_2x2_ties_in_every_order(torch, hw):
+    # every pattern of maxima in a 2x2 window (ties across rows, columns and diagonals), on a
+    # channels-last input like a convolution's output, with the gradient of every element distinct
+    h, w = hw
+    pats = np.array([[(m >> k) & 1 for k in range(4)] for m in range(16)], dtype=np.float32)  # 16 tie patterns
+    x = np.zeros((2, 8, h, w), dtype=np.float32)
+    for i in range(2 * 8):
+        n, c = divmod(i, 8)
+        for wi in range((h // 2) * (w // 2)):
+            r, q = divmod(wi, w // 2)
+            x[n, c, 2 * r:2 * r + 2, 2 * q:2 * q + 2] = pats[(i + wi) % 16].reshape(2, 2)
+    x_cl = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # channels-last memory
+    assert_parity(lambda t: F.max_pool2d(t, 2) * nb.tensor(np.arange(1.0, 1 + 2 * 8 * (h // 2) * (w // 2),
+                                                                      dtype=np.float32).reshape(2, 8, h // 2, w // 2)),
+                  lambda t: torch.nn.functional.max_pool2d(t, 2) * torch.arange(
+                      1.0, 1 + 2 * 8 * (h // 2) * (w // 2)).reshape(2, 8, h // 2, w // 2),
+                  x_cl, torch=torch)
+
+
+def test_max_pool_backward_twice_with_retain_graph(rng):
+    x = nb.tensor(rng.standard_normal((2, 3, 6, 4)).astype(np.float32), requires_grad=True)
+    y = F.max_pool2d(F.relu(x), 2).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    np.testing.assert_array_equal(x.grad.data, 2 * first)
 
 
 @pytest.mark.parametrize("size", [(3, 2), (4, 4), (5, 7), (2, None), 1])

@@ -6,6 +6,9 @@ forward is ``kh * kw`` elementwise maxima / sums over (N, C, OH, OW) arrays and 
 ``kh * kw`` strided slice-writes (slice-adds where windows overlap). No ``np.add.at``, no
 argmax indices, no Python loop over pixels or images. The slices keep the input's memory
 layout, so channels-last activations (what :mod:`nnbasics.ops.conv` returns) stay channels-last.
+The common 2x2 / stride-2 max-pool is a three-match tournament whose three boolean outcomes
+are all that backward needs (no equality search, no zero-filled gradient); its arrays come
+from :mod:`nnbasics.ops.workspace`.
 
 Output size (PyTorch): ``OH = floor_or_ceil((H + 2p - d*(k-1) - 1) / s) + 1``; with
 ``ceil_mode`` the last window must start inside the input or the left padding, else it is
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import xp
+from . import workspace
 
 __all__ = ["avg_pool2d", "max_pool2d", "pool_output_size"]
 
@@ -52,11 +56,66 @@ def _offsets(kh, kw, sh, sw, dh, dw, oh, ow):
     return [(slice(i * dh, i * dh + he, sh), slice(j * dw, j * dw + we, sw)) for i in range(kh) for j in range(kw)]
 
 
+def _empty_as(shape, like, dtype=None):
+    """A workspace array of ``shape`` laid out in memory as ``like`` (channels-last stays so)."""
+    dtype = like.dtype if dtype is None else dtype
+    if like.ndim == 4 and like.strides[1] < like.strides[3] and like.strides[1] == like.itemsize:
+        n, c, h, w = shape
+        return workspace.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
+    return workspace.empty(shape, dtype)
+
+
+def _max2x2_forward(x, oh, ow):
+    """2x2 windows, stride 2: the maximum and the three comparisons that locate the first one.
+
+    A tournament in row-major order: ``a = max(x00, x01)``, ``b = max(x10, x11)``,
+    ``y = max(a, b)``; ``right_a = x01 > x00``, ``right_b = x11 > x10``, ``top = a >= b``.
+    Strict comparisons keep the earlier element on a tie, so the saved booleans point at the
+    first maximum exactly as PyTorch's row-major scan does (ties are common: after a ReLU
+    whole windows are 0).
+    """
+    he, we = 2 * oh, 2 * ow
+    x00, x01 = x[:, :, 0:he:2, 0:we:2], x[:, :, 0:he:2, 1:we:2]
+    x10, x11 = x[:, :, 1:he:2, 0:we:2], x[:, :, 1:he:2, 1:we:2]
+    shape = x00.shape
+    a, b = _empty_as(shape, x), _empty_as(shape, x)
+    right_a, right_b, top = (_empty_as(shape, x, xp.bool_) for _ in range(3))
+    xp.greater(x01, x00, out=right_a)
+    xp.maximum(x00, x01, out=a)
+    xp.greater(x11, x10, out=right_b)
+    xp.maximum(x10, x11, out=b)
+    xp.greater_equal(a, b, out=top)
+    xp.maximum(a, b, out=a)
+    return a, (right_a, right_b, top)
+
+
+def _max2x2_backward(g, masks, shape, like):
+    """dx of :func:`_max2x2_forward`: g routed down the tournament, one product per element."""
+    right_a, right_b, top = masks
+    h, w = shape[2:]
+    oh, ow = g.shape[2:]
+    gx = _empty_as(shape, like)
+    if (h, w) != (2 * oh, 2 * ow):
+        gx.fill(0)  # the row / column no window reaches
+    he, we = 2 * oh, 2 * ow
+    half = _empty_as(g.shape, like)
+    inv = _empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
+    for row, m_row, right in ((0, top, right_a), (1, None, right_b)):
+        if m_row is None:
+            m_row = xp.logical_not(top, out=inv)
+        xp.multiply(g, m_row, out=half)  # the windows whose maximum is in this row
+        xp.multiply(half, right, out=gx[:, :, row:he:2, 1:we:2])
+        xp.multiply(half, xp.logical_not(right, out=inv), out=gx[:, :, row:he:2, 0:we:2])
+    return gx
+
+
 class MaxPool2d(Function):
     """y[n, c, i, j] = max over the window of x (padding counts as -inf).
 
     The gradient goes to the first maximum of each window in row-major order, as PyTorch's
     CPU kernel sends it (ties, e.g. the zeros after a ReLU, give it to one element only).
+    2x2 windows with stride 2 (the usual case) take a tournament that records the winner
+    in three boolean arrays (:func:`_max2x2_forward`); other windows walk the offsets.
     """
 
     def forward(self, x, *, kernel_size, stride, padding, dilation, ceil_mode):
@@ -67,6 +126,12 @@ class MaxPool2d(Function):
         h, w = x.shape[2:]
         oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)
         ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
+        needs = getattr(self, "needs_grad", None) is not None
+        if (kernel_size, stride, padding, dilation) == ((2, 2), (2, 2), (0, 0), (1, 1)) and 2 * oh <= h and 2 * ow <= w:
+            out, masks = _max2x2_forward(x, oh, ow)
+            if needs:
+                self.saved2x2 = (masks, x.shape, x)
+            return out
         xb = _padded(x, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, -xp.inf)
         offs = _offsets(kh, kw, sh, sw, dh, dw, oh, ow)
         r0, c0 = offs[0]
@@ -77,11 +142,13 @@ class MaxPool2d(Function):
             out = xp.maximum(xb[:, :, r0, c0], xb[:, :, r1, c1])
             for r, c in offs[2:]:
                 xp.maximum(out, xb[:, :, r, c], out=out)
-        if getattr(self, "needs_grad", None) is not None:
+        if needs:
             self.saved = (xb, out, offs, x.shape, ph, pw, sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1)
         return out
 
     def backward(self, g):
+        if getattr(self, "saved2x2", None) is not None:
+            return (_max2x2_backward(g, *self.saved2x2),)
         xb, out, offs, shape, ph, pw, disjoint = self.saved
         gb = xp.zeros_like(xb)
         taken = None
