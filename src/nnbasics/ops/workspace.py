@@ -11,7 +11,8 @@ reference count (as PyTorch's allocator knows a block is free when its tensor di
 held by the pool alone has a known count; any Tensor, view, saved-for-backward slot, ``.grad``
 or user variable that still holds it raises the count, and the array is then skipped. So an
 array is never handed out twice while alive, whoever got it first, and results given to users
-may come from here. The pool is bounded (``MAX_BYTES``, least-recently-used arrays dropped);
+may come from here. The pool is bounded (``MAX_BYTES``, least-recently-used arrays dropped;
+arrays over a quarter of it, e.g. those of large inference batches, are not kept);
 where reference counts are unavailable or unreliable (PyPy, free-threaded CPython) it is off
 and :func:`empty` is ``xp.empty``. :func:`clear` drops everything it holds.
 
@@ -33,7 +34,7 @@ from ..backend import xp
 __all__ = ["MAX_BYTES", "clear", "empty", "zeros"]
 
 #: Upper bound on the bytes the pool keeps (free and handed-out arrays together).
-MAX_BYTES = 512 * 2**20
+MAX_BYTES = 256 * 2**20
 #: Arrays smaller than this come straight from ``xp.empty`` (the allocator reuses those cheaply).
 MIN_BYTES = 256 * 2**10
 
