@@ -11,7 +11,7 @@ GUIDE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "training.md"
 
 
 def _blocks(lang):
-    return re.findall(rf"^```{lang}\n(.*?)^```", GUIDE.read_text(encoding="utf-8"), re.S | re.M)
+    return re.findall(rf"^```{lang}\n(.*?)^```", GUIDE.read_text(encoding="utf-8"), re.DOTALL | re.MULTILINE)
 
 
 def test_the_guide_has_every_step():

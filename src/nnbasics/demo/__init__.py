@@ -14,4 +14,4 @@ Each has a ``run(..., rng=0) -> dict`` function that the tests call.
 Importing this package does nothing; the demos run only when called.
 """
 
-__all__ = ["xor", "hihello", "charseq", "softmax_baseline", "lstm_sentence", "sine", "grad_through_time"]
+__all__ = ["charseq", "grad_through_time", "hihello", "lstm_sentence", "sine", "softmax_baseline", "xor"]

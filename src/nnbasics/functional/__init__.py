@@ -6,11 +6,11 @@ Each submodule holds one concept and lists its names in ``__all__``.
 """
 
 from ..ops import linear, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
-from .activation import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .loss import *  # noqa: F401,F403
-from .reduce import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
-from .normalization import *  # noqa: F401,F403
-from .pooling import *  # noqa: F401,F403
-from .recurrent import *  # noqa: F401,F403
+from .activation import *
+from .conv import *
+from .dropout import *
+from .loss import *
+from .normalization import *
+from .pooling import *
+from .recurrent import *
+from .reduce import *

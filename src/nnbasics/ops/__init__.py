@@ -3,11 +3,11 @@
 Each op is a :class:`~nnbasics.autograd.Function` subclass with ``forward`` and
 ``backward`` side by side, plus a lowercase function that validates its
 arguments and applies it. Composites (var, std, ...) live in
-:mod:`nnbasics.functional`.
+:mod:`nnbasics.functional`. The spatial and recurrent ops (``conv``, ``pool``, ``norm``,
+``recurrent``, ``embedding``) are imported as submodules; :mod:`nnbasics.functional` re-exports them.
 """
 
 from . import activation, elementwise, linalg, loss, movement, reduce, util  # noqa: F401
-# conv, pool, norm, recurrent: imported as submodules (nnbasics.ops.conv ...), names re-exported by functional
 from .elementwise import (  # noqa: F401
     abs, add, cast, clip, compare, div, exp, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, sign, sqrt, sub, tanh, where,
