@@ -138,3 +138,25 @@ def test_unbatched_and_modules_match_functional(rng):
 def test_bad_pool_arguments(make, pattern):
     with pytest.raises(ValueError, match=pattern):
         make()
+
+
+@pytest.mark.parametrize("g_layout", ["nchw", "channels_last", "padded_slice"])
+def test_max_pool_2x2_backward_with_any_gradient_layout(rng, g_layout):
+    # a channels-last input (a conv output) whose gradient arrives in another memory layout
+    # (NCHW from flatten + linear, a slice of a padded channels-last buffer from the next conv)
+    x_cl = np.ascontiguousarray(rng.standard_normal((3, 7, 9, 5)).astype(np.float32)).transpose(0, 3, 1, 2)
+    g = rng.standard_normal((3, 5, 3, 4)).astype(np.float32)
+    if g_layout == "channels_last":
+        g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    elif g_layout == "padded_slice":
+        buf = np.zeros((3, 5, 6, 5), dtype=np.float32)
+        buf[:, 1:4, 1:5] = g.transpose(0, 2, 3, 1)
+        g = buf[:, 1:4, 1:5].transpose(0, 3, 1, 2)
+    t = nb.tensor(x_cl, requires_grad=True)
+    F.max_pool2d(t, 2).backward(nb.tensor(g))
+    expected = np.zeros((3, 5, 7, 9), dtype=np.float32)
+    win = x_cl[:, :, :6, :8].reshape(3, 5, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 5, 3, 4, 4)
+    first = win.argmax(axis=-1)  # row-major first maximum of each window
+    n, c, i, j = np.indices(first.shape)
+    expected[n, c, 2 * i + first // 2, 2 * j + first % 2] = g
+    np.testing.assert_array_equal(t.grad.data, expected)

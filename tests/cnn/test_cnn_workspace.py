@@ -61,3 +61,16 @@ def test_results_held_by_the_user_survive_later_calls(rng):
         F.max_pool2d(F.relu(F.conv2d(x * 2.0, w, padding=1)), 2).sum().backward()
     np.testing.assert_array_equal(y1.data, saved)
     np.testing.assert_allclose(w.grad.data, 2 * g1, rtol=1e-5, atol=1e-5)
+
+
+def test_empty_like_keeps_the_memory_layout():
+    cl = np.empty((2, 6, 7, 3), np.float32).transpose(0, 3, 1, 2)  # channels-last (N, C, H, W)
+    for a in (cl, cl[:, :, 1:5, 2:6]):
+        e = workspace.empty_like(a)
+        assert e.shape == a.shape and e.dtype == a.dtype
+        assert np.argsort(e.strides).tolist() == np.argsort(a.strides).tolist()
+        assert e.base is not None and e.base.flags.c_contiguous
+    b = workspace.empty_like(cl, np.bool_)
+    assert b.dtype == np.bool_ and b.strides == (126, 1, 21, 3)
+    c = workspace.empty_like(np.empty((4, 5), np.float64))
+    assert c.shape == (4, 5) and c.flags.c_contiguous

@@ -31,7 +31,7 @@ from collections import OrderedDict
 
 from ..backend import xp
 
-__all__ = ["MAX_BYTES", "clear", "empty", "zeros"]
+__all__ = ["MAX_BYTES", "clear", "empty", "empty_like", "zeros"]
 
 #: Upper bound on the bytes the pool keeps (free and handed-out arrays together).
 MAX_BYTES = 256 * 2**20
@@ -100,6 +100,34 @@ def empty(shape, dtype):
         if not old:
             del _pool[old_key]
     return a
+
+
+def empty_like(a, dtype=None):
+    """:func:`empty` with the shape of ``a`` and its memory layout (axis order by stride).
+
+    A channels-last (N, C, H, W) view, as :mod:`nnbasics.ops.conv` returns, gives a
+    channels-last array, so elementwise passes between the two run over contiguous memory
+    (NumPy's ``empty_like`` does the same for dense arrays; this one also does it for
+    strided slices and takes the array from the pool).
+
+    Args:
+        a: ndarray.
+        dtype: dtype of the result (default ``a.dtype``).
+
+    Returns:
+        ndarray of ``a.shape``, contents undefined; a transposed view of a pooled array.
+    """
+    dtype = a.dtype if dtype is None else dtype
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return empty(a.shape, dtype)
+    order = sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))  # outermost axis first, stable
+    if order == list(range(a.ndim)):
+        return empty(a.shape, dtype)
+    base = empty(tuple(a.shape[i] for i in order), dtype)
+    inverse = [0] * a.ndim
+    for pos, i in enumerate(order):
+        inverse[i] = pos
+    return base.transpose(inverse)
 
 
 def zeros(shape, dtype):
