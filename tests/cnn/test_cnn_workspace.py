@@ -74,3 +74,19 @@ def test_empty_like_keeps_the_memory_layout():
     assert b.dtype == np.bool_ and b.strides == (126, 1, 21, 3)
     c = workspace.empty_like(np.empty((4, 5), np.float64))
     assert c.shape == (4, 5) and c.flags.c_contiguous
+
+
+def test_relu_keeps_channels_last_and_its_saved_mask_survives_reuse(rng):
+    a = rng.standard_normal((2, 5, 4, 3)).astype(np.float32)
+    a[0, 0, 0, 0] = 0.0  # the kink: gradient 0, as PyTorch
+    x = nb.tensor(a.transpose(0, 3, 1, 2), requires_grad=True)  # channels-last (N, C, H, W)
+    y = F.relu(x)
+    assert np.argsort(y.data.strides).tolist() == np.argsort(x.data.strides).tolist()
+    np.testing.assert_array_equal(y.data, np.maximum(x.data, 0))
+    for _ in range(3):  # other ReLUs of the same shape in between must not touch y's saved mask
+        F.relu(nb.tensor(-x.data, requires_grad=True)).sum().backward()
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    y.backward(nb.tensor(g), retain_graph=True)
+    np.testing.assert_array_equal(x.grad.data, g * (x.data > 0))
+    y.backward(nb.tensor(g))
+    np.testing.assert_array_equal(x.grad.data, 2 * g * (x.data > 0))

@@ -11,6 +11,7 @@ import numbers
 from ..autograd import Function
 from ..backend import default_float, is_float_dtype, xp
 from ..tensor import Tensor
+from . import workspace
 from .util import as_operand, operands, sum_to
 
 __all__ = [
@@ -202,11 +203,16 @@ class ReLU(Function):
     """z = max(a, 0).  dz/da = 1 for a > 0, 0 for a < 0, and 0 at the kink a = 0 (as PyTorch)."""
 
     def forward(self, a):
-        self.mask = a > 0
-        return a * self.mask if a.dtype.kind == "f" else xp.maximum(a, 0)
+        if a.dtype.kind != "f":
+            self.mask = a > 0
+            return xp.maximum(a, 0)
+        # big activations (a CNN's) come from the workspace pool in the input's memory layout
+        # (no page faults on fresh memory; channels-last stays channels-last)
+        self.mask = xp.greater(a, 0, out=workspace.empty_like(a, xp.bool_))
+        return xp.maximum(a, 0, out=workspace.empty_like(a))
 
     def backward(self, g):
-        return (g * self.mask,)
+        return (xp.multiply(g, self.mask, out=workspace.empty_like(self.mask, xp.result_type(g.dtype, xp.bool_))),)
 
 
 class Maximum(Function):
