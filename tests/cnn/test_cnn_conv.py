@@ -30,6 +30,7 @@ CONV2D_CASES = [
     ((2, 4, 7, 5), (4, 1, 3, 2), dict(groups=4, stride=2, padding=1)),  # depthwise
     ((2, 1, 7, 5), (3, 1, 3, 3), dict(padding=1)),  # one input channel (the K-major path)
     ((2, 1, 7, 6), (3, 1, 2, 3), dict(stride=2, dilation=2, padding=(2, 1))),
+    ((2, 3, 5, 6), (4, 3, 2, 3), dict(padding=(2, 1))),  # stride 1, padding beyond the kernel's reach
 ]
 IDS = [f"{x}x{w}-{kw}" for x, w, kw in CONV2D_CASES]
 
@@ -208,3 +209,14 @@ def test_first_layer_skips_input_gradient():
     x = nb.randn(2, 1, 7, 5, rng=0)
     m(x).sum().backward()
     assert x.grad is None and m.weight.grad is not None
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3 * 5 * 6 * 2 * 3 * 4 * 4 + 1])  # 1 image per block; 3, ragged end
+def test_conv2d_stride1_input_grad_in_blocks(torch, rng, monkeypatch, block_bytes):
+    # the stride-1 input gradient (a convolution of dY with the flipped kernel) walks the
+    # images in blocks of _GXC_BLOCK_BYTES of im2col matrix
+    monkeypatch.setattr(conv_ops, "_GXC_BLOCK_BYTES", block_bytes)
+    x, w, b = _arrays(rng, (7, 3, 5, 6), (4, 3, 2, 3), np.float32)
+    kw = dict(padding=1, dilation=(2, 1))
+    assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
+                  x, w, b, torch=torch)
