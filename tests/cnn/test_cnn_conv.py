@@ -211,11 +211,13 @@ def test_first_layer_skips_input_gradient():
     assert x.grad is None and m.weight.grad is not None
 
 
-@pytest.mark.parametrize("block_bytes", [1, 3 * 5 * 6 * 2 * 3 * 4 * 4 + 1])  # 1 image per block; 3, ragged end
-def test_conv2d_stride1_input_grad_in_blocks(torch, rng, monkeypatch, block_bytes):
-    # the stride-1 input gradient (a convolution of dY with the flipped kernel) walks the
-    # images in blocks of _GXC_BLOCK_BYTES of im2col matrix
-    monkeypatch.setattr(conv_ops, "_GXC_BLOCK_BYTES", block_bytes)
+@pytest.mark.parametrize("blocks", [(1, 1), (3 * 5 * 6 * 2 * 3 * 4 * 4 + 1, 3 * 5 * 6 * 2 * 3 * 3 * 4 + 1)])
+def test_conv2d_in_image_blocks(torch, rng, monkeypatch, blocks):
+    # the forward and weight gradient (im2col rows) and the stride-1 input gradient (a
+    # convolution of dY with the flipped kernel) walk the images in blocks of im2col matrix:
+    # 1 image per block; 3, 3 and a ragged 1
+    monkeypatch.setattr(conv_ops, "_GXC_BLOCK_BYTES", blocks[0])
+    monkeypatch.setattr(conv_ops, "_ROWS_BLOCK_BYTES", blocks[1])
     x, w, b = _arrays(rng, (7, 3, 5, 6), (4, 3, 2, 3), np.float32)
     kw = dict(padding=1, dilation=(2, 1))
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),

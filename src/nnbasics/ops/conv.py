@@ -184,6 +184,62 @@ def _as_conv_ok(stride, padding, dilation, groups, kernel):
             and max(pl, pr) <= dw * (kw - 1))
 
 
+#: Bytes of the im2col block of :func:`_forward_blocked` / :func:`_weight_grad_blocked`: the
+#: block is still in cache when its GEMM reads it (measured on the lab CNN's second layer,
+#: 1 thread: forward 16.0 -> 11.4 ms, weight gradient 14.6 -> 12.4 ms against whole-batch
+#: matrices; blocks of 4 to 16 images are all within 5 %).
+_ROWS_BLOCK_BYTES = 2 * 2**20
+
+
+def _rows_block(n, per_image, k, itemsize):
+    return max(1, min(n, _ROWS_BLOCK_BYTES // max(1, per_image * k * itemsize)))
+
+
+def _forward_blocked(xpad, wk_t, b, y, win):
+    """y (N*OH*OW, O) = im2col(xpad) @ W2^T (+ b), one block of images at a time.
+
+    The (rows, K) im2col block is built in a reused buffer and multiplied while still in
+    cache; the whole (M, K) matrix is never stored (backward rebuilds the blocks from
+    ``xpad`` for the weight gradient, :func:`_weight_grad_blocked`).
+    """
+    kh, kw, sh, sw, dh, dw, oh, ow = win
+    n, c = xpad.shape[0], xpad.shape[3]
+    per_image = oh * ow
+    k = kh * kw * c
+    nb = _rows_block(n, per_image, k, xpad.dtype.itemsize)
+    buf = workspace.empty((nb * per_image, k), xpad.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        view = _windows_rows(xpad[n0:n1], *win)
+        cols = buf[:(n1 - n0) * per_image]
+        xp.copyto(cols.reshape(view.shape), view)
+        yb = y[n0 * per_image:n1 * per_image]
+        xp.matmul(cols, wk_t, out=yb)
+        if b is not None:
+            yb += b
+    return y
+
+
+def _weight_grad_blocked(xpad, g2, win):
+    """dW2 (K, O) = sum over blocks of im2col(xpad)_blk^T @ dY_blk, K ordered (kh, kw, C)."""
+    kh, kw, sh, sw, dh, dw, oh, ow = win
+    n, c = xpad.shape[0], xpad.shape[3]
+    per_image = oh * ow
+    k = kh * kw * c
+    nb = _rows_block(n, per_image, k, xpad.dtype.itemsize)
+    buf = workspace.empty((nb * per_image, k), xpad.dtype)
+    gw = xp.zeros((k, g2.shape[1]), dtype=xp.result_type(xpad.dtype, g2.dtype))
+    tmp = xp.empty_like(gw)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        view = _windows_rows(xpad[n0:n1], *win)
+        cols = buf[:(n1 - n0) * per_image]
+        xp.copyto(cols.reshape(view.shape), view)
+        xp.matmul(cols.T, g2[n0 * per_image:n1 * per_image], out=tmp)  # (K, O): faster than dY^T @ cols
+        gw += tmp
+    return gw
+
+
 # ------------------------------------------------------------------- the primitive
 class Conv2d(Function):
     """y = conv2d(x, w) + b (cross-correlation, as in PyTorch), by im2col + GEMM.
@@ -227,6 +283,10 @@ class Conv2d(Function):
             elif cg == 1:
                 cols = _contiguous(_windows_kmajor(xg, *win), (kh * kw, m))
                 xp.matmul(cols.T, wk.T, out=yg)
+            elif groups == 1:
+                _forward_blocked(xg, wk.T, b, yg, win)
+                bias_done = b is not None
+                cols = None  # backward rebuilds the blocks from xpad
             else:
                 cols = _contiguous(_windows_rows(xg, *win), (m, kh * kw * cg))
                 xp.matmul(cols, wk.T, out=yg)
@@ -238,7 +298,8 @@ class Conv2d(Function):
         if needs is not None:
             self.geom = (x.shape, xpad.shape, win, groups, cg, og, w.shape, (pt, pl))
             self.padding = (pt, pb, pl, pr)
-            self.bias_row = bias_done  # cols has a row of ones: db comes out of the weight GEMM
+            self.bias_row = bias_done and cg == 1  # cols has a row of ones: db comes out of the weight GEMM
+            self.xpad = xpad if keep_cols and groups == 1 and cg != 1 else None
             self.cols = cols_all
             # (kh, kw, O, C/groups): one (O, C) matrix per kernel offset for the input gradient
             self.w_pos = self.w_flip = None
@@ -257,7 +318,10 @@ class Conv2d(Function):
         m = n * oh * ow
         g2 = g.transpose(0, 2, 3, 1).reshape(m, o)  # (M, O); free when g is channels-last
         gx = gw = gb = None
-        if needs[1]:
+        if needs[1] and self.xpad is not None:
+            gwk = _weight_grad_blocked(self.xpad, g2, win)  # (K, O)
+            gw = xp.ascontiguousarray(gwk.T.reshape(o, kh, kw, cg).transpose(0, 3, 1, 2))
+        elif needs[1]:
             gw = xp.empty(wshape, dtype=g.dtype)
             for gi, cols in enumerate(self.cols):
                 gg = g2[:, gi * og:(gi + 1) * og]
@@ -269,7 +333,7 @@ class Conv2d(Function):
                 else:
                     gwk = gg.T @ cols  # (Og, K)
                 gw[gi * og:(gi + 1) * og] = gwk.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
-        self.cols = None  # the im2col matrices go back to the workspace before the next allocation
+        self.cols = self.xpad = None  # the im2col matrices go back to the workspace before the next allocation
         if len(needs) == 3 and needs[2] and gb is None:
             gb = xp.ones(m, dtype=g2.dtype) @ g2  # a GEMV: 9x faster than g2.sum(axis=0) here
         if needs[0] and self.w_flip is not None:
