@@ -222,3 +222,17 @@ def test_conv2d_in_image_blocks(torch, rng, monkeypatch, blocks):
     kw = dict(padding=1, dilation=(2, 1))
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
                   x, w, b, torch=torch)
+
+
+@pytest.mark.parametrize("split", [4, 7])  # 70 output positions: 17 blocks of 4 and a ragged 2 / 10 of 7
+def test_one_channel_weight_grad_summed_over_blocks(torch, rng, monkeypatch, split):
+    # the one-channel (K-major) weight gradient is a sum of GEMMs over blocks of positions
+    monkeypatch.setattr(conv_ops, "_SPLIT_K", split)
+    for b_on in (True, False):
+        x, w, b = _arrays(rng, (2, 1, 7, 5), (3, 1, 3, 3), np.float32)
+        if b_on:
+            assert_parity(lambda x, w, b: F.conv2d(x, w, b, padding=1),
+                          lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=1), x, w, b, torch=torch)
+        else:
+            assert_parity(lambda x, w: F.conv2d(x, w, padding=1),
+                          lambda x, w: torch.nn.functional.conv2d(x, w, padding=1), x, w, torch=torch)

@@ -12,6 +12,7 @@ from ..autograd import Function
 from ..backend import default_float, is_float_dtype, xp
 from ..tensor import Tensor
 from . import workspace
+from .parallel import parallel_for
 from .util import as_operand, operands, sum_to
 
 __all__ = [
@@ -208,11 +209,30 @@ class ReLU(Function):
             return xp.maximum(a, 0)
         # big activations (a CNN's) come from the workspace pool in the input's memory layout
         # (no page faults on fresh memory; channels-last stays channels-last)
-        self.mask = xp.greater(a, 0, out=workspace.empty_like(a, xp.bool_))
-        return xp.maximum(a, 0, out=workspace.empty_like(a))
+        mask, out = workspace.empty_like(a, xp.bool_), workspace.empty_like(a)
+
+        def part(i):  # rows i (big arrays are split across threads)
+            xp.greater(a[i], 0, out=mask[i])
+            xp.maximum(a[i], 0, out=out[i])
+
+        _rows(a, part)
+        self.mask = mask
+        return out
 
     def backward(self, g):
-        return (xp.multiply(g, self.mask, out=workspace.empty_like(self.mask, xp.result_type(g.dtype, xp.bool_))),)
+        mask = self.mask
+        out = workspace.empty_like(mask, xp.result_type(g.dtype, xp.bool_))
+        _rows(out, lambda i: xp.multiply(g[i], mask[i], out=out[i]))
+        return (out,)
+
+
+def _rows(a, fn):
+    """fn(index) over the first axis of ``a`` (``slice(lo, hi)``; ``...`` for 0-d arrays), split
+    across threads when ``a`` is big."""
+    if a.ndim == 0:
+        fn(...)
+    else:
+        parallel_for(a.shape[0], lambda lo, hi: fn(slice(lo, hi)), elements=a.size)
 
 
 class Maximum(Function):

@@ -20,6 +20,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import xp
 from . import workspace
+from .parallel import parallel_for
 
 __all__ = ["avg_pool2d", "max_pool2d", "pool_output_size"]
 
@@ -80,17 +81,23 @@ def _max2x2_forward(x, oh, ow):
     whole windows are 0).
     """
     he, we = 2 * oh, 2 * ow
-    x00, x01 = x[:, :, 0:he:2, 0:we:2], x[:, :, 0:he:2, 1:we:2]
-    x10, x11 = x[:, :, 1:he:2, 0:we:2], x[:, :, 1:he:2, 1:we:2]
-    shape = x00.shape
+    shape = (x.shape[0], x.shape[1], oh, ow)
     a, b = _empty_as(shape, x), _empty_as(shape, x)
     right_a, right_b, top = (_empty_as(shape, x, xp.bool_) for _ in range(3))
-    xp.greater(x01, x00, out=right_a)
-    xp.maximum(x00, x01, out=a)
-    xp.greater(x11, x10, out=right_b)
-    xp.maximum(x10, x11, out=b)
-    xp.greater_equal(a, b, out=top)
-    xp.maximum(a, b, out=a)
+
+    def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
+        xs = x[lo:hi]
+        x00, x01 = xs[:, :, 0:he:2, 0:we:2], xs[:, :, 0:he:2, 1:we:2]
+        x10, x11 = xs[:, :, 1:he:2, 0:we:2], xs[:, :, 1:he:2, 1:we:2]
+        al, bl = a[lo:hi], b[lo:hi]
+        xp.greater(x01, x00, out=right_a[lo:hi])
+        xp.maximum(x00, x01, out=al)
+        xp.greater(x11, x10, out=right_b[lo:hi])
+        xp.maximum(x10, x11, out=bl)
+        xp.greater_equal(al, bl, out=top[lo:hi])
+        xp.maximum(al, bl, out=al)
+
+    parallel_for(x.shape[0], part, elements=x.size)
     return a, (right_a, right_b, top)
 
 
@@ -107,17 +114,22 @@ def _max2x2_backward(g, masks, shape, like):
         xp.copyto(g_same, g)
         g = g_same
     gx = _empty_as(shape, like)
-    if (h, w) != (2 * oh, 2 * ow):
-        gx.fill(0)  # the row / column no window reaches
     he, we = 2 * oh, 2 * ow
     half = _empty_as(g.shape, like)
     inv = _empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
-    for row, m_row, right in ((0, top, right_a), (1, None, right_b)):
-        if m_row is None:
-            m_row = xp.logical_not(top, out=inv)
-        xp.multiply(g, m_row, out=half)  # the windows whose maximum is in this row
-        xp.multiply(half, right, out=gx[:, :, row:he:2, 1:we:2])
-        xp.multiply(half, xp.logical_not(right, out=inv), out=gx[:, :, row:he:2, 0:we:2])
+
+    def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
+        gxl, gl, hl, il = gx[lo:hi], g[lo:hi], half[lo:hi], inv[lo:hi]
+        if (h, w) != (he, we):
+            gxl.fill(0)  # the row / column no window reaches
+        for row, m_row, right in ((0, top[lo:hi], right_a[lo:hi]), (1, None, right_b[lo:hi])):
+            if m_row is None:
+                m_row = xp.logical_not(top[lo:hi], out=il)
+            xp.multiply(gl, m_row, out=hl)  # the windows whose maximum is in this row
+            xp.multiply(hl, right, out=gxl[:, :, row:he:2, 1:we:2])
+            xp.multiply(hl, xp.logical_not(right, out=il), out=gxl[:, :, row:he:2, 0:we:2])
+
+    parallel_for(g.shape[0], part, elements=gx.size)
     return gx
 
 

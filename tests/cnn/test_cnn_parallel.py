@@ -1,0 +1,141 @@
+"""nnbasics.ops.parallel: chunked elementwise passes on several threads, and the ops that use it."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+import nnbasics.functional as F
+from nnbasics.ops import parallel, workspace
+
+
+@pytest.fixture
+def threads(monkeypatch):
+    """Force splitting: 3 threads, no minimum size; the setting is restored afterwards."""
+    monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+    old = parallel._threads
+    parallel.set_num_threads(3)
+    yield
+    parallel._threads = old
+
+
+def test_parallel_for_covers_the_range_once_in_chunks(threads):
+    seen, names = [], set()
+
+    def fn(lo, hi):
+        seen.append((lo, hi))
+        names.add(threading.current_thread().name)
+
+    parallel.parallel_for(10, fn)
+    assert sorted(seen) == [(0, 3), (3, 6), (6, 10)]
+    assert len(names) >= 2  # the caller and at least one pool thread
+    seen.clear()
+    parallel.parallel_for(2, fn)  # fewer items than threads: one chunk each
+    assert sorted(seen) == [(0, 1), (1, 2)]
+
+
+def test_parallel_for_single_call_when_small_or_one_thread(monkeypatch):
+    calls = []
+    parallel.parallel_for(8, lambda lo, hi: calls.append((lo, hi)), elements=10)  # below MIN_ELEMENTS
+    assert calls == [(0, 8)]
+    old = parallel._threads
+    try:
+        parallel.set_num_threads(1)
+        calls.clear()
+        parallel.parallel_for(8, lambda lo, hi: calls.append((lo, hi)), elements=10**9)
+        assert calls == [(0, 8)]
+    finally:
+        parallel._threads = old
+
+
+def test_parallel_for_propagates_errors_after_all_chunks(threads):
+    done = []
+
+    def fn(lo, hi):
+        if lo == 3:
+            raise RuntimeError("chunk 3:6 failed")
+        done.append(lo)
+
+    with pytest.raises(RuntimeError, match="chunk 3:6"):
+        parallel.parallel_for(10, fn)
+    assert sorted(done) == [0, 6]
+
+
+def test_num_threads_from_environment_and_validation(monkeypatch):
+    old = parallel._threads
+    try:
+        monkeypatch.setenv("NNBASICS_NUM_THREADS", "5")
+        parallel.set_num_threads(None)
+        assert parallel.num_threads() == 5
+        monkeypatch.delenv("NNBASICS_NUM_THREADS")
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        parallel.set_num_threads(None)
+        assert parallel.num_threads() == 2
+        for bad in (0, -1, 2.0, True, "2"):
+            with pytest.raises(ValueError, match="set_num_threads: expected a positive int"):
+                parallel.set_num_threads(bad)
+    finally:
+        parallel._threads = old
+
+
+def _relu_pool_grads(x_cl, g):
+    t = nb.tensor(x_cl, requires_grad=True)
+    y = F.max_pool2d(F.relu(t), 2)
+    y.backward(nb.tensor(g))
+    return y.data.copy(), t.grad.data.copy()
+
+
+@pytest.mark.parametrize("hw", [(6, 8), (7, 9)])  # 2x2 windows cover the image / leave a row and column out
+def test_relu_and_max_pool_split_across_threads_match_one_thread(threads, rng, hw):
+    h, w = hw
+    x = rng.standard_normal((5, h, w, 3)).astype(np.float32)
+    x[x < 0.3] = 0.0  # ties, as after a ReLU
+    x_cl = x.transpose(0, 3, 1, 2)  # channels-last, as conv2d returns
+    g = rng.standard_normal((5, 3, h // 2, w // 2)).astype(np.float32)
+    split = _relu_pool_grads(x_cl, g)
+    parallel.set_num_threads(1)
+    single = _relu_pool_grads(x_cl, g)
+    for a, b in zip(split, single):
+        np.testing.assert_array_equal(a, b)
+    assert split[1][x_cl <= 0].sum() == 0  # no gradient through the ReLU's flat part
+
+
+def test_parallel_blas_for_sets_one_blas_thread_per_chunk_or_runs_once(threads, monkeypatch):
+    calls, local = [], []
+
+    def fake_local(n):
+        local.append(n)
+        return 7  # the "previous" per-thread setting, restored after the chunk
+
+    monkeypatch.setattr(parallel, "_blas_local", fake_local)
+    parallel.parallel_blas_for(9, lambda lo, hi: calls.append((lo, hi)))
+    assert sorted(calls) == [(0, 3), (3, 6), (6, 9)]
+    assert sorted(local) == [1, 1, 1, 7, 7, 7]
+    calls.clear()
+    monkeypatch.setattr(parallel, "_blas_local", None)  # no per-thread BLAS setting: one call, BLAS threads it
+    parallel.parallel_blas_for(9, lambda lo, hi: calls.append((lo, hi)))
+    assert calls == [(0, 9)]
+
+
+def test_conv2d_split_across_threads_matches_one_thread(threads, rng):
+    # forward, weight gradient and stride-1 input gradient walk their image chunks on 3 threads
+    x = rng.standard_normal((7, 3, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    g = rng.standard_normal((7, 4, 6, 6)).astype(np.float32)
+
+    def run():
+        ts = [nb.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F.conv2d(*ts, padding=1)
+        y.backward(nb.tensor(g))
+        return [y.data.copy()] + [t.grad.data.copy() for t in ts]
+
+    split = run()
+    parallel.set_num_threads(1)
+    single = run()
+    for a, b_ in zip(split, single):
+        np.testing.assert_allclose(a, b_, rtol=1e-5, atol=1e-5)  # partial weight-gradient sums: another order
