@@ -9,6 +9,7 @@ import pytest
 
 import nnbasics as nb
 import nnbasics.functional as F
+from nnbasics.ops import conv as conv_ops
 from nnbasics.ops import parallel, workspace
 
 
@@ -121,10 +122,12 @@ def test_parallel_blas_for_sets_one_blas_thread_per_chunk_or_runs_once(threads, 
     assert calls == [(0, 9)]
 
 
-def test_conv2d_split_across_threads_matches_one_thread(threads, rng):
+@pytest.mark.parametrize("c", [3, 1])  # im2col rows (blocked) / one channel (K-major, split-K weight gradient)
+def test_conv2d_split_across_threads_matches_one_thread(threads, rng, monkeypatch, c):
     # forward, weight gradient and stride-1 input gradient walk their image chunks on 3 threads
-    x = rng.standard_normal((7, 3, 6, 5)).astype(np.float32)
-    w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
+    monkeypatch.setattr(conv_ops, "_SPLIT_K", 16)  # 210 positions: 13 blocks, ragged end
+    x = rng.standard_normal((7, c, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((4, c, 3, 2)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)
     g = rng.standard_normal((7, 4, 6, 6)).astype(np.float32)
 

@@ -47,7 +47,7 @@ from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor
 from . import workspace
-from .parallel import parallel_blas_for
+from .parallel import parallel_blas_for, parallel_for
 from .util import as_operand
 
 __all__ = ["col2im", "conv2d", "conv_output_size", "im2col"]
@@ -69,15 +69,20 @@ def _pad_nhwc(x, pt, pb, pl, pr):
     """(N, C, H, W) array (any memory layout) -> zero-padded channels-last (N, Hp, Wp, C) copy."""
     n, c, h, w = x.shape
     out = workspace.empty((n, h + pt + pb, w + pl + pr, c), x.dtype)
-    if pt:
-        out[:, :pt] = 0
-    if pb:
-        out[:, h + pt:] = 0
-    if pl:
-        out[:, pt:pt + h, :pl] = 0
-    if pr:
-        out[:, pt:pt + h, w + pl:] = 0
-    out[:, pt:pt + h, pl:pl + w] = x.transpose(0, 2, 3, 1)
+
+    def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
+        o = out[lo:hi]
+        if pt:
+            o[:, :pt] = 0
+        if pb:
+            o[:, h + pt:] = 0
+        if pl:
+            o[:, pt:pt + h, :pl] = 0
+        if pr:
+            o[:, pt:pt + h, w + pl:] = 0
+        o[:, pt:pt + h, pl:pl + w] = x[lo:hi].transpose(0, 2, 3, 1)
+
+    parallel_for(n, part, elements=out.size)
     return out
 
 
@@ -239,16 +244,13 @@ def _forward_blocks(xpad, wk_t, b, y, win):
 def _weight_grad_blocked(xpad, g2, win):
     """:func:`_weight_grad_blocks` with the images split across threads (partial sums added)."""
     per_image = win[6] * win[7]
-    parts = []
+    parts = {}
 
     def part(lo, hi):
-        parts.append(_weight_grad_blocks(xpad[lo:hi], g2[lo * per_image:hi * per_image], win))
+        parts[lo] = _weight_grad_blocks(xpad[lo:hi], g2[lo * per_image:hi * per_image], win)
 
     parallel_blas_for(xpad.shape[0], part, elements=g2.size)
-    gw = parts[0]
-    for p in parts[1:]:
-        gw += p
-    return gw
+    return _sum_in_order(parts)
 
 
 def _weight_grad_blocks(xpad, g2, win):
@@ -277,7 +279,30 @@ _SPLIT_K = 2**14
 
 
 def _matmul_split_k(a, b):
-    """a (P, M) @ b (M, Q) for a long M and small P, Q: a sum of GEMMs over blocks of M."""
+    """a (P, M) @ b (M, Q) for a long M and small P, Q: a sum of GEMMs over blocks of M
+    (split across threads, partial sums added)."""
+    parts = {}
+    m = a.shape[1]
+    blocks = max(1, m // _SPLIT_K)
+
+    def part(lo, hi):  # blocks lo:hi of M; the last chunk also takes the ragged end
+        k0, k1 = lo * _SPLIT_K, m if hi == blocks else hi * _SPLIT_K
+        parts[lo] = _matmul_split_k_serial(a[:, k0:k1], b[k0:k1])
+
+    parallel_blas_for(blocks, part, elements=a.size + b.size)
+    return _sum_in_order(parts)
+
+
+def _sum_in_order(parts):
+    """Sum of the partial results ``{chunk start: array}`` in chunk order (deterministic)."""
+    keys = sorted(parts)
+    out = parts[keys[0]]
+    for k in keys[1:]:
+        out += parts[k]
+    return out
+
+
+def _matmul_split_k_serial(a, b):
     m = a.shape[1]
     if m <= 2 * _SPLIT_K:
         return a @ b
@@ -325,9 +350,17 @@ class Conv2d(Function):
                 # one channel: (K, M) rows are runs of OW, far cheaper to copy than rows of kw; a
                 # row of ones carries the bias through the GEMM (and gives db in backward's GEMM)
                 cols = workspace.empty((kh * kw + 1, m), x.dtype)
-                xp.copyto(cols[:kh * kw].reshape(kh, kw, 1, n, oh, ow), _windows_kmajor(xg, *win))
-                cols[kh * kw] = 1
-                xp.matmul(cols.T, xp.concatenate([wk, b.reshape(o, 1)], axis=1).T, out=yg)
+                wb = xp.concatenate([wk, b.reshape(o, 1)], axis=1).T
+                win_k = _windows_kmajor(xg, *win)
+                per_image = oh * ow
+
+                def part(lo, hi):  # images lo:hi (split across threads, one BLAS thread each)
+                    c_ = cols[:, lo * per_image:hi * per_image]
+                    xp.copyto(c_[:kh * kw].reshape(kh, kw, 1, hi - lo, oh, ow), win_k[:, :, :, lo:hi])
+                    c_[kh * kw] = 1
+                    xp.matmul(c_.T, wb, out=yg[lo * per_image:hi * per_image])
+
+                parallel_blas_for(n, part, elements=yg.size)
                 bias_done = True
             elif cg == 1:
                 cols = _contiguous(_windows_kmajor(xg, *win), (kh * kw, m))
