@@ -90,3 +90,11 @@ def test_relu_keeps_channels_last_and_its_saved_mask_survives_reuse(rng):
     np.testing.assert_array_equal(x.grad.data, g * (x.data > 0))
     y.backward(nb.tensor(g))
     np.testing.assert_array_equal(x.grad.data, 2 * g * (x.data > 0))
+
+
+def test_relu_without_recording_builds_no_mask(rng):
+    x = nb.tensor(rng.standard_normal((3, 4, 5)).astype(np.float32), requires_grad=True)
+    with nb.no_grad():
+        y = F.relu(x)
+    np.testing.assert_array_equal(y.data, np.maximum(x.data, 0))
+    assert not y.requires_grad

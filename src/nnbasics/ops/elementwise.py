@@ -209,10 +209,13 @@ class ReLU(Function):
             return xp.maximum(a, 0)
         # big activations (a CNN's) come from the workspace pool in the input's memory layout
         # (no page faults on fresh memory; channels-last stays channels-last)
-        mask, out = workspace.empty_like(a, xp.bool_), workspace.empty_like(a)
+        recording = getattr(self, "needs_grad", None) is not None
+        mask = workspace.empty_like(a, xp.bool_) if recording else None  # no mask for inference
+        out = workspace.empty_like(a)
 
         def part(i):  # rows i (big arrays are split across threads)
-            xp.greater(a[i], 0, out=mask[i])
+            if recording:
+                xp.greater(a[i], 0, out=mask[i])
             xp.maximum(a[i], 0, out=out[i])
 
         _rows(a, part)
