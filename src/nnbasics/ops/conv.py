@@ -12,30 +12,40 @@ and its gradients are two more GEMMs::
     dW2 = dY^T @ cols        (O, K)     the weight gradient
     dcols = dY @ W2           (M, K)    then col2im: add every row back onto the window it
                                         came from -> dx (overlapping windows sum; computed
-                                        per kernel offset, see below)
+                                        without dcols, see below)
     db = dY summed over M     (O,)
 
 How it is computed here (chosen by measurement on a 2-core AMD EPYC with OpenBLAS; see
 BENCHMARKS.md, "CNN training step"):
 
 * The padded input is copied once into a channels-last (N, Hp, Wp, C) buffer; the windows are
-  a strided view of it (``as_strided``, no copy), and the im2col matrix is one contiguous copy
+  a strided view of it (``as_strided``, no copy), and the im2col rows are a contiguous copy
   of that view with K ordered (kh, kw, C), so the copy moves runs of ``kw * C`` contiguous floats.
   With one input channel the matrix is built transposed (K, M): its rows are runs of ``OW``.
+* With C > 1 (one group) the im2col matrix is never stored whole: the images are walked in
+  blocks of ~2 MiB of im2col rows, each block copied and multiplied while it is still in
+  cache (forward ``Y_blk = cols_blk @ W2^T + b``; backward rebuilds the blocks from the saved
+  padded input for ``dW2^T += cols_blk^T @ dY_blk``).
 * The output of the GEMM is (N*OH*OW, O): channels-last. It is returned as a transposed *view*
   with the logical shape (N, O, OH, OW) — no copy. ReLU and pooling keep that memory layout,
   and the gradient arriving at the next backward is then channels-last as well, so
   ``dY`` (M, O) is again a free reshape.
-* The input gradient never builds the (M, K) column gradient: one GEMM per kernel offset,
+* The input gradient never builds the (M, K) column gradient. With stride 1 it is itself a
+  convolution — of dY, zero-padded by ``dilation * (k - 1) - padding``, with the kernel flipped
+  in both axes and its in/out channels swapped — done as blocked im2col + GEMM straight into
+  the unpadded gradient. Otherwise it is one GEMM per kernel offset,
   ``dY (rows, O) @ W[:, :, p, q] (O, C)``, added onto the shifted slice of the padded
-  gradient image, walking the images in blocks so each product is added while still in
-  cache — the per-kernel-position form of col2im (scatter-free: no ``np.add.at``, no Python
-  loop over pixels; ``kh * kw`` GEMMs and slice-adds per block).
-* Every large array (padded input, im2col matrix, output, input gradient) comes from
+  gradient image, in blocks of images so each product is added while still in cache — the
+  per-kernel-position form of col2im. Both are scatter-free: no ``np.add.at``, no Python loop
+  over pixels.
+* On several threads (:mod:`nnbasics.ops.parallel`) the blocked loops split the images into
+  one chunk per thread, each running single-threaded GEMMs on its own blocks (better than
+  two-threaded GEMMs on small blocks); the padding copy is split the same way.
+* Every large array (padded input, im2col blocks, output, input gradient) comes from
   :mod:`nnbasics.ops.workspace`, which reuses arrays nobody holds any more: freshly mapped
   memory page-faults on first touch, and that was a fifth of the lab CNN's training step.
 * Backward skips what nobody needs (``needs_grad``): the first layer's input gradient, the
-  im2col matrix when the weight needs no gradient.
+  saved input when the weight needs no gradient.
 
 Groups split the channels into ``groups`` independent convolutions (one GEMM each; depthwise is
 ``groups == C``).

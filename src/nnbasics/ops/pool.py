@@ -8,7 +8,9 @@ argmax indices, no Python loop over pixels or images. The slices keep the input'
 layout, so channels-last activations (what :mod:`nnbasics.ops.conv` returns) stay channels-last.
 The common 2x2 / stride-2 max-pool is a three-match tournament whose three boolean outcomes
 are all that backward needs (no equality search, no zero-filled gradient); its arrays come
-from :mod:`nnbasics.ops.workspace`.
+from :mod:`nnbasics.ops.workspace`, big batches are split across threads
+(:mod:`nnbasics.ops.parallel`), and a gradient arriving in another memory layout than the
+input's (NCHW from a flatten + linear) is relaid out once first.
 
 Output size (PyTorch): ``OH = floor_or_ceil((H + 2p - d*(k-1) - 1) / s) + 1``; with
 ``ceil_mode`` the last window must start inside the input or the left padding, else it is
