@@ -34,6 +34,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--normalize", action="store_true",
+                   help="standardize the pixels with the training set's mean and std (both frameworks)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     return p.parse_args(argv)
@@ -60,6 +62,9 @@ def main(argv=None):
     y = read_idx(f"{d}/train-labels-idx1-ubyte.gz")[: args.train_images].astype(np.int64)
     xt = (read_idx(f"{d}/t10k-images-idx3-ubyte.gz")[: args.test_images].astype(np.float32) / 255).reshape(-1, 1, 28, 28)
     yt = read_idx(f"{d}/t10k-labels-idx1-ubyte.gz")[: args.test_images].astype(np.int64)
+    if args.normalize:  # statistics of the training images only
+        mean, std = float(x.mean()), float(x.std())
+        x, xt = (x - mean) / std, (xt - mean) / std
     perms = [np.random.default_rng([args.seed, e]).permutation(len(x)) for e in range(args.epochs)]
 
     model = build_model("lab-cnn", rng=args.seed)
@@ -118,7 +123,8 @@ def main(argv=None):
         rows["torch"] = (acc, secs)
 
     print(f"\nlab CNN, Fashion-MNIST: {len(x)} training / {len(xt)} test images, batch {args.batch}, "
-          f"Adam lr {args.lr}, {args.threads} thread(s), seed {args.seed}\n")
+          f"Adam lr {args.lr}, {args.threads} thread(s), seed {args.seed}"
+          f"{', pixels standardized' if args.normalize else ''}\n")
     names = list(rows)
     print("| epoch | " + " | ".join(f"{n} test acc | {n} s" for n in names) + " |")
     print("|---:|" + "---:|---:|" * len(names))
