@@ -182,11 +182,18 @@ def _add_train(sub) -> None:
                     "(the resolved settings) into the run directory. --config FILE.toml takes the same keys as "
                     "the flags (hidden = [64, 64], batch_size = 16...); flags given on the command line win.",
     )
-    for dest, flags, kwargs, _ in _TRAIN_OPTIONS:
-        p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs) if flags[0].startswith("-") else \
+    _add_options(p, _TRAIN_OPTIONS)
+    p.set_defaults(func=_run_train, _parser=p)
+
+
+def _add_options(p, options) -> None:
+    """Add a command's option table and ``--config``; unset flags stay absent so a config file can fill them."""
+    for dest, flags, kwargs, _ in options:
+        if flags[0].startswith("-"):
+            p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs)
+        else:
             p.add_argument(dest, default=argparse.SUPPRESS, **kwargs)
     p.add_argument("--config", metavar="FILE", help="TOML file of settings (keys as the flags)")
-    p.set_defaults(func=_run_train, _parser=p)
 
 
 def _config_from_file(path, parser, defaults=None) -> dict:
@@ -650,12 +657,7 @@ def _add_train_lm(sub) -> None:
                     "last.safetensors (weights, Adam state, vocabulary), history.json and config.json into the run "
                     "directory, and ends with a sample. --config FILE.toml takes the same keys as the flags.",
     )
-    for dest, flags, kwargs, _ in _LM_OPTIONS:
-        if flags[0].startswith("-"):
-            p.add_argument(*flags, dest=dest, default=argparse.SUPPRESS, **kwargs)
-        else:
-            p.add_argument(dest, default=argparse.SUPPRESS, **kwargs)
-    p.add_argument("--config", metavar="FILE", help="TOML file of settings (keys as the flags)")
+    _add_options(p, _LM_OPTIONS)
     p.set_defaults(func=_run_train_lm, _parser=p)
 
 
