@@ -20,17 +20,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch'
 # (input shape, weight shape, kwargs): odd sizes, non-square kernels, stride + padding, dilation,
 # groups (incl. depthwise), 'same' with even kernels, 'valid', one input channel.
 CONV2D_CASES = [
-    ((2, 3, 7, 5), (4, 3, 3, 2), dict(padding=1)),
-    ((2, 3, 7, 5), (5, 3, 2, 3), dict(stride=2, padding=(1, 2))),
-    ((2, 3, 7, 6), (4, 3, 3, 3), dict(stride=(2, 3), padding=1, dilation=(1, 2))),
-    ((3, 2, 7, 5), (4, 2, 2, 2), dict(padding="same")),
-    ((2, 3, 6, 7), (2, 3, 4, 3), dict(padding="same", dilation=(1, 2))),
-    ((2, 3, 5, 7), (4, 3, 3, 2), dict(padding="valid")),
-    ((2, 4, 5, 7), (6, 2, 3, 3), dict(groups=2, padding=1)),
-    ((2, 4, 7, 5), (4, 1, 3, 2), dict(groups=4, stride=2, padding=1)),  # depthwise
-    ((2, 1, 7, 5), (3, 1, 3, 3), dict(padding=1)),  # one input channel (the K-major path)
-    ((2, 1, 7, 6), (3, 1, 2, 3), dict(stride=2, dilation=2, padding=(2, 1))),
-    ((2, 3, 5, 6), (4, 3, 2, 3), dict(padding=(2, 1))),  # stride 1, padding beyond the kernel's reach
+    ((2, 3, 7, 5), (4, 3, 3, 2), {"padding": 1}),
+    ((2, 3, 7, 5), (5, 3, 2, 3), {"stride": 2, "padding": (1, 2)}),
+    ((2, 3, 7, 6), (4, 3, 3, 3), {"stride": (2, 3), "padding": 1, "dilation": (1, 2)}),
+    ((3, 2, 7, 5), (4, 2, 2, 2), {"padding": "same"}),
+    ((2, 3, 6, 7), (2, 3, 4, 3), {"padding": "same", "dilation": (1, 2)}),
+    ((2, 3, 5, 7), (4, 3, 3, 2), {"padding": "valid"}),
+    ((2, 4, 5, 7), (6, 2, 3, 3), {"groups": 2, "padding": 1}),
+    ((2, 4, 7, 5), (4, 1, 3, 2), {"groups": 4, "stride": 2, "padding": 1}),  # depthwise
+    ((2, 1, 7, 5), (3, 1, 3, 3), {"padding": 1}),  # one input channel (the K-major path)
+    ((2, 1, 7, 6), (3, 1, 2, 3), {"stride": 2, "dilation": 2, "padding": (2, 1)}),
+    ((2, 3, 5, 6), (4, 3, 2, 3), {"padding": (2, 1)}),  # stride 1, padding beyond the kernel's reach
 ]
 IDS = [f"{x}x{w}-{kw}" for x, w, kw in CONV2D_CASES]
 
@@ -86,7 +86,7 @@ def test_conv2d_output_feeds_further_ops(torch, rng):
 def test_input_gradient_in_image_blocks(torch, rng, monkeypatch, block_bytes):
     # the input gradient is built block by block over the images: blocks must join seamlessly
     monkeypatch.setattr(conv_ops, "_GX_BLOCK_BYTES", block_bytes)
-    kw = dict(stride=(1, 2), padding=(1, 2), dilation=(2, 1))
+    kw = {"stride": (1, 2), "padding": (1, 2), "dilation": (2, 1)}
     x, w, b = _arrays(rng, (5, 3, 7, 6), (4, 3, 3, 2), np.float32)
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
                   x, w, b, torch=torch)
@@ -96,10 +96,10 @@ def test_input_gradient_in_image_blocks(torch, rng, monkeypatch, block_bytes):
 
 
 CONV1D_CASES = [
-    ((2, 3, 9), (4, 3, 3), dict(padding=1)),
-    ((2, 3, 11), (5, 3, 2), dict(stride=2, padding=1, dilation=2)),
-    ((3, 2, 7), (4, 2, 4), dict(padding="same")),
-    ((2, 4, 9), (6, 2, 3), dict(groups=2, stride=3)),
+    ((2, 3, 9), (4, 3, 3), {"padding": 1}),
+    ((2, 3, 11), (5, 3, 2), {"stride": 2, "padding": 1, "dilation": 2}),
+    ((3, 2, 7), (4, 2, 4), {"padding": "same"}),
+    ((2, 4, 9), (6, 2, 3), {"groups": 2, "stride": 3}),
 ]
 
 
@@ -182,14 +182,14 @@ def test_init_matches_torch_default_bounds():
 
 
 @pytest.mark.parametrize("kwargs,pattern", [
-    (dict(padding="same", stride=2), "strided"),
-    (dict(padding="full"), "padding"),
-    (dict(groups=4), "divisible"),
-    (dict(kernel_size=0), "kernel_size"),
-    (dict(padding_mode="reflect"), "padding_mode"),
+    ({"padding": "same", "stride": 2}, "strided"),
+    ({"padding": "full"}, "padding"),
+    ({"groups": 4}, "divisible"),
+    ({"kernel_size": 0}, "kernel_size"),
+    ({"padding_mode": "reflect"}, "padding_mode"),
 ])
 def test_bad_constructor_arguments(kwargs, pattern):
-    args = dict(in_channels=6, out_channels=6, kernel_size=3) | kwargs
+    args = {"in_channels": 6, "out_channels": 6, "kernel_size": 3} | kwargs
     with pytest.raises(ValueError, match=pattern):
         nn.Conv2d(**args)
 
@@ -219,7 +219,7 @@ def test_conv2d_in_image_blocks(torch, rng, monkeypatch, blocks):
     monkeypatch.setattr(conv_ops, "_GXC_BLOCK_BYTES", blocks[0])
     monkeypatch.setattr(conv_ops, "_ROWS_BLOCK_BYTES", blocks[1])
     x, w, b = _arrays(rng, (7, 3, 5, 6), (4, 3, 2, 3), np.float32)
-    kw = dict(padding=1, dilation=(2, 1))
+    kw = {"padding": 1, "dilation": (2, 1)}
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
                   x, w, b, torch=torch)
 

@@ -10,9 +10,9 @@ import nnbasics as nb
 import nnbasics.functional as F
 
 CASES = [
-    dict(kernel_size=(3, 2)),
-    dict(kernel_size=2, stride=2, padding=1),
-    dict(kernel_size=(2, 3), dilation=(2, 1), stride=(1, 2), padding=(1, 0)),
+    {"kernel_size": (3, 2)},
+    {"kernel_size": 2, "stride": 2, "padding": 1},
+    {"kernel_size": (2, 3), "dilation": (2, 1), "stride": (1, 2), "padding": (1, 0)},
 ]
 
 
@@ -35,7 +35,7 @@ def test_col2im_matches_fold(torch, rng, kw):
 def test_col2im_is_the_adjoint_of_im2col(rng):
     # <im2col(x), c> == <x, col2im(c)> for every x and c
     x = rng.standard_normal((2, 3, 7, 5))
-    kw = dict(kernel_size=(3, 2), stride=(2, 1), padding=1)
+    kw = {"kernel_size": (3, 2), "stride": (2, 1), "padding": 1}
     cols = F.im2col(x, **kw).data
     c = rng.standard_normal(cols.shape)
     np.testing.assert_allclose((cols * c).sum(), (x * F.col2im(c, (7, 5), **kw).data).sum(), rtol=1e-10)

@@ -20,20 +20,20 @@ def pooled(monkeypatch):
 
 
 MAX_CASES = [
-    dict(kernel_size=2),
-    dict(kernel_size=(2, 3), stride=(1, 2)),
-    dict(kernel_size=3, stride=2, padding=1),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=2, stride=2, ceil_mode=True),  # odd sizes: a partial last window
-    dict(kernel_size=(3, 2), stride=(2, 1), dilation=(2, 1), padding=(1, 0)),
+    {"kernel_size": 2},
+    {"kernel_size": (2, 3), "stride": (1, 2)},
+    {"kernel_size": 3, "stride": 2, "padding": 1},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 2, "stride": 2, "ceil_mode": True},  # odd sizes: a partial last window
+    {"kernel_size": (3, 2), "stride": (2, 1), "dilation": (2, 1), "padding": (1, 0)},
 ]
 AVG_CASES = [
-    dict(kernel_size=2),
-    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1)),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
-    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
-    dict(kernel_size=2, stride=2, ceil_mode=True, count_include_pad=False),
-    dict(kernel_size=(2, 3), stride=1, padding=1, divisor_override=5),
+    {"kernel_size": 2},
+    {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1)},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+    {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False},
+    {"kernel_size": 2, "stride": 2, "ceil_mode": True, "count_include_pad": False},
+    {"kernel_size": (2, 3), "stride": 1, "padding": 1, "divisor_override": 5},
 ]
 
 
@@ -61,7 +61,7 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(torch):
     # after a ReLU whole windows are 0: PyTorch gives each window's gradient to one element
     x = np.zeros((1, 2, 4, 6), dtype=np.float32)
     x[0, 0, 1, 1] = x[0, 0, 0, 1] = 3.0  # a tie inside one window
-    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)):
+    for kw in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}):
         assert_parity(lambda t, kw=kw: F.max_pool2d(t, **kw),
                       lambda t, kw=kw: torch.nn.functional.max_pool2d(t, **kw), x, torch=torch)
 

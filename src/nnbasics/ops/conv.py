@@ -233,7 +233,7 @@ def _forward_blocks(xpad, wk_t, b, y, win):
     cache; the whole (M, K) matrix is never stored (backward rebuilds the blocks from
     ``xpad`` for the weight gradient, :func:`_weight_grad_blocked`).
     """
-    kh, kw, sh, sw, dh, dw, oh, ow = win
+    kh, kw, _sh, _sw, _dh, _dw, oh, ow = win
     n, c = xpad.shape[0], xpad.shape[3]
     per_image = oh * ow
     k = kh * kw * c
@@ -265,7 +265,7 @@ def _weight_grad_blocked(xpad, g2, win):
 
 def _weight_grad_blocks(xpad, g2, win):
     """dW2 (K, O) = sum over blocks of im2col(xpad)_blk^T @ dY_blk, K ordered (kh, kw, C)."""
-    kh, kw, sh, sw, dh, dw, oh, ow = win
+    kh, kw, _sh, _sw, _dh, _dw, oh, ow = win
     n, c = xpad.shape[0], xpad.shape[3]
     per_image = oh * ow
     k = kh * kw * c
@@ -336,7 +336,7 @@ class Conv2d(Function):
     """
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
-        n, c, h, wd = x.shape
+        n, _c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         sh, sw = stride
         pt, pb, pl, pr = padding
@@ -404,8 +404,8 @@ class Conv2d(Function):
 
     def backward(self, g):
         needs = self.needs_grad
-        (n, c, h, wd), shape_pad, win, groups, cg, og, wshape, (pt, pl) = self.geom
-        kh, kw, sh, sw, dh, dw, oh, ow = win
+        (n, _c, h, wd), shape_pad, win, groups, cg, og, wshape, (pt, pl) = self.geom
+        kh, kw, _sh, _sw, dh, dw, oh, ow = win
         o = wshape[0]
         m = n * oh * ow
         g2 = g.transpose(0, 2, 3, 1).reshape(m, o)  # (M, O); free when g is channels-last
