@@ -12,6 +12,7 @@ Example:
 """
 
 from . import functional, nn, ops, optim  # noqa: F401
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
@@ -41,5 +42,6 @@ __all__ = [
     "Tensor", "tensor", "as_tensor", "zeros", "ones", "full", "arange", "randn", "rand",
     "zeros_like", "ones_like", "Function", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "gradcheck", "GradcheckError", "GradcheckResult", "as_generator",
-    "functional", "ops", "float16", "float32", "float64", "int32", "int64", "bool_",
+    "functional", "ops", "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
+    "float16", "float32", "float64", "int32", "int64", "bool_",
 ]

@@ -40,6 +40,9 @@ class _GradMode(threading.local):
 
 _mode = _GradMode()
 
+# Anomaly mode (nnbasics.anomaly): a plain global, read once per op and per backward call.
+_ANOMALY = False
+
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph (the default); False inside :class:`no_grad`."""
@@ -155,6 +158,8 @@ class Function:
             raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
         if _LEGACY_PROMOTION and out.dtype == xp.float64 and not cls.changes_dtype:
             out = _undo_legacy_promotion(out, arrays)
+        if _ANOMALY:
+            _anomaly.check_forward(fn, arrays, out, record)
         if record:
             fn.inputs = inputs
             return _make(out, True, fn)
@@ -261,6 +266,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     # travels with the array (ids of dead arrays are reused, so no set of ids).
     grads = {id(root): (g0, True)}
     pop = grads.pop
+    anomaly = _ANOMALY
     for t in reversed(order):
         entry = pop(id(t), None)
         if entry is None:
@@ -278,6 +284,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             if fn is None:
                 continue
         in_grads = fn.backward(g)
+        if anomaly:
+            _anomaly.check_backward(fn, g, in_grads)
         n = len(in_grads)
         twice = n > 1 and (in_grads[0] is in_grads[1] if n == 2 else len({id(ig) for ig in in_grads}) < n)
         for inp, ig in zip(fn.inputs, in_grads):
@@ -338,3 +346,5 @@ def _sole_view(a) -> bool:
 from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)
 
 _make = _Tensor._make
+
+from . import anomaly as _anomaly  # (at the end: anomaly.py imports this module)

@@ -11,6 +11,8 @@ import itertools
 import numbers
 from collections import OrderedDict, namedtuple
 
+from .. import anomaly as _anomaly
+from .. import autograd as _autograd
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import is_float_dtype, xp
 from ..tensor import Tensor
@@ -456,7 +458,8 @@ class Module:
         watch = _BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
         if watch is not None:
             args = watch.inputs
-        out = self.forward(*args, **kwargs)
+        # anomaly mode (nnbasics.anomaly) tracks the running layers to name them in its errors
+        out = self.forward(*args, **kwargs) if not _autograd._ANOMALY else _anomaly.call_module(self, args, kwargs)
         for hook in list(self._forward_hooks.values()):
             r = hook(self, args, out)
             if r is not None:
