@@ -59,6 +59,7 @@ _GENERATORS = {
     "copy": synthetic.copy_task,
     "addition": synthetic.addition_task,
     "hihello": synthetic.hihello,
+    "shapes": synthetic.shapes,
 }
 
 _VISION = {
@@ -86,6 +87,8 @@ DATASETS = {
                             task="regression", input_shape=(50, 2)),
     "hihello": DatasetInfo("hihello", "generated", "the lecture's 'hihell' -> 'ihello' characters",
                            task="sequence", num_classes=5, input_shape=(6,)),
+    "shapes": DatasetInfo("shapes", "generated", "8 shape classes (bars, squares, plus, ring, x...) at random "
+                          "places and scales, 16x16 grey (size=)", num_classes=8, input_shape=(1, 16, 16)),
     "mnist": DatasetInfo("mnist", "file", "MNIST handwritten digits, 28x28 grey (60k train / 10k test)",
                          num_classes=10, input_shape=(1, 28, 28), source="mnist"),
     "fashion-mnist": DatasetInfo("fashion-mnist", "file", "Zalando's Fashion-MNIST clothing, 28x28 grey (60k / 10k)",
