@@ -26,7 +26,7 @@ from ..tensor import Tensor
 
 __all__ = [
     "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu",
-    "silu", "swish", "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid",
+    "silu", "swish", "mish", "softplus", "logsigmoid", "softsign", "hardtanh", "relu6", "hardsigmoid",
     "maxout", "softmax", "log_softmax", "get_activation",
 ]
 
@@ -222,6 +222,23 @@ def softplus(input, beta=1.0, threshold=20.0) -> Tensor:
     Shape: any -> same.
     """
     return _act.softplus(input, beta, threshold)
+
+
+def logsigmoid(input) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), finite for any x (as ``torch.nn.functional.logsigmoid``).
+
+    Derivative 1 - sigmoid(x) = sigmoid(-x). Composing ``log(sigmoid(x))`` instead gives
+    -inf once sigmoid(x) underflows (x < -104 in float32); softplus never overflows.
+
+    Shape: any -> same.
+
+    Example:
+        >>> import nnbasics as nb
+        >>> float(logsigmoid(nb.tensor([-1e4])).data[0])
+        -10000.0
+    """
+    x = ops.util.as_operand(input)
+    return -_act.softplus(-x)
 
 
 def softsign(input) -> Tensor:
