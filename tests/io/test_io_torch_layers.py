@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.io import load_safetensors, load_torch_state_dict, save_torch_safetensors, to_torch, to_torch_state_dict
 
 TOL = {"atol": 1e-5, "rtol": 1e-4}

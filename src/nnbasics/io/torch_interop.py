@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -308,8 +309,8 @@ def load_torch_file(model, path, *, strict: bool = True):
     except Exception as e:  # noqa: BLE001 - the unpickler's refusals and corrupt files alike
         raise TorchInteropError(
             f"{path}: torch.load(weights_only=True) refused or could not read the file: {type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''}. Only files of tensors and plain containers load; "
-            "re-save the weights with torch.save(model.state_dict(), path) or safetensors."
+            f"{_reason(e)}. Only files of tensors and plain containers load (no code runs); re-save the weights "
+            "with torch.save(model.state_dict(), path), or as safetensors."
         ) from None
     if isinstance(obj, dict):
         for inner in ("state_dict", "model_state_dict"):
@@ -322,6 +323,16 @@ def load_torch_file(model, path, *, strict: bool = True):
         return load_torch_state_dict(model, obj, strict=strict)
     except TorchInteropError as e:
         raise TorchInteropError(f"{path}: {e}") from None
+
+
+def _reason(e) -> str:
+    """The informative line of torch's unpickling error (it names the refused global), ANSI colours removed."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in str(e).splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        if "Unsupported" in ln or "global" in ln.lower():
+            return ln
+    return lines[0] if lines else "no detail"
 
 
 # ------------------------------------------------------------------ the torch twin
