@@ -169,7 +169,7 @@ def decision_boundary(model, X, y, title="", *, ax=None, resolution=200, padding
     k = int(max(labels.max(initial=0), y.max(initial=0))) + 1
     cmap = "coolwarm" if k <= 2 else "tab10"
     ax.contourf(gx, gy, labels.reshape(gx.shape), levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, s=14, edgecolors="k", linewidths=0.3,
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap=cmap, s=80 if len(X) < 50 else 14, edgecolors="k", linewidths=0.3,
                vmin=-0.5, vmax=k - 0.5)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
