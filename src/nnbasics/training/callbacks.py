@@ -27,6 +27,7 @@ import json
 import math
 import numbers
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -300,6 +301,14 @@ class ModelCheckpoint(Callback):
         if not (improved or self.save_last):
             return
         ctx = self.context
+        if ctx.abort_epoch:  # another callback (TerminateOnNaN) abandoned this epoch and restored older weights
+            return
+        bad = [k for k, v in ctx.model.state_dict().items() if not _finite_array(v)]
+        if bad:  # NOTE: never overwrite a good checkpoint with NaN/Inf weights
+            warnings.warn(f"ModelCheckpoint: not saving epoch {epoch + 1}: non-finite values in {', '.join(bad[:3])}; "
+                          f"{self.last_path} keeps the last finite weights. Add TerminateOnNaN to stop such runs.",
+                          RuntimeWarning, stacklevel=2)
+            return
         data = checkpoint_bytes(
             ctx.model, ctx.optimizer, epoch=epoch + 1, history=ctx.history, rng_states=ctx.generators,
             extra={"callbacks": ctx.callback_states()},
@@ -387,44 +396,84 @@ class LearningRateScheduler(Callback):
 class TerminateOnNaN(Callback):
     """Stop at the first batch whose loss is NaN or infinite, and go back to the last good weights.
 
-    "Good" is the state at the end of the last epoch whose every batch loss was finite (or
-    at the start of training): the weights and the optimizer state are restored to it, and
-    the diverged epoch is neither finished nor recorded, so a :class:`ModelCheckpoint`'s
-    ``last`` file still holds that good epoch.
+    "Good" is the state at the end of the last epoch whose every batch loss was finite and
+    whose weights were all finite (or the start of training): the weights and the optimizer
+    state are restored to it, and the diverged epoch is neither finished nor recorded, so a
+    :class:`ModelCheckpoint`'s ``last`` file still holds that good epoch. An epoch whose
+    losses were finite but whose last step left non-finite weights (or a non-finite
+    validation loss) is caught at its end the same way, before any checkpoint is written.
+
+    Why training stopped is given in ``stop_reason``, in the History that ``fit`` returns
+    (``history.stop_reason``) and as a RuntimeWarning.
 
     Attributes:
-        stopped_epoch, stopped_batch (int | None): where the non-finite loss appeared.
+        stopped_epoch, stopped_batch (int | None): where the non-finite value appeared
+            (``stopped_batch`` is None when it was found at the end of the epoch).
+        stop_reason (str | None): the message.
     """
 
     def __init__(self):
-        self.stopped_epoch = self.stopped_batch = None
+        self.stopped_epoch = self.stopped_batch = self.stop_reason = None
         self._good = None
+        self._good_epoch = None
         self._epoch = None
 
-    def _snapshot(self):
+    def _snapshot(self, epoch):
         ctx = self.context
         self._good = (_copy_state(ctx.model), copy.deepcopy(ctx.optimizer.state_dict()))
+        self._good_epoch = epoch
 
     def on_train_begin(self, logs=None):
-        self.stopped_epoch = self.stopped_batch = None
-        self._snapshot()
+        self.stopped_epoch = self.stopped_batch = self.stop_reason = None
+        self._snapshot(None)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def _stop(self, epoch, batch, what):
+        ctx = self.context
+        weights, opt_state = self._good
+        ctx.model.load_state_dict(weights)
+        ctx.optimizer.load_state_dict(opt_state)
+        self.stopped_epoch, self.stopped_batch = epoch, batch
+        ctx.stop_training = ctx.abort_epoch = True
+        back = ("the start of training" if self._good_epoch is None
+                else f"the end of epoch {self._good_epoch + 1} (the last good one)")
+        where = f"epoch {epoch + 1}" + (f", batch {batch}" if batch is not None else "")
+        self.stop_reason = (f"TerminateOnNaN: {what} at {where}; training stopped and the weights and optimizer "
+                            f"state were restored to {back}.")
+        if ctx.history is not None:
+            ctx.history.stop_reason = self.stop_reason
+        warnings.warn(self.stop_reason, RuntimeWarning, stacklevel=2)
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("batch_loss")
         if loss is None or math.isfinite(loss):
             return
-        ctx = self.context
-        weights, opt_state = self._good
-        ctx.model.load_state_dict(weights)
-        ctx.optimizer.load_state_dict(opt_state)
-        self.stopped_epoch, self.stopped_batch = self._epoch, batch
-        ctx.stop_training = ctx.abort_epoch = True
+        self._stop(self._epoch, batch, f"the training loss was {loss}")
 
     def on_epoch_end(self, epoch, logs=None):
-        self._snapshot()
+        logs = logs or {}
+        bad_logs = [k for k in ("loss", "val_loss") if isinstance(logs.get(k), numbers.Real)
+                    and not math.isfinite(logs[k])]
+        bad_weights = [k for k, v in self.context.model.state_dict().items() if not _finite_array(v)]
+        if bad_logs or bad_weights:
+            hist = self.context.history
+            if hist is not None and hist.epoch and hist.epoch[-1] == epoch:  # unrecord the diverged epoch
+                hist.epoch.pop()
+                for col in hist.history.values():
+                    col.pop()
+            what = (f"{bad_logs[0]} was {logs[bad_logs[0]]}" if bad_logs
+                    else f"the weights became non-finite ({', '.join(bad_weights[:3])})")
+            self._stop(epoch, None, what)
+            return
+        self._snapshot(epoch)
+
+
+def _finite_array(v) -> bool:
+    a = getattr(v, "data", v)
+    a = np.asarray(a)
+    return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
 
 
 def _finite_or_none(v):

@@ -17,6 +17,8 @@ class History:
             ``lr`` (group 0's learning rate during the epoch) and ``time`` (seconds). A key
             first seen at a later epoch is padded with NaN for the epochs before it.
         epoch (list[int]): the 0-based index of each recorded epoch (``initial_epoch`` onwards).
+        stop_reason (str | None): why training stopped early, when a callback stopped it and said
+            why (:class:`~nnbasics.training.callbacks.TerminateOnNaN`); None otherwise.
 
     JSON-able: ``History.from_dict(json.loads(json.dumps(h.to_dict())))`` equals ``h``
     (NaN and inf are written as Python's json writes them; :meth:`to_json` gives strict JSON).
@@ -34,6 +36,7 @@ class History:
     def __init__(self):
         self.history: dict = {}
         self.epoch: list = []
+        self.stop_reason: str | None = None
 
     def append(self, epoch: int, logs: dict) -> None:
         """Record the logs of ``epoch`` (numbers only; other values are skipped)."""
