@@ -58,7 +58,7 @@ class GraphBuilder:
     # ------------------------------------------------------------------ names
     def fresh(self, hint: str) -> str:
         """A graph-unique name built from the current scope and ``hint``."""
-        base = f"{self.scope}/{hint}" if self.scope else hint
+        base = f"{self.scope}.{hint}" if self.scope else hint  # "0.weight": the state-dict key
         name, k = base, 1
         while name in self._used:
             name, k = f"{base}_{k}", k + 1
@@ -73,7 +73,7 @@ class GraphBuilder:
     def initializer(self, array, hint: str, dtype=np.float32) -> str:
         """Store ``array`` (cast to ``dtype``, float32 by default) as an initializer; returns its name."""
         name = self.fresh(hint)
-        self.initializers[name] = np.ascontiguousarray(np.asarray(array, dtype=dtype))
+        self.initializers[name] = np.array(array, dtype=dtype, order="C")  # NOTE: ascontiguousarray makes 0-D 1-D
         return name
 
     def const(self, value, hint: str = "const", dtype=np.float32) -> str:
