@@ -12,9 +12,24 @@ Importing does nothing (no hooks are attached until ``attach()`` / ``with``).
 """
 
 from . import findings
+from .gradcheck_model import GradcheckReport, GradcheckRow, gradcheck_model
+from .init_report import InitReport, InitRow, init_report
 from .layers import layer_kind
 from .monitor import SignalMonitor
 from .norms import gradient_norms, gradient_ratio
 from .stats import LayerStats
 
-__all__ = ["LayerStats", "SignalMonitor", "findings", "gradient_norms", "gradient_ratio", "layer_kind"]
+__all__ = [
+    "GradcheckReport",
+    "GradcheckRow",
+    "InitReport",
+    "InitRow",
+    "LayerStats",
+    "SignalMonitor",
+    "findings",
+    "gradcheck_model",
+    "gradient_norms",
+    "gradient_ratio",
+    "init_report",
+    "layer_kind",
+]
