@@ -9,8 +9,8 @@ import pytest
 from onnx_roundtrip import roundtrip
 
 import nnbasics as nb
-import nnbasics.nn as nn
 import nnbasics.onnx as nx
+from nnbasics import nn
 
 
 class Custom(nn.Module):

@@ -5,7 +5,7 @@ import pytest
 from onnx_roundtrip import roundtrip
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 
 ACTIVATIONS = [
     nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.LeakyReLU(0.2), nn.ELU(0.7), nn.SELU(), nn.CELU(1.3),

@@ -5,7 +5,7 @@ import pytest
 from onnx_roundtrip import roundtrip
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.models import build_model
 
 
@@ -79,7 +79,9 @@ def test_rnn_relu_without_bias(rng, tmp_path):
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU])
 def test_recurrent_with_initial_state_inputs(cls, rng, tmp_path):
     m = cls(3, 4, num_layers=2, bidirectional=True, batch_first=True, rng=0)
-    state = lambda n: _x(rng, 4, n, 4)  # noqa: E731  (L*D, N, H)
+
+    def state(n):
+        return _x(rng, 4, n, 4)  # (L*D, N, H)
     ex = (_x(rng, 2, 5, 3), (state(2), state(2)) if cls is nn.LSTM else state(2))
     other = (_x(rng, 3, 5, 3), (state(3), state(3)) if cls is nn.LSTM else state(3))
     proto = roundtrip(m, ex, other, tmp_path, call=_rnn_refs)
