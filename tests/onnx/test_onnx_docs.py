@@ -14,5 +14,5 @@ def test_onnx_guide_code_blocks_run(capsys):
         exec(compile(code, f"{GUIDE.name} block {k}", "exec"), ns)  # noqa: S102 - our own documentation
     out = capsys.readouterr().out
     assert "'Erf'" in out and "Dropout" not in out.splitlines()[0]
-    assert "(3, 10)" in out and "(1, 3, 12)" in out and "['input', 'h_0', 'c_0']" in out
+    assert "(3, 10)" in out and "(1, 3, 12)" in out and "(1, 1, 12)" in out and "['input', 'h_0', 'c_0']" in out
     assert "export: no ONNX converter for Double" in out

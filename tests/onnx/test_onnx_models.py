@@ -120,3 +120,17 @@ def test_sequence_classifier_with_lengths(pooling, rng, tmp_path):
     x[np.arange(6)[None, :] >= lengths[:, None]] = 9.0  # padding must not matter
     proto = roundtrip(m, (_x(rng, 2, 6, 2), np.array([2, 6])), (x, lengths), tmp_path)
     assert [i.name for i in proto.graph.input] == ["input", "lengths"]
+
+
+def test_dynamic_sequence_length(rng, tmp_path):
+    lm = build_model("char-gru", vocab_size=6, embedding_dim=3, hidden_size=4, num_layers=2, rng=0)
+    proto = roundtrip(lm, rng.integers(0, 6, size=(2, 5)), rng.integers(0, 6, size=(3, 9)), tmp_path,
+                      call=_rnn_refs, dynamic_sequence=True)
+    assert [d.dim_param for d in proto.graph.output[0].type.tensor_type.shape.dim] == ["batch", "sequence", ""]
+    m = nn.LSTM(3, 4, bidirectional=True, rng=0)
+    roundtrip(m, _x(rng, 5, 2, 3), _x(rng, 8, 3, 3), tmp_path, call=_rnn_refs, dynamic_sequence=True)
+    clf = build_model("sequence-classifier", num_classes=2, vocab_size=5, embedding_dim=3, hidden_size=4,
+                      pooling="mean", rng=0)
+    roundtrip(clf, rng.integers(1, 5, size=(2, 4)), rng.integers(1, 5, size=(3, 7)), tmp_path, dynamic_sequence=True)
+    with pytest.raises(ValueError, match="dynamic_sequence=True is for recurrent models"):
+        roundtrip(nn.Sequential(nn.Linear(3, 2, rng=0)), _x(rng, 2, 3), _x(rng, 2, 3), tmp_path, dynamic_sequence=True)

@@ -263,6 +263,21 @@ def _input_batch_axes(model, structure, n):
     return axes
 
 
+def _time_axes(model, n_in, n_out):
+    """The time axis of each input and output of a recurrent model (None: no time axis); ValueError otherwise."""
+    from ..models.rnn import CharRNN, SequenceClassifier
+
+    if isinstance(model, nn.RNNBase) and type(model).forward is nn.RNNBase.forward:
+        t = 1 if model.batch_first else 0
+        return [t] + [None] * (n_in - 1), [t] + [None] * (n_out - 1)
+    if isinstance(model, CharRNN):
+        return [1] + [None] * (n_in - 1), [1] + [None] * (n_out - 1)
+    if isinstance(model, SequenceClassifier):
+        return [1] + [None] * (n_in - 1), [None] * n_out
+    raise ValueError(f"export: dynamic_sequence=True is for recurrent models (nn.RNN/LSTM/GRU, CharRNN, "
+                     f"SequenceClassifier); got {type(model).__name__}. Leave it False.")
+
+
 def _names(given, default, what):
     if given is None:
         return default
@@ -306,7 +321,8 @@ def _rename_outputs(g, values, names, graph_inputs):
 
 # ------------------------------------------------------------------------ export
 def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_names=None, output_names=None,
-           dynamic_batch: bool = True, doc_string: str | None = None, check: bool = True):
+           dynamic_batch: bool = True, dynamic_sequence: bool = False, doc_string: str | None = None,
+           check: bool = True):
     """Export an nnbasics model to an ONNX file (needs the ``onnx`` package: ``pip install nnbasics[onnx]``).
 
     The model is exported in eval mode (dropout removed, batch norm with its running
@@ -330,6 +346,9 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
             the model has them).
         dynamic_batch: the batch dim is symbolic (``"batch"``), so the file runs on any batch
             size; False fixes it to the example's.
+        dynamic_sequence: recurrent models only (nn.RNN/LSTM/GRU, CharRNN, SequenceClassifier):
+            the time dim of the sequence input and output is symbolic (``"sequence"``) too, so
+            one file reads any length (a character model: the prime, then one step at a time).
         doc_string: the model's description (default: its class and repr).
         check: run ``onnx.checker.check_model(path, full_check=True)`` on the written file.
 
@@ -365,6 +384,8 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
                          f"got {opset!r}.")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"export: path must be a str or os.PathLike; got {type(path).__name__}.")
+    if dynamic_sequence:
+        _time_axes(model, 1, 1)  # refuses a non-recurrent model before any work
     structure, arrays = _leaves(example_input)
     in_names, _ = _default_names(model, len(arrays), 1)
     in_names = _names(input_names, in_names, "input_names")
@@ -390,18 +411,22 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
         raise ValueError(f"export: output_names and input_names must differ; both have {sorted(clash)}.")
     _rename_outputs(g, outs, out_names, set(in_names))
 
-    def info(name, arr, batch_axis):
-        if not dynamic_batch:
-            dims = list(arr.shape)
-        elif batch_axis is None:  # the batch was merged into another dim: leave the dims open
+    t_in, t_out = _time_axes(model, len(arrays), len(outs)) if dynamic_sequence else ([None] * len(arrays),
+                                                                                      [None] * len(outs))
+
+    def info(name, arr, batch_axis, time_axis):
+        dims = list(arr.shape)
+        if dynamic_batch and batch_axis is None:  # the batch was merged into another dim: leave the dims open
             dims = [None] * arr.ndim
-        else:
-            dims = ["batch" if i == batch_axis else d for i, d in enumerate(arr.shape)]
+        elif dynamic_batch:
+            dims[batch_axis] = "batch"
+        if time_axis is not None:
+            dims[time_axis] = "sequence"
         elem = TensorProto.INT64 if arr.dtype.kind in "iu" else TensorProto.FLOAT
         return helper.make_tensor_value_info(name, elem, dims)
 
-    graph_in = [info(v.name, v.data, v.batch_axis) for v in inputs]
-    graph_out = [info(n, v.data, v.batch_axis) for v, n in zip(outs, out_names)]
+    graph_in = [info(v.name, v.data, v.batch_axis, t) for v, t in zip(inputs, t_in)]
+    graph_out = [info(n, v.data, v.batch_axis, t) for v, n, t in zip(outs, out_names, t_out)]
     desc = doc_string if doc_string is not None else f"{type(model).__name__} exported by nnbasics {__version__}:\n" \
                                                      f"{model!r}"
     graph = g.to_onnx(type(model).__name__, graph_in, graph_out)
