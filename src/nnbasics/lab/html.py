@@ -15,7 +15,7 @@ import math
 import numbers
 import re
 
-__all__ = ["format_value", "render_html", "render_markdown"]
+__all__ = ["HtmlCheck", "check_html", "format_value", "render_html", "render_markdown"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;
@@ -210,3 +210,85 @@ def render_markdown(report) -> str:
         if versions:
             out += ["Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()), ""]
     return "\n".join(out)
+
+
+class HtmlCheck:
+    """What :func:`check_html` found: the embedded PNGs, the visible text and any problems.
+
+    Attributes:
+        images: decoded bytes of every ``<img>``'s data URI, in page order.
+        text: the page's visible text (tags stripped, whitespace collapsed).
+        problems: why the page is not self-contained (empty when it is).
+    """
+
+    def __init__(self):
+        self.images: list[bytes] = []
+        self.text = ""
+        self.problems: list[str] = []
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_html(page: str) -> HtmlCheck:
+    """Check that an HTML page stands alone: the structural test of a report (no browser needed).
+
+    Problems reported: an ``<img>`` whose ``src`` is not a ``data:image/png;base64,`` URI or
+    whose bytes are not a PNG; any ``<script>``, ``<link>``, ``<iframe>``, ``<object>`` or
+    ``<embed>``; any ``src``/``href`` pointing outside the page (anything but ``#anchors`` and
+    ``data:`` URIs); CSS ``url(...)`` or ``@import``.
+
+    Returns:
+        HtmlCheck.
+    """
+    from html.parser import HTMLParser
+
+    result = HtmlCheck()
+    chunks = []
+
+    class _Parser(HTMLParser):
+        in_style = False
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag in ("script", "link", "iframe", "object", "embed", "base"):
+                result.problems.append(f"<{tag}> element: {attrs}")
+            if tag == "style":
+                self.in_style = True
+            for key in ("src", "href", "srcset", "poster", "action", "data"):
+                val = attrs.get(key)
+                if val is None:
+                    continue
+                if tag == "img" and key == "src":
+                    prefix = "data:image/png;base64,"
+                    if not val.startswith(prefix):
+                        result.problems.append(f"<img> src is not an embedded PNG: {val[:60]!r}")
+                        continue
+                    try:
+                        data = base64.b64decode(val[len(prefix):], validate=True)
+                    except ValueError:
+                        result.problems.append("<img> src holds invalid base64")
+                        continue
+                    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+                        result.problems.append("<img> data is not a PNG (no PNG signature)")
+                    result.images.append(data)
+                elif not val.startswith(("#", "data:")):
+                    result.problems.append(f"<{tag} {key}={val[:60]!r}> refers outside the page")
+            if tag == "img" and "src" not in attrs:
+                result.problems.append("<img> without src")
+
+        def handle_endtag(self, tag):
+            if tag == "style":
+                self.in_style = False
+
+        def handle_data(self, data):
+            if self.in_style:
+                if re.search(r"url\s*\(|@import", data):
+                    result.problems.append("CSS refers to an external resource (url() or @import)")
+            else:
+                chunks.append(data)
+
+    _Parser(convert_charrefs=True).feed(page)
+    result.text = " ".join(" ".join(chunks).split())
+    return result
