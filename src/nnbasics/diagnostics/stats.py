@@ -97,15 +97,17 @@ class ActivationAccumulator:
         finite = np.isfinite(a)
         n_bad = int(a.size - np.count_nonzero(finite))
         v = a[finite] if n_bad else a.reshape(-1)
-        v = v.astype(np.float64, copy=False)
+        if not np.issubdtype(v.dtype, np.floating):
+            v = v.astype(np.float64)
         self.nonfinite += n_bad
         self.count += int(v.size)
-        self.total += float(v.sum())
-        self.total_sq += float(np.dot(v, v))
+        self.total += float(v.sum(dtype=np.float64))
+        self.total_sq += float(np.einsum("i,i->", v, v, dtype=np.float64))  # no float64 copy of v
         lo, hi = float(self.edges[0]), float(self.edges[-1])
-        idx = np.floor((v - lo) * (self.bins / (hi - lo)))
-        np.clip(idx, 0, self.bins - 1, out=idx)
-        self.hist += np.bincount(idx.astype(np.intp), minlength=self.bins)
+        t = np.subtract(v, v.dtype.type(lo))  # (n,) bin coordinate, in v's precision
+        t *= v.dtype.type(self.bins / (hi - lo))
+        np.clip(t, 0, self.bins - 0.5, out=t)  # NOTE: out-of-range values go to the end bins
+        self.hist += np.bincount(t.astype(np.intp), minlength=self.bins)
         if self.kind == "sigmoid":
             self.saturated += int(np.count_nonzero((v < SIGMOID_SAT[0]) | (v > SIGMOID_SAT[1])))
         elif self.kind == "tanh":
