@@ -181,11 +181,13 @@ class Function:
 
 
 def _undo_legacy_promotion(out, arrays):
-    """NumPy 1.x: cast a float64 result back to the inputs' own dtype when no input was float64."""
+    """NumPy 1.x: cast a float64 result back to the inputs' own float dtype when no input was float64."""
     dtypes = [a.dtype for a in arrays if hasattr(a, "dtype")]
     if not dtypes or any(d == xp.float64 for d in dtypes):
         return out
-    return xp.asarray(out, dtype=xp.result_type(*dtypes))
+    dt = xp.result_type(*dtypes)
+    # NOTE: never to an integer dtype: an op that promotes int inputs to float keeps float64, as on NumPy 2
+    return xp.asarray(out, dtype=dt) if dt.kind == "f" else out
 
 
 _RELEASED_MSG = (

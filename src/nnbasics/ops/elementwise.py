@@ -13,7 +13,7 @@ from ..backend import default_float, is_float_dtype, xp
 from ..tensor import Tensor
 from . import workspace
 from .parallel import parallel_for
-from .util import as_operand, operands, sum_to
+from .util import as_operand, float_operand, operands, sum_to
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sign",
@@ -318,8 +318,12 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a - b, broadcasting."""
-    return Sub.apply(*operands(a, b))
+    """a - b, broadcasting. Refused for two bool tensors (as NumPy and PyTorch)."""
+    a, b = operands(a, b)
+    if a.dtype == xp.bool_ and b.dtype == xp.bool_:
+        raise TypeError("sub: cannot subtract two bool tensors (bool - bool). Convert first: a.long() - b.long() "
+                        "or a.float() - b.float().")
+    return Sub.apply(a, b)
 
 
 def mul(a, b) -> Tensor:
@@ -336,8 +340,11 @@ def div(a, b) -> Tensor:
 
 
 def neg(a) -> Tensor:
-    """-a."""
-    return Neg.apply(as_operand(a))
+    """-a. Refused for a bool tensor (as NumPy and PyTorch)."""
+    a = as_operand(a)
+    if a.dtype == xp.bool_:
+        raise TypeError("neg: cannot negate a bool tensor. Convert first: -x.long() or -x.float().")
+    return Neg.apply(a)
 
 
 def pow(a, b) -> Tensor:
@@ -346,23 +353,26 @@ def pow(a, b) -> Tensor:
         b = b.item() if isinstance(b, xp.generic) else b  # NOTE: a NumPy scalar would promote float32 to float64
         if isinstance(b, float) and not is_float_dtype(a.dtype):
             a = cast(a, default_float)  # int tensor ** float: float32, as PyTorch
+        elif isinstance(b, numbers.Integral) and b < 0 and not is_float_dtype(a.dtype):
+            raise ValueError(f"pow: an integer tensor ({a.dtype}) to a negative integer power ({b}) is not an "
+                             f"integer. Convert first: x.float() ** {b}.")
         return PowScalar.apply(a, p=b)
     return Pow.apply(*operands(a, b))
 
 
 def exp(a) -> Tensor:
     """e ** a."""
-    return Exp.apply(as_operand(a))
+    return Exp.apply(float_operand(a, "exp"))
 
 
 def log(a) -> Tensor:
     """Natural logarithm."""
-    return Log.apply(as_operand(a))
+    return Log.apply(float_operand(a, "log"))
 
 
 def sqrt(a) -> Tensor:
     """Square root."""
-    return Sqrt.apply(as_operand(a))
+    return Sqrt.apply(float_operand(a, "sqrt"))
 
 
 def abs(a) -> Tensor:  # noqa: A001 - mirrors numpy/torch
@@ -377,12 +387,12 @@ def sign(a) -> Tensor:
 
 def tanh(a) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(as_operand(a))
+    return Tanh.apply(float_operand(a, "tanh"))
 
 
 def sigmoid(a) -> Tensor:
     """Logistic sigmoid 1 / (1 + e^-a), finite for any input."""
-    return Sigmoid.apply(as_operand(a))
+    return Sigmoid.apply(float_operand(a, "sigmoid"))
 
 
 def relu(a) -> Tensor:
@@ -415,7 +425,10 @@ def clip(a, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
         raise ValueError("clip: give at least one of min and max.")
     # NOTE: NumPy scalar bounds would promote float32 to float64; Python numbers keep the input's dtype
     min, max = (v.item() if isinstance(v, xp.generic) else v for v in (min, max))  # noqa: A001
-    return Clip.apply(as_operand(a), lo=min, hi=max)
+    a = as_operand(a)
+    if not is_float_dtype(a.dtype) and any(isinstance(v, float) for v in (min, max)):
+        a = cast(a, default_float)  # int tensor clipped to a float bound: float32, as PyTorch
+    return Clip.apply(a, lo=min, hi=max)
 
 
 def cast(a, dtype) -> Tensor:

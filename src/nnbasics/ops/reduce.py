@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor
-from .util import as_operand, normalize_dim, reduce_axes
+from .util import as_operand, float_operand, normalize_dim, reduce_axes
 
 __all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax", "argmax", "argmin"]
 
@@ -157,8 +157,8 @@ def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # n
 
 
 def logsumexp(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
-    """log(sum(exp(x))) over ``dim``, stable for large inputs."""
-    return _reduce(LogSumExp, x, dim, keepdim, axis, keepdims)
+    """log(sum(exp(x))) over ``dim``, stable for large inputs (int tensors give float32)."""
+    return _reduce(LogSumExp, float_operand(x, "logsumexp"), dim, keepdim, axis, keepdims)
 
 
 def softmax(x, dim=-1) -> Tensor:
@@ -166,13 +166,13 @@ def softmax(x, dim=-1) -> Tensor:
 
     Shape: any; the result has the input's shape and sums to 1 along ``dim``.
     """
-    x = as_operand(x)
+    x = float_operand(x, "softmax")
     return Softmax.apply(x, dim=normalize_dim(dim, x.ndim))
 
 
 def log_softmax(x, dim=-1) -> Tensor:
     """log(softmax(x)) along ``dim``, computed as x - logsumexp(x): finite for logits of ±1e4."""
-    x = as_operand(x)
+    x = float_operand(x, "log_softmax")
     return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim))
 
 

@@ -7,7 +7,7 @@ import numbers
 from ..backend import default_float, xp
 from ..tensor import Tensor
 
-__all__ = ["sum_to", "operands", "as_operand", "reduce_axes", "normalize_dim"]
+__all__ = ["sum_to", "operands", "as_operand", "float_operand", "reduce_axes", "normalize_dim"]
 
 
 def sum_to(grad, shape):
@@ -42,6 +42,8 @@ def as_operand(x, like=None) -> Tensor:
         dt = like.data.dtype
         if isinstance(x, float) and dt.kind not in "fc":
             dt = default_float
+        elif dt.kind == "b":  # bool tensor + 2 is 3 (int64), not True
+            dt = xp.dtype(xp.int64)
         return Tensor._make(xp.asarray(x, dtype=dt), False, None)
     return Tensor(x)
 
@@ -53,12 +55,56 @@ def operands(a, b):
     else:
         b = as_operand(b)
         a = as_operand(a, b)
-    # NOTE: NumPy promotes float32 with an int tensor to float64; PyTorch keeps the float dtype, as we do.
-    if a.dtype.kind == "f" and b.dtype.kind in "iu":
-        b = Tensor._make(b.data.astype(a.dtype), False, None)
-    elif b.dtype.kind == "f" and a.dtype.kind in "iu":
-        a = Tensor._make(a.data.astype(b.dtype), False, None)
-    return a, b
+    da, db = a.data.dtype, b.data.dtype
+    if da == db:
+        return a, b
+    return _promote(a, b, da, db)
+
+
+def _promote(a, b, da, db):
+    """The promotion rules of binary ops, identical on NumPy 1.x (value-based casting) and 2.x (NEP 50).
+
+    * float with int or bool: the float tensor's dtype (PyTorch's rule; NumPy would give
+      float64 for float32 with int64);
+    * same kind (float/float, int/int, uint/uint), one operand 0-d and the other not: the
+      dimensioned tensor's dtype (PyTorch's rule; what NumPy 1.x does by value, NumPy 2 would
+      widen): ``x32 - y64.mean()`` stays float32;
+    * otherwise NumPy's dtype promotion (``result_type`` of the dtypes, never of the values):
+      float32 with float64 tensors gives float64, int32 with int64 gives int64, bool with int gives int.
+    """
+    ka, kb = da.kind, db.kind
+    if ka == "f" and kb in "biu":
+        return a, _retype(b, da)
+    if kb == "f" and ka in "biu":
+        return _retype(a, db), b
+    if ka == kb and (a.data.ndim == 0) != (b.data.ndim == 0):
+        return (_retype(a, db), b) if a.data.ndim == 0 else (a, _retype(b, da))
+    dt = xp.result_type(da, db)
+    return (a if da == dt else _retype(a, dt)), (b if db == dt else _retype(b, dt))
+
+
+def _retype(t, dtype):
+    """``t`` converted to ``dtype``; differentiable (a Cast op) when ``t`` requires grad."""
+    if t.requires_grad:
+        from .elementwise import cast  # NOTE: elementwise imports this module
+
+        return cast(t, dtype)
+    return Tensor._make(t.data.astype(dtype), False, None)
+
+
+def float_operand(x, op: str) -> Tensor:
+    """``x`` as a Tensor for an op that needs floats: int and bool tensors become float32 (PyTorch's rule).
+
+    ``exp(int64)`` is float32 here as in PyTorch; NumPy would give float64 (and NumPy 1.x
+    value-based casting made some of these ops return truncated integers).
+    """
+    x = as_operand(x)
+    kind = x.data.dtype.kind
+    if kind in "fc":
+        return x
+    if kind not in "biu":
+        raise TypeError(f"{op}: needs a numeric tensor; got dtype {x.data.dtype}.")
+    return Tensor._make(x.data.astype(default_float), False, None)
 
 
 def reduce_axes(dim, axis, keepdim, keepdims, ndim):
