@@ -1,0 +1,300 @@
+"""Lab experiment ``activation``: the wrong non-linearity — deep sigmoid nets stop learning, ReLU fixes it.
+
+Six activations (sigmoid, tanh, ReLU, leaky ReLU, ELU, GELU) in MLPs of ``depth`` hidden
+layers (2 to 20), each trained with the same budget (minibatch SGD, momentum 0.9, one learning
+rate for all, gradient-norm clipping at 5). For each: test accuracy after the budget, and the
+first-to-last-layer gradient ratio ``||dL/dW_1|| / ||dL/dW_out||`` at initialization and after
+training, on a fixed probe batch. Every net gets a fair init: He (``N(0, 2/fan_in)``) for the
+ReLU family, Xavier/Glorot (``N(0, 2/(fan_in+fan_out))``) for sigmoid and tanh; the deepest
+nets are also run with the *other* init, so every activation is seen with both.
+
+The lecture's argument, numerically: sigmoid'(x) = s(x)(1 - s(x)) <= 1/4, so the backward pass
+through ``L`` sigmoid layers multiplies the gradient by at most ``0.25^L`` (~1e-12 for L = 20)
+before the weights are counted.
+
+Metric keys (``report.metrics``; ``<act>`` in :data:`ACTIVATIONS`, ``<d>`` a depth):
+
+* ``accuracy.<act>.<d>`` -- test accuracy after the budget (fair init).
+* ``grad_ratio_init.<act>.<d>``, ``grad_ratio_trained.<act>.<d>`` -- first/last weight-gradient norm.
+* ``same_init.<init>.grad_ratio_init.<act>``, ``same_init.<init>.accuracy.<act>`` -- the deepest
+  nets with ``<init>`` in ``xavier``, ``he`` for every activation.
+* ``mean_slope_product.<act>`` -- product over the deepest net's layers of the mean f'(z) at init.
+* ``sigmoid_slope_max`` (measured by autograd on a grid), ``sigmoid_bound`` (its power ``deepest``),
+  ``deepest``, ``chance``.
+* ``ratio_sigmoid_over_relu``, ``accuracy_gap_relu_minus_sigmoid`` -- what the verdict uses.
+
+Example:
+    >>> from nnbasics.lab.registry import run_experiment
+    >>> report = run_experiment("activation", quick=True, progress=False)  # doctest: +SKIP
+    >>> report.metrics["grad_ratio_init.sigmoid.20"] < 1e-2 * report.metrics["grad_ratio_init.relu.20"]  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from . import _deepnet as D
+
+NAME = "activation"
+TITLE = "The wrong non-linearity: deep sigmoid nets stop learning, ReLU fixes it"
+CLAIM = ("\"We used the wrong type of non-linearity\" (Hinton's fourth reason): the slope of the logistic "
+         "sigmoid is at most 1/4, so the gradient reaching the first layers of a deep sigmoid net shrinks "
+         "geometrically with depth and those layers stop learning; rectified linear units (and their "
+         "variants) pass the gradient through unchanged where they are active, so deep ReLU nets train.")
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
+#: The init each activation is designed for: Glorot for the saturating ones, He for the ReLU family.
+FAIR_INIT = {"sigmoid": "xavier", "tanh": "xavier", "relu": "he", "leaky_relu": "he", "elu": "he", "gelu": "he"}
+
+#: Verdict thresholds: sigmoid's ratio must be this many times below ReLU's, and ReLU's accuracy this much higher.
+RATIO_FACTOR = 100.0
+ACCURACY_MARGIN = 0.05
+
+
+def sizes(quick: bool) -> dict:
+    """The sweep's sizes for quick or full mode."""
+    if quick:
+        return {"depths": (2, 5, 10, 20), "width": 32, "steps": 150, "batch_size": 64, "lr": 0.05,
+                "n_train": None, "n_test": None, "probe": 256}
+    return {"depths": (2, 4, 6, 8, 10, 14, 20), "width": 64, "steps": 1200, "batch_size": 64, "lr": 0.05,
+            "n_train": None, "n_test": None, "probe": 512}
+
+
+def sigmoid_slope_max(lo=-10.0, hi=10.0, n=20001) -> float:
+    """max over a grid of x in [lo, hi] of sigmoid'(x), by autograd (the lecture's 1/4, reached at x = 0)."""
+    from ...tensor import tensor
+
+    t = tensor(np.linspace(lo, hi, n).astype(np.float32), requires_grad=True)
+    t.sigmoid().sum().backward()
+    return float(np.max(t.grad.data))
+
+
+def grad_ratio(norms) -> float:
+    """First layer's gradient norm over the last (output) layer's; NaN when undefined."""
+    norms = np.asarray(norms, dtype=np.float64)
+    if norms.size < 2 or not np.isfinite(norms[[0, -1]]).all() or norms[-1] <= 0:
+        return float("nan")
+    return float(norms[0] / norms[-1])
+
+
+def train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, batch_size, lr, net_seed,
+              batch_seed, probe):
+    """Build, probe, train and measure one net (a top-level function for ``ctx.map``).
+
+    Returns:
+        dict: ``accuracy``, ``grad_init`` and ``grad_trained`` (per-layer weight-gradient norms),
+        ``slopes`` (mean f'(z) per hidden layer at init), ``loss`` / ``loss_steps`` (probe-loss
+        curve), ``seconds``.
+    """
+    with D.single_thread_blas():
+        return _train_job(X=X, y=y, X_test=X_test, y_test=y_test, activation=activation, init=init, depth=depth,
+                          width=width, steps=steps, batch_size=batch_size, lr=lr, net_seed=net_seed,
+                          batch_seed=batch_seed, probe=probe)
+
+
+def _train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, batch_size, lr, net_seed,
+               batch_seed, probe):
+    t0 = time.perf_counter()
+    Xp, yp = X[:probe], y[:probe]
+    net = D.build_net(X.shape[1], int(max(y.max(), y_test.max())) + 1, depth=depth, width=width,
+                      activation=activation, init=init, seed=net_seed)
+    g0 = D.weight_grad_norms(net, Xp, yp)
+    slopes = [D.mean_slope(activation, z) for z, _ in D.trace(net, Xp)]
+    curve = D.train(net, X, y, steps=steps, batch_size=batch_size, lr=lr, seed=batch_seed, probe=(Xp, yp))
+    g1 = D.weight_grad_norms(net, Xp, yp)
+    return {"activation": activation, "init": init, "depth": depth, "accuracy": D.accuracy(net, X_test, y_test),
+            "grad_init": g0.tolist(), "grad_trained": g1.tolist(), "slopes": slopes,
+            "loss": curve["loss"], "loss_steps": curve["steps"], "seconds": time.perf_counter() - t0}
+
+
+def verdict(ratio_sigmoid, ratio_relu, acc_sigmoid, acc_relu, *, depth=20, ratio_trained_sigmoid=None,
+            ratio_trained_relu=None, factor=RATIO_FACTOR, margin=ACCURACY_MARGIN):
+    """Whether the deepest nets' measurements support the claim, and why (with the numbers).
+
+    Supported when sigmoid's first-to-last gradient ratio is at least ``factor`` times below
+    ReLU's (at init, and after training when those are given) and ReLU's test accuracy beats
+    sigmoid's by at least ``margin``.
+
+    Returns:
+        (supported: bool | None, because: str); None when a number is missing (NaN).
+    """
+    pairs = [("at initialization", ratio_sigmoid, ratio_relu)]
+    if ratio_trained_sigmoid is not None and ratio_trained_relu is not None:
+        pairs.append(("after training", ratio_trained_sigmoid, ratio_trained_relu))
+    values = [v for _, a, b in pairs for v in (a, b)] + [acc_sigmoid, acc_relu]
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        return None, f"a measurement at depth {depth} is missing or not finite: {values}"
+    parts, ok = [], True
+    for when, rs, rr in pairs:
+        good = rs * factor <= rr
+        ok &= good
+        parts.append(f"{when} the first layer of the {depth}-layer sigmoid net gets {rs:.2g} of the output "
+                     f"layer's gradient against ReLU's {rr:.2g} ({rr / rs if rs > 0 else math.inf:.2g}x; "
+                     f"needed >= {factor:g}x: {'yes' if good else 'no'})")
+    acc_ok = acc_relu >= acc_sigmoid + margin
+    ok &= acc_ok
+    parts.append(f"test accuracy after the same budget: ReLU {acc_relu:.1%} vs sigmoid {acc_sigmoid:.1%} "
+                 f"(needed ReLU ahead by >= {margin:.0%}: {'yes' if acc_ok else 'no'})")
+    return bool(ok), "; ".join(parts) + "."
+
+
+def _fmt(v, spec=".3g"):
+    return "n/a" if v is None or not math.isfinite(v) else format(v, spec)
+
+
+def run(ctx):
+    """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
+    from .. import plots
+    from ..report import Report
+
+    cfg = sizes(ctx.quick)
+    depths, deepest = tuple(cfg["depths"]), max(cfg["depths"])
+    report = Report(NAME, TITLE, CLAIM)
+    data = ctx.images(cfg["n_train"], cfg["n_test"])
+    X, X_test = D.flatten_standardize(data.X_train, data.X_test)
+    y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
+    chance = float(np.bincount(y_test).max() / len(y_test))
+    report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
+                                      "std; an MLP sees pixels, which is all this experiment needs.")
+    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "width": cfg["width"], "steps": cfg["steps"],
+              "batch_size": cfg["batch_size"], "lr": cfg["lr"], "probe": cfg["probe"]}
+
+    # Common random numbers: at a given depth every activation starts from the same standard-normal
+    # draws (scaled by its init) and sees the same minibatches.
+    jobs = [dict(common, activation=a, init=FAIR_INIT[a], depth=d, net_seed=ctx.seed_for(NAME, "weights", d),
+                 batch_seed=ctx.seed_for(NAME, "batches", d)) for a in ACTIVATIONS for d in depths]
+    other = {"xavier": "he", "he": "xavier"}
+    swapped = [dict(common, activation=a, init=other[FAIR_INIT[a]], depth=deepest,
+                    net_seed=ctx.seed_for(NAME, "weights", deepest), batch_seed=ctx.seed_for(NAME, "batches", deepest))
+               for a in ACTIVATIONS]
+    t0 = time.perf_counter()
+    results = ctx.map(train_job, jobs + swapped, desc="activation x depth")
+    sweep_s = time.perf_counter() - t0
+    res = {(r["activation"], r["init"], r["depth"]): r for r in results}
+    fair = {(a, d): res[(a, FAIR_INIT[a], d)] for a in ACTIVATIONS for d in depths}
+
+    # ---------------------------------------------------------------- metrics
+    slope_max = sigmoid_slope_max()
+    report.metric("sigmoid_slope_max", slope_max)
+    report.metric("sigmoid_bound", slope_max ** deepest)
+    report.metric("deepest", deepest)
+    report.metric("chance", chance)
+    for (a, d), r in fair.items():
+        report.metric(f"accuracy.{a}.{d}", r["accuracy"])
+        report.metric(f"grad_ratio_init.{a}.{d}", grad_ratio(r["grad_init"]))
+        report.metric(f"grad_ratio_trained.{a}.{d}", grad_ratio(r["grad_trained"]))
+    for a in ACTIVATIONS:
+        report.metric(f"mean_slope_product.{a}", float(np.prod(fair[(a, deepest)]["slopes"])))
+        for init in ("xavier", "he"):
+            r = res[(a, init, deepest)]
+            report.metric(f"same_init.{init}.grad_ratio_init.{a}", grad_ratio(r["grad_init"]))
+            report.metric(f"same_init.{init}.accuracy.{a}", r["accuracy"])
+    m = report.metrics
+    rs, rr = m[f"grad_ratio_init.sigmoid.{deepest}"], m[f"grad_ratio_init.relu.{deepest}"]
+    report.metric("ratio_sigmoid_over_relu", rs / rr if rs is not None and rr else float("nan"))
+    report.metric("accuracy_gap_relu_minus_sigmoid", m[f"accuracy.relu.{deepest}"] - m[f"accuracy.sigmoid.{deepest}"])
+    report.timings["sweep_s"] = round(sweep_s, 3)
+    report.config.update({"sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+                          "optimizer": "SGD momentum 0.9, gradient-norm clip 5", "fair_init": FAIR_INIT,
+                          "depth_means": "hidden layers (Linear + activation); the net has depth + 1 Linear layers"})
+
+    # ------------------------------------------------------------------ text
+    report.section("Setup", (
+        f"MLPs with `depth` hidden layers of {cfg['width']} units (depth in {list(depths)}; the net has depth + 1 "
+        f"Linear layers), each trained for {cfg['steps']} steps of SGD (batch {cfg['batch_size']}, learning rate "
+        f"{cfg['lr']}, momentum 0.9, gradient norm clipped at 5 — clipping shrinks a large gradient and cannot "
+        "enlarge a vanishing one) with the same learning rate for every activation. Fair init: **He** "
+        "(N(0, 2/fan_in)) for ReLU, leaky ReLU, ELU and GELU; **Xavier/Glorot** (N(0, 2/(fan_in + fan_out))) for "
+        f"sigmoid and tanh. The {deepest}-layer nets are also run with the other init, so each activation is seen "
+        "with both. At each depth every activation starts from the same random draws and sees the same "
+        "minibatches. The gradient ratio is ||dL/dW_1|| / ||dL/dW_out|| on a fixed probe batch of "
+        f"{cfg['probe']} training images. GELU runs in its tanh approximation (GPT-2's; within ~1e-3 of the "
+        "exact erf form, which costs three times as much here)."))
+    report.section("The lecture's argument, in numbers", (
+        f"sigmoid'(x) = s(x)(1 - s(x)) is largest at x = 0; measured by autograd on a grid over [-10, 10]: "
+        f"max sigmoid' = {slope_max:.4f}. Backpropagating through {deepest} sigmoid layers multiplies the "
+        f"gradient by at most {slope_max:.2f}^{deepest} = {slope_max ** deepest:.2g} before the weights are "
+        f"counted. In the {deepest}-layer nets at initialization, the product over layers of the *mean* slope "
+        f"f'(z) is {_fmt(m['mean_slope_product.sigmoid'])} for sigmoid, {_fmt(m['mean_slope_product.tanh'])} for "
+        f"tanh and {_fmt(m['mean_slope_product.relu'])} for ReLU (ReLU's slope is 1 on the active half; He's "
+        "factor 2 in the weight variance makes up for the other half)."))
+
+    # --------------------------------------------------------------- figures
+    fig, axes = plots.new_figure(1, 1, width=6.5, height=4.2)
+    ax = axes[0, 0]
+    plots.line_plot({a: (list(depths), [fair[(a, d)]["accuracy"] for d in depths]) for a in ACTIVATIONS},
+                    "hidden layers", "test accuracy", f"Accuracy after {cfg['steps']} steps", ax=ax, markers=True)
+    ax.axhline(chance, color="grey", ls=":", lw=1)
+    report.figure(fig, "accuracy_vs_depth",
+                  f"Test accuracy after the same budget against depth (dotted: chance, {chance:.0%}). Sigmoid "
+                  "falls to chance as the net deepens; the ReLU family keeps learning.")
+
+    fig, axes = plots.new_figure(1, 2, width=11, height=4.2)
+    for ax, key, when in ((axes[0, 0], "grad_init", "at initialization"), (axes[0, 1], "grad_trained",
+                                                                          "after training")):
+        plots.line_plot({a: (list(depths), [grad_ratio(fair[(a, d)][key]) for d in depths]) for a in ACTIVATIONS},
+                        "hidden layers", "||dL/dW_1|| / ||dL/dW_out||", f"Gradient ratio {when}", logy=True, ax=ax,
+                        markers=True)
+    bound_x = np.arange(1, deepest + 1)
+    axes[0, 0].plot(bound_x, slope_max ** bound_x, "k--", lw=1, label="0.25^depth")
+    axes[0, 0].legend(fontsize=8)
+    report.figure(fig, "grad_ratio_vs_depth",
+                  "First-layer over output-layer weight-gradient norm against depth (log scale), at initialization "
+                  "and after training. Dashed: the lecture's bound 0.25^depth for sigmoid, before weights. Sigmoid's "
+                  "ratio falls geometrically; the ReLU family's stays near 1.")
+
+    fig, axes = plots.new_figure(1, 2, width=11, height=4.2)
+    for ax, key, when in ((axes[0, 0], "grad_init", "at initialization"), (axes[0, 1], "grad_trained",
+                                                                          "after training")):
+        series = {}
+        for a in ("sigmoid", "tanh", "relu"):
+            g = np.asarray(fair[(a, deepest)][key])
+            series[f"{a} ({FAIR_INIT[a]})"] = (np.arange(1, len(g) + 1), g)
+        plots.line_plot(series, "layer (1 = input side)", "||dL/dW||", f"{deepest} hidden layers, {when}",
+                        logy=True, ax=ax, markers=True)
+    report.figure(fig, "layer_grad_norms",
+                  f"Per-layer weight-gradient norms of the {deepest}-layer nets (log scale): the vanishing-gradient "
+                  "picture. The sigmoid net's gradient shrinks by orders of magnitude from the output back to the "
+                  "input; the ReLU net's stays within a small factor.")
+
+    # ---------------------------------------------------------------- tables
+    report.table(["activation (init)"] + [f"depth {d}" for d in depths],
+                 [[f"{a} ({FAIR_INIT[a]})"] + [f"{fair[(a, d)]['accuracy']:.1%}" for d in depths] for a in ACTIVATIONS],
+                 f"Test accuracy after {cfg['steps']} steps (chance {chance:.0%}).")
+    report.table(["activation (init)"] + [f"depth {d}" for d in depths],
+                 [[f"{a} ({FAIR_INIT[a]})"] + [f"{_fmt(grad_ratio(fair[(a, d)]['grad_init']), '.2g')} / "
+                                               f"{_fmt(grad_ratio(fair[(a, d)]['grad_trained']), '.2g')}"
+                                               for d in depths] for a in ACTIVATIONS],
+                 "First-to-last-layer gradient ratio, at initialization / after training.")
+    report.section(f"Same init for every activation ({deepest} hidden layers)", (
+        "The fair init is not what rescues ReLU, and no init rescues sigmoid: the table runs every activation "
+        "with both Xavier/Glorot and He."))
+    report.table(["activation", "ratio at init (Xavier)", "accuracy (Xavier)", "ratio at init (He)", "accuracy (He)"],
+                 [[a, _fmt(m[f"same_init.xavier.grad_ratio_init.{a}"], ".2g"),
+                   f"{m[f'same_init.xavier.accuracy.{a}']:.1%}", _fmt(m[f"same_init.he.grad_ratio_init.{a}"], ".2g"),
+                   f"{m[f'same_init.he.accuracy.{a}']:.1%}"] for a in ACTIVATIONS],
+                 f"The {deepest}-layer nets with one init for all.")
+
+    # -------------------------------------------------------------- findings
+    for init in ("xavier", "he"):
+        s, r = m[f"same_init.{init}.grad_ratio_init.sigmoid"], m[f"same_init.{init}.grad_ratio_init.relu"]
+        if s is not None and r is not None:
+            report.finding(f"With {init} init for both, the {deepest}-layer sigmoid net's first layer gets "
+                           f"{s:.2g} of the output layer's gradient, ReLU's {r:.2g}.")
+    shallow = min(depths)
+    report.finding(f"At depth {shallow} sigmoid reaches {m[f'accuracy.sigmoid.{shallow}']:.1%} and ReLU "
+                   f"{m[f'accuracy.relu.{shallow}']:.1%}; at depth {deepest}, {m[f'accuracy.sigmoid.{deepest}']:.1%} "
+                   f"and {m[f'accuracy.relu.{deepest}']:.1%}.")
+    best = max(ACTIVATIONS, key=lambda a: fair[(a, deepest)]["accuracy"])
+    report.finding(f"Best at depth {deepest}: {best} ({fair[(best, deepest)]['accuracy']:.1%}).")
+
+    supported, because = verdict(
+        rs, rr, m[f"accuracy.sigmoid.{deepest}"], m[f"accuracy.relu.{deepest}"], depth=deepest,
+        ratio_trained_sigmoid=m[f"grad_ratio_trained.sigmoid.{deepest}"],
+        ratio_trained_relu=m[f"grad_ratio_trained.relu.{deepest}"])
+    report.conclude(supported, because)
+    return report
