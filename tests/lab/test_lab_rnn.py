@@ -1,0 +1,141 @@
+"""lab rnn: at the longest delay the LSTM recalls the first symbol and the RNN is near chance; its gradient vanishes."""
+
+import json
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics.functional import softmax
+from nnbasics.lab import run_experiment
+from nnbasics.lab.experiments import rnn
+from nnbasics.lab.html import check_html
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab") / "rnn"
+    return run_experiment("rnn", quick=True, output=out, seed=0, progress=False), out
+
+
+def test_lstm_remembers_where_the_rnn_forgets(run):
+    report, _ = run
+    m = report.metrics
+    T = m["longest_delay"]
+    assert T == max(m["delays"])
+    assert m["rnn_acc_by_delay"][str(min(m["delays"]))] >= 0.9  # the RNN can learn the task when the delay is short
+    assert m["rnn_acc_longest"] < m["chance"] + 0.15  # ... and is near chance at the longest one
+    assert m["lstm_acc_longest"] > m["rnn_acc_longest"] + 0.3
+    assert m["lstm_minus_rnn_longest"] == pytest.approx(m["lstm_acc_longest"] - m["rnn_acc_longest"])
+    assert report.verdict == "supported"
+
+
+def test_gradient_vanishes_through_time_for_the_rnn_not_the_lstm(run):
+    report, _ = run
+    m = report.metrics
+    T = m["longest_delay"] + 1
+    assert len(m["grad_norms_rnn"]) == len(m["grad_norms_lstm"]) == T
+    assert m["grad_log10_ratio_rnn"] < m["grad_log10_ratio_lstm"] - 3  # orders of magnitude apart
+    assert m["grad_ratio_rnn"] == pytest.approx(m["grad_norms_rnn"][0] / m["grad_norms_rnn"][-1])
+    assert m["grad_lstm_over_rnn"] == pytest.approx(m["grad_ratio_lstm"] / m["grad_ratio_rnn"])
+    assert m["grad_ratio_lstm_bias0"] < m["grad_ratio_lstm"] / 100  # the open forget gate is what keeps it
+
+
+def test_softmax_only_baseline_stays_within_the_context_free_bound(run):
+    m = run[0].metrics
+    for text in ("hihello", "sentence"):
+        assert m[f"baseline_{text}_acc"] <= m[f"baseline_{text}_bound"] + 1e-9
+        assert m[f"baseline_{text}_bound"] < 1.0 and m[f"baseline_{text}_lstm_acc"] == 1.0
+
+
+def test_files_and_figures_written(run):
+    report, out = run
+    page = check_html((out / "report.html").read_text())
+    assert page.ok, page.problems
+    assert len(page.images) == len(report.figures) == 4
+    for name in ("accuracy_vs_delay", "gradient_through_time", "training_loss", "softmax_baseline"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG", name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["verdict"] == report.verdict
+    assert saved["metrics"]["grad_ratio_rnn"] == pytest.approx(report.metrics["grad_ratio_rnn"])
+    assert "recall task" in report.data_note
+
+
+def test_verdict_is_computed_and_can_refute():
+    good = {"delay": 30, "acc_rnn": 0.27, "acc_lstm": 0.95, "grad_ratio_rnn": 1e-8, "grad_ratio_lstm": 0.1,
+            "chance": 0.25}
+    assert rnn.rnn_verdict(**good)[0] is True
+    supported, because = rnn.rnn_verdict(**{**good, "acc_lstm": 0.26})
+    assert supported is False and "not more accurate" in because
+    supported, because = rnn.rnn_verdict(**{**good, "grad_ratio_lstm": 1e-9})
+    assert supported is False and "does not decay more slowly" in because
+    assert rnn.rnn_verdict(**{**good, "acc_lstm": 0.29})[0] is None  # a win within the margin
+
+
+def test_recall_task_layout(rng):
+    X, y = rnn.recall_task(7, delay=5, n_symbols=3, noise=0.5, rng=0)
+    assert X.shape == (7, 6, 4) and X.dtype == np.float32 and y.dtype == np.int64
+    np.testing.assert_array_equal(X[:, 0, :3], np.eye(3, dtype=np.float32)[y])
+    np.testing.assert_array_equal(X[:, 0, 3], 1)
+    np.testing.assert_array_equal(X[:, 1:, 3], 0)
+    assert X[:, 1:, :3].std() > 0.2
+    X2, y2 = rnn.recall_task(7, delay=5, n_symbols=3, noise=0.5, rng=0)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+    X0, _ = rnn.recall_task(2, delay=0, rng=1)
+    assert X0.shape == (2, 1, 5)
+    Xq, _ = rnn.recall_task(4, delay=3, noise=0.0, rng=1)
+    assert not Xq[:, 1:].any()
+    with pytest.raises(ValueError, match="delay must be an int >= 0"):
+        rnn.recall_task(4, delay=-1)
+    with pytest.raises(ValueError, match="noise must be a number >= 0"):
+        rnn.recall_task(4, delay=2, noise=-0.1)
+
+
+def test_gate_bias_goes_to_the_forget_and_update_gates():
+    H = 6
+    for cell in ("lstm", "gru"):
+        a = rnn.build_recurrent(cell, 4, H, 0.0, rng=3)
+        b = rnn.build_recurrent(cell, 4, H, 2.5, rng=3)
+        d = np.asarray(b.rnn.bias_ih_l0.data) - np.asarray(a.rnn.bias_ih_l0.data)
+        expected = np.zeros_like(d)
+        expected[H:2 * H] = 2.5
+        np.testing.assert_allclose(d, expected, atol=1e-6)
+    a, b = rnn.build_recurrent("rnn", 4, H, 0.0, rng=3), rnn.build_recurrent("rnn", 4, H, 2.5, rng=3)
+    np.testing.assert_array_equal(a.rnn.bias_ih_l0.data, b.rnn.bias_ih_l0.data)
+    with pytest.raises(ValueError, match="cell must be one of"):
+        rnn.build_recurrent("transformer", 4, H)
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_step_by_step_cell_reproduces_the_layer_and_the_last_gradient(cell):
+    model = rnn.build_recurrent(cell, 3, 5, 1.0, rng=2)
+    X, y = rnn.recall_task(7, delay=4, n_symbols=3, rng=4)
+    norms = rnn.loss_gradient_norms(model, X, y)
+    assert norms.shape == (5,) and (norms > 0).all()
+    # the same forward pass as the fused layer
+    cellm = rnn._cell_copy(model)
+    state = None
+    for t in range(X.shape[1]):
+        state = cellm(nb.tensor(X[:, t].astype(np.float64)), state)
+    h = (state[0] if isinstance(state, tuple) else state).data  # (N, H)
+    out, _ = model.rnn(nb.tensor(X))
+    np.testing.assert_allclose(h, out.data[:, -1], atol=1e-5, rtol=1e-4)
+    # dCE/dh_T = (softmax(z) - onehot(y)) W / N
+    W = np.asarray(model.classifier.weight.data, np.float64)
+    z = h @ W.T + np.asarray(model.classifier.bias.data, np.float64)
+    p = softmax(nb.tensor(z), dim=-1).data
+    p[np.arange(len(y)), y] -= 1
+    np.testing.assert_allclose(norms[-1], np.linalg.norm(p @ W / len(y)), rtol=1e-10)
+
+
+def test_train_recall_is_deterministic_and_summarize_averages():
+    kw = {"cell": "gru", "delay": 2, "steps": 15, "batch_size": 8, "lr": 1e-2, "hidden": 4, "n_symbols": 2,
+          "noise": 0.3, "gate_bias": 1.0, "n_test": 20, "patience": 0}
+    a, b = rnn.train_recall(seed=5, **kw), rnn.train_recall(seed=5, **kw)
+    assert a["losses"] == b["losses"] and a["test_acc"] == b["test_acc"] and a["steps_run"] == 15
+    s = rnn.summarize([{"cell": "rnn", "delay": 3, "test_acc": 0.5, "steps_run": 10},
+                       {"cell": "rnn", "delay": 3, "test_acc": 1.0, "steps_run": 30},
+                       {"cell": "lstm", "delay": 3, "test_acc": 0.75, "steps_run": 20}])
+    assert s["rnn"][3] == {"acc": 0.75, "acc_std": 0.25, "n": 2, "steps_run": 20.0}
+    assert s["lstm"][3]["acc"] == 0.75 and s["lstm"][3]["n"] == 1
