@@ -86,7 +86,7 @@ def test_reduction_gradients_match_finite_differences(case):
         np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12, err_msg=name)
         w = rng.standard_normal(out.shape)
         out.backward(w)
-        num = central_diff(lambda v, ref=ref: float((np.asarray(ref(v, axes, keep)) * w).sum()), a.copy())
+        num = central_diff(lambda v, ref=ref, w=w: float((np.asarray(ref(v, axes, keep)) * w).sum()), a.copy())
         np.testing.assert_allclose(x.grad.data, num, rtol=1e-5, atol=1e-6, err_msg=name)
 
 

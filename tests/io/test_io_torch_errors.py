@@ -4,6 +4,7 @@ import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,7 +119,7 @@ def test_numpy_loading_never_imports_torch(tmp_path):
 
 def test_damaged_safetensors_names_the_file(tmp_path):
     p = save_torch_safetensors(_net(), tmp_path / "w.safetensors")
-    data = open(p, "rb").read()
+    data = Path(p).read_bytes()
     bad = tmp_path / "cut.safetensors"
     bad.write_bytes(data[: len(data) - 7])
     with pytest.raises(SafetensorsError, match="cut.safetensors"):
