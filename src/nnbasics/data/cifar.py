@@ -53,10 +53,34 @@ def _safe_dtype(*args):
     return dt
 
 
-def _safe_reconstruct(subtype, shape, dtype):
-    if subtype is not np.ndarray:
-        raise pickle.UnpicklingError(f"refusing to build an ndarray subclass {subtype!r}")
+def _n_bytes(shape, dt, limit):
+    """Bytes of an array of ``shape`` and ``dt``, refused when above ``limit`` (the file's size)."""
+    if not isinstance(shape, tuple):
+        shape = (shape,)
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise pickle.UnpicklingError(f"malformed NumPy shape {shape!r:.80}")
+    n = dt.itemsize
+    for s in shape:
+        n *= s  # Python ints: no overflow
+    if n > limit:
+        raise pickle.UnpicklingError(f"an array of shape {shape!r:.80} ({n:,} bytes) cannot come from a {limit:,}-byte file")
+    return n
+
+
+class _NdarrayToken:
+    """What ``numpy.ndarray`` resolves to: accepted as ``_reconstruct``'s subtype, but not callable."""
+
+    __slots__ = ()
+
+
+_NDARRAY = _NdarrayToken()
+
+
+def _safe_reconstruct(subtype, shape, dtype, limit=0):
+    if subtype is not _NDARRAY:
+        raise pickle.UnpicklingError(f"refusing to build an ndarray subclass {subtype!r:.80}")
     dt = _safe_dtype(dtype)
+    _n_bytes(shape if isinstance(shape, tuple) else (shape,), dt, limit)
     return np.ndarray.__new__(np.ndarray, shape, dt)
 
 
@@ -67,14 +91,12 @@ def _safe_scalar(dtype, data=None):
     return np.frombuffer(bytes(data), dtype=dt, count=1)[0]
 
 
-def _safe_frombuffer(buf, dtype, shape, order="C"):
+def _safe_frombuffer(buf, dtype, shape, order="C", limit=0):
     dt = _safe_dtype(dtype)
     buf = bytes(buf) if isinstance(buf, (bytes, bytearray, memoryview, pickle.PickleBuffer)) else None
-    shape = tuple(int(s) for s in shape)
-    n_items = 1
-    for s in shape:
-        n_items *= s
-    if buf is None or order not in ("C", "F") or any(s < 0 for s in shape) or len(buf) != dt.itemsize * n_items:
+    shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+    n = _n_bytes(shape, dt, limit)
+    if buf is None or order not in ("C", "F") or len(buf) != n:
         raise pickle.UnpicklingError("malformed NumPy buffer")
     return np.frombuffer(buf, dtype=dt).reshape(shape, order=order).copy()
 
@@ -92,32 +114,71 @@ _ALLOWED = {
     ("numpy._core.multiarray", "scalar"): _safe_scalar,
     ("numpy.core.numeric", "_frombuffer"): _safe_frombuffer,  # protocol 5
     ("numpy._core.numeric", "_frombuffer"): _safe_frombuffer,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY,
     ("numpy", "dtype"): _safe_dtype,
     ("_codecs", "encode"): _safe_encode,
 }
+_SIZED = (_safe_reconstruct, _safe_frombuffer)
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the allowlisted NumPy reconstruction names; everything else is refused."""
+class _RestrictedUnpickler(pickle._Unpickler):
+    """Resolves only the allowlisted NumPy reconstruction names; everything else is refused.
+
+    The pure-Python unpickler, so that BUILD (``obj.__setstate__(state)``) can be checked too:
+    it may only fill an ndarray (dtype without objects, size within the file) or a dtype (which
+    must not end up holding objects: a dtype state can set the has-object flag, after which
+    NumPy would read raw file bytes as object pointers). Each name resolves to a fresh
+    wrapper, so a pickle cannot change the library's own functions.
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)  # noqa: RUF012 - the pickle module's own per-class table
+
+    def __init__(self, file, limit, **kwargs):
+        super().__init__(file, **kwargs)
+        self.limit = limit
 
     def find_class(self, module, name):
         try:
-            return _ALLOWED[(module, name)]
+            target = _ALLOWED[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"refusing to load global {module}.{name}: CIFAR batches contain only arrays, lists and bytes"
+                f"refusing to load global {module:.80}.{name:.80}: CIFAR batches contain only arrays, lists and bytes"
             ) from None
+        if target is _NDARRAY:
+            return _NDARRAY
+        limit = self.limit
+
+        def call(*args, **kwargs):
+            return target(*args, limit=limit, **kwargs) if target in _SIZED else target(*args, **kwargs)
+
+        return call
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError("refusing persistent ids")
 
+    def load_build(self):
+        state, inst = self.stack[-1], self.stack[-2]
+        if type(inst) is np.ndarray:
+            if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], np.dtype)):
+                raise pickle.UnpicklingError("malformed ndarray state")
+            _safe_dtype(state[2])
+            _n_bytes(tuple(state[1]) if isinstance(state[1], (tuple, list)) else state[1], state[2], self.limit)
+        elif type(inst) is not np.dtype and not isinstance(inst, np.dtype):
+            raise pickle.UnpicklingError(f"refusing to set the state of a {type(inst).__name__:.80}")
+        pickle._Unpickler.load_build(self)
+        if isinstance(inst, np.dtype) and inst.hasobject:
+            raise pickle.UnpicklingError("refusing a dtype state that makes it hold Python objects")
+
+    dispatch[pickle.BUILD[0]] = load_build
+
 
 def _restricted_loads(blob, name):
     try:
-        return _RestrictedUnpickler(io.BytesIO(blob), encoding="bytes").load()
+        return _RestrictedUnpickler(io.BytesIO(blob), len(blob), encoding="bytes").load()
+    except RecursionError:
+        raise DatasetError(f"{name} is not a valid CIFAR batch: nested too deeply.") from None
     except Exception as e:  # any parse failure of untrusted bytes becomes one clear error
-        raise DatasetError(f"{name} is not a valid CIFAR batch: {type(e).__name__}: {e}") from e
+        raise DatasetError(f"{name} is not a valid CIFAR batch: {type(e).__name__}: {str(e)[:200]}") from e
 
 
 def _get(d, key):

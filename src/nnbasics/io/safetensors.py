@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -49,6 +50,11 @@ _DTYPE_SIZES = {
 }
 _NUMPY_KINDS = {"b", "i", "u", "f"}
 _MAX_HEADER = 100_000_000  # the format's own limit on the JSON header
+
+
+def _is_size(v) -> bool:
+    """A JSON integer >= 0 (not a bool)."""
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
 
 class SafetensorsError(ValueError):
@@ -155,6 +161,8 @@ def read_header(data: bytes, source: str = "<bytes>") -> tuple:
         header = json.loads(bytes(data[8:8 + n]).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise SafetensorsError(f"{source}: corrupt safetensors header (not UTF-8 JSON): {e}.") from None
+    except RecursionError:  # '[[[[...' nested deeper than the JSON decoder's stack
+        raise SafetensorsError(f"{source}: corrupt safetensors header: JSON nested too deeply.") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{source}: corrupt safetensors header: a JSON {type(header).__name__}, not an object.")
     metadata = header.pop("__metadata__", None) or {}
@@ -164,21 +172,25 @@ def read_header(data: bytes, source: str = "<bytes>") -> tuple:
     spans = []
     for name, e in header.items():
         try:
-            dtype, shape, (start, stop) = e["dtype"], list(e["shape"]), e["data_offsets"]
-            ok = all(isinstance(d, int) and d >= 0 for d in shape) and isinstance(start, int) and isinstance(stop, int)
+            dtype, shape, (start, stop) = e["dtype"], e["shape"], e["data_offsets"]
+            ok = (isinstance(dtype, str) and isinstance(shape, list) and all(_is_size(d) for d in shape)
+                  and _is_size(start) and _is_size(stop))
         except (TypeError, KeyError, ValueError):
             ok = False
         if not ok:
-            raise SafetensorsError(f"{source}: corrupt safetensors header: bad entry for {name!r}: {e!r}.")
+            raise SafetensorsError(
+                f"{source}: corrupt safetensors header: bad entry for {name!r:.100}: {e!r:.200} (expected "
+                '{"dtype": str, "shape": [ints >= 0], "data_offsets": [start, stop]}).'
+            )
         if dtype not in _DTYPE_SIZES:
             raise SafetensorsError(
-                f"{source}: array {name!r} has dtype {dtype!r}, which NumPy cannot hold (supported: "
+                f"{source}: array {name!r:.100} has dtype {dtype!r:.40}, which NumPy cannot hold (supported: "
                 f"{', '.join(_DTYPE_SIZES)})."
             )
-        expected = _DTYPE_SIZES[dtype] * int(np.prod(shape, dtype=np.int64))
-        if stop - start != expected or start < 0:
+        expected = _DTYPE_SIZES[dtype] * math.prod(shape)  # Python ints: no overflow
+        if stop - start != expected:
             raise SafetensorsError(
-                f"{source}: corrupt safetensors header: {name!r} ({dtype}, shape {tuple(shape)}) needs {expected} "
+                f"{source}: corrupt safetensors header: {name!r:.100} ({dtype}, shape {tuple(shape)!s:.100}) needs {expected} "
                 f"bytes but its offsets [{start}, {stop}) span {stop - start}."
             )
         spans.append((start, stop, name))

@@ -109,6 +109,10 @@ def read_toml(source) -> dict:
         return tomllib.loads(source)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"invalid TOML in {path or 'the given text'}: {e}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"invalid TOML in {path}: not UTF-8 text ({e}).") from None
+    except RecursionError:
+        raise SpecError(f"invalid TOML in {path or 'the given text'}: arrays or tables nested too deeply.") from None
 
 
 def _as_path(source, suffixes):
@@ -148,8 +152,10 @@ def load_spec(source) -> dict:
     if path is not None and path.suffix.lower() == ".json":
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise SpecError(f"invalid JSON in {path}: {e}") from None
+        except RecursionError:
+            raise SpecError(f"invalid JSON in {path}: nested too deeply.") from None
     else:
         spec = read_toml(path if path is not None else source)
     if not isinstance(spec, dict):
@@ -254,6 +260,7 @@ def _validate_layer(i, entry, table):
     record = {"type": _type_name(cls)}
     for k, v in args.items():
         record[k] = to_json_data(v, f"{where}.{k}")
+    _check_sizes(f"{where} ({_type_name(cls)})", record)
     return cls, record
 
 
@@ -263,6 +270,33 @@ def _tuples(v):
 
 # --------------------------------------------------------------------- specs
 _LAYER_KEYS = ("layers", "init", "description")
+
+
+#: A spec whose two largest sizes multiply past this (8 GiB of float32 weights in one layer) is refused
+#: before anything is allocated: a damaged or hostile spec (a checkpoint's header) must not exhaust memory.
+MAX_LAYER_WEIGHTS = 2**31
+
+
+def _ints(v):
+    if isinstance(v, bool):
+        return []
+    if isinstance(v, int):
+        return [v]
+    if isinstance(v, (list, tuple)):
+        return [i for e in v for i in _ints(e)]
+    return []
+
+
+def _check_sizes(where, entry: dict) -> None:
+    """Refuse sizes whose product (an upper bound's proxy for one layer's weights) exceeds MAX_LAYER_WEIGHTS."""
+    sizes = sorted((abs(i) for k, v in entry.items() if k not in ("type", "model") for i in _ints(v)), reverse=True)
+    if not sizes:
+        return
+    biggest = sizes[0] * (sizes[1] if len(sizes) > 1 else 1)
+    if biggest > MAX_LAYER_WEIGHTS:
+        raise SpecError(f"spec: {where}: sizes {sizes[:2]} would need about {biggest:,} weights in one layer "
+                        f"(more than {MAX_LAYER_WEIGHTS:,}, {MAX_LAYER_WEIGHTS * 4 // 2**30} GiB of float32); "
+                        "is the spec damaged? Use smaller sizes.")
 
 
 def validate_spec(spec) -> dict:
@@ -286,8 +320,10 @@ def validate_spec(spec) -> dict:
         if not isinstance(name, str) or name not in models:
             close = difflib.get_close_matches(str(name), list(models), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise SpecError(f"spec: model: unknown model {name!r}.{hint} Valid models: {', '.join(models)}.")
-        return {k: to_json_data(v, k) for k, v in spec.items()}
+            raise SpecError(f"spec: model: unknown model {name!r:.80}.{hint} Valid models: {', '.join(models)}.")
+        out = {k: to_json_data(v, k) for k, v in spec.items()}
+        _check_sizes(f"model {name!r}", out)
+        return out
     if "layers" not in spec:
         raise SpecError(
             f"spec: needs a 'model' key (a registered model: {', '.join(available_models())}) or a 'layers' "
@@ -353,6 +389,8 @@ def build_from_spec(spec, rng=None, **overrides):
             raise
         except ValueError as e:  # the registry's key checks and the factory's value checks
             raise SpecError(f"spec: {e}") from e
+        except TypeError as e:  # the factory's type checks (hidden = null...), named like a layer's
+            raise TypeError(f"spec: {e}") from e
     table = _layer_table()
     layers = []
     for i, entry in enumerate(spec["layers"]):

@@ -152,7 +152,7 @@ def _decode_state(obj):
 def _set_state(path, name, gen, state):
     try:
         gen.bit_generator.state = _decode_state(state)
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as e:
         raise CheckpointError(
             f"{path}: cannot restore random stream {name!r}: saved as {state.get('bit_generator')!r}, the "
             f"Generator uses {type(gen.bit_generator).__name__} ({e})."
@@ -300,6 +300,8 @@ def _read(path):
         meta = json.loads(header[_META_KEY])
     except ValueError as e:
         raise CheckpointError(f"{path}: corrupt checkpoint metadata (not JSON): {e}.") from None
+    except RecursionError:
+        raise CheckpointError(f"{path}: corrupt checkpoint metadata: JSON nested too deeply.") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{path}: not an nnbasics checkpoint (metadata format {found!r}, expected {FORMAT!r}).")
@@ -309,12 +311,68 @@ def _read(path):
             f"{path}: checkpoint format version {version!r}; this nnbasics reads versions <= {FORMAT_VERSION}. "
             "Upgrade nnbasics to load it."
         )
+    _check_meta(path, meta)
     if "sha256" in meta and _digest(arrays) != meta["sha256"]:
         raise CheckpointError(
             f"{path}: corrupt checkpoint: the array data does not match the SHA-256 recorded when it was saved "
             "(bit rot or a damaged copy). Use another copy."
         )
     return path, arrays, meta
+
+
+def _check_meta(path, meta) -> None:
+    """The metadata's fields have the types :func:`checkpoint_bytes` writes; else CheckpointError naming the field.
+
+    The SHA-256 covers the arrays only, so a damaged or hand-edited header must be checked here:
+    everything ``load_checkpoint`` reads from it is type-checked before use.
+    """
+
+    def bad(field, expected):
+        value = meta
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        raise CheckpointError(f"{path}: corrupt checkpoint metadata: {field!r} must be {expected}; got "
+                              f"{type(value).__name__} {value!r:.80}.")
+
+    def is_count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    model = meta.get("model")
+    if model is not None:
+        if not isinstance(model, dict):
+            bad("model", "an object")
+        if not isinstance(model.get("class"), (str, type(None))):
+            bad("model.class", "a string")
+        if not isinstance(model.get("spec"), (dict, type(None))):
+            bad("model.spec", "an object (a model spec) or null")
+        keys = model.get("keys")
+        if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            bad("model.keys", "a list of strings")
+    if meta.get("epoch") is not None and not is_count(meta["epoch"]):
+        bad("epoch", "an integer >= 0 or null")
+    if not isinstance(meta.get("sha256", ""), str):
+        bad("sha256", "a hex string")
+    rng = meta.get("rng_states")
+    if rng is not None and not (isinstance(rng, dict) and all(isinstance(v, dict) for v in rng.values())):
+        bad("rng_states", "an object of bit_generator.state objects")
+    opt = meta.get("optimizer")
+    if opt is not None:
+        if not isinstance(opt, dict) or not isinstance(opt.get("class"), str):
+            bad("optimizer", "an object with a 'class' string")
+        groups = opt.get("param_groups")
+        if not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)):
+            bad("optimizer.param_groups", "a list of objects")
+        scalars = opt.get("scalar_state", {})
+        if not (isinstance(scalars, dict) and all(k.isdigit() and isinstance(v, dict) for k, v in scalars.items())):
+            bad("optimizer.scalar_state", "an object {parameter index: {name: value}}")
+    hist = meta.get("history")
+    if hist is not None:
+        try:
+            from .history import History
+
+            History.from_dict(hist)
+        except (TypeError, ValueError, AttributeError, OverflowError) as e:
+            raise CheckpointError(f"{path}: corrupt checkpoint metadata: 'history': {e}") from None
 
 
 def read_checkpoint_metadata(path) -> dict:
@@ -373,7 +431,7 @@ def _optimizer_state_dict(path, optimizer, meta, arrays) -> dict:
                 idx, name_ = key[len(_OPT):].split("/", 1)
                 state.setdefault(int(idx), {})[name_] = arr
             except ValueError:
-                raise CheckpointError(f"{path}: corrupt checkpoint: bad optimizer array name {key!r}.") from None
+                raise CheckpointError(f"{path}: corrupt checkpoint: bad optimizer array name {key!r:.100}.") from None
     groups = []
     for gi, g in enumerate(saved["param_groups"]):
         g = dict(g)
@@ -419,10 +477,10 @@ def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, re
                 f"{path}: no model spec recorded (the model was not made by nnbasics.models.build_model); pass "
                 f"model= a {((meta.get('model') or {}).get('class')) or 'Module'} built with the same sizes."
             )
-        from ..models.registry import build_model
+        from ..models.spec import build_from_spec
 
-        try:
-            model = build_model(dict(spec))
+        try:  # validated like any spec file: a damaged spec cannot ask for a 10^12-weight layer
+            model = build_from_spec(dict(spec))
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{path}: cannot rebuild the model from its spec {spec!r}: {e}") from None
     elif not hasattr(model, "state_dict"):
@@ -460,7 +518,7 @@ def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, re
         sd = _optimizer_state_dict(path, optimizer, meta, arrays)
         try:
             optimizer.load_state_dict(sd)
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
             raise CheckpointError(f"{path}: the optimizer state does not fit the optimizer given: {e}") from None
     model.load_state_dict(weights, strict=False)
     for name, gen in targets.items():
