@@ -55,7 +55,7 @@ CLAIM = ("A vanilla RNN cannot carry information over long delays: the gradient 
 CELLS = ("rnn", "lstm", "gru")
 
 _SETTINGS = {
-    True: {"delays": [5, 15, 30], "repeats": 1, "steps": 300, "batch_size": 32, "lr": 1e-2, "hidden": 32,
+    True: {"delays": [5, 15, 30], "repeats": 2, "steps": 300, "batch_size": 32, "lr": 1e-2, "hidden": 32,
            "n_symbols": 4, "noise": 0.5, "gate_bias": 3.0, "n_test": 500, "patience": 20, "grad_batch": 64,
            "baseline_steps": 150},
     False: {"delays": [5, 10, 20, 40, 60, 80], "repeats": 3, "steps": 1500, "batch_size": 32, "lr": 1e-2,
