@@ -26,6 +26,8 @@ import os
 
 import numpy as np
 
+from .errors import DatasetError
+
 __all__ = [
     "CharSequenceDataset",
     "CharVocab",
@@ -172,7 +174,7 @@ def load_text(path, encoding: str = "utf-8") -> str:
     Raises:
         FileNotFoundError: no such file (the message names the path).
         IsADirectoryError: ``path`` is a directory.
-        ValueError: the bytes are not valid in ``encoding`` (the message gives the byte
+        DatasetError (a ValueError): the bytes are not valid in ``encoding`` (the message gives the byte
             offset), or the file is empty.
     """
     path = os.fspath(path)
@@ -185,13 +187,15 @@ def load_text(path, encoding: str = "utf-8") -> str:
         raw = f.read()
     try:
         text = raw.decode(encoding)
+    except LookupError:
+        raise ValueError(f"load_text: unknown encoding {encoding!r:.40}; use e.g. 'utf-8' or 'latin-1'.") from None
     except UnicodeDecodeError as e:
-        raise ValueError(
+        raise DatasetError(
             f"load_text: {path!r} is not valid {encoding} text (bad byte {raw[e.start:e.start + 1]!r} at offset "
             f"{e.start}). Convert it to {encoding}, or pass the file's encoding, e.g. encoding='latin-1'."
         ) from None
     if not text:
-        raise ValueError(f"load_text: {path!r} is empty; a language model needs some text to learn from.")
+        raise DatasetError(f"load_text: {path!r} is empty; a language model needs some text to learn from.")
     return text
 
 
