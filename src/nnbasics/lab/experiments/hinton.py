@@ -1,0 +1,151 @@
+"""Experiment ``hinton``: Hinton's four reasons, measured in one study and one report.
+
+Geoffrey Hinton's summary of why deep learning did not work before ~2006:
+
+1. "Our labelled datasets were thousands of times too small."  -> experiment ``data``
+2. "Our computers were millions of times too slow."             -> experiment ``speed``
+3. "We initialized the weights in a stupid way."                -> experiment ``init``
+4. "We used the wrong type of non-linearity."                   -> experiment ``activation``
+
+This study runs the four experiments with the same context (quick or full, one seed, one
+executor), through the registry, so each writes its own full report into a subfolder; the
+study's report gathers their verdicts, headline numbers and key figures into a four-row
+summary and an overall verdict (:func:`overall_verdict`): supported when all four are,
+not supported when at least two are refuted, inconclusive otherwise. A sub-experiment that
+crashes is reported as such (its error in the table) and counts as inconclusive, so the
+study always writes a report.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from ..report import Report
+
+NAME = "hinton"
+TITLE = "Hinton's four reasons, measured"
+CLAIM = ("Deep learning did not work in the 1980s for four reasons: \"our labelled datasets were thousands of times "
+         "too small; our computers were millions of times too slow; we initialized the weights in a stupid way; "
+         "we used the wrong type of non-linearity\" (Geoffrey Hinton).")
+
+#: (experiment, Hinton's words), in his order.
+REASONS = (
+    ("data", "Our labelled datasets were thousands of times too small."),
+    ("speed", "Our computers were millions of times too slow."),
+    ("init", "We initialized the weights in a stupid way."),
+    ("activation", "We used the wrong type of non-linearity."),
+)
+
+#: Headline metrics shown per reason when the sub-report has them (else its first scalar metrics).
+PREFERRED_METRICS = {
+    "data": ("test_acc_smallest", "test_acc_largest", "gap_smallest", "gap_largest", "largest_n_over_1980s"),
+    "speed": ("speedup_factor", "matmul_gflops_nnbasics", "matmul_gflops_torch", "mlp_1m_epoch_hours_1986"),
+    "init": ("deep.loss_ratio.he", "deep.loss_ratio.xavier", "deep.accuracy.he", "deep.accuracy.xavier"),
+    "activation": ("ratio_sigmoid_over_relu", "accuracy_gap_relu_minus_sigmoid"),
+}
+#: The figure of each sub-report shown in the study (else its first figure).
+PREFERRED_FIGURES = {"data": (), "speed": ("flops",), "init": ("deep_relu",),
+                     "activation": ("grad_ratio_vs_depth", "accuracy_vs_depth")}
+
+
+def overall_verdict(verdicts):
+    """(supported, because) from the four sub-verdicts ("supported", "not supported", "inconclusive"/None).
+
+    Supported when all four are supported; not supported when at least two are refuted;
+    inconclusive otherwise (one refuted, or any inconclusive/failed).
+    """
+    verdicts = list(verdicts)
+    n = len(verdicts)
+    sup = sum(v == "supported" for v in verdicts)
+    ref = sum(v == "not supported" for v in verdicts)
+    because = f"{sup} of {n} reasons supported by the measurements, {ref} not supported, {n - sup - ref} inconclusive"
+    if sup == n:
+        return True, because
+    if ref >= 2:
+        return False, because
+    return None, because
+
+
+def _scalar_metrics(report, name, k=4):
+    head = report.headline
+    keys = [key for key in PREFERRED_METRICS.get(name, ()) if key in head and not isinstance(head[key], (list, dict))]
+    if not keys:
+        keys = [key for key, v in head.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:k]
+    return {key: head[key] for key in keys}
+
+
+def _key_figure(report, name):
+    by_name = {f.name: f for f in report.figures}
+    for want in PREFERRED_FIGURES.get(name, ()):
+        if want in by_name:
+            return by_name[want]
+    return report.figures[0] if report.figures else None
+
+
+def run(ctx) -> Report:
+    """Run data, speed, init and activation with this context and compose their reports."""
+    from ..html import format_value
+    from ..registry import run_in_context
+
+    report = Report(NAME, TITLE, CLAIM)
+    report.text("Each of the four reasons is one lab experiment, run here with the same mode and seed; each "
+                "writes its full report into a subfolder of this one (linked below). This page gathers their "
+                "verdicts, headline numbers and one key figure each.")
+    rows, timing_rows, verdicts, notes = [], [], [], []
+    t_start, c_start = time.perf_counter(), time.process_time()
+    for name, words in ctx.progress(REASONS, total=len(REASONS), desc="hinton: four reasons"):
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            sub = run_in_context(name, ctx)
+        except Exception as e:  # noqa: BLE001 - reported in the table; the study still says what it measured
+            ctx.log(f"hinton: {name} failed: {type(e).__name__}: {e}")
+            verdicts.append(None)
+            rows.append([words, name, f"failed: {type(e).__name__}: {e}", "inconclusive (failed)"])
+            notes.append((name, "".join(traceback.format_exception_only(type(e), e)).strip()))
+            timing_rows.append([name, time.perf_counter() - t0, time.process_time() - c0])
+            continue
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        timing_rows.append([name, wall, cpu])
+        report.add_subreport(name, sub)
+        verdicts.append(sub.verdict)
+        rows.append([words, name, sub.because or "(no reason given)",
+                     sub.verdict or "no verdict"])
+        report.section(f"{len(verdicts)}. {words}")
+        report.text(f"Experiment `{name}` — {sub.title}. Verdict: **{sub.verdict or 'no verdict'}** — "
+                    f"{sub.because} (full report: `{name}/report.html`).")
+        if sub.data_note:
+            report.text(f"Data: {sub.data_note}")
+        metrics = _scalar_metrics(sub, name)
+        if metrics:
+            report.table(["metric", "value"], [[k, v] for k, v in metrics.items()],
+                         caption=f"Headline numbers of `{name}`.")
+            for k, v in metrics.items():
+                report.metric(f"{name}.{k}", v)
+        fig = _key_figure(sub, name)
+        if fig is not None:
+            report.figure(fig.png, f"{name}_{fig.name}", f"From `{name}`: {fig.caption}")
+        for f in sub.findings[:2]:
+            report.finding(f"{name}: {f}")
+        report.metric(f"{name}.verdict", sub.verdict)
+
+    wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
+    supported, because = overall_verdict(verdicts)
+    report.section("Summary")
+    report.table(["reason (Hinton)", "experiment", "measured", "verdict"], rows,
+                 caption="One row per reason; each experiment's full report is in the subfolder of its name.")
+    for name, text in notes:
+        report.text(f"`{name}` failed: `{text}`")
+    report.table(["experiment", "wall s", "CPU s (this process)"], timing_rows + [["total", wall, cpu]],
+                 caption=f"{ctx.mode.capitalize()} mode. Budgets on 2 cores: quick <= 60 s, full <= 15 minutes "
+                         "(sweeps in pool workers add CPU time not counted here).")
+    report.metric("supported_count", sum(v == "supported" for v in verdicts))
+    report.metric("not_supported_count", sum(v == "not supported" for v in verdicts))
+    report.metric("total_wall_s", wall)
+    report.timings.update({f"{r[0]}_wall_s": round(r[1], 3) for r in timing_rows})
+    ctx.data_note = ("Each reason's own data (see its section): " + "; ".join(
+        f"{name}: {sub.data_note.split(' — ')[0]}" for name, sub in report.subreports if sub.data_note)
+                     if report.subreports else "")
+    report.finding(f"Overall: {because}; the whole study took {format_value(wall)} s wall.")
+    report.conclude(supported, because)
+    return report
