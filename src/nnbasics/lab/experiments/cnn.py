@@ -366,7 +366,6 @@ def run(ctx):
     X_tr, y_tr = np.ascontiguousarray(data.X_train, np.float32), np.asarray(data.y_train, np.int64)
     X_te, y_te = np.ascontiguousarray(data.X_test, np.float32), np.asarray(data.y_test, np.int64)
     report.data_note = data.note()
-    report.text(report.data_note)
 
     input_shape, C = tuple(data.input_shape), int(data.num_classes)
     cnn_params = parameter_count(build_image_model(cfg["cnn"], input_shape, C, rng=0))

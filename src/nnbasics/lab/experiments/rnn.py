@@ -374,13 +374,12 @@ def run(ctx):
     report = Report(NAME, TITLE, CLAIM)
     K, delays = cfg["n_symbols"], cfg["delays"]
     chance, T_max = 1.0 / K, max(delays)
-    report.data_note = (f"Generated sequences (the recall task): step 0 shows one of {K} symbols, then {{delay}} steps "
+    report.data_note = (f"Generated sequences (the recall task): step 0 shows one of {K} symbols, then `delay` steps "
                         f"of Gaussian noise (std {cfg['noise']:g}); the label is the first symbol, read at the last "
                         f"step. Delays {delays}. Generated because the claim is about how far back a model can "
                         "remember: the delay must be a knob, and chance (1/K) is known exactly. The softmax-only "
                         "baseline uses two short texts (\"hihello\" and a sentence), as in the lecture's labs.")
     ctx.data_note = report.data_note
-    report.text(report.data_note)
     report.text(f"Models: one recurrent layer of {cfg['hidden']} units (tanh RNN, LSTM, GRU), a Linear classifier "
                 f"on the last state; Adam lr {cfg['lr']:g}, batches of {cfg['batch_size']} fresh sequences, at most "
                 f"{cfg['steps']} steps (stopping once {cfg['patience']} batches in a row are perfect); "
