@@ -1,0 +1,134 @@
+"""Lab `init`: He's 30-layer ReLU loss falls while Xavier's stalls, zeros/N(0, 1) lose to the scaled inits,
+zero init never breaks symmetry; the verdict follows the numbers; the report and its figures are written."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nnbasics.lab.experiments import _deepnet as D
+from nnbasics.lab.experiments import init
+from nnbasics.lab.html import check_html
+from nnbasics.lab.registry import run_experiment
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lab_init") / "report"
+    report = run_experiment("init", quick=True, output=out, progress=False, executor="serial")
+    return report, out
+
+
+def test_he_trains_the_30_layer_relu_net_where_xavier_stalls(run):
+    report, _ = run
+    m = report.metrics
+    assert m["deep.depth"] == 30
+    assert m["deep.loss_ratio.he"] < init.FALL
+    for k in ("xavier", "lecun"):
+        assert m[f"deep.loss_ratio.{k}"] > init.STALL
+        # stuck at chance: the logits are ~0 because the signal died on the way up
+        assert m[f"deep.loss_final.{k}"] == pytest.approx(m["chance_loss"], abs=0.02)
+        assert m[f"deep.accuracy.{k}"] < m["deep.accuracy.he"]
+    assert report.verdict == "supported"
+
+
+def test_activation_std_shrinks_as_half_per_layer_with_lecun_and_not_with_he(run):
+    m = run[0].metrics
+    # 29 halvings of the variance: (1/2)^14.5 = 4.3e-5; finite width scatters it within a factor ~10
+    theory = m["deep.std_ratio_theory"]
+    assert theory == pytest.approx(0.5 ** 14.5, rel=1e-9)
+    for k in ("lecun", "xavier"):
+        assert theory / 10 < m[f"deep.std_ratio.{k}"] < theory * 10
+    assert m["deep.std_ratio.he"] > 0.05
+
+
+def test_bad_inits_lose_to_scaled_inits(run):
+    m = run[0].metrics
+    for a in init.JUDGED:
+        worst_good = min(m[f"accuracy.{a}.{i}"] for i in init.GOOD)
+        assert max(m[f"accuracy.{a}.zeros"], m[f"accuracy.{a}.normal"]) < worst_good
+    # too small: ReLU and tanh activations die out layer by layer (5 layers x 0.01 * sqrt(fan_in) < 1)
+    for a in ("tanh", "relu"):
+        assert m[f"act_std_last.{a}.small"] < 1e-3 * m[f"act_std_last.{a}.he"]
+    # too large: N(0, 1) ReLU activations blow up
+    assert m["act_std_last.relu.normal"] > 100
+
+
+def test_zero_init_keeps_every_unit_identical(run):
+    m = run[0].metrics
+    for a in init.ACTIVATIONS:
+        assert m[f"zeros.unit_spread.{a}"] < init.SYMMETRIC
+        assert m[f"unit_spread_min.{a}"] > 0.1
+
+
+def test_verdict_follows_the_numbers():
+    acc = {(a, i): (0.9 if i in init.GOOD else 0.2) for a in init.ACTIVATIONS for i in init.INITS}
+    ok, because = init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, acc)
+    assert ok is True and "yes" in because
+    # refuting: Xavier trains as well as He
+    assert init.verdict({"he": 0.4, "xavier": 0.4, "lecun": 1.0}, acc)[0] is False
+    # refuting: He stalls too
+    assert init.verdict({"he": 0.97, "xavier": 1.0, "lecun": 1.0}, acc)[0] is False
+    # refuting: N(0, 1) beats a scaled init for tanh
+    bad = dict(acc)
+    bad[("tanh", "normal")] = 0.95
+    ok, because = init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, bad)
+    assert ok is False and "tanh" in because
+    # sigmoid is reported, not judged
+    sig = dict(acc)
+    sig[("sigmoid", "normal")] = 0.95
+    assert init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, sig)[0] is True
+    assert init.verdict({"he": float("nan"), "xavier": 1.0}, acc)[0] is None
+    assert init.verdict({"he": 0.4}, acc)[0] is None
+
+
+def test_report_files_and_figures(run):
+    report, out = run
+    for f in ("report.html", "report.md", "metrics.json", "config.json"):
+        assert (out / f).is_file()
+    names = {f.name for f in report.figures}
+    assert names == {"hist_sigmoid", "hist_tanh", "hist_relu", "training_curves", "deep_relu"}
+    for n in names:
+        assert (out / "figures" / f"{n}.png").stat().st_size > 1000
+    page = check_html((out / "report.html").read_text())
+    assert page.ok and len(page.images) == len(report.figures)
+    assert "2/(fan_in + fan_out)" in page.text and "LeCun" in page.text
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["verdict"] == report.verdict
+    assert len(report.tables) == 3
+    # N(0, 1) may diverge: its non-finite metrics are stored as null and listed, never as NaN in the JSON
+    assert all(saved["metrics"][k] is None for k in saved["metrics"].get("nonfinite", []))
+
+
+# ------------------------------------------------------------------ helpers on tiny inputs
+def test_histogram_fixed_bins_clip_into_end_bins():
+    counts, edges = init.histogram([-5.0, -0.5, 0.0, 0.5, 0.99, 7.0, float("nan")], -1.0, 1.0, 4)
+    np.testing.assert_allclose(edges, [-1.0, -0.5, 0.0, 0.5, 1.0])
+    assert counts.tolist() == [1, 1, 1, 3]
+    assert counts.sum() == 6
+
+
+def test_std_theory_and_loss_ratio():
+    np.testing.assert_allclose(init.std_theory(3, 2.0), [2.0, 2.0 * 0.5 ** 0.5, 1.0])
+    np.testing.assert_allclose(init.std_theory(3, 1.0, gain=1.0), [1.0, 1.0, 1.0])
+    assert init.loss_ratio([2.0, 1.5, 1.0]) == 0.5
+    assert math.isnan(init.loss_ratio([2.0, float("nan")]))
+    assert math.isnan(init.loss_ratio([]))
+
+
+def test_train_job_on_tiny_data():
+    rng = np.random.default_rng(0)
+    y = np.arange(48) % 3
+    X = (np.eye(3, 6)[y] * 3 + rng.standard_normal((48, 6))).astype(np.float32)
+    out = init.train_job(X=X, y=y, X_test=X, y_test=y, activation="tanh", init="zeros", depth=2, width=5, steps=20,
+                         batch_size=8, lr=0.1, net_seed=0, batch_seed=1, probe=16, bins=5)
+    assert out["act_std"] == [0.0, 0.0] and len(out["hists"]) == 2
+    assert [c.sum() for c, _ in out["hists"]] == [16 * 5, 16 * 5]
+    assert max(out["spread"]) == 0.0  # trained, yet every hidden unit still the same
+    out = init.train_job(X=X, y=y, X_test=X, y_test=y, activation="tanh", init="lecun", depth=2, width=5, steps=20,
+                         batch_size=8, lr=0.1, net_seed=0, batch_seed=1, probe=16, bins=5, hist=False)
+    assert out["hists"] == [] and min(out["spread"]) > 0 and out["loss"][-1] < out["loss"][0]
+    assert out["accuracy"] > 0.8
+    net = D.build_net(6, 3, depth=1, width=4, activation="tanh", init="small", seed=0)
+    assert 0.001 < float(np.std(D.linear_layers(net)[0].weight.data)) < 0.02
