@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 import traceback
 
 from . import autograd as _autograd
@@ -194,7 +195,10 @@ def check_forward(fn, arrays, out, record) -> None:
             )
     if record:
         fn._anomaly_where = stack
-        fn._anomaly_trace = traceback.format_stack()[:-2]  # drop the check_forward and apply frames
+        # NOTE: frames only (no source lines read) now, formatted if an anomaly is found: ~10x cheaper
+        stack_summary = traceback.StackSummary.extract(traceback.walk_stack(sys._getframe(2)), lookup_lines=False)
+        stack_summary.reverse()
+        fn._anomaly_trace = stack_summary
 
 
 def check_backward(fn, grad, in_grads) -> None:
@@ -206,7 +210,8 @@ def check_backward(fn, grad, in_grads) -> None:
         where = _module_path(getattr(fn, "_anomaly_where", ()))
         inputs = [getattr(t, "data", t) for t in getattr(fn, "inputs", ())]
         ins = "\n".join(f"  forward input {j}: {_stats(x)}" for j, x in enumerate(inputs))
-        trace = "".join(getattr(fn, "_anomaly_trace", None) or ["  (created before anomaly mode was on)\n"])
+        summary = getattr(fn, "_anomaly_trace", None)
+        trace = "".join(summary.format()) if summary else "  (created before anomaly mode was on)\n"
         raise AnomalyError(
             f"detect_anomaly: {op}.backward returned {_what(g)} in its gradient for input {i}"
             f"{' (op created in layer ' + where + ')' if where else ''}.\n"
