@@ -340,7 +340,7 @@ def run(ctx):
     report.finding(f"Sigmoid (not judged): best init {LABELS[best]} at {sig[best]:.1%}; LeCun {sig['lecun']:.1%}, "
                    f"Glorot {sig['xavier']:.1%}, He {sig['he']:.1%}, N(0, 1) {sig['normal']:.1%}. Glorot's derivation "
                    "assumes a unit slope at 0 (tanh); sigmoid's is 1/4, so its variance-preserving scale is about 4x "
-                   "larger (Glorot & Bengio suggest 4x for sigmoid).")
+                   "larger (the deep-learning tutorials of Bengio's group use 4x Glorot's scale for sigmoid).")
     for i in ("lecun", "xavier"):
         report.finding(f"{L}-layer ReLU net, {LABELS[i]}: activation std falls from {_fmt(m[f'deep.act_std_first.{i}'], '.2g')}"
                        f" to {_fmt(m[f'deep.act_std_last.{i}'], '.2g')} (ratio {_fmt(m[f'deep.std_ratio.{i}'], '.2g')}; "
