@@ -254,7 +254,8 @@ def run(ctx):
         for a in ("sigmoid", "tanh", "relu"):
             g = np.asarray(fair[(a, deepest)][key])
             series[f"{a} ({FAIR_INIT[a]})"] = (np.arange(1, len(g) + 1), g)
-        plots.line_plot(series, "layer (1 = input side)", "||dL/dW||", f"{deepest} hidden layers, {when}",
+        plots.line_plot(series, f"Linear layer (1 = input, {deepest + 1} = output)", "||dL/dW||",
+                        f"{deepest} hidden layers, {when}",
                         logy=True, ax=ax, markers=True)
     report.figure(fig, "layer_grad_norms",
                   f"Per-layer weight-gradient norms of the {deepest}-layer nets (log scale): the vanishing-gradient "
