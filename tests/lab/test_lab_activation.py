@@ -11,6 +11,7 @@ from nnbasics.lab.experiments import _deepnet as D
 from nnbasics.lab.experiments import activation
 from nnbasics.lab.html import check_html
 from nnbasics.lab.registry import run_experiment
+from nnbasics.lab.report import Report
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,9 @@ def test_verdict_follows_the_numbers():
     # refuting numbers: sigmoid's gradient as large as ReLU's, and sigmoid more accurate
     ok, because = activation.verdict(0.5, 1.0, 0.8, 0.7)
     assert ok is False and "no" in because
+    report = Report(activation.NAME, activation.TITLE, activation.CLAIM)
+    report.conclude(ok, because)
+    assert report.verdict == "not supported"
     # gradient vanishes but ReLU does not learn more: not supported either
     assert activation.verdict(1e-12, 1.0, 0.5, 0.52)[0] is False
     # vanishes at init but not after training

@@ -11,6 +11,7 @@ from nnbasics.lab.experiments import _deepnet as D
 from nnbasics.lab.experiments import init
 from nnbasics.lab.html import check_html
 from nnbasics.lab.registry import run_experiment
+from nnbasics.lab.report import Report
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +76,9 @@ def test_verdict_follows_the_numbers():
     bad[("tanh", "normal")] = 0.95
     ok, because = init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, bad)
     assert ok is False and "tanh" in because
+    report = Report(init.NAME, init.TITLE, init.CLAIM)
+    report.conclude(ok, because)
+    assert report.verdict == "not supported"
     # sigmoid is reported, not judged
     sig = dict(acc)
     sig[("sigmoid", "normal")] = 0.95
