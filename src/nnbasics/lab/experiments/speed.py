@@ -124,7 +124,10 @@ def _nn_cnn(size, batch, steps, runs, rng):
 # ------------------------------------------------------------------- torch
 def torch_available() -> bool:
     """Whether PyTorch can be imported (checked without importing it)."""
-    return importlib.util.find_spec("torch") is not None
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):  # a broken or deliberately blocked install
+        return False
 
 
 def _torch_sync(torch, device):
