@@ -889,7 +889,8 @@ def _print_lab_report(report) -> None:
             print(f"  {k} = {format_value(v)}")
     wall, cpu = report.timings.get("wall_s"), report.timings.get("cpu_s")
     if wall is not None:
-        print(f"  time:    {wall:.1f} s wall, {cpu:.1f} s CPU")
+        workers = report.timings.get("cpu_workers_s")
+        print(f"  time:    {wall:.1f} s wall, {cpu:.1f} s CPU" + (f" (+ {workers:.1f} s in workers)" if workers else ""))
     if getattr(report, "path", None):
         print(f"  report:  {report.path}")
 

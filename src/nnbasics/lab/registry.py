@@ -106,6 +106,16 @@ def command_line(name, ctx) -> str:
     return shlex.join(args)
 
 
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished (waited-for) child processes."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0.0
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_in_context(name: str, ctx):
     """Run experiment ``name`` with an existing context; time it and fill ``report.config``.
 
@@ -115,15 +125,17 @@ def run_in_context(name: str, ctx):
     module = load_experiment(name)
     ctx.data_note = ""
     ctx.log(f"{name}: {module.TITLE} ({ctx.mode}, seed {ctx.seed})")
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
     report = module.run(ctx)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu, kids = time.perf_counter() - t0, time.process_time() - c0, _children_cpu() - k0
     from .report import Report
 
     if not isinstance(report, Report):
         raise TypeError(f"lab experiment {name!r}: run(ctx) must return a Report; got {type(report).__name__}.")
     report.timings.setdefault("wall_s", round(wall, 3))
-    report.timings.setdefault("cpu_s", round(cpu, 3))  # this process only: pool workers' CPU is not counted
+    report.timings.setdefault("cpu_s", round(cpu, 3))  # this process
+    if kids > 0:  # finished pool workers (process executor)
+        report.timings.setdefault("cpu_workers_s", round(kids, 3))
     if not report.data_note:
         report.data_note = ctx.data_note
     report.config = {
