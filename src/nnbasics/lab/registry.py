@@ -173,8 +173,7 @@ def run_experiment(name: str, *, quick=False, output=None, seed=0, executor=None
     ctx = LabContext(quick=quick, seed=seed, output=output, executor=executor, progress=progress,
                      data_root=data_root)
     report = run_in_context(name, ctx)
-    report.path = None
     if output is not None:
-        report.path = report.write(output)
+        report.write(output)
         ctx.log(f"{name}: report written to {report.path}")
     return report

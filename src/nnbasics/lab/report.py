@@ -124,6 +124,7 @@ class Report:
         timings: seconds, e.g. ``{"wall_s": 8.1, "cpu_s": 9.9}`` (filled by the runner;
             experiments may add their own keys).
         subreports: ``[(folder, Report)]`` written into subfolders (the ``hinton`` study).
+        path: the written ``report.html`` (None until :meth:`write`).
 
     Example:
         >>> r = Report("xor", "XOR", "A single layer cannot learn XOR.")
@@ -151,6 +152,7 @@ class Report:
         self.data_note: str = ""
         self.timings: dict = {}
         self.subreports: list = []
+        self.path = None  # report.html once written
 
     def __repr__(self) -> str:
         return (f"Report({self.name!r}, verdict={self.verdict!r}, figures={len(self.figures)}, "
@@ -295,7 +297,8 @@ class Report:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return target / "report.html"
+        self.path = target / "report.html"
+        return self.path
 
     def _write_into(self, folder: Path) -> None:
         from .html import render_html, render_markdown
