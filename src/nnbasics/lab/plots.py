@@ -69,7 +69,7 @@ def line_plot(series, xlabel="", ylabel="", title="", logy=False, *, ax=None, ma
 def bar_plot(values, xlabel="", ylabel="", title="", logy=False, *, errors=None, ax=None, annotate=True):
     """Bars ``{label: value}`` (optionally ``errors = {label: err}``), values written on top."""
     if ax is None:
-        fig, axes = new_figure(width=max(4.2, 0.8 * len(values) + 2))
+        fig, axes = new_figure(width=min(14.0, max(5.0, 1.5 * len(values) + 2)))
         ax = axes[0, 0]
     fig = ax.figure
     labels = [str(k) for k in values]
