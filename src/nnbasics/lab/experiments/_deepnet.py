@@ -38,6 +38,7 @@ from ... import functional as F
 from ... import nn, optim
 from ...autograd import no_grad
 from ...models.mlp import mlp
+from ...ops.parallel import single_thread_blas
 from ...tensor import tensor
 
 __all__ = [
@@ -239,26 +240,3 @@ def unit_spread(layer):
     return float(dev / (np.linalg.norm(W, axis=1).max() + 1e-12))
 
 
-class single_thread_blas:
-    """Context manager: BLAS runs on the calling thread only while inside (OpenBLAS 0.3.27+).
-
-    A narrow MLP's GEMMs are tiny ((64, 32) @ (32, 32)); handing each to a second BLAS thread
-    costs more than it computes, and on a busy 2-core machine the hand-off can stall for a
-    millisecond. Measured on this machine (20-layer width-32 net, 150 steps): 1.29 s of CPU with
-    BLAS's default threads, 0.25 s with one. Where the per-thread setting is not available
-    (another BLAS) this does nothing.
-    """
-
-    def __enter__(self):
-        from ...ops import parallel
-
-        if parallel._blas_local is False:
-            parallel._blas_local = parallel._find_blas_local()
-        self._set = parallel._blas_local
-        self._previous = self._set(1) if self._set is not None else None
-        return self
-
-    def __exit__(self, *exc):
-        if self._set is not None:
-            self._set(self._previous)
-        return False
