@@ -44,3 +44,15 @@ def test_every_lab_experiment_has_a_section_in_the_guide():
 
 def test_readme_links_the_guide():
     assert "docs/lecture.md" in README.read_text(encoding="utf-8")
+
+
+def test_readme_setup_commands_are_the_ones_ci_runs():
+    """The README's two set-up commands: the first runs the main job (the hinton lab, offline),
+    the second is the test command; .ci/run runs both, so the README cannot drift from CI."""
+    readme = README.read_text(encoding="utf-8")
+    setup = readme[readme.index("## Set up"):readme.index("## Ten lines")]
+    first, second = re.findall(r"^```bash\n(.*?)\n```$", setup, flags=re.DOTALL | re.MULTILINE)[:2]
+    assert first.startswith('pip install -e ".[lab]"') and "nnbasics lab hinton --quick" in first
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert second in ci
+    assert 'pip install -q -e ".[lab]"' in ci and "nnbasics lab hinton --quick" in ci
