@@ -26,6 +26,7 @@ def test_lstm_remembers_where_the_rnn_forgets(run):
     assert m["rnn_acc_by_delay"][str(min(m["delays"]))] >= 0.9  # the RNN can learn the task when the delay is short
     assert m["rnn_acc_longest"] < m["chance"] + 0.15  # ... and is near chance at the longest one
     assert m["lstm_acc_longest"] > m["rnn_acc_longest"] + 0.3
+    assert m["lstm_longest_solved_delay"] > m["rnn_longest_solved_delay"]
     assert m["lstm_minus_rnn_longest"] == pytest.approx(m["lstm_acc_longest"] - m["rnn_acc_longest"])
     assert report.verdict == "supported"
 
@@ -139,3 +140,5 @@ def test_train_recall_is_deterministic_and_summarize_averages():
                        {"cell": "lstm", "delay": 3, "test_acc": 0.75, "steps_run": 20}])
     assert s["rnn"][3] == {"acc": 0.75, "acc_std": 0.25, "n": 2, "steps_run": 20.0}
     assert s["lstm"][3]["acc"] == 0.75 and s["lstm"][3]["n"] == 1
+    assert rnn.longest_solved({5: {"acc": 0.95}, 15: {"acc": 0.5}, 30: {"acc": 0.92}}) == 30
+    assert rnn.longest_solved({5: {"acc": 0.89}}) is None

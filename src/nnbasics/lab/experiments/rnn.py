@@ -40,7 +40,7 @@ import time
 
 import numpy as np
 
-__all__ = ["CELLS", "CLAIM", "NAME", "TITLE", "build_recurrent", "loss_gradient_norms", "recall_task",
+__all__ = ["CELLS", "CLAIM", "NAME", "TITLE", "build_recurrent", "longest_solved", "loss_gradient_norms", "recall_task",
            "rnn_verdict", "run", "settings", "summarize", "train_recall"]
 
 NAME = "rnn"
@@ -212,6 +212,17 @@ def summarize(results) -> dict:
                     "acc_std": float(np.std([r["test_acc"] for r in rs])), "n": len(rs),
                     "steps_run": float(np.mean([r["steps_run"] for r in rs]))}
                 for d, rs in sorted(by_d.items())} for c, by_d in out.items()}
+
+
+def longest_solved(by_delay: dict, threshold: float = 0.9):
+    """The longest delay whose mean test accuracy is at least ``threshold`` (None if none is).
+
+    Example:
+        >>> longest_solved({5: {"acc": 1.0}, 15: {"acc": 0.95}, 30: {"acc": 0.3}})
+        15
+    """
+    ok = [d for d, v in by_delay.items() if v["acc"] >= threshold]
+    return max(ok) if ok else None
 
 
 # ------------------------------------------------------------------ gradient through time
@@ -450,6 +461,9 @@ def run(ctx):
         report.metric(f"grad_ratio_{c}", grads[c]["ratio"])
         report.metric(f"grad_log10_ratio_{c}", grads[c]["log10_ratio"])
         report.metric(f"grad_norms_{c}", grads[c]["norms"])
+    solved = {c: longest_solved(summary[c]) for c in CELLS}
+    for c in CELLS:
+        report.metric(f"{c}_longest_solved_delay", solved[c])
     report.metric("grad_ratio_lstm_bias0", grads["lstm (forget bias 0)"]["ratio"])
     report.metric("grad_lstm_over_rnn", grads["lstm"]["ratio"] / grads["rnn"]["ratio"])
     report.metric("lstm_minus_rnn_longest", summary["lstm"][T_max]["acc"] - summary["rnn"][T_max]["acc"])
@@ -465,6 +479,8 @@ def run(ctx):
     # findings and verdict
     report.finding(f"At delay {T_max}: RNN {summary['rnn'][T_max]['acc']:.3f}, LSTM {summary['lstm'][T_max]['acc']:.3f}, "
                    f"GRU {summary['gru'][T_max]['acc']:.3f} test accuracy (chance {chance:.2f}).")
+    report.finding("Longest delay solved (mean test accuracy >= 0.9): " + ", ".join(
+        f"{c} {solved[c] if solved[c] is not None else 'none'}" for c in CELLS) + ".")
     report.finding(f"Back through {T_max + 1} steps at initialization the RNN's gradient shrinks by "
                    f"{grads['rnn']['ratio']:.1e}, the LSTM's (forget bias +{cfg['gate_bias']:g}) by "
                    f"{grads['lstm']['ratio']:.1e}, the GRU's by {grads['gru']['ratio']:.1e}; with forget bias 0 the "
