@@ -28,6 +28,9 @@ def test_lstm_remembers_where_the_rnn_forgets(run):
     assert m["lstm_acc_longest"] > m["rnn_acc_longest"] + 0.3
     assert m["lstm_longest_solved_delay"] > m["rnn_longest_solved_delay"]
     assert m["lstm_minus_rnn_longest"] == pytest.approx(m["lstm_acc_longest"] - m["rnn_acc_longest"])
+    # the verdict's measure: mean accuracy over the delays, which the LSTM must lead
+    assert m["lstm_acc_mean_over_delays"] > m["rnn_acc_mean_over_delays"] + 0.05
+    assert m["lstm_acc_mean_over_delays"] == pytest.approx(np.mean(list(m["lstm_acc_by_delay"].values())))
     assert report.verdict == "supported"
 
 
