@@ -31,6 +31,7 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor
+from . import workspace
 
 __all__ = ["GRULayer", "LSTMLayer", "RNNLayer", "gru_layer", "lstm_layer", "rnn_layer"]
 
@@ -176,13 +177,14 @@ class LSTMLayer(Function):
         w_ih4 = _lstm_blocks(w_ih, H) * scale  # (4, H, I)
         whh4_t = xp.ascontiguousarray((_lstm_blocks(w_hh, H) * scale).transpose(0, 2, 1))  # (4, H, H): W_k^T
         # (4, T*N, H): one batched GEMM for all steps and gates; pre-activations, then activations in place
-        acts = xp.matmul(x.reshape(T * N, I), w_ih4.transpose(0, 2, 1))
+        acts = xp.matmul(x.reshape(T * N, I), w_ih4.transpose(0, 2, 1), out=workspace.empty((4, T * N, H), dt))
         if self.has_bias:
             acts += _lstm_blocks((b_ih + b_hh)[:, None], H).reshape(4, 1, H) * scale
         acts = acts.reshape(4, T, N, H)
-        out = xp.empty((T + 1, N, H), dtype=dt)  # h_1..h_T, then c_T
-        cs = xp.empty((T, N, H), dtype=dt)  # c_t
-        tcs = xp.empty((T, N, H), dtype=dt)  # tanh(c_t)
+        # big per-sequence buffers from the workspace pool: no fresh page faults each step
+        out = workspace.empty((T + 1, N, H), dt)  # h_1..h_T, then c_T
+        cs = workspace.empty((T, N, H), dt)  # c_t
+        tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
         rec = xp.empty((4, N, H), dtype=dt)  # h_{t-1} W_k^T
         ig = xp.empty((N, H), dtype=dt)
         h, c = h0, c0
@@ -215,7 +217,7 @@ class LSTMLayer(Function):
         I = x.shape[2]
         dt = g.dtype
         w_hh4 = _lstm_blocks(w_hh, H)  # (4, H, H): W_k, contiguous
-        da = xp.empty((4, T, N, H), dtype=dt)  # pre-activation gradients, (i, f, o, g) blocks
+        da = workspace.empty((4, T, N, H), dt)  # pre-activation gradients, (i, f, o, g) blocks
         dh = xp.zeros((N, H), dtype=dt)
         dc = g[T].copy()
         tmp = xp.empty((N, H), dtype=dt)
