@@ -33,7 +33,7 @@ def tiny_training(seed, steps):
     return {"seed": seed, "losses": losses, "weight": np.array(net.weight.data)}
 
 
-def failing(x):
+def failing(x, **_ignored):
     if x == 2:
         raise ValueError(f"x = {x} is bad")
     return x
@@ -80,7 +80,36 @@ def test_a_failing_job_raises_its_own_exception_naming_the_job(executor):
     ctx = LabContext(executor=executor, progress=False)
     with pytest.raises(ValueError, match="x = 2 is bad") as info:
         ctx.map(failing, [{"x": i} for i in range(4)])
-    assert any("job 2 failing(**{'x': 2})" in note for note in info.value.__notes__)
+    assert any("job 2 failing(x=2)" in note for note in info.value.__notes__)
+
+
+def test_a_failing_jobs_note_shows_arrays_by_shape_not_by_value():
+    ctx = LabContext(executor="serial", progress=False)
+    big = np.zeros((1600, 1, 16, 16), dtype=np.float32)
+    with pytest.raises(ValueError) as info:
+        ctx.map(failing, [{"x": 2, "data": big, "tag": "t" * 500}])
+    note = next(n for n in info.value.__notes__ if "LabContext.map" in n)
+    assert "data=<ndarray float32 (1600, 1, 16, 16)>" in note
+    assert len(note) < 300
+
+
+def blas_threads_inside(_i):
+    from nnbasics.ops import parallel
+
+    setter = parallel._blas_setter()
+    if setter is None:
+        return None
+    now = setter(1)
+    setter(now)
+    return now
+
+
+def test_pool_jobs_run_their_blas_on_one_thread():
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        out = LabContext(executor=ex, progress=False).map(blas_threads_inside, [{"_i": 0}, {"_i": 1}])
+    from nnbasics.ops import parallel
+
+    assert out == ([None, None] if parallel._blas_setter() is None else [1, 1])
 
 
 def test_context_validates_its_arguments():
@@ -143,3 +172,47 @@ def test_full_images_use_fashion_mnist_from_data_root_as_a_stratified_subset(mon
     assert np.bincount(d.y_train, minlength=10).tolist() == [4] * 10
     assert "subset of 40 / 50 of the 100 / 50" in d.why and str(root) in d.why
     assert d.X_train.dtype == np.float32 and d.X_train.max() <= 1.0
+
+
+def _blas_module(name, opt_out):
+    import types
+
+    from nnbasics.lab import Report
+
+    m = types.ModuleType(name)
+    m.NAME, m.TITLE, m.CLAIM = name, f"Stand-in {name}", "A claim."
+    if opt_out:
+        m.QUICK_SINGLE_THREAD_BLAS = False
+
+    def run(ctx):
+        r = Report(name, m.TITLE, m.CLAIM)
+        r.metric("blas_threads", blas_threads_inside(0))
+        r.conclude(None, "stand-in")
+        return r
+
+    m.run = run
+    return m
+
+
+@pytest.mark.parametrize("quick", [True, False])
+@pytest.mark.parametrize("opt_out", [False, True])
+def test_quick_runs_use_one_blas_thread_unless_the_experiment_opts_out(monkeypatch, quick, opt_out):
+    import sys
+
+    from nnbasics.lab import registry
+    from nnbasics.ops import parallel
+
+    setter = parallel._blas_setter()
+    name = f"blas_stand_in_{int(opt_out)}"
+    monkeypatch.setitem(sys.modules, name, _blas_module(name, opt_out))
+    monkeypatch.setitem(registry.EXPERIMENTS, "perceptron", name)
+    if setter is None:  # no per-thread OpenBLAS setting: nothing to check but that it runs
+        assert registry.run_experiment("perceptron", quick=quick, progress=False).metrics["blas_threads"] is None
+        return
+    outer = setter(2)
+    try:
+        got = registry.run_experiment("perceptron", quick=quick, progress=False).metrics["blas_threads"]
+        assert got == (1 if quick and not opt_out else 2)
+        assert blas_threads_inside(0) == 2  # restored afterwards
+    finally:
+        setter(outer)

@@ -163,7 +163,9 @@ class LabContext:
                 for i, job in enumerate(self.progress(jobs, total=len(jobs), desc=label)):
                     results.append(_call(fn, job, i, name))
                 return results
-            futures = [executor.submit(_call, fn, job, i, name) for i, job in enumerate(jobs)]
+            # NOTE: in a pool the workers are the parallelism: each job's BLAS runs on its own
+            # thread (two workers x two BLAS threads on two cores spin-wait on each other).
+            futures = [executor.submit(_call_one_blas_thread, fn, job, i, name) for i, job in enumerate(jobs)]
             from concurrent.futures import as_completed
 
             try:
@@ -230,6 +232,24 @@ def _call(fn, job, index, name):
         raise
 
 
+def _call_one_blas_thread(fn, job, index, name):
+    from ..ops.parallel import single_thread_blas
+
+    with single_thread_blas():
+        return _call(fn, job, index, name)
+
+
+def _brief(value, limit: int = 80) -> str:
+    """A short description of a job argument for error notes: arrays by dtype and shape."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and getattr(value, "dtype", None) is not None:
+        return f"<{type(value).__name__} {value.dtype} {tuple(shape)}>"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"<{type(value).__name__} of {len(value)}>"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _result(future, job, index, name):
     try:
         return future.result()
@@ -240,7 +260,8 @@ def _result(future, job, index, name):
 
 
 def _note(e, index, job, name):
-    text = f"LabContext.map: job {index} {name}(**{job!r}) failed"
+    args = ", ".join(f"{k}={_brief(v)}" for k, v in job.items())
+    text = f"LabContext.map: job {index} {name}({args}) failed"
     if hasattr(e, "add_note"):  # Python >= 3.11
         e.add_note(text)
     else:  # pragma: no cover - Python 3.10

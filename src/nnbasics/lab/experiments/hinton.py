@@ -24,6 +24,7 @@ import traceback
 from ..report import Report
 
 NAME = "hinton"
+QUICK_SINGLE_THREAD_BLAS = False  # each sub-experiment gets its own BLAS policy from run_in_context
 TITLE = "Hinton's four reasons, measured"
 CLAIM = ("Deep learning did not work in the 1980s for four reasons: \"our labelled datasets were thousands of times "
          "too small; our computers were millions of times too slow; we initialized the weights in a stupid way; "

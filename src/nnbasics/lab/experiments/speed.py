@@ -31,6 +31,7 @@ import numpy as np
 from ..report import Report
 
 NAME = "speed"
+QUICK_SINGLE_THREAD_BLAS = False  # measures this machine's threads itself
 TITLE = "Compute: this machine against a 1986 computer"
 CLAIM = ('"Our computers were millions of times too slow" — the third of Hinton\'s four reasons why deep '
          "learning did not work in the 1980s.")
