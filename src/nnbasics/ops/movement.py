@@ -11,6 +11,7 @@ import numbers
 from ..autograd import Function
 from ..backend import is_int_dtype, xp
 from ..tensor import Tensor
+from . import workspace
 from .util import as_operand, normalize_dim, sum_to
 
 __all__ = [
@@ -84,7 +85,7 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, g):
-        out = xp.zeros(self.shape, dtype=g.dtype)
+        out = workspace.zeros(self.shape, g.dtype)  # big ones reused: no fresh page faults per step
         idx = self.index
         if _is_basic(idx) or (not isinstance(idx, tuple) and getattr(idx, "dtype", None) == xp.bool_):
             out[idx] = g  # no position repeats: plain assignment

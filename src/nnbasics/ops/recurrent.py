@@ -251,7 +251,11 @@ class LSTMLayer(Function):
         needs = self.needs_grad
         d2 = da.reshape(4, T * N, H)
         x2 = x.reshape(T * N, I)
-        dx = xp.matmul(d2, _lstm_blocks(w_ih, H)).sum(axis=0).reshape(x.shape) if needs[0] else None
+        dx = None
+        if needs[0]:
+            dx4 = xp.matmul(d2, _lstm_blocks(w_ih, H), out=workspace.empty((4, T * N, I), dt))
+            dx = xp.sum(dx4, axis=0, out=workspace.empty((T * N, I), dt)).reshape(x.shape)
+            del dx4
         dw_ih = xp.matmul(d2.transpose(0, 2, 1), x2)[_LSTM_ORDER].reshape(4 * H, I) if needs[3] else None
         dw_hh = None
         if needs[4]:
