@@ -17,6 +17,7 @@ import math
 import numbers
 
 from ..backend import is_float_dtype, xp
+from ..ops import workspace
 from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
@@ -86,14 +87,14 @@ def _float_input(x, owner):
 def _uniform(rng, shape, dtype):
     """U[0, 1) draws in the input's precision (float32 stays float32: no float64 temporaries)."""
     dt = dtype if dtype in (xp.float32, xp.float64) else xp.float32
-    return as_generator(rng).random(shape, dtype=dt)
+    # drawn into a reused scratch array (the same numbers as without ``out``; no fresh pages each step)
+    return as_generator(rng).random(shape, dtype=dt, out=workspace.empty(shape, dt))
 
 
 def _masked(x, keep, scale):
     """x * (keep * scale): the mask is built once, scaled, in x's dtype; one Mul op on the graph."""
-    m = keep.astype(x.dtype)
-    if scale != 1.0:
-        m *= x.dtype.type(scale)
+    m = workspace.empty(keep.shape, x.dtype)
+    xp.multiply(keep, x.dtype.type(scale), out=m)  # 0 or scale, in x's dtype
     return x * Tensor._make(m, False, None)
 
 
