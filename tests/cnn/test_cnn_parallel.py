@@ -17,6 +17,7 @@ from nnbasics.ops import parallel, workspace
 def threads(monkeypatch):
     """Force splitting: 3 threads, no minimum size; the setting is restored afterwards."""
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(parallel, "PIECES_PER_THREAD", 1)  # one chunk per thread (pieces: test below)
     monkeypatch.setattr(workspace, "MIN_BYTES", 0)
     old = parallel._threads
     parallel.set_num_threads(3)
@@ -37,6 +38,38 @@ def test_parallel_for_covers_the_range_once_in_chunks(threads):
     seen.clear()
     parallel.parallel_for(2, fn)  # fewer items than threads: one chunk each
     assert sorted(seen) == [(0, 1), (1, 2)]
+
+
+def test_parallel_for_pieces_taken_in_turn(threads, monkeypatch):
+    """Several pieces per thread at fixed bounds; a slow piece's thread takes fewer pieces."""
+    import time
+
+    monkeypatch.setattr(parallel, "PIECES_PER_THREAD", 2)
+    seen, by_thread = [], {}
+
+    def fn(lo, hi):
+        seen.append((lo, hi))
+        by_thread.setdefault(threading.current_thread().name, []).append(lo)
+        if lo == 0:
+            time.sleep(0.2)  # the caller's first piece is slow: the pool threads take the rest
+
+    parallel.parallel_for(10, fn)
+    assert sorted(seen) == [(0, 1), (1, 3), (3, 5), (5, 6), (6, 8), (8, 10)]
+    assert by_thread[threading.current_thread().name] == [0]
+
+
+def test_parallel_for_pieces_all_run_when_one_fails(threads, monkeypatch):
+    monkeypatch.setattr(parallel, "PIECES_PER_THREAD", 3)
+    done = []
+
+    def fn(lo, hi):
+        if lo == 2:
+            raise RuntimeError("piece 2 failed")
+        done.append(lo)
+
+    with pytest.raises(RuntimeError, match="piece 2"):
+        parallel.parallel_for(9, fn)
+    assert sorted(done) == [0, 1, 3, 4, 5, 6, 7, 8]
 
 
 def test_parallel_for_single_call_when_small_or_one_thread(monkeypatch):

@@ -25,8 +25,15 @@ from __future__ import annotations
 
 import os
 import threading
+from itertools import chain as _chain
 
-__all__ = ["MIN_ELEMENTS", "num_threads", "parallel_blas_for", "parallel_for", "set_num_threads", "single_thread_blas"]
+__all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "num_threads", "parallel_blas_for", "parallel_for", "set_num_threads", "single_thread_blas"]
+
+#: Pieces per thread in :func:`parallel_for`: the threads take pieces in turn, so a thread
+#: that starts late (a pool thread wakes up 0.05-0.2 ms after the call) or is slowed by another
+#: process does less of the work instead of making the others wait for it. Lab CNN step on 2
+#: threads: see BENCHMARKS.md.
+PIECES_PER_THREAD = 4
 
 #: Arrays with fewer elements than this are not worth splitting (a thread hand-off costs
 #: ~20-50 microseconds; a 256 Ki-element float32 pass takes ~50-100).
@@ -87,6 +94,10 @@ def _pool(workers):
 def parallel_for(n: int, fn, elements: int | None = None) -> None:
     """Run ``fn(lo, hi)`` over contiguous chunks covering ``range(n)``, on up to :func:`num_threads` threads.
 
+    The range is cut into up to ``num_threads() * PIECES_PER_THREAD`` pieces at fixed bounds
+    (the same for every call with the same ``n`` and thread count, so results that add
+    per-piece partial sums in piece order are deterministic); the threads take them in turn.
+
     Args:
         n: length of the axis to split (e.g. the batch size).
         fn: callable ``fn(lo, hi)`` that processes items ``lo:hi``; chunks never overlap, so
@@ -100,11 +111,24 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
             "nnbasics"):
         fn(0, n)
         return
-    bounds = [n * i // k for i in range(k + 1)]
-    futures = [_pool(k - 1).submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    pieces = min(n, k * PIECES_PER_THREAD)
+    bounds = [n * i // pieces for i in range(pieces + 1)]
+    order = iter(range(1, pieces))  # shared: each thread takes the next piece (next() is atomic under the GIL)
+
+    def take(first=None):  # every piece runs; a failing piece's error is raised once the thread runs out
+        error = None
+        for i in order if first is None else _chain((first,), order):
+            try:
+                fn(bounds[i], bounds[i + 1])
+            except BaseException as e:  # noqa: BLE001
+                error = error or e
+        if error is not None:
+            raise error
+
+    futures = [_pool(k - 1).submit(take) for _ in range(1, k)]
     error = None
     try:
-        fn(bounds[0], bounds[1])
+        take(0)  # the caller starts with the first piece, then takes its turns
     except BaseException as e:  # noqa: BLE001 - re-raised after the other chunks finish
         error = e
     for f in futures:
