@@ -214,6 +214,12 @@ class Sigmoid(Function):
         return (g * z * (1 - z),)
 
 
+# NumPy 2's clip against (0, inf) runs vectorized, its maximum against a scalar 0 does not
+# (float32, 800 K elements: 0.09 against 0.30 ms; NumPy 1.26: both ~0.31 ms). The two differ
+# only for -0.0, which clip keeps, as PyTorch's relu does.
+_CLIP_RELU = int(xp.__version__.split(".")[0]) >= 2
+
+
 class ReLU(Function):
     """z = max(a, 0).  dz/da = 1 for a > 0, 0 for a < 0, and 0 at the kink a = 0 (as PyTorch)."""
 
@@ -226,11 +232,15 @@ class ReLU(Function):
         recording = getattr(self, "needs_grad", None) is not None
         mask = workspace.empty_like(a, xp.bool_) if recording else None  # no mask for inference
         out = workspace.empty_like(a)
+        zero, inf = a.dtype.type(0), a.dtype.type(xp.inf)
 
         def part(i):  # rows i (big arrays are split across threads)
             if recording:
                 xp.greater(a[i], 0, out=mask[i])
-            xp.maximum(a[i], 0, out=out[i])
+            if _CLIP_RELU:
+                xp.clip(a[i], zero, inf, out=out[i])
+            else:
+                xp.maximum(a[i], 0, out=out[i])
 
         _rows(a, part)
         self.mask = mask
