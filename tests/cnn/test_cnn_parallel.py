@@ -72,6 +72,33 @@ def test_parallel_for_pieces_all_run_when_one_fails(threads, monkeypatch):
     assert sorted(done) == [0, 1, 3, 4, 5, 6, 7, 8]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 7, 64, 1001])
+@pytest.mark.parametrize("before", [0, 1, 2])
+def test_uniform_fill_gives_the_one_thread_numbers_and_state(threads, dtype, n, before):
+    """Split fills equal one ``random`` call, also after an odd number of float32 draws (a
+    buffered half-draw), and leave the generator where that call would."""
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    a.random(before, dtype=np.float32)
+    b.random(before, dtype=np.float32)
+    want = a.random((n,), dtype=dtype)
+    got = np.full(n, -1.0, dtype=dtype)
+    parallel.uniform_fill(b, got)
+    np.testing.assert_array_equal(got, want)
+    assert a.bit_generator.state == b.bit_generator.state
+    np.testing.assert_array_equal(a.random(3, dtype=np.float32), b.random(3, dtype=np.float32))
+
+
+def test_uniform_fill_other_bit_generators_and_dropout(threads):
+    a, b = np.random.Generator(np.random.MT19937(3)), np.random.Generator(np.random.MT19937(3))
+    got = np.empty((4, 5), np.float32)
+    parallel.uniform_fill(b, got)
+    np.testing.assert_array_equal(got, a.random((4, 5), dtype=np.float32))
+    x = nb.tensor(np.ones((6, 5, 4), np.float32))
+    mask = F.dropout(x, 0.5, rng=np.random.default_rng(2)).data != 0
+    np.testing.assert_array_equal(mask, np.random.default_rng(2).random((6, 5, 4), dtype=np.float32) >= 0.5)
+
+
 def test_parallel_for_single_call_when_small_or_one_thread(monkeypatch):
     calls = []
     parallel.parallel_for(8, lambda lo, hi: calls.append((lo, hi)), elements=10)  # below MIN_ELEMENTS

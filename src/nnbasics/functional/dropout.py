@@ -17,7 +17,7 @@ import math
 import numbers
 
 from ..backend import is_float_dtype, xp
-from ..ops import workspace
+from ..ops import parallel, workspace
 from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
@@ -87,8 +87,11 @@ def _float_input(x, owner):
 def _uniform(rng, shape, dtype):
     """U[0, 1) draws in the input's precision (float32 stays float32: no float64 temporaries)."""
     dt = dtype if dtype in (xp.float32, xp.float64) else xp.float32
-    # drawn into a reused scratch array (the same numbers as without ``out``; no fresh pages each step)
-    return as_generator(rng).random(shape, dtype=dt, out=workspace.empty(shape, dt))
+    # drawn into a reused scratch array, split across threads: the same numbers as one
+    # ``random(shape, dtype)`` call (see nnbasics.ops.parallel.uniform_fill)
+    out = workspace.empty(shape, dt)
+    parallel.uniform_fill(as_generator(rng), out)
+    return out
 
 
 def _masked(x, keep, scale):

@@ -27,7 +27,16 @@ import os
 import threading
 from itertools import chain as _chain
 
-__all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "num_threads", "parallel_blas_for", "parallel_for", "set_num_threads", "single_thread_blas"]
+__all__ = [
+    "MIN_ELEMENTS",
+    "PIECES_PER_THREAD",
+    "num_threads",
+    "parallel_blas_for",
+    "parallel_for",
+    "set_num_threads",
+    "single_thread_blas",
+    "uniform_fill",
+]
 
 #: Pieces per thread in :func:`parallel_for`: the threads take pieces in turn, so a thread
 #: that starts late (a pool thread wakes up 0.05-0.2 ms after the call) or is slowed by another
@@ -227,3 +236,58 @@ class single_thread_blas:
         if self._set is not None:
             self._set(self._previous)
         return False
+
+
+def uniform_fill(gen, out) -> None:
+    """``gen.random(out.shape, dtype=out.dtype, out=out)``, split across threads: the same numbers.
+
+    For NumPy's default bit generator (PCG64) a float32 U[0, 1) takes 32 bits of a 64-bit
+    draw (low half first) and a float64 takes a whole draw, so the draws behind any stretch of
+    ``out`` are known in advance: each thread fills its stretch from a copy of the generator
+    moved ahead with ``PCG64.advance`` (a jump, not a walk), and ``gen`` ends in the state the
+    one-thread fill leaves. Other bit generators, small arrays and one thread: one plain call.
+    (A dropout mask on the lab CNN's (128, 64, 7, 7) activations: ~1 ms on one thread.)
+
+    Args:
+        gen: numpy.random.Generator.
+        out: C-contiguous float32 or float64 array to fill.
+    """
+    import numpy as np
+
+    n = out.size
+    k = num_threads() if n >= MIN_ELEMENTS else 1
+    bg = gen.bit_generator
+    if (k <= 1 or type(bg) is not np.random.PCG64 or out.dtype not in (np.float32, np.float64)
+            or not out.flags.c_contiguous or threading.current_thread().name.startswith("nnbasics")):
+        gen.random(out.shape, dtype=out.dtype, out=out)
+        return
+    flat = out.reshape(-1)
+    per_draw = 2 if out.dtype == np.float32 else 1  # values per 64-bit draw
+    start = 0
+    if per_draw == 2 and bg.state["has_uint32"]:
+        flat[:1] = gen.random(1, dtype=np.float32)  # the buffered half-draw comes first
+        start = 1
+    draws = (n - start) // per_draw
+    if draws < k:  # too few values for a stretch per thread
+        gen.random(n - start, dtype=out.dtype, out=flat[start:])
+        return
+    base = bg.state
+    # stretch bounds on whole draws (even offsets for float32), the last takes the rest
+    bounds = [start + per_draw * (draws * i // k) for i in range(k)] + [n]
+    gens = []
+    for i in range(k):
+        b = np.random.PCG64()
+        b.state = base
+        b.advance((bounds[i] - start) // per_draw)
+        gens.append(np.random.Generator(b))
+
+    def fill(lo, hi):
+        for i in range(lo, hi):
+            seg = flat[bounds[i]:bounds[i + 1]]
+            gens[i].random(seg.shape, dtype=out.dtype, out=seg)
+
+    parallel_for(k, fill)
+    end = gens[-1].bit_generator.state  # where the one-thread fill would have left it, except that
+    if per_draw == 1:  # advance() drops a buffered half-draw, which float64 draws leave in place
+        end["has_uint32"], end["uinteger"] = base["has_uint32"], base["uinteger"]
+    bg.state = end
