@@ -362,6 +362,7 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
         OnnxExportError: the example input does not fit the model, or a layer's settings have
             no ONNX equivalent (the message says which and what to do).
         ValueError: a bad ``opset`` or names.
+        ImportError: the onnx package is not installed (the message says how to install it).
 
     Example:
         >>> import nnbasics as nb, nnbasics.nn as nn, nnbasics.onnx, tempfile, os
@@ -371,8 +372,13 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
         >>> [n.op_type for n in proto.graph.node]
         ['Gemm', 'Relu', 'Gemm']
     """
-    import onnx  # absolute: the top-level onnx package, not this subpackage
-    from onnx import TensorProto, helper
+    try:
+        import onnx  # absolute: the top-level onnx package, not this subpackage
+        from onnx import TensorProto, helper
+    except ImportError as e:
+        raise ImportError("export: writing ONNX needs the onnx package, which is not installed. Install the "
+                          "onnx extra: pip install \"nnbasics[onnx]\" (onnx, and onnxruntime to run the "
+                          "file), or pip install onnx.") from e
 
     from .. import __version__
 
