@@ -134,6 +134,16 @@ def _blas_policy(module, ctx):
     return contextlib.nullcontext()
 
 
+def _require_matplotlib(name: str) -> None:
+    """Refuse before any training when matplotlib (the reports' figures) is missing."""
+    try:
+        import matplotlib  # noqa: F401  (the top-level package only; pyplot is imported when a figure is drawn)
+    except ImportError as e:
+        raise ExperimentUnavailable(
+            f"lab experiment {name!r} draws its report's figures with matplotlib, which is not installed. "
+            "Install the lab extra: pip install \"nnbasics[lab]\" (or pip install matplotlib).") from e
+
+
 def run_in_context(name: str, ctx):
     """Run experiment ``name`` with an existing context; time it and fill ``report.config``.
 
@@ -189,6 +199,7 @@ def run_experiment(name: str, *, quick=False, output=None, seed=0, executor=None
     from .context import LabContext
 
     _check_name(name)
+    _require_matplotlib(name)
     ctx = LabContext(quick=quick, seed=seed, output=output, executor=executor, progress=progress,
                      data_root=data_root)
     report = run_in_context(name, ctx)
