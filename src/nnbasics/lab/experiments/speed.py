@@ -17,6 +17,11 @@ Tennessee CS-89-85, the table's VAX 11/780 FPA entry). We credit it with a gener
 **1 MFLOP/s** (:data:`ERA_FLOPS`), so the factor computed is a lower bound; the factor
 against the LINPACK figure is reported too. The claim is supported when the measured factor
 is at least 10^6 (:func:`verdict`).
+
+Timings on a shared machine are unreliable (on 2 cores with another benchmark running, a
+384 x 384 product took 16 ms instead of 0.6 ms), so the CPU time that OTHER processes used
+during the timings is measured from ``/proc/stat`` (Linux; metric ``other_processes_cores``)
+and the report warns when it exceeds :data:`BUSY_LIMIT` cores.
 """
 
 from __future__ import annotations
@@ -44,6 +49,36 @@ ERA_MACHINE = "DEC VAX-11/780 (1977-1980s; ~1 MIPS)"
 MLP_1M = (784, (1024, 192), 10)
 EPOCH_IMAGES = 60_000
 MILLION = 1.0e6
+
+
+#: Other processes busy on more than this many cores during the timings make the report warn.
+BUSY_LIMIT = 0.25
+
+
+def _cpu_snapshot():
+    """(CPU seconds all processes used, this process's CPU seconds, wall seconds); None without /proc/stat."""
+    import os
+
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        vals = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError, AttributeError):  # not Linux, or an unreadable /proc
+        return None
+    busy = sum(vals[:3]) + sum(vals[5:8])  # steal: another VM had the core
+    return busy / ticks, time.process_time(), time.perf_counter()
+
+
+def others_busy(before, after):
+    """Cores kept busy by OTHER processes between two :func:`_cpu_snapshot` calls (None when unknown).
+
+    (all processes' CPU seconds - this process's) / wall seconds, at least 0; /proc/stat counts
+    in clock ticks (10 ms), so short windows read coarsely.
+    """
+    if before is None or after is None or after[2] <= before[2]:
+        return None
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / (after[2] - before[2]))
 
 
 def _median_time(fn, reps, runs):
@@ -228,6 +263,7 @@ def run(ctx) -> Report:
     have_torch = torch_available()
     ctx.log(f"speed: timing nnbasics ({num_threads()} threads)" + (" and PyTorch" if have_torch else ""))
     rows, flops = [], {}
+    snap0 = _cpu_snapshot()
     nn_mm = _nn_matmul(n, mm_reps, runs, rng)
     flops["nnbasics (NumPy BLAS)"] = nn_mm
     nn_mlp = _nn_mlp(mlp_shape, mlp_batch, mlp_steps, runs, rng)
@@ -248,6 +284,7 @@ def run(ctx) -> Report:
             flops[f"PyTorch CUDA ({torch.cuda.get_device_name(0)})"] = gpu_mm
             report.config.update(gpu=torch.cuda.get_device_name(0), gpu_matmul_n=gpu_n)
         report.config.update(torch_threads=torch_threads)
+    busy = others_busy(snap0, _cpu_snapshot())
 
     w = mlp_weights(*mlp_shape)
     mlp_flop = 6.0 * w
@@ -271,6 +308,12 @@ def run(ctx) -> Report:
                 + (f"; PyTorch {torch.__version__} uses {torch_threads} threads." if have_torch else
                    "; PyTorch is not installed, so only nnbasics was timed (`pip install torch` adds the "
                    "side-by-side column)."))
+    if busy is not None and busy > BUSY_LIMIT:
+        warning = (f"Other processes kept {busy:.2g} of this machine's {_cores()} cores busy while these timings "
+                   "ran: the numbers measure a shared machine, may be several times too slow, and may favour "
+                   "whichever library ran in a quiet moment. Rerun on a quiet machine before comparing.")
+        report.text(f"**Warning.** {warning}")
+        ctx.log(f"speed: {warning}")
     report.table(["benchmark", "nnbasics", "PyTorch CPU", "PyTorch / nnbasics"], rows,
                  caption=f"matmul: {n}x{n} float32; MLP {report.config['mlp']}, batch {mlp_batch} "
                          f"({6 * w:,} FLOP per sample); CNN: lab-cnn on {cnn_size}x{cnn_size}, batch {cnn_batch}. "
@@ -333,11 +376,15 @@ def run(ctx) -> Report:
     report.metric("mlp_1m_epoch_flop", epoch_flop)
     report.metric("mlp_1m_epoch_hours_1986", era_epoch_s / 3600)
     report.metric("mlp_1m_epoch_seconds_here", best_epoch_s)
+    report.metric("other_processes_cores", busy)
     report.finding(f"This machine's fastest matrix multiply ({best_name}) runs at {best / 1e9:.3g} GFLOP/s: "
                    f"{factor:.3g} times the 1986 reference ({best / ERA_LINPACK_FLOPS:.3g} times its LINPACK "
                    "figure).")
     report.finding(f"One epoch of a 1-million-parameter MLP on 60,000 images needs {epoch_flop:.3g} FLOP: "
                    f"{_duration(era_epoch_s)} in 1986, {_duration(best_epoch_s)} here.")
+    if busy is not None and busy > BUSY_LIMIT:
+        report.finding(f"The machine was shared: other processes used {busy:.2g} cores during the timings, so "
+                       "every number here is a lower bound and the nnbasics/PyTorch ratios are unreliable.")
     if have_torch:
         report.finding(f"PyTorch trains the MLP {th_mlp / nn_mlp:.2f}x and the CNN {th_cnn / nn_cnn:.2f}x as fast "
                        "as nnbasics on this machine.")
@@ -348,6 +395,12 @@ def run(ctx) -> Report:
                        "CPU. Run it where a CUDA GPU is visible to measure that too.")
     report.conclude(supported, because)
     return report
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
 
 
 def _duration(seconds: float) -> str:
