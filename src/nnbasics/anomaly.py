@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import itertools
 import sys
+import threading
 import traceback
 
 from . import autograd as _autograd
@@ -44,8 +45,16 @@ from .backend import xp
 
 __all__ = ["AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]
 
-# Modules whose forward is running, outermost first (pushed by Module.__call__ in anomaly mode).
-_module_stack: list = []
+class _RunningModules(threading.local):
+    """Per thread: the modules whose forward is running, outermost first (pushed by
+    Module.__call__ in anomaly mode). Per thread, so that models run in parallel threads
+    (an Executor of threads, a web server) each name their own layer."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_running = _RunningModules()
 
 
 class AnomalyError(RuntimeError, FloatingPointError):
@@ -84,7 +93,7 @@ def set_detect_anomaly(mode: bool) -> None:
         raise TypeError(f"set_detect_anomaly: mode must be True or False. Got {mode!r}.")
     _autograd._ANOMALY = bool(mode)
     if not mode:
-        _module_stack.clear()
+        _running.stack.clear()
 
 
 class detect_anomaly:
@@ -128,11 +137,12 @@ class detect_anomaly:
 # ------------------------------------------------------------------ module path
 def call_module(module, args, kwargs):
     """Run ``module.forward`` with ``module`` on the stack of running layers (anomaly mode only)."""
-    _module_stack.append(module)
+    stack = _running.stack
+    stack.append(module)
     try:
         return module.forward(*args, **kwargs)
     finally:
-        _module_stack.pop()
+        stack.pop()
 
 
 def _module_path(stack) -> str | None:
@@ -178,7 +188,7 @@ def _what(a) -> str:
 
 def check_forward(fn, arrays, out, record) -> None:
     """Raise AnomalyError when ``out`` holds NaN/Inf; remember where ``fn`` was created for backward."""
-    stack = tuple(_module_stack)
+    stack = tuple(_running.stack)
     for i, a in enumerate(_arrays(out)):
         if _bad(a):
             op = type(fn).__name__
