@@ -34,10 +34,12 @@ __all__ = ["CLAIM", "NAME", "RECIPES", "TITLE", "bootstrap_trainer", "ensemble_v
 
 NAME = "ensemble"
 TITLE = "Ensembles: the average of K networks against the best single network"
-CLAIM = ("Train several networks from different random initializations and average their predictions: the "
-         "ensemble is at least as good as its best member, because the members' errors are partly independent "
-         "and averaging cancels them (the lecture's second cure for overfitting, beside dropout; dropout itself "
-         "is \"training a large ensemble of models that share parameters\", Srivastava et al. 2014).")
+CLAIM = ("Combine several trained networks by averaging their predictions: the ensemble is at least as good "
+         "as its best member, because the members' errors are partly independent and averaging cancels them "
+         "(the lecture's second cure for overfitting, beside dropout; dropout itself is \"training a large "
+         "ensemble of models that share parameters\", Srivastava et al. 2014). Tested here with members that "
+         "differ by their seed and their bootstrap resample of the training data (bagging, Breiman 1996); the "
+         "members that differ by seed alone are measured and reported beside them.")
 
 #: the two ways the members are made to differ; the verdict is computed on ``"bagging"``.
 RECIPES = ("seeds", "bagging")

@@ -145,7 +145,7 @@ def run(ctx) -> Report:
     report.metric("total_wall_s", wall)
     report.timings.update({f"{r[0]}_wall_s": round(r[1], 3) for r in timing_rows})
     ctx.data_note = ("Each reason's own data (see its section): " + "; ".join(
-        f"{name}: {sub.data_note.split(' — ')[0]}" for name, sub in report.subreports if sub.data_note)
+        f"{name}: {sub.data_note.split(' — ')[0].rstrip('.')}" for name, sub in report.subreports if sub.data_note)
                      if report.subreports else "")
     report.finding(f"Overall: {because}; the whole study took {format_value(wall)} s wall.")
     report.conclude(supported, because)
