@@ -100,7 +100,7 @@ def test_report_files_and_figures(run):
     assert "2/(fan_in + fan_out)" in page.text and "LeCun" in page.text
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["verdict"] == report.verdict
-    assert len(report.tables) == 3
+    assert len(report.tables) == 4  # accuracy grid, losses, the deep nets, the init_report table
     # N(0, 1) may diverge: its non-finite metrics are stored as null and listed, never as NaN in the JSON
     assert all(saved["metrics"][k] is None for k in saved["metrics"].get("nonfinite", []))
 
@@ -136,3 +136,12 @@ def test_train_job_on_tiny_data():
     assert out["accuracy"] > 0.8
     net = D.build_net(6, 3, depth=1, width=4, activation="tanh", init="small", seed=0)
     assert 0.001 < float(np.std(D.linear_layers(net)[0].weight.data)) < 0.02
+
+
+def test_init_report_diagnoses_the_deep_nets(run):
+    report, _ = run
+    m = report.metrics
+    # the per-layer diagnosis agrees with the claim: LeCun's/Glorot's signal dies with depth, He's does not
+    assert m["deep.diag.act_var_last.lecun"] < 1e-6 * m["deep.diag.act_var_last.he"]
+    assert m["deep.diag.act_var_last.xavier"] < 1e-6 * m["deep.diag.act_var_last.he"]
+    assert any(f.startswith("Diagnostics — LeCun") and "shrink" in f for f in report.findings)

@@ -203,6 +203,29 @@ def _hist_figure(results, activation, depth, plots):
     return fig
 
 
+def _diagnose_deep(report, X, num_classes, depth, width, seed):
+    """Why, per layer: :func:`nnbasics.diagnostics.init_report` on the deep ReLU nets at initialization
+    (the same weights the deep part trains): measured activation variance against the
+    fan-in prediction, and the report's own plain-language findings."""
+    from ...diagnostics import init_report
+
+    rows, said = [], []
+    for i in DEEP_INITS:
+        net = D.build_net(X.shape[1], num_classes, depth=depth, width=width, activation="relu", init=i, seed=seed)
+        rep = init_report(net, X)
+        first, mid, last = rep.rows[0], rep.rows[len(rep.rows) // 2], rep.rows[-1]
+        rows.append([LABELS[i], f"{first.act_var:.2g}", f"{mid.act_var:.2g}", f"{last.act_var:.2g}",
+                     f"{last.act_ratio:.2f}"])
+        report.metric(f"deep.diag.act_var_last.{i}", last.act_var)
+        said += [f"{LABELS[i]}: {s}" for s in rep.findings()[:2]]
+    report.table(["init", "Var[y] layer 1", f"Var[y] layer {len(rep.rows) // 2 + 1}", f"Var[y] layer {len(rep.rows)}",
+                  "measured / predicted (last)"], rows,
+                 f"diagnostics.init_report on the {depth}-layer ReLU nets at initialization: the pre-activation "
+                 "variance of each Linear layer, and how well fan_in x Var[W] x E[x^2] predicts it.")
+    for s in said:
+        report.finding("Diagnostics — " + s)
+
+
 def run(ctx):
     """Run both parts and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
     from .. import plots
@@ -345,6 +368,9 @@ def run(ctx):
         report.finding(f"{L}-layer ReLU net, {LABELS[i]}: activation std falls from {_fmt(m[f'deep.act_std_first.{i}'], '.2g')}"
                        f" to {_fmt(m[f'deep.act_std_last.{i}'], '.2g')} (ratio {_fmt(m[f'deep.std_ratio.{i}'], '.2g')}; "
                        f"theory {m['deep.std_ratio_theory']:.2g}); He's ratio is {_fmt(m['deep.std_ratio.he'], '.2g')}.")
+
+    _diagnose_deep(report, X[:cfg["probe"]], data.num_classes, L, cfg["deep_width"],
+                   ctx.seed_for(NAME, "deep", "weights"))
 
     supported, because = verdict({i: m[f"deep.loss_ratio.{i}"] for i in DEEP_INITS if m[f"deep.loss_ratio.{i}"]
                                   is not None}, {k: r["accuracy"] for k, r in res.items()})
