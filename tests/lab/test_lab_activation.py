@@ -183,3 +183,13 @@ def test_single_thread_blas_restores_and_computes():
     with D.single_thread_blas():
         inside = a @ a.T
     np.testing.assert_allclose(inside, a @ a.T)
+
+
+def test_signal_monitor_shows_why_on_the_deepest_nets(run):
+    report, _ = run
+    m = report.metrics
+    # the sigmoid net's first layer gets (almost) no gradient and so (almost) no update; ReLU's does
+    assert m["monitor.grad_ratio_first.sigmoid"] < 1e-6 * m["monitor.grad_ratio_first.relu"]
+    assert m["monitor.update_ratio_first.sigmoid"] < 1e-3 * m["monitor.update_ratio_first.relu"]
+    assert 0.0 <= m["monitor.dead_fraction_mean.relu"] < 0.9
+    assert any(f.startswith("Diagnostics, ") and "vanishing" in f for f in report.findings)

@@ -146,6 +146,50 @@ def _fmt(v, spec=".3g"):
     return "n/a" if v is None or not math.isfinite(v) else format(v, spec)
 
 
+def _monitor_deepest(report, X, y, depth, cfg, seed):
+    """Why, per layer: one SGD step of the deepest sigmoid and ReLU nets (their fair inits, the sweep's
+    weights) under :class:`nnbasics.diagnostics.SignalMonitor` -- the gradient each layer gets
+    relative to the output layer, the update-to-weight ratio it makes (CS231n: ~1e-3 is healthy),
+    saturated sigmoid units and dead ReLUs -- with the monitor's plain-language findings."""
+    from ... import functional as F
+    from ... import optim
+    from ...diagnostics import SignalMonitor
+    from ...tensor import tensor
+
+    rows = []
+    xb, yb = tensor(X[:cfg["batch_size"]]), tensor(np.asarray(y[:cfg["batch_size"]], dtype=np.int64))
+    for act in ("sigmoid", "relu"):
+        net = D.build_net(X.shape[1], int(y.max()) + 1, depth=depth, width=cfg["width"], activation=act,
+                          init=FAIR_INIT[act], seed=seed)
+        opt = optim.SGD(net.parameters(), lr=cfg["lr"])
+        with SignalMonitor(net) as mon:
+            opt.zero_grad()
+            F.cross_entropy(net(xb), yb).backward()
+            mon.after_backward()
+            opt.step()
+            mon.after_step()
+        stats = mon.stats()
+        params = [s for s in stats if s.kind == "linear"]
+        acts = [s for s in stats if s.kind == act]
+        tail = [s.saturation if act == "sigmoid" else s.dead_fraction for s in acts]
+        first, last = params[0], params[-1]
+        rows.append([f"{act} ({FAIR_INIT[act]})", f"{first.grad_ratio:.2g}", f"{first.update_ratio:.2g}",
+                     f"{last.update_ratio:.2g}", f"{acts[0].act_std:.2g} → {acts[-1].act_std:.2g}",
+                     f"{float(np.nanmean(tail)):.1%}"])
+        report.metric(f"monitor.grad_ratio_first.{act}", first.grad_ratio)
+        report.metric(f"monitor.update_ratio_first.{act}", first.update_ratio)
+        report.metric(f"monitor.{'saturation' if act == 'sigmoid' else 'dead_fraction'}_mean.{act}",
+                      float(np.nanmean(tail)))
+        for s in mon.findings()[:2]:
+            report.finding(f"Diagnostics, {depth}-layer {act}: {s}")
+    report.table(["net (init)", "first layer's gradient / output layer's", "update/weight, first layer",
+                  "update/weight, output layer", "activation std, first → last hidden layer",
+                  "saturated (sigmoid) / dead (ReLU) units, mean over layers"], rows,
+                 f"diagnostics.SignalMonitor over one SGD step (lr {cfg['lr']:g}) of the {depth}-layer nets; compare "
+                 "each update/weight ratio with the ~1e-3 rule of thumb (0: the update was smaller than float32 can "
+                 "add to the weights, so they did not move at all).")
+
+
 def run(ctx):
     """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
     from .. import plots
@@ -292,6 +336,8 @@ def run(ctx):
                    f"and {m[f'accuracy.relu.{deepest}']:.1%}.")
     best = max(ACTIVATIONS, key=lambda a: fair[(a, deepest)]["accuracy"])
     report.finding(f"Best at depth {deepest}: {best} ({fair[(best, deepest)]['accuracy']:.1%}).")
+
+    _monitor_deepest(report, X, y, deepest, cfg, ctx.seed_for(NAME, "weights", deepest))
 
     supported, because = verdict(
         rs, rr, m[f"accuracy.sigmoid.{deepest}"], m[f"accuracy.relu.{deepest}"], depth=deepest,
