@@ -1,0 +1,33 @@
+"""docs/robustness.md runs as written, its printed results hold, and its fuzz table matches the
+fuzz tests' own table (the counts are stated once per place, and must agree)."""
+
+import pathlib
+import re
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "robustness.md"
+
+
+def _blocks(text):
+    return re.findall(r"^```python\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def test_robustness_guide_runs(capsys):
+    ns = {"__name__": "robustness_guide"}
+    for k, code in enumerate(_blocks(GUIDE.read_text(encoding="utf-8"))):
+        exec(compile(code, f"{GUIDE.name} block {k}", "exec"), ns)  # noqa: S102 - our own documentation
+    e = ns["caught"]
+    assert (e.op, e.phase, e.module) == ("Log", "forward", "'1' (Log) in Sequential")
+    assert float(ns["loss"].data) == 20000.0 and np.isfinite(ns["z"].grad.data).all()
+    assert "Log forward" in capsys.readouterr().out
+
+
+def test_fuzz_counts_agree_with_the_fuzz_tests():
+    guide = GUIDE.read_text(encoding="utf-8")
+    tests = (ROOT / "tests" / "robustness" / "test_fuzz_cli.py").read_text(encoding="utf-8")
+    pairs = re.findall(r"\b(\d[\d,]*) / (\d[\d,]*)\b", guide)
+    assert len(pairs) == 8, pairs
+    for ci, long_run in pairs:
+        assert f"{ci} / {long_run}" in tests, (ci, long_run)
