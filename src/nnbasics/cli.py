@@ -835,13 +835,29 @@ def _add_lab(sub) -> None:
     p.add_argument("--seed", type=_non_negative_int, default=0, help="root seed of every random stream (default 0)")
     p.add_argument("--executor", choices=("process", "serial", "thread"), default=None,
                    help="how sweeps run (default: a local process pool; serial in --quick mode)")
+    p.add_argument("--dask", metavar="ADDRESS", default=None,
+                   help="run the sweeps on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786; "
+                        "needs nnbasics[dask]); instead of --executor")
     p.add_argument("--data-root", metavar="DIR", default=None, help="directory searched first for Fashion-MNIST")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or log lines on stderr")
     p.set_defaults(func=_run_lab, _parser=p)
 
 
+def _dask_client(address):
+    """A dask.distributed Client connected to ``address``, or a usage error saying what is missing."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise _UsageError('--dask needs the dask extra: pip install "nnbasics[dask]".') from None
+    try:
+        return Client(address, timeout="5s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise _UsageError(f"--dask: cannot reach a Dask scheduler at {address!r} ({e}). Start one with "
+                          "`dask scheduler` (and workers with `dask worker ADDRESS`), or drop --dask.") from None
+
+
 def _run_lab(args) -> int:
-    from .lab.registry import DEFAULT_OUTPUT, EXPERIMENTS, ExperimentUnavailable, list_experiments, run_experiment
+    from .lab.registry import EXPERIMENTS, list_experiments
 
     name = args.name.strip().lower()
     if name == "list":
@@ -854,6 +870,20 @@ def _run_lab(args) -> int:
     if name != "all" and name not in EXPERIMENTS:
         raise _UsageError(f"unknown experiment {args.name!r}. Known: {', '.join(EXPERIMENTS)}; or 'list', 'all'.")
     names = list(EXPERIMENTS) if name == "all" else [name]
+    if args.dask and args.executor:
+        raise _UsageError("give --executor or --dask, not both.")
+    client = _dask_client(args.dask) if args.dask else None
+    try:
+        return _run_lab_experiments(args, name, names, client)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _run_lab_experiments(args, name, names, client) -> int:
+    from .lab.registry import DEFAULT_OUTPUT, ExperimentUnavailable, run_experiment
+
+    executor = client if client is not None else args.executor
     failed = []
     for n in names:
         if args.output is None:
@@ -861,7 +891,7 @@ def _run_lab(args) -> int:
         else:
             out = Path(args.output) / n if name == "all" else Path(args.output)
         try:
-            report = run_experiment(n, quick=args.quick, output=out, seed=args.seed, executor=args.executor,
+            report = run_experiment(n, quick=args.quick, output=out, seed=args.seed, executor=executor,
                                     progress=not args.no_progress, data_root=args.data_root)
         except ExperimentUnavailable as e:
             if name != "all":

@@ -149,6 +149,8 @@ class LabContext:
         from ..training.ensemble import SerialExecutor, _resolve_executor
 
         choice = self.executor
+        if hasattr(choice, "get_executor"):  # a Dask Client: its concurrent.futures view (its own submit
+            choice = choice.get_executor()   # returns dask Futures, which as_completed does not take)
         if choice is None and self.quick:
             choice = "serial"
         if choice == "serial" or len(jobs) == 1 and choice in (None, "process"):
