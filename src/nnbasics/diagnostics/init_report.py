@@ -42,7 +42,7 @@ from ..nn.module import Module
 from ..rng import as_generator
 from ..tensor import Tensor
 from .findings import fmt
-from .layers import ACTIVATION_TYPES, first_tensor, layer_kind
+from .layers import ACTIVATION_TYPES, first_tensor, kept_as_found, layer_kind
 from .norms import as_input
 
 __all__ = ["InitReport", "InitRow", "expected_weight_var", "init_report"]
@@ -250,7 +250,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
         raise TypeError(f"{owner}: x must be a float input batch (got {xt.dtype}); for token inputs report on a "
                         "submodule after the embedding.")
     xt = Tensor(xt.data.copy(), requires_grad=True)
-    events, fwd, bwd, handles = [], {}, {}, []
+    events, fwd, bwd = [], {}, {}
 
     def fhook(name, m):
         def hook(module, args, out):
@@ -269,10 +269,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
                 bwd[name] = (_sq(gi) if gi is not None else math.nan, _sq(go) if go is not None else math.nan)
         return hook
 
-    params = list(model.parameters())
-    saved = [p.grad for p in params]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
+    with kept_as_found(model) as handles:
         model.train(bool(train))
         for n, m in watched:
             handles.append(m.register_forward_hook(fhook(n, m)))
@@ -282,13 +279,6 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
             out = first_tensor(model(xt))
             w = as_generator(rng).standard_normal(out.shape).astype(out.dtype)
             (out * Tensor(w)).sum().backward()
-    finally:
-        for h in handles:
-            h.remove()
-        for p, g in zip(params, saved):
-            p.grad = g
-        for m, mode in modes:
-            object.__setattr__(m, "training", mode)
     return _build(events, fwd, bwd, scheme)
 
 

@@ -10,13 +10,15 @@ Kinds (``LayerStats.kind``): ``linear``, ``conv``, ``norm`` (batch/layer norm), 
 
 from __future__ import annotations
 
+import contextlib
+
 from ..nn import activation as _act
 from ..nn.module import Module
 from ..tensor import Tensor
 
 __all__ = [
-    "ACTIVATION_TYPES", "DEAD_KINDS", "SATURATING_KINDS", "default_layers", "first_tensor", "layer_kind",
-    "resolve_layers", "weight_params",
+    "ACTIVATION_TYPES", "DEAD_KINDS", "SATURATING_KINDS", "default_layers", "first_tensor", "kept_as_found",
+    "layer_kind", "resolve_layers", "weight_params",
 ]
 
 #: Activation modules the monitor watches by default (Softmax/LogSoftmax are output normalizers, not activations).
@@ -116,3 +118,25 @@ def first_tensor(out):
             if t is not None:
                 return t
     return None
+
+
+@contextlib.contextmanager
+def kept_as_found(model: Module):
+    """Run a probe on ``model`` and leave it as found.
+
+    Yields a list for the probe's hook handles; on exit (also on an exception) the hooks are
+    removed and every parameter's ``.grad`` and every module's train/eval mode are restored.
+    """
+    params = list(model.parameters())
+    saved = [p.grad for p in params]
+    modes = [(m, m.training) for m in model.modules()]
+    handles = []
+    try:
+        yield handles
+    finally:
+        for h in handles:
+            h.remove()
+        for p, g in zip(params, saved, strict=True):
+            p.grad = g
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)

@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd import enable_grad
 from ..nn.module import Module
 from ..tensor import Tensor
-from .layers import first_tensor, resolve_layers, weight_params
+from .layers import first_tensor, kept_as_found, resolve_layers, weight_params
 
 __all__ = ["as_input", "as_target", "gradient_norms", "gradient_ratio", "weight_grad_norm"]
 
@@ -91,10 +91,7 @@ def gradient_norms(model: Module, x, y, loss="cross_entropy", *, modules=None, t
     if not layers:
         raise ValueError(f"{owner}: no selected module has parameters; nothing has a weight gradient.")
     xt, yt = as_input(x, model, owner), as_target(y, owner)
-    params = list(model.parameters())
-    saved = [p.grad for p in params]
-    modes = [(m, m.training) for m in model.modules()]
-    order, handles = [], []
+    order = []
 
     def seen(name):
         def hook(module, args, out):
@@ -102,12 +99,12 @@ def gradient_norms(model: Module, x, y, loss="cross_entropy", *, modules=None, t
                 order.append(name)
         return hook
 
-    try:
+    with kept_as_found(model) as handles:
         if train is not None:
             model.train(bool(train))
         for n, m in layers:
             handles.append(m.register_forward_hook(seen(n)))
-        for p in params:
+        for p in model.parameters():
             p.grad = None
         with enable_grad():
             out = first_tensor(model(xt))
@@ -116,13 +113,6 @@ def gradient_norms(model: Module, x, y, loss="cross_entropy", *, modules=None, t
             value = loss_fn(out, yt)
             value.backward()
         norms = {n: weight_grad_norm(m) for n, m in layers}
-    finally:
-        for h in handles:
-            h.remove()
-        for p, g in zip(params, saved):
-            p.grad = g
-        for m, mode in modes:
-            object.__setattr__(m, "training", mode)
     names = order + [n for n, _ in layers if n not in order]
     return {n: norms[n] for n in names}
 
