@@ -4,22 +4,15 @@ printed claims hold (the guide's numbers are measured, not typed in)."""
 import pathlib
 import re
 
+from guides import run_guide
+
 GUIDE = pathlib.Path(__file__).resolve().parents[2] / "docs" / "lecture.md"
 README = GUIDE.parents[1] / "README.md"
 
 
-def _blocks(text):
-    return re.findall(r"^```python\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
-
-
 def test_lecture_guide_blocks_run_and_show_the_claims(tmp_path, monkeypatch, capsys):
-    text = GUIDE.read_text(encoding="utf-8")
-    blocks = _blocks(text)
-    assert len(blocks) >= 6, "the guide lost its code blocks"
     monkeypatch.chdir(tmp_path)
-    ns = {"__name__": "lecture_guide"}
-    for k, code in enumerate(blocks):
-        exec(compile(code, f"{GUIDE.name} block {k}", "exec"), ns)  # noqa: S102 - our own documentation
+    ns = run_guide("lecture.md", min_blocks=6)
     capsys.readouterr()
     # 1. XOR: one layer cannot, one hidden layer can.
     assert ns["acc"]["single layer"] <= 0.75

@@ -5,19 +5,14 @@ import pathlib
 import re
 
 import numpy as np
+from guides import run_guide
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "robustness.md"
 
 
-def _blocks(text):
-    return re.findall(r"^```python\n(.*?)^```$", text, flags=re.DOTALL | re.MULTILINE)
-
-
 def test_robustness_guide_runs(capsys):
-    ns = {"__name__": "robustness_guide"}
-    for k, code in enumerate(_blocks(GUIDE.read_text(encoding="utf-8"))):
-        exec(compile(code, f"{GUIDE.name} block {k}", "exec"), ns)  # noqa: S102 - our own documentation
+    ns = run_guide("robustness.md", min_blocks=2)
     e = ns["caught"]
     assert (e.op, e.phase, e.module) == ("Log", "forward", "'1' (Log) in Sequential")
     assert float(ns["loss"].data) == 20000.0 and np.isfinite(ns["z"].grad.data).all()
