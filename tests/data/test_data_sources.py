@@ -238,9 +238,8 @@ def test_http_download_and_truncation(isolated, http_server):
 
 def test_interrupted_download_leaves_no_file(isolated, monkeypatch):
     class Boom:
-        headers = {"Content-Length": "100"}
-
         def __init__(self):
+            self.headers = {"Content-Length": "100"}
             self.calls = 0
 
         def read(self, n):
