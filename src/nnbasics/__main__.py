@@ -7,7 +7,7 @@ With no command it runs the main job, the XOR demo (:mod:`nnbasics.demo.xor`)::
     nnbasics train spiral --epochs 20 --output runs/spiral
     nnbasics --help
 
-The commands live in :mod:`nnbasics.cli`, one ``_add_<name>(sub)`` function each.
+The commands live in the package :mod:`nnbasics.cli`, one module per command.
 """
 
 from __future__ import annotations

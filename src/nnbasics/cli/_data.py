@@ -1,0 +1,64 @@
+"""Names the commands accept (datasets, models, inits) and a dataset split loaded as a run asks."""
+
+from __future__ import annotations
+
+from ._options import UsageError
+
+__all__ = ["dataset_names", "init_names", "load_split", "model_names", "stratified_slice"]
+
+
+def init_names():
+    """Every ``--init`` value: the schemes and their aliases."""
+    from ..models.mlp import _ALIASES, INIT_SCHEMES
+
+    return tuple(INIT_SCHEMES) + tuple(_ALIASES)
+
+
+def model_names():
+    """Every registered model name."""
+    from ..models import available_models
+
+    return tuple(available_models())
+
+
+def dataset_names():
+    """Every dataset name of the catalog."""
+    from ..data.catalog import DATASETS
+
+    return tuple(DATASETS)
+
+
+def load_split(config, split, n):
+    """``(info, X, y)``: ``split`` of ``config["dataset"]``, ``n`` samples (generated: drawn from the run's seed;
+    file: a class-balanced slice), or a :class:`UsageError` saying what is missing."""
+    from ..data import load_dataset
+    from ..data.catalog import DATASETS
+
+    info = DATASETS[config["dataset"]]
+    kwargs = {}
+    if info.kind == "generated":
+        kwargs = {"rng": config["seed"], **({"n": n} if n else {})}
+    else:
+        kwargs = {"root": config.get("data_root"), "download": config.get("download", True)}
+    try:
+        X, y = load_dataset(config["dataset"], split, **kwargs)
+        if n and info.kind == "file":
+            X, y = stratified_slice(X, y, n, config["seed"], split)
+    except (OSError, ValueError, TypeError) as e:
+        raise UsageError(f"dataset {config['dataset']!r} ({split}): {e}") from None
+    return info, X, y
+
+
+def stratified_slice(X, y, n, seed, split):
+    """``n`` samples of a file dataset, the same number of each class (the lab's 300/1,000-sample slices).
+
+    Drawn from ``default_rng([seed, 0 or 1])`` (train/test), so a run's slice is reproducible from its seed.
+    """
+    import numpy as np
+
+    from ..data import stratified_subset
+
+    if n >= len(y):
+        return X, y
+    idx = stratified_subset(y, n, rng=np.random.default_rng([int(seed), ("train", "test").index(split)]))
+    return X[idx], y[idx]

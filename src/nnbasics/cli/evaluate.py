@@ -1,0 +1,96 @@
+"""``nnbasics evaluate``: loss, accuracy, top-k and the confusion matrix of a trained run on a dataset split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ._command import Command
+from ._data import dataset_names, load_split
+from ._options import BATCH_SIZE, DATA_ROOT, RUN, SEED, TOP_K, Option, UsageError, positive_int
+from ._rundir import checkpoint_path, load_model, run_config
+
+OPTIONS = [
+    RUN,
+    Option("dataset", ("dataset",), {"nargs": "?", "metavar": "DATASET",
+                                     "help": "dataset (default: the one the run trained on)"}),
+    Option("split", ("--split",), {"choices": ("train", "test"), "help": "split (default test)"}, "test"),
+    SEED.but(help="seed of a generated dataset (default: the run's)", default=None),
+    Option("n", ("--n",), {"type": positive_int, "help": "samples of a generated dataset (default: the run's)"}),
+    DATA_ROOT,
+    BATCH_SIZE.but(help="batch size (default 256)", default=256),
+    TOP_K.but(help="also report top-K accuracy (default: top-5 when there are more than 5 classes)"),
+    Option("json", ("--json",), {"metavar": "FILE", "help": "also write the results as JSON to FILE"}),
+]
+
+
+def _config(args, path) -> dict:
+    """The run's training settings, with the dataset, seed and data root this evaluation asks for."""
+    from .train import DEFAULTS
+
+    run = run_config(path)
+    config = {**DEFAULTS, **{k: v for k, v in run.items() if k in DEFAULTS}}
+    config["dataset"] = args.dataset or run.get("dataset")
+    if config["dataset"] is None:
+        raise UsageError(f"give a DATASET: {path.parent} has no config.json naming one; choose from "
+                         f"{', '.join(dataset_names())}.")
+    if config["dataset"] not in dataset_names():
+        raise UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(dataset_names())}.")
+    if args.seed is not None:
+        config["seed"] = args.seed
+    if args.data_root:
+        config["data_root"] = args.data_root
+    return config
+
+
+def run(args) -> int:
+    """Evaluate the run's model; print the metrics and the confusion matrix; optionally write them as JSON."""
+    import numpy as np
+
+    from ..training import evaluate, predict
+    from ..training.metrics import confusion_matrix, per_class_accuracy, top_k_accuracy
+
+    path = checkpoint_path(args.run)
+    config = _config(args, path)
+    n = args.n or config.get("n_test" if args.split == "test" else "n_train")
+    _, X, y = load_split(config, args.split, n)
+    model = load_model(path)
+    try:
+        result = evaluate(model, (X, y), loss="cross_entropy", metrics=("accuracy",), batch_size=args.batch_size)
+        logits = predict(model, X, batch_size=args.batch_size)
+    except ValueError as e:
+        raise UsageError(f"the model does not fit dataset {config['dataset']!r}: {e}") from None
+    n_classes = max(int(logits.shape[1]) if logits.ndim == 2 and logits.shape[1] > 1 else 2, int(y.max()) + 1)
+    cm = confusion_matrix(logits, y, n_classes)
+    per_class = per_class_accuracy(logits, y, n_classes)
+    k = args.top_k or (5 if logits.ndim == 2 and logits.shape[1] > 5 else None)
+    if k is not None and not (logits.ndim == 2 and 1 <= k <= logits.shape[1]):
+        raise UsageError(f"--top-k {k}: the model scores {logits.shape[1] if logits.ndim == 2 else 1} classes; "
+                         f"choose K from 1 to that.")
+    top_k = None if k is None else top_k_accuracy(logits, y, k=k)
+    print(f"{path} on {config['dataset']} ({args.split}, {len(y)} samples)")
+    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}"
+          + ("" if top_k is None else f"  top-{k} accuracy {top_k:.4f}"))
+    print("confusion matrix (rows: true class, columns: predicted) and per-class accuracy:")
+    width = max(len(str(int(cm.max()))), len(str(n_classes - 1))) + 1
+    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)) + "  accuracy")
+    for i, row in enumerate(np.asarray(cm)):
+        acc = "     -" if np.isnan(per_class[i]) else f"{per_class[i]:.4f}"
+        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row) + f"  {acc:>8}")
+    if args.json:
+        payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": len(y),
+                   "loss": float(result["loss"]), "accuracy": float(result["accuracy"]),
+                   "confusion_matrix": np.asarray(cm).astype(int).tolist(),
+                   "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class]}
+        if top_k is not None:
+            payload[f"top{k}_accuracy"] = float(top_k)
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+COMMAND = Command(
+    "evaluate", run, OPTIONS, order=30,
+    help="loss, accuracy and confusion matrix of a trained model on a dataset split",
+    description="Load RUN (a directory written by `nnbasics train`, or a .safetensors checkpoint) and "
+                "evaluate it on a dataset split (default: the run's dataset, test split, same seed).",
+)

@@ -1,0 +1,210 @@
+"""``nnbasics train``: a registered model or a spec file trained on a dataset; checkpoint, history and config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ._command import Command
+from ._config import resolve
+from ._data import dataset_names, init_names, load_split, model_names
+from ._options import (
+    BATCH_SIZE,
+    DATA_ROOT,
+    DROPOUT,
+    EPOCHS,
+    LR,
+    OUTPUT_DIR,
+    SEED,
+    Option,
+    UsageError,
+    defaults_of,
+    lower,
+    non_negative_float,
+    positive_int,
+)
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "silu", "swish",
+               "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+PROGRESS = ("auto", "bar", "epoch", "none")
+CHAR_LMS = ("char-lstm", "char-gru", "char-rnn")
+
+# Config-file keys are the dests (or the flags without the leading dashes); the same type and choices check both.
+OPTIONS = [
+    Option("dataset", ("dataset",), {"nargs": "?", "metavar": "DATASET",
+                                     "help": "dataset name (see `nnbasics datasets`)"}),
+    Option("model", ("--model",), {"metavar": "NAME", "help": "registered model (see `nnbasics models`; default mlp)"},
+           "mlp"),
+    Option("spec", ("--spec",), {"metavar": "FILE", "help": "model spec file (.toml/.json; replaces --model)"}),
+    Option("hidden", ("--hidden",), {"type": positive_int, "nargs": "+", "metavar": "N",
+                                     "help": "hidden-layer sizes of an MLP (default 64 64)"}),
+    Option("activation", ("--activation",), {"type": lower, "choices": ACTIVATIONS, "metavar": "NAME",
+                                             "help": "hidden activation: " + ", ".join(ACTIVATIONS)}),
+    Option("init", ("--init",), {"type": lower, "metavar": "NAME",
+                                 "help": "weight init: default, zeros, normal, small, lecun, xavier, he, ... "
+                                         "('xavier' is Glorot's; the lecture's 'Xavier' is 'lecun')"}),
+    DROPOUT.but(help="dropout rate after each hidden layer"),
+    Option("optimizer", ("--optimizer",), {"type": lower, "choices": OPTIMIZERS, "help": "optimizer (default adam)"},
+           "adam"),
+    LR.but(help="learning rate (default 0.01)", default=0.01),
+    Option("momentum", ("--momentum",), {"type": non_negative_float, "help": "SGD momentum (default 0)"}),
+    Option("weight_decay", ("--weight-decay",), {"type": non_negative_float, "help": "weight decay (default 0)"}),
+    EPOCHS.but(help="epochs (default 20)", default=20),
+    BATCH_SIZE.but(help="batch size (default 32)", default=32),
+    SEED.but(help="seed of the weights, data and shuffling (default 0)"),
+    Option("n_train", ("--n-train",), {"type": positive_int, "metavar": "N",
+                                       "help": "training samples: a generated dataset's size, or a class-balanced "
+                                               "random slice of a file dataset (e.g. 1000 of Fashion-MNIST)"}),
+    Option("n_test", ("--n-test",), {"type": positive_int, "metavar": "N",
+                                     "help": "test samples (as --n-train; default: the whole test split)"}),
+    DATA_ROOT,
+    Option("download", ("--download",), {"action": argparse.BooleanOptionalAction,
+                                         "help": "download missing dataset files (default yes)"}, True),
+    Option("members", ("--members",), {"type": positive_int, "metavar": "K",
+                                       "help": "train an ensemble of K members, seeds SEED..SEED+K-1, in parallel "
+                                               "(default 1: one model)"}, 1),
+    Option("combine", ("--combine",), {"type": lower, "choices": ("mean", "vote", "geomean", "logit_sum"),
+                                       "help": "how an ensemble combines its members (default mean)"}, "mean"),
+    Option("executor", ("--executor",), {"type": lower, "choices": ("process", "serial", "thread"),
+                                         "help": "where ensemble members train: process (a local pool sized to the "
+                                                 "machine; default), serial, thread"}, "process"),
+    OUTPUT_DIR.but(help="run directory (default runs/DATASET-MODEL)"),
+    Option("progress", ("--progress",), {"type": lower, "choices": PROGRESS,
+                                         "help": "auto (bar on a terminal, else a line per epoch), bar, epoch, none"},
+           "auto"),
+]
+DEFAULTS = defaults_of(OPTIONS)
+
+
+def resolve_config(args) -> dict:
+    """Defaults < --config file < flags, with the dataset, model and init names checked."""
+    config = resolve(args, OPTIONS)
+    if config["dataset"] is None:
+        raise UsageError(f"give a DATASET (positional or `dataset = ...` in --config); choose from "
+                         f"{', '.join(dataset_names())}.")
+    if config["dataset"] not in dataset_names():
+        raise UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(dataset_names())}.")
+    if config["spec"] is None and config["model"] not in model_names():
+        raise UsageError(f"--model: unknown model {config['model']!r}; choose from {', '.join(model_names())}.")
+    if config["init"] is not None and config["init"] not in init_names():
+        raise UsageError(f"--init: invalid choice {config['init']!r} (choose from {', '.join(init_names())}).")
+    return config
+
+
+def model_spec(config, X, y, info) -> dict:
+    """The spec to build: --spec file, or --model with the flags it takes, completed from the data."""
+    from ..models.registry import REQUIRED, model_parameters
+    from ..models.spec import SpecError, load_spec
+
+    if config["spec"] is not None:
+        try:
+            spec = load_spec(Path(config["spec"]))
+        except (OSError, SpecError, TypeError) as e:
+            raise UsageError(f"--spec: {e}") from None
+    else:
+        spec = {"model": config["model"]}
+    if "layers" in spec:
+        return spec
+    name = spec.get("model", spec.get("name"))
+    try:
+        params = model_parameters(name)
+    except ValueError as e:
+        raise UsageError(f"--spec: {e}") from None
+    if name in CHAR_LMS:
+        raise UsageError(f"model {name!r} is a character language model; train it on a text file with "
+                         f"`nnbasics train-lm TEXTFILE --model {name}`.")
+    flags = {k: config[k] for k in ("hidden", "activation", "init", "dropout") if config[k] is not None}
+    not_taken = [k for k in flags if k not in params]
+    if not_taken:
+        raise UsageError(f"model {name!r} does not take --{not_taken[0]}; its settings are: {', '.join(params)}.")
+    spec.update(flags)
+    if "hidden" in params and "hidden" not in spec:
+        spec["hidden"] = [64, 64]
+    n_classes = info.num_classes or int(y.max()) + 1
+    shape = list(X.shape[1:])
+    derived = {"in_features": shape[0] if len(shape) == 1 else shape, "out_features": n_classes,
+               "num_classes": n_classes, "in_channels": shape[0] if len(shape) == 3 else None}
+    for k, v in derived.items():
+        if k in params and k not in spec and v is not None and (params[k] is REQUIRED or k != "in_channels"):
+            spec[k] = v
+    return spec
+
+
+def progress_mode(choice):
+    """``--progress`` as ``fit`` takes it: ``auto`` is a bar on a terminal with tqdm, else a line per epoch."""
+    if choice == "auto":
+        try:
+            import tqdm  # noqa: F401
+
+            has_tqdm = True
+        except ImportError:
+            has_tqdm = False
+        return "bar" if has_tqdm and sys.stderr.isatty() else "epoch"
+    return False if choice == "none" else choice
+
+
+def resolved_config(config, args, spec, out) -> dict:
+    """The settings as run (config.json): the flags, the model's spec, and the values the model was built with."""
+    resolved = {**config, "model_spec": spec, "config": args.config, "output": str(out)}
+    for k in ("hidden", "activation", "init", "dropout"):
+        if resolved[k] is None and k in spec:
+            resolved[k] = spec[k]
+    return resolved
+
+
+def run(args) -> int:
+    """Train one model (or, with --members, an ensemble) and write the run directory."""
+    from ..models.spec import SpecError, build_from_spec
+    from ..training import fit, save_checkpoint
+    from ..training.ensemble import make_optimizer
+
+    config = resolve_config(args)
+    info, X, y = load_split(config, "train", config["n_train"])
+    if info.task != "classification":
+        raise UsageError(f"train handles classification datasets; {config['dataset']!r} is a {info.task} task.")
+    _, Xt, yt = load_split(config, "test", config["n_test"])
+    spec = model_spec(config, X, y, info)
+    try:
+        model = build_from_spec(spec, rng=config["seed"])
+    except (SpecError, TypeError) as e:
+        raise UsageError(str(e)) from None
+    opt_kwargs = {k: config[k] for k in ("momentum", "weight_decay") if config[k] is not None}
+    try:
+        optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"], **opt_kwargs)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"--optimizer {config['optimizer']}: {e}") from None
+    out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{spec.get('model', 'layers')}")
+    out.mkdir(parents=True, exist_ok=True)
+    if config["members"] > 1:
+        from ._ensemble import train_ensemble
+
+        return train_ensemble(config, args, model.spec, opt_kwargs, out, (X, y), (Xt, yt))
+
+    print(f"training {spec.get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} test "
+          f"samples) for {config['epochs']} epochs -> {out}", flush=True)
+    history = fit(model, (X, y), epochs=config["epochs"], optimizer=optimizer, loss="cross_entropy",
+                  metrics=("accuracy",), validation_data=(Xt, yt), batch_size=config["batch_size"],
+                  rng=config["seed"], progress=progress_mode(config["progress"]))
+    resolved = resolved_config(config, args, model.spec, out)
+    save_checkpoint(out / "model.safetensors", model, optimizer, epoch=config["epochs"], history=history,
+                    extra={"cli_config": resolved})
+    (out / "history.json").write_text(history.to_json() + "\n" if hasattr(history, "to_json") else
+                                      json.dumps(history.to_dict()) + "\n")
+    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+    last = {k: v[-1] for k, v in history.history.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
+    print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
+    print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'config.json'}")
+    return 0
+
+
+COMMAND = Command(
+    "train", run, OPTIONS, config=True, order=20,
+    help="train a model on a dataset; write checkpoint, history and config to --output",
+    description="Train a registered model (--model) or a spec file (--spec) on a dataset. Prints the loss and "
+                "accuracy of every epoch and writes model.safetensors, history.json and config.json "
+                "(the resolved settings) into the run directory. --config FILE.toml takes the same keys as "
+                "the flags (hidden = [64, 64], batch_size = 16...); flags given on the command line win.",
+)
