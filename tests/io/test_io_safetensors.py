@@ -1,5 +1,6 @@
 """nnbasics.io.safetensors: round trips, header validation, atomic writes under a crash."""
 
+import json
 import os
 import subprocess
 import sys
@@ -155,3 +156,120 @@ def test_write_into_missing_directory_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
         save_file({"x": np.zeros(1)}, tmp_path / "no" / "x.safetensors")
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------- the safetensors package as a cross-check
+_NUMPY_DTYPES = [np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.uint32, np.int32, np.float32,
+                 np.uint64, np.int64, np.float64]
+
+
+def _random_arrays(rng, n):
+    out = {}
+    for _ in range(n):
+        name = "".join(rng.choice(list("abcé.0_/Z"), size=int(rng.integers(1, 6))))
+        dt = np.dtype(_NUMPY_DTYPES[int(rng.integers(len(_NUMPY_DTYPES)))])
+        shape = tuple(int(s) for s in rng.integers(0, 4, size=int(rng.integers(0, 4))))
+        out[name] = np.asarray(rng.normal(size=shape) * 100).astype(dt)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_bytes_identical_to_the_safetensors_package(seed):
+    """The reference writer's layout: dtype order, names, compact JSON, 8-byte padding, metadata first."""
+    import safetensors.numpy
+
+    rng = np.random.default_rng(seed)
+    arrays = _random_arrays(rng, int(rng.integers(1, 8)))
+    meta = None if seed % 3 == 0 else {"nnbasics": json.dumps({"a": [1, 2.5, None], "é": "x\n\"\\\x01"})}
+    ours = save_bytes(arrays, meta)
+    assert ours == safetensors.numpy.save(arrays, metadata=meta)
+    theirs = safetensors.numpy.load(ours)
+    assert set(theirs) == set(arrays)
+    for k, a in arrays.items():
+        np.testing.assert_array_equal(theirs[k], a)
+        assert theirs[k].dtype == a.dtype
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_files_written_by_the_package_load_here(seed, tmp_path):
+    import safetensors.numpy
+
+    rng = np.random.default_rng(100 + seed)
+    arrays = _random_arrays(rng, int(rng.integers(1, 8)))
+    meta = {f"k{i}": f"v{i}" for i in range(int(rng.integers(0, 4)))}  # several keys: any order
+    path = tmp_path / "theirs.safetensors"
+    safetensors.numpy.save_file(arrays, str(path), metadata=meta or None)
+    loaded, got_meta = load_file(path)
+    assert got_meta == meta
+    assert set(loaded) == set(arrays)
+    for k, a in arrays.items():
+        assert loaded[k].dtype == a.dtype and loaded[k].shape == a.shape
+        np.testing.assert_array_equal(loaded[k], a)
+
+
+def test_torch_files_both_ways(torch, tmp_path):
+    from safetensors.torch import load_file as torch_load
+    from safetensors.torch import save_file as torch_save
+
+    tensors = {"w": torch.randn(3, 4), "i": torch.arange(5), "b": torch.tensor([True, False]),
+               "h": torch.randn(2).half(), "d": torch.randn(2, dtype=torch.float64)}
+    torch_save(tensors, str(tmp_path / "t.safetensors"), metadata={"format": "pt"})
+    arrays, meta = load_file(tmp_path / "t.safetensors")
+    assert meta == {"format": "pt"}
+    for k, t in tensors.items():
+        np.testing.assert_array_equal(arrays[k], t.numpy())
+    save_file(arrays, tmp_path / "n.safetensors", metadata={"format": "pt"})
+    assert (tmp_path / "n.safetensors").read_bytes() == (tmp_path / "t.safetensors").read_bytes()
+    back = torch_load(str(tmp_path / "n.safetensors"))
+    for k, t in tensors.items():
+        assert torch.equal(back[k], t)
+
+
+def test_a_bfloat16_file_is_refused_by_name(torch, tmp_path):
+    from safetensors.torch import save_file as torch_save
+
+    torch_save({"w": torch.randn(2).bfloat16()}, str(tmp_path / "bf.safetensors"))
+    with pytest.raises(SafetensorsError, match="'w' has dtype 'BF16', which NumPy cannot hold"):
+        load_file(tmp_path / "bf.safetensors")
+
+
+def test_duplicate_header_keys_are_refused():
+    entry = b'{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
+    with pytest.raises(SafetensorsError, match="duplicate key 'x'"):
+        load_bytes(_blob(b'{"x":' + entry + b',"x":' + entry + b"}", bytes(4)))
+
+
+def test_unknown_keys_in_an_entry_are_refused():
+    with pytest.raises(SafetensorsError, match="bad entry for 'x'"):
+        load_bytes(_blob(b'{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"extra":1}}', bytes(4)))
+
+
+def test_no_safetensors_package_needed(tmp_path):
+    """Saving and loading files and checkpoints works where the safetensors package cannot be imported."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.modules["safetensors"] = None  # any import of it raises ImportError
+        import numpy as np
+        import nnbasics.nn as nn
+        from nnbasics.io import load_file, save_file
+        from nnbasics.optim import Adam
+        from nnbasics.training import load_checkpoint, save_checkpoint
+        save_file({{"x": np.arange(3.0)}}, {str(tmp_path / "a.safetensors")!r}, metadata={{"m": "v"}})
+        print(load_file({str(tmp_path / "a.safetensors")!r}))
+        model = nn.Sequential(nn.Linear(3, 2, rng=0))
+        save_checkpoint({str(tmp_path / "c.safetensors")!r}, model, Adam(model.parameters()), epoch=1)
+        print(load_checkpoint({str(tmp_path / "c.safetensors")!r}, nn.Sequential(nn.Linear(3, 2, rng=1))).epoch)
+        assert "safetensors" not in [m.split(".")[0] for m in sys.modules if sys.modules[m] is not None]
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "1"
+
+
+def test_lone_surrogates_are_refused_when_writing():
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        save_bytes({"x": np.zeros(1)}, metadata={"k": "\udc80"})
+    with pytest.raises(ValueError, match="not valid Unicode"):
+        save_bytes({"\udc80": np.zeros(1)})

@@ -1,18 +1,22 @@
-"""Safetensors files: a dict of arrays plus string metadata, validated, written atomically.
+"""Safetensors files, read and written with NumPy alone: arrays plus string metadata, validated, atomic.
 
 The format (https://github.com/huggingface/safetensors) is an 8-byte little-endian header
-length N, N bytes of JSON (``{name: {"dtype", "shape", "data_offsets"}, "__metadata__":
-{str: str}}``) and the raw little-endian array bytes. Reading it never unpickles or
-evaluates anything. Encoding and decoding of the arrays is done by the ``safetensors``
-package (an optional dependency, imported inside the functions that need it); this module
-adds what a training library needs around it:
+length N, N bytes of JSON (``{"__metadata__": {str: str}, name: {"dtype", "shape",
+"data_offsets"}, ...}``) and the raw little-endian, C-ordered array bytes. Reading it never
+unpickles or evaluates anything, and needs no package beyond NumPy (the ``safetensors``
+package is only a cross-check in the tests). What this module adds around the format:
 
-* the header is checked before any array is decoded, so a truncated, corrupt or foreign
-  file raises :class:`SafetensorsError` naming the file and the problem (never a bare
-  ``struct``/JSON/NumPy traceback);
+* the header is checked completely before any array is decoded, so a truncated, corrupt or
+  foreign file raises :class:`SafetensorsError` naming the file and the problem (never a
+  bare ``struct``/JSON/NumPy traceback), and nothing is allocated beyond what the file's
+  own bytes hold;
+* files are written the way the reference implementation writes them: arrays ordered by
+  dtype (widest first, the Rust ``Dtype`` order) then by name, the header as compact JSON
+  with ``__metadata__`` first, padded with spaces to a multiple of 8 bytes. A file with at
+  most one metadata entry is therefore byte-identical to ``safetensors.numpy.save``'s;
 * writes are atomic (:func:`atomic_write_bytes`): temporary file in the same directory,
-  flush, fsync, ``os.replace``, fsync of the directory. A crash mid-write leaves the
-  previous file intact and nothing under the final name but a complete file.
+  flush, fsync, ``os.replace``, fsync of the directory. A crash or a full disk mid-write
+  leaves the previous file intact and nothing under the final name but a complete file.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -43,12 +47,16 @@ __all__ = [
     "save_file",
 ]
 
-# safetensors dtype code -> bytes per element (the codes NumPy can hold).
-_DTYPE_SIZES = {
-    "BOOL": 1, "U8": 1, "I8": 1, "U16": 2, "I16": 2, "F16": 2, "U32": 4, "I32": 4, "F32": 4,
-    "U64": 8, "I64": 8, "F64": 8,
+# safetensors dtype code -> NumPy dtype (little-endian), for the codes NumPy can hold.
+_DTYPES = {
+    "BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2", "F16": "<f2", "U32": "<u4", "I32": "<i4",
+    "F32": "<f4", "U64": "<u8", "I64": "<i8", "F64": "<f8",
 }
-_NUMPY_KINDS = {"b", "i", "u", "f"}
+_DTYPE_SIZES = {code: np.dtype(dt).itemsize for code, dt in _DTYPES.items()}
+_CODES = {np.dtype(dt): code for code, dt in _DTYPES.items()}  # little-endian NumPy dtype -> code
+# The reference writer sorts arrays by its Rust `Dtype` enum, descending, then by name.
+_RANK = {c: i for i, c in enumerate(["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
+                                     "I64", "U64"])}
 _MAX_HEADER = 100_000_000  # the format's own limit on the JSON header
 
 
@@ -61,18 +69,8 @@ class SafetensorsError(ValueError):
     """A file or buffer is not a valid safetensors file (truncated, corrupt, foreign) or cannot be written."""
 
 
-def _require_safetensors(what: str):
-    try:
-        import safetensors.numpy as stn
-    except ImportError:  # pragma: no cover - safetensors is installed in CI
-        raise ImportError(
-            f"{what} needs the 'safetensors' package, which is not installed. Install it with "
-            "`pip install safetensors` (or `pip install nnbasics[train]`)."
-        ) from None
-    return stn
-
-
 def _check_tensors(tensors, what: str) -> dict:
+    """name -> C-contiguous little-endian array, or TypeError/ValueError naming the bad entry."""
     if not isinstance(tensors, dict):
         raise TypeError(f"{what} expects a dict of name -> numpy array. Got {type(tensors).__name__}.")
     out = {}
@@ -81,21 +79,30 @@ def _check_tensors(tensors, what: str) -> dict:
             raise TypeError(f"{what}: array names must be non-empty strings. Got {name!r}.")
         if name == "__metadata__":
             raise ValueError(f"{what}: '__metadata__' is reserved by the format; rename that array.")
+        _check_utf8(name, what, "array name")
         if not isinstance(arr, np.ndarray):
             raise TypeError(
                 f"{what}: value for {name!r} must be a numpy array. Got {type(arr).__name__}; "
                 "pass tensor.data or np.asarray(value)."
             )
-        if arr.dtype.kind not in _NUMPY_KINDS or arr.dtype.itemsize > 8:
+        dt = arr.dtype
+        if dt.kind not in "biuf" or dt.fields is not None or dt.subdtype is not None or dt.newbyteorder("<") not in _CODES:
             raise TypeError(
                 f"{what}: array {name!r} has dtype {arr.dtype}; safetensors holds bool, int, uint and "
                 "float arrays of up to 64 bits."
             )
-        # safetensors stores little-endian C-ordered bytes.
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+        arr = arr.astype(dt.newbyteorder("<"), copy=False)
         # NOTE: not np.ascontiguousarray, which turns a 0-d array into shape (1,).
         out[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")
     return out
+
+
+def _check_utf8(text: str, what: str, kind: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what}: {kind} {text!r:.80} is not valid Unicode (a lone surrogate); the format "
+                         "stores UTF-8.") from None
 
 
 def _check_metadata(metadata, what: str):
@@ -109,7 +116,29 @@ def _check_metadata(metadata, what: str):
                 f"{what}: metadata must map str -> str (the format's rule). Entry {k!r}: "
                 f"{type(v).__name__}; encode other values with json.dumps."
             )
+        _check_utf8(k, what, "metadata key")
+        _check_utf8(v, what, "metadata value")
     return dict(metadata)
+
+
+def _serialize(tensors: dict, metadata: dict | None, what: str) -> list:
+    """The file as a list of byte chunks: header length + header, then each array's bytes."""
+    arrays = _check_tensors(tensors, what)
+    metadata = _check_metadata(metadata, what)
+    order = sorted(arrays, key=lambda k: (-_RANK[_CODES[arrays[k].dtype]], k.encode("utf-8")))
+    header, pos = {}, 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name in order:
+        a = arrays[name]
+        header[name] = {"dtype": _CODES[a.dtype], "shape": list(a.shape), "data_offsets": [pos, pos + a.nbytes]}
+        pos += a.nbytes
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the reference writer aligns the data to 8 bytes
+    chunks = [struct.pack("<Q", len(text)) + text]
+    # NOTE: a memoryview of a C-contiguous little-endian array is its bytes as stored; no copy.
+    chunks.extend(memoryview(arrays[name]).cast("B") for name in order if arrays[name].nbytes)
+    return chunks
 
 
 def save_bytes(tensors: dict, metadata: dict | None = None) -> bytes:
@@ -120,16 +149,64 @@ def save_bytes(tensors: dict, metadata: dict | None = None) -> bytes:
         metadata: string pairs stored in the header's ``__metadata__``.
 
     Returns:
-        bytes: the file's contents.
+        bytes: the file's contents (what ``safetensors.numpy.save`` returns for the same input
+        when ``metadata`` has at most one entry; the reference orders several entries randomly).
 
     Raises:
         TypeError: a name is not a string, a value not an ndarray of a supported dtype,
             or metadata not str -> str.
     """
-    stn = _require_safetensors("save_bytes")
-    tensors = _check_tensors(tensors, "save_bytes")
-    metadata = _check_metadata(metadata, "save_bytes")
-    return stn.save(tensors, metadata=metadata)
+    return b"".join(_serialize(tensors, metadata, "save_bytes"))
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k!r:.100}")
+        out[k] = v
+    return out
+
+
+def _parse_header(data, n: int, source: str) -> dict:
+    try:
+        header = json.loads(bytes(data[8:8 + n]).decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise SafetensorsError(f"{source}: corrupt safetensors header (not UTF-8 JSON): {e}.") from None
+    except RecursionError:  # '[[[[...' nested deeper than the JSON decoder's stack
+        raise SafetensorsError(f"{source}: corrupt safetensors header: JSON nested too deeply.") from None
+    if not isinstance(header, dict):
+        raise SafetensorsError(f"{source}: corrupt safetensors header: a JSON {type(header).__name__}, not an object.")
+    return header
+
+
+def _check_entry(source: str, name: str, e) -> tuple:
+    """``(dtype code, shape, start, stop)`` of one header entry, checked against itself."""
+    try:
+        dtype, shape, offsets = e["dtype"], e["shape"], e["data_offsets"]
+        ok = (isinstance(e, dict) and set(e) == {"dtype", "shape", "data_offsets"} and isinstance(dtype, str)
+              and isinstance(shape, list) and all(_is_size(d) for d in shape) and isinstance(offsets, list)
+              and len(offsets) == 2 and all(_is_size(o) for o in offsets))
+    except (TypeError, KeyError, ValueError, IndexError):
+        ok = False
+    if not ok:
+        raise SafetensorsError(
+            f"{source}: corrupt safetensors header: bad entry for {name!r:.100}: {e!r:.200} (expected "
+            '{"dtype": str, "shape": [ints >= 0], "data_offsets": [start, stop]}).'
+        )
+    start, stop = offsets
+    if dtype not in _DTYPES:
+        raise SafetensorsError(
+            f"{source}: array {name!r:.100} has dtype {dtype!r:.40}, which NumPy cannot hold (supported: "
+            f"{', '.join(_DTYPES)})."
+        )
+    expected = _DTYPE_SIZES[dtype] * math.prod(shape)  # Python ints: no overflow
+    if stop - start != expected:
+        raise SafetensorsError(
+            f"{source}: corrupt safetensors header: {name!r:.100} ({dtype}, shape {tuple(shape)!s:.100}) needs "
+            f"{expected} bytes but its offsets [{start}, {stop}) span {stop - start}."
+        )
+    return dtype, shape, start, stop
 
 
 def read_header(data: bytes, source: str = "<bytes>") -> tuple:
@@ -145,8 +222,9 @@ def read_header(data: bytes, source: str = "<bytes>") -> tuple:
 
     Raises:
         SafetensorsError: naming ``source`` and what is wrong (too short, header length beyond
-            the file, header not JSON, an entry whose offsets do not match its shape and dtype,
-            arrays that overlap or leave gaps, data truncated or followed by junk).
+            the file, header not JSON or with a duplicate key, an entry whose offsets do not
+            match its shape and dtype, arrays that overlap or leave gaps, data truncated or
+            followed by junk).
     """
     total = len(data)
     if total < 8:
@@ -157,48 +235,21 @@ def read_header(data: bytes, source: str = "<bytes>") -> tuple:
             f"{source}: not a safetensors file, or truncated: the header length field says {n} bytes but the file "
             f"has {total - 8} bytes after it."
         )
-    try:
-        header = json.loads(bytes(data[8:8 + n]).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise SafetensorsError(f"{source}: corrupt safetensors header (not UTF-8 JSON): {e}.") from None
-    except RecursionError:  # '[[[[...' nested deeper than the JSON decoder's stack
-        raise SafetensorsError(f"{source}: corrupt safetensors header: JSON nested too deeply.") from None
-    if not isinstance(header, dict):
-        raise SafetensorsError(f"{source}: corrupt safetensors header: a JSON {type(header).__name__}, not an object.")
-    metadata = header.pop("__metadata__", None) or {}
+    header = _parse_header(data, n, source)
+    metadata = header.pop("__metadata__", None)
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise SafetensorsError(f"{source}: corrupt safetensors header: __metadata__ must map strings to strings.")
     body = total - 8 - n
     spans = []
     for name, e in header.items():
-        try:
-            dtype, shape, (start, stop) = e["dtype"], e["shape"], e["data_offsets"]
-            ok = (isinstance(dtype, str) and isinstance(shape, list) and all(_is_size(d) for d in shape)
-                  and _is_size(start) and _is_size(stop))
-        except (TypeError, KeyError, ValueError):
-            ok = False
-        if not ok:
-            raise SafetensorsError(
-                f"{source}: corrupt safetensors header: bad entry for {name!r:.100}: {e!r:.200} (expected "
-                '{"dtype": str, "shape": [ints >= 0], "data_offsets": [start, stop]}).'
-            )
-        if dtype not in _DTYPE_SIZES:
-            raise SafetensorsError(
-                f"{source}: array {name!r:.100} has dtype {dtype!r:.40}, which NumPy cannot hold (supported: "
-                f"{', '.join(_DTYPE_SIZES)})."
-            )
-        expected = _DTYPE_SIZES[dtype] * math.prod(shape)  # Python ints: no overflow
-        if stop - start != expected:
-            raise SafetensorsError(
-                f"{source}: corrupt safetensors header: {name!r:.100} ({dtype}, shape {tuple(shape)!s:.100}) needs {expected} "
-                f"bytes but its offsets [{start}, {stop}) span {stop - start}."
-            )
+        _, _, start, stop = _check_entry(source, name, e)
         spans.append((start, stop, name))
     spans.sort()
     pos = 0
     for start, stop, name in spans:
         if start != pos:
-            raise SafetensorsError(f"{source}: corrupt safetensors header: arrays overlap or leave a gap at {name!r}.")
+            raise SafetensorsError(f"{source}: corrupt safetensors header: arrays overlap or leave a gap at {name!r:.100}.")
         pos = stop
     if pos > body:
         raise SafetensorsError(
@@ -226,49 +277,65 @@ def load_bytes(data: bytes, source: str = "<bytes>") -> tuple:
     Raises:
         SafetensorsError: see :func:`read_header`.
     """
-    stn = _require_safetensors("load_bytes")
     header, metadata = read_header(data, source)
-    try:
-        arrays = stn.load(bytes(data))
-    except Exception as e:  # noqa: BLE001 - the Rust decoder's own checks; read_header catches them first
-        raise SafetensorsError(f"{source}: corrupt safetensors file: {e}.") from None
-    order = sorted(header, key=lambda k: header[k]["data_offsets"][0])
+    base = 8 + struct.unpack("<Q", bytes(data[:8]))[0]
+    buf = memoryview(data)
     out = {}
-    for k in order:
-        a = arrays[k]
-        if not a.dtype.isnative:
-            a = a.astype(a.dtype.newbyteorder("="))
-        out[k] = a if a.flags.writeable else a.copy()
+    for name in sorted(header, key=lambda k: header[k]["data_offsets"][0]):
+        e = header[name]
+        start, stop = e["data_offsets"]
+        dt = np.dtype(_DTYPES[e["dtype"]])
+        flat = np.frombuffer(buf[base + start:base + stop], dtype=dt)  # read_header checked the sizes
+        # A copy: writable, native byte order, and independent of the file's buffer.
+        out[name] = flat.astype(dt.newbyteorder("="), copy=True).reshape(e["shape"])
     return out, metadata
 
 
-def atomic_write_bytes(path, data: bytes) -> str:
+def atomic_write_bytes(path, data) -> str:
     """Write ``data`` to ``path`` so that ``path`` is always either the old file or the complete new one.
 
     Writes a temporary file ``.NAME.XXXX.tmp`` in the same directory, flushes and fsyncs it,
     renames it over ``path`` (``os.replace``, atomic on POSIX and Windows), then fsyncs the
-    directory so the rename itself survives a power cut. On an exception the temporary file
-    is removed; after a hard crash (killed process) it may remain, and is safe to delete.
+    directory so the rename itself survives a power cut (best effort: some filesystems refuse
+    it). On any failure before the rename (full disk, I/O error, read-only filesystem) the
+    temporary file is removed and ``path`` is untouched; after a hard crash (killed process)
+    the temporary file may remain, and is safe to delete.
+
+    Args:
+        path: the destination; its directory must exist.
+        data: bytes-like, or a list of bytes-like chunks written in order.
 
     Returns:
         str: the path written.
+
+    Raises:
+        FileNotFoundError: the directory does not exist.
+        OSError: the write failed (its errno kept: ENOSPC, EIO, EROFS, EFBIG...); the message
+            says the previous file is unchanged.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist; create it first.")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    chunks = data if isinstance(data, list) else [data]
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            _write_all(f, data)
+            for chunk in chunks:
+                _write_all(f, chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    except BaseException as e:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(e, OSError) and e.errno is not None:
+            raise OSError(e.errno, f"cannot write {path}: {e.strerror}; the previous file is unchanged",
+                          path) from e
         raise
     _fsync_directory(directory)
     return path
@@ -280,9 +347,13 @@ def _write_all(f, data) -> None:
 
 
 def _fsync_directory(directory: str) -> None:
+    """Make a rename in ``directory`` durable; best effort (the new file is already in place)."""
     if os.name != "posix":  # Windows cannot open a directory; os.replace is durable enough there
         return
-    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
     except OSError:  # some filesystems refuse fsync on directories
@@ -299,6 +370,9 @@ def save_file(tensors: dict, path, metadata: dict | None = None) -> None:
         path: destination (its directory must exist).
         metadata: optional str -> str pairs stored in the header.
 
+    Raises:
+        TypeError: see :func:`save_bytes`; OSError: see :func:`atomic_write_bytes`.
+
     Example:
         >>> import numpy as np, tempfile, os
         >>> p = os.path.join(tempfile.mkdtemp(), "a.safetensors")
@@ -306,7 +380,7 @@ def save_file(tensors: dict, path, metadata: dict | None = None) -> None:
         >>> load_file(p)[0]["x"].tolist()
         [0, 1, 2]
     """
-    atomic_write_bytes(path, save_bytes(tensors, metadata))
+    atomic_write_bytes(path, _serialize(tensors, metadata, "save_file"))
 
 
 def load_file(path) -> tuple:
