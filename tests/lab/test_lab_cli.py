@@ -92,3 +92,16 @@ def test_output_folder_holding_other_files_is_refused(fakes, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["lab", "good", "--quick", "--output", str(tmp_path), "--no-progress"])
     assert info.value.code == 2 and "refusing to replace" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["/etc/passwd/x", "{tmp}/afile/x", "{tmp}/afile"])
+def test_an_unusable_output_is_refused_before_any_work(fakes, tmp_path, capsys, monkeypatch, where):
+    (tmp_path / "afile").write_text("not a folder")
+    ran = []
+    monkeypatch.setattr(sys.modules["fake_lab_good"], "run", lambda ctx: ran.append(ctx))
+    with pytest.raises(SystemExit) as info:
+        main(["lab", "good", "--quick", "--output", where.format(tmp=tmp_path), "--no-progress"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and ran == []  # nothing ran
+    assert "choose another output folder" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -108,7 +108,9 @@ def test_write_replaces_an_earlier_report_and_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         r2.write(tmp_path / "out")
     assert (tmp_path / "out" / "report.html").read_text() == before  # the old report is intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
+    store = tmp_path / ".out.versions"  # no temporary folder or link left
+    assert [p.name for p in store.iterdir() if p.name.startswith(("tmp-", "old-"))] == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.versions", "out"]
     monkeypatch.undo()
     r2.write(tmp_path / "out")
     assert "Second" in (tmp_path / "out" / "report.html").read_text()

@@ -195,11 +195,20 @@ def run_experiment(name: str, *, quick=False, output=None, seed=0, executor=None
     Returns:
         Report, with ``config``, ``timings`` and ``data_note`` filled; when ``output`` was
         given, ``report.path`` is the written ``report.html``.
+
+    Raises:
+        OutputError (a ValueError): ``output`` cannot take a report (a file, under a file, not
+            writable, or a folder holding other things) -- raised before anything runs.
     """
     from .context import LabContext
 
     _check_name(name)
     _require_matplotlib(name)
+    if output is not None:  # before any work: an unwritable --output is found now, not after the run
+        from .publish import check_writable
+        from .report import check_output_folder
+
+        check_writable(output, accept=check_output_folder)
     ctx = LabContext(quick=quick, seed=seed, output=output, executor=executor, progress=progress,
                      data_root=data_root)
     report = run_in_context(name, ctx)

@@ -11,8 +11,9 @@ turns it into a folder::
     metrics.json   verdict, because, metrics (non-finite -> null), timings, findings
     config.json    the exact config, seeds, versions and command to rerun it
 
-The folder is written to a temporary sibling and renamed into place, so a crash never
-leaves half a report; an older report in the same place is replaced.
+The folder is built in a version store beside it and published by renaming a symlink over it
+(:mod:`nnbasics.lab.publish`): readers see the old report or the new one, complete, even while a
+writer is killed; concurrent writers are serialized by a lock file.
 
 Example:
     >>> r = Report("demo", "A demo", "Two plus two is four.")
@@ -30,14 +31,12 @@ import math
 import numbers
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VERDICTS", "Report", "json_safe"]
+__all__ = ["VERDICTS", "Report", "check_output_folder", "json_safe"]
 
 #: ``conclude(True/False/None)`` -> verdict string.
 VERDICTS = {True: "supported", False: "not supported", None: "inconclusive"}
@@ -268,53 +267,45 @@ class Report:
     def write(self, directory) -> Path:
         """Write the report folder (atomically) and return the path of ``report.html``.
 
+        The folder is built beside the target and published with one rename of a symlink
+        (:func:`nnbasics.lab.publish.publish`): a reader of ``directory`` sees the earlier report
+        or this one, complete, at every moment, and a crash or kill leaves the earlier one.
+        Concurrent writers to the same folder are serialized by a lock file; the last one wins.
+
         Args:
             directory: the folder to create. If it exists it must be empty or hold an
                 earlier report (it is then replaced); anything else is refused.
 
         Returns:
             Path to ``<directory>/report.html``.
+
+        Raises:
+            OutputError (a ValueError): the folder cannot take a report; nothing was changed.
         """
-        target = Path(directory).expanduser().absolute()
-        if target.exists():
-            if not target.is_dir():
-                raise ValueError(f"Report.write: {target} exists and is not a directory; choose another --output.")
-            entries = list(target.iterdir())
-            if entries and not any((target / f).exists() for f in _REPORT_FILES):
-                raise ValueError(f"Report.write: {target} is not empty and holds no earlier report; refusing to "
-                                 "replace it. Choose an empty or new --output folder.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        try:
-            self._write_into(tmp)
-            if target.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-                os.replace(target, old / "report")
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        from .publish import publish
+
+        target = publish(directory, self._write_into, accept=check_output_folder)
         self.path = target / "report.html"
         return self.path
 
     def _write_into(self, folder: Path) -> None:
         from .html import render_html, render_markdown
+        from .publish import write_file
 
+        folder = Path(folder)
         figdir = folder / "figures"
-        figdir.mkdir(parents=True, exist_ok=True)
+        os.mkdir(figdir)
         for f in self.figures:
-            (figdir / f"{f.name}.png").write_bytes(f.png)
+            write_file(figdir / f"{f.name}.png", f.png)
         for sub_folder, sub in self.subreports:
+            os.mkdir(folder / sub_folder)
             sub._write_into(folder / sub_folder)
-        (folder / "report.html").write_text(render_html(self), encoding="utf-8")
-        (folder / "report.md").write_text(render_markdown(self), encoding="utf-8")
-        (folder / "metrics.json").write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n",
-                                             encoding="utf-8")
-        (folder / "config.json").write_text(json.dumps(json_safe(self.config), indent=2, allow_nan=False) + "\n",
-                                            encoding="utf-8")
+        write_file(folder / "report.html", render_html(self).encode("utf-8"))
+        write_file(folder / "report.md", render_markdown(self).encode("utf-8"))
+        write_file(folder / "metrics.json",
+                   (json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"))
+        write_file(folder / "config.json",
+                   (json.dumps(json_safe(self.config), indent=2, allow_nan=False) + "\n").encode("utf-8"))
 
     def add_subreport(self, folder: str, report: Report) -> None:
         """Write ``report`` into ``<this report>/<folder>/`` too (a study made of experiments)."""
@@ -324,6 +315,16 @@ class Report:
             raise ValueError(f"Report.add_subreport: folder must be a simple name other than 'figures'; "
                              f"got {folder!r}.")
         self.subreports.append((folder, report))
+
+
+def check_output_folder(folder) -> str | None:
+    """Why an existing real folder may not be replaced by a report (None: it is empty or holds one)."""
+    folder = Path(folder)
+    entries = list(folder.iterdir())
+    if entries and not any((folder / f).exists() for f in _REPORT_FILES):
+        return (f"{folder} is not empty and holds no earlier report; refusing to replace it. Choose an empty or "
+                "new output folder.")
+    return None
 
 
 def _check_str(what, value, empty=False):
