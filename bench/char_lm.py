@@ -122,7 +122,7 @@ def main(argv=None):
     print()
     print("| model | params | steps | ms/step (incl. evals) | minutes | final val loss | target |")
     print("|---|---:|---:|---:|---:|---:|---|")
-    n_params = sum(p.data.size for p in run.model.parameters())
+    n_params = sum(p.numel() for p in run.model.parameters())
     print(f"| {args.model} E{args.embedding} H{args.hidden}x{args.layers} | {n_params:,} | {run.steps} | "
           f"{1000 / steps_per_s:.0f} | {total / 60:.1f} | {run.val_loss:.4f} | <= 1.6 "
           f"{'met' if run.val_loss <= 1.6 else 'not met'} |")

@@ -68,7 +68,7 @@ def main(argv=None):
     perms = [np.random.default_rng([args.seed, e]).permutation(len(x)) for e in range(args.epochs)]
 
     model = build_model("lab-cnn", rng=args.seed)
-    init = {k: v.data.copy() for k, v in model.state_dict().items()}
+    init = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     rows = {}
 
     # ---- nnbasics
@@ -86,7 +86,7 @@ def main(argv=None):
         secs.append(time.perf_counter() - t0)
         model.eval()
         with nb.no_grad():
-            pred = np.concatenate([model(nb.Tensor(xt[i:i + 1000])).data.argmax(1) for i in range(0, len(xt), 1000)])
+            pred = np.concatenate([model(nb.Tensor(xt[i:i + 1000])).numpy().argmax(1) for i in range(0, len(xt), 1000)])
         acc.append(float((pred == yt).mean()))
         print(f"nnbasics epoch {e + 1}: test acc {acc[-1]:.4f}, {secs[-1]:.1f} s", file=sys.stderr)
     rows["nnbasics"] = (acc, secs)

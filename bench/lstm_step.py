@@ -84,7 +84,7 @@ def make_torch(args, torch, nb_mods):
     lstm = torch.nn.LSTM(args.embed, args.hidden, num_layers=args.layers)
     head = torch.nn.Linear(args.hidden, args.vocab)
     for tm, name in ((emb, "emb"), (lstm, "lstm"), (head, "head")):
-        sd = {k: torch.from_numpy(v.data.copy()) for k, v in nb_mods[name].state_dict().items()}
+        sd = {k: torch.from_numpy(v.detach().numpy().copy()) for k, v in nb_mods[name].state_dict().items()}
         tm.load_state_dict(sd, strict=True)
     params = [p for m in (emb, lstm, head) for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=args.lr)

@@ -86,7 +86,7 @@ def _nnbasics_step_fn(params, x, y, lr, fused):
         loss.backward()
         with nb.no_grad():  # what optim.SGD.step does
             for p in ps:
-                p.data -= lr * p.grad.data
+                p._array -= lr * p.grad._array  # the raw arrays, as SGD.step
                 p.grad = None
         return loss
 

@@ -81,7 +81,7 @@ def _norm_shape(s):
 
 
 def _array(v):
-    return np.asarray(v.data if isinstance(v, nb.Tensor) else v)
+    return np.asarray(v._array if isinstance(v, nb.Tensor) else v)
 
 
 def _second_rng(rng):

@@ -37,7 +37,7 @@ __all__ = ["assert_parity", "to_numpy"]
 def to_numpy(t) -> np.ndarray:
     """The values of an nnbasics or torch tensor (or anything array-like) as an ndarray."""
     if isinstance(t, nb.Tensor):
-        return t.data
+        return t._array
     if hasattr(t, "detach"):  # a torch tensor
         return t.detach().cpu().numpy()
     return np.asarray(t)
@@ -120,7 +120,7 @@ def assert_parity(nb_fn, torch_fn, *arrays, torch, atol=1e-5, rtol=1e-4, dtype=n
             assert x.grad is None, f"input {k} (no grad) received a gradient"
             continue
         expected = np.zeros(tx.shape, dtype=to_numpy(tx).dtype) if tx.grad is None else to_numpy(tx.grad)
-        got = np.zeros(x.shape, dtype=x.dtype) if x.grad is None else x.grad.data
+        got = np.zeros(x.shape, dtype=x.dtype) if x.grad is None else x.grad._array
         assert got.shape == expected.shape, f"grad of input {k}: shape {got.shape}, torch {expected.shape}"
         assert got.dtype == expected.dtype, f"grad of input {k}: dtype {got.dtype}, torch {expected.dtype}"
         np.testing.assert_allclose(got, expected, atol=atol, rtol=rtol, err_msg=f"grad of input {k}")

@@ -218,7 +218,7 @@ def check_backward(fn, grad, in_grads) -> None:
             continue
         op = type(fn).__name__
         where = _module_path(getattr(fn, "_anomaly_where", ()))
-        inputs = [getattr(t, "data", t) for t in getattr(fn, "inputs", ())]
+        inputs = [getattr(t, "_array", t) for t in getattr(fn, "inputs", ())]
         ins = "\n".join(f"  forward input {j}: {_stats(x)}" for j, x in enumerate(inputs))
         summary = getattr(fn, "_anomaly_trace", None)
         trace = "".join(summary.format()) if summary else "  (created before anomaly mode was on)\n"

@@ -143,11 +143,11 @@ class Function:
         n = len(inputs)
         if n == 2:
             a, b = inputs
-            needs, arrays = (a.requires_grad, b.requires_grad), (a.data, b.data)
+            needs, arrays = (a.requires_grad, b.requires_grad), (a._array, b._array)
         elif n == 1:
-            needs, arrays = (inputs[0].requires_grad,), (inputs[0].data,)
+            needs, arrays = (inputs[0].requires_grad,), (inputs[0]._array,)
         else:
-            needs, arrays = tuple([t.requires_grad for t in inputs]), [t.data for t in inputs]
+            needs, arrays = tuple([t.requires_grad for t in inputs]), [t._array for t in inputs]
         record = _mode.enabled and True in needs
         if record:
             fn.needs_grad = needs
@@ -246,20 +246,20 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             "inputs with requires_grad=True (and not inside no_grad())."
         )
     if grad is None:
-        if root.data.size != 1:
+        if root._array.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a tensor with one element; this one "
                 f"has shape {tuple(root.shape)}. Reduce it first (e.g. loss.sum()) or pass "
                 f"grad= an array of that shape."
             )
-        g0 = xp.ones_like(root.data)
+        g0 = xp.ones_like(root._array)
     else:
-        g0 = grad.data if isinstance(grad, _Tensor) else xp.asarray(grad)
-        if g0.shape != root.data.shape:
+        g0 = grad._array if isinstance(grad, _Tensor) else xp.asarray(grad)
+        if g0.shape != root._array.shape:
             raise ValueError(
-                f"backward: grad has shape {g0.shape}, expected {root.data.shape} (the tensor's shape)."
+                f"backward: grad has shape {g0.shape}, expected {root._array.shape} (the tensor's shape)."
             )
-        g0 = g0.astype(root.data.dtype, copy=False)
+        g0 = g0.astype(root._array.dtype, copy=False)
 
     order = _topological_order(root)
     # id(tensor) -> (gradient so far, whether that array may also be held elsewhere: the
@@ -278,7 +278,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             for hook in t._hooks:
                 r = hook(_make(g, False, None))
                 if r is not None:
-                    g = (r.data if isinstance(r, _Tensor) else xp.asarray(r)).astype(t.data.dtype, copy=False)
+                    g = (r._array if isinstance(r, _Tensor) else xp.asarray(r)).astype(t._array.dtype, copy=False)
                     g_shared = True
         fn = t._ctx
         if fn is None or t._retains_grad:
@@ -293,7 +293,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
-            dtype = inp.data.dtype
+            dtype = inp._array.dtype
             if ig.dtype is not dtype and ig.dtype != dtype:
                 ig = ig.astype(dtype)
             key = id(inp)
@@ -312,7 +312,7 @@ def _accumulate_leaf(t, g, maybe_shared):
             g = g.copy()
         t.grad = _make(g, False, None)
     else:
-        t.grad = _make(t.grad.data + g, False, None)
+        t.grad = _make(t.grad._array + g, False, None)
 
 
 _getrefcount = getattr(sys, "getrefcount", None)

@@ -36,7 +36,7 @@ class GradcheckResult:
 
 def _scalar_of(fn, inputs, w):
     out = fn(*inputs)
-    return float((xp.asarray(out.data, dtype=xp.float64) * w).sum())
+    return float((xp.asarray(out._array, dtype=xp.float64) * w).sum())
 
 
 def gradcheck(fn, *inputs, eps: float = 1e-6, tol: float = 1e-6, rng=0, raise_exception: bool = True):
@@ -80,9 +80,9 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, tol: float = 1e-6, rng=0, raise_ex
     with no_grad():
         for i in checked:
             t = inputs[i]
-            analytic = xp.zeros(t.shape) if t.grad is None else t.grad.data.astype(xp.float64)
+            analytic = xp.zeros(t.shape) if t.grad is None else t.grad._array.astype(xp.float64)
             numeric = xp.empty(t.shape)
-            flat = t.data.reshape(-1)  # a view: perturbing it perturbs t
+            flat = t._array.reshape(-1)  # a view: perturbing it perturbs t
             nflat = numeric.reshape(-1)
             for k in range(flat.size):
                 orig = flat[k]

@@ -36,7 +36,7 @@ __all__ = [
 def _to_array(data, dtype=None, copy=False):
     """Convert user data to an array: Python floats become float32, ints int64."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     if isinstance(data, xp.ndarray):
         arr = data
     else:
@@ -76,13 +76,17 @@ class Tensor:
         dtype: convert the data to this dtype.
 
     Attributes:
-        data (ndarray): the values.
+        data (Tensor): PyTorch's ``.data``: the same values as a tensor cut from the graph
+            (shares memory; assign a Tensor to replace them). See :attr:`data`.
         grad (Tensor | None): d(loss)/d(self) after ``backward`` (leaves, or
             non-leaves that called :meth:`retain_grad`). Treat it as read-only.
         requires_grad (bool)
+
+    The raw ndarray lives in ``_array`` (internal: ops and layers read and write it
+    directly); users reach it with :meth:`numpy` (or ``.detach().numpy()``).
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_hooks", "_retains_grad", "__weakref__")
+    __slots__ = ("_array", "requires_grad", "grad", "_ctx", "_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise, identity hashing is kept
 
@@ -90,7 +94,7 @@ class Tensor:
         arr = _to_array(data, dtype)
         if requires_grad:
             _check_grad_dtype(arr)
-        self.data = arr
+        self._array = arr
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._ctx = None
@@ -100,7 +104,7 @@ class Tensor:
     @classmethod
     def _make(cls, data, requires_grad, ctx):
         t = object.__new__(Tensor)
-        t.data = data
+        t._array = data
         t.requires_grad = requires_grad
         t.grad = None
         t._ctx = ctx
@@ -111,27 +115,27 @@ class Tensor:
     # ------------------------------------------------------------------ basics
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._array.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._array.ndim
 
     def size(self, dim=None):
         """Shape, or the length of dimension ``dim`` (PyTorch's ``size``)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._array.shape if dim is None else self._array.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
-        return self.data.size
+        return self._array.size
 
     def dim(self) -> int:
         """Number of dimensions (PyTorch's ``dim()``; same as ``ndim``)."""
-        return self.data.ndim
+        return self._array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -144,21 +148,21 @@ class Tensor:
         return self._ctx
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._array.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._array.size} elements is ambiguous; "
                 "use .any() or .all()."
             )
-        return bool(self.data)
+        return bool(self._array)
 
     def __float__(self):
         return float(self.item())
@@ -167,18 +171,18 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if not xp.issubdtype(self.data.dtype, xp.integer) or self.data.size != 1:
+        if not xp.issubdtype(self._array.dtype, xp.integer) or self._array.size != 1:
             raise TypeError("only one-element integer tensors can be used as an index")
-        return int(self.data)
+        return int(self._array)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._array if dtype is None else self._array.astype(dtype)
 
     def __repr__(self):
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        body = xp.array2string(self._array, separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype != default_float and self.data.dtype != xp.int64:
-            extra += f", dtype={self.data.dtype}"
+        if self._array.dtype != default_float and self._array.dtype != xp.int64:
+            extra += f", dtype={self._array.dtype}"
         if self._ctx is not None:
             extra += f", grad_fn=<{type(self._ctx).__name__}>"
         elif self.requires_grad:
@@ -187,18 +191,60 @@ class Tensor:
 
     def item(self):
         """The single value as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item(): the tensor has {self.data.size} elements, not 1.")
-        return self.data.item()
+        if self._array.size != 1:
+            raise ValueError(f"item(): the tensor has {self._array.size} elements, not 1.")
+        return self._array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def numpy(self):
-        """The values as an ndarray (shared memory, no copy). Raises if it requires grad, like PyTorch."""
+        """The values as an ndarray sharing this tensor's memory (no copy), as PyTorch's ``numpy()``.
+
+        Writing into the array changes the tensor. A tensor that requires grad is refused
+        (its values belong to the graph): call ``.detach().numpy()``.
+
+        Example:
+            >>> t = tensor([1.0, 2.0])
+            >>> t.numpy()[0] = 5.0
+            >>> t.tolist()
+            [5.0, 2.0]
+        """
         if self.requires_grad:
-            raise RuntimeError("numpy(): this tensor requires grad; call .detach().numpy() instead.")
-        return self.data
+            raise RuntimeError(
+                "numpy(): can't call numpy() on a tensor that requires grad; "
+                "use tensor.detach().numpy() instead."
+            )
+        return self._array
+
+    @property
+    def data(self) -> Tensor:
+        """PyTorch's ``.data``: a tensor over the same memory, cut from the graph.
+
+        No copy is made and ``requires_grad`` is False. Changes made through it (``p.data.add_(u)``,
+        ``p.data[0] = 1``) change this tensor and are invisible to autograd, as in PyTorch: unlike
+        :meth:`detach`, they do not count as in-place changes of this tensor, so a gradient that
+        used the old values is computed with the new ones without an error. Prefer
+        ``with no_grad():`` and :meth:`detach` in new code.
+
+        Assigning ``t.data = other`` (a Tensor, or an array) makes ``t`` use ``other``'s memory,
+        whatever its shape; ``t`` keeps its identity, ``requires_grad`` and ``grad``.
+
+        Example:
+            >>> w = tensor([1.0, 2.0], requires_grad=True)
+            >>> w.data.fill_(3.0)
+            tensor([3., 3.])
+            >>> w.tolist()
+            [3.0, 3.0]
+        """
+        return Tensor._make(self._array, False, None)
+
+    @data.setter
+    def data(self, value) -> None:
+        arr = value._array if isinstance(value, Tensor) else _to_array(value)
+        if self.requires_grad:
+            _check_grad_dtype(arr)
+        self._array = arr
 
     # ------------------------------------------------------------ autograd API
     def backward(self, grad=None, retain_graph: bool = False) -> None:
@@ -212,12 +258,12 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A tensor sharing the data, cut from the graph (``requires_grad=False``)."""
-        return Tensor._make(self.data, False, None)
+        return Tensor._make(self._array, False, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if requires_grad:
-            _check_grad_dtype(self.data)
+            _check_grad_dtype(self._array)
         elif self._ctx is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf: use .detach() instead.")
         self.requires_grad = bool(requires_grad)
@@ -245,12 +291,12 @@ class Tensor:
     def zero_(self) -> "Tensor":
         """Fill with zeros in place (allowed on leaves or under no_grad)."""
         self._check_inplace()
-        self.data[...] = 0
+        self._array[...] = 0
         return self
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace()
-        self.data[...] = value
+        self._array[...] = value
         return self
 
     def copy_(self, src) -> "Tensor":
@@ -258,9 +304,9 @@ class Tensor:
         self._check_inplace()
         src = _to_array(src)
         try:
-            self.data[...] = src
+            self._array[...] = src
         except ValueError:
-            raise ValueError(f"copy_: cannot copy shape {src.shape} into shape {self.data.shape}.") from None
+            raise ValueError(f"copy_: cannot copy shape {src.shape} into shape {self._array.shape}.") from None
         return self
 
     def _check_inplace(self):
@@ -272,7 +318,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace()
-        self.data[_ops.movement.as_index(index)] = _to_array(value) if not isinstance(value, numbers.Number) else value
+        self._array[_ops.movement.as_index(index)] = _to_array(value) if not isinstance(value, numbers.Number) else value
 
     # ----------------------------------------------------------------- dtypes
     def astype(self, dtype) -> "Tensor":
@@ -454,10 +500,10 @@ class Tensor:
         return _ops.argmin(self, dim, keepdim)
 
     def any(self, dim=None):
-        return Tensor._make(xp.asarray(self.data.any(axis=dim)), False, None)
+        return Tensor._make(xp.asarray(self._array.any(axis=dim)), False, None)
 
     def all(self, dim=None):
-        return Tensor._make(xp.asarray(self.data.all(axis=dim)), False, None)
+        return Tensor._make(xp.asarray(self._array.all(axis=dim)), False, None)
 
     def reshape(self, *shape):
         return _ops.reshape(self, *shape)
@@ -476,7 +522,7 @@ class Tensor:
     @property
     def T(self):
         """All dimensions reversed (NumPy's ``.T``)."""
-        return _ops.permute(self, *reversed(range(self.data.ndim)))
+        return _ops.permute(self, *reversed(range(self._array.ndim)))
 
     @property
     def mT(self):

@@ -114,7 +114,7 @@ def test_conv1d_gradcheck_and_parity(torch, rng, xs, ws, kw):
 def test_conv2d_module_parity_and_state_dict(torch, rng):
     m = nn.Conv2d(3, 4, (3, 2), stride=2, padding="valid", dilation=(2, 1), rng=0)
     tm = torch.nn.Conv2d(3, 4, (3, 2), stride=2, padding="valid", dilation=(2, 1))
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(v._array) for k, v in m.state_dict().items()})
     assert list(m.state_dict()) == list(tm.state_dict()) == ["weight", "bias"]
     x = rng.standard_normal((2, 3, 9, 6)).astype(np.float32)
     assert_parity(lambda x: m(x), lambda x: tm(x), x, torch=torch)
@@ -122,14 +122,14 @@ def test_conv2d_module_parity_and_state_dict(torch, rng):
     tm.zero_grad()
     m(nb.tensor(x)).sum().backward()
     tm(torch.tensor(x)).sum().backward()
-    np.testing.assert_allclose(m.weight.grad.data, tm.weight.grad.numpy(), atol=1e-5, rtol=1e-4)
-    np.testing.assert_allclose(m.bias.grad.data, tm.bias.grad.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(m.weight.grad._array, tm.weight.grad.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(m.bias.grad._array, tm.bias.grad.numpy(), atol=1e-5, rtol=1e-4)
 
 
 def test_conv1d_module_parity(torch, rng):
     m = nn.Conv1d(3, 4, 4, padding="same", bias=False, rng=1)
     tm = torch.nn.Conv1d(3, 4, 4, padding="same", bias=False)
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(v._array) for k, v in m.state_dict().items()})
     x = rng.standard_normal((2, 3, 9)).astype(np.float32)
     assert_parity(lambda x: m(x), lambda x: tm(x), x, torch=torch)
     assert m.bias is None and list(m.state_dict()) == ["weight"]
@@ -140,7 +140,7 @@ def test_unbatched_input(torch, rng):
     x = rng.standard_normal((3, 7, 5)).astype(np.float32)
     y = m(nb.tensor(x))
     assert y.shape == (4, 7, 5)
-    np.testing.assert_allclose(y.data, m(nb.tensor(x[None])).data[0], atol=1e-6)
+    np.testing.assert_allclose(y._array, m(nb.tensor(x[None]))._array[0], atol=1e-6)
     m1 = nn.Conv1d(3, 4, 3, rng=0)
     assert m1(nb.zeros(3, 9)).shape == (4, 7)
 
@@ -173,12 +173,12 @@ def test_depthwise_contract():
 def test_init_matches_torch_default_bounds():
     m = nn.Conv2d(6, 8, (3, 2), groups=2, rng=0)
     bound = 1 / math.sqrt(3 * 3 * 2)  # fan_in = in/groups * kh * kw
-    w, b = m.weight.data, m.bias.data
+    w, b = m.weight._array, m.bias._array
     assert w.shape == (8, 3, 3, 2) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound
     assert np.abs(b).max() <= bound
     same = nn.Conv2d(6, 8, (3, 2), groups=2, rng=0)
-    np.testing.assert_array_equal(same.weight.data, w)
+    np.testing.assert_array_equal(same.weight._array, w)
 
 
 @pytest.mark.parametrize("kwargs,pattern", [

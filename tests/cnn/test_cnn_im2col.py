@@ -36,17 +36,17 @@ def test_col2im_is_the_adjoint_of_im2col(rng):
     # <im2col(x), c> == <x, col2im(c)> for every x and c
     x = rng.standard_normal((2, 3, 7, 5))
     kw = {"kernel_size": (3, 2), "stride": (2, 1), "padding": 1}
-    cols = F.im2col(x, **kw).data
+    cols = F.im2col(x, **kw)._array
     c = rng.standard_normal(cols.shape)
-    np.testing.assert_allclose((cols * c).sum(), (x * F.col2im(c, (7, 5), **kw).data).sum(), rtol=1e-10)
+    np.testing.assert_allclose((cols * c).sum(), (x * F.col2im(c, (7, 5), **kw)._array).sum(), rtol=1e-10)
 
 
 def test_convolution_is_a_matrix_product(rng):
     x = rng.standard_normal((2, 3, 7, 5)).astype(np.float32)
     w = rng.standard_normal((4, 3, 3, 2)).astype(np.float32)
-    cols = F.im2col(x, (3, 2), padding=1).data  # (N, C*kh*kw, OH*OW)
+    cols = F.im2col(x, (3, 2), padding=1)._array  # (N, C*kh*kw, OH*OW)
     y = (w.reshape(4, -1) @ cols).reshape(2, 4, 7, 6)
-    np.testing.assert_allclose(F.conv2d(x, w, padding=1).data, y, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(F.conv2d(x, w, padding=1)._array, y, atol=1e-5, rtol=1e-5)
 
 
 def test_bad_arguments():

@@ -81,7 +81,7 @@ def _grads_of(fn, *ts, seed=0):
     out = fn(*ts)
     g = np.random.default_rng(seed).standard_normal(out.shape)
     (out * nb.tensor(g)).sum().backward()
-    return out.data, [t.grad.data for t in ts]
+    return out._array, [t.grad._array for t in ts]
 
 
 def test_fused_batch_norm_matches_composed_twin(rng):
@@ -109,12 +109,12 @@ def test_variance_is_two_pass_and_float32_stays_float32(rng):
     ref /= np.sqrt(ref.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
     y = opnorm.batch_norm(nb.tensor(x), training=True)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.data, ref, atol=2e-3)
+    np.testing.assert_allclose(y._array, ref, atol=2e-3)
     z = opnorm.layer_norm(nb.tensor(x.reshape(64, 50)), 1)
     assert z.dtype == np.float32
     r2 = x.reshape(64, 50).astype(np.float64)
     r2 = (r2 - r2.mean(1, keepdims=True)) / np.sqrt(r2.var(1, keepdims=True) + 1e-5)
-    np.testing.assert_allclose(z.data, r2, atol=2e-3)
+    np.testing.assert_allclose(z._array, r2, atol=2e-3)
 
 
 # ------------------------------------------------------------ module parity
@@ -122,7 +122,7 @@ def _copy_params(ours, theirs, torch):
     with torch.no_grad():
         for (n, p), (tn, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
             assert n == tn
-            tp.copy_(torch.from_numpy(p.data.copy()))
+            tp.copy_(torch.from_numpy(p._array.copy()))
 
 
 def _module_step_parity(ours, theirs, x, torch, seed):
@@ -130,13 +130,13 @@ def _module_step_parity(ours, theirs, x, torch, seed):
     xt = torch.tensor(x, requires_grad=True)
     xn = nb.tensor(x, requires_grad=True)
     y, yt = ours(xn), theirs(xt)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(y._array, yt.detach().numpy(), atol=ATOL, rtol=RTOL)
     g = np.random.default_rng(seed).standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     yt.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(xn.grad.data, xt.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg="grad input")
+    np.testing.assert_allclose(xn.grad._array, xt.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg="grad input")
     for (n, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad {n}")
+        np.testing.assert_allclose(p.grad._array, tp.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad {n}")
         p.grad = None
         tp.grad = None
 
@@ -145,7 +145,7 @@ def _compare_state(ours, theirs):
     sd, tsd = ours.state_dict(), theirs.state_dict()
     assert list(sd) == list(tsd)
     for k in sd:
-        a, t = sd[k].data, tsd[k].numpy()
+        a, t = sd[k]._array, tsd[k].numpy()
         assert a.shape == t.shape and a.dtype == t.dtype, (k, a.shape, t.shape, a.dtype, t.dtype)
         np.testing.assert_allclose(a, t, atol=ATOL, rtol=RTOL, err_msg=k)
 
@@ -166,8 +166,8 @@ def test_batch_norm_module_parity_train_then_eval(torch, rng, cls, shape, kw):
     ours, theirs = getattr(nn, cls)(3, **kw), getattr(torch.nn, cls)(3, **kw)
     if ours.affine:  # non-trivial affine parameters
         with nb.no_grad():
-            ours.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-            ours.bias.data[...] = rng.standard_normal(3)
+            ours.weight._array[...] = rng.uniform(0.5, 1.5, 3)
+            ours.bias._array[...] = rng.standard_normal(3)
         _copy_params(ours, theirs, torch)
     for step in range(4):  # several steps: running statistics accumulate
         x = (rng.standard_normal(shape) * (step + 1) + step).astype(np.float32)
@@ -191,14 +191,14 @@ def test_batch_norm_loads_torch_state_dict(torch, rng, cls, shape):
     ours = getattr(nn, cls)(3)
     ours.load_state_dict(theirs.state_dict())
     _compare_state(ours, theirs)
-    assert ours.num_batches_tracked.dtype == np.int64 and int(ours.num_batches_tracked.data) == 3
+    assert ours.num_batches_tracked.dtype == np.int64 and int(ours.num_batches_tracked._array) == 3
     ours.eval()
     theirs.eval()
     x = rng.standard_normal(shape).astype(np.float32)
-    np.testing.assert_allclose(ours(nb.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(ours(nb.tensor(x))._array, theirs(torch.tensor(x)).detach().numpy(), atol=ATOL, rtol=RTOL)
     # and back: torch loads ours
     back = getattr(torch.nn, cls)(3)
-    back.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in ours.state_dict().items()})
+    back.load_state_dict({k: torch.from_numpy(v._array.copy()) for k, v in ours.state_dict().items()})
     _compare_state(ours, back)
 
 
@@ -216,9 +216,9 @@ def test_layer_norm_module_parity(torch, rng, shape, S, kw):
     ours, theirs = nn.LayerNorm(S, **kw), torch.nn.LayerNorm(S, **kw)
     if ours.weight is not None:
         with nb.no_grad():
-            ours.weight.data[...] = rng.uniform(0.5, 1.5, ours.weight.shape)
+            ours.weight._array[...] = rng.uniform(0.5, 1.5, ours.weight.shape)
             if ours.bias is not None:
-                ours.bias.data[...] = rng.standard_normal(ours.bias.shape)
+                ours.bias._array[...] = rng.standard_normal(ours.bias.shape)
         _copy_params(ours, theirs, torch)
     x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
     _module_step_parity(ours, theirs, x, torch, seed=1)
@@ -242,10 +242,10 @@ def test_functional_batch_norm_parity(torch, rng, training):
         lambda x, w, b: torch.nn.functional.batch_norm(x, rm_t, rv_t, w, b, training=training, momentum=0.25, eps=1e-4),
         x, w, b, torch=torch, atol=ATOL, rtol=RTOL,
     )
-    np.testing.assert_allclose(rm_n.data, rm_t.numpy(), atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(rv_n.data, rv_t.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(rm_n._array, rm_t.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(rv_n._array, rv_t.numpy(), atol=ATOL, rtol=RTOL)
     if training:
-        assert not np.allclose(rm_n.data, rm)  # the statistics did move
+        assert not np.allclose(rm_n._array, rm)  # the statistics did move
 
 
 def test_functional_layer_norm_and_normalize_parity(torch, rng):
@@ -287,7 +287,7 @@ def test_training_with_one_value_per_channel_raises():
         nn.BatchNorm2d(3)(nb.randn(1, 3, 1, 1))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         F.batch_norm(nb.randn(1, 3), None, None, training=True)
-    assert int(bn.num_batches_tracked.data) == 0  # the failed call counted nothing
+    assert int(bn.num_batches_tracked._array) == 0  # the failed call counted nothing
     bn.eval()
     assert bn(nb.randn(1, 3)).shape == (1, 3)  # eval mode: fine
     assert nn.BatchNorm2d(3)(nb.randn(1, 3, 2, 1)).shape == (1, 3, 2, 1)  # 2 values per channel
@@ -326,6 +326,6 @@ def test_num_batches_tracked_counts_in_training_only():
     bn.eval()
     bn(nb.randn(4, 2))
     assert bn.num_batches_tracked.dtype == np.int64
-    assert int(bn.num_batches_tracked.data) == 3
+    assert int(bn.num_batches_tracked._array) == 3
     bn.reset_running_stats()
-    assert int(bn.num_batches_tracked.data) == 0 and np.all(bn.running_var.data == 1)
+    assert int(bn.num_batches_tracked._array) == 0 and np.all(bn.running_var._array == 1)

@@ -95,7 +95,7 @@ def test_uniform_fill_other_bit_generators_and_dropout(threads):
     parallel.uniform_fill(b, got)
     np.testing.assert_array_equal(got, a.random((4, 5), dtype=np.float32))
     x = nb.tensor(np.ones((6, 5, 4), np.float32))
-    mask = F.dropout(x, 0.5, rng=np.random.default_rng(2)).data != 0
+    mask = F.dropout(x, 0.5, rng=np.random.default_rng(2))._array != 0
     np.testing.assert_array_equal(mask, np.random.default_rng(2).random((6, 5, 4), dtype=np.float32) >= 0.5)
 
 
@@ -147,7 +147,7 @@ def _relu_pool_grads(x_cl, g):
     t = nb.tensor(x_cl, requires_grad=True)
     y = F.max_pool2d(F.relu(t), 2)
     y.backward(nb.tensor(g))
-    return y.data.copy(), t.grad.data.copy()
+    return y._array.copy(), t.grad._array.copy()
 
 
 @pytest.mark.parametrize("hw", [(6, 8), (7, 9)])  # 2x2 windows cover the image / leave a row and column out
@@ -195,7 +195,7 @@ def test_conv2d_split_across_threads_matches_one_thread(threads, rng, monkeypatc
         ts = [nb.tensor(a, requires_grad=True) for a in (x, w, b)]
         y = F.conv2d(*ts, padding=1)
         y.backward(nb.tensor(g))
-        return [y.data.copy()] + [t.grad.data.copy() for t in ts]
+        return [y._array.copy()] + [t.grad._array.copy() for t in ts]
 
     split = run()
     parallel.set_num_threads(1)

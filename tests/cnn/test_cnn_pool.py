@@ -90,9 +90,9 @@ def test_max_pool_backward_twice_with_retain_graph(rng):
     x = nb.tensor(rng.standard_normal((2, 3, 6, 4)).astype(np.float32), requires_grad=True)
     y = F.max_pool2d(F.relu(x), 2).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad._array.copy()
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, 2 * first)
+    np.testing.assert_array_equal(x.grad._array, 2 * first)
 
 
 @pytest.mark.parametrize("size", [(3, 2), (4, 4), (5, 7), (2, None), 1])
@@ -125,8 +125,8 @@ def test_pool_modules_contract():
 def test_unbatched_and_modules_match_functional(rng):
     x = nb.tensor(rng.standard_normal((3, 7, 5)).astype(np.float32))
     assert nn.MaxPool2d(2)(x).shape == (3, 3, 2)
-    np.testing.assert_array_equal(nn.AvgPool2d(2, ceil_mode=True)(x).data,
-                                  F.avg_pool2d(x.reshape(1, 3, 7, 5), 2, ceil_mode=True).data[0])
+    np.testing.assert_array_equal(nn.AvgPool2d(2, ceil_mode=True)(x)._array,
+                                  F.avg_pool2d(x.reshape(1, 3, 7, 5), 2, ceil_mode=True)._array[0])
 
 
 @pytest.mark.parametrize("make,pattern", [
@@ -159,4 +159,4 @@ def test_max_pool_2x2_backward_with_any_gradient_layout(rng, g_layout):
     first = win.argmax(axis=-1)  # row-major first maximum of each window
     n, c, i, j = np.indices(first.shape)
     expected[n, c, 2 * i + first // 2, 2 * j + first % 2] = g
-    np.testing.assert_array_equal(t.grad.data, expected)
+    np.testing.assert_array_equal(t.grad._array, expected)

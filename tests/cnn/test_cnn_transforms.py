@@ -177,7 +177,7 @@ def test_picklable_and_used_by_the_dataloader(rng):
     runs = []
     for _ in range(2):
         loader = DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True, transform=aug, rng=11)
-        runs.append([b[0].data.copy() for b in loader])
+        runs.append([b[0]._array.copy() for b in loader])
     for a, b in zip(*runs):
         assert a.shape[1:] == (1, 6, 6) and a.dtype == np.float32
         np.testing.assert_array_equal(a, b)  # the loader's seed drives the augmentation

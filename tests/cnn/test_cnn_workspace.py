@@ -53,14 +53,14 @@ def test_results_held_by_the_user_survive_later_calls(rng):
     x = nb.tensor(rng.standard_normal((2, 3, 7, 5)).astype(np.float32))
     w = nb.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
     y1 = F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
-    saved = y1.data.copy()
+    saved = y1._array.copy()
     y1.sum().backward()
-    g1 = w.grad.data.copy()
+    g1 = w.grad._array.copy()
     for _ in range(3):  # the same shapes again: the pool reuses whatever is free
         w.grad = None
         F.max_pool2d(F.relu(F.conv2d(x * 2.0, w, padding=1)), 2).sum().backward()
-    np.testing.assert_array_equal(y1.data, saved)
-    np.testing.assert_allclose(w.grad.data, 2 * g1, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y1._array, saved)
+    np.testing.assert_allclose(w.grad._array, 2 * g1, rtol=1e-5, atol=1e-5)
 
 
 def test_empty_like_keeps_the_memory_layout():
@@ -81,20 +81,20 @@ def test_relu_keeps_channels_last_and_its_saved_mask_survives_reuse(rng):
     a[0, 0, 0, 0] = 0.0  # the kink: gradient 0, as PyTorch
     x = nb.tensor(a.transpose(0, 3, 1, 2), requires_grad=True)  # channels-last (N, C, H, W)
     y = F.relu(x)
-    assert np.argsort(y.data.strides).tolist() == np.argsort(x.data.strides).tolist()
-    np.testing.assert_array_equal(y.data, np.maximum(x.data, 0))
+    assert np.argsort(y._array.strides).tolist() == np.argsort(x._array.strides).tolist()
+    np.testing.assert_array_equal(y._array, np.maximum(x._array, 0))
     for _ in range(3):  # other ReLUs of the same shape in between must not touch y's saved mask
-        F.relu(nb.tensor(-x.data, requires_grad=True)).sum().backward()
+        F.relu(nb.tensor(-x._array, requires_grad=True)).sum().backward()
     g = rng.standard_normal(x.shape).astype(np.float32)
     y.backward(nb.tensor(g), retain_graph=True)
-    np.testing.assert_array_equal(x.grad.data, g * (x.data > 0))
+    np.testing.assert_array_equal(x.grad._array, g * (x._array > 0))
     y.backward(nb.tensor(g))
-    np.testing.assert_array_equal(x.grad.data, 2 * g * (x.data > 0))
+    np.testing.assert_array_equal(x.grad._array, 2 * g * (x._array > 0))
 
 
 def test_relu_without_recording_builds_no_mask(rng):
     x = nb.tensor(rng.standard_normal((3, 4, 5)).astype(np.float32), requires_grad=True)
     with nb.no_grad():
         y = F.relu(x)
-    np.testing.assert_array_equal(y.data, np.maximum(x.data, 0))
+    np.testing.assert_array_equal(y._array, np.maximum(x._array, 0))
     assert not y.requires_grad

@@ -66,14 +66,14 @@ def test_zoo_matches_the_torch_sequential(torch, rng, name, kw, size, count, mak
     if count is not None:
         assert n_params == count
     # same weights -> same outputs (eval: dropout off, batch norm on running statistics)
-    tnet.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in sd.items()})
+    tnet.load_state_dict({k: torch.from_numpy(v._array.copy()) for k, v in sd.items()})
     net.eval()
     tnet.eval()
     x = rng.standard_normal((3, 1, size, size)).astype(np.float32)
     with nb.no_grad():
         y = net(nb.tensor(x))
     assert y.shape == (3, 10)
-    np.testing.assert_allclose(y.data, tnet(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(y._array, tnet(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
 def test_every_name_is_registered_and_records_its_spec():
@@ -85,7 +85,7 @@ def test_every_name_is_registered_and_records_its_spec():
     assert net.spec["num_classes"] == 3 and net.spec["dropout"] == 0.1 and net.spec["image_size"] == 28
     again = build_model(net.spec, rng=0)
     for (k, a), (_, b) in zip(net.state_dict().items(), again.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)  # the spec rebuilds the same model
+        np.testing.assert_array_equal(a._array, b._array, err_msg=k)  # the spec rebuilds the same model
 
 
 def test_shapes_for_other_sizes_and_channels():
@@ -107,9 +107,9 @@ def test_models_pickle_and_are_deterministic_from_the_seed():
         a.eval()
         clone = pickle.loads(pickle.dumps(a))
         with nb.no_grad():
-            ya = a(x).data
-            np.testing.assert_array_equal(clone(x).data, ya)
-            np.testing.assert_array_equal(b.eval()(x).data, ya)
+            ya = a(x)._array
+            np.testing.assert_array_equal(clone(x)._array, ya)
+            np.testing.assert_array_equal(b.eval()(x)._array, ya)
 
 
 @pytest.mark.parametrize("name,kw,match", [
@@ -154,5 +154,5 @@ def test_short_training_lowers_the_loss(name, kw, size):
     net.eval()
     with nb.no_grad():
         xv, yv = _halves(64, size, rng)
-        acc = (net(nb.tensor(xv)).data.argmax(1) == yv).mean()
+        acc = (net(nb.tensor(xv))._array.argmax(1) == yv).mean()
     assert acc > 0.9, acc

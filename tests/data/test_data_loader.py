@@ -9,7 +9,7 @@ from nnbasics.data import ConcatDataset, DataLoader, Subset, TensorDataset
 
 def _ids(loader):
     """Concatenate the id field of every batch of one epoch."""
-    return np.concatenate([b[-1].data for b in loader])
+    return np.concatenate([b[-1]._array for b in loader])
 
 
 class ListDataset:
@@ -46,12 +46,12 @@ def test_every_sample_once_per_epoch(n, bs, shuffle):
         assert len(batches) == len(loader) == -(-n // bs)
         assert [len(b[1]) for b in batches[:-1]] == [bs] * (len(batches) - 1)
         assert len(batches[-1][1]) == n - bs * (len(batches) - 1)  # the last partial batch is kept
-        ids = np.concatenate([b[1].data for b in batches])
+        ids = np.concatenate([b[1]._array for b in batches])
         np.testing.assert_array_equal(np.sort(ids), np.arange(n))
         if not shuffle:
             np.testing.assert_array_equal(ids, np.arange(n))
         for x, y in batches:  # rows stay paired with their labels
-            np.testing.assert_array_equal(x.data, ds.tensors[0][y.data].astype(np.float32))
+            np.testing.assert_array_equal(x._array, ds.tensors[0][y._array].astype(np.float32))
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -95,7 +95,7 @@ def test_iter_fixes_order_before_first_batch():
     loader = DataLoader(ds, batch_size=4, shuffle=True, rng=1)
     it = iter(loader)
     before = loader.generator.bit_generator.state
-    first = np.concatenate([b[0].data for b in it])
+    first = np.concatenate([b[0]._array for b in it])
     assert loader.generator.bit_generator.state == before  # nothing drawn while iterating
     assert sorted(first.tolist()) == list(range(20))
 
@@ -119,7 +119,7 @@ def test_dtypes_float32_int64_and_tensors():
             assert batch[1].dtype == np.int64
     x, _, _, r = next(iter(DataLoader(TensorDataset(X, y8, y32, reg), batch_size=6)))
     assert r.dtype == np.float32
-    np.testing.assert_allclose(x.data, X.astype(np.float32))
+    np.testing.assert_allclose(x._array, X.astype(np.float32))
 
 
 def test_fast_path_uses_get_batch_not_getitem():
@@ -137,8 +137,8 @@ def test_generic_path_matches_fast_path():
     slow = list(DataLoader(slow_ds, batch_size=5, shuffle=True, rng=4))
     assert slow_ds.calls == 17
     for (xf, yf), (xs, ys) in zip(fast, slow):
-        np.testing.assert_array_equal(xf.data, xs.data)
-        np.testing.assert_array_equal(yf.data, ys.data)
+        np.testing.assert_array_equal(xf._array, xs._array)
+        np.testing.assert_array_equal(yf._array, ys._array)
 
 
 def test_concat_dataset_batches():
@@ -162,7 +162,7 @@ def test_single_field_samples_give_one_tuples():
 
     batches = list(DataLoader(Scalars(), batch_size=2))
     assert all(isinstance(b, tuple) and len(b) == 1 for b in batches)
-    np.testing.assert_array_equal(np.concatenate([b[0].data for b in batches]), np.arange(5, dtype=np.float32))
+    np.testing.assert_array_equal(np.concatenate([b[0]._array for b in batches]), np.arange(5, dtype=np.float32))
 
 
 def test_transform_applied_to_inputs_with_loader_generator():
@@ -174,11 +174,11 @@ def test_transform_applied_to_inputs_with_loader_generator():
 
     ds = TensorDataset(np.zeros((8, 3), np.float32), np.arange(8))
     loader = DataLoader(ds, batch_size=4, shuffle=True, transform=add_noise, rng=7)
-    b1 = [(x.data.copy(), y.data.copy()) for x, y in loader]
+    b1 = [(x._array.copy(), y._array.copy()) for x, y in loader]
     assert all(r is loader.generator for r in seen)
     assert all(x.dtype == np.float32 and np.abs(x).sum() > 0 for x, _ in b1)
     again = DataLoader(ds, batch_size=4, shuffle=True, transform=add_noise, rng=7)
-    for (x1, y1), (x2, y2) in zip(b1, [(x.data, y.data) for x, y in again]):
+    for (x1, y1), (x2, y2) in zip(b1, [(x._array, y._array) for x, y in again]):
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(ds.tensors[0], 0)  # the dataset was not modified
@@ -188,7 +188,7 @@ def test_batches_are_copies_not_views_of_the_dataset():
     X = np.zeros((4, 2), np.float32)
     ds = TensorDataset(X, np.arange(4))
     x, _ = next(iter(DataLoader(ds, batch_size=4)))
-    x.data += 1
+    x._array += 1
     np.testing.assert_array_equal(X, 0)
 
 

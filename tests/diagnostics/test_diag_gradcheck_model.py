@@ -25,7 +25,7 @@ class _BadScale(Function):
 class BadScale(nn.Module):
     def __init__(self, n):
         super().__init__()
-        self.weight = nn.Parameter(nb.ones(n).data + 0.5)
+        self.weight = nn.Parameter(nb.ones(n)._array + 0.5)
 
     def forward(self, x):
         return _BadScale.apply(x, self.weight)
@@ -35,7 +35,7 @@ def test_correct_model_with_dropout_and_batchnorm_passes(rng):
     net = nn.Sequential(nn.Linear(5, 7, rng=0), nn.BatchNorm1d(7), nn.ReLU(), nn.Dropout(0.5, rng=1),
                         nn.Linear(7, 3, rng=2))
     X, y = rng.standard_normal((6, 5)).astype(np.float32), rng.integers(0, 3, 6)
-    w_before = net[0].weight.data.copy()
+    w_before = net[0].weight._array.copy()
     rep = gradcheck_model(net, X, y, max_coords=10, rng=0)
     assert rep.ok, str(rep)
     assert [(r.layer, r.param) for r in rep.rows] == [("0", "weight"), ("0", "bias"), ("1", "weight"),
@@ -43,7 +43,7 @@ def test_correct_model_with_dropout_and_batchnorm_passes(rng):
     assert rep.rows[0].checked == 10 and rep.rows[1].checked == 7
     assert max(rep.by_layer().values()) < 1e-5
     # the user's model is untouched: float32, same weights, same modes, no grads
-    assert net[0].weight.dtype == np.float32 and np.array_equal(net[0].weight.data, w_before)
+    assert net[0].weight.dtype == np.float32 and np.array_equal(net[0].weight._array, w_before)
     assert net[0].weight.grad is None and net.training
     # dropout was really active during the check (train-mode loss differs from eval-mode loss)
     assert rep.loss != pytest.approx(gradcheck_model(net, X, y, max_coords=1, train=False).loss)

@@ -36,7 +36,7 @@ def test_wrong_weight_scale_disagrees_and_is_named(rng):
     net = _linear_net()
     for m in net.modules():
         if isinstance(m, nn.Linear):
-            m.weight.data *= 3.0  # std instead of variance style bug: 9x the variance
+            m.weight._array *= 3.0  # std instead of variance style bug: 9x the variance
     rep = init_report(net, X, scheme="lecun")
     for r in rep.rows:
         assert r.act_ratio == pytest.approx(9.0, rel=0.15) and r.grad_ratio == pytest.approx(9.0, rel=0.15)

@@ -54,7 +54,7 @@ def test_gradient_norms_restores_grads_and_modes(rng):
     norms = gradient_norms(net, X, y)
     net.zero_grad()
     F.cross_entropy(net(nb.tensor(X)), nb.tensor(y)).backward()
-    np.testing.assert_allclose(norms["3"], np.linalg.norm(net[3].weight.grad.data), rtol=1e-5)
+    np.testing.assert_allclose(norms["3"], np.linalg.norm(net[3].weight.grad._array), rtol=1e-5)
     assert gradient_ratio([2.0, 4.0]) == 0.5 and math.isnan(gradient_ratio([0.0, 0.0]))
     with pytest.raises(TypeError, match="gradient_norms"):
         gradient_norms("not a model", X, y)
@@ -101,7 +101,7 @@ def test_histograms_sum_to_the_element_count_with_fixed_edges(rng):
     tanh = mon.stats()[-1]
     np.testing.assert_allclose(tanh.edges[[0, -1]], [-1, 1])
     # mean/std against NumPy on the same outputs
-    out = net(x).data
+    out = net(x)._array
     with mon:
         net(x)
         mon.after_step()
@@ -110,7 +110,7 @@ def test_histograms_sum_to_the_element_count_with_fixed_edges(rng):
     counts, _ = np.histogram(np.clip(out, -1, 1), bins=s.edges)
     np.testing.assert_array_equal(s.hist, counts)
     # conv dead units are channels: a channel with a large negative bias is dead everywhere
-    net[0].bias.data[1] = -1e3
+    net[0].bias._array[1] = -1e3
     with mon:
         net(x)
         mon.after_step()
@@ -134,11 +134,11 @@ def test_update_ratio_of_one_sgd_step_matches_hand_computation(rng):
     X, y = _data(rng)
     net = mlp(in_features=8, hidden=[5], out_features=3, activation="relu", init="he", rng=0)
     opt = SGD(net.parameters(), lr=0.1)
-    w0 = [net[0].weight.data.copy(), net[2].weight.data.copy()]
+    w0 = [net[0].weight._array.copy(), net[2].weight._array.copy()]
     mon = SignalMonitor(net)
     with mon:
         _step(net, mon, opt, X, y)
-    g = [net[0].weight.grad.data, net[2].weight.grad.data]  # grads still held after the step
+    g = [net[0].weight.grad._array, net[2].weight.grad._array]  # grads still held after the step
     s = {x.name: x for x in mon.stats()}
     for name, w, gr in zip(("0", "2"), w0, g):
         np.testing.assert_allclose(s[name].update_ratio, 0.1 * np.linalg.norm(gr) / np.linalg.norm(w), rtol=1e-5)

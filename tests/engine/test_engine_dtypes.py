@@ -40,11 +40,11 @@ def b(*shape):
 
 # name: (thunk, expected dtype, NumPy reference computed in float64 or exactly)
 RULES = {
-    "f32 + f64": (lambda: f32(3) + f64(3), np.float64, lambda: f32(3).data.astype(np.float64) + f64(3).data),
+    "f32 + f64": (lambda: f32(3) + f64(3), np.float64, lambda: f32(3)._array.astype(np.float64) + f64(3)._array),
     "f64 * f32": (lambda: f64(2, 3) * f32(3), np.float64, None),
-    "f32 + i64": (lambda: f32(3) + i64(3), np.float32, lambda: f32(3).data + i64(3).data),
-    "i64 - f32": (lambda: i64(3) - f32(3), np.float32, lambda: i64(3).data - f32(3).data),
-    "f32 * b": (lambda: f32(3) * b(3), np.float32, lambda: f32(3).data * b(3).data),
+    "f32 + i64": (lambda: f32(3) + i64(3), np.float32, lambda: f32(3)._array + i64(3)._array),
+    "i64 - f32": (lambda: i64(3) - f32(3), np.float32, lambda: i64(3)._array - f32(3)._array),
+    "f32 * b": (lambda: f32(3) * b(3), np.float32, lambda: f32(3)._array * b(3)._array),
     "f32 * 2.5": (lambda: f32(3) * 2.5, np.float32, None),
     "0.1 + f32": (lambda: 0.1 + f32(3), np.float32, None),
     "f32 / 3": (lambda: f32(3) / 3, np.float32, None),
@@ -53,11 +53,11 @@ RULES = {
     "f32 - 0-d f64 tensor": (lambda: f32(3) - f64(3).mean(), np.float32, None),
     "0-d f64 ndarray + f32": (lambda: np.asarray(0.5) + f32(2, 3), np.float32, None),
     "f32 + f64 ndarray": (lambda: f32(3) + np.ones(3), np.float64, None),
-    "i32 + 0-d i64": (lambda: i32(3) + nb.tensor(np.asarray(7)), np.int32, lambda: i32(3).data + 7),
+    "i32 + 0-d i64": (lambda: i32(3) + nb.tensor(np.asarray(7)), np.int32, lambda: i32(3)._array + 7),
     "i32 + i64": (lambda: i32(3) + i64(3), np.int64, None),
     "i64 + 2.5": (lambda: i64(3) + 2.5, np.float32, None),
     "i64 * 2": (lambda: i64(3) * 2, np.int64, None),
-    "b + 2": (lambda: b(3) + 2, np.int64, lambda: b(3).data.astype(np.int64) + 2),
+    "b + 2": (lambda: b(3) + 2, np.int64, lambda: b(3)._array.astype(np.int64) + 2),
     "b + b": (lambda: b(3) + b(3), np.bool_, None),
     "b + i64": (lambda: b(3) + i64(3), np.int64, None),
     "b + 0.5": (lambda: b(3) + 0.5, np.float32, None),
@@ -66,7 +66,7 @@ RULES = {
     "i64.clip(0.5, 2.5)": (lambda: i64(3).clip(1.5, 2.5), np.float32, lambda: np.clip(np.arange(1.0, 4.0), 1.5, 2.5)),
     "exp(i64)": (lambda: i64(3).exp(), np.float32, lambda: np.exp(np.arange(1.0, 4.0))),
     "log(i64)": (lambda: i64(3).log(), np.float32, lambda: np.log(np.arange(1.0, 4.0))),
-    "sqrt(b)": (lambda: b(3).sqrt(), np.float32, lambda: np.sqrt(b(3).data.astype(float))),
+    "sqrt(b)": (lambda: b(3).sqrt(), np.float32, lambda: np.sqrt(b(3)._array.astype(float))),
     "tanh(i32)": (lambda: i32(3).tanh(), np.float32, lambda: np.tanh(np.arange(1.0, 4.0))),
     "sigmoid(i64)": (lambda: i64(3).sigmoid(), np.float32, lambda: 1 / (1 + np.exp(-np.arange(1.0, 4.0)))),
     "softmax(i64)": (lambda: i64(2, 3).softmax(-1), np.float32,
@@ -89,14 +89,14 @@ def test_promotion_rule(name):
     assert out.dtype == np.dtype(dtype), f"{name}: {out.dtype} (NumPy {np.__version__})"
     if ref is not None:
         tol = 1e-6 if out.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(out.data, ref(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(out._array, ref(), rtol=tol, atol=tol)
 
 
 def test_int_tensor_functions_are_not_truncated_to_integers():
     # regression: on NumPy 1.26 Function.apply cast exp(int64)'s float64 result back to int64 ([1, 2, 7])
     x = nb.tensor([0, 1, 2])
-    np.testing.assert_allclose(x.exp().data, np.exp([0.0, 1.0, 2.0]), rtol=1e-6)
-    np.testing.assert_allclose(nb.functional.softmax(x, -1).data.sum(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(x.exp()._array, np.exp([0.0, 1.0, 2.0]), rtol=1e-6)
+    np.testing.assert_allclose(nb.functional.softmax(x, -1)._array.sum(), 1.0, rtol=1e-6)
 
 
 def test_gradients_flow_back_in_each_input_dtype():
@@ -107,9 +107,9 @@ def test_gradients_flow_back_in_each_input_dtype():
     out.backward()
     assert (a * s).dtype == np.float32
     assert a.grad.dtype == np.float32 and s.grad.dtype == np.float64 and w.grad.dtype == np.float64
-    np.testing.assert_allclose(a.grad.data, 2.0 + w.data, rtol=1e-6)
-    np.testing.assert_allclose(s.grad.data, 6.0, rtol=1e-6)
-    np.testing.assert_allclose(w.grad.data, a.data, rtol=1e-12)
+    np.testing.assert_allclose(a.grad._array, 2.0 + w._array, rtol=1e-6)
+    np.testing.assert_allclose(s.grad._array, 6.0, rtol=1e-6)
+    np.testing.assert_allclose(w.grad._array, a._array, rtol=1e-12)
 
 
 def test_float32_training_step_stays_float32_with_python_and_numpy_scalars():

@@ -78,12 +78,12 @@ def test_maximum_minimum_forward_and_gradients(shapes, seed, name):
     a_np, b_np, rng = _pair(shapes, seed, distinct=True)
     a, b = nb.tensor(a_np, requires_grad=True), nb.tensor(b_np, requires_grad=True)
     out = nb_op(a, b)
-    np.testing.assert_array_equal(out.data, np_op(a_np, b_np))
+    np.testing.assert_array_equal(out._array, np_op(a_np, b_np))
     w = rng.standard_normal(out.shape)
     out.backward(w)
     ab, bb = np.broadcast_to(a_np, out.shape), np.broadcast_to(b_np, out.shape)
-    np.testing.assert_allclose(a.grad.data, unbroadcast(da(w, ab, bb), a_np.shape), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, unbroadcast(db(w, ab, bb), b_np.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.grad._array, unbroadcast(da(w, ab, bb), a_np.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.grad._array, unbroadcast(db(w, ab, bb), b_np.shape), rtol=1e-12, atol=1e-12)
 
 
 @PROPS
@@ -100,8 +100,8 @@ def test_maximum_ties_split_the_gradient(shapes, seed):
     out.backward(w)
     ab, bb = np.broadcast_to(a_np, out.shape), np.broadcast_to(b_np, out.shape)
     wa = (ab > bb) + 0.5 * (ab == bb)
-    np.testing.assert_allclose(a.grad.data, unbroadcast(w * wa, sa), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, unbroadcast(w * (1 - wa), sb), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.grad._array, unbroadcast(w * wa, sa), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.grad._array, unbroadcast(w * (1 - wa), sb), rtol=1e-12, atol=1e-12)
 
 
 @PROPS
@@ -114,12 +114,12 @@ def test_where_broadcasts_condition_and_both_branches(shapes, seed):
     a_np, b_np = np.asarray(rng.standard_normal(sa)), np.asarray(rng.standard_normal(sb))
     a, b = nb.tensor(a_np, requires_grad=True), nb.tensor(b_np, requires_grad=True)
     out = nb.where(nb.tensor(cond), a, b)
-    np.testing.assert_array_equal(out.data, np.where(cond, a_np, b_np))
+    np.testing.assert_array_equal(out._array, np.where(cond, a_np, b_np))
     w = rng.standard_normal(out.shape)
     out.backward(w)
     c = np.broadcast_to(cond, out.shape)
-    np.testing.assert_allclose(a.grad.data, unbroadcast(np.where(c, w, 0.0), sa), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, unbroadcast(np.where(c, 0.0, w), sb), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a.grad._array, unbroadcast(np.where(c, w, 0.0), sa), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b.grad._array, unbroadcast(np.where(c, 0.0, w), sb), rtol=1e-12, atol=1e-12)
 
 
 def _composite(a, b, w):
@@ -140,8 +140,8 @@ def test_composite_gradients_match_finite_differences(shapes, seed):
     np.testing.assert_allclose(out.item(), _composite(a_np, b_np, w), rtol=1e-12)
     out.backward()
     f = lambda x, y: float(_composite(x, y, w))
-    np.testing.assert_allclose(a.grad.data, central_diff(f, [a_np, b_np], 0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(b.grad.data, central_diff(f, [a_np, b_np], 1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.grad._array, central_diff(f, [a_np, b_np], 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b.grad._array, central_diff(f, [a_np, b_np], 1), rtol=1e-5, atol=1e-6)
 
 
 @PROPS
@@ -152,12 +152,12 @@ def test_pow_of_tensors_broadcasts(shapes, seed):
     a_np, b_np = np.asarray(rng.uniform(0.5, 2.0, sa)), np.asarray(rng.uniform(-1.5, 1.5, sb))
     a, b = nb.tensor(a_np, requires_grad=True), nb.tensor(b_np, requires_grad=True)
     out = a**b
-    np.testing.assert_allclose(out.data, a_np**b_np, rtol=1e-12)
+    np.testing.assert_allclose(out._array, a_np**b_np, rtol=1e-12)
     w = rng.standard_normal(out.shape)
     out.backward(w)
     ab, bb = np.broadcast_to(a_np, out.shape), np.broadcast_to(b_np, out.shape)
-    np.testing.assert_allclose(a.grad.data, unbroadcast(w * bb * ab ** (bb - 1), sa), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, unbroadcast(w * ab**bb * np.log(ab), sb), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.grad._array, unbroadcast(w * bb * ab ** (bb - 1), sa), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.grad._array, unbroadcast(w * ab**bb * np.log(ab), sb), rtol=1e-10, atol=1e-12)
 
 
 @PROPS

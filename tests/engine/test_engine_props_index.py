@@ -49,12 +49,12 @@ def _check(shape, index, seed, wrap=lambda i: i):
     out = x[wrap(index)]
     expected = a[index]
     assert out.shape == expected.shape
-    np.testing.assert_array_equal(out.data, expected)
+    np.testing.assert_array_equal(out._array, expected)
     w = rng.standard_normal(out.shape)
     (out * nb.tensor(w)).sum().backward()
     ref = np.zeros(shape)
     np.add.at(ref, index, w)
-    np.testing.assert_allclose(x.grad.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._array, ref, rtol=1e-12, atol=1e-12)
 
 
 @PROPS
@@ -131,4 +131,4 @@ def test_reused_index_result_accumulates_across_paths(shape, data):
     out.backward()
     ref = np.full(shape, 3.0)
     np.add.at(ref, idx, 2 * a[idx])
-    np.testing.assert_allclose(x.grad.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._array, ref, rtol=1e-12, atol=1e-12)

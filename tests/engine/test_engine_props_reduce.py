@@ -83,11 +83,11 @@ def test_reduction_gradients_match_finite_differences(case):
         out = fn(x, axes, keep)
         expected = np.asarray(ref(a, axes, keep))
         assert out.shape == expected.shape, name
-        np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(out._array, expected, rtol=1e-10, atol=1e-12, err_msg=name)
         w = rng.standard_normal(out.shape)
         out.backward(w)
         num = central_diff(lambda v, ref=ref, w=w: float((np.asarray(ref(v, axes, keep)) * w).sum()), a.copy())
-        np.testing.assert_allclose(x.grad.data, num, rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(x.grad._array, num, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 @PROPS
@@ -105,9 +105,9 @@ def test_max_min_ties_share_the_gradient_equally(case):
         hit = a == np_red(a, axis=ax, keepdims=True)
         share = hit / hit.sum(axis=ax, keepdims=True)
         w_keep = w if keep else np.expand_dims(w, ax)
-        np.testing.assert_allclose(x.grad.data, share * w_keep, rtol=1e-12, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(x.grad._array, share * w_keep, rtol=1e-12, atol=1e-12, err_msg=name)
         # the shares of each slice add up to that slice's upstream gradient
-        np.testing.assert_allclose(x.grad.data.sum(axis=ax, keepdims=True), np.broadcast_to(w_keep, hit.sum(
+        np.testing.assert_allclose(x.grad._array.sum(axis=ax, keepdims=True), np.broadcast_to(w_keep, hit.sum(
             axis=ax, keepdims=True).shape), rtol=1e-12, atol=1e-12)
 
 
@@ -122,14 +122,14 @@ def test_softmax_and_log_softmax_along_a_random_dim(shape, data):
     for fn, ref in ((nb.softmax, p), (nb.log_softmax, np.log(p))):
         x = nb.tensor(a.copy(), requires_grad=True)
         out = fn(x, dim)
-        np.testing.assert_allclose(out.data, ref, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(out._array, ref, rtol=1e-10, atol=1e-12)
         w = rng.standard_normal(shape)
         out.backward(w)
         if fn is nb.softmax:  # J^T w = p * (w - sum(w p))
             expected = p * (w - (w * p).sum(axis=dim, keepdims=True))
         else:  # w - p * sum(w)
             expected = w - p * w.sum(axis=dim, keepdims=True)
-        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(x.grad._array, expected, rtol=1e-10, atol=1e-12)
 
 
 @PROPS
@@ -143,4 +143,4 @@ def test_sum_of_ints_and_bools_matches_numpy_dtype_and_values(case):
         out = nb.tensor(arr).sum(axes, keep)
         expected = np.asarray(arr.sum(axis=axes, keepdims=keep))
         assert out.dtype == np.int64 and out.shape == expected.shape
-        np.testing.assert_array_equal(out.data, expected)
+        np.testing.assert_array_equal(out._array, expected)

@@ -65,7 +65,7 @@ def assert_same_value_and_grads(f_fused, f_composed, *makers, seed=SEED):
         out = f(*xs)
         w = np.random.default_rng(seed + 1).standard_normal(out.shape)
         (out * nb.tensor(w)).sum().backward()
-        results.append((out.data, [x.grad.data for x in xs]))
+        results.append((out._array, [x.grad._array for x in xs]))
     (v1, g1), (v2, g2) = results
     np.testing.assert_allclose(v1, v2, rtol=1e-10, atol=1e-12)
     for a, b in zip(g1, g2):
@@ -149,12 +149,12 @@ def test_maximum_minimum_ties_split_half_half():
     a = leaf([1.0, 2.0, 3.0, -1.0])
     b = leaf([1.0, 0.0, 3.0, 4.0])
     nb.maximum(a, b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 1.0, 0.5, 0.0])
-    np.testing.assert_array_equal(b.grad.data, [0.5, 0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(a.grad._array, [0.5, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(b.grad._array, [0.5, 0.0, 0.5, 1.0])
     a.grad = b.grad = None
     nb.minimum(a, b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 0.0, 0.5, 1.0])
-    np.testing.assert_array_equal(b.grad.data, [0.5, 1.0, 0.5, 0.0])
+    np.testing.assert_array_equal(a.grad._array, [0.5, 0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(b.grad._array, [0.5, 1.0, 0.5, 0.0])
 
 
 @pytest.mark.parametrize("op", [nb.maximum, nb.minimum], ids=["maximum", "minimum"])
@@ -209,13 +209,13 @@ def test_clip_gradient_at_and_beyond_bounds(value, expected):
     # bounds included in the pass-through region, as PyTorch's clamp
     x = leaf([value])
     x.clip(-0.5, 0.7).sum().backward()
-    assert x.grad.data[0] == expected
+    assert x.grad._array[0] == expected
 
 
 def test_relu_abs_sign_gradient_zero_at_kink():
     x = leaf([0.0, 0.0, 0.0])
     (x.relu() + x.abs() + x.sign()).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad._array, [0.0, 0.0, 0.0])
 
 
 @pytest.mark.parametrize("mid", [np.float32, np.float16, np.longdouble], ids=["float32", "float16", "longdouble"])
@@ -233,7 +233,7 @@ def test_cast_gradient_comes_back_in_input_dtype():
     assert y.dtype == np.float64
     (y * nb.tensor([1.0, 2.0, 3.0], dtype=np.float64)).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.grad._array, [1.0, 2.0, 3.0])
 
 
 # ----------------------------------------------------------------- reductions
@@ -292,10 +292,10 @@ def test_reduction(name, cfg):
     fn = REDUCTIONS[name]
     x = check(lambda t: fn(t, **cfg), normal(2, 3, 5))[0]
     axis, keep = _numpy_axes(cfg)
-    expected = NUMPY_REDUCTIONS[name](x.data, axis=axis, keepdims=keep)
+    expected = NUMPY_REDUCTIONS[name](x._array, axis=axis, keepdims=keep)
     out = fn(x, **cfg)
     assert out.shape == np.shape(expected)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._array, expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["max", "min"])
@@ -314,10 +314,10 @@ def test_max_min_ties_share_gradient_equally(name):
     x = leaf([[v, 0.5, v, v, 0.1], [0.3, v, 0.4, 0.2, 0.0]])
     REDUCTIONS[name](x, dim=1).sum().backward()
     third = 1.0 / 3.0
-    np.testing.assert_allclose(x.grad.data, [[third, 0, third, third, 0], [0, 1, 0, 0, 0]])
+    np.testing.assert_allclose(x.grad._array, [[third, 0, third, third, 0], [0, 1, 0, 0, 0]])
     x.grad = None
     REDUCTIONS[name](x).backward()  # over everything: 4 tied entries
-    np.testing.assert_allclose(x.grad.data, (x.data == v) / 4.0)
+    np.testing.assert_allclose(x.grad._array, (x._array == v) / 4.0)
 
 
 @pytest.mark.parametrize("dim", [0, 1, 2, -1, -2, -3])
@@ -325,9 +325,9 @@ def test_max_min_ties_share_gradient_equally(name):
 def test_softmax_family(name, dim):
     fn = (lambda t: t.softmax(dim)) if name == "softmax" else (lambda t: nb.log_softmax(t, dim=dim))
     x = check(fn, normal(2, 3, 5))[0]
-    e = np.exp(x.data - x.data.max(axis=dim, keepdims=True))
+    e = np.exp(x._array - x._array.max(axis=dim, keepdims=True))
     ref = e / e.sum(axis=dim, keepdims=True)
-    np.testing.assert_allclose(fn(x).data, ref if name == "softmax" else np.log(ref), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fn(x)._array, ref if name == "softmax" else np.log(ref), rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------- fused vs composed twins
@@ -394,15 +394,15 @@ def test_stable_for_huge_inputs(dtype):
             out = fn(x)
             (out * nb.tensor(np.ones(out.shape, dtype=dtype))).sum().backward()
         assert out.dtype == dtype, name
-        assert np.all(np.isfinite(out.data)), name
-        assert np.all(np.isfinite(x.grad.data)), name
-        np.testing.assert_allclose(out.data, ref, rtol=1e-6, atol=1e-6, err_msg=name)
+        assert np.all(np.isfinite(out._array)), name
+        assert np.all(np.isfinite(x.grad._array)), name
+        np.testing.assert_allclose(out._array, ref, rtol=1e-6, atol=1e-6, err_msg=name)
 
 
 def test_cross_entropy_gradient_at_huge_logits():
     x = leaf(BIG)
     softmax_cross_entropy(x, np.array([1, 0, 0])).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [[1, -1, 0], [1 / 3 - 1, 1 / 3, 1 / 3], [-0.5, 0.5, 0]], atol=1e-12)
+    np.testing.assert_allclose(x.grad._array, [[1, -1, 0], [1 / 3 - 1, 1 / 3, 1 / 3], [-0.5, 0.5, 0]], atol=1e-12)
 
 
 # ----------------------------------------------------------------- matmul
@@ -423,7 +423,7 @@ MATMUL = [
 @pytest.mark.parametrize("sa,sb", MATMUL, ids=[f"{_id(a)}@{_id(b)}" for a, b in MATMUL])
 def test_matmul(sa, sb):
     a, b = check(lambda a, b: a @ b, normal(*sa), normal(*sb))
-    np.testing.assert_allclose((a @ b).data, np.matmul(a.data, b.data), rtol=1e-12)
+    np.testing.assert_allclose((a @ b)._array, np.matmul(a._array, b._array), rtol=1e-12)
     assert a.grad.shape == sa and b.grad.shape == sb
 
 
@@ -497,8 +497,8 @@ def test_movement(name):
 
 
 def _numpy_index_ref(x, index):
-    return x.data[tuple(i.data if isinstance(i, nb.Tensor) else i for i in index)] if isinstance(index, tuple) \
-        else x.data[index.data if isinstance(index, nb.Tensor) else index]
+    return x._array[tuple(i._array if isinstance(i, nb.Tensor) else i for i in index)] if isinstance(index, tuple) \
+        else x._array[index._array if isinstance(index, nb.Tensor) else index]
 
 
 @pytest.mark.parametrize("index", [
@@ -506,17 +506,17 @@ def _numpy_index_ref(x, index):
 ], ids=["neg_step_int", "ellipsis_none", "repeats", "mask", "mixed"])
 def test_getitem_values_match_numpy(index):
     x = nb.randn(2, 3, 5, rng=0)
-    np.testing.assert_array_equal(x[index].data, x.data[tuple(np.asarray(i) if isinstance(i, list) else i
+    np.testing.assert_array_equal(x[index]._array, x._array[tuple(np.asarray(i) if isinstance(i, list) else i
                                                              for i in index)])
 
 
 def test_getitem_repeated_indices_accumulate():
     x = leaf([1.0, 2.0, 3.0, 4.0])
     x[[0, 2, 2, 2, 0]].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 0.0, 3.0, 0.0])
+    np.testing.assert_array_equal(x.grad._array, [2.0, 0.0, 3.0, 0.0])
     y = leaf(np.zeros((2, 3)))
     y[[1, 1, 0], [2, 2, 2]].backward(grad=np.array([1.0, 10.0, 100.0]))
-    np.testing.assert_array_equal(y.grad.data, [[0, 0, 100], [0, 0, 11]])
+    np.testing.assert_array_equal(y.grad._array, [[0, 0, 100], [0, 0, 11]])
 
 
 def test_concatenate():
@@ -552,13 +552,13 @@ def test_split(name):
     assert [p.shape[dim] for p in x.split(size, dim)] == expected
     middle = [slice(None)] * len(shape)
     middle[dim] = slice(expected[0], expected[0] + expected[1])
-    assert np.all(x.grad.data[tuple(middle)] == 0)
+    assert np.all(x.grad._array[tuple(middle)] == 0)
 
 
 @pytest.mark.parametrize("widths", [((1, 2), (0, 3), (2, 0)), 1], ids=["pairs", "int"])
 def test_pad(widths):
     x = check(lambda t: nb.pad(t, widths, value=1.5), normal(2, 3, 5))[0]
-    np.testing.assert_array_equal(x.pad(widths, 1.5).data, np.pad(x.data, widths, constant_values=1.5))
+    np.testing.assert_array_equal(x.pad(widths, 1.5)._array, np.pad(x._array, widths, constant_values=1.5))
 
 
 TAKE = {
@@ -574,7 +574,7 @@ def test_take_along_axis_and_gather(name):
     shape, idx, axis = TAKE[name]
     x = check(lambda t: nb.take_along_axis(t, idx, axis), normal(*shape))[0]
     check(lambda t: t.gather(axis, nb.tensor(idx)), normal(*shape))
-    np.testing.assert_array_equal(x.take_along_axis(idx, axis).data, np.take_along_axis(x.data, idx, axis))
+    np.testing.assert_array_equal(x.take_along_axis(idx, axis)._array, np.take_along_axis(x._array, idx, axis))
     # repeated picks accumulate
     x.grad = None
     nb.gather(x, axis, idx).sum().backward()
@@ -582,7 +582,7 @@ def test_take_along_axis_and_gather(name):
     full = list(np.indices(idx.shape, sparse=True))
     full[axis] = idx
     np.add.at(counts, tuple(full), 1.0)
-    np.testing.assert_array_equal(x.grad.data, counts)
+    np.testing.assert_array_equal(x.grad._array, counts)
 
 
 # ----------------------------------------------------------------- composites & reuse

@@ -98,9 +98,9 @@ def test_rejects_calls_with_nothing_to_check():
 
 def test_does_not_change_the_inputs():
     x = leaf((2, 3))
-    before = x.data.copy()
+    before = x._array.copy()
     nb.gradcheck(lambda a: a.exp(), x)
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x._array, before)
 
 
 def test_tolerance_controls_the_verdict():

@@ -45,7 +45,7 @@ def test_same_tensor_as_both_operands_of_many_ops():
     x = nb.tensor([1.0, 2.0, 4.0], requires_grad=True)
     (x / x + x @ x + nb.maximum(x, x) + x - x).sum().backward()
     # d(x/x) = 0; x@x is a scalar broadcast over 3 entries: 3 * 2x; d max(x, x) = 1/2 + 1/2; + x - x: 0
-    np.testing.assert_allclose(x.grad.data, 6 * x.data + 1.0)
+    np.testing.assert_allclose(x.grad._array, 6 * x._array + 1.0)
 
 
 def test_deep_chain_of_100000_ops_has_no_recursion_limit():
@@ -97,7 +97,7 @@ def test_gradients_accumulate_across_two_backward_calls():
     x = nb.tensor([1.0, -2.0], requires_grad=True)
     (x * x).sum().backward()
     (3 * x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 * x.data + 3)
+    np.testing.assert_allclose(x.grad._array, 2 * x._array + 3)
 
 
 def test_graph_frees_saved_arrays_after_backward():
@@ -118,10 +118,10 @@ def test_backward_of_non_scalar_without_grad_raises():
 def test_backward_with_explicit_grad():
     x = nb.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * x).backward(np.array([1.0, 0.5, -1.0]))
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0, -6.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0, -6.0])
     x.grad = None
     (x * 2).backward(nb.tensor([1.0, 1.0, 2.0]))
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0, 4.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0, 4.0])
 
 
 def test_backward_with_grad_of_wrong_shape_raises():
@@ -145,7 +145,7 @@ def test_user_grad_array_is_not_aliased():
     g = np.array([1.0, 2.0])
     x = nb.tensor([0.0, 0.0], requires_grad=True)
     x.backward(g)
-    x.grad.data[0] = 99.0
+    x.grad._array[0] = 99.0
     assert g[0] == 1.0
 
 
@@ -220,11 +220,11 @@ def test_no_input_requiring_grad_records_nothing():
 def test_register_hook_observes():
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()))
+    x.register_hook(lambda g: seen.append(g._array.copy()))
     (x * 3).sum().backward()
     assert len(seen) == 1
     np.testing.assert_allclose(seen[0], [3.0, 3.0])
-    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(x.grad._array, [3.0, 3.0])
 
 
 def test_register_hook_replaces_gradient_on_non_leaf():
@@ -233,14 +233,14 @@ def test_register_hook_replaces_gradient_on_non_leaf():
     h.register_hook(lambda g: g * 10)
     (h * h).sum().backward()
     # dL/dh = 2h = [6, 12] -> hooked to [60, 120] -> dL/dx = 3 * that
-    np.testing.assert_allclose(x.grad.data, [180.0, 360.0])
+    np.testing.assert_allclose(x.grad._array, [180.0, 360.0])
 
 
 def test_register_hook_replaces_gradient_on_leaf():
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     x.register_hook(lambda g: g + 1)
     (x * 2).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+    np.testing.assert_allclose(x.grad._array, [3.0, 3.0])
 
 
 def test_hook_remove():
@@ -250,7 +250,7 @@ def test_hook_remove():
     handle.remove()
     (x * 2).sum().backward()
     assert calls == []
-    np.testing.assert_allclose(x.grad.data, [2.0, 2.0])
+    np.testing.assert_allclose(x.grad._array, [2.0, 2.0])
     handle.remove()  # removing twice is harmless
 
 
@@ -269,8 +269,8 @@ def test_retain_grad_on_non_leaf():
     h.retain_grad()
     m = h * h
     m.sum().backward()
-    np.testing.assert_allclose(h.grad.data, 2 * h.data)
-    np.testing.assert_allclose(x.grad.data, 6 * h.data)
+    np.testing.assert_allclose(h.grad._array, 2 * h._array)
+    np.testing.assert_allclose(x.grad._array, 6 * h._array)
     assert m.grad is None  # not retained
 
 
@@ -317,18 +317,18 @@ def test_grads_of_distinct_leaves_are_independent_copies():
     a = nb.tensor([1.0, 2.0], requires_grad=True)
     b = nb.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data[0] = 100.0
-    assert b.grad.data[0] == 1.0
+    a.grad._array[0] = 100.0
+    assert b.grad._array[0] == 1.0
 
 
 def test_grad_of_leaf_used_twice_is_independent_of_other_leaves():
     a = nb.tensor([1.0, 2.0], requires_grad=True)
     b = nb.tensor([3.0, 4.0], requires_grad=True)
     (a + a + b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    b.grad.data[:] = -5.0
-    np.testing.assert_array_equal(a.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(a.grad._array, [2.0, 2.0])
+    np.testing.assert_array_equal(b.grad._array, [1.0, 1.0])
+    b.grad._array[:] = -5.0
+    np.testing.assert_array_equal(a.grad._array, [2.0, 2.0])
 
 
 @pytest.mark.parametrize("make", [
@@ -345,12 +345,12 @@ def test_leaf_grad_owns_its_memory(make):
     h = out.reshape(-1)
     h.retain_grad()
     (h + y).sum().backward()
-    before = (x.grad.data.copy(), y.grad.data.copy(), h.grad.data.copy())
-    x.grad.data[...] = 7.0
-    np.testing.assert_array_equal(y.grad.data, before[1])
-    np.testing.assert_array_equal(h.grad.data, before[2])
-    y.grad.data[...] = -7.0
-    np.testing.assert_array_equal(h.grad.data, before[2])
+    before = (x.grad._array.copy(), y.grad._array.copy(), h.grad._array.copy())
+    x.grad._array[...] = 7.0
+    np.testing.assert_array_equal(y.grad._array, before[1])
+    np.testing.assert_array_equal(h.grad._array, before[2])
+    y.grad._array[...] = -7.0
+    np.testing.assert_array_equal(h.grad._array, before[2])
 
 
 def test_custom_function_backward_engine_sums_broadcast_free_gradients():
@@ -364,4 +364,4 @@ def test_custom_function_backward_engine_sums_broadcast_free_gradients():
     x = nb.tensor([1.0, 2.0], requires_grad=True)
     y = Double.apply(x)
     (Double.apply(y) + y).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad._array, [6.0, 6.0])

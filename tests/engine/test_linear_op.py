@@ -38,17 +38,17 @@ def test_linear_matches_composed_twin(rng, xshape):
     g = rng.standard_normal(xshape[:-1] + (OUT,))
     fused, twin = [_t(a) for a in arrays], [_t(a) for a in arrays]
     y1, y2 = F.linear(*fused), twin[0] @ twin[1].T + twin[2]
-    np.testing.assert_allclose(y1.data, y2.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y1._array, y2._array, rtol=1e-12, atol=1e-12)
     y1.backward(g)
     y2.backward(g)
     for a, b in zip(fused, twin):
-        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.grad._array, b.grad._array, rtol=1e-12, atol=1e-12)
 
 
 def test_linear_weight_grad_is_c_ordered_float32(rng):
     x, w = nb.tensor(rng.standard_normal((7, IN)).astype(np.float32)), nb.randn(OUT, IN, rng=0, requires_grad=True)
     F.linear(x, w).sum().backward()
-    assert w.grad.dtype == np.float32 and w.grad.data.flags.c_contiguous
+    assert w.grad.dtype == np.float32 and w.grad._array.flags.c_contiguous
 
 
 @pytest.mark.parametrize("xshape", X_SHAPES, ids=str)

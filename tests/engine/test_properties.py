@@ -48,13 +48,13 @@ def test_broadcast_binary_matches_numpy_and_analytic_gradients(name, shapes, see
     out = nb_op(a, b)
     expected = np_op(a_np, b_np)
     assert out.shape == expected.shape == shapes.result_shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out._array, expected, rtol=1e-12, atol=1e-12)
     w = rng.standard_normal(out.shape)
     out.backward(w)
     a_b, b_b = np.broadcast_to(a_np, out.shape), np.broadcast_to(b_np, out.shape)
     assert a.grad.shape == sa and b.grad.shape == sb
-    np.testing.assert_allclose(a.grad.data, reduce_to(da(w, a_b, b_b), sa), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(b.grad.data, reduce_to(db(w, a_b, b_b), sb), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a.grad._array, reduce_to(da(w, a_b, b_b), sa), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.grad._array, reduce_to(db(w, a_b, b_b), sb), rtol=1e-10, atol=1e-12)
 
 
 @SETTINGS
@@ -107,12 +107,12 @@ def test_reductions_match_numpy(name, case):
     out = fn(x, axes, keep)
     expected = np.asarray(ref(a, axis=axes, keepdims=keep))
     assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out._array, expected, rtol=1e-10, atol=1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):  # std of one value: see below
         out.backward(np.ones(out.shape))
     assert x.grad.shape == a.shape
-    if not (name == "std0" and out.data.min() == 0):  # sqrt's kink: d sqrt(0) is 0/0, nan as in PyTorch
-        assert np.all(np.isfinite(x.grad.data))
+    if not (name == "std0" and out._array.min() == 0):  # sqrt's kink: d sqrt(0) is 0/0, nan as in PyTorch
+        assert np.all(np.isfinite(x.grad._array))
 
 
 @SETTINGS
@@ -126,7 +126,7 @@ def test_sum_and_mean_gradients_match_reference(case):
     norm = tuple(range(a.ndim)) if axes is None else tuple(d % a.ndim for d in np.atleast_1d(axes))
     n = int(np.prod([a.shape[d] for d in norm]))
     w_keep = w if keep else np.expand_dims(w, norm)
-    np.testing.assert_allclose(x.grad.data, np.broadcast_to(w_keep, a.shape) / n, rtol=1e-12)
+    np.testing.assert_allclose(x.grad._array, np.broadcast_to(w_keep, a.shape) / n, rtol=1e-12)
 
 
 @st.composite
@@ -149,12 +149,12 @@ def test_getitem_integer_array_gradient_matches_add_at(case):
     x = nb.tensor(a, requires_grad=True)
     index = (slice(None),) * dim + (idx,)
     out = x[index]
-    np.testing.assert_array_equal(out.data, a[index])
+    np.testing.assert_array_equal(out._array, a[index])
     w = rng.standard_normal(out.shape)
     out.backward(w)
     ref = np.zeros(shape)
     np.add.at(ref, index, w)
-    np.testing.assert_allclose(x.grad.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._array, ref, rtol=1e-12, atol=1e-12)
 
 
 @SETTINGS
@@ -171,4 +171,4 @@ def test_getitem_paired_integer_arrays_gradient_matches_add_at(case):
     out.backward(w)
     ref = np.zeros(shape)
     np.add.at(ref, index, w)
-    np.testing.assert_allclose(x.grad.data, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.grad._array, ref, rtol=1e-12, atol=1e-12)

@@ -30,10 +30,10 @@ def test_tensor_copies_but_Tensor_shares():
     a = np.ones(3)
     t = nb.tensor(a)
     a[0] = 5.0
-    assert t.data[0] == 1.0
+    assert t._array[0] == 1.0
     u = nb.Tensor(a)
     a[1] = 7.0
-    assert u.data[1] == 7.0
+    assert u._array[1] == 7.0
 
 
 def test_tensor_dtype_argument_and_as_tensor():
@@ -71,13 +71,13 @@ def test_constructors(make, shape, dtype):
 
 
 def test_constructor_values():
-    np.testing.assert_array_equal(nb.arange(1, 7, 2).data, [1, 3, 5])
-    np.testing.assert_array_equal(nb.full((2,), 7.5).data, [7.5, 7.5])
-    np.testing.assert_array_equal(nb.zeros(2).data, [0, 0])
-    np.testing.assert_array_equal(nb.ones_like(nb.zeros(3)).data, [1, 1, 1])
-    r = nb.rand(1000, rng=1).data
+    np.testing.assert_array_equal(nb.arange(1, 7, 2)._array, [1, 3, 5])
+    np.testing.assert_array_equal(nb.full((2,), 7.5)._array, [7.5, 7.5])
+    np.testing.assert_array_equal(nb.zeros(2)._array, [0, 0])
+    np.testing.assert_array_equal(nb.ones_like(nb.zeros(3))._array, [1, 1, 1])
+    r = nb.rand(1000, rng=1)._array
     assert r.min() >= 0.0 and r.max() < 1.0
-    z = nb.randn(4000, rng=1, dtype=nb.float64).data
+    z = nb.randn(4000, rng=1, dtype=nb.float64)._array
     assert abs(z.mean()) < 0.1 and abs(z.std() - 1) < 0.1
 
 
@@ -114,24 +114,24 @@ def test_tensor_from_strings_raises():
 # ------------------------------------------------------------------ rng
 @pytest.mark.parametrize("fn", [nb.randn, nb.rand], ids=["randn", "rand"])
 def test_rng_int_seed_is_reproducible(fn):
-    np.testing.assert_array_equal(fn(3, 5, rng=42).data, fn(3, 5, rng=42).data)
-    assert not np.array_equal(fn(3, 5, rng=42).data, fn(3, 5, rng=43).data)
+    np.testing.assert_array_equal(fn(3, 5, rng=42)._array, fn(3, 5, rng=42)._array)
+    assert not np.array_equal(fn(3, 5, rng=42)._array, fn(3, 5, rng=43)._array)
 
 
 @pytest.mark.parametrize("fn", [nb.randn, nb.rand], ids=["randn", "rand"])
 def test_rng_generator_advances_and_reproduces(fn):
     g = np.random.default_rng(7)
-    a, b = fn(4, rng=g).data, fn(4, rng=g).data
+    a, b = fn(4, rng=g)._array, fn(4, rng=g)._array
     assert not np.array_equal(a, b)  # the caller's stream advances
     g2 = np.random.default_rng(7)
-    np.testing.assert_array_equal(fn(4, rng=g2).data, a)
-    np.testing.assert_array_equal(fn(4, rng=g2).data, b)
+    np.testing.assert_array_equal(fn(4, rng=g2)._array, a)
+    np.testing.assert_array_equal(fn(4, rng=g2)._array, b)
 
 
 @pytest.mark.parametrize("fn", [nb.randn, nb.rand], ids=["randn", "rand"])
 def test_rng_none_gives_fresh_entropy_and_leaves_global_state(fn):
     before = np.random.get_state()[1].copy()
-    a, b = fn(8, rng=None).data, fn(8).data
+    a, b = fn(8, rng=None)._array, fn(8)._array
     assert not np.array_equal(a, b)
     np.testing.assert_array_equal(np.random.get_state()[1], before)
 
@@ -139,7 +139,7 @@ def test_rng_none_gives_fresh_entropy_and_leaves_global_state(fn):
 def test_rng_int_matches_as_generator():
     g = nb.as_generator(3)
     expected = g.standard_normal((2, 3)).astype(np.float32)
-    np.testing.assert_array_equal(nb.randn(2, 3, rng=3).data, expected)
+    np.testing.assert_array_equal(nb.randn(2, 3, rng=3)._array, expected)
 
 
 @pytest.mark.parametrize("bad", [np.random.RandomState(0), 1.5, "seed", True], ids=["RandomState", "float", "str", "bool"])
@@ -177,7 +177,7 @@ def test_numpy_raises_if_requires_grad_and_detach_fixes_it():
     arr = d.numpy()
     assert isinstance(arr, np.ndarray)
     arr[0] = 9.0  # detach shares memory, as PyTorch
-    assert x.data[0] == 9.0
+    assert x._array[0] == 9.0
     np.testing.assert_array_equal(np.asarray(nb.tensor([3.0])), [3.0])
 
 
@@ -217,13 +217,13 @@ CMP = [operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator
 def test_comparisons_return_bool_without_grad(op):
     a = nb.tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = nb.tensor([2.0, 2.0, 2.0])
-    for other, ref in ((b, b.data), (2.0, 2.0), (2, 2), (np.array([2.0, 2.0, 2.0]), 2.0)):
+    for other, ref in ((b, b._array), (2.0, 2.0), (2, 2), (np.array([2.0, 2.0, 2.0]), 2.0)):
         out = op(a, other)
         assert isinstance(out, nb.Tensor) and out.dtype == np.bool_ and not out.requires_grad
-        np.testing.assert_array_equal(out.data, op(a.data, ref))
+        np.testing.assert_array_equal(out._array, op(a._array, ref))
     rev = op(np.array([2.0, 2.0, 2.0]), a)  # reflected
     assert isinstance(rev, nb.Tensor)
-    np.testing.assert_array_equal(rev.data, op(np.full(3, 2.0), a.data))
+    np.testing.assert_array_equal(rev._array, op(np.full(3, 2.0), a._array))
 
 
 def test_tensor_stays_hashable_despite_elementwise_eq():
@@ -242,9 +242,9 @@ ARITH = [
 @pytest.mark.parametrize("name,op", ARITH, ids=[n for n, _ in ARITH])
 def test_python_scalars_keep_float32(name, op, scalar):
     x = nb.tensor([1.0, 2.0, 4.0])
-    for out, ref in ((op(x, scalar), op(x.data, np.float32(scalar))), (op(scalar, x), op(np.float32(scalar), x.data))):
+    for out, ref in ((op(x, scalar), op(x._array, np.float32(scalar))), (op(scalar, x), op(np.float32(scalar), x._array))):
         assert isinstance(out, nb.Tensor) and out.dtype == np.float32
-        np.testing.assert_allclose(out.data, ref, rtol=1e-6)
+        np.testing.assert_allclose(out._array, ref, rtol=1e-6)
 
 
 def test_int_tensor_with_python_float_gives_float32_and_int_division_gives_float32():
@@ -252,7 +252,7 @@ def test_int_tensor_with_python_float_gives_float32_and_int_division_gives_float
     assert (i * 1.5).dtype == np.float32
     assert (i + 1).dtype == np.int64
     assert (i / 2).dtype == np.float32
-    np.testing.assert_allclose((i / 2).data, [0.5, 1.0, 1.5])
+    np.testing.assert_allclose((i / 2)._array, [0.5, 1.0, 1.5])
 
 
 @pytest.mark.parametrize("name,op", ARITH + [("matmul", operator.matmul)], ids=[n for n, _ in ARITH] + ["matmul"])
@@ -261,17 +261,17 @@ def test_ndarray_op_tensor_uses_reflected_ops(name, op):
     x = nb.tensor([[2.0, 1.0], [0.5, 4.0]], requires_grad=True)
     out = op(a, x)
     assert isinstance(out, nb.Tensor) and out.requires_grad
-    np.testing.assert_allclose(out.data, op(a, x.data), rtol=1e-6)
+    np.testing.assert_allclose(out._array, op(a, x._array), rtol=1e-6)
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == (2, 2)
 
 
 def test_unary_operators_and_method_mirrors():
     x = nb.tensor([-1.0, 2.0])
-    np.testing.assert_array_equal((-x).data, [1.0, -2.0])
+    np.testing.assert_array_equal((-x)._array, [1.0, -2.0])
     assert (+x) is x
-    np.testing.assert_array_equal(abs(x).data, [1.0, 2.0])
-    np.testing.assert_allclose(x.add(1).mul(2).sub(1).div(2).data, [-0.5, 2.5])
+    np.testing.assert_array_equal(abs(x)._array, [1.0, 2.0])
+    np.testing.assert_allclose(x.add(1).mul(2).sub(1).div(2)._array, [-0.5, 2.5])
     assert x.float().dtype == np.float32 and x.double().dtype == np.float64
     assert x.long().dtype == np.int64 and x.int().dtype == np.int32 and x.bool().dtype == np.bool_
     assert not nb.tensor([1.5], requires_grad=True).long().requires_grad
@@ -297,11 +297,11 @@ def test_inplace_on_leaf_requiring_grad_needs_no_grad():
     with nb.no_grad():
         w.copy_(nb.tensor([3.0, 4.0]))
         w[1] = 7.0
-        w.fill_(w.data + 1)
-    np.testing.assert_array_equal(w.data, [4.0, 8.0])
+        w.fill_(w._array + 1)
+    np.testing.assert_array_equal(w._array, [4.0, 8.0])
     c = nb.zeros(3)
     c[1:] = 2.0
-    np.testing.assert_array_equal(c.data, [0.0, 2.0, 2.0])
+    np.testing.assert_array_equal(c._array, [0.0, 2.0, 2.0])
 
 
 def test_copy_shape_mismatch_names_shapes():

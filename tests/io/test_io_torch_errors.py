@@ -27,7 +27,7 @@ def _net():
 
 
 def _snapshot(m):
-    return {k: v.data.copy() for k, v in m.state_dict().items()}
+    return {k: v._array.copy() for k, v in m.state_dict().items()}
 
 
 def test_missing_and_unexpected_keys_are_listed_and_nothing_changes():
@@ -41,7 +41,7 @@ def test_missing_and_unexpected_keys_are_listed_and_nothing_changes():
     assert "unexpected keys (1): '4.weight'" in str(e.value) and "strict=False" in str(e.value)
     assert isinstance(e.value, ValueError) and isinstance(e.value, RuntimeError)
     for k, v in before.items():
-        np.testing.assert_array_equal(m.state_dict()[k].data, v)
+        np.testing.assert_array_equal(m.state_dict()[k]._array, v)
 
 
 def test_non_strict_reports_the_keys_and_loads_the_rest():
@@ -51,7 +51,7 @@ def test_non_strict_reports_the_keys_and_loads_the_rest():
     with_["head.weight"] = np.ones(3, np.float32)
     res = load_torch_state_dict(m, with_, strict=False)
     assert res.missing_keys == ["0.bias"] and res.unexpected_keys == ["head.weight"]
-    np.testing.assert_array_equal(m[0].weight.data, src[0].weight.data * 2)
+    np.testing.assert_array_equal(m[0].weight._array, src[0].weight._array * 2)
 
 
 def test_shape_mismatch_names_the_key_and_both_shapes():
@@ -98,8 +98,8 @@ def test_values_are_cast_to_the_model_dtypes():
     sd = {"weight": np.array([2.0, 3.0]), "bias": np.array([1, 2]), "running_mean": np.zeros(2),
           "running_var": np.ones(2), "num_batches_tracked": np.float64(7)}
     load_torch_state_dict(m, sd)
-    assert m.weight.dtype == np.float32 and m.bias.data.tolist() == [1.0, 2.0]
-    assert m.num_batches_tracked.dtype == np.int64 and int(m.num_batches_tracked.data) == 7
+    assert m.weight.dtype == np.float32 and m.bias._array.tolist() == [1.0, 2.0]
+    assert m.num_batches_tracked.dtype == np.int64 and int(m.num_batches_tracked._array) == 7
 
 
 def test_numpy_loading_never_imports_torch(tmp_path):
@@ -147,7 +147,7 @@ def test_training_checkpoint_loads_its_weights(tmp_path):
     m = _net()
     load_safetensors(m, path)  # the optimizer/state/... arrays are skipped
     for k, v in src.state_dict().items():
-        np.testing.assert_array_equal(m.state_dict()[k].data, v.data)
+        np.testing.assert_array_equal(m.state_dict()[k]._array, v._array)
 
 
 def test_saved_file_is_plain_torch_keys_with_pt_metadata(tmp_path):
@@ -167,8 +167,8 @@ def test_bfloat16_and_grad_tensors_load(torch):
     sd = {"weight": tm.weight.to(torch.bfloat16), "bias": tm.bias}  # bias requires grad
     m = nn.Linear(3, 2)
     load_torch_state_dict(m, sd)
-    np.testing.assert_allclose(m.weight.data, tm.weight.detach().numpy(), rtol=1e-2)  # bfloat16: 8 bits of mantissa
-    np.testing.assert_array_equal(m.bias.data, tm.bias.detach().numpy())
+    np.testing.assert_allclose(m.weight._array, tm.weight.detach().numpy(), rtol=1e-2)  # bfloat16: 8 bits of mantissa
+    np.testing.assert_array_equal(m.bias._array, tm.bias.detach().numpy())
 
 
 def test_load_torch_file_reads_a_state_dict_and_a_checkpoint_dict(torch, tmp_path, rng):
@@ -183,7 +183,7 @@ def test_load_torch_file_reads_a_state_dict_and_a_checkpoint_dict(torch, tmp_pat
     for p in (p1, p2):
         m = _net().eval()
         load_torch_file(m, p)
-        np.testing.assert_allclose(m(x).data, tm(torch.from_numpy(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
+        np.testing.assert_allclose(m(x)._array, tm(torch.from_numpy(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
 class _Payload:

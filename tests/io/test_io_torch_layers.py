@@ -65,7 +65,7 @@ def _arrays(out):
     """Every array in a (nested) output of Tensors / torch tensors."""
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in _arrays(o)]
-    return [out.data if isinstance(out, nb.Tensor) else out.detach().numpy()]
+    return [out._array if isinstance(out, nb.Tensor) else out.detach().numpy()]
 
 
 def _has_bn(m):
@@ -137,12 +137,12 @@ def test_torch_to_nnbasics_through_safetensors(case, torch, tmp_path, rng):
     path = str(tmp_path / "t.safetensors")
     save_file(tm.state_dict(), path)
     m = make_nb()
-    before = {k: v.data.copy() for k, v in m.state_dict().items()}
+    before = {k: v._array.copy() for k, v in m.state_dict().items()}
     result = load_safetensors(m, path)
     assert result.missing_keys == [] and result.unexpected_keys == []
     m.eval()
     for k, v in tm.state_dict().items():
-        np.testing.assert_array_equal(m.state_dict()[k].data, v.numpy())
+        np.testing.assert_array_equal(m.state_dict()[k]._array, v.numpy())
     assert any(not np.array_equal(before[k], v.numpy()) for k, v in tm.state_dict().items())
     x = make_x(rng)
     _assert_outputs(_nb_run(m, x), _torch_run(torch, tm, x))
@@ -179,18 +179,18 @@ def test_batchnorm_train_mode_batch_stats_and_running_update_match_torch(cls, to
     shape = (6, 3) if cls == "BatchNorm1d" else (4, 3, 5, 2)
     m = getattr(nn, cls)(3, momentum=0.3)
     with nb.no_grad():
-        m.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-        m.bias.data[...] = rng.uniform(-1, 1, 3)
+        m.weight._array[...] = rng.uniform(0.5, 1.5, 3)
+        m.bias._array[...] = rng.uniform(-1, 1, 3)
     tm = to_torch(m)
     assert tm.training and m.training
     for _ in range(3):
         x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
-        out = m(nb.tensor(x)).data
+        out = m(nb.tensor(x))._array
         t_out = tm(torch.from_numpy(x)).detach().numpy()
         np.testing.assert_allclose(out, t_out, **TOL)
     for k, v in tm.state_dict().items():
-        np.testing.assert_allclose(m.state_dict()[k].data, v.numpy(), **TOL)
-    assert int(m.num_batches_tracked.data) == 3
+        np.testing.assert_allclose(m.state_dict()[k]._array, v.numpy(), **TOL)
+    assert int(m.num_batches_tracked._array) == 3
 
 
 def test_float64_model_exports_float64_and_twin_is_double(torch, rng):
@@ -200,4 +200,4 @@ def test_float64_model_exports_float64_and_twin_is_double(torch, rng):
     tm = to_torch(m)
     assert tm[0].weight.dtype == torch.float64
     x = rng.standard_normal((4, 3))
-    np.testing.assert_allclose(m(nb.tensor(x)).data, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m(nb.tensor(x))._array, tm(torch.from_numpy(x)).detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -37,7 +37,7 @@ def _name(case):
 def _arrays(out):
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in _arrays(o)]
-    return [out.data if isinstance(out, nb.Tensor) else out.detach().numpy()]
+    return [out._array if isinstance(out, nb.Tensor) else out.detach().numpy()]
 
 
 def _compare(m, tm, x, torch):

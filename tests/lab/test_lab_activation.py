@@ -131,7 +131,7 @@ def test_weight_grad_norms_match_param_grads():
     from nnbasics import tensor
 
     F.cross_entropy(net(tensor(X)), tensor(y)).backward()
-    manual = [np.linalg.norm(m.weight.grad.data) for m in D.linear_layers(net)]
+    manual = [np.linalg.norm(m.weight.grad._array) for m in D.linear_layers(net)]
     np.testing.assert_allclose(norms, manual, rtol=1e-5)
 
 

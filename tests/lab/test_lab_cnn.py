@@ -110,7 +110,7 @@ def test_feature_maps_are_the_rectified_correlation_with_the_filters(rng):
     maps = cnn.feature_maps(net, x)
     assert [m.shape for m in maps] == [(3, 8, 8), (5, 4, 4)]
     w = cnn.first_conv_filters(net)  # (3, 1, 3, 3)
-    b = np.asarray(net[0].bias.data)
+    b = np.asarray(net[0].bias._array)
     xp = np.pad(x[0].astype(np.float64), 1)
     expected = np.zeros((3, 8, 8))
     for c in range(3):
@@ -120,7 +120,7 @@ def test_feature_maps_are_the_rectified_correlation_with_the_filters(rng):
     np.testing.assert_allclose(maps[0], expected, atol=1e-5, rtol=1e-4)
     assert (maps[1] >= 0).all()
     w[...] = 0  # a copy: the model keeps its weights
-    assert np.abs(np.asarray(net[0].weight.data)).sum() > 0
+    assert np.abs(np.asarray(net[0].weight._array)).sum() > 0
     assert net.training  # mode restored
     with pytest.raises(ValueError, match="no Conv2d"):
         cnn.first_conv_filters(cnn.build_image_model({"kind": "mlp", "hidden": [4]}, (1, 8, 8), 4, rng=0))

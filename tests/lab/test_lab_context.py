@@ -30,7 +30,7 @@ def tiny_training(seed, steps):
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    return {"seed": seed, "losses": losses, "weight": np.array(net.weight.data)}
+    return {"seed": seed, "losses": losses, "weight": np.array(net.weight._array)}
 
 
 def _notes(e):

@@ -49,7 +49,7 @@ def _table_member(logits):
     """A Linear member whose output on the one-hot row i is logits[i] (a fixed prediction table)."""
     logits = np.asarray(logits, np.float32)
     lin = nn.Linear(logits.shape[0], logits.shape[1], bias=False, rng=0)
-    lin.weight.data[...] = logits.T
+    lin.weight._array[...] = logits.T
     return lin
 
 
@@ -80,9 +80,9 @@ def test_bootstrap_trainer_resamples_from_the_member_seed(rng):
     bag1 = train_ensemble(spec, (X, y), trainer=ensemble.bootstrap_trainer, **kw)
     bag2 = train_ensemble(spec, (X, y), trainer=ensemble.bootstrap_trainer, **kw)
     plain = train_ensemble(spec, (X, y), **kw)
-    w = [m[0].weight.data for m in bag1.members]
-    np.testing.assert_array_equal(w[0], bag2.members[0][0].weight.data)  # seeded: reproducible
-    assert not np.allclose(w[0], plain.members[0][0].weight.data)  # another sample than the full set
+    w = [m[0].weight._array for m in bag1.members]
+    np.testing.assert_array_equal(w[0], bag2.members[0][0].weight._array)  # seeded: reproducible
+    assert not np.allclose(w[0], plain.members[0][0].weight._array)  # another sample than the full set
 
 
 def test_files_written(run):

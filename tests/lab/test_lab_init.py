@@ -135,7 +135,7 @@ def test_train_job_on_tiny_data():
     assert out["hists"] == [] and min(out["spread"]) > 0 and out["loss"][-1] < out["loss"][0]
     assert out["accuracy"] > 0.8
     net = D.build_net(6, 3, depth=1, width=4, activation="tanh", init="small", seed=0)
-    assert 0.001 < float(np.std(D.linear_layers(net)[0].weight.data)) < 0.02
+    assert 0.001 < float(np.std(D.linear_layers(net)[0].weight._array)) < 0.02
 
 
 def test_init_report_diagnoses_the_deep_nets(run):

@@ -101,12 +101,12 @@ def test_gate_bias_goes_to_the_forget_and_update_gates():
     for cell in ("lstm", "gru"):
         a = rnn.build_recurrent(cell, 4, H, 0.0, rng=3)
         b = rnn.build_recurrent(cell, 4, H, 2.5, rng=3)
-        d = np.asarray(b.rnn.bias_ih_l0.data) - np.asarray(a.rnn.bias_ih_l0.data)
+        d = np.asarray(b.rnn.bias_ih_l0._array) - np.asarray(a.rnn.bias_ih_l0._array)
         expected = np.zeros_like(d)
         expected[H:2 * H] = 2.5
         np.testing.assert_allclose(d, expected, atol=1e-6)
     a, b = rnn.build_recurrent("rnn", 4, H, 0.0, rng=3), rnn.build_recurrent("rnn", 4, H, 2.5, rng=3)
-    np.testing.assert_array_equal(a.rnn.bias_ih_l0.data, b.rnn.bias_ih_l0.data)
+    np.testing.assert_array_equal(a.rnn.bias_ih_l0._array, b.rnn.bias_ih_l0._array)
     with pytest.raises(ValueError, match="cell must be one of"):
         rnn.build_recurrent("transformer", 4, H)
 
@@ -122,13 +122,13 @@ def test_step_by_step_cell_reproduces_the_layer_and_the_last_gradient(cell):
     state = None
     for t in range(X.shape[1]):
         state = cellm(nb.tensor(X[:, t].astype(np.float64)), state)
-    h = (state[0] if isinstance(state, tuple) else state).data  # (N, H)
+    h = (state[0] if isinstance(state, tuple) else state)._array  # (N, H)
     out, _ = model.rnn(nb.tensor(X))
-    np.testing.assert_allclose(h, out.data[:, -1], atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(h, out._array[:, -1], atol=1e-5, rtol=1e-4)
     # dCE/dh_T = (softmax(z) - onehot(y)) W / N
-    W = np.asarray(model.classifier.weight.data, np.float64)
-    z = h @ W.T + np.asarray(model.classifier.bias.data, np.float64)
-    p = softmax(nb.tensor(z), dim=-1).data
+    W = np.asarray(model.classifier.weight._array, np.float64)
+    z = h @ W.T + np.asarray(model.classifier.bias._array, np.float64)
+    p = softmax(nb.tensor(z), dim=-1)._array
     p[np.arange(len(y)), y] -= 1
     np.testing.assert_allclose(norms[-1], np.linalg.norm(p @ W / len(y)), rtol=1e-10)
 

@@ -33,9 +33,9 @@ def test_forward_matches_torch(torch):
     net = mlp(in_features=3, hidden=[5, 7], out_features=2, activation="elu", init="he", rng=0).eval()
     ref = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ELU(), torch.nn.Linear(5, 7), torch.nn.ELU(),
                               torch.nn.Linear(7, 2))
-    ref.load_state_dict({k: torch.tensor(v.data) for k, v in net.state_dict().items()})
+    ref.load_state_dict({k: torch.tensor(v._array) for k, v in net.state_dict().items()})
     x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
-    np.testing.assert_allclose(net(nb.tensor(x)).data, ref(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(net(nb.tensor(x))._array, ref(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-4)
 
 
 def test_module_contract():
@@ -52,7 +52,7 @@ def test_module_contract():
 def test_every_activation_and_init_builds_and_runs(activation, init):
     net = mlp(in_features=4, hidden=[6, 5], out_features=3, activation=activation, init=init, rng=0)
     out = net(nb.randn(7, 4, rng=1))
-    assert out.shape == (7, 3) and np.isfinite(out.data).all()
+    assert out.shape == (7, 3) and np.isfinite(out._array).all()
 
 
 def test_bias_false_and_activation_kwargs():
@@ -79,15 +79,15 @@ FAN_IN, FAN_OUT = 300, 400
 ])
 def test_init_scheme_has_its_documented_std(scheme, std):
     net = mlp(in_features=FAN_IN, hidden=[FAN_OUT], out_features=2, init=scheme, rng=0)
-    w = net[0].weight.data
+    w = net[0].weight._array
     assert w.shape == (FAN_OUT, FAN_IN)
     np.testing.assert_allclose(w.std(), std, rtol=0.03)
     assert abs(w.mean()) < 0.05 * std
-    assert not net[0].bias.data.any()
+    assert not net[0].bias._array.any()
 
 
 def test_uniform_schemes_are_bounded_and_normal_ones_are_not():
-    w = {s: mlp(in_features=FAN_IN, hidden=[FAN_OUT], out_features=2, init=s, rng=0)[0].weight.data
+    w = {s: mlp(in_features=FAN_IN, hidden=[FAN_OUT], out_features=2, init=s, rng=0)[0].weight._array
          for s in ("he_uniform", "he")}
     bound = math.sqrt(3 * 2 / FAN_IN)
     assert abs(w["he_uniform"]).max() <= bound
@@ -96,9 +96,9 @@ def test_uniform_schemes_are_bounded_and_normal_ones_are_not():
 
 def test_zeros_and_default():
     z = mlp(in_features=5, hidden=[4], out_features=2, init="zeros", rng=0)
-    assert not any(p.data.any() for p in z.parameters())
+    assert not any(p._array.any() for p in z.parameters())
     d = mlp(in_features=5, hidden=[4], out_features=2, init="default", rng=0)
-    assert abs(d[0].weight.data).max() <= 1 / math.sqrt(5) and d[0].bias.data.any()
+    assert abs(d[0].weight._array).max() <= 1 / math.sqrt(5) and d[0].bias._array.any()
 
 
 def test_aliases_and_unknown_init_lists_the_valid_names():
@@ -114,17 +114,17 @@ def test_apply_init_reaches_every_layer_and_is_seeded():
     b = apply_init(mlp(in_features=3, hidden=[4, 5], out_features=2, rng=1), "xavier", rng=7)
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert ka == kb
-        np.testing.assert_array_equal(va.data, vb.data)
+        np.testing.assert_array_equal(va._array, vb._array)
     w = nb.zeros(3, 4)
     init_weight_(w, "normal", rng=0)
-    assert w.data.any()
+    assert w._array.any()
     with pytest.raises(ValueError, match="reset_parameters"):
         init_weight_(w, "default")
 
 
 def test_same_seed_same_weights_other_seed_other_weights():
     def weights(seed):
-        return mlp(in_features=3, hidden=[4], out_features=2, init="he", rng=seed)[0].weight.data
+        return mlp(in_features=3, hidden=[4], out_features=2, init="he", rng=seed)[0].weight._array
 
     np.testing.assert_array_equal(weights(3), weights(3))
     assert not np.array_equal(weights(3), weights(4))
@@ -135,13 +135,13 @@ def test_deep_relu_net_with_he_keeps_its_signal():
     h = nb.randn(256, 64, rng=1)
     for m in list(net)[:-1]:
         h = m(h)
-    rms = float(np.sqrt((h.data ** 2).mean()))
+    rms = float(np.sqrt((h._array ** 2).mean()))
     assert 0.2 < rms < 5.0, rms  # "small" would vanish (~1e-30), "normal" explode (~1e30)
     small = mlp(in_features=64, hidden=[64] * 29, out_features=10, init="small", rng=0)
     h = nb.randn(256, 64, rng=1)
     for m in list(small)[:-1]:
         h = m(h)
-    assert float(np.abs(h.data).max()) < 1e-20
+    assert float(np.abs(h._array).max()) < 1e-20
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -21,7 +21,7 @@ def _same_architecture_and_weights(a, b):
     assert list(sa) == list(sb)
     for k in sa:
         assert sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype
-        np.testing.assert_array_equal(sa[k].data, sb[k].data)
+        np.testing.assert_array_equal(sa[k]._array, sb[k]._array)
     assert repr(a) == repr(b)
 
 
@@ -45,9 +45,9 @@ def test_model_spec_records_defaults_and_layer_spec_records_class_names():
 
 def test_layer_spec_applies_init_and_is_seeded():
     m = build_from_spec(LAYERS, rng=0)
-    assert not m[0].bias.data.any()  # every scheme but 'default' zeroes biases
-    np.testing.assert_allclose(m[0].weight.data.std(), np.sqrt(2 / 4), rtol=0.6)
-    assert not np.array_equal(build_from_spec(LAYERS, rng=1)[0].weight.data, m[0].weight.data)
+    assert not m[0].bias._array.any()  # every scheme but 'default' zeroes biases
+    np.testing.assert_allclose(m[0].weight._array.std(), np.sqrt(2 / 4), rtol=0.6)
+    assert not np.array_equal(build_from_spec(LAYERS, rng=1)[0].weight._array, m[0].weight._array)
 
 
 def test_toml_text_and_files(tmp_path):

@@ -125,11 +125,11 @@ def test_gradcheck_erf(rng):
 def test_step_forward_and_zero_gradient(rng):
     x = nb.tensor([[-2.0, 0.0, 3.0], [0.5, -0.1, 0.0]], dtype="float64", requires_grad=True)
     y = F.step(x)
-    np.testing.assert_array_equal(y.data, [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(y._array, [[0, 0, 1], [1, 0, 0]])
     assert y.dtype == np.float64 and y.requires_grad
     (y * nb.tensor(rng.standard_normal(y.shape))).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.zeros((2, 3)))
-    np.testing.assert_array_equal(F.step(x, at_zero=0.5).data, [[0, 0.5, 1], [1, 0, 0.5]])
+    np.testing.assert_array_equal(x.grad._array, np.zeros((2, 3)))
+    np.testing.assert_array_equal(F.step(x, at_zero=0.5)._array, [[0, 0.5, 1], [1, 0, 0.5]])
 
 
 def test_step_matches_torch_heaviside(torch, rng):
@@ -137,7 +137,7 @@ def test_step_matches_torch_heaviside(torch, rng):
     x[0, :2] = 0.0
     for v in (0.0, 1.0, 0.5):
         expected = torch.heaviside(torch.tensor(x), torch.tensor(np.float32(v))).numpy()
-        np.testing.assert_array_equal(F.step(nb.tensor(x), v).data, expected)
+        np.testing.assert_array_equal(F.step(nb.tensor(x), v)._array, expected)
 
 
 # ------------------------------------------------------ fused vs composed twin
@@ -159,27 +159,27 @@ def test_fused_matches_composed_twin(name, fused, composed, params, kinks, rng):
     for p in params:
         xs = [nb.tensor(x0, dtype="float64", requires_grad=True) for _ in range(2)]
         ys = [fused(xs[0], *p), composed(xs[1], *p)]
-        np.testing.assert_allclose(ys[0].data, ys[1].data, rtol=1e-12, atol=1e-14, err_msg=f"{name}{p} forward")
+        np.testing.assert_allclose(ys[0]._array, ys[1]._array, rtol=1e-12, atol=1e-14, err_msg=f"{name}{p} forward")
         for x, y in zip(xs, ys):
             y.backward(g)
-        np.testing.assert_allclose(xs[0].grad.data, xs[1].grad.data, rtol=1e-12, atol=1e-14,
+        np.testing.assert_allclose(xs[0].grad._array, xs[1].grad._array, rtol=1e-12, atol=1e-14,
                                    err_msg=f"{name}{p} gradient")
 
 
 def test_erf_matches_series_twin_and_math_erf(rng):
     x = rng.uniform(-2, 2, (4, 5))
-    np.testing.assert_allclose(A.erf(nb.tensor(x)).data, A.erf_composed(nb.tensor(x)).data, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(A.erf(nb.tensor(x))._array, A.erf_composed(nb.tensor(x))._array, rtol=1e-14, atol=1e-15)
     wide = np.concatenate([np.linspace(-7, 7, 4001), np.geomspace(1e-300, 27, 300), -np.geomspace(1e-300, 27, 300)])
     expected = np.array([math.erf(v) for v in wide])
-    np.testing.assert_allclose(A.erf(nb.tensor(wide)).data, expected, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(A.erf(nb.tensor(wide))._array, expected, rtol=1e-15, atol=0)
 
 
 def test_normal_cdf_tails_are_accurate():
     # x * Phi(x) in the far left tail, where 1 + erf(x / sqrt 2) would cancel to 0
     x = -np.array([3.0, 6.0, 10.0, 20.0, 37.0])
     expected = np.array([v * math.erfc(-v / math.sqrt(2)) / 2 for v in x])
-    np.testing.assert_allclose(F.gelu(nb.tensor(x)).data, expected, rtol=1e-11)
-    assert np.all(F.gelu(nb.tensor(x)).data < 0)
+    np.testing.assert_allclose(F.gelu(nb.tensor(x))._array, expected, rtol=1e-11)
+    assert np.all(F.gelu(nb.tensor(x))._array < 0)
 
 
 # -------------------------------------------------------------- torch parity
@@ -263,19 +263,19 @@ def test_finite_at_1e4_without_warnings(case, rng):
         y = fn(x)
         (y * nb.tensor(rng.standard_normal(y.shape).astype(np.float32))).sum().backward()
     assert y.dtype == np.float32 and x.grad.dtype == np.float32
-    assert np.all(np.isfinite(y.data)), y.data
-    assert np.all(np.isfinite(x.grad.data)), x.grad.data
+    assert np.all(np.isfinite(y._array)), y._array
+    assert np.all(np.isfinite(x.grad._array)), x.grad._array
 
 
 def test_large_inputs_have_the_right_limits():
     x = nb.tensor([-1e4, 1e4])
-    np.testing.assert_array_equal(F.softplus(x).data, [0.0, 1e4])
-    np.testing.assert_array_equal(F.gelu(x).data, [0.0, 1e4])
-    np.testing.assert_array_equal(F.gelu(x, "tanh").data, [0.0, 1e4])
-    np.testing.assert_array_equal(F.mish(x).data, [0.0, 1e4])
-    np.testing.assert_array_equal(F.silu(x).data, [0.0, 1e4])
-    np.testing.assert_allclose(F.elu(x).data, [-1.0, 1e4])
-    np.testing.assert_allclose(F.selu(x).data, [-SELU_ALPHA * SELU_SCALE, SELU_SCALE * 1e4], rtol=1e-6)
+    np.testing.assert_array_equal(F.softplus(x)._array, [0.0, 1e4])
+    np.testing.assert_array_equal(F.gelu(x)._array, [0.0, 1e4])
+    np.testing.assert_array_equal(F.gelu(x, "tanh")._array, [0.0, 1e4])
+    np.testing.assert_array_equal(F.mish(x)._array, [0.0, 1e4])
+    np.testing.assert_array_equal(F.silu(x)._array, [0.0, 1e4])
+    np.testing.assert_allclose(F.elu(x)._array, [-1.0, 1e4])
+    np.testing.assert_allclose(F.selu(x)._array, [-SELU_ALPHA * SELU_SCALE, SELU_SCALE * 1e4], rtol=1e-6)
 
 
 @pytest.mark.parametrize("case", ["gelu", "softplus", "elu", "silu", "mish", "leaky_relu", "hardtanh", "prelu"])
@@ -306,7 +306,7 @@ def test_module_lookup_matches_function(name, rng):
     m = nn.get_activation(name)
     assert isinstance(m, nn.Module)
     x = nb.tensor(rng.standard_normal((2, 3, 4)).astype(np.float32))
-    np.testing.assert_array_equal(m(x).data, F.get_activation(name)(x).data)
+    np.testing.assert_array_equal(m(x)._array, F.get_activation(name)(x)._array)
 
 
 def test_lookup_spellings_and_kwargs(rng):
@@ -315,7 +315,7 @@ def test_lookup_spellings_and_kwargs(rng):
         m = nn.get_activation(spelling, negative_slope=0.1)
         assert isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.1
         f = F.get_activation(spelling, negative_slope=0.1)
-        np.testing.assert_array_equal(f(x).data, F.leaky_relu(x, 0.1).data)
+        np.testing.assert_array_equal(f(x)._array, F.leaky_relu(x, 0.1)._array)
     assert isinstance(nn.get_activation("swish"), nn.SiLU)
     assert isinstance(nn.get_activation("LogSoftmax", dim=0), nn.LogSoftmax)
     assert nn.get_activation("maxout", pool_size=2)(x).shape == (3, 2)
@@ -401,18 +401,18 @@ def test_repr_of_our_own_modules():
 
 def test_prelu_module_parity(torch, rng):
     m, tm = nn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
-    np.testing.assert_array_equal(m.weight.data, tm.weight.detach().numpy())
+    np.testing.assert_array_equal(m.weight._array, tm.weight.detach().numpy())
     assert m.weight.dtype == np.float32
     x = rng.standard_normal((2, 3, 5)).astype(np.float32)
     xt = torch.tensor(x, requires_grad=True)
     xn = nb.tensor(x, requires_grad=True)
     g = rng.standard_normal((2, 3, 5)).astype(np.float32)
     y, yt = m(xn), tm(xt)
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(y._array, yt.detach().numpy(), atol=ATOL, rtol=RTOL)
     y.backward(g)
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xn.grad.data, xt.grad.numpy(), atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(m.weight.grad.data, tm.weight.grad.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(xn.grad._array, xt.grad.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(m.weight.grad._array, tm.weight.grad.numpy(), atol=ATOL, rtol=RTOL)
 
 
 CONTRACT = [
@@ -449,4 +449,4 @@ def test_prelu_learns_its_slope():
     m = nn.PReLU()
     x = nb.tensor([[-2.0, -1.0, 3.0]])
     (m(x) * nb.tensor([[1.0, 1.0, 1.0]])).sum().backward()
-    np.testing.assert_allclose(m.weight.grad.data, [-3.0])  # d/dw = sum of the negative inputs
+    np.testing.assert_allclose(m.weight.grad._array, [-3.0])  # d/dw = sum of the negative inputs

@@ -19,7 +19,7 @@ def test_sequential_forward_is_composition():
     l0, l1, l2 = _layers(3, 5, 4, 2)
     seq = nn.Sequential(l0, l1, l2)
     x = nb.randn(7, 3, rng=0)
-    np.testing.assert_array_equal(seq(x).data, l2(l1(l0(x))).data)
+    np.testing.assert_array_equal(seq(x)._array, l2(l1(l0(x)))._array)
     assert [n for n, _ in seq.named_parameters()] == [f"{i}.{p}" for i in range(3) for p in ("weight", "bias")]
 
 
@@ -32,7 +32,7 @@ def test_sequential_indexing_slicing_len_iter():
     assert isinstance(sub, nn.Sequential) and list(sub) == layers[1:]
     assert list(sub._modules) == ["1", "2"]  # PyTorch keeps the keys of a slice
     x = nb.randn(2, 5, rng=0)
-    np.testing.assert_array_equal(sub(x).data, layers[2](layers[1](x)).data)
+    np.testing.assert_array_equal(sub(x)._array, layers[2](layers[1](x))._array)
     assert list(seq[::2]) == [layers[0], layers[2]]
     with pytest.raises(IndexError, match="out of range for Sequential of length 3"):
         seq[3]

@@ -17,7 +17,7 @@ BIG = (400, 500)  # 200,000 elements: standard error of a fraction <= 0.0012
 
 
 def frac_zero(t):
-    return float((t.data == 0).mean())
+    return float((t._array == 0).mean())
 
 
 # ---------------------------------------------------------------- statistics
@@ -26,30 +26,30 @@ def test_drop_fraction_is_p_and_inverted_scaling_keeps_the_mean(p):
     x = nb.ones(*BIG)
     y = F.dropout(x, p, rng=0)
     assert abs(frac_zero(y) - p) < 0.006
-    kept = y.data[y.data != 0]
+    kept = y._array[y._array != 0]
     np.testing.assert_allclose(kept, np.float32(1 / (1 - p)), rtol=1e-6)  # scaled by 1/(1-p)
-    assert abs(y.data.mean() - 1.0) < 5 * np.sqrt(p / (1 - p) / x.numel())  # E[y] = x
+    assert abs(y._array.mean() - 1.0) < 5 * np.sqrt(p / (1 - p) / x.numel())  # E[y] = x
 
 
 def test_inverted_scaling_keeps_the_expectation_of_random_inputs():
     rng = np.random.default_rng(0)
     x = nb.tensor(rng.uniform(1, 2, BIG).astype(np.float32))
-    ys = [F.dropout(x, 0.4, rng=s).data for s in range(5)]
-    np.testing.assert_allclose(np.mean(ys), x.data.mean(), rtol=0.01)
+    ys = [F.dropout(x, 0.4, rng=s)._array for s in range(5)]
+    np.testing.assert_allclose(np.mean(ys), x._array.mean(), rtol=0.01)
 
 
 def test_classic_scaling_unscaled_in_training_and_scaled_at_eval():
     p = 0.3
     x = nb.tensor(np.random.default_rng(1).uniform(1, 2, BIG).astype(np.float32))
     y = F.dropout(x, p, rng=0, scaling="classic")
-    kept = y.data != 0
-    np.testing.assert_array_equal(y.data[kept], x.data[kept])  # no scaling in training
+    kept = y._array != 0
+    np.testing.assert_array_equal(y._array[kept], x._array[kept])  # no scaling in training
     assert abs(frac_zero(y) - p) < 0.006
     ev = F.dropout(x, p, training=False, scaling="classic")
-    np.testing.assert_allclose(ev.data, x.data * (1 - p), rtol=1e-6)  # (1 - p) at test time
-    np.testing.assert_allclose(y.data.mean(), ev.data.mean(), rtol=0.01)  # train expectation = eval output
+    np.testing.assert_allclose(ev._array, x._array * (1 - p), rtol=1e-6)  # (1 - p) at test time
+    np.testing.assert_allclose(y._array.mean(), ev._array.mean(), rtol=0.01)  # train expectation = eval output
     m = nn.Dropout(p, scaling="classic", rng=0).eval()
-    np.testing.assert_allclose(m(x).data, x.data * (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(m(x)._array, x._array * (1 - p), rtol=1e-6)
 
 
 def test_eval_and_training_false_are_identity():
@@ -81,10 +81,10 @@ def test_gradient_is_mask_times_scale():
     y = F.dropout(x, p, rng=7)
     g = rng.standard_normal((5, 7)).astype(np.float32)
     y.backward(g)
-    mask = (y.data != 0).astype(np.float32)
+    mask = (y._array != 0).astype(np.float32)
     assert 0 < mask.sum() < mask.size
-    np.testing.assert_allclose(x.grad.data, g * mask / (1 - p), rtol=1e-6)
-    np.testing.assert_allclose(y.data, x.data * mask / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(x.grad._array, g * mask / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y._array, x._array * mask / (1 - p), rtol=1e-6)
 
 
 @pytest.mark.parametrize("scaling", ["inverted", "classic"])
@@ -97,11 +97,11 @@ def test_dropout_gradcheck(scaling):
 # ---------------------------------------------------------------- randomness
 def test_rng_reproducibility():
     x = nb.ones(7, 11)
-    np.testing.assert_array_equal(F.dropout(x, 0.5, rng=5).data, F.dropout(x, 0.5, rng=5).data)
-    assert not np.array_equal(F.dropout(x, 0.5, rng=5).data, F.dropout(x, 0.5, rng=6).data)
+    np.testing.assert_array_equal(F.dropout(x, 0.5, rng=5)._array, F.dropout(x, 0.5, rng=5)._array)
+    assert not np.array_equal(F.dropout(x, 0.5, rng=5)._array, F.dropout(x, 0.5, rng=6)._array)
     a, b = nn.Dropout(0.5, rng=3), nn.Dropout(0.5, rng=3)
-    seq_a = [a(x).data for _ in range(3)]
-    seq_b = [b(x).data for _ in range(3)]
+    seq_a = [a(x)._array for _ in range(3)]
+    seq_b = [b(x)._array for _ in range(3)]
     for u, v in zip(seq_a, seq_b):
         np.testing.assert_array_equal(u, v)  # same seed: same sequence of masks
     assert not np.array_equal(seq_a[0], seq_a[1])  # successive calls differ
@@ -117,8 +117,8 @@ def test_keep_prob_is_converted():
     assert abs(frac_zero(m(nb.ones(*BIG))) - 0.2) < 0.006  # keep 80%, TF1's tf.nn.dropout(x, 0.8)
     y = F.dropout(nb.ones(*BIG), keep_prob=0.9, rng=0)
     assert abs(frac_zero(y) - 0.1) < 0.006
-    np.testing.assert_allclose(y.data[y.data != 0], np.float32(1 / 0.9), rtol=1e-6)
-    assert F.dropout(nb.ones(3), keep_prob=1.0, rng=0).data.tolist() == [1.0, 1.0, 1.0]
+    np.testing.assert_allclose(y._array[y._array != 0], np.float32(1 / 0.9), rtol=1e-6)
+    assert F.dropout(nb.ones(3), keep_prob=1.0, rng=0)._array.tolist() == [1.0, 1.0, 1.0]
     assert "p=0.5" in repr(nn.Dropout()) and nn.Dropout().p == 0.5
 
 
@@ -164,10 +164,10 @@ def test_invalid_keep_prob_scaling_and_types():
 def test_dropout2d_drops_whole_channels():
     x = nb.ones(40, 50, 3, 2)
     y = nn.Dropout2d(0.3, rng=0)(x)
-    per_channel = y.data.reshape(40, 50, -1)
+    per_channel = y._array.reshape(40, 50, -1)
     assert np.all((per_channel == 0).all(-1) | (per_channel != 0).all(-1))  # all or nothing per channel
     assert abs((per_channel[..., 0] == 0).mean() - 0.3) < 0.04  # 2,000 channels: s.e. 0.01
-    np.testing.assert_allclose(y.data[y.data != 0], np.float32(1 / 0.7), rtol=1e-6)
+    np.testing.assert_allclose(y._array[y._array != 0], np.float32(1 / 0.7), rtol=1e-6)
     assert nn.Dropout2d(0.3).eval()(x) is x
     with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\); got shape \(5, 7\)"):
         F.dropout2d(nb.ones(5, 7), 0.3)
@@ -179,11 +179,11 @@ def test_dropout2d_drops_whole_channels():
 def test_alpha_dropout_keeps_mean_and_variance(p):
     x = nb.tensor(np.random.default_rng(0).standard_normal(BIG).astype(np.float32))  # SELU's fixed point N(0, 1)
     y = nn.AlphaDropout(p, rng=1)(x)
-    assert abs(float(y.data.mean())) < 0.01
-    assert abs(float(y.data.var()) - 1.0) < 0.015
+    assert abs(float(y._array.mean())) < 0.01
+    assert abs(float(y._array.var()) - 1.0) < 0.015
     assert y.dtype == np.float32
     # and it does change things: about p of the values sit at the one "dropped" constant
-    _, counts = np.unique(y.data, return_counts=True)
+    _, counts = np.unique(y._array, return_counts=True)
     assert abs(counts.max() / y.numel() - p) < 0.006
 
 
@@ -193,13 +193,13 @@ def test_alpha_dropout_on_selu_activations():
     lam, alpha = 1.0507009873554805, 1.6732632423543772
     s = (lam * np.where(z > 0, z, alpha * np.expm1(z))).astype(np.float32)
     y = F.alpha_dropout(nb.tensor(s), 0.1, training=True, rng=3)
-    np.testing.assert_allclose([y.data.mean(), y.data.var()], [s.mean(), s.var()], atol=0.015)
+    np.testing.assert_allclose([y._array.mean(), y._array.var()], [s.mean(), s.var()], atol=0.015)
 
 
 def test_alpha_dropout_matches_torch_in_distribution(torch):
     p = 0.2
     x = np.random.default_rng(4).standard_normal(BIG).astype(np.float32)
-    ours = F.alpha_dropout(nb.tensor(x), p, training=True, rng=0).data
+    ours = F.alpha_dropout(nb.tensor(x), p, training=True, rng=0)._array
     theirs = torch.nn.functional.alpha_dropout(torch.tensor(x), p, training=True).numpy()
     alpha_p = 1.7580993408473766
     a = 1 / np.sqrt((alpha_p**2 * p + 1) * (1 - p))
@@ -222,7 +222,7 @@ def test_alpha_dropout_eval_default_and_gradient():
     y = F.alpha_dropout(x64, 0.3, training=True, rng=5)
     y.sum().backward()
     a = 1 / np.sqrt((1.7580993408473766**2 * 0.3 + 1) * 0.7)
-    assert set(np.round(np.unique(x64.grad.data), 12)) == {0.0, round(a, 12)}
+    assert set(np.round(np.unique(x64.grad._array), 12)) == {0.0, round(a, 12)}
 
 
 # ---------------------------------------------------------------- module contract
@@ -259,7 +259,7 @@ def test_mc_dropout_shapes_modes_and_restore():
     assert mean.shape == (6, 2) and var.shape == (6, 2)
     assert mean.dtype == np.float32 and var.dtype == np.float32
     assert not mean.requires_grad and not var.requires_grad
-    assert np.all(var.data >= 0) and var.data.max() > 0  # the passes differ
+    assert np.all(var._array >= 0) and var._array.max() > 0  # the passes differ
     assert model[2].seen == [False] * 30  # non-dropout modules ran in eval
     assert [m.training for m in model.modules()] == before  # every mode restored
 
@@ -273,14 +273,14 @@ def test_mc_dropout_statistics_match_the_passes():
     outs = []
     with nb.no_grad():
         for _ in range(5):
-            outs.append(model[1](F.dropout(x, 0.5, rng=gen)).data.astype(np.float64))
-    np.testing.assert_allclose(mean.data, np.mean(outs, 0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(var.data, np.var(outs, 0), rtol=1e-4, atol=1e-6)  # population variance
+            outs.append(model[1](F.dropout(x, 0.5, rng=gen))._array.astype(np.float64))
+    np.testing.assert_allclose(mean._array, np.mean(outs, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var._array, np.var(outs, 0), rtol=1e-4, atol=1e-6)  # population variance
     # inverted dropout before a linear layer: the MC mean tends to the eval output
     m_big, _ = nn.mc_dropout_predict(model, x, T=2000, rng=8)
     with nb.no_grad():
-        ev = model.eval()(x).data
-    np.testing.assert_allclose(m_big.data, ev, atol=0.1)
+        ev = model.eval()(x)._array
+    np.testing.assert_allclose(m_big._array, ev, atol=0.1)
 
 
 def test_mc_dropout_rng_reproducible_and_module_rng_untouched():
@@ -289,8 +289,8 @@ def test_mc_dropout_rng_reproducible_and_module_rng_untouched():
     state = model[1].rng.bit_generator.state
     a = nn.mc_dropout_predict(model, x, T=4, rng=3)
     b = nn.mc_dropout_predict(model, x, T=4, rng=3)
-    np.testing.assert_array_equal(a[0].data, b[0].data)
-    np.testing.assert_array_equal(a[1].data, b[1].data)
+    np.testing.assert_array_equal(a[0]._array, b[0]._array)
+    np.testing.assert_array_equal(a[1]._array, b[1]._array)
     assert model[1].rng.bit_generator.state == state
     nn.mc_dropout_predict(model, x, T=4)  # rng=None: the module's own Generator advances
     assert model[1].rng.bit_generator.state != state

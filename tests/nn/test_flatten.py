@@ -15,7 +15,7 @@ def test_flatten_shapes(start, end, expected):
     x = nb.randn(2, 3, 5, 7, rng=0)
     y = nn.Flatten(start, end)(x)
     assert y.shape == expected
-    np.testing.assert_array_equal(y.data, x.data.reshape(expected))
+    np.testing.assert_array_equal(y._array, x._array.reshape(expected))
 
 
 def test_flatten_gradcheck():
@@ -27,7 +27,7 @@ def test_flatten_parity(torch):
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 7)).astype(np.float32)
     for args in [(), (0,), (1, 2), (-3, -2)]:
         expected = torch.nn.Flatten(*args)(torch.from_numpy(x)).numpy()
-        got = nn.Flatten(*args)(nb.tensor(x)).data
+        got = nn.Flatten(*args)(nb.tensor(x))._array
         assert got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)
 
@@ -45,7 +45,7 @@ def test_unflatten():
     u = nn.Unflatten(1, (3, 5, 7))
     y = u(x)
     assert y.shape == (2, 3, 5, 7)
-    np.testing.assert_array_equal(nn.Flatten()(y).data, x.data)
+    np.testing.assert_array_equal(nn.Flatten()(y)._array, x._array)
     assert nn.Unflatten(-1, (3, -1))(x).shape == (2, 3, 35)
     assert repr(u) == "Unflatten(dim=1, unflattened_size=(3, 5, 7))"
     with pytest.raises(ValueError, match=r"Unflatten.*expected .*size 15.*got shape \(2, 105\)"):

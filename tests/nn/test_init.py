@@ -26,7 +26,7 @@ def _n(shape, mode):
 
 
 def _check_moments(w, var, mean=0.0):
-    x = w.data.astype(np.float64)
+    x = w._array.astype(np.float64)
     se = math.sqrt(var / x.size)
     assert abs(x.mean() - mean) < 6 * se, f"mean {x.mean():.3g}, expected {mean} (se {se:.2g})"
     np.testing.assert_allclose(x.var(), var, rtol=VAR_RTOL, err_msg="variance")
@@ -63,7 +63,7 @@ def test_variance_scaling_statistics(shape, mode, distribution):
     w = init.variance_scaling(nb.zeros(*shape), scale, mode, distribution, rng=0)
     var = scale / _n(shape, mode)
     _check_moments(w, var)
-    x = np.abs(w.data)
+    x = np.abs(w._array)
     if distribution == "uniform":
         limit = math.sqrt(3 * var)
         assert x.max() <= limit and x.max() > 0.999 * limit
@@ -78,7 +78,7 @@ def test_variance_scaling_untruncated_alias_and_float64():
     a = init.variance_scaling(nb.zeros(30, 20, dtype="float64"), 1.0, distribution="untruncated_normal", rng=3)
     b = init.variance_scaling(nb.zeros(30, 20, dtype="float64"), 1.0, distribution="normal", rng=3)
     assert a.dtype == np.float64
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._array, b._array)
 
 
 # ------------------------------------------------------------- named wrappers
@@ -131,15 +131,15 @@ def test_named_initializer_matches_formula_and_torch(name, shape, torch):
     assert w.dtype == np.float32
     _check_moments(w, var)
     tw = theirs(torch, torch.empty(*shape))
-    np.testing.assert_allclose(w.data.std(), float(tw.std()), rtol=VAR_RTOL / 2, err_msg="std vs torch.nn.init")
+    np.testing.assert_allclose(w._array.std(), float(tw.std()), rtol=VAR_RTOL / 2, err_msg="std vs torch.nn.init")
     if "uniform" in name:  # the same bound
-        np.testing.assert_allclose(np.abs(w.data).max(), float(tw.abs().max()), rtol=1e-3)
+        np.testing.assert_allclose(np.abs(w._array).max(), float(tw.abs().max()), rtol=1e-3)
 
 
 def test_torch_default_linear_init_is_uniform_one_over_sqrt_fan_in():
     w = init.kaiming_uniform_(nb.zeros(*SHAPE), a=math.sqrt(5), rng=0)
     bound = 1 / math.sqrt(SHAPE[1])
-    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.999 * bound
+    assert np.abs(w._array).max() <= bound and np.abs(w._array).max() > 0.999 * bound
 
 
 def test_lecture_xavier_is_lecun_scaling():
@@ -147,9 +147,9 @@ def test_lecture_xavier_is_lecun_scaling():
     fan_in, fan_out = 800, 1000
     lecture = np.random.default_rng(0).standard_normal((fan_in, fan_out)) / math.sqrt(fan_in)
     ours = init.variance_scaling(nb.zeros(fan_out, fan_in, dtype="float64"), 1.0, "fan_in", "normal", rng=0)
-    np.testing.assert_allclose(ours.data.var(), lecture.var(), rtol=VAR_RTOL)
+    np.testing.assert_allclose(ours._array.var(), lecture.var(), rtol=VAR_RTOL)
     glorot = init.xavier_normal_(nb.zeros(fan_out, fan_in), rng=0)
-    assert abs(glorot.data.var() - lecture.var()) > 0.05 * lecture.var()  # Glorot's is a different scale
+    assert abs(glorot._array.var() - lecture.var()) > 0.05 * lecture.var()  # Glorot's is a different scale
 
 
 # ----------------------------------------------------------- trunc_normal_
@@ -159,7 +159,7 @@ def test_trunc_normal_moments_and_bounds(lo, hi):
     mean, std = 1.5, 0.5
     w = init.trunc_normal_(nb.zeros(400, 500, dtype="float64"), mean, std, mean + std * lo, mean + std * hi, rng=1)
     m, v = _truncated_moments(lo, hi)
-    z = (w.data - mean) / std
+    z = (w._array - mean) / std
     assert z.min() >= lo - 1e-12 and z.max() <= hi + 1e-12
     assert abs(z.mean() - m) < 6 * math.sqrt(v / z.size)
     np.testing.assert_allclose(z.var(), v, rtol=VAR_RTOL)
@@ -168,8 +168,8 @@ def test_trunc_normal_moments_and_bounds(lo, hi):
 def test_trunc_normal_matches_torch(torch):
     w = init.trunc_normal_(nb.zeros(*SHAPE), std=0.02, a=-0.04, b=0.04, rng=0)
     tw = torch.nn.init.trunc_normal_(torch.empty(*SHAPE), std=0.02, a=-0.04, b=0.04)
-    np.testing.assert_allclose(w.data.std(), float(tw.std()), rtol=VAR_RTOL / 2)
-    assert np.abs(w.data).max() <= 0.04
+    np.testing.assert_allclose(w._array.std(), float(tw.std()), rtol=VAR_RTOL / 2)
+    assert np.abs(w._array).max() <= 0.04
 
 
 # --------------------------------------------------------------- gain, fans
@@ -211,7 +211,7 @@ def test_fans_of_real_layers():
 @pytest.mark.parametrize("gain", [1.0, 2.5])
 def test_orthogonal(shape, gain):
     w = init.orthogonal_(nb.zeros(*shape, dtype="float64"), gain=gain, rng=0)
-    m = w.data.reshape(shape[0], -1)
+    m = w._array.reshape(shape[0], -1)
     small = min(m.shape)
     gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
     np.testing.assert_allclose(gram, gain**2 * np.eye(small), atol=1e-12)
@@ -221,41 +221,41 @@ def test_orthogonal(shape, gain):
 def test_orthogonal_float32_and_torch_statistics(torch):
     w = init.orthogonal_(nb.zeros(300, 200), rng=0)
     assert w.dtype == np.float32
-    np.testing.assert_allclose(w.data.T @ w.data, np.eye(200), atol=1e-5)
+    np.testing.assert_allclose(w._array.T @ w._array, np.eye(200), atol=1e-5)
     tw = torch.nn.init.orthogonal_(torch.empty(300, 200))
-    np.testing.assert_allclose(w.data.std(), float(tw.std()), rtol=1e-2)  # 1/sqrt(300) for both
+    np.testing.assert_allclose(w._array.std(), float(tw.std()), rtol=1e-2)  # 1/sqrt(300) for both
 
 
 @pytest.mark.parametrize("shape", [(300, 200), (200, 300)], ids=str)
 def test_orthogonal_is_haar_distributed(shape):
     """The sign fix (signs of diag R folded into Q) removes QR's bias: a bare Householder QR
     gives diagonal entries of mean about -0.04 here; Haar-distributed ones average 0 (+-0.004)."""
-    w = init.orthogonal_(nb.zeros(*shape, dtype="float64"), rng=0).data
+    w = init.orthogonal_(nb.zeros(*shape, dtype="float64"), rng=0)._array
     assert abs(np.diag(w).mean()) < 0.02
 
 
 def test_orthogonal_is_random_not_a_fixed_matrix():
-    a = init.orthogonal_(nb.zeros(4, 6), rng=0).data
-    b = init.orthogonal_(nb.zeros(4, 6), rng=1).data
+    a = init.orthogonal_(nb.zeros(4, 6), rng=0)._array
+    b = init.orthogonal_(nb.zeros(4, 6), rng=1)._array
     assert not np.allclose(a, b)
 
 
 # ------------------------------------------------------------------ constants
 def test_constants_and_eye():
     w = nb.zeros(3, 5)
-    assert init.constant_(w, 0.5) is w and np.all(w.data == 0.5)
-    assert np.all(init.ones_(w).data == 1) and np.all(init.zeros_(w).data == 0)
-    np.testing.assert_array_equal(init.eye_(nb.ones(3, 5)).data, np.eye(3, 5))
-    assert init.zeros_(nb.ones(4, dtype="int64")).data.sum() == 0  # constants work on any dtype
+    assert init.constant_(w, 0.5) is w and np.all(w._array == 0.5)
+    assert np.all(init.ones_(w)._array == 1) and np.all(init.zeros_(w)._array == 0)
+    np.testing.assert_array_equal(init.eye_(nb.ones(3, 5))._array, np.eye(3, 5))
+    assert init.zeros_(nb.ones(4, dtype="int64"))._array.sum() == 0  # constants work on any dtype
 
 
 # ------------------------------------------------------ in place, reproducible
 def test_in_place_on_a_parameter_without_recording():
     p = nn.Parameter(np.zeros((7, 3), dtype=np.float32))
-    data = p.data
+    data = p._array
     out = init.xavier_uniform_(p, rng=0)
-    assert out is p and p.data is data and p.requires_grad and p.is_leaf and p.grad is None
-    assert np.any(p.data != 0)
+    assert out is p and p._array is data and p.requires_grad and p.is_leaf and p.grad is None
+    assert np.any(p._array != 0)
 
 
 @pytest.mark.parametrize("fn", [
@@ -267,11 +267,11 @@ def test_in_place_on_a_parameter_without_recording():
 ], ids=["vs", "kaiming_uniform", "xavier_normal", "lecun_normal", "orthogonal", "normal", "uniform",
         "trunc_normal", "trunc_normal_tail"])
 def test_reproducible_with_seed(fn):
-    a, b, c = (fn(nb.zeros(7, 5), r).data for r in (0, 0, 1))
+    a, b, c = (fn(nb.zeros(7, 5), r)._array for r in (0, 0, 1))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     gen = np.random.default_rng(0)
-    d, e = fn(nb.zeros(7, 5), gen).data, fn(nb.zeros(7, 5), gen).data  # a Generator advances
+    d, e = fn(nb.zeros(7, 5), gen)._array, fn(nb.zeros(7, 5), gen)._array  # a Generator advances
     assert not np.array_equal(d, e)
 
 

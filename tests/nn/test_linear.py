@@ -20,7 +20,7 @@ def test_shapes(shape):
     x = nb.randn(*shape, rng=1)
     y = m(x)
     assert y.shape == shape[:-1] + (4,)
-    np.testing.assert_allclose(y.data, x.data @ m.weight.data.T + m.bias.data, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y._array, x._array @ m.weight._array.T + m.bias._array, rtol=1e-6, atol=1e-6)
 
 
 def test_no_bias_registered_as_none():
@@ -29,7 +29,7 @@ def test_no_bias_registered_as_none():
     assert [n for n, _ in m.named_parameters()] == ["weight"]
     assert list(m.state_dict()) == ["weight"]
     x = nb.randn(2, 3, rng=1)
-    np.testing.assert_allclose(m(x).data, x.data @ m.weight.data.T, rtol=1e-6)
+    np.testing.assert_allclose(m(x)._array, x._array @ m.weight._array.T, rtol=1e-6)
 
 
 def test_layout_dtype_and_repr():
@@ -46,7 +46,7 @@ def test_init_bound_and_moments():
     n_in, n_out = 400, 300
     m = nn.Linear(n_in, n_out, rng=0)
     k = 1 / math.sqrt(n_in)
-    w, b = m.weight.data, m.bias.data
+    w, b = m.weight._array, m.bias._array
     assert np.abs(w).max() <= k and np.abs(b).max() <= k
     assert np.abs(w).max() > 0.99 * k  # the whole interval is used, not a narrower one
     np.testing.assert_allclose(w.mean(), 0.0, atol=0.02 * k)
@@ -58,22 +58,22 @@ def test_init_is_kaiming_uniform_a_sqrt5():
     n_in = 7
     gain = math.sqrt(2 / (1 + 5))
     m = nn.Linear(n_in, 2000, rng=3)
-    np.testing.assert_allclose(np.abs(m.weight.data).max(), gain * math.sqrt(3 / n_in), rtol=1e-3)
+    np.testing.assert_allclose(np.abs(m.weight._array).max(), gain * math.sqrt(3 / n_in), rtol=1e-3)
 
 
 def test_init_rng_explicit():
     a, b, c = nn.Linear(5, 3, rng=0), nn.Linear(5, 3, rng=0), nn.Linear(5, 3, rng=1)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
-    assert not np.array_equal(a.weight.data, c.weight.data)
+    np.testing.assert_array_equal(a.weight._array, b.weight._array)
+    np.testing.assert_array_equal(a.bias._array, b.bias._array)
+    assert not np.array_equal(a.weight._array, c.weight._array)
     g = np.random.default_rng(0)
     d, e = nn.Linear(5, 3, rng=g), nn.Linear(5, 3, rng=g)  # one stream: successive draws differ
-    assert not np.array_equal(d.weight.data, e.weight.data)
-    w0 = a.weight.data.copy()
+    assert not np.array_equal(d.weight._array, e.weight._array)
+    w0 = a.weight._array.copy()
     a.reset_parameters()  # draws on from the kept Generator
-    assert not np.array_equal(a.weight.data, w0)
+    assert not np.array_equal(a.weight._array, w0)
     a.reset_parameters(rng=0)
-    np.testing.assert_array_equal(a.weight.data, w0)
+    np.testing.assert_array_equal(a.weight._array, w0)
 
 
 def test_reset_parameters_keeps_objects():
@@ -127,7 +127,7 @@ def test_parity_nnbasics_weights_into_torch(torch, rng, shape, bias):
     assert_parity(m, tm, rng.standard_normal(shape), torch=torch, atol=ATOL, rtol=RTOL)
     for n, p in m.named_parameters():
         tp = dict(tm.named_parameters())[n]
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad of {n}")
+        np.testing.assert_allclose(p.grad._array, tp.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad of {n}")
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (2, 7, 5)])
@@ -135,12 +135,12 @@ def test_parity_torch_state_dict_loads_directly(torch, rng, shape):
     tm = _torch_linear(torch, 5, 3)
     m = nn.Linear(5, 3, rng=0)
     m.load_state_dict(tm.state_dict())  # torch tensors, duck-typed
-    np.testing.assert_array_equal(m.weight.data, tm.weight.detach().numpy())
-    np.testing.assert_array_equal(m.bias.data, tm.bias.detach().numpy())
+    np.testing.assert_array_equal(m.weight._array, tm.weight.detach().numpy())
+    np.testing.assert_array_equal(m.bias._array, tm.bias.detach().numpy())
     assert m.weight.dtype == np.float32
     assert_parity(m, tm, rng.standard_normal(shape), torch=torch, atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(m.weight.grad.data, tm.weight.grad.numpy(), atol=ATOL, rtol=RTOL)
-    np.testing.assert_allclose(m.bias.grad.data, tm.bias.grad.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(m.weight.grad._array, tm.weight.grad.numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(m.bias.grad._array, tm.bias.grad.numpy(), atol=ATOL, rtol=RTOL)
 
 
 def test_parity_torch_state_dict_wrong_size_is_rejected(torch):
@@ -156,7 +156,7 @@ def test_state_dict_keys_match_torch(torch):
     assert list(net.state_dict()) == list(tnet.state_dict())
     net.load_state_dict(tnet.state_dict())
     x = np.random.default_rng(0).standard_normal((2, 5)).astype(np.float32)
-    np.testing.assert_allclose(net(nb.tensor(x)).data, tnet(torch.from_numpy(x)).detach().numpy(),
+    np.testing.assert_allclose(net(nb.tensor(x))._array, tnet(torch.from_numpy(x)).detach().numpy(),
                                atol=ATOL, rtol=RTOL)
 
 

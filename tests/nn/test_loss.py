@@ -194,12 +194,12 @@ def assert_twins(fused, composed, *arrays):
     ins_f = [leaf(a) for a in arrays]
     ins_c = [leaf(a) for a in arrays]
     out_f, out_c = fused(*ins_f), composed(*ins_c)
-    np.testing.assert_allclose(out_f.data, out_c.data, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out_f._array, out_c._array, rtol=1e-10, atol=1e-12)
     g = np.random.default_rng(1).standard_normal(out_f.shape)
     out_f.backward(g)
     out_c.backward(g)
     for a, b in zip(ins_f, ins_c):
-        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad._array, b.grad._array, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -219,9 +219,9 @@ def test_ops_softmax_cross_entropy_is_unreduced_weighted_loss():
     x, y = rng.standard_normal((N, C)), labels(rng, (N,), -100, 1)
     w = nb.tensor(CLASS_W)
     per = nb.ops.loss.softmax_cross_entropy(leaf(x), y, w, label_smoothing=0.1)
-    np.testing.assert_allclose(per.data, cross_entropy_composed(leaf(x), y, w, reduction="none",
-                                                                label_smoothing=0.1).data, rtol=1e-12)
-    assert per.data[y == -100] == 0.0
+    np.testing.assert_allclose(per._array, cross_entropy_composed(leaf(x), y, w, reduction="none",
+                                                                label_smoothing=0.1)._array, rtol=1e-12)
+    assert per._array[y == -100] == 0.0
 
 
 def test_bce_fused_matches_composed():
@@ -301,7 +301,7 @@ def test_binary_cross_entropy_clamps_like_torch(torch):
                   lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, reduction="none"),
                   x, t, torch=torch, requires_grad=[True, False])
     out = F.binary_cross_entropy(nb.tensor(x), nb.tensor(t), reduction="none")
-    np.testing.assert_allclose(out.data[:4], [0, 100, 100, 0], atol=1e-6)
+    np.testing.assert_allclose(out._array[:4], [0, 100, 100, 0], atol=1e-6)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -384,14 +384,14 @@ def test_cross_entropy_stable_at_huge_logits(opts):
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         loss = F.cross_entropy(x, y, reduction="sum", **kw)
         loss.backward()
-    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad.data))
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad._array))
     # reference in float64 from the composed twin (log_softmax is stable in float64 too)
     ref_x = leaf(BIG)
     kw64 = {k: (nb.tensor(v.astype(np.float64)) if k == "weight" else v) for k, v in opts.items()}
     ref = cross_entropy_composed(ref_x, y, reduction="sum", **kw64)
     ref.backward()
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, ref_x.grad.data, atol=1e-6)
+    np.testing.assert_allclose(x.grad._array, ref_x.grad._array, atol=1e-6)
     if not opts:
         np.testing.assert_allclose(loss.item(), 2e4 + np.log(4) + (2e4 + np.log(2)), rtol=1e-6)
 
@@ -401,12 +401,12 @@ def test_cross_entropy_kdim_stable_at_huge_logits():
     y = np.array([[1, 1], [0, 3], [2, 0]])
     loss = F.cross_entropy(x, y)
     loss.backward()
-    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad.data))
-    ref_x = leaf(x.data)
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(x.grad._array))
+    ref_x = leaf(x._array)
     ref = cross_entropy_composed(ref_x, y)
     ref.backward()
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, ref_x.grad.data, atol=1e-6)
+    np.testing.assert_allclose(x.grad._array, ref_x.grad._array, atol=1e-6)
 
 
 def test_bce_with_logits_stable_at_huge_logits():
@@ -415,15 +415,15 @@ def test_bce_with_logits_stable_at_huge_logits():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
         loss.sum().backward()
-    np.testing.assert_allclose(loss.data, [0, 1e4, 1e4, 0, np.log(2)], rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, [0, 1, -1, 0, -0.5], atol=1e-7)  # sigmoid(x) - y
+    np.testing.assert_allclose(loss._array, [0, 1e4, 1e4, 0, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(x.grad._array, [0, 1, -1, 0, -0.5], atol=1e-7)  # sigmoid(x) - y
     x.grad = None
     pw = nb.tensor([3.0, 3.0, 3.0, 3.0, 3.0])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         loss = F.binary_cross_entropy_with_logits(x, t, reduction="none", pos_weight=pw)
         loss.sum().backward()
-    np.testing.assert_allclose(loss.data, [0, 1e4, 3e4, 0, 3 * np.log(2)], rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, [0, 1, -3, 0, -1.5], atol=1e-7)  # (1-y) - (1+2y) sigmoid(-x)
+    np.testing.assert_allclose(loss._array, [0, 1e4, 3e4, 0, 3 * np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(x.grad._array, [0, 1, -3, 0, -1.5], atol=1e-7)  # (1-y) - (1+2y) sigmoid(-x)
 
 
 # ---------------------------------------------------------------- validation

@@ -108,7 +108,7 @@ def test_zero_grad_and_requires_grad():
     m = Affine()
     m(nb.ones(4, 3)).sum().backward()
     m.zero_grad(set_to_none=False)
-    assert np.all(m.weight.grad.data == 0) and m.weight.grad.shape == (2, 3)
+    assert np.all(m.weight.grad._array == 0) and m.weight.grad.shape == (2, 3)
     m.zero_grad()
     assert m.weight.grad is None
     m.requires_grad_(False)
@@ -126,7 +126,7 @@ def test_state_dict_keys_order_buffers_and_sharing():
     ]  # non-persistent "cache" is left out
     assert all(isinstance(v, nb.Tensor) and not isinstance(v, nn.Parameter) for v in sd.values())
     assert not sd["enc.weight"].requires_grad
-    assert np.shares_memory(sd["enc.weight"].data, net.enc.weight.data)
+    assert np.shares_memory(sd["enc.weight"]._array, net.enc.weight._array)
     assert sd["enc.calls"].dtype == np.int64
     kept = net.state_dict(keep_vars=True)
     assert kept["enc.weight"] is net.enc.weight
@@ -145,7 +145,7 @@ def test_load_state_dict_in_place_from_tensors_and_arrays():
         np.testing.assert_array_equal(b.state_dict()[k].numpy(), v.numpy())
         assert not np.shares_memory(b.state_dict()[k].numpy(), v.numpy())
     x = nb.randn(4, 3, rng=0)
-    np.testing.assert_array_equal(b(x).data, a(x).data)
+    np.testing.assert_array_equal(b(x)._array, a(x)._array)
 
 
 def test_load_state_dict_one_error_names_everything():
@@ -174,7 +174,7 @@ def test_load_state_dict_non_strict():
     sd["extra"] = np.zeros(1)
     missing, unexpected = net.load_state_dict(sd, strict=False)
     assert missing == ["enc.bias"] and unexpected == ["extra"]
-    np.testing.assert_array_equal(net.enc.weight.data, sd["enc.weight"].numpy())
+    np.testing.assert_array_equal(net.enc.weight._array, sd["enc.weight"].numpy())
     sd["gain"] = np.zeros(4, dtype=np.float32)
     with pytest.raises(StateDictError, match="'gain': checkpoint \\(4,\\), module \\(5,\\)"):
         net.load_state_dict(sd, strict=False)  # wrong shapes are never ignored
@@ -214,7 +214,7 @@ def test_load_state_dict_duck_typed_torch_values():
     vals = {k: _FakeTorchTensor(v.numpy() + 1) for k, v in m.state_dict().items()}
     m.load_state_dict(vals)
     assert vals["weight"].calls == ["detach", "cpu", "numpy"]
-    np.testing.assert_array_equal(m.weight.data, vals["weight"].arr)
+    np.testing.assert_array_equal(m.weight._array, vals["weight"].arr)
 
 
 def test_deepcopy_is_independent():
@@ -223,7 +223,7 @@ def test_deepcopy_is_independent():
     assert [n for n, _ in twin.named_parameters()] == [n for n, _ in net.named_parameters()]
     with nb.no_grad():
         twin.enc.weight.fill_(0.0)
-    assert not np.all(net.enc.weight.data == 0)
+    assert not np.all(net.enc.weight._array == 0)
 
 
 # --------------------------------------------------------------------- hooks
@@ -250,12 +250,12 @@ def test_forward_hook_order_replacement_and_removal():
 def test_hooks_can_replace_inputs_and_outputs():
     m = Affine()
     x = nb.randn(4, 3, rng=0)
-    ref, ref2 = m(x).data, m(x * 2).data
+    ref, ref2 = m(x)._array, m(x * 2)._array
     with m.register_forward_pre_hook(lambda mod, args: (args[0] * 2,)):
-        np.testing.assert_array_equal(m(x).data, ref2)
+        np.testing.assert_array_equal(m(x)._array, ref2)
     with m.register_forward_hook(lambda mod, args, out: out + 1):
-        np.testing.assert_allclose(m(x).data, ref + 1, rtol=1e-6)
-    np.testing.assert_array_equal(m(x).data, ref)  # both removed on leaving the with blocks
+        np.testing.assert_allclose(m(x)._array, ref + 1, rtol=1e-6)
+    np.testing.assert_array_equal(m(x)._array, ref)  # both removed on leaving the with blocks
 
 
 def test_full_backward_hook_grads():
@@ -269,9 +269,9 @@ def test_full_backward_hook_grads():
     (y * nb.Tensor(w_up)).sum().add((x * 3).sum()).backward()
     assert len(seen) == 1 and seen[0][0] is m
     _, (gx,), (gy,) = seen[0]
-    np.testing.assert_allclose(gy.data, w_up, rtol=1e-6)
-    np.testing.assert_allclose(gx.data, (w_up * m.scale.data) @ m.weight.data, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(x.grad.data, gx.data + 3, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gy._array, w_up, rtol=1e-6)
+    np.testing.assert_allclose(gx._array, (w_up * m.scale._array) @ m.weight._array, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad._array, gx._array + 3, rtol=1e-5, atol=1e-6)
     h.remove()
     m(x).sum().backward()
     assert len(seen) == 1
@@ -289,10 +289,10 @@ def test_full_backward_hook_order_in_sequence_and_no_grad_input():
     _, gi2, go2 = log[0]
     _, gi1, go1 = log[1]
     _, gi0, go0 = log[2]
-    np.testing.assert_allclose(go2[0].data, np.ones((4, 2)))
-    np.testing.assert_allclose(go1[0].data, gi2[0].data)  # Identity: output grad == next layer's input grad
-    np.testing.assert_allclose(gi1[0].data, go1[0].data)
-    np.testing.assert_allclose(go0[0].data, gi1[0].data)
+    np.testing.assert_allclose(go2[0]._array, np.ones((4, 2)))
+    np.testing.assert_allclose(go1[0]._array, gi2[0]._array)  # Identity: output grad == next layer's input grad
+    np.testing.assert_allclose(gi1[0]._array, go1[0]._array)
+    np.testing.assert_allclose(go0[0]._array, gi1[0]._array)
     assert gi0 == (None,)
 
 

@@ -22,11 +22,11 @@ def _separable(n, dim, rng, margin=0.1):
 def test_output_is_step_of_net_input():
     p = nn.Perceptron(3, rng=0)
     x = nb.randn(7, 3, rng=1)
-    z = x.data @ p.weight.data[0] + p.bias.data[0]
+    z = x._array @ p.weight._array[0] + p.bias._array[0]
     y = p(x)
     assert y.shape == (7,) and y.dtype == np.float32 and not y.requires_grad
-    np.testing.assert_array_equal(y.data, (z >= 0).astype(np.float32))
-    np.testing.assert_allclose(p.net_input(x).data, z, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(y._array, (z >= 0).astype(np.float32))
+    np.testing.assert_allclose(p.net_input(x)._array, z, rtol=1e-6, atol=1e-6)
     assert p.predict(x).dtype == np.int64 and set(p.predict(x).tolist()) <= {0, 1}
     assert p(nb.randn(2, 5, 3, rng=2)).shape == (2, 5)
 
@@ -48,7 +48,7 @@ def test_parameters_and_state_dict():
     q = nn.Perceptron(4, rng=1)
     q.load_state_dict(p.state_dict())
     x = nb.randn(9, 4, rng=3)
-    np.testing.assert_array_equal(q(x).data, p(x).data)
+    np.testing.assert_array_equal(q(x)._array, p(x)._array)
     assert repr(p) == "Perceptron(in_features=4, lr=1.0)"
 
 
@@ -60,15 +60,15 @@ def test_rule_one_update_by_hand():
     # x = (0, 1): z = -1 + 0.25 < 0 -> y_hat = 0; target 1 -> w += 0.5 * x, b += 0.5
     history = p.fit(np.array([[0.0, 1.0]]), np.array([1]), epochs=1)
     assert history == [1]
-    np.testing.assert_allclose(p.weight.data, [[1.0, -0.5]])
-    np.testing.assert_allclose(p.bias.data, [0.75])
+    np.testing.assert_allclose(p.weight._array, [[1.0, -0.5]])
+    np.testing.assert_allclose(p.bias._array, [0.75])
     # a correct prediction changes nothing
     p.fit(np.array([[1.0, 0.0]]), np.array([1]), epochs=1)
-    np.testing.assert_allclose(p.weight.data, [[1.0, -0.5]])
+    np.testing.assert_allclose(p.weight._array, [[1.0, -0.5]])
     # a false positive subtracts: x = (2, 0): z = 2.75 >= 0 -> y_hat = 1; target 0
     p.fit(np.array([[2.0, 0.0]]), np.array([0]), epochs=1)
-    np.testing.assert_allclose(p.weight.data, [[0.0, -0.5]])
-    np.testing.assert_allclose(p.bias.data, [0.25])
+    np.testing.assert_allclose(p.weight._array, [[0.0, -0.5]])
+    np.testing.assert_allclose(p.bias._array, [0.25])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -108,7 +108,7 @@ def test_lr_only_scales_weights_from_zero_init():
         with nb.no_grad():
             p.weight.fill_(0.0)
             p.bias.fill_(0.0)
-        runs.append((p.fit(X, y, epochs=30), p.weight.data.copy(), p.bias.data.copy()))
+        runs.append((p.fit(X, y, epochs=30), p.weight._array.copy(), p.bias._array.copy()))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_allclose(runs[1][1], 0.1 * runs[0][1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(runs[1][2], 0.1 * runs[0][2], rtol=1e-5, atol=1e-6)

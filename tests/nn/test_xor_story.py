@@ -26,7 +26,7 @@ def _train(model, steps, lr):
         opt.step()
         losses.append(loss.item())
     with nb.no_grad():
-        pred = (model(x).data[:, 0] > 0).astype(int)
+        pred = (model(x)._array[:, 0] > 0).astype(int)
     return losses, float((pred == Y).mean())
 
 

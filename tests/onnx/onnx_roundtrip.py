@@ -13,7 +13,7 @@ ATOL, RTOL = 1e-5, 1e-4
 def _arrays(x):
     if isinstance(x, (tuple, list)):
         return [a for e in x for a in _arrays(e)]
-    return [x.data if isinstance(x, nb.Tensor) else np.asarray(x)]
+    return [x._array if isinstance(x, nb.Tensor) else np.asarray(x)]
 
 
 def _tensors(x):

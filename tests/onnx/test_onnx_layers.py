@@ -43,7 +43,7 @@ def test_each_activation_alone_on_wide_inputs(act, rng, tmp_path):
 
 def test_prelu_per_channel_on_images(rng, tmp_path):
     net = nn.Sequential(nn.Conv2d(2, 3, 3, rng=0), nn.PReLU(3, init=0.2))
-    net[1].weight.data[:] = [0.1, -0.3, 0.7]
+    net[1].weight._array[:] = [0.1, -0.3, 0.7]
     roundtrip(net, _x(rng, 2, 2, 6, 5), _x(rng, 4, 2, 6, 5), tmp_path)
 
 
@@ -114,8 +114,8 @@ def _trained_bn(bn, rng, shape):
 def test_batchnorm_uses_running_statistics(affine, rng, tmp_path):
     bn2 = _trained_bn(nn.BatchNorm2d(3, affine=affine, eps=1e-3), rng, (4, 3, 5, 5))
     if affine:
-        bn2.weight.data[:] = [0.5, 2.0, -1.0]
-        bn2.bias.data[:] = [0.1, 0.2, 0.3]
+        bn2.weight._array[:] = [0.5, 2.0, -1.0]
+        bn2.bias._array[:] = [0.1, 0.2, 0.3]
     net = nn.Sequential(bn2, nn.Flatten(), nn.Linear(75, 6, rng=0), _trained_bn(nn.BatchNorm1d(6), rng, (4, 6)))
     net.train()  # export switches to eval and back
     roundtrip(net, _x(rng, 2, 3, 5, 5), _x(rng, 5, 3, 5, 5), tmp_path)
@@ -133,9 +133,9 @@ def test_batchnorm1d_on_sequences(rng, tmp_path):
 def test_layernorm(kw, opset, rng, tmp_path):
     ln = nn.LayerNorm(**kw)
     if ln.weight is not None:
-        ln.weight.data[...] = rng.standard_normal(ln.weight.shape)
+        ln.weight._array[...] = rng.standard_normal(ln.weight.shape)
     if ln.bias is not None:
-        ln.bias.data[...] = rng.standard_normal(ln.bias.shape)
+        ln.bias._array[...] = rng.standard_normal(ln.bias.shape)
     proto = roundtrip(nn.Sequential(ln), _x(rng, 2, 4, 5), _x(rng, 3, 4, 5), tmp_path, opset=opset)
     assert ("LayerNormalization" in {n.op_type for n in proto.graph.node}) == (opset >= 17)
 

@@ -36,14 +36,14 @@ def test_clip_grad_norm_matches_torch(torch, rng, norm_type, max_norm):
     np.testing.assert_allclose(float(total), float(ttotal), rtol=1e-5)
     assert total.dtype == np.float32
     for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(p.grad._array, tp.grad.numpy(), rtol=1e-5, atol=1e-7)
         assert p.grad.dtype == np.float32
     clipped = float(get_total_norm([p.grad for p in params], norm_type))
     if max_norm < float(total):
         assert clipped == pytest.approx(max_norm, rel=1e-4)
     else:
         for p, g in zip(params, grads):
-            np.testing.assert_array_equal(p.grad.data, g)
+            np.testing.assert_array_equal(p.grad._array, g)
 
 
 def test_clip_grad_norm_value_by_hand_and_no_in_place_write():
@@ -52,8 +52,8 @@ def test_clip_grad_norm_value_by_hand_and_no_in_place_write():
     a.grad = b.grad = shared  # one gradient array held twice
     total = clip_grad_norm_([a, b], max_norm=1.0)
     np.testing.assert_allclose(float(total), np.sqrt(50.0), rtol=1e-6)
-    np.testing.assert_allclose(a.grad.data, np.array([3.0, 4.0]) / (np.sqrt(50.0) + 1e-6), rtol=1e-6)
-    np.testing.assert_array_equal(shared.data, [3.0, 4.0])  # replaced, not written
+    np.testing.assert_allclose(a.grad._array, np.array([3.0, 4.0]) / (np.sqrt(50.0) + 1e-6), rtol=1e-6)
+    np.testing.assert_array_equal(shared._array, [3.0, 4.0])  # replaced, not written
 
 
 def test_clip_grad_norm_skips_missing_grads_and_accepts_one_tensor(rng):
@@ -65,7 +65,7 @@ def test_clip_grad_norm_skips_missing_grads_and_accepts_one_tensor(rng):
     single = Parameter(np.zeros(2, dtype=np.float32))
     single.grad = nb.tensor([0.0, 2.0])
     assert float(clip_grad_norm_(single, 1.0)) == pytest.approx(2.0)
-    np.testing.assert_allclose(single.grad.data, [0.0, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(single.grad._array, [0.0, 1.0], rtol=1e-5)
     assert float(clip_grad_norm_([Parameter(np.zeros(2, dtype=np.float32))], 1.0)) == 0.0
 
 
@@ -75,13 +75,13 @@ def test_clip_grad_norm_nonfinite(torch, bad):
     p.grad = nb.tensor(np.array([1.0, bad, 2.0], dtype=np.float32))
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
-    np.testing.assert_array_equal(p.grad.data, [1.0, bad, 2.0])  # untouched when it raises
+    np.testing.assert_array_equal(p.grad._array, [1.0, bad, 2.0])  # untouched when it raises
     total = clip_grad_norm_([p], 1.0)
     tp = torch.zeros(3, requires_grad=True)
     tp.grad = torch.tensor([1.0, bad, 2.0])
     ttotal = torch.nn.utils.clip_grad_norm_([tp], 1.0, foreach=False)
     np.testing.assert_array_equal(float(total), float(ttotal))
-    np.testing.assert_array_equal(p.grad.data, tp.grad.numpy())  # NaN/0 as PyTorch
+    np.testing.assert_array_equal(p.grad._array, tp.grad.numpy())  # NaN/0 as PyTorch
 
 
 @pytest.mark.parametrize("clip_value", [0.3, 1.0, 10.0])
@@ -91,8 +91,8 @@ def test_clip_grad_value_matches_torch(torch, rng, clip_value):
     tparams = torch_params(torch, grads)
     torch.nn.utils.clip_grad_value_(tparams, clip_value, foreach=False)
     for p, tp, g in zip(params, tparams, grads):
-        np.testing.assert_array_equal(p.grad.data, tp.grad.numpy())
-        assert np.abs(p.grad.data).max() <= np.float32(clip_value)  # float32(0.3) > 0.3 on NumPy 1.x
+        np.testing.assert_array_equal(p.grad._array, tp.grad.numpy())
+        assert np.abs(p.grad._array).max() <= np.float32(clip_value)  # float32(0.3) > 0.3 on NumPy 1.x
     assert np.abs(grads[0]).max() > 0.3  # something was clipped at the smallest value
 
 

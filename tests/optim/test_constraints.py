@@ -14,27 +14,27 @@ from nnbasics.nn.utils import MaxNorm, max_norm_
 def test_max_norm_matches_torch_renorm(torch, rng, shape, dim, norm_type):
     w = (2.0 * rng.standard_normal(shape)).astype(np.float32)
     p = Parameter(w.copy())
-    data = p.data
+    data = p._array
     assert max_norm_(p, 1.5, dim=dim, norm_type=norm_type) is p
-    assert p.data is data  # in place
+    assert p._array is data  # in place
     expected = torch.renorm(torch.tensor(w), norm_type, dim, 1.5).numpy()
-    np.testing.assert_allclose(p.data, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(p._array, expected, rtol=1e-6, atol=1e-7)
 
 
 def test_max_norm_of_a_vector_bounds_each_entry():
     p = Parameter(np.array([-3.0, 0.5, 2.0], dtype=np.float32))  # torch.renorm refuses 1-d input
     max_norm_(p, 1.0)
-    np.testing.assert_allclose(p.data, [-1.0, 0.5, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(p._array, [-1.0, 0.5, 1.0], rtol=1e-6)
 
 
 def test_max_norm_rows_of_linear_weight():
     w = np.array([[3.0, 4.0, 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, -10.0]], dtype=np.float64)
     p = Parameter(w.copy())
     max_norm_(p, 2.0)  # dim=0: each row (a unit's incoming weights)
-    norms = np.linalg.norm(p.data, axis=1)
+    norms = np.linalg.norm(p._array, axis=1)
     np.testing.assert_allclose(norms, [2.0, 1.0, 2.0], rtol=1e-6)
-    np.testing.assert_array_equal(p.data[1], w[1])  # under the bound: untouched
-    np.testing.assert_allclose(p.data[0] / norms[0], w[0] / 5.0)  # direction kept
+    np.testing.assert_array_equal(p._array[1], w[1])  # under the bound: untouched
+    np.testing.assert_allclose(p._array[0] / norms[0], w[0] / 5.0)  # direction kept
 
 
 def test_max_norm_constraint_bounds_weights_during_training(rng):
@@ -47,8 +47,8 @@ def test_max_norm_constraint_bounds_weights_during_training(rng):
         (X @ W.T).pow(2).sum().backward()
         opt.step()
         constraint()
-        assert np.linalg.norm(W.data, axis=1).max() <= 3.0 * (1 + 1e-5)
-    assert np.linalg.norm(W.data, axis=1).max() > 2.9  # the constraint was active
+        assert np.linalg.norm(W._array, axis=1).max() <= 3.0 * (1 + 1e-5)
+    assert np.linalg.norm(W._array, axis=1).max() > 2.9  # the constraint was active
 
 
 @pytest.mark.parametrize("call,error,message", [

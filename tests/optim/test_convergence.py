@@ -38,21 +38,21 @@ def test_optimizer_minimises_quadratic(make, steps):
         opt.step()
         sched.step()
         losses.append(float(loss))
-    np.testing.assert_allclose(x.data, x_star, atol=2e-3)
+    np.testing.assert_allclose(x._array, x_star, atol=2e-3)
     assert losses[-1] < losses[0]
 
 
 def test_seeded_training_is_deterministic():
     def run():
         A, b, _ = quadratic(seed=3)
-        x = Parameter(nb.randn(6, rng=1).data)
+        x = Parameter(nb.randn(6, rng=1)._array)
         opt = optim.Adam([x], lr=0.1)
         out = []
         for _ in range(20):
             opt.zero_grad()
             (0.5 * (x * (nb.tensor(A) @ x)).sum() - (nb.tensor(b) * x).sum()).backward()
             opt.step()
-            out.append(x.data.copy())
+            out.append(x._array.copy())
         return np.array(out)
 
     np.testing.assert_array_equal(run(), run())

@@ -30,7 +30,7 @@ def train(opt, params, X, steps):
         opt.zero_grad()
         loss_fn(*params, X).backward()
         opt.step()
-        traj.append([p.data.copy() for p in params])
+        traj.append([p._array.copy() for p in params])
     return traj
 
 
@@ -42,7 +42,7 @@ def test_state_dict_round_trip_gives_identical_continuation(rng, name, kwargs):
     train(opt, params, X, 4)
     opt.param_groups[0]["lr"] *= 0.5  # e.g. set by a scheduler: must be saved too
     sd = opt.state_dict()
-    at_save = [p.data.copy() for p in params]
+    at_save = [p._array.copy() for p in params]
     expected = train(opt, params, X, 6)  # the snapshot must not follow these steps
 
     fresh = [Parameter(a.copy()) for a in at_save]
@@ -113,7 +113,7 @@ def test_float32_stays_float32_and_params_without_grad_are_skipped(rng, name, kw
     X = nb.tensor(rng.standard_normal((7, 3)).astype(np.float32))
     train(opt, [W, b], X, 3)
     assert W.dtype == b.dtype == np.float32
-    np.testing.assert_array_equal(frozen.data, np.ones(3))
+    np.testing.assert_array_equal(frozen._array, np.ones(3))
     assert opt.state[0][2] == {}
     for s in opt.state[0][:2]:
         for v in s.values():
@@ -126,8 +126,8 @@ def test_zero_grad(rng):
     shared = nb.ones(5)
     W.grad, b.grad = nb.ones(5, 3), shared
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(W.grad.data, 0)
-    np.testing.assert_array_equal(shared.data, 1)  # a new zero array, the old one is not written
+    np.testing.assert_array_equal(W.grad._array, 0)
+    np.testing.assert_array_equal(shared._array, 1)  # a new zero array, the old one is not written
     opt.zero_grad()
     assert W.grad is None and b.grad is None
     opt.step()  # no grads: nothing happens

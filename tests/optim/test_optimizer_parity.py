@@ -84,17 +84,17 @@ def run_nb(name, kwargs, steps=STEPS, dtype=np.float64, groups=None, seed=7):
     X, C = nb.tensor(X), nb.tensor(C)
     params = [W, b] if groups is None else groups(W, b)
     opt = getattr(optim, name)(params, **kwargs)
-    data = (W.data, b.data)
+    data = (W._array, b._array)
     traj = []
     for _ in range(steps):
         opt.zero_grad()
         nb_loss(W, b, X, C).backward()
-        grads = [p.grad.data.copy() for p in (W, b)]
+        grads = [p.grad._array.copy() for p in (W, b)]
         opt.step()
         for p, g in zip((W, b), grads):  # the optimizer never writes into a gradient
-            np.testing.assert_array_equal(p.grad.data, g)
-        assert W.data is data[0] and b.data is data[1], "parameters must be updated in place"
-        traj.append((W.data.copy(), b.data.copy()))
+            np.testing.assert_array_equal(p.grad._array, g)
+        assert W._array is data[0] and b._array is data[1], "parameters must be updated in place"
+        traj.append((W._array.copy(), b._array.copy()))
     return traj, opt
 
 

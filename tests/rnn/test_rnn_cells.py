@@ -46,15 +46,15 @@ def test_parity_with_torch(torch, rng, kind, bias, given_state, unbatched):
     loss.backward()
     for k, (o, t) in enumerate(zip(n_out, t_out)):
         assert o.shape == tuple(t.shape)
-        np.testing.assert_allclose(o.data, t.detach().numpy(), atol=ATOL, rtol=RTOL, err_msg=f"output {k}")
-    np.testing.assert_allclose(nx.grad.data, tx.grad.numpy(), atol=ATOL, rtol=RTOL)
+        np.testing.assert_allclose(o._array, t.detach().numpy(), atol=ATOL, rtol=RTOL, err_msg=f"output {k}")
+    np.testing.assert_allclose(nx.grad._array, tx.grad.numpy(), atol=ATOL, rtol=RTOL)
     if given_state:
         for s, t in zip(ns, ts):
-            np.testing.assert_allclose(s.grad.data, t.grad.numpy(), atol=ATOL, rtol=RTOL)
+            np.testing.assert_allclose(s.grad._array, t.grad.numpy(), atol=ATOL, rtol=RTOL)
     tparams = dict(tm.named_parameters())
     assert [n for n, _ in m.named_parameters()] == list(tparams)
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tparams[name].grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=name)
+        np.testing.assert_allclose(p.grad._array, tparams[name].grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=name)
 
 
 @pytest.mark.parametrize("kind", list(CELLS))
@@ -82,8 +82,8 @@ def test_cell_steps_match_the_layer(rng):
     h = c = None
     for t in range(5):
         h, c = cell(x[t], None if h is None else (h, c))
-        np.testing.assert_allclose(h.data, out.data[t], rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(c.data, c_n.data[0], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(h._array, out._array[t], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(c._array, c_n._array[0], rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", list(CELLS))

@@ -18,19 +18,19 @@ def test_parity_with_torch(torch, rng, padding_idx):
     m.load_state_dict({"weight": tm.weight.detach().numpy().copy()}, strict=True)
     idx = np.array([[2, 3, 3, 0], [6, 2, 3, 2], [1, 1, 1, 6]])  # repeated ids accumulate
     out, t_out = m(nb.tensor(idx)), tm(torch.from_numpy(idx))
-    np.testing.assert_array_equal(out.data, t_out.detach().numpy())
+    np.testing.assert_array_equal(out._array, t_out.detach().numpy())
     g = rng.standard_normal(out.shape).astype(np.float32)
     out.backward(g)
     t_out.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(m.weight.grad.data, tm.weight.grad.numpy(), atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(m.weight.grad._array, tm.weight.grad.numpy(), atol=1e-5, rtol=1e-4)
     if padding_idx is not None:
-        assert not m.weight.grad.data[padding_idx].any()
+        assert not m.weight.grad._array[padding_idx].any()
         assert m.padding_idx == padding_idx % V
 
 
 def test_init_matches_torch_distribution():
     m = nn.Embedding(400, 50, padding_idx=3, rng=0)
-    w = m.weight.data
+    w = m.weight._array
     assert w.dtype == np.float32
     assert not w[3].any()
     rest = np.delete(w, 3, axis=0)
@@ -46,13 +46,13 @@ def test_gradcheck(rng):
     expected = np.zeros((V, D))
     for i in (0, 6, 1):
         expected[i] += 1
-    np.testing.assert_array_equal(w.grad.data, expected)  # row 4 (three uses) gets nothing
+    np.testing.assert_array_equal(w.grad._array, expected)  # row 4 (three uses) gets nothing
 
 
 def test_empty_and_scalar_indices(rng):
     m = nn.Embedding(V, D, rng=0)
     assert m(nb.tensor(np.zeros((0, 3), dtype=np.int64))).shape == (0, 3, D)
-    np.testing.assert_array_equal(m(nb.tensor(5)).data, m.weight.data[5])
+    np.testing.assert_array_equal(m(nb.tensor(5))._array, m.weight._array[5])
 
 
 def test_errors():
@@ -74,12 +74,12 @@ def test_from_pretrained():
     w = np.arange(12, dtype=np.float32).reshape(4, 3)
     m = nn.Embedding.from_pretrained(w)
     assert not m.weight.requires_grad
-    np.testing.assert_array_equal(m(nb.tensor([3, 0])).data, w[[3, 0]])
+    np.testing.assert_array_equal(m(nb.tensor([3, 0]))._array, w[[3, 0]])
     w[0, 0] = 100  # a copy was taken
-    assert m.weight.data[0, 0] == 0
+    assert m.weight._array[0, 0] == 0
     m2 = nn.Embedding.from_pretrained(np.ones((4, 3)), freeze=False, padding_idx=1)
     assert m2.weight.requires_grad and m2.weight.dtype == np.float64
-    assert m2.weight.data[1].tolist() == [1.0, 1.0, 1.0]  # kept, as in PyTorch
+    assert m2.weight._array[1].tolist() == [1.0, 1.0, 1.0]  # kept, as in PyTorch
     with pytest.raises(ValueError, match=r"expected a 2-D"):
         nn.Embedding.from_pretrained(np.ones(3))
 

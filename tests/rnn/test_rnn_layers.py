@@ -56,13 +56,13 @@ def _run_both(torch, tm, m, x, states, lstm):
     for k, (o, t) in enumerate(zip(n_outs, t_outs)):
         assert o.shape == tuple(t.shape), f"output {k}: {o.shape} vs torch {tuple(t.shape)}"
         assert o.dtype == np.float32
-        np.testing.assert_allclose(o.data, t.detach().numpy(), atol=ATOL, rtol=RTOL, err_msg=f"output {k}")
-    np.testing.assert_allclose(nx.grad.data, tx.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg="grad of input")
+        np.testing.assert_allclose(o._array, t.detach().numpy(), atol=ATOL, rtol=RTOL, err_msg=f"output {k}")
+    np.testing.assert_allclose(nx.grad._array, tx.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg="grad of input")
     for k, (s, t) in enumerate(zip(ns, ts)):
-        np.testing.assert_allclose(s.grad.data, t.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad of state {k}")
+        np.testing.assert_allclose(s.grad._array, t.grad.numpy(), atol=ATOL, rtol=RTOL, err_msg=f"grad of state {k}")
     tparams = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tparams[name].grad.numpy(), atol=ATOL, rtol=RTOL,
+        np.testing.assert_allclose(p.grad._array, tparams[name].grad.numpy(), atol=ATOL, rtol=RTOL,
                                    err_msg=f"grad of {name}")
 
 
@@ -98,13 +98,13 @@ def test_state_dict_loads_into_torch(torch, mode):
     """Our weights into torch (strict): the same outputs and final states from the same input."""
     m = MODES[mode](nn, num_layers=2, bidirectional=True, rng=3)
     tm = MODES[mode](torch.nn, num_layers=2, bidirectional=True)
-    tm.load_state_dict({k: torch.from_numpy(v.data.copy()) for k, v in m.state_dict().items()}, strict=True)
+    tm.load_state_dict({k: torch.from_numpy(v._array.copy()) for k, v in m.state_dict().items()}, strict=True)
     x = np.random.default_rng(0).standard_normal((T, N, I)).astype(np.float32)
     (out, fin), (t_out, t_fin) = m(nb.tensor(x)), tm(torch.from_numpy(x))
-    np.testing.assert_allclose(out.data, t_out.detach().numpy(), atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(out._array, t_out.detach().numpy(), atol=ATOL, rtol=RTOL)
     fin, t_fin = (fin, t_fin) if mode == "lstm" else ((fin,), (t_fin,))
     for a, b in zip(fin, t_fin):
-        np.testing.assert_allclose(a.data, b.detach().numpy(), atol=ATOL, rtol=RTOL)
+        np.testing.assert_allclose(a._array, b.detach().numpy(), atol=ATOL, rtol=RTOL)
 
 
 def test_parameter_names_shapes_and_init():
@@ -119,11 +119,11 @@ def test_parameter_names_shapes_and_init():
     bound = 1 / np.sqrt(H)
     for n, p in m.named_parameters():
         assert p.dtype == np.float32
-        assert np.abs(p.data).max() <= bound, n
-        assert np.abs(p.data).max() > 0.8 * bound, n  # drawn from the whole range, not a narrower one
+        assert np.abs(p._array).max() <= bound, n
+        assert np.abs(p._array).max() > 0.8 * bound, n  # drawn from the whole range, not a narrower one
     assert [n for n, _ in nn.GRU(I, H, bias=False, rng=0).named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
     a, b = nn.GRU(I, H, rng=5), nn.GRU(I, H, rng=5)
-    np.testing.assert_array_equal(a.weight_hh_l0.data, b.weight_hh_l0.data)
+    np.testing.assert_array_equal(a.weight_hh_l0._array, b.weight_hh_l0._array)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -155,16 +155,16 @@ def test_dropout_between_layers(torch, rng):
     tm = torch.nn.LSTM(I, H, num_layers=2, dropout=0.5)
     a.load_state_dict(_np_state_dict(tm))
     b.load_state_dict(_np_state_dict(tm))
-    ya, yb = a(nb.tensor(x))[0].data, b(nb.tensor(x))[0].data
+    ya, yb = a(nb.tensor(x))[0]._array, b(nb.tensor(x))[0]._array
     np.testing.assert_array_equal(ya, yb)  # same seed, same masks
     tm.eval()
     a.eval()
-    y_eval = a(nb.tensor(x))[0].data
+    y_eval = a(nb.tensor(x))[0]._array
     np.testing.assert_allclose(y_eval, tm(torch.from_numpy(x))[0].detach().numpy(), atol=ATOL, rtol=RTOL)
     assert np.abs(ya - y_eval).max() > 1e-3  # dropout changed the training-mode output
     # one layer: nothing between layers to drop (torch warns; we apply none)
     c = nn.LSTM(I, H, dropout=0.5, rng=0)
-    np.testing.assert_array_equal(c(nb.tensor(x))[0].data, c.eval()(nb.tensor(x))[0].data)
+    np.testing.assert_array_equal(c(nb.tensor(x))[0]._array, c.eval()(nb.tensor(x))[0]._array)
 
 
 def test_input_size_differs_from_hidden_size():
@@ -186,7 +186,7 @@ def test_input_without_grad_and_no_grad_mode(rng):
     with nb.no_grad():
         out2, _ = m(x)
     assert not out2.requires_grad
-    np.testing.assert_array_equal(out.data, out2.data)
+    np.testing.assert_array_equal(out._array, out2._array)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -255,8 +255,8 @@ def test_dropout_acts_between_layers_only(mode, rng):
     out, fin = two(x)
     y0, fin0 = l0(x)
     y1, fin1 = l1(nb.functional.dropout(y0, 0.4, True, rng=gen))
-    np.testing.assert_array_equal(out.data, y1.data)
+    np.testing.assert_array_equal(out._array, y1._array)
     h, h0, h1 = (fin[0], fin0[0], fin1[0]) if mode == "lstm" else (fin, fin0, fin1)
-    np.testing.assert_array_equal(h.data[0], h0.data[0])  # layer 0's final state: before dropout
-    np.testing.assert_array_equal(h.data[1], h1.data[0])
-    assert np.abs(out.data - l1(y0)[0].data).max() > 1e-3  # the masks did change the output
+    np.testing.assert_array_equal(h._array[0], h0._array[0])  # layer 0's final state: before dropout
+    np.testing.assert_array_equal(h._array[1], h1._array[0])
+    assert np.abs(out._array - l1(y0)[0]._array).max() > 1e-3  # the masks did change the output

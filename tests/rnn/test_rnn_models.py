@@ -27,7 +27,7 @@ def test_char_models_by_name(name, state_kind):
     twin.load_state_dict(m.state_dict())
     m.eval()
     twin.eval()
-    np.testing.assert_array_equal(twin(x)[0].data, m(x)[0].data)
+    np.testing.assert_array_equal(twin(x)[0]._array, m(x)[0]._array)
 
 
 def test_char_lstm_contract():
@@ -47,7 +47,7 @@ def test_char_model_state_carries():
     whole, _ = m(x)
     a, st = m(x[:, :3])
     b, _ = m(x[:, 3:], st)
-    np.testing.assert_allclose(np.concatenate([a.data, b.data], 1), whole.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([a._array, b._array], 1), whole._array, rtol=1e-5, atol=1e-6)
 
 
 def test_char_model_bad_arguments():
@@ -80,7 +80,7 @@ def _greedy(m, v, prime, n):
     with nb.no_grad():
         for _ in range(n):  # recompute from scratch each time: an independent oracle
             logits, _ = m(nb.tensor(np.array([ids])))
-            ids.append(int(logits.data[0, -1].argmax()))
+            ids.append(int(logits._array[0, -1].argmax()))
     return v.decode(np.array(ids))
 
 
@@ -97,8 +97,8 @@ def test_sampled_frequencies_follow_softmax_of_logits_over_temperature(temperatu
     m, v = _lm(2)
     b = np.array([1.5, 0.5, 0.0, -1.0], dtype=np.float32)
     with nb.no_grad():
-        m.decoder.weight.data[...] = 0
-        m.decoder.bias.data[...] = b
+        m.decoder.weight._array[...] = 0
+        m.decoder.bias._array[...] = b
     n = 800
     text = sample(m, v, "a", n, temperature=temperature, rng=0)[1:]
     freq = np.bincount(v.encode(text), minlength=4) / n
@@ -140,12 +140,12 @@ def test_classifier_padding_does_not_change_the_result(cell, pooling):
                            pooling=pooling, rng=0)
     seqs = [[1, 2, 3, 4, 5], [6, 7], [8], [2, 2, 2]]
     x, lengths = _batch(seqs, pad=0)
-    batched = m(nb.tensor(x), lengths=lengths).data  # (4, 3)
-    alone = np.concatenate([m(nb.tensor(np.array([s]))).data for s in seqs])
+    batched = m(nb.tensor(x), lengths=lengths)._array  # (4, 3)
+    alone = np.concatenate([m(nb.tensor(np.array([s])))._array for s in seqs])
     np.testing.assert_allclose(batched, alone, rtol=1e-5, atol=1e-6)
     # a different padding value gives the same logits
     x9, _ = _batch(seqs, pad=7)
-    np.testing.assert_allclose(m(nb.tensor(x9), lengths=lengths).data, batched, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(nb.tensor(x9), lengths=lengths)._array, batched, rtol=1e-5, atol=1e-6)
 
 
 def test_classifier_float_inputs_padding_gets_no_gradient():
@@ -156,11 +156,11 @@ def test_classifier_float_inputs_padding_gets_no_gradient():
     x.requires_grad_()
     lengths = [4, 2, 3]
     out = m(x, lengths=lengths)
-    alone = np.concatenate([m(nb.tensor(s[None])).data for s in seqs])
-    np.testing.assert_allclose(out.data, alone, rtol=1e-5, atol=1e-6)
+    alone = np.concatenate([m(nb.tensor(s[None]))._array for s in seqs])
+    np.testing.assert_allclose(out._array, alone, rtol=1e-5, atol=1e-6)
     (out * nb.tensor(rng.standard_normal(out.shape).astype(np.float32))).sum().backward()
-    mask = lengths_to_mask(lengths, max_len=4).data
-    assert np.all(x.grad.data[~mask] == 0) and np.all(np.abs(x.grad.data[mask]).sum(-1) > 0)
+    mask = lengths_to_mask(lengths, max_len=4)._array
+    assert np.all(x.grad._array[~mask] == 0) and np.all(np.abs(x.grad._array[mask]).sum(-1) > 0)
 
 
 def test_classifier_learns_a_length_dependent_task():
@@ -183,7 +183,7 @@ def test_classifier_learns_a_length_dependent_task():
         opt.zero_grad()
         loss.backward()
         opt.step()
-    acc = (m(nb.tensor(x), lengths=lengths).data.argmax(1) == np.array(labels)).mean()
+    acc = (m(nb.tensor(x), lengths=lengths)._array.argmax(1) == np.array(labels)).mean()
     assert acc >= 0.95, acc
 
 
@@ -218,12 +218,12 @@ def test_pad_sequence_matches_torch(torch):
             a = pad_sequence(ours, batch_first=batch_first, padding_value=-1.5, padding_side=side)
             b = torch.nn.utils.rnn.pad_sequence(theirs, batch_first=batch_first, padding_value=-1.5,
                                                 padding_side=side)
-            np.testing.assert_allclose(a.data, b.detach().numpy(), atol=1e-6)
+            np.testing.assert_allclose(a._array, b.detach().numpy(), atol=1e-6)
             w = ws if not batch_first else ws.transpose(1, 0, 2)
             (a * nb.tensor(w)).sum().backward()
             (b * torch.tensor(w)).sum().backward()
             for o, t in zip(ours, theirs):
-                np.testing.assert_allclose(o.grad.data, t.grad.numpy(), atol=1e-6)
+                np.testing.assert_allclose(o.grad._array, t.grad.numpy(), atol=1e-6)
 
 
 def test_pad_sequence_errors():
@@ -241,16 +241,16 @@ def test_last_step_and_masked_mean_select_valid_steps():
     lengths = np.array([4, 1, 2])
     t = nb.tensor(out, requires_grad=True)
     last = last_step(t, lengths)
-    np.testing.assert_array_equal(last.data, out[lengths - 1, np.arange(3)])
-    np.testing.assert_array_equal(last_step(nb.tensor(out.transpose(1, 0, 2)), lengths, batch_first=True).data,
-                                  last.data)
+    np.testing.assert_array_equal(last._array, out[lengths - 1, np.arange(3)])
+    np.testing.assert_array_equal(last_step(nb.tensor(out.transpose(1, 0, 2)), lengths, batch_first=True)._array,
+                                  last._array)
     last.sum().backward()
     expect = np.zeros_like(out)
     expect[lengths - 1, np.arange(3)] = 1
-    np.testing.assert_array_equal(t.grad.data, expect)
-    mean = masked_mean(nb.tensor(out), lengths).data
+    np.testing.assert_array_equal(t.grad._array, expect)
+    mean = masked_mean(nb.tensor(out), lengths)._array
     np.testing.assert_allclose(mean, np.stack([out[:n, b].mean(0) for b, n in enumerate(lengths)]), rtol=1e-12)
-    np.testing.assert_array_equal(lengths_to_mask([2, 1], max_len=3).data, [[True, True, False],
+    np.testing.assert_array_equal(lengths_to_mask([2, 1], max_len=3)._array, [[True, True, False],
                                                                              [True, False, False]])
     with pytest.raises(ValueError, match="exceeds"):
         last_step(nb.tensor(out), [5, 1, 1])
@@ -265,7 +265,7 @@ def test_detach_state_cuts_every_tensor_and_keeps_structure():
     assert isinstance(d, tuple) and isinstance(d[1], list) and d[1][1] is None
     for a, b in ((d[0], h), (d[1][0], c)):
         assert not a.requires_grad and a.grad_fn is None
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._array, b._array)
     assert detach_state(None) is None
     with pytest.raises(TypeError, match="detach_state"):
         detach_state({"h": h})
@@ -300,7 +300,7 @@ def test_masked_per_step_loss_equals_the_loss_over_valid_steps_only():
     target = mask_targets(y, lengths, batch_first=True)
     loss = nb.functional.cross_entropy(logits.reshape(-1, 3), target.reshape(-1))
     loss.backward()
-    batched = {n: p.grad.data.copy() for n, p in m.named_parameters()}
+    batched = {n: p.grad._array.copy() for n, p in m.named_parameters()}
     # oracle: every sequence alone, summed losses over the total number of valid steps
     m.zero_grad()
     total = sum(lengths)
@@ -309,9 +309,9 @@ def test_masked_per_step_loss_equals_the_loss_over_valid_steps_only():
     alone.backward()
     np.testing.assert_allclose(loss.item(), alone.item(), rtol=1e-5)
     for n, p in m.named_parameters():
-        np.testing.assert_allclose(batched[n], p.grad.data, rtol=1e-4, atol=1e-6, err_msg=n)
-    mask = lengths_to_mask(lengths).data
-    assert np.all(logits.grad.data[~mask] == 0) and np.all(np.abs(logits.grad.data[mask]).sum(-1) > 0)
+        np.testing.assert_allclose(batched[n], p.grad._array, rtol=1e-4, atol=1e-6, err_msg=n)
+    mask = lengths_to_mask(lengths)._array
+    assert np.all(logits.grad._array[~mask] == 0) and np.all(np.abs(logits.grad._array[mask]).sum(-1) > 0)
     # without the mask the padded steps (label 0) would count: a different loss
     unmasked = nb.functional.cross_entropy(logits.reshape(-1, 3), nb.tensor(y.reshape(-1)))
     assert abs(unmasked.item() - loss.item()) > 1e-3
@@ -319,12 +319,12 @@ def test_masked_per_step_loss_equals_the_loss_over_valid_steps_only():
 
 def test_mask_targets_layouts_and_errors():
     y = np.arange(12).reshape(4, 3) % 5  # (T=4, B=3)
-    out = mask_targets(y, [4, 1, 2]).data
+    out = mask_targets(y, [4, 1, 2])._array
     assert out.dtype == np.int64
     np.testing.assert_array_equal(out[:, 0], y[:, 0])
     np.testing.assert_array_equal(out[1:, 1], [-100] * 3)
     np.testing.assert_array_equal(out[:, 2], [y[0, 2], y[1, 2], -100, -100])
-    np.testing.assert_array_equal(mask_targets(y.T, [4, 1, 2], batch_first=True, ignore_index=-1).data.T,
+    np.testing.assert_array_equal(mask_targets(y.T, [4, 1, 2], batch_first=True, ignore_index=-1)._array.T,
                                   np.where(out == -100, -1, out))
     assert (y == np.arange(12).reshape(4, 3) % 5).all()  # the input is left alone
     with pytest.raises(ValueError, match="integer class ids"):

@@ -43,7 +43,7 @@ def test_relu_layer_both_sides_of_the_kink(rng):
     """Pre-activations of both signs occur, and the gradient is 0 exactly where h = 0."""
     inputs = _layer_inputs("relu", rng)
     out = _layer_fn("relu", False)(*inputs)
-    assert (out.data > 0).any() and (out.data == 0).any()
+    assert (out._array > 0).any() and (out._array == 0).any()
     nb.gradcheck(_layer_fn("relu", False), *inputs, tol=1e-6)
 
 
@@ -71,15 +71,15 @@ def _composed_sequence(kind, inputs, reverse):
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_op_matches_composed_twin(kind, reverse, rng):
     inputs = _layer_inputs(kind, rng)
-    twins = [nb.tensor(t.data.copy(), requires_grad=True) for t in inputs]
+    twins = [nb.tensor(t._array.copy(), requires_grad=True) for t in inputs]
     fused = _layer_fn(kind, reverse)(*inputs)
     composed = _composed_sequence(kind, twins, reverse)
-    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused._array, composed._array, rtol=1e-12, atol=1e-12)
     w = rng.standard_normal(fused.shape)
     (fused * nb.tensor(w)).sum().backward()
     (composed * nb.tensor(w)).sum().backward()
     for k, (a, b) in enumerate(zip(inputs, twins)):
-        np.testing.assert_allclose(a.grad.data, b.grad.data, rtol=1e-10, atol=1e-12, err_msg=f"input {k}")
+        np.testing.assert_allclose(a.grad._array, b.grad._array, rtol=1e-10, atol=1e-12, err_msg=f"input {k}")
 
 
 @pytest.mark.parametrize("kind", ["tanh", "relu", "gru"])
@@ -91,14 +91,14 @@ def test_cell_functions_match_composed(kind, rng):
     else:
         fused = F.rnn_cell(x, h, *params, nonlinearity=kind)
         composed = F.rnn_cell_composed(x, h, *params, nonlinearity=kind)
-    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused._array, composed._array, rtol=1e-12, atol=1e-12)
 
 
 def test_lstm_cell_function_matches_composed(rng):
     x, h, c, *params = _layer_inputs("lstm", rng, T=1)
     (h1, c1), (h2, c2) = F.lstm_cell(x[0], (h, c), *params), F.lstm_cell_composed(x[0], (h, c), *params)
-    np.testing.assert_allclose(h1.data, h2.data, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(c1.data, c2.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h1._array, h2._array, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(c1._array, c2._array, rtol=1e-12, atol=1e-12)
 
 
 def test_one_graph_node_per_layer(rng):
@@ -112,16 +112,16 @@ def test_one_graph_node_per_layer(rng):
 def test_5000_step_sequence_trains(kind, rng):
     """No recursion limit, no per-step graph: a 5,000-step sequence backpropagates to the first input."""
     inputs = _layer_inputs(kind, rng, T=5000, N=2, I=3, H=4, scale=0.3)
-    inputs = [nb.tensor(t.data.astype(np.float32), requires_grad=True) for t in inputs]
+    inputs = [nb.tensor(t._array.astype(np.float32), requires_grad=True) for t in inputs]
     out = _layer_fn(kind, False)(*inputs)
     out.sum().backward()
     for t in inputs:
-        assert t.grad is not None and np.all(np.isfinite(t.grad.data))
-    assert np.any(inputs[0].grad.data[-1] != 0)
+        assert t.grad is not None and np.all(np.isfinite(t.grad._array))
+    assert np.any(inputs[0].grad._array[-1] != 0)
 
 
 def test_float32_stays_float32(rng):
-    inputs = [nb.tensor(t.data.astype(np.float32), requires_grad=True) for t in _layer_inputs("lstm", rng)]
+    inputs = [nb.tensor(t._array.astype(np.float32), requires_grad=True) for t in _layer_inputs("lstm", rng)]
     out = lstm_layer(*inputs)
     out.sum().backward()
     assert out.dtype == np.float32
@@ -149,9 +149,9 @@ def test_backward_twice_with_retain_graph(kind, rng):
     inputs = _layer_inputs(kind, rng)
     loss = (_layer_fn(kind, False)(*inputs) * nb.tensor(rng.standard_normal((T + (kind == "lstm"), N, H)))).sum()
     loss.backward(retain_graph=True)
-    first = [t.grad.data.copy() for t in inputs]
+    first = [t.grad._array.copy() for t in inputs]
     loss.backward()
     for k, (t, g) in enumerate(zip(inputs, first)):
-        np.testing.assert_allclose(t.grad.data, 2 * g, rtol=1e-12, err_msg=f"input {k}")
+        np.testing.assert_allclose(t.grad._array, 2 * g, rtol=1e-12, err_msg=f"input {k}")
     with pytest.raises(RuntimeError, match="second time"):
         loss.backward()

@@ -22,7 +22,7 @@ TEXT = (
 
 
 def _grads(model):
-    return [None if p.grad is None else p.grad.data.copy() for p in model.parameters()]
+    return [None if p.grad is None else p.grad._array.copy() for p in model.parameters()]
 
 
 def _loss(logits, y):
@@ -43,12 +43,12 @@ def test_state_carries_and_graph_is_cut():
     # the state carried is the true state after chunk 1 ...
     _, full_state = m(nb.tensor(x1))
     for a, b in zip(state, full_state):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._array, b._array)
     # ... and chunk 2's gradients are those of chunk 2 alone from that (constant) state
     tbptt_step(m, x2, y2, state, opt)
     g_tbptt = _grads(m)
     m.zero_grad()
-    out, _ = m(nb.tensor(x2), tuple(nb.tensor(s.data.copy()) for s in state))
+    out, _ = m(nb.tensor(x2), tuple(nb.tensor(s._array.copy()) for s in state))
     _loss(out, y2).backward()
     for a, b in zip(g_tbptt, _grads(m)):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
@@ -66,7 +66,7 @@ def test_tbptt_step_clips_the_global_norm():
     opt = SGD(m.parameters(), lr=0.0)
     loss, _, norm = tbptt_step(m, x[:, :-1], x[:, 1:], None, opt, clip=1e-3)
     assert norm > 1e-3 and math.isfinite(loss)
-    total = math.sqrt(sum(float((p.grad.data.astype(np.float64) ** 2).sum()) for p in m.parameters()))
+    total = math.sqrt(sum(float((p.grad._array.astype(np.float64) ** 2).sum()) for p in m.parameters()))
     np.testing.assert_allclose(total, 1e-3, rtol=1e-4)
 
 

@@ -129,4 +129,4 @@ def test_char_sequence_dataset_windows():
     assert sum(b[0].shape[0] for b in batches) == len(ds)
     assert batches[0][0].dtype == np.int64
     direct = list(DataLoader(ds, batch_size=3, shuffle=False))  # the dataset itself, indexed by batches
-    np.testing.assert_array_equal(np.concatenate([b[1].data for b in direct]), Y)
+    np.testing.assert_array_equal(np.concatenate([b[1]._array for b in direct]), Y)

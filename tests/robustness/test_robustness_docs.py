@@ -15,7 +15,7 @@ def test_robustness_guide_runs(capsys):
     ns = run_guide("robustness.md", min_blocks=2)
     e = ns["caught"]
     assert (e.op, e.phase, e.module) == ("Log", "forward", "'1' (Log) in Sequential")
-    assert float(ns["loss"].data) == 20000.0 and np.isfinite(ns["z"].grad.data).all()
+    assert float(ns["loss"]._array) == 20000.0 and np.isfinite(ns["z"].grad._array).all()
     assert "Log forward" in capsys.readouterr().out
 
 

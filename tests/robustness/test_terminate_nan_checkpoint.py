@@ -28,7 +28,7 @@ class _EpochWeights(Callback):
         self.at = {}
 
     def on_epoch_end(self, epoch, logs=None):
-        self.at[epoch] = {k: v.data.copy() for k, v in self.context.model.state_dict().items()}
+        self.at[epoch] = {k: v._array.copy() for k, v in self.context.model.state_dict().items()}
 
 
 def _model():
@@ -62,10 +62,10 @@ def test_nan_loss_mid_training_keeps_last_finite_checkpoint(tmp_path):
         loaded = load_checkpoint(path, _model())
         assert loaded.epoch == 2
         for k, v in loaded.model.state_dict().items():
-            assert np.isfinite(v.data).all()
-            np.testing.assert_array_equal(v.data, seen.at[1][k])
+            assert np.isfinite(v._array).all()
+            np.testing.assert_array_equal(v._array, seen.at[1][k])
     for k, v in model.state_dict().items():  # the model in memory went back to the same weights
-        np.testing.assert_array_equal(v.data, seen.at[1][k])
+        np.testing.assert_array_equal(v._array, seen.at[1][k])
 
 
 def test_last_step_of_an_epoch_making_weights_inf_is_never_saved(tmp_path):
@@ -76,7 +76,7 @@ def test_last_step_of_an_epoch_making_weights_inf_is_never_saved(tmp_path):
         value = cross_entropy(out, y)
         if calls["n"] != 8:
             return value
-        zero = out - nb.tensor(out.data)  # 0 in value; its gradient times 1e38 * 1e38 is inf
+        zero = out - nb.tensor(out._array)  # 0 in value; its gradient times 1e38 * 1e38 is inf
         return value + (zero * 1e38 * 1e38).sum()
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -87,7 +87,7 @@ def test_last_step_of_an_epoch_making_weights_inf_is_never_saved(tmp_path):
     loaded = load_checkpoint(ckpt.last_path, _model())
     assert loaded.epoch == 1
     for k, v in loaded.model.state_dict().items():
-        np.testing.assert_array_equal(v.data, seen.at[0][k])
+        np.testing.assert_array_equal(v._array, seen.at[0][k])
 
 
 def test_model_checkpoint_alone_refuses_to_save_nan_weights(tmp_path):
@@ -97,7 +97,7 @@ def test_model_checkpoint_alone_refuses_to_save_nan_weights(tmp_path):
     class Poison(Callback):
         def on_epoch_end(self, epoch, logs=None):
             if epoch == 1:
-                model[0].weight.data[0, 0] = np.nan
+                model[0].weight._array[0, 0] = np.nan
 
     with pytest.warns(RuntimeWarning, match="ModelCheckpoint: not saving epoch 2"):
         fit(model, _data(), epochs=2, batch_size=10, optimizer=SGD(model.parameters(), lr=0.1),

@@ -46,7 +46,7 @@ class Script(Callback):
         logs[self.key] = self.values[epoch]
         if self.key in self.context.history:
             self.context.history.history[self.key][-1] = self.values[epoch]
-        self.weights.append([p.data.copy() for p in self.context.model.parameters()])
+        self.weights.append([p._array.copy() for p in self.context.model.parameters()])
 
 
 def _run(callbacks, epochs=6, model=None, optimizer=None, **kw):
@@ -59,7 +59,7 @@ def _run(callbacks, epochs=6, model=None, optimizer=None, **kw):
 
 
 def _same(params, arrays):
-    return all(np.array_equal(p.data, a) for p, a in zip(params, arrays))
+    return all(np.array_equal(p._array, a) for p, a in zip(params, arrays))
 
 
 def test_early_stopping_stops_at_the_right_epoch_and_restores_best():
@@ -106,7 +106,7 @@ def test_model_checkpoint_best_and_last(tmp_path):
     assert _same(best.model.parameters(), script.weights[3])
     twin = mlp(5)
     last = load_checkpoint(ckpt.last_path, twin, SGD(twin.parameters(), lr=1.0))
-    assert last.epoch == 6 and _same(twin.parameters(), [p.data for p in model.parameters()])
+    assert last.epoch == 6 and _same(twin.parameters(), [p._array for p in model.parameters()])
     assert last.optimizer.param_groups[0]["lr"] == 0.1
     assert set(last.rng_states) == {"loader", "model.0._rng", "model.2._rng"}
     assert last.extra["callbacks"]["ModelCheckpoint"] == {"best": 0.4, "best_epoch": 3}

@@ -42,7 +42,7 @@ def _steps(model, opt, n, seed):
 
 
 def _params(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p._array.copy() for p in model.parameters()]
 
 
 OPTIMIZERS = {
@@ -166,7 +166,7 @@ def test_mismatch_messages_list_everything(tmp_path):
         load_checkpoint(path, double)
     load_checkpoint(path, double, strict=False)
     assert double[0].weight.dtype == np.float64
-    np.testing.assert_array_equal(double[0].weight.data, load_file(path)[0]["0.weight"].astype(np.float64))
+    np.testing.assert_array_equal(double[0].weight._array, load_file(path)[0]["0.weight"].astype(np.float64))
 
 
 def test_optimizer_mismatches(tmp_path):
@@ -344,14 +344,14 @@ def test_exact_resume_in_a_fresh_process(tmp_path):
         # different seeds: everything that matters must come from the checkpoint
         model, opt, hist = resume_task.run(2, model_seed=123, data_seed=456,
                                            resume={str(tmp_path / "ckpt" / "last.safetensors")!r})
-        save_file({{k: v.data for k, v in model.state_dict().items()}}, {str(tmp_path / "out.safetensors")!r},
+        save_file({{k: v._array for k, v in model.state_dict().items()}}, {str(tmp_path / "out.safetensors")!r},
                   {{"history": json.dumps(hist.to_dict()), "lr": repr(opt.param_groups[0]["lr"])}})
     """)
     proc = subprocess.run([sys.executable, "-c", child], check=False, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     resumed, meta = load_file(tmp_path / "out.safetensors")
     for k, v in straight.state_dict().items():
-        np.testing.assert_array_equal(resumed[k], v.data, err_msg=k)  # bit-identical
+        np.testing.assert_array_equal(resumed[k], v._array, err_msg=k)  # bit-identical
     hist = History.from_dict(json.loads(meta["history"]))
     assert hist.epoch == [0, 1]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):

@@ -23,7 +23,7 @@ class Fixed(nn.Module):
         self.logits = np.asarray(logits, dtype=np.float64)
 
     def forward(self, x):
-        return nb.tensor(self.logits[np.asarray(x.data, dtype=np.int64)])
+        return nb.tensor(self.logits[np.asarray(x._array, dtype=np.int64)])
 
 
 def _softmax(z):
@@ -53,7 +53,7 @@ def test_combination_rules_match_their_formulas():
     for combine, want in expected.items():
         ens = _ensemble(combine)
         np.testing.assert_allclose(ens.predict_proba(X), want, rtol=1e-12)
-        np.testing.assert_allclose(np.exp(ens(nb.tensor(X)).data), want, rtol=1e-10)
+        np.testing.assert_allclose(np.exp(ens(nb.tensor(X))._array), want, rtol=1e-10)
         np.testing.assert_array_equal(ens.predict(X), want.argmax(-1))
     # geomean and logit_sum differ in confidence only
     np.testing.assert_array_equal(_ensemble("geomean").predict(X), _ensemble("logit_sum").predict(X))
@@ -77,7 +77,7 @@ def test_call_returns_log_probabilities_so_cross_entropy_is_the_ensemble_nll():
         ens = _ensemble(combine)
         p = ens.predict_proba(X)
         loss = cross_entropy(ens(nb.tensor(X)), nb.tensor(y))
-        np.testing.assert_allclose(float(loss.data), -np.log(p[np.arange(4), y]).mean(), rtol=1e-10)
+        np.testing.assert_allclose(float(loss._array), -np.log(p[np.arange(4), y]).mean(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("combine", ["mean", "geomean", "logit_sum"])
@@ -160,7 +160,7 @@ def _assert_same_members(a, b):
     sa, sb = a.state_dict(), b.state_dict()
     assert list(sa) == list(sb)
     for k in sa:
-        np.testing.assert_array_equal(sa[k].data, sb[k].data, err_msg=k)
+        np.testing.assert_array_equal(sa[k]._array, sb[k]._array, err_msg=k)
 
 
 def test_members_are_identical_on_serial_process_pool_and_dask_and_beat_the_best_member(spiral):
@@ -177,7 +177,7 @@ def test_members_are_identical_on_serial_process_pool_and_dask_and_beat_the_best
     assert serial.seeds == [0, 1, 2, 3] and len(serial.histories) == 4
     assert serial.histories[0]["history"]["loss"] == dask.histories[0]["history"]["loss"]
     # different seeds give different members
-    assert not np.array_equal(serial.members[0][0].weight.data, serial.members[1][0].weight.data)
+    assert not np.array_equal(serial.members[0][0].weight._array, serial.members[1][0].weight._array)
     report = serial.report(Xt, yt)
     assert report.ensemble_accuracy >= report.best_member_accuracy, str(report)
     assert report.ensemble_accuracy > report.mean_member_accuracy

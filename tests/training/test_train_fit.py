@@ -50,7 +50,7 @@ def test_same_seed_same_history_different_seed_different():
     (h1, m1), (h2, m2), (h3, _) = run(7), run(7), run(8)
     assert h1["loss"] == h2["loss"] and h1["accuracy"] == h2["accuracy"]
     for p, q in zip(m1.parameters(), m2.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._array, q._array)
     assert h1["loss"] != h3["loss"]  # the seed drives the shuffling
 
 
@@ -60,7 +60,7 @@ def test_data_forms_dataloader_list_of_batches_and_arrays_agree():
     def run(data, **kw):
         model = mlp(p=0.0)
         h = fit(model, data, epochs=2, optimizer=SGD(model.parameters(), lr=0.1), progress=False, **kw)
-        return h["loss"], [p.data.copy() for p in model.parameters()]
+        return h["loss"], [p._array.copy() for p in model.parameters()]
 
     a = run((X, y), batch_size=16, shuffle=False)
     b = run(DataLoader(TensorDataset(X, y), batch_size=16))
@@ -117,7 +117,7 @@ def test_predict_matches_the_model_in_eval_mode():
     model = mlp()
     out = predict(model, X, batch_size=5)
     with nb.no_grad():
-        ref = model.eval()(nb.tensor(X)).data
+        ref = model.eval()(nb.tensor(X))._array
     assert out.shape == (23, 3)
     np.testing.assert_allclose(out, ref, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(predict(model, (X, np.zeros(23))), out)
@@ -143,10 +143,10 @@ def test_initial_epoch_and_losses_given_as_modules_callables_and_names():
 def test_grad_clip_norm_bounds_each_step():
     X, y = blobs(40)
     model = mlp(p=0.0)
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p._array.copy() for p in model.parameters()]
     fit(model, (X, y), epochs=1, optimizer=SGD(model.parameters(), lr=1.0), batch_size=10, grad_clip_norm=1e-3,
         progress=False)
-    moved = np.sqrt(sum(((p.data - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
+    moved = np.sqrt(sum(((p._array - b) ** 2).sum() for p, b in zip(model.parameters(), before)))
     assert 0 < moved <= 4 * 1e-3 * (1 + 1e-5)
 
 

@@ -97,7 +97,7 @@ class TensorDataset(Dataset):
             raise ValueError("TensorDataset needs at least one array, e.g. TensorDataset(X, y).")
         converted = []
         for k, a in enumerate(arrays):
-            a = getattr(a, "data", a) if type(a).__name__ == "Tensor" else a
+            a = a._array if type(a).__name__ == "Tensor" else a
             a = np.asarray(a)
             if a.ndim == 0:
                 raise ValueError(f"TensorDataset: array {k} is a scalar; every array needs a first (sample) axis.")

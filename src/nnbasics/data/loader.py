@@ -63,7 +63,7 @@ def default_collate(samples):
         columns = [samples]
     out = []
     for k, col in enumerate(columns):
-        arrays = [np.asarray(getattr(v, "data", v) if type(v).__name__ == "Tensor" else v) for v in col]
+        arrays = [np.asarray(v._array if type(v).__name__ == "Tensor" else v) for v in col]
         shapes = {a.shape for a in arrays}
         if len(shapes) > 1:
             raise ValueError(
@@ -155,7 +155,7 @@ class DataLoader:
         fields = [_normalize_field(f) for f in self._fetch(idx)]
         if self.transform is not None:
             x = self.transform(fields[0], self.generator)
-            x = np.asarray(getattr(x, "data", x) if type(x).__name__ == "Tensor" else x)
+            x = np.asarray(x._array if type(x).__name__ == "Tensor" else x)
             if x.shape[:1] != fields[0].shape[:1]:
                 raise ValueError(
                     f"DataLoader: transform changed the batch size from {fields[0].shape[0]} to "

@@ -46,7 +46,7 @@ def _positive_int(value, name, owner):
 
 def _ids_1d(data, owner) -> np.ndarray:
     """A 1-D int64 array from a 1-D int array, list or Tensor."""
-    arr = np.asarray(getattr(data, "data", data))
+    arr = np.asarray(data)
     if arr.ndim != 1 or arr.dtype.kind not in "iu":
         raise ValueError(
             f"{owner}: expected a 1-D stream of integer ids (use CharVocab.encode(text)). "
@@ -140,7 +140,7 @@ class CharVocab:
 
     def decode(self, ids) -> str:
         """The string of a 1-D sequence of ids (list, ndarray or Tensor)."""
-        arr = np.asarray(getattr(ids, "data", ids))
+        arr = np.asarray(ids)
         if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
             raise ValueError(f"CharVocab.decode: expected a 1-D sequence of integer ids. "
                              f"Got shape {arr.shape}, dtype {arr.dtype}.")
@@ -275,7 +275,7 @@ def bptt_chunks(streams, seq_len: int, start: int = 0):
         >>> [x.tolist() for x, _ in bptt_chunks(np.arange(8).reshape(1, 8), 3)]
         [[[0, 1, 2]], [[3, 4, 5]], [[6]]]
     """
-    s = np.asarray(getattr(streams, "data", streams))
+    s = np.asarray(streams)
     if s.ndim != 2 or s.dtype.kind not in "iu":
         raise ValueError(f"bptt_chunks: expected (batch, T) integer streams from batchify. Got shape {s.shape}, "
                          f"dtype {s.dtype}.")

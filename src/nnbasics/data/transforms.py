@@ -43,7 +43,7 @@ _PADDING_MODES = ("constant", "edge", "reflect", "symmetric")
 def _unwrap(x):
     """(ndarray, was_tensor): transforms accept ndarrays, array-likes and Tensors."""
     if isinstance(x, Tensor):
-        return x.data, True
+        return x._array, True
     return xp.asarray(x), False
 
 

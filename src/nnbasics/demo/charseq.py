@@ -80,7 +80,7 @@ def train_sequence(model, x, y, *, steps: int, lr: float, stop_when_exact: bool 
     for step in range(steps + 1):
         logits = model(xt)  # (N, T, V)
         loss = cross_entropy(logits.reshape(-1, logits.shape[-1]), yt)
-        pred = logits.data.argmax(-1)
+        pred = logits._array.argmax(-1)
         acc = float((pred == y).mean())
         losses.append(float(loss.item()))
         accuracy.append(acc)
@@ -94,7 +94,7 @@ def train_sequence(model, x, y, *, steps: int, lr: float, stop_when_exact: bool 
         loss.backward()
         opt.step()
     with no_grad():
-        pred = model(xt).data.argmax(-1)
+        pred = model(xt)._array.argmax(-1)
     return {"losses": losses, "accuracy": accuracy, "first_exact_step": first_exact, "predictions": pred}
 
 

@@ -60,7 +60,7 @@ def gradient_norms(cell, x, w) -> np.ndarray:
         h.retain_grad()
         hs.append(h)
     (hs[-1] * w).sum().backward()
-    return np.array([float(np.linalg.norm(h.grad.data)) for h in hs])
+    return np.array([float(np.linalg.norm(h.grad._array)) for h in hs])
 
 
 def _summary(norms):
@@ -95,7 +95,7 @@ def run(*, steps: int = 50, hidden: int = 32, input_size: int = 8, batch: int = 
     lstm = nn.LSTMCell(input_size, hidden, rng=int(seeds[1]), dtype="float64")
     lstm_default = nn.LSTMCell(input_size, hidden, rng=int(seeds[1]), dtype="float64")
     with no_grad():
-        lstm.bias_ih.data[hidden:2 * hidden] += forget_bias  # gates (i, f, g, o): f is the second block
+        lstm.bias_ih._array[hidden:2 * hidden] += forget_bias  # gates (i, f, g, o): f is the second block
     r = {"steps": steps, "forget_bias": float(forget_bias)}
     for name, cell in (("rnn", rnn), ("lstm", lstm), ("lstm_default", lstm_default)):
         r[name] = _summary(gradient_norms(cell, x, w))

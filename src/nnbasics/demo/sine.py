@@ -85,7 +85,7 @@ def run(*, window: int = 20, n_train: int = 64, steps: int = 150, hidden: int = 
     burn = window // 4
     with no_grad():
         train_mse = float(mse_loss(model(X), Y).item())
-        pred = model(Tensor(xt)).data
+        pred = model(Tensor(xt))._array
     test_mse = float(((pred - yt)[:, burn:] ** 2).mean())
     baseline = float(((xt - yt)[:, burn:] ** 2).mean())
     if out is not None:

@@ -146,15 +146,15 @@ def train_xor(steps: int = 2000, seed=0, hidden: int = 8, lr: float = 0.5, log_e
         loss.backward()
         with no_grad():
             for p in params:
-                p.data -= lr * p.grad.data
+                p._array -= lr * p.grad._array
                 p.grad = None
     result.seconds = time.perf_counter() - t0
 
     with no_grad():
-        prob = _forward(x, *params).sigmoid().data[:, 0]
+        prob = _forward(x, *params).sigmoid()._array[:, 0]
     result.probabilities = [float(v) for v in prob]
     result.predictions = [int(v > 0.5) for v in prob]
-    result.params = dict(zip(("W1", "b1", "W2", "b2"), (p.data.copy() for p in params)))
+    result.params = dict(zip(("W1", "b1", "W2", "b2"), (p._array.copy() for p in params)))
     return result
 
 

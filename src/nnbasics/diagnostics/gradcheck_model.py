@@ -102,7 +102,7 @@ class GradcheckReport:
 
 
 def _f64(a):
-    a = a.data if isinstance(a, Tensor) else np.asarray(a)
+    a = a._array if isinstance(a, Tensor) else np.asarray(a)
     return Tensor(a.astype(np.float64)) if np.issubdtype(a.dtype, np.floating) else Tensor(a)
 
 
@@ -173,18 +173,18 @@ def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: in
     with no_grad():
         for full, p in named:
             layer, _, pname = full.rpartition(".")
-            a_all = np.zeros(p.shape) if p.grad is None else np.asarray(p.grad.data, np.float64)
-            size = int(p.data.size)
+            a_all = np.zeros(p.shape) if p.grad is None else np.asarray(p.grad._array, np.float64)
+            size = int(p._array.size)
             idx = np.arange(size) if size <= max_coords else np.sort(gen.choice(size, max_coords, replace=False))
             max_abs = max_rel = 0.0
             for i in idx:
                 pos = np.unravel_index(int(i), p.shape)
-                orig = float(p.data[pos])
-                p.data[pos] = orig + eps
-                lp = float(evaluate().data)
-                p.data[pos] = orig - eps
-                lm = float(evaluate().data)
-                p.data[pos] = orig
+                orig = float(p._array[pos])
+                p._array[pos] = orig + eps
+                lp = float(evaluate()._array)
+                p._array[pos] = orig - eps
+                lm = float(evaluate()._array)
+                p._array[pos] = orig
                 n = (lp - lm) / (2 * eps)
                 a = float(a_all.reshape(-1)[i])
                 err = abs(a - n)
@@ -195,4 +195,4 @@ def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: in
             rows.append(GradcheckRow(layer=layer or kinds.get("", ""), param=pname, kind=kinds.get(layer, ""),
                                      shape=tuple(p.shape), checked=len(idx), max_abs_error=max_abs,
                                      max_rel_error=max_rel, ok=bool(max_rel <= tol)))
-    return GradcheckReport(rows=rows, tol=float(tol), eps=float(eps), loss=float(value.data))
+    return GradcheckReport(rows=rows, tol=float(tol), eps=float(eps), loss=float(value._array))

@@ -205,7 +205,7 @@ def _remedy(act: str) -> str:
 
 
 def _sq(a) -> float:
-    a = np.asarray(getattr(a, "data", a), dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
     return float(np.mean(a * a)) if a.size else math.nan
 
 
@@ -249,7 +249,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
     if not np.issubdtype(xt.dtype, np.floating):
         raise TypeError(f"{owner}: x must be a float input batch (got {xt.dtype}); for token inputs report on a "
                         "submodule after the embedding.")
-    xt = Tensor(xt.data.copy(), requires_grad=True)
+    xt = Tensor(xt._array.copy(), requires_grad=True)
     events, fwd, bwd = [], {}, {}
 
     def fhook(name, m):
@@ -258,7 +258,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
             events.append((name, m))
             if name not in fwd and o is not None:
                 fwd[name] = (_sq(args[0]) if args and isinstance(args[0], Tensor) else math.nan,
-                             float(np.var(np.asarray(o.data, np.float64))), _sq(o))
+                             float(np.var(np.asarray(o._array, np.float64))), _sq(o))
         return hook
 
     def bhook(name):
@@ -291,7 +291,7 @@ def _build(events, fwd, bwd, scheme) -> InitReport:
         kind = layer_kind(m)
         x_sq, y_var, y_sq = fwd.get(name, (math.nan,) * 3)
         if kind in ("linear", "conv"):
-            weight = np.asarray(m.weight.data, np.float64)
+            weight = np.asarray(m.weight._array, np.float64)
             fan_in, fan_out = calculate_fan_in_and_fan_out(weight.shape)
             if kind == "conv":
                 fan_out = m.out_channels // m.groups * int(np.prod(m.kernel_size)) / float(np.prod(m.stride))
@@ -299,7 +299,7 @@ def _build(events, fwd, bwd, scheme) -> InitReport:
             ev = expected_weight_var(scheme, fan_in, int(fan_out)) if scheme is not None else math.nan
             use = ev if scheme is not None else wv
             bias = getattr(m, "bias", None)
-            bv = float(np.var(np.asarray(bias.data, np.float64))) if bias is not None else 0.0
+            bv = float(np.var(np.asarray(bias._array, np.float64))) if bias is not None else 0.0
             if q is None:
                 q, first_sq = x_sq, x_sq
             chain = fan_in * use * q + bv

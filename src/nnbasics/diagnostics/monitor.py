@@ -146,7 +146,7 @@ class SignalMonitor:
                 self._order.append(name)
             t = first_tensor(out)
             if t is not None:
-                acc.add(t.data)
+                acc.add(t._array)
             return
 
         return hook
@@ -158,7 +158,7 @@ class SignalMonitor:
             return
         mods = dict(self._layers)
         self._grads = {n: weight_grad_norm(mods[n]) for n in self._param_layers}
-        self._snapshot = {n: [p.data.copy() for p in weight_params(mods[n])] for n in self._param_layers}
+        self._snapshot = {n: [p._array.copy() for p in weight_params(mods[n])] for n in self._param_layers}
 
     def after_step(self):
         """Compute the update ratios against the snapshot, close the step and advance the counter."""
@@ -184,7 +184,7 @@ class SignalMonitor:
                     rec[n].grad_ratio = g / out_norm
         if self._snapshot is not None:
             for n, old in self._snapshot.items():
-                new = [p.data for p in weight_params(mods[n])]
+                new = [p._array for p in weight_params(mods[n])]
                 d2 = sum(float(np.sum((np.asarray(a, np.float64) - b) ** 2)) for a, b in zip(new, old))
                 w2 = sum(float(np.sum(np.asarray(b, np.float64) ** 2)) for b in old)
                 rec[n].update_ratio = (math.sqrt(d2) / math.sqrt(w2) if w2 > 0
@@ -281,7 +281,7 @@ class SignalMonitor:
         self._paused = False
         if self._recording():
             mods = dict(self._layers)
-            self._snapshot = {n: [p.data.copy() for p in weight_params(mods[n])] for n in self._param_layers}
+            self._snapshot = {n: [p._array.copy() for p in weight_params(mods[n])] for n in self._param_layers}
 
     def _end_batch(self):
         if self._recording():

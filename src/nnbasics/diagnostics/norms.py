@@ -19,7 +19,7 @@ def weight_grad_norm(module: Module) -> float:
     total, seen = 0.0, False
     for p in weight_params(module):
         if p.grad is not None:
-            g = np.asarray(p.grad.data, dtype=np.float64)
+            g = np.asarray(p.grad._array, dtype=np.float64)
             total += float(np.vdot(g, g))
             seen = True
     return math.sqrt(total) if seen else math.nan

@@ -234,7 +234,7 @@ def logsigmoid(input) -> Tensor:
 
     Example:
         >>> import nnbasics as nb
-        >>> float(logsigmoid(nb.tensor([-1e4])).data[0])
+        >>> float(logsigmoid(nb.tensor([-1e4]))[0])
         -10000.0
     """
     x = ops.util.as_operand(input)

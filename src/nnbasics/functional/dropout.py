@@ -131,7 +131,7 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, kee
     Example:
         >>> import nnbasics as nb
         >>> y = dropout(nb.ones(2, 4), p=0.5, rng=0)
-        >>> sorted(set(y.data.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
+        >>> sorted(set(y.flatten().tolist())) in ([0.0, 2.0], [0.0], [2.0])
         True
     """
     q = resolve_p(p, keep_prob)

@@ -74,9 +74,9 @@ def _same_shape_target(name, x, target):
     if not is_float_dtype(t.dtype):
         if t.dtype.kind not in "iu":
             raise TypeError(f"{name}: target must be numeric; got dtype {t.dtype}.")
-        t = Tensor._make(t.data.astype(x.dtype), False, None)
+        t = Tensor._make(t._array.astype(x.dtype), False, None)
     elif t.dtype != x.dtype and not t.requires_grad:
-        t = Tensor._make(t.data.astype(x.dtype), False, None)
+        t = Tensor._make(t._array.astype(x.dtype), False, None)
     return t
 
 
@@ -176,7 +176,7 @@ def _soft_target_cross_entropy(x, t, weight, reduction, label_smoothing):
     ax = _class_axis(x)
     c = x.shape[ax]
     if t.dtype != x.dtype and not t.requires_grad:
-        t = Tensor._make(t.data.astype(x.dtype), False, None)
+        t = Tensor._make(t._array.astype(x.dtype), False, None)
     if eps:
         t = t * (1.0 - eps) + eps / c
     prod = ops.log_softmax(x, ax) * t
@@ -184,7 +184,7 @@ def _soft_target_cross_entropy(x, t, weight, reduction, label_smoothing):
     if w is not None:
         prod = prod * Tensor._make(_as_class_broadcast(w, x), False, None)
     per = -ops.sum(prod, ax)
-    return _reduce(per, reduction, x.data.size / c if reduction == "mean" else None)
+    return _reduce(per, reduction, x._array.size / c if reduction == "mean" else None)
 
 
 def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduction="mean",  # noqa: A002
@@ -321,7 +321,7 @@ def _weighted(name, per, weight):
         raise ValueError(f"{name}: weight of shape {tuple(w.shape)} does not broadcast to the input shape "
                          f"{tuple(per.shape)}.")
     if w.dtype != per.dtype and not w.requires_grad:
-        w = Tensor._make(w.data.astype(per.dtype), False, None)
+        w = Tensor._make(w._array.astype(per.dtype), False, None)
     return per * w
 
 
@@ -427,7 +427,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     a = ops.abs(d)
     quad = d * d * 0.5
     lin = (a - 0.5 * delta) * float(delta)
-    return _reduce(ops.where(a.data < delta, quad, lin), reduction)
+    return _reduce(ops.where(a._array < delta, quad, lin), reduction)
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:  # noqa: A002
@@ -452,4 +452,4 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
         return _reduce(a, reduction)
     quad = d * d * (0.5 / beta)
     lin = a - 0.5 * beta
-    return _reduce(ops.where(a.data < beta, quad, lin), reduction)
+    return _reduce(ops.where(a._array < beta, quad, lin), reduction)

@@ -98,7 +98,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         >>> import nnbasics as nb
         >>> x = nb.randn(8, 3, 5, rng=0)
         >>> y = batch_norm(x, None, None, training=True)
-        >>> bool(abs(y.data.mean(axis=(0, 2))).max() < 1e-5)
+        >>> bool(y.mean(dim=(0, 2)).abs().max() < 1e-5)
         True
     """
     owner = "batch_norm"
@@ -125,7 +125,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 "pass them, or training=True to normalize with the batch statistics."
             )
         m = 0.0
-    return _norm.batch_norm(x, w, b, None if rm is None else rm.data, None if rv is None else rv.data,
+    return _norm.batch_norm(x, w, b, None if rm is None else rm._array, None if rv is None else rv._array,
                             training=training, momentum=m, eps=eps)
 
 
@@ -163,7 +163,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     Example:
         >>> import nnbasics as nb
         >>> y = layer_norm(nb.randn(4, 6, rng=0), 6)
-        >>> bool(abs(y.data.mean(axis=1)).max() < 1e-5), bool(abs(y.data.std(axis=1) - 1).max() < 1e-3)
+        >>> bool(y.mean(dim=1).abs().max() < 1e-5), bool((y.std(dim=1, correction=0) - 1).abs().max() < 1e-3)
         (True, True)
     """
     owner = "layer_norm"

@@ -79,7 +79,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
     Example:
         >>> import nnbasics as nb
-        >>> max_pool2d(nb.arange(16.0).reshape(1, 1, 4, 4), 2).data[0, 0].tolist()
+        >>> max_pool2d(nb.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0].tolist()
         [[5.0, 7.0], [13.0, 15.0]]
     """
     if return_indices:
@@ -108,7 +108,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
     Example:
         >>> import nnbasics as nb
-        >>> avg_pool2d(nb.arange(16.0).reshape(1, 1, 4, 4), 2).data[0, 0].tolist()
+        >>> avg_pool2d(nb.arange(16.0).reshape(1, 1, 4, 4), 2)[0, 0].tolist()
         [[2.5, 4.5], [10.5, 12.5]]
     """
     k, s, p, _ = pool_args(kernel_size, stride, padding, 1, "avg_pool2d")

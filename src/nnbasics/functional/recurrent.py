@@ -61,7 +61,7 @@ def embedding(input, weight, padding_idx=None, *, owner="embedding") -> Tensor:
     if w.ndim != 2:
         raise ValueError(f"{owner}: expected weight of shape (num_embeddings, embedding_dim); got {tuple(w.shape)}.")
     V = w.shape[0]
-    idx = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    idx = input._array if isinstance(input, Tensor) else xp.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(
             f"{owner}: expected integer indices (int64), got dtype {idx.dtype}. Convert them with .long()."

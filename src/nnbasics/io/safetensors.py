@@ -83,7 +83,7 @@ def _check_tensors(tensors, what: str) -> dict:
         if not isinstance(arr, np.ndarray):
             raise TypeError(
                 f"{what}: value for {name!r} must be a numpy array. Got {type(arr).__name__}; "
-                "pass tensor.data or np.asarray(value)."
+                "pass tensor._array or np.asarray(value)."
             )
         dt = arr.dtype
         if dt.kind not in "biuf" or dt.fields is not None or dt.subdtype is not None or dt.newbyteorder("<") not in _CODES:

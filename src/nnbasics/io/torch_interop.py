@@ -27,7 +27,7 @@ Example:
     >>> _ = save_torch_safetensors(net, path)
     >>> twin = nn.Sequential(nn.Linear(3, 4, rng=1), nn.ReLU(), nn.Linear(4, 2, rng=1))
     >>> _ = load_safetensors(twin, path)
-    >>> bool((twin[2].bias.data == net[2].bias.data).all())
+    >>> bool((twin[2].bias == net[2].bias).all())
     True
 """
 
@@ -92,7 +92,7 @@ def to_torch_state_dict(model) -> OrderedDict:
 'num_batches_tracked': 'int64'}
     """
     _check_model(model, "to_torch_state_dict")
-    return OrderedDict((k, np.array(v.data, order="C", copy=True)) for k, v in model.state_dict().items())
+    return OrderedDict((k, np.array(v._array, order="C", copy=True)) for k, v in model.state_dict().items())
 
 
 def save_torch_safetensors(model, path, *, metadata: dict | None = None) -> str:
@@ -126,7 +126,7 @@ def save_torch_safetensors(model, path, *, metadata: dict | None = None) -> str:
 def _as_numpy(value, key, what):
     """A state-dict value as an ndarray: Tensor, ndarray, NumPy scalar or torch tensor (duck-typed, no import)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._array
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value)
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):  # a torch tensor

@@ -159,7 +159,7 @@ def decision_boundary(model, X, y, title="", *, ax=None, resolution=200, padding
             out = model(Tensor(grid))
         if was:
             model.train()
-        out = np.asarray(getattr(out, "data", out), dtype=np.float64)
+        out = np.asarray(out, dtype=np.float64)
         if out.ndim == 2 and out.shape[1] > 1:
             labels = out.argmax(1)
         else:

@@ -140,7 +140,7 @@ def apply_init(module, scheme, rng=None):
     Example:
         >>> import nnbasics.nn as nn
         >>> net = apply_init(nn.Sequential(nn.Linear(4, 3, rng=0)), "zeros")
-        >>> float(abs(net[0].weight.data).sum())
+        >>> float(net[0].weight.abs().sum())
         0.0
     """
     key = canonical_init(scheme, "apply_init")

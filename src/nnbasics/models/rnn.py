@@ -295,7 +295,7 @@ def sample(model, vocab, prime: str, length: int, temperature: float = 1.0, rng=
         with no_grad():
             logits, state = model(Tensor(ids[None, :]), None)
             for _ in range(length):
-                nxt = _next_id(logits.data[0, -1], float(temperature), rng, top_k)
+                nxt = _next_id(logits._array[0, -1], float(temperature), rng, top_k)
                 out.append(nxt)
                 logits, state = model(Tensor(np.array([[nxt]], dtype=np.int64)), state)
     finally:

@@ -129,7 +129,7 @@ class PReLU(Module):
 
     def reset_parameters(self):
         """Set every slope to ``init``."""
-        self.weight.data[...] = self.init
+        self.weight._array[...] = self.init
 
     def forward(self, input):
         if self.num_parameters > 1:

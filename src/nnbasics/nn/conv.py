@@ -69,9 +69,9 @@ class _ConvNd(Module):
         gen = self._rng if rng is None else as_generator(rng)
         fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(fan_in)
-        self.weight.data[...] = gen.uniform(-bound, bound, size=self.weight.shape)
+        self.weight._array[...] = gen.uniform(-bound, bound, size=self.weight.shape)
         if self.bias is not None:
-            self.bias.data[...] = gen.uniform(-bound, bound, size=self.bias.shape)
+            self.bias._array[...] = gen.uniform(-bound, bound, size=self.bias.shape)
 
     def _check(self, x):
         x = as_operand(x)

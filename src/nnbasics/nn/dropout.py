@@ -148,7 +148,7 @@ def mc_dropout_predict(model: Module, x, T: int = 20, rng=None):
                 m.rng = shared
         with no_grad():
             for t in range(1, T + 1):  # Welford's running mean and variance, in float64
-                out = model(x).data
+                out = model(x)._array
                 y = out.astype(xp.float64)
                 if t == 1:
                     mean, m2 = y.copy(), xp.zeros_like(y)

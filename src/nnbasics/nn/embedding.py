@@ -6,6 +6,7 @@ from ..autograd import no_grad
 from ..backend import xp
 from ..functional.recurrent import _padding_idx, embedding
 from ..rng import as_generator
+from ..tensor import Tensor
 from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
@@ -54,9 +55,9 @@ class Embedding(Module):
     def reset_parameters(self, rng=None) -> None:
         """Redraw the weight from N(0, 1) (PyTorch's default) and zero the padding row."""
         gen = self._rng if rng is None else as_generator(rng)
-        self.weight.data[...] = gen.standard_normal(self.weight.shape)
+        self.weight._array[...] = gen.standard_normal(self.weight.shape)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._array[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, *, dtype=None) -> Embedding:
@@ -69,7 +70,7 @@ class Embedding(Module):
             >>> Embedding.from_pretrained(np.eye(3, dtype=np.float32)).weight.requires_grad
             False
         """
-        arr = xp.asarray(embeddings.data if hasattr(embeddings, "data") else embeddings)
+        arr = xp.asarray(embeddings._array if isinstance(embeddings, Tensor) else embeddings)
         if arr.ndim != 2:
             raise ValueError(
                 f"Embedding.from_pretrained: expected a 2-D (num_embeddings, embedding_dim) array; "
@@ -79,7 +80,7 @@ class Embedding(Module):
             dtype = arr.dtype
         m = cls(arr.shape[0], arr.shape[1], padding_idx, rng=0, dtype=dtype)
         with no_grad():
-            m.weight.data[...] = arr
+            m.weight._array[...] = arr
         m.weight.requires_grad = not freeze
         return m
 

@@ -29,7 +29,7 @@ Example:
     >>> from nnbasics.nn import init
     >>> w = nb.zeros(256, 128)
     >>> _ = init.kaiming_normal_(w, nonlinearity="relu", rng=0)
-    >>> round(float(w.data.std() * (128 / 2) ** 0.5), 1)
+    >>> round(float(w.std() * (128 / 2) ** 0.5), 1)
     1.0
 """
 
@@ -81,7 +81,7 @@ def _real(v, name, fn):
 
 
 def _fill(tensor, values):
-    tensor.data[...] = values  # casts to the tensor's dtype; in place, outside autograd
+    tensor._array[...] = values  # casts to the tensor's dtype; in place, outside autograd
     return tensor
 
 
@@ -234,7 +234,7 @@ def variance_scaling(tensor, scale=1.0, mode="fan_in", distribution="normal", rn
     Example:
         >>> import nnbasics as nb
         >>> w = variance_scaling(nb.zeros(400, 300), 2.0, "fan_in", "uniform", rng=0)
-        >>> bool(abs(w.data).max() <= (3 * 2.0 / 300) ** 0.5)
+        >>> bool(w.abs().max() <= (3 * 2.0 / 300) ** 0.5)
         True
     """
     _check_float(tensor, "variance_scaling")
@@ -416,10 +416,10 @@ def orthogonal_(tensor, gain=1.0, rng=None):
     gain = _real(gain, "gain", "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"init.orthogonal_: needs at least 2 dimensions; got shape {tensor.shape}.")
-    if tensor.data.size == 0:
+    if tensor._array.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._array.size // rows
     flat = as_generator(rng).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -83,9 +83,9 @@ class Linear(Module):
         gen = self._rng if rng is None else as_generator(rng)
         bound = 1.0 / math.sqrt(self.in_features)
         w = self.weight
-        w.data[...] = gen.uniform(-bound, bound, size=w.shape)  # float64 draw, cast on assignment
+        w._array[...] = gen.uniform(-bound, bound, size=w.shape)  # float64 draw, cast on assignment
         if self.bias is not None:
-            self.bias.data[...] = gen.uniform(-bound, bound, size=self.bias.shape)
+            self.bias._array[...] = gen.uniform(-bound, bound, size=self.bias.shape)
 
     def forward(self, x):
         """y = x W^T + b over the last dim: (*, in_features) -> (*, out_features)."""

@@ -66,7 +66,7 @@ class Module:
         >>> class Affine(Module):
         ...     def __init__(self):
         ...         super().__init__()
-        ...         self.weight = Parameter(nb.ones(2, 3).data)
+        ...         self.weight = Parameter(nb.ones(2, 3))
         ...         self.register_parameter("bias", None)  # a missing bias is registered as None
         ...     def forward(self, x):
         ...         return x @ self.weight.T
@@ -336,7 +336,7 @@ class Module:
         with no_grad():
             for k, arr in arrays.items():
                 target = own[k]
-                target.data[...] = arr.astype(target.dtype, copy=False)
+                target._array[...] = arr.astype(target.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- dtype
@@ -363,9 +363,9 @@ class Module:
             for t in list(m._parameters.values()) + list(m._buffers.values()):
                 if t is None or not is_float_dtype(t.dtype):
                     continue
-                t.data = t.data.astype(dtype)
+                t._array = t._array.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad.data.astype(dtype))
+                    t.grad = Tensor(t.grad._array.astype(dtype))
         return self
 
     def double(self):
@@ -393,7 +393,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor(xp.zeros_like(p.grad.data))
+                p.grad = Tensor(xp.zeros_like(p.grad._array))
 
     def requires_grad_(self, requires_grad: bool = True):
         """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
@@ -548,7 +548,7 @@ class Module:
 def _value_as_array(v, key):
     """A state-dict value as an ndarray: nnbasics Tensor, ndarray, or torch tensor (duck-typed)."""
     if isinstance(v, Tensor):
-        return v.data
+        return v._array
     if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):
         v = v.detach().cpu().numpy()
     arr = xp.asarray(v)

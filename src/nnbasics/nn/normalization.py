@@ -62,16 +62,16 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, batch count 0 (in place)."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._array[...] = 0
+            self.running_var._array[...] = 1
+            self.num_batches_tracked._array[...] = 0
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, weight to 1 and bias to 0 (PyTorch's init)."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            self.weight._array[...] = 1
+            self.bias._array[...] = 0
 
     def _check_input(self, x):
         C = self.num_features
@@ -91,13 +91,13 @@ class _BatchNorm(Module):
             check_batch_size(x.shape, type(self).__name__)
         factor = 0.0
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1  # in place: the buffer object is kept
-            factor = 1.0 / float(self.num_batches_tracked.data) if self.momentum is None else self.momentum
+            self.num_batches_tracked._array += 1  # in place: the buffer object is kept
+            factor = 1.0 / float(self.num_batches_tracked._array) if self.momentum is None else self.momentum
         update = self.training and self.track_running_stats
         return _norm.batch_norm(
             x, self.weight, self.bias,
-            self.running_mean.data if (update or not use_batch) else None,
-            self.running_var.data if (update or not use_batch) else None,
+            self.running_mean._array if (update or not use_batch) else None,
+            self.running_var._array if (update or not use_batch) else None,
             training=use_batch, momentum=factor, eps=self.eps,
         )
 
@@ -206,9 +206,9 @@ class LayerNorm(Module):
     def reset_parameters(self) -> None:
         """Weight 1, bias 0 (PyTorch's init)."""
         if self.weight is not None:
-            self.weight.data[...] = 1
+            self.weight._array[...] = 1
         if self.bias is not None:
-            self.bias.data[...] = 0
+            self.bias._array[...] = 0
 
     def forward(self, x) -> Tensor:
         x = as_operand(x)

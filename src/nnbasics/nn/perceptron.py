@@ -67,8 +67,8 @@ class Perceptron(Module):
         """Redraw weight and bias from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
         gen = self._rng if rng is None else as_generator(rng)
         bound = 1.0 / math.sqrt(self.in_features)
-        self.weight.data[...] = gen.uniform(-bound, bound, size=self.weight.shape)
-        self.bias.data[...] = gen.uniform(-bound, bound, size=self.bias.shape)
+        self.weight._array[...] = gen.uniform(-bound, bound, size=self.weight.shape)
+        self.bias._array[...] = gen.uniform(-bound, bound, size=self.bias.shape)
 
     # ------------------------------------------------------------- inference
     def _check_input(self, x):
@@ -86,12 +86,12 @@ class Perceptron(Module):
 
     def forward(self, x) -> Tensor:
         """Step activation of :meth:`net_input`: 1.0 where z >= 0, else 0.0 (no gradient)."""
-        z = self.net_input(x).data
+        z = self.net_input(x)._array
         return Tensor((z >= 0).astype(self.weight.dtype))
 
     def predict(self, X):
         """Class labels as an int64 ndarray in {0, 1}: (*, in_features) -> (*,)."""
-        return self.forward(X).data.astype(xp.int64)
+        return self.forward(X)._array.astype(xp.int64)
 
     # -------------------------------------------------------------- learning
     def fit(self, X, y, epochs: int = 10, *, shuffle: bool = False) -> list:
@@ -111,8 +111,8 @@ class Perceptron(Module):
         Returns:
             list[int]: the number of mistakes (updates) in each epoch, length ``epochs``.
         """
-        X = as_operand(X).data
-        y = xp.asarray(y.data if isinstance(y, Tensor) else y)
+        X = as_operand(X)._array
+        y = xp.asarray(y._array if isinstance(y, Tensor) else y)
         if X.ndim != 2 or X.shape[1] != self.in_features:
             raise ValueError(
                 f"Perceptron.fit expected X of shape (N, {self.in_features}); got shape {tuple(X.shape)}."
@@ -124,7 +124,7 @@ class Perceptron(Module):
             raise ValueError("Perceptron.fit expected labels in {0, 1}; map -1/+1 labels with (y + 1) // 2.")
         if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"epochs of Perceptron.fit must be a positive int. Got {epochs!r}.")
-        w, b = self.weight.data[0], self.bias.data  # views: updates write into the parameters
+        w, b = self.weight._array[0], self.bias._array  # views: updates write into the parameters
         X = X.astype(w.dtype, copy=False)
         y = y.astype(w.dtype)
         history = []
@@ -145,7 +145,7 @@ class Perceptron(Module):
 
     def score(self, X, y) -> float:
         """Fraction of samples classified correctly."""
-        return float(xp.mean(self.predict(X) == xp.asarray(y.data if isinstance(y, Tensor) else y)))
+        return float(xp.mean(self.predict(X) == xp.asarray(y._array if isinstance(y, Tensor) else y)))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, lr={self.lr}"

@@ -96,7 +96,7 @@ class RNNBase(Module):
         gen = self.rng if rng is None else as_generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = gen.uniform(-bound, bound, size=p.shape)
+            p._array[...] = gen.uniform(-bound, bound, size=p.shape)
 
     def _layer_params(self, k, sfx):
         names = [f"weight_ih_l{k}{sfx}", f"weight_hh_l{k}{sfx}"]
@@ -359,7 +359,7 @@ class RNNCellBase(Module):
         gen = self.rng if rng is None else as_generator(rng)
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
-            p.data[...] = gen.uniform(-bound, bound, size=p.shape)
+            p._array[...] = gen.uniform(-bound, bound, size=p.shape)
 
     def _params(self):
         ps = [self.weight_ih, self.weight_hh]

@@ -87,7 +87,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
 
 
 def _lengths(lengths, owner, batch=None, max_len=None) -> np.ndarray:
-    arr = np.asarray(getattr(lengths, "data", lengths))
+    arr = np.asarray(lengths)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{owner}: lengths must be a 1-D sequence of ints, one per batch entry. "
                          f"Got shape {arr.shape}, dtype {arr.dtype}.")
@@ -195,7 +195,7 @@ def mask_targets(targets, lengths, batch_first: bool = False, ignore_index: int 
         >>> mask_targets([[1, 2, 0], [3, 0, 0]], [2, 1], batch_first=True).tolist()
         [[1, 2, -100], [3, -100, -100]]
     """
-    y = np.asarray(getattr(targets, "data", targets))
+    y = np.asarray(targets)
     if y.ndim != 2 or (y.size and y.dtype.kind not in "iu"):
         raise ValueError(f"mask_targets: targets must be (T, B) (or (B, T) with batch_first=True) integer class "
                          f"ids. Got shape {y.shape}, dtype {y.dtype}.")

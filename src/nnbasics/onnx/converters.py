@@ -76,15 +76,15 @@ def _conv(cls):
 # ------------------------------------------------------------------ linear, identity
 @_conv(nn.Linear)
 def _linear(g, m, x, y):
-    w = m.weight.data
+    w = m.weight._array
     if x.ndim == 2:  # (N, in) -> Gemm with the (out, in) weight as stored (transB)
         ins = [x.name, g.initializer(w, "weight")]
         if m.bias is not None:
-            ins.append(g.initializer(m.bias.data, "bias"))
+            ins.append(g.initializer(m.bias._array, "bias"))
         return g.op("Gemm", ins, transB=1)
     out = g.op("MatMul", [x.name, g.initializer(w.T, "weight_t")])  # (*, in) @ (in, out)
     if m.bias is not None:
-        out = g.op("Add", [out, g.initializer(m.bias.data, "bias")])
+        out = g.op("Add", [out, g.initializer(m.bias._array, "bias")])
     return out
 
 
@@ -139,7 +139,7 @@ def _hardtanh(g, m, x, y):
 
 @_conv(nn.PReLU)
 def _prelu(g, m, x, y):
-    w = m.weight.data
+    w = m.weight._array
     if m.num_parameters > 1:  # (C,) -> (C, 1, ..., 1): broadcast over the dims after the channels
         w = w.reshape((-1,) + (1,) * max(x.ndim - 2, 0))
     return g.op("PRelu", [x.name, g.initializer(w, "weight")])
@@ -258,9 +258,9 @@ def _need_batched(x, m, ndim):
 def _conv2d(g, m, x, y):
     _need_batched(x, m, 4)
     (pt, pb), (pl, pr) = m._pads
-    ins = [x.name, g.initializer(m.weight.data, "weight")]
+    ins = [x.name, g.initializer(m.weight._array, "weight")]
     if m.bias is not None:
-        ins.append(g.initializer(m.bias.data, "bias"))
+        ins.append(g.initializer(m.bias._array, "bias"))
     return g.op("Conv", ins, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[pt, pl, pb, pr],
                 dilations=list(m.dilation), group=m.groups)
 
@@ -269,9 +269,9 @@ def _conv2d(g, m, x, y):
 def _conv1d(g, m, x, y):
     _need_batched(x, m, 3)
     (pl, pr), = m._pads
-    ins = [x.name, g.initializer(m.weight.data, "weight")]
+    ins = [x.name, g.initializer(m.weight._array, "weight")]
     if m.bias is not None:
-        ins.append(g.initializer(m.bias.data, "bias"))
+        ins.append(g.initializer(m.bias._array, "bias"))
     return g.op("Conv", ins, kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=[pl, pr],
                 dilations=list(m.dilation), group=m.groups)
 
@@ -363,10 +363,10 @@ def _batch_norm(g, m, x, y):
             f"track_running_stats=True."
         )
     C = m.num_features
-    scale = m.weight.data if m.affine else np.ones(C, np.float32)
-    bias = m.bias.data if m.affine else np.zeros(C, np.float32)
+    scale = m.weight._array if m.affine else np.ones(C, np.float32)
+    bias = m.bias._array if m.affine else np.zeros(C, np.float32)
     ins = [x.name, g.initializer(scale, "weight"), g.initializer(bias, "bias"),
-           g.initializer(m.running_mean.data, "running_mean"), g.initializer(m.running_var.data, "running_var")]
+           g.initializer(m.running_mean._array, "running_mean"), g.initializer(m.running_var._array, "running_var")]
     return g.op("BatchNormalization", ins, epsilon=float(m.eps))
 
 
@@ -378,11 +378,11 @@ register_converter(nn.BatchNorm2d, _batch_norm)
 def _layer_norm(g, m, x, y):
     S = m.normalized_shape
     k = len(S)
-    w = m.weight.data if m.weight is not None else np.ones(S, np.float32)
+    w = m.weight._array if m.weight is not None else np.ones(S, np.float32)
     if g.opset >= 17:
         ins = [x.name, g.initializer(w, "weight")]
         if m.bias is not None:
-            ins.append(g.initializer(m.bias.data, "bias"))
+            ins.append(g.initializer(m.bias._array, "bias"))
         return g.op("LayerNormalization", ins, axis=-k, epsilon=float(m.eps))
     axes = list(range(x.ndim - k, x.ndim))  # opset < 17: (x - mean) / sqrt(var + eps) * w + b
     centered = g.op("Sub", [x.name, g.reduce("ReduceMean", x.name, axes, True)])
@@ -390,7 +390,7 @@ def _layer_norm(g, m, x, y):
     out = g.op("Div", [centered, g.op("Sqrt", [g.op("Add", [var, g.const(m.eps)])])])
     out = g.op("Mul", [out, g.initializer(w, "weight")])
     if m.bias is not None:
-        out = g.op("Add", [out, g.initializer(m.bias.data, "bias")])
+        out = g.op("Add", [out, g.initializer(m.bias._array, "bias")])
     return out
 
 
@@ -399,4 +399,4 @@ def _layer_norm(g, m, x, y):
 def _embedding(g, m, x, y):
     if x.data.dtype.kind not in "iu":
         raise OnnxExportError(f"export: Embedding expects integer ids; got dtype {x.data.dtype}.")
-    return g.op("Gather", [g.initializer(m.weight.data, "weight"), x.name], axis=0)
+    return g.op("Gather", [g.initializer(m.weight._array, "weight"), x.name], axis=0)

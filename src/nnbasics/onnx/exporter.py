@@ -73,7 +73,7 @@ class _Tracer:
         if len(args) != 1 or not isinstance(args[0], Value):
             raise OnnxExportError(f"export: {type(module).__name__} at '{path}' takes one input; got {len(args)}.")
         x = args[0]
-        y = self.run(module, args, path).data
+        y = self.run(module, args, path)._array
         scope, g.scope = g.scope, path
         try:
             out = fn(g, module, x, y)
@@ -170,15 +170,15 @@ def _sequence_classifier(tr, m, args, path):
     with tr.scoped(_join(path, "pool")):
         if m.pooling == "last":  # the last layer's final state = the output at step lengths - 1
             name = g.op("Gather", [h_n.name, g.initializer(np.array(-1), "last_layer", np.int64)], axis=0)
-            pooled = last_step(Tensor(out.data), lens, batch_first=True).data
+            pooled = last_step(Tensor(out.data), lens, batch_first=True)._array
         elif lengths is None:
             name = g.reduce("ReduceMean", out.name, [1], keepdims=False)
-            pooled = masked_mean(Tensor(out.data), lens, batch_first=True).data
+            pooled = masked_mean(Tensor(out.data), lens, batch_first=True)._array
         else:  # outputs after each length are zero (ONNX sequence_lens): sum over T / length
             total = g.reduce("ReduceSum", out.name, [1], keepdims=False)  # (N, H)
             denom = g.op("Unsqueeze", [g.op("Cast", [lengths.name], to=1), g.int64s([1], "axes")])  # (N, 1)
             name = g.op("Div", [total, denom])
-            pooled = masked_mean(Tensor(out.data), lens, batch_first=True).data
+            pooled = masked_mean(Tensor(out.data), lens, batch_first=True)._array
     pooled = Value(name, pooled, 0)
     pooled = tr.trace(m.drop, [pooled], _join(path, "drop"))
     return tr.trace(m.classifier, [pooled], _join(path, "classifier"))
@@ -208,7 +208,7 @@ def _leaves(example, owner="export"):
         parts = [_leaves(e, owner) for e in example]
         return tuple(p[0] for p in parts), [a for p in parts for a in p[1]]
     if isinstance(example, Tensor):
-        arr = example.data
+        arr = example._array
     elif isinstance(example, np.ndarray):
         arr = example
     else:

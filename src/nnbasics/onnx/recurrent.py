@@ -61,18 +61,18 @@ def convert_recurrent(g, m: nn.RNNBase, x: Value, states, outs, sequence_lens: s
     mode, H = m.mode, m.hidden_size
     D = 2 if m.bidirectional else 1
     is_lstm = mode == "LSTM"
-    out_arr = outs[0].data
-    finals = [outs[1][0].data, outs[1][1].data] if is_lstm else [outs[1].data]
+    out_arr = outs[0]._array
+    finals = [outs[1][0]._array, outs[1][1]._array] if is_lstm else [outs[1]._array]
     layer_in = g.op("Transpose", [x.name], perm=[1, 0, 2]) if m.batch_first else x.name  # (T, N, I)
     ys_h, ys_c = [], []
     for k in range(m.num_layers):
         sfxs = ("", "_reverse")[:D]
-        W = np.stack([_reorder(getattr(m, f"weight_ih_l{k}{s}").data, mode, H) for s in sfxs])  # (D, G*H, I)
-        R = np.stack([_reorder(getattr(m, f"weight_hh_l{k}{s}").data, mode, H) for s in sfxs])  # (D, G*H, H)
+        W = np.stack([_reorder(getattr(m, f"weight_ih_l{k}{s}")._array, mode, H) for s in sfxs])  # (D, G*H, I)
+        R = np.stack([_reorder(getattr(m, f"weight_hh_l{k}{s}")._array, mode, H) for s in sfxs])  # (D, G*H, H)
         ins = [layer_in, g.initializer(W, f"W_l{k}"), g.initializer(R, f"R_l{k}")]
         if m.bias:
-            B = np.stack([np.concatenate([_reorder(getattr(m, f"bias_ih_l{k}{s}").data, mode, H),
-                                          _reorder(getattr(m, f"bias_hh_l{k}{s}").data, mode, H)]) for s in sfxs])
+            B = np.stack([np.concatenate([_reorder(getattr(m, f"bias_ih_l{k}{s}")._array, mode, H),
+                                          _reorder(getattr(m, f"bias_hh_l{k}{s}")._array, mode, H)]) for s in sfxs])
             ins.append(g.initializer(B, f"B_l{k}"))  # (D, 2*G*H)
         else:
             ins.append("")

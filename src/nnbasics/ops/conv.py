@@ -600,7 +600,7 @@ def col2im(cols, output_size, kernel_size, dilation=1, padding=0, stride=1) -> T
     Example:
         >>> import nnbasics as nb
         >>> x = nb.ones(1, 1, 3, 4)
-        >>> col2im(im2col(x, 2), (3, 4), 2).data[0, 0].tolist()  # windows covering each pixel
+        >>> col2im(im2col(x, 2), (3, 4), 2)[0, 0].tolist()  # windows covering each pixel
         [[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]
     """
     cols = as_operand(cols)

@@ -436,7 +436,7 @@ def minimum(a, b) -> Tensor:
 
 def where(cond, a, b) -> Tensor:
     """Pick ``a`` where ``cond`` is true, else ``b`` (all three broadcast)."""
-    c = cond.data if isinstance(cond, Tensor) else xp.asarray(cond)
+    c = cond._array if isinstance(cond, Tensor) else xp.asarray(cond)
     if c.dtype != xp.bool_:
         raise TypeError(f"where: cond must be a bool tensor; got {c.dtype}. Use a comparison such as x > 0.")
     a, b = operands(a, b)
@@ -462,7 +462,7 @@ def cast(a, dtype) -> Tensor:
     if a.dtype == dtype:
         return a
     if not is_float_dtype(dtype):
-        return Tensor._make(a.data.astype(dtype), False, None)
+        return Tensor._make(a._array.astype(dtype), False, None)
     return Cast.apply(a, dtype=dtype)
 
 
@@ -474,7 +474,7 @@ def compare(a, b, op: str) -> Tensor:
     """Elementwise comparison (lt, le, gt, ge, eq, ne): a bool tensor without gradient."""
     a, b = operands(a, b)
     try:
-        out = _COMPARE[op](a.data, b.data)
+        out = _COMPARE[op](a._array, b._array)
     except ValueError:
         raise ValueError(f"{op}: cannot compare shapes {a.shape} and {b.shape}.") from None
     return Tensor._make(out, False, None)

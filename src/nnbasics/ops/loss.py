@@ -170,7 +170,7 @@ def check_class_target(name, x, target, ignore_index=-100):
     Returns the labels as an integer array. Raises TypeError for non-integer labels and
     ValueError for a wrong shape or a label outside [0, C) that is not ``ignore_index``.
     """
-    y = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    y = target._array if isinstance(target, Tensor) else xp.asarray(target)
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, (C,), (N, C) or (N, C, d1, ...); got a scalar.")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
@@ -201,7 +201,7 @@ def check_class_weight(name, weight, c, dtype):
     """Validate a per-class ``weight`` of length C; returns it as an array of ``dtype`` (or None)."""
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else xp.asarray(weight)
+    w = weight._array if isinstance(weight, Tensor) else xp.asarray(weight)
     if w.shape != (c,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({c},); got {tuple(w.shape)}.")
     if not is_float_dtype(w.dtype) and not is_int_dtype(w.dtype):
@@ -258,7 +258,7 @@ def _pair(name, input, target):  # noqa: A002
             "(one target per prediction)."
         )
     if t.dtype != x.dtype and not t.requires_grad:
-        t = Tensor._make(t.data.astype(x.dtype), False, None)
+        t = Tensor._make(t._array.astype(x.dtype), False, None)
     return x, t
 
 
@@ -268,8 +268,8 @@ def binary_cross_entropy(input, target) -> Tensor:  # noqa: A002 - PyTorch's nam
     Shape: input and target the same shape (any). Formula: :class:`BinaryCrossEntropy`.
     """
     x, t = _pair("binary_cross_entropy", input, target)
-    if x.data.size and ((x.data < 0).any() or (x.data > 1).any()):
-        lo, hi = float(x.data.min()), float(x.data.max())
+    if x._array.size and ((x._array < 0).any() or (x._array > 1).any()):
+        lo, hi = float(x._array.min()), float(x._array.max())
         raise ValueError(
             f"binary_cross_entropy: input must hold probabilities in [0, 1]; got values in [{lo:g}, {hi:g}]. "
             "Apply sigmoid first, or use binary_cross_entropy_with_logits on raw scores (more stable)."
@@ -291,7 +291,7 @@ def binary_cross_entropy_with_logits(input, target, pos_weight=None) -> Tensor: 
     x, t = _pair("binary_cross_entropy_with_logits", input, target)
     pw = None
     if pos_weight is not None:
-        pw = pos_weight.data if isinstance(pos_weight, Tensor) else xp.asarray(pos_weight)
+        pw = pos_weight._array if isinstance(pos_weight, Tensor) else xp.asarray(pos_weight)
         try:
             ok = xp.broadcast_shapes(pw.shape, x.shape) == tuple(x.shape)
         except ValueError:

@@ -65,7 +65,7 @@ def as_index(index):
     out = []
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._array
         elif isinstance(i, list):
             i = xp.asarray(i)
         if isinstance(i, float) or (hasattr(i, "dtype") and not (is_int_dtype(i.dtype) or i.dtype == xp.bool_)):
@@ -152,7 +152,7 @@ def reshape(x, *shape) -> Tensor:
         return Reshape.apply(x, shape=shape)
     except ValueError:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) into {shape}."
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) into {shape}."
         ) from None
 
 
@@ -305,7 +305,7 @@ def pad(x, pad_width, value=0.0) -> Tensor:
 def take_along_axis(x, indices, axis) -> Tensor:
     """NumPy's ``take_along_axis``: pick along ``axis`` with an integer index array of the same rank."""
     x = as_operand(x)
-    idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+    idx = indices._array if isinstance(indices, Tensor) else xp.asarray(indices)
     if not is_int_dtype(idx.dtype):
         raise TypeError(f"take_along_axis: indices must be integers; got {idx.dtype}. Use .long().")
     if idx.ndim != x.ndim:
@@ -333,7 +333,7 @@ def gather(x, dim, index) -> Tensor:
     smaller than ``x`` outside ``dim``: the output has the shape of ``index``.
     """
     x = as_operand(x)
-    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    idx = index._array if isinstance(index, Tensor) else xp.asarray(index)
     if idx.ndim == x.ndim:
         d = normalize_dim(dim, x.ndim)
         if any(i != d and s > n for i, (s, n) in enumerate(zip(idx.shape, x.shape))):

@@ -179,10 +179,10 @@ def log_softmax(x, dim=-1) -> Tensor:
 def argmax(x, dim=None, keepdim=False) -> Tensor:
     """Indices of the maxima (int64, no gradient); over the flattened tensor when ``dim`` is None."""
     x = as_operand(x)
-    return Tensor._make(xp.asarray(xp.argmax(x.data, axis=dim, keepdims=keepdim)), False, None)
+    return Tensor._make(xp.asarray(xp.argmax(x._array, axis=dim, keepdims=keepdim)), False, None)
 
 
 def argmin(x, dim=None, keepdim=False) -> Tensor:
     """Indices of the minima (int64, no gradient)."""
     x = as_operand(x)
-    return Tensor._make(xp.asarray(xp.argmin(x.data, axis=dim, keepdims=keepdim)), False, None)
+    return Tensor._make(xp.asarray(xp.argmin(x._array, axis=dim, keepdims=keepdim)), False, None)

@@ -39,7 +39,7 @@ def as_operand(x, like=None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if isinstance(x, numbers.Number) and not isinstance(x, bool) and like is not None:
-        dt = like.data.dtype
+        dt = like._array.dtype
         if isinstance(x, float) and dt.kind not in "fc":
             dt = default_float
         elif dt.kind == "b":  # bool tensor + 2 is 3 (int64), not True
@@ -55,7 +55,7 @@ def operands(a, b):
     else:
         b = as_operand(b)
         a = as_operand(a, b)
-    da, db = a.data.dtype, b.data.dtype
+    da, db = a._array.dtype, b._array.dtype
     if da == db:
         return a, b
     return _promote(a, b, da, db)
@@ -77,8 +77,8 @@ def _promote(a, b, da, db):
         return a, _retype(b, da)
     if kb == "f" and ka in "biu":
         return _retype(a, db), b
-    if ka == kb and (a.data.ndim == 0) != (b.data.ndim == 0):
-        return (_retype(a, db), b) if a.data.ndim == 0 else (a, _retype(b, da))
+    if ka == kb and (a._array.ndim == 0) != (b._array.ndim == 0):
+        return (_retype(a, db), b) if a._array.ndim == 0 else (a, _retype(b, da))
     dt = xp.result_type(da, db)
     return (a if da == dt else _retype(a, dt)), (b if db == dt else _retype(b, dt))
 
@@ -89,7 +89,7 @@ def _retype(t, dtype):
         from .elementwise import cast  # NOTE: elementwise imports this module
 
         return cast(t, dtype)
-    return Tensor._make(t.data.astype(dtype), False, None)
+    return Tensor._make(t._array.astype(dtype), False, None)
 
 
 def float_operand(x, op: str) -> Tensor:
@@ -99,12 +99,12 @@ def float_operand(x, op: str) -> Tensor:
     value-based casting made some of these ops return truncated integers).
     """
     x = as_operand(x)
-    kind = x.data.dtype.kind
+    kind = x._array.dtype.kind
     if kind in "fc":
         return x
     if kind not in "biu":
-        raise TypeError(f"{op}: needs a numeric tensor; got dtype {x.data.dtype}.")
-    return Tensor._make(x.data.astype(default_float), False, None)
+        raise TypeError(f"{op}: needs a numeric tensor; got dtype {x._array.dtype}.")
+    return Tensor._make(x._array.astype(default_float), False, None)
 
 
 def reduce_axes(dim, axis, keepdim, keepdims, ndim):

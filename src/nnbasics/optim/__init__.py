@@ -9,14 +9,14 @@ PyTorch); their closed forms, as pure functions of the step, in
 Example:
     >>> import nnbasics as nb
     >>> from nnbasics import optim
-    >>> w = nb.nn.Parameter(nb.randn(3, rng=0).data)
+    >>> w = nb.nn.Parameter(nb.randn(3, rng=0))
     >>> opt = optim.Adam([w], lr=0.1)
     >>> sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
     >>> for _ in range(100):
     ...     opt.zero_grad()
     ...     (w * w).sum().backward()
     ...     opt.step(); sched.step()
-    >>> bool(abs(w.data).max() < 0.1)
+    >>> bool(w.abs().max() < 0.1)
     True
 """
 

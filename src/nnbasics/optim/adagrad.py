@@ -30,10 +30,10 @@ class Adagrad(Optimizer):
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.ones(2).data)
+        >>> w = nb.nn.Parameter(nb.ones(2))
         >>> opt = Adagrad([w], lr=0.1)
         >>> (w * w).sum().backward(); opt.step()
-        >>> round(float(w.data[0]), 4)  # first step moves every coordinate by lr
+        >>> round(float(w[0]), 4)  # first step moves every coordinate by lr
         0.9
     """
 

@@ -37,10 +37,10 @@ class Adam(Optimizer):
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.ones(2).data)
+        >>> w = nb.nn.Parameter(nb.ones(2))
         >>> opt = Adam([w], lr=0.1)
         >>> (w * w).sum().backward(); opt.step()
-        >>> round(float(w.data[0]), 4)  # Adam's first step has length ~lr
+        >>> round(float(w[0]), 4)  # Adam's first step has length ~lr
         0.9
     """
 

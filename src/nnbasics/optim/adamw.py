@@ -30,7 +30,7 @@ class AdamW(Adam):
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.ones(2).data)
+        >>> w = nb.nn.Parameter(nb.ones(2))
         >>> opt = AdamW([w], lr=0.1, weight_decay=0.1)
         >>> (w * w).sum().backward(); opt.step()
     """

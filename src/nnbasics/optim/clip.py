@@ -58,7 +58,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     p = _check_norm_type(norm_type)
     if isinstance(tensors, (Tensor, xp.ndarray)):
         tensors = [tensors]
-    arrays = [t.data if isinstance(t, Tensor) else xp.asarray(t) for t in tensors if t is not None]
+    arrays = [t._array if isinstance(t, Tensor) else xp.asarray(t) for t in tensors if t is not None]
     if not arrays:
         return Tensor._make(xp.zeros((), dtype=xp.float32), False, None)
     norms = xp.stack([_vector_norm(a, p) for a in arrays])
@@ -87,7 +87,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
         return
     with xp.errstate(invalid="ignore"):  # inf * 0 -> NaN and a NaN coef give NaN grads, as in PyTorch
         for p in _params_with_grad(parameters):
-            p.grad = Tensor._make(p.grad.data * coef, False, None)
+            p.grad = Tensor._make(p.grad._array * coef, False, None)
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
@@ -113,7 +113,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.zeros(2).data)
+        >>> w = nb.nn.Parameter(nb.zeros(2))
         >>> w.grad = nb.tensor([3.0, 4.0])
         >>> float(clip_grad_norm_([w], max_norm=1.0))
         5.0
@@ -137,7 +137,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.zeros(3).data)
+        >>> w = nb.nn.Parameter(nb.zeros(3))
         >>> w.grad = nb.tensor([-2.0, 0.5, 3.0])
         >>> clip_grad_value_([w], 1.0)
         >>> w.grad.tolist()
@@ -147,4 +147,4 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         raise ValueError(f"clip_value must be a number >= 0. Got {clip_value!r}.")
     c = float(clip_value)
     for p in _params_with_grad(parameters):
-        p.grad = Tensor._make(xp.clip(p.grad.data, -c, c), False, None)
+        p.grad = Tensor._make(xp.clip(p.grad._array, -c, c), False, None)

@@ -47,7 +47,7 @@ def max_norm_(weight, max_value: float, dim: int = 0, norm_type: float = 2.0):
         w_i \leftarrow w_i \cdot \frac{c}{\|w_i\|_p + 10^{-7}} \quad\text{if } \|w_i\|_p > c,
         \qquad\text{else unchanged}
 
-    (the formula and the 1e-7 of ``torch.renorm``). Works on ``weight.data`` in
+    (the formula and the 1e-7 of ``torch.renorm``). Works on ``weight._array`` in
     place, so a Module keeps referring to the same Parameter; gradients are not involved.
 
     Args:
@@ -63,10 +63,10 @@ def max_norm_(weight, max_value: float, dim: int = 0, norm_type: float = 2.0):
         >>> import numpy as np, nnbasics as nb
         >>> w = nb.nn.Parameter(np.array([[3.0, 4.0], [0.3, 0.4]], dtype=np.float32))
         >>> _ = max_norm_(w, 1.0)  # row 0 has norm 5 -> scaled to ~1; row 1 (norm 0.5) untouched
-        >>> np.round(np.linalg.norm(w.data, axis=1), 4).tolist()
+        >>> np.round(np.linalg.norm(w.detach().numpy(), axis=1), 4).tolist()
         [1.0, 0.5]
     """
-    arr = weight.data if isinstance(weight, Tensor) else weight
+    arr = weight._array if isinstance(weight, Tensor) else weight
     if not isinstance(arr, xp.ndarray):
         raise TypeError(f"max_norm_ expects a Tensor/Parameter or an ndarray. Got {type(weight).__name__}.")
     _check(max_value, dim, norm_type, arr.ndim)
@@ -104,7 +104,7 @@ class MaxNorm:
         >>> w = nb.nn.Parameter(np.full((2, 3), 5.0, dtype=np.float32))
         >>> opt, constraint = SGD([w], lr=0.1), MaxNorm([w], max_value=3.0)
         >>> (w * w).sum().backward(); opt.step(); constraint()
-        >>> bool((np.linalg.norm(w.data, axis=1) <= 3.0 + 1e-5).all())
+        >>> bool((np.linalg.norm(w.detach().numpy(), axis=1) <= 3.0 + 1e-5).all())
         True
     """
 

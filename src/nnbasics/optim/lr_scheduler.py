@@ -15,7 +15,7 @@ long as nothing else changes the lr. To combine schedules use
 Example:
     >>> import nnbasics as nb
     >>> from nnbasics.optim import SGD
-    >>> opt = SGD([nb.nn.Parameter(nb.zeros(1).data)], lr=0.1)
+    >>> opt = SGD([nb.nn.Parameter(nb.zeros(1))], lr=0.1)
     >>> sched = StepLR(opt, step_size=2, gamma=0.5)
     >>> lrs = []
     >>> for epoch in range(5):
@@ -282,7 +282,7 @@ class SequentialLR(LRScheduler):
     Example (5 warm-up steps, then cosine):
         >>> import nnbasics as nb
         >>> from nnbasics.optim import SGD
-        >>> opt = SGD([nb.nn.Parameter(nb.zeros(1).data)], lr=1.0)
+        >>> opt = SGD([nb.nn.Parameter(nb.zeros(1))], lr=1.0)
         >>> warm = LinearLR(opt, start_factor=0.2, total_iters=5)
         >>> cos = CosineAnnealingLR(opt, T_max=20)
         >>> sched = SequentialLR(opt, [warm, cos], milestones=[5])
@@ -377,7 +377,7 @@ class ReduceLROnPlateau:
     Example:
         >>> import nnbasics as nb
         >>> from nnbasics.optim import SGD
-        >>> opt = SGD([nb.nn.Parameter(nb.zeros(1).data)], lr=1.0)
+        >>> opt = SGD([nb.nn.Parameter(nb.zeros(1))], lr=1.0)
         >>> sched = ReduceLROnPlateau(opt, factor=0.5, patience=1)
         >>> for loss in [1.0, 0.9, 0.9, 0.9, 0.9, 0.9]:  # two bad steps (> patience) halve the lr, twice
         ...     sched.step(loss)

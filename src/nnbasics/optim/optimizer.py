@@ -41,11 +41,11 @@ class Optimizer:
     Example:
         >>> import nnbasics as nb
         >>> from nnbasics.optim import SGD
-        >>> w = nb.nn.Parameter(nb.ones(3).data)
+        >>> w = nb.nn.Parameter(nb.ones(3))
         >>> opt = SGD([w], lr=0.5)
         >>> (w * w).sum().backward()
         >>> opt.step()
-        >>> w.data.tolist()
+        >>> w.tolist()
         [0.0, 0.0, 0.0]
     """
 
@@ -134,7 +134,7 @@ class Optimizer:
                     p.grad = None
                 elif p.grad is not None:
                     # A new array: the old one may be shared with other gradients.
-                    p.grad = Tensor._make(xp.zeros_like(p.data), False, None)
+                    p.grad = Tensor._make(xp.zeros_like(p._array), False, None)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place.
@@ -154,12 +154,12 @@ class Optimizer:
             for p, state in zip(group["params"], states):
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
-                    raise ValueError(f"a parameter of shape {p.data.shape} has a gradient of shape {grad.shape}.")
-                if grad.dtype != p.data.dtype:
-                    grad = grad.astype(p.data.dtype)
-                self._update(p.data, grad, state, group)
+                grad = p.grad._array
+                if grad.shape != p._array.shape:
+                    raise ValueError(f"a parameter of shape {p._array.shape} has a gradient of shape {grad.shape}.")
+                if grad.dtype != p._array.dtype:
+                    grad = grad.astype(p._array.dtype)
+                self._update(p._array, grad, state, group)
         return loss
 
     def _update(self, param, grad, state: dict, group: dict) -> None:  # pragma: no cover - abstract
@@ -224,13 +224,13 @@ class Optimizer:
             restored = {}
             for key, value in s.items():
                 if isinstance(value, (xp.ndarray, Tensor)):
-                    arr = value.data if isinstance(value, Tensor) else value
-                    if arr.shape != p.data.shape:
+                    arr = value._array if isinstance(value, Tensor) else value
+                    if arr.shape != p._array.shape:
                         raise ValueError(
                             f"state {key!r} of parameter {idx} has shape {arr.shape}, but the parameter has shape "
-                            f"{p.data.shape}; the state dict belongs to a different model."
+                            f"{p._array.shape}; the state dict belongs to a different model."
                         )
-                    value = xp.array(arr, dtype=p.data.dtype, copy=True)
+                    value = xp.array(arr, dtype=p._array.dtype, copy=True)
                 restored[key] = value
             new_state[gi][pos] = restored
         new_groups = []

@@ -35,7 +35,7 @@ class RMSprop(Optimizer):
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.ones(2).data)
+        >>> w = nb.nn.Parameter(nb.ones(2))
         >>> opt = RMSprop([w], lr=0.01, momentum=0.9, centered=True)
         >>> (w * w).sum().backward(); opt.step()
     """

@@ -33,7 +33,7 @@ class SGD(Optimizer):
 
     Example:
         >>> import nnbasics as nb
-        >>> w = nb.nn.Parameter(nb.ones(2).data)
+        >>> w = nb.nn.Parameter(nb.ones(2))
         >>> opt = SGD([w], lr=0.1, momentum=0.9)
         >>> for _ in range(2):
         ...     opt.zero_grad()

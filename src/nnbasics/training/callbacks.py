@@ -161,7 +161,7 @@ def _monitored(owner, monitor, logs) -> float:
 
 
 def _copy_state(model) -> dict:
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v._array.copy() for k, v in model.state_dict().items()}
 
 
 def _check_int(owner, name, value, low):
@@ -471,8 +471,7 @@ class TerminateOnNaN(Callback):
 
 
 def _finite_array(v) -> bool:
-    a = getattr(v, "data", v)
-    a = np.asarray(a)
+    a = np.asarray(v)  # a Tensor (through __array__) or an array
     return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
 
 

@@ -30,7 +30,7 @@ Example:
     >>> _ = save_checkpoint(path, model, opt, epoch=3)
     >>> twin = nn.Sequential(nn.Linear(3, 4, rng=1), nn.ReLU(), nn.Linear(4, 2, rng=1))
     >>> ckpt = load_checkpoint(path, twin, Adam(twin.parameters()))
-    >>> ckpt.epoch, bool((twin[0].weight.data == model[0].weight.data).all())
+    >>> ckpt.epoch, bool((twin[0].weight == model[0].weight).all())
     (3, True)
 """
 
@@ -190,7 +190,7 @@ def _optimizer_parts(optimizer, arrays: dict) -> dict:
     for idx, state in sd["state"].items():
         for k, v in state.items():
             if isinstance(v, Tensor):
-                v = v.data
+                v = v._array
             if isinstance(v, np.ndarray):
                 arrays[f"{_OPT}{int(idx)}/{k}"] = v
             else:
@@ -213,7 +213,7 @@ def checkpoint_bytes(model, optimizer=None, *, epoch=None, history=None, rng_sta
         raise TypeError(f"save_checkpoint: model must be an nnbasics Module. Got {type(model).__name__}.")
     arrays = {}
     for k, v in model.state_dict().items():
-        arrays[k] = v.data if isinstance(v, Tensor) else np.asarray(v)
+        arrays[k] = v._array if isinstance(v, Tensor) else np.asarray(v)
         if "/" in k:
             raise CheckpointError(f"save_checkpoint: state-dict key {k!r} contains '/', reserved for optimizer state.")
     opt_meta = None

@@ -195,7 +195,7 @@ class Ensemble(nn.Module):
             return log_softmax(sum(log_softmax(z, -1) for z in logits) / k, -1)
         if self.combine == "logit_sum":
             return log_softmax(sum(logits), -1)
-        probs = self._vote_proba([z.data for z in logits])
+        probs = self._vote_proba([z._array for z in logits])
         with np.errstate(divide="ignore"):
             return Tensor(np.log(probs).astype(logits[0].dtype))  # -inf for classes nobody voted for
 
@@ -214,14 +214,14 @@ class Ensemble(nn.Module):
     # ---------------------------------------------------------- numpy API
     def _eval_logits(self, x, batch_size):
         """Members' logits as ndarrays (K, N, C), in eval mode and without autograd."""
-        x = x.data if isinstance(x, Tensor) else np.asarray(x)
+        x = x._array if isinstance(x, Tensor) else np.asarray(x)
         modes = [m.training for m in self.modules()]
         self.eval()
         try:
             with no_grad():
                 n = len(x)
                 step = n if batch_size is None else int(batch_size)
-                chunks = [[z.data for z in self.member_logits(x[i:i + step])] for i in range(0, max(n, 1), step)]
+                chunks = [[z._array for z in self.member_logits(x[i:i + step])] for i in range(0, max(n, 1), step)]
         finally:
             for m, mode in zip(self.modules(), modes):
                 m.training = mode
@@ -272,7 +272,7 @@ class Ensemble(nn.Module):
         Returns:
             EnsembleReport (``print`` it for a markdown table; ``.to_dict()`` for JSON).
         """
-        y = np.asarray(y.data if isinstance(y, Tensor) else y).reshape(-1)
+        y = np.asarray(y._array if isinstance(y, Tensor) else y).reshape(-1)
         logits = self._eval_logits(x, batch_size)
         if len(y) != logits.shape[1]:
             raise ValueError(f"Ensemble.report: got {logits.shape[1]} inputs but {len(y)} labels.")
@@ -405,7 +405,7 @@ def _train_member(job: dict) -> dict:
     _, data_rng = _member_rngs(job["seed"])
     trainer = job["trainer"] or _default_trainer
     history = trainer(model, job["train"], job["validation"], data_rng, job["settings"])
-    state = {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
+    state = {k: np.array(v._array, copy=True) for k, v in model.state_dict().items()}
     return {"seed": job["seed"], "state": state, "history": history}
 
 
@@ -420,7 +420,7 @@ def _arrays(data, what):
     if not isinstance(data, (tuple, list)) or len(data) < 1:
         raise TypeError(f"train_ensemble: {what} must be a tuple (X, y) of arrays (or a TensorDataset); "
                         f"got {type(data).__name__}.")
-    out = tuple(np.asarray(a.data if isinstance(a, Tensor) else a) for a in data)
+    out = tuple(np.asarray(a._array if isinstance(a, Tensor) else a) for a in data)
     n = {len(a) for a in out}
     if len(n) != 1:
         raise ValueError(f"train_ensemble: the arrays of {what} have different lengths {sorted(n)}.")

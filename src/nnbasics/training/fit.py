@@ -86,8 +86,8 @@ def resolve_loss(loss):
 
         def value_loss(outputs, targets):
             if is_float_dtype(outputs.dtype) and (targets.dtype != outputs.dtype or targets.shape != outputs.shape):
-                t = targets.data.astype(outputs.dtype, copy=False)
-                if t.shape != outputs.shape and t.size == outputs.data.size and outputs.shape[:1] == t.shape[:1]:
+                t = targets._array.astype(outputs.dtype, copy=False)
+                if t.shape != outputs.shape and t.size == outputs._array.size and outputs.shape[:1] == t.shape[:1]:
                     t = t.reshape(outputs.shape)
                 targets = Tensor(t)
             return fn(outputs, targets)
@@ -141,7 +141,7 @@ def _loader(data, *, owner, what, model, batch_size, shuffle, rng, default_batch
         raise ValueError(f"{owner}: {what} is None; pass a DataLoader, an iterable of (x, y) batches or an (X, y) pair.")
     if _is_array(data) or (isinstance(data, tuple) and data and all(_is_array(a) for a in data)):
         arrays = (data,) if _is_array(data) else data
-        arrays = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
+        arrays = [a._array if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
         n = len(arrays[0]) if arrays[0].ndim else 0
         if n == 0:
             raise ValueError(f"{owner}: {what} is empty (no samples).")
@@ -203,12 +203,12 @@ def _forward(model, inputs, owner):
 
 
 def _loss_value(loss_t, owner) -> float:
-    if not isinstance(loss_t, Tensor) or loss_t.data.size != 1:
+    if not isinstance(loss_t, Tensor) or loss_t._array.size != 1:
         raise ValueError(
             f"{owner}: the loss must return a scalar Tensor (reduction='mean'). Got "
             f"{type(loss_t).__name__} of shape {getattr(loss_t, 'shape', None)}."
         )
-    return float(loss_t.data)
+    return float(loss_t._array)
 
 
 def _modes(model) -> list:
@@ -230,7 +230,7 @@ def _run_eval(model, loader, loss_fn, acc, owner) -> dict:
                 inputs, target = _split(batch, owner)
                 out = _forward(model, inputs, owner)
                 lv = None if loss_fn is None else _loss_value(loss_fn(out, target), owner)
-                acc.update(lv, out.data, target.data)
+                acc.update(lv, out._array, target._array)
     finally:
         _restore_modes(modes)
     if acc.count == 0:
@@ -292,7 +292,7 @@ def predict(model, data, *, batch_size=None) -> np.ndarray:
             for batch in loader:
                 items = _items(batch, "predict")
                 inputs = items if len(items) == 1 else items[:-1]  # (x,) or (x1, ..., xk, y)
-                outs.append(_forward(model, inputs, "predict").data)
+                outs.append(_forward(model, inputs, "predict")._array)
     finally:
         _restore_modes(modes)
     if not outs:
@@ -430,7 +430,7 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
                     clip_grad_norm_(params, grad_clip_norm)
                 optimizer.step()
                 n = int(target.shape[0]) if target.ndim else 1
-                train_acc.update(lv, out.data, target.data, n)
+                train_acc.update(lv, out._array, target._array, n)
                 cbs.call("on_batch_end", b, {"batch_loss": lv, "size": n, **train_acc.result()})
                 if ctx.abort_epoch:
                     break

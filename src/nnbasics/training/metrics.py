@@ -52,7 +52,7 @@ __all__ = [
 
 
 def _array(x, name: str, owner: str) -> np.ndarray:
-    arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    arr = np.asarray(x._array if isinstance(x, Tensor) else x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{owner}: {name} must be numeric. Got dtype {arr.dtype}.")
     return arr
@@ -384,7 +384,7 @@ class MeanMetric(Metric):
         self.total, self.count = 0.0, 0
 
     def update(self, outputs, targets):
-        t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+        t = targets._array if isinstance(targets, Tensor) else np.asarray(targets)
         n = int(t.shape[0]) if t.ndim else 1
         self.total += float(self.fn(outputs, targets)) * n
         self.count += n
@@ -459,7 +459,7 @@ class EpochAccumulator:
     def update(self, loss: float | None, outputs, targets, n: int | None = None) -> None:
         """Add one batch: ``loss`` is the batch's mean loss, ``n`` its number of samples (len(targets))."""
         if n is None:
-            t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+            t = targets._array if isinstance(targets, Tensor) else np.asarray(targets)
             n = int(t.shape[0]) if t.ndim else 1
         if loss is not None:
             self.loss_sum += float(loss) * n

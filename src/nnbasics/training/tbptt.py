@@ -185,7 +185,7 @@ def _encode_state(state):
     if state is None:
         return None
     parts = state if isinstance(state, (tuple, list)) else (state,)
-    arrays = [np.ascontiguousarray(t.data) for t in parts]
+    arrays = [np.ascontiguousarray(t._array) for t in parts]
     return {"tuple": isinstance(state, (tuple, list)),
             "arrays": [{"dtype": a.dtype.str, "shape": list(a.shape), "base64": base64.b64encode(a.tobytes()).decode()}
                        for a in arrays]}

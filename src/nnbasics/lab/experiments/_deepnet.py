@@ -140,9 +140,9 @@ def trace(net, X):
         for m in net:
             x = m(x)
             if isinstance(m, nn.Linear):
-                z = x.data
+                z = x._array
             elif z is not None:
-                out.append((z, x.data))
+                out.append((z, x._array))
                 z = None
     return out
 
@@ -151,13 +151,13 @@ def mean_slope(activation, z):
     """The mean of ``f'(z)`` over all entries, by autograd through ``nn.get_activation(activation)``."""
     t = tensor(np.asarray(z, dtype=np.float32), requires_grad=True)
     nn.get_activation(activation, **ACTIVATION_KWARGS.get(activation, {}))(t).sum().backward()
-    return float(np.mean(t.grad.data, dtype=np.float64))
+    return float(np.mean(t.grad._array, dtype=np.float64))
 
 
 def probe_loss(net, X, y):
     """Mean cross-entropy on ``(X, y)`` without recording a graph (NaN if it is not finite)."""
     with no_grad():
-        v = float(F.cross_entropy(net(tensor(X)), tensor(np.asarray(y, dtype=np.int64))).data)
+        v = float(F.cross_entropy(net(tensor(X)), tensor(np.asarray(y, dtype=np.int64)))._array)
     return v if math.isfinite(v) else float("nan")
 
 
@@ -167,7 +167,7 @@ def accuracy(net, X, y, batch=2048):
     hits = 0
     with no_grad():
         for i in range(0, len(X), batch):
-            logits = net(tensor(X[i:i + batch])).data
+            logits = net(tensor(X[i:i + batch]))._array
             ok = np.isfinite(logits).all(axis=1)
             hits += int(np.sum((logits.argmax(axis=1) == y[i:i + batch]) & ok))
     return hits / max(len(X), 1)
@@ -214,7 +214,7 @@ def train(net, X, y, *, steps, batch_size, lr, seed, momentum=0.9, clip=5.0, pro
                 continue
             idx = rng.integers(0, len(X), batch_size)
             loss = F.cross_entropy(net(tensor(X[idx])), tensor(y[idx]))
-            value = float(loss.data)
+            value = float(loss._array)
             batch_loss.append(value)
             if not math.isfinite(value):
                 diverged = True
@@ -233,9 +233,9 @@ def unit_spread(layer):
     ``max_i ||u_i - mean_j u_j|| / (max_i ||u_i|| + 1e-12)`` over the rows ``u_i`` = (weights, bias)
     of each unit.
     """
-    W = np.asarray(layer.weight.data, dtype=np.float64)
+    W = np.asarray(layer.weight._array, dtype=np.float64)
     if layer.bias is not None:
-        W = np.concatenate([W, np.asarray(layer.bias.data, dtype=np.float64)[:, None]], axis=1)
+        W = np.concatenate([W, np.asarray(layer.bias._array, dtype=np.float64)[:, None]], axis=1)
     dev = np.linalg.norm(W - W.mean(axis=0, keepdims=True), axis=1).max()
     return float(dev / (np.linalg.norm(W, axis=1).max() + 1e-12))
 

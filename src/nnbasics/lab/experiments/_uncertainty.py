@@ -95,8 +95,8 @@ def mc_dropout_stats(model, X, y, *, T=30, rng=None, batch_size=2048) -> dict:
     means, variances = [], []
     for i in range(0, len(X), batch_size):
         m, v = mc_dropout_predict(probs_model, Tensor(np.asarray(X[i:i + batch_size])), T=int(T), rng=gen)
-        means.append(m.data.astype(np.float64))
-        variances.append(v.data.astype(np.float64))
+        means.append(m._array.astype(np.float64))
+        variances.append(v._array.astype(np.float64))
     mean, var = np.concatenate(means), np.concatenate(variances)
     pred = mean.argmax(-1)
     correct = pred == y

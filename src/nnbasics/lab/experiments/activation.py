@@ -70,7 +70,7 @@ def sigmoid_slope_max(lo=-10.0, hi=10.0, n=20001) -> float:
 
     t = tensor(np.linspace(lo, hi, n).astype(np.float32), requires_grad=True)
     t.sigmoid().sum().backward()
-    return float(np.max(t.grad.data))
+    return float(np.max(t.grad._array))
 
 
 def grad_ratio(norms) -> float:

@@ -228,7 +228,7 @@ def first_conv_filters(model) -> np.ndarray:
 
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            return np.array(m.weight.data, copy=True)
+            return np.array(m.weight._array, copy=True)
     raise ValueError(f"first_conv_filters: the model has no Conv2d layer ({type(model).__name__}).")
 
 
@@ -269,7 +269,7 @@ def feature_maps(model, x) -> list:
                 if isinstance(layer, nn.Conv2d):
                     after_conv = True
                 elif after_conv and isinstance(layer, nn.ReLU):
-                    maps.append(np.array(h.data[0], copy=True))
+                    maps.append(np.array(h._array[0], copy=True))
                     after_conv = False
     finally:
         model.train(was_training)

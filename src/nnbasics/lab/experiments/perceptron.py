@@ -71,7 +71,7 @@ def train_gate(task: str, model: str, seed: int, steps: int, lr: float = 0.1) ->
         acc = float(np.mean(p.predict(INPUTS) == y))
         return {"task": task, "model": model, "seed": seed, "accuracy": acc, "loss": float("nan"),
                 "curve": [int(m) for m in mistakes],
-                "state": {"weight": p.weight.data.copy(), "bias": p.bias.data.copy()}}
+                "state": {"weight": p.weight._array.copy(), "bias": p.bias._array.copy()}}
     net = build(model, seed)
     opt = optim.Adam(net.parameters(), lr=lr)
     x, t = tensor(INPUTS), tensor(y[:, None].astype(np.float32))
@@ -83,11 +83,11 @@ def train_gate(task: str, model: str, seed: int, steps: int, lr: float = 0.1) ->
         opt.step()
         losses.append(loss.item())
     with no_grad():
-        z = net(x).data[:, 0]
+        z = net(x)._array[:, 0]
         final = F.binary_cross_entropy_with_logits(net(x), t).item()
     acc = float(np.mean((z > 0).astype(np.int64) == y))
     return {"task": task, "model": model, "seed": seed, "accuracy": acc, "loss": final,
-            "curve": losses[:: max(1, steps // 200)], "state": {k: np.array(v.data) for k, v in net.state_dict().items()}}
+            "curve": losses[:: max(1, steps // 200)], "state": {k: np.array(v._array) for k, v in net.state_dict().items()}}
 
 
 def verdict(xor_single_best: float, xor_hidden_solved: float, separable_single_worst: float):

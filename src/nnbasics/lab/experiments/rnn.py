@@ -147,7 +147,7 @@ def build_recurrent(cell: str, n_symbols: int, hidden: int, gate_bias: float = 0
     model = SequenceClassifier(K, input_size=K + 1, hidden_size=H, cell=cell, rng=rng)
     if cell != "rnn" and gate_bias:
         with no_grad():  # LSTM gates (i, f, g, o), GRU gates (r, z, n): the second block
-            model.rnn.bias_ih_l0.data[H:2 * H] += float(gate_bias)
+            model.rnn.bias_ih_l0._array[H:2 * H] += float(gate_bias)
     return model
 
 
@@ -191,7 +191,7 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
         loss.backward()
         opt.step()
         losses.append(float(loss.item()))
-        perfect = bool((logits.data.argmax(-1) == y).all())
+        perfect = bool((logits._array.argmax(-1) == y).all())
         streak = streak + 1 if perfect else 0
         if streak == 1:
             solved = step
@@ -203,7 +203,7 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
                          rng=np.random.default_rng(test_seq if test_seed is None else int(test_seed)))
     model.eval()
     with no_grad():
-        acc = float((model(Tensor(Xt)).data.argmax(-1) == yt).mean())
+        acc = float((model(Tensor(Xt))._array.argmax(-1) == yt).mean())
     return {"cell": str(cell), "delay": int(delay), "seed": int(seed), "test_acc": acc, "losses": losses,
             "steps_run": len(losses), "solved_step": solved, "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0}
@@ -242,7 +242,7 @@ def _cell_copy(model):
     cell = cls(rnn.input_size, rnn.hidden_size, dtype="float64")
     with no_grad():
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            getattr(cell, name).data[...] = getattr(rnn, f"{name}_l0").data
+            getattr(cell, name)._array[...] = getattr(rnn, f"{name}_l0")._array
     return cell
 
 
@@ -274,8 +274,8 @@ def loss_gradient_norms(model, X, y) -> np.ndarray:
     if X.ndim != 3:
         raise ValueError(f"loss_gradient_norms: X must be (N, T, F); got shape {X.shape}.")
     cell = _cell_copy(model)
-    W = Tensor(np.asarray(model.classifier.weight.data, np.float64))
-    b = Tensor(np.asarray(model.classifier.bias.data, np.float64))
+    W = Tensor(np.asarray(model.classifier.weight._array, np.float64))
+    b = Tensor(np.asarray(model.classifier.bias._array, np.float64))
     state, hs = None, []
     for t in range(X.shape[1]):
         state = cell(Tensor(X[:, t]), state)
@@ -284,7 +284,7 @@ def loss_gradient_norms(model, X, y) -> np.ndarray:
         hs.append(h)
     logits = hs[-1] @ W.T + b  # (N, K)
     cross_entropy(logits, Tensor(np.asarray(y, np.int64))).backward()
-    return np.array([float(np.linalg.norm(h.grad.data)) for h in hs])
+    return np.array([float(np.linalg.norm(h.grad._array)) for h in hs])
 
 
 def _decay(norms) -> dict:
