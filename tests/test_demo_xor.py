@@ -35,8 +35,8 @@ def test_xor_command_loss_falls_and_all_four_predictions_are_right(capsys):
     assert "4/4 correct" in out
 
 
-def test_no_command_runs_the_xor_demo(capsys):
-    code, out = _run(capsys, [])
+def test_the_xor_command_runs_the_demo(capsys):
+    code, out = _run(capsys, ["xor"])  # `nnbasics` alone prints the help (issue 14 item 6)
     assert code == 0
     assert out.startswith("XOR") and "4/4 correct" in out
 
@@ -90,7 +90,7 @@ def test_train_xor_rejects_bad_settings(kwargs, match):
     (["xor", "--steps", "0"], "--steps: expected a positive integer"),
     (["xor", "--lr", "-1"], "--lr: expected a positive number"),
     (["xor", "--seed", "x"], "--seed: expected an integer >= 0"),
-    (["nosuchcommand"], "invalid choice"),
+    (["nosuchcommand"], "unknown command 'nosuchcommand'"),
 ])
 def test_bad_arguments_exit_2_with_a_message(capsys, argv, match):
     with pytest.raises(SystemExit) as exc:

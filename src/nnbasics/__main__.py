@@ -1,8 +1,9 @@
 """``python -m nnbasics`` and the ``nnbasics`` console script: the command line of :mod:`nnbasics.cli`.
 
-With no command it runs the main job, the XOR demo (:mod:`nnbasics.demo.xor`)::
+With no command it prints the commands (``nnbasics --help``)::
 
-    nnbasics                                   # = nnbasics xor
+    nnbasics                                   # the commands
+    nnbasics --version
     nnbasics xor --steps 2000 --seed 0 --hidden 8 --lr 0.5
     nnbasics train spiral --epochs 20 --output runs/spiral
     nnbasics --help

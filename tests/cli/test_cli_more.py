@@ -72,7 +72,9 @@ def test_train_on_a_stratified_slice_of_a_file_dataset(isolated, capsys):
         x[i].reshape(28, 28)[2 * c] = 1.0
     np.savetxt(isolated / "x.csv", x, delimiter=",")
     assert main(["predict", str(out), str(isolated / "x.csv")]) == 0
-    assert len(capsys.readouterr().out.split()) == 3
+    rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()]  # label TAB class name
+    names = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six", "7 - seven")
+    assert len(rows) == 3 and all(name == names[int(label)] for label, name in rows), rows
     err = _exit2(["evaluate", str(out), "--top-k", "11"], capsys)
     assert "--top-k 11: the model scores 10 classes" in err
 

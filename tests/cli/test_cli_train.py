@@ -1,6 +1,7 @@
 """The ``nnbasics`` CLI end to end on generated data: train, evaluate, predict, datasets, models, errors, config."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -70,31 +71,35 @@ def test_datasets_and_models_lists(capsys):
     assert "spiral" in out and "generated" in out and "fashion-mnist" in out
     assert main(["models", "--json"]) == 0
     models = json.loads(capsys.readouterr().out)
-    assert "mlp" in models and "perceptron" in models["mlp"]
+    assert "mlp" in models and "perceptron" in models["mlp"]["description"]
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["train", "spiral", "--activation", "relux"], r"invalid choice: 'relux' \(choose from .*tanh.*relu"),
-    (["train", "spiral", "--optimizer", "adamx"], r"invalid choice: 'adamx' \(choose from .*sgd.*adam"),
-    (["train", "spiral", "--model", "nope"], r"unknown model 'nope'; choose from .*mlp"),
-    (["train", "spirals"], r"unknown dataset 'spirals'; choose from .*spiral"),
-    (["train", "spiral", "--init", "xav"], r"--init: invalid choice 'xav' \(choose from default, zeros"),
+    (["train", "spiral", "--activation", "relux"], r"invalid choice: 'relux'. Did you mean 'relu'\? Choose from .*tanh"),
+    (["train", "spiral", "--optimizer", "adamx"], r"invalid choice: 'adamx'. Did you mean 'adam'\? Choose from .*sgd"),
+    (["train", "spiral", "--model", "nope"], r"unknown model 'nope'. Choose from .*mlp"),
+    (["train", "spiral", "--model", "mpl"], r"unknown model 'mpl'. Did you mean 'mlp'\?"),
+    (["train", "spirals"], r"unknown dataset 'spirals'. Did you mean 'spiral'\? Choose from .*circles"),
+    (["train", "spiral", "--init", "xav"], r"--init: unknown init 'xav'.* Choose from default, zeros"),
     (["train", "spiral", "--dropout", "1.5"], r"expected a dropout rate in \[0, 1\)"),
-    (["train", "spiral", "--epochs", "0"], "expected a positive integer"),
+    (["train", "spiral", "--epochs", "0"], "expected a positive integer, e.g. 20; got 0"),
+    (["train", "spiral", "--epocs", "3"], r"unrecognized arguments: --epocs 3. Did you mean '--epochs'\?"),
+    (["trian", "spiral"], r"unknown command 'trian'. Did you mean 'train'\?"),
     (["train", "spiral", "--model", "lenet5", "--hidden", "8"], r"does not take --hidden; its settings are"),
     (["train", "sine"], "classification"),
     (["train"], "give a DATASET"),
     (["evaluate", "no/such/run"], "no checkpoint at"),
 ])
-def test_bad_flags_exit_2_and_list_the_choices(argv, match, capsys):
+def test_bad_flags_exit_2_with_one_paragraph_and_a_suggestion(argv, match, capsys):
+    """Item 13: one paragraph (no 12-line usage block), the closest valid name, a pointer to --help."""
     with pytest.raises(SystemExit) as exc:
         main(argv)
     err = capsys.readouterr().err
     assert exc.value.code == 2
-    assert "usage: nnbasics" in err and "Traceback" not in err
-    import re
-
-    assert re.search(match, err), err
+    assert "usage:" not in err and "Traceback" not in err
+    first, hint = err.rstrip("\n").split("\n")
+    assert re.search(match, first), err
+    assert first.startswith("nnbasics") and re.fullmatch(r"See `nnbasics( [a-z-]+)? --help`\.", hint)
 
 
 def test_config_file_is_honored_and_flags_override_it(tmp_path, capsys):

@@ -2,7 +2,8 @@
 
 Usage::
 
-    nnbasics                                   # = nnbasics xor (the demo)
+    nnbasics                                   # the commands (= nnbasics --help)
+    nnbasics xor                               # the demo: XOR learned from scratch
     nnbasics train spiral --hidden 64 64 --activation tanh --init xavier --epochs 20 --output runs/spiral
     nnbasics train fashion-mnist --spec net.toml --config train.toml --epochs 5   # flags override the file
     nnbasics evaluate runs/spiral --json metrics.json
@@ -52,6 +53,7 @@ import sys
 
 from ._command import Command
 from ._options import UsageError
+from ._parser import Parser
 
 __all__ = ["Command", "UsageError", "build_parser", "commands", "main"]
 
@@ -73,36 +75,68 @@ def commands() -> list:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``nnbasics`` argument parser, one subparser per command module."""
-    parser = argparse.ArgumentParser(
+    from .. import __version__
+
+    parser = Parser(
         prog="nnbasics",
-        description="Neural-network basics from scratch on NumPy. With no command, runs the XOR demo.",
+        description="Neural-network basics from scratch on NumPy: train, evaluate and inspect models, run the lab's "
+                    "experiments. `nnbasics COMMAND --help` describes a command.",
     )
+    parser.add_argument("--version", action="version", version=f"nnbasics {__version__} (NumPy {_numpy_version()}, "
+                                                                 f"Python {sys.version.split()[0]})")
     sub = parser.add_subparsers(dest="command", metavar="command")
     for cmd in commands():
         cmd.add_to(sub)
     return parser
 
 
+def _numpy_version() -> str:
+    import numpy
+
+    return numpy.__version__
+
+
 def main(argv=None) -> int:
-    """Run the command in ``argv`` (default ``sys.argv[1:]``); no command means ``xor``.
+    """Run the command in ``argv`` (default ``sys.argv[1:]``); no command prints the help.
 
     Returns:
-        int: the exit status (0 on success; the XOR demo returns 1 if a prediction is wrong).
+        int: the exit status: 0 on success; 1 when the XOR demo misses a prediction or ``lab all``
+        skips an experiment; 130 after Ctrl-C; 141 when stdout is closed early (``| head``).
 
     Raises:
         SystemExit: status 2 for a user error (bad flag value, unknown dataset/model, missing
-            file), after printing the usage and a message listing the valid choices; status 0
-            after ``--help``.
+            file, a full disk...), after printing one paragraph that says what to do; status 0
+            after ``--help`` or ``--version``.
     """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    sub = getattr(args, "_parser", parser)
+    if extras:
+        sub.unrecognized(extras)
     if args.command is None:
-        args = parser.parse_args(["xor", *argv])
+        parser.print_help()
+        return 0
     try:
         return args.func(args)
     except UsageError as e:
-        getattr(args, "_parser", parser).error(str(e))  # prints usage + message, exits 2
+        sub.error(str(e))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `nnbasics ... | head` closed stdout: stop quietly, as `cat` does
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not raise again."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._options import UsageError
 
-__all__ = ["dataset_names", "init_names", "load_split", "model_names", "stratified_slice"]
+__all__ = ["class_names", "dataset_names", "init_names", "load_split", "model_names", "stratified_slice"]
 
 
 def init_names():
@@ -26,6 +26,17 @@ def dataset_names():
     from ..data.catalog import DATASETS
 
     return tuple(DATASETS)
+
+
+def class_names(dataset, n_classes=None):
+    """The class names of ``dataset`` in label order (None when its labels are just numbers or do not match)."""
+    from ..data.catalog import DATASETS
+
+    info = DATASETS.get(dataset) if isinstance(dataset, str) else None
+    names = None if info is None else info.classes
+    if names is None or (n_classes is not None and len(names) != n_classes):
+        return None
+    return tuple(names)
 
 
 def load_split(config, split, n):

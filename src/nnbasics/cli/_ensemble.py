@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ._options import plural
+
 __all__ = ["train_ensemble"]
 
 
@@ -17,8 +19,8 @@ def train_ensemble(config, args, member_spec, opt_kwargs, out, train, test) -> i
     k, seed = config["members"], config["seed"]
     seeds = list(range(seed, seed + k))
     print(f"training an ensemble of {k} x {member_spec.get('model', 'layer stack')} (seeds {seeds[0]}..{seeds[-1]}, "
-          f"{config['executor']}) on {config['dataset']} ({len(train[1])} train / {len(test[1])} test samples) for "
-          f"{config['epochs']} epochs -> {out}", flush=True)
+          f"{config['executor']}) on {config['dataset']} ({len(train[1])} train / {plural(len(test[1]), 'test sample')}) "
+          f"for {plural(config['epochs'], 'epoch')} -> {out}", flush=True)
     ensemble = _train(member_spec, train, seeds=seeds, executor=config["executor"], combine=config["combine"],
                       validation_data=test, epochs=config["epochs"], batch_size=config["batch_size"],
                       optimizer=config["optimizer"], lr=config["lr"], optimizer_kwargs=opt_kwargs or None)

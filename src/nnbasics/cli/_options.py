@@ -23,6 +23,7 @@ __all__ = [
     "non_negative_float",
     "non_negative_int",
     "number",
+    "plural",
     "positive_float",
     "positive_int",
     "rate",
@@ -34,28 +35,39 @@ class UsageError(Exception):
 
 
 # ------------------------------------------------------------------ types
-def number(cast, what: str, example: str, ok):
-    """An argparse type: ``cast`` the text, then require ``ok(value)``; errors say what was expected."""
+def number(cast, what: str, ok, example=None):
+    """An argparse type: ``cast`` the text, then require ``ok(value)``; errors say what was expected.
+
+    ``example`` (e.g. the option's default) is quoted in the error message; ``t.eg(20)`` is the same
+    type with another example, so ``--epochs x`` says "e.g. 20", not some other option's number.
+    """
 
     def parse(text):
         try:
             value = cast(text)
         except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {what}{eg}; got {text!r}") from None
         if not ok(value):
-            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; got {value}")
+            raise argparse.ArgumentTypeError(f"expected {what}{eg}; got {value}")
         return value
 
+    eg = "" if example is None else f", e.g. {example}"
     parse.__name__ = what  # argparse names the type in some messages
+    parse.eg = lambda new_example: number(cast, what, ok, new_example)
     return parse
 
 
-positive_int = number(int, "a positive integer", "2000", lambda v: v >= 1)
-non_negative_int = number(int, "an integer >= 0", "0", lambda v: v >= 0)
-positive_float = number(float, "a positive number", "0.5", lambda v: v > 0)
-non_negative_float = number(float, "a number >= 0", "0.0", lambda v: v >= 0)
-rate = number(float, "a dropout rate in [0, 1)", "0.2", lambda v: 0 <= v < 1)
-fraction = number(float, "a fraction in [0, 1)", "0.1", lambda v: 0 <= v < 1)
+positive_int = number(int, "a positive integer", lambda v: v >= 1)
+non_negative_int = number(int, "an integer >= 0", lambda v: v >= 0)
+positive_float = number(float, "a positive number", lambda v: v > 0)
+non_negative_float = number(float, "a number >= 0", lambda v: v >= 0)
+rate = number(float, "a dropout rate in [0, 1)", lambda v: 0 <= v < 1, "0.2")
+fraction = number(float, "a fraction in [0, 1)", lambda v: 0 <= v < 1, "0.1")
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``, ``"1,200 samples"``."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def lower(text):
@@ -78,11 +90,21 @@ class Option:
     flags: tuple
     kwargs: dict = field(default_factory=dict)
     default: object = None
+    example: object = None  # quoted by a number type's error (default: ``default``)
 
-    def but(self, *, default=..., **kwargs) -> Option:
-        """This option with other argparse keywords (``help=``, ``metavar=``...) and/or another default."""
+    def but(self, *, default=..., example=..., **kwargs) -> Option:
+        """This option with other argparse keywords (``help=``, ``metavar=``...), default or example."""
         return replace(self, kwargs={**self.kwargs, **kwargs},
-                       default=self.default if default is ... else default)
+                       default=self.default if default is ... else default,
+                       example=self.example if example is ... else example)
+
+    def argparse_kwargs(self) -> dict:
+        """The keywords for ``add_argument``; a number type quotes this option's example or default."""
+        kwargs = dict(self.kwargs)
+        example = self.example if self.example is not None else self.default
+        if hasattr(kwargs.get("type"), "eg") and isinstance(example, (int, float)) and not isinstance(example, bool):
+            kwargs["type"] = kwargs["type"].eg(example)
+        return kwargs
 
     @property
     def positional(self) -> bool:
@@ -99,9 +121,9 @@ def add_options(parser, options, *, config: bool = False) -> None:
     for opt in options:
         default = argparse.SUPPRESS if config else opt.default
         if opt.positional:
-            parser.add_argument(opt.dest, default=default, **opt.kwargs)
+            parser.add_argument(opt.dest, default=default, **opt.argparse_kwargs())
         else:
-            parser.add_argument(*opt.flags, dest=opt.dest, default=default, **opt.kwargs)
+            parser.add_argument(*opt.flags, dest=opt.dest, default=default, **opt.argparse_kwargs())
     if config:
         parser.add_argument("--config", metavar="FILE", help="TOML file of settings (keys as the flags)")
 
@@ -118,7 +140,7 @@ EPOCHS = Option("epochs", ("--epochs",), {"type": positive_int})
 BATCH_SIZE = Option("batch_size", ("--batch-size",), {"type": positive_int})
 DROPOUT = Option("dropout", ("--dropout",), {"type": rate, "metavar": "P"})
 TEMPERATURE = Option("temperature", ("--temperature",), {"type": non_negative_float}, 0.8)
-TOP_K = Option("top_k", ("--top-k",), {"type": positive_int, "metavar": "K"})
+TOP_K = Option("top_k", ("--top-k",), {"type": positive_int, "metavar": "K"}, example=5)
 DATA_ROOT = Option("data_root", ("--data-root",), {"metavar": "DIR",
                                                    "help": "directory searched first for dataset files"})
 OUTPUT_DIR = Option("output", ("--output", "-o"), {"metavar": "DIR"})

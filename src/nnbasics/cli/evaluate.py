@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from ._command import Command
-from ._data import dataset_names, load_split
-from ._options import BATCH_SIZE, DATA_ROOT, RUN, SEED, TOP_K, Option, UsageError, positive_int
+from ._data import class_names, dataset_names, load_split
+from ._options import BATCH_SIZE, DATA_ROOT, RUN, SEED, TOP_K, Option, UsageError, plural, positive_int
+from ._parser import unknown_name
 from ._rundir import checkpoint_path, load_model, run_config
 
 OPTIONS = [
@@ -16,7 +17,8 @@ OPTIONS = [
                                      "help": "dataset (default: the one the run trained on)"}),
     Option("split", ("--split",), {"choices": ("train", "test"), "help": "split (default test)"}, "test"),
     SEED.but(help="seed of a generated dataset (default: the run's)", default=None),
-    Option("n", ("--n",), {"type": positive_int, "help": "samples of a generated dataset (default: the run's)"}),
+    Option("n", ("--n",), {"type": positive_int, "help": "samples of a generated dataset (default: the run's)"},
+           example=500),
     DATA_ROOT,
     BATCH_SIZE.but(help="batch size (default 256)", default=256),
     TOP_K.but(help="also report top-K accuracy (default: top-5 when there are more than 5 classes)"),
@@ -35,7 +37,7 @@ def _config(args, path) -> dict:
         raise UsageError(f"give a DATASET: {path.parent} has no config.json naming one; choose from "
                          f"{', '.join(dataset_names())}.")
     if config["dataset"] not in dataset_names():
-        raise UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(dataset_names())}.")
+        raise UsageError(unknown_name("dataset", config["dataset"], dataset_names()))
     if args.seed is not None:
         config["seed"] = args.seed
     if args.data_root:
@@ -68,20 +70,23 @@ def run(args) -> int:
         raise UsageError(f"--top-k {k}: the model scores {logits.shape[1] if logits.ndim == 2 else 1} classes; "
                          f"choose K from 1 to that.")
     top_k = None if k is None else top_k_accuracy(logits, y, k=k)
-    print(f"{path} on {config['dataset']} ({args.split}, {len(y)} samples)")
+    print(f"{path} on {config['dataset']} ({args.split}, {plural(len(y), 'sample')})")
     print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}"
           + ("" if top_k is None else f"  top-{k} accuracy {top_k:.4f}"))
     print("confusion matrix (rows: true class, columns: predicted) and per-class accuracy:")
     width = max(len(str(int(cm.max()))), len(str(n_classes - 1))) + 1
-    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)) + "  accuracy")
+    names = class_names(config["dataset"], n_classes)
+    print(" " * 6 + "".join(f"{j:>{width}}" for j in range(n_classes)) + "  accuracy" + ("  class" if names else ""))
     for i, row in enumerate(np.asarray(cm)):
         acc = "     -" if np.isnan(per_class[i]) else f"{per_class[i]:.4f}"
-        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row) + f"  {acc:>8}")
+        print(f"{i:>5} " + "".join(f"{int(v):>{width}}" for v in row) + f"  {acc:>8}" + (f"  {names[i]}" if names else ""))
     if args.json:
         payload = {"checkpoint": str(path), "dataset": config["dataset"], "split": args.split, "n_samples": len(y),
                    "loss": float(result["loss"]), "accuracy": float(result["accuracy"]),
                    "confusion_matrix": np.asarray(cm).astype(int).tolist(),
                    "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class]}
+        if names:
+            payload["classes"] = list(names)
         if top_k is not None:
             payload[f"top{k}_accuracy"] = float(top_k)
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ._command import Command
 from ._options import SEED, Option, UsageError
+from ._parser import unknown_name
 
 OPTIONS = [
     Option("name", ("name",), {"metavar": "name", "help": "an experiment (perceptron, activation, init, dropout, "
@@ -55,7 +56,7 @@ def run(args) -> int:
                 print(f"{'':<11} claim: {row['claim']}")
         return 0
     if name != "all" and name not in EXPERIMENTS:
-        raise UsageError(f"unknown experiment {args.name!r}. Known: {', '.join(EXPERIMENTS)}; or 'list', 'all'.")
+        raise UsageError(unknown_name("experiment", args.name, [*EXPERIMENTS, "list", "all"]))
     names = list(EXPERIMENTS) if name == "all" else [name]
     if args.dask and args.executor:
         raise UsageError("give --executor or --dask, not both.")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._command import Command
-from ._options import BATCH_SIZE, RUN, Option, UsageError
+from ._data import class_names
+from ._options import BATCH_SIZE, RUN, Option, UsageError, plural
 from ._rundir import checkpoint_path, load_model, run_config
 
 OPTIONS = [
@@ -67,7 +68,8 @@ def run(args) -> int:
 
     path = checkpoint_path(args.run)
     model = load_model(path)
-    X = read_inputs(Path(args.input), input_shape(model, run_config(path)))
+    run = run_config(path)
+    X = read_inputs(Path(args.input), input_shape(model, run))
     try:
         logits = predict(model, X, batch_size=args.batch_size).astype(np.float64)
     except ValueError as e:
@@ -83,19 +85,21 @@ def run(args) -> int:
             np.save(out, result)
         else:
             np.savetxt(out, result, delimiter=",", fmt="%.6g" if args.proba else "%d")
-        print(f"wrote {len(result)} predictions to {out}")
+        print(f"wrote {plural(len(result), 'prediction')} to {out}")
     elif args.proba:
         for row in result:
             print(",".join(f"{v:.6g}" for v in row))
     else:
-        print("\n".join(str(int(v)) for v in result))
+        names = class_names(run.get("dataset"), proba.shape[1])
+        print("\n".join(f"{int(v)}\t{names[int(v)]}" if names else str(int(v)) for v in result))
     return 0
 
 
 COMMAND = Command(
     "predict", run, OPTIONS, order=40,
     help="predict the classes of the inputs in a .npy or .csv file",
-    description="Load RUN and print one predicted label per input row (or class probabilities with --proba). "
+    description="Load RUN and print one predicted label per input row, with its class name when the dataset has "
+                "names (tab-separated), or class probabilities with --proba. "
                 "INPUT is a .npy array (N, *input shape) or a .csv of N rows of comma-separated features "
                 "(reshaped to the model's input shape).",
 )

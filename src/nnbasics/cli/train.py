@@ -23,8 +23,10 @@ from ._options import (
     defaults_of,
     lower,
     non_negative_float,
+    plural,
     positive_int,
 )
+from ._parser import unknown_name
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "silu", "swish",
                "mish", "softplus", "softsign", "hardtanh", "relu6", "hardsigmoid")
@@ -40,7 +42,7 @@ OPTIONS = [
            "mlp"),
     Option("spec", ("--spec",), {"metavar": "FILE", "help": "model spec file (.toml/.json; replaces --model)"}),
     Option("hidden", ("--hidden",), {"type": positive_int, "nargs": "+", "metavar": "N",
-                                     "help": "hidden-layer sizes of an MLP (default 64 64)"}),
+                                     "help": "hidden-layer sizes of an MLP (default 64 64)"}, example=64),
     Option("activation", ("--activation",), {"type": lower, "choices": ACTIVATIONS, "metavar": "NAME",
                                              "help": "hidden activation: " + ", ".join(ACTIVATIONS)}),
     Option("init", ("--init",), {"type": lower, "metavar": "NAME",
@@ -50,16 +52,16 @@ OPTIONS = [
     Option("optimizer", ("--optimizer",), {"type": lower, "choices": OPTIMIZERS, "help": "optimizer (default adam)"},
            "adam"),
     LR.but(help="learning rate (default 0.01)", default=0.01),
-    Option("momentum", ("--momentum",), {"type": non_negative_float, "help": "SGD momentum (default 0)"}),
-    Option("weight_decay", ("--weight-decay",), {"type": non_negative_float, "help": "weight decay (default 0)"}),
+    Option("momentum", ("--momentum",), {"type": non_negative_float, "help": "SGD momentum (default 0)"}, example=0.9),
+    Option("weight_decay", ("--weight-decay",), {"type": non_negative_float, "help": "weight decay (default 0)"}, example=1e-4),
     EPOCHS.but(help="epochs (default 20)", default=20),
     BATCH_SIZE.but(help="batch size (default 32)", default=32),
     SEED.but(help="seed of the weights, data and shuffling (default 0)"),
     Option("n_train", ("--n-train",), {"type": positive_int, "metavar": "N",
                                        "help": "training samples: a generated dataset's size, or a class-balanced "
-                                               "random slice of a file dataset (e.g. 1000 of Fashion-MNIST)"}),
+                                               "random slice of a file dataset (e.g. 1000 of Fashion-MNIST)"}, example=1000),
     Option("n_test", ("--n-test",), {"type": positive_int, "metavar": "N",
-                                     "help": "test samples (as --n-train; default: the whole test split)"}),
+                                     "help": "test samples (as --n-train; default: the whole test split)"}, example=1000),
     DATA_ROOT,
     Option("download", ("--download",), {"action": argparse.BooleanOptionalAction,
                                          "help": "download missing dataset files (default yes)"}, True),
@@ -86,17 +88,17 @@ def resolve_config(args) -> dict:
         raise UsageError(f"give a DATASET (positional or `dataset = ...` in --config); choose from "
                          f"{', '.join(dataset_names())}.")
     if config["dataset"] not in dataset_names():
-        raise UsageError(f"unknown dataset {config['dataset']!r}; choose from {', '.join(dataset_names())}.")
+        raise UsageError(unknown_name("dataset", config["dataset"], dataset_names()))
     if config["spec"] is None and config["model"] not in model_names():
-        raise UsageError(f"--model: unknown model {config['model']!r}; choose from {', '.join(model_names())}.")
+        raise UsageError("--model: " + unknown_name("model", config["model"], model_names()))
     if config["init"] is not None and config["init"] not in init_names():
-        raise UsageError(f"--init: invalid choice {config['init']!r} (choose from {', '.join(init_names())}).")
+        raise UsageError("--init: " + unknown_name("init", config["init"], init_names()))
     return config
 
 
 def model_spec(config, X, y, info) -> dict:
     """The spec to build: --spec file, or --model with the flags it takes, completed from the data."""
-    from ..models.registry import REQUIRED, model_parameters
+    from ..models.registry import model_parameters
     from ..models.spec import SpecError, load_spec
 
     if config["spec"] is not None:
@@ -125,10 +127,12 @@ def model_spec(config, X, y, info) -> dict:
         spec["hidden"] = [64, 64]
     n_classes = info.num_classes or int(y.max()) + 1
     shape = list(X.shape[1:])
+    square = len(shape) == 3 and shape[1] == shape[2]
     derived = {"in_features": shape[0] if len(shape) == 1 else shape, "out_features": n_classes,
-               "num_classes": n_classes, "in_channels": shape[0] if len(shape) == 3 else None}
+               "num_classes": n_classes, "in_channels": shape[0] if len(shape) == 3 else None,
+               "image_size": shape[1] if square else None}
     for k, v in derived.items():
-        if k in params and k not in spec and v is not None and (params[k] is REQUIRED or k != "in_channels"):
+        if k in params and k not in spec and v is not None:
             spec[k] = v
     return spec
 
@@ -155,36 +159,80 @@ def resolved_config(config, args, spec, out) -> dict:
     return resolved
 
 
-def run(args) -> int:
-    """Train one model (or, with --members, an ensemble) and write the run directory."""
+def _note_sizes(config, info, split, n, got) -> None:
+    """Say so when a dataset gives another number of samples than --n-train/--n-test asked for."""
+    if not n or n == got:
+        return
+    flag = "--n-train" if split == "train" else "--n-test"
+    if info.kind == "file":
+        why = f"its {split} split has {got:,}; using all of them"
+    elif info.num_classes and got % info.num_classes == 0 and got < n:
+        why = (f"it makes the same number of samples per class ({info.num_classes} classes), so a multiple of "
+               f"{info.num_classes}")
+    else:
+        why = "it makes a fixed number"
+    print(f"note: {flag} {n:,}: {config['dataset']} gives {got:,} samples ({why}).", file=sys.stderr)
+
+
+def prepare(args) -> dict:
+    """Everything ``train`` needs, checked, before anything is written: settings, data, model, optimizer.
+
+    The model runs one batch (in eval mode, under no_grad) so that a model that does not fit the
+    data is one message naming the layer, not a traceback after the output folder was made.
+    """
     from ..models.spec import SpecError, build_from_spec
-    from ..training import fit, save_checkpoint
     from ..training.ensemble import make_optimizer
+    from ._dryrun import check_fits
 
     config = resolve_config(args)
     info, X, y = load_split(config, "train", config["n_train"])
     if info.task != "classification":
         raise UsageError(f"train handles classification datasets; {config['dataset']!r} is a {info.task} task.")
     _, Xt, yt = load_split(config, "test", config["n_test"])
+    _note_sizes(config, info, "train", config["n_train"], len(X))
+    _note_sizes(config, info, "test", config["n_test"], len(Xt))
     spec = model_spec(config, X, y, info)
     try:
         model = build_from_spec(spec, rng=config["seed"])
-    except (SpecError, TypeError) as e:
-        raise UsageError(str(e)) from None
+    except (SpecError, TypeError, ValueError) as e:
+        raise UsageError(f"--spec: {e}" if config["spec"] else str(e)) from None
+    fix = (f"Check the sizes in {config['spec']}." if config["spec"] else
+           f"Choose a --model for {config['dataset']} samples of shape {tuple(X.shape[1:])} (`nnbasics models`).")
+    check_fits(model, X[:config["batch_size"]], y[:config["batch_size"]], what=f"{config['dataset']}", fix=fix,
+               labels=y)
     opt_kwargs = {k: config[k] for k in ("momentum", "weight_decay") if config[k] is not None}
     try:
         optimizer = make_optimizer(config["optimizer"], model.parameters(), config["lr"], **opt_kwargs)
     except (TypeError, ValueError) as e:
         raise UsageError(f"--optimizer {config['optimizer']}: {e}") from None
-    out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{spec.get('model', 'layers')}")
+    return {"config": config, "info": info, "train": (X, y), "test": (Xt, yt), "spec": spec, "model": model,
+            "optimizer": optimizer, "opt_kwargs": opt_kwargs}
+
+
+def print_architecture(model, X) -> None:
+    """The model's layers, output shapes and parameter count (as Keras prints before training)."""
+    import numpy as np
+
+    print(model.summary((1, *X.shape[1:]), dtype=np.float32 if X.dtype.kind == "f" else X.dtype, print_fn=None))
+
+
+def run(args) -> int:
+    """Train one model (or, with --members, an ensemble) and write the run directory."""
+    from ..training import fit, save_checkpoint
+
+    job = prepare(args)
+    config, model, optimizer, (X, y), (Xt, yt) = (job["config"], job["model"], job["optimizer"], job["train"],
+                                                  job["test"])
+    out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{job['spec'].get('model', 'layers')}")
     out.mkdir(parents=True, exist_ok=True)
     if config["members"] > 1:
         from ._ensemble import train_ensemble
 
-        return train_ensemble(config, args, model.spec, opt_kwargs, out, (X, y), (Xt, yt))
+        return train_ensemble(config, args, model.spec, job["opt_kwargs"], out, (X, y), (Xt, yt))
 
-    print(f"training {spec.get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} test "
-          f"samples) for {config['epochs']} epochs -> {out}", flush=True)
+    print_architecture(model, X)
+    print(f"training {job['spec'].get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} "
+          f"test samples) for {plural(config['epochs'], 'epoch')} -> {out}", flush=True)
     history = fit(model, (X, y), epochs=config["epochs"], optimizer=optimizer, loss="cross_entropy",
                   metrics=("accuracy",), validation_data=(Xt, yt), batch_size=config["batch_size"],
                   rng=config["seed"], progress=progress_mode(config["progress"]))

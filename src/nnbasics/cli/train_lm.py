@@ -20,6 +20,7 @@ from ._options import (
     fraction,
     lower_dash,
     non_negative_int,
+    plural,
     positive_float,
     positive_int,
 )
@@ -30,18 +31,19 @@ OPTIONS = [
     Option("model", ("--model",), {"type": lower_dash, "choices": CHAR_LMS,
                                    "help": "char-lstm (default), char-gru, char-rnn"}, "char-lstm"),
     Option("embedding_dim", ("--embedding-dim",), {"type": positive_int, "metavar": "N",
-                                                   "help": "embedding size (default: the model's, 64)"}),
+                                                   "help": "embedding size (default: the model's, 64)"}, example=64),
     Option("hidden_size", ("--hidden-size",), {"type": positive_int, "metavar": "N",
-                                               "help": "recurrent hidden size (default: the model's, 256)"}),
+                                               "help": "recurrent hidden size (default: the model's, 256)"}, example=256),
     Option("num_layers", ("--num-layers",), {"type": positive_int, "metavar": "N",
-                                             "help": "stacked recurrent layers (default 1)"}),
+                                             "help": "stacked recurrent layers (default 1)"}, example=2),
     DROPOUT.but(help="dropout between recurrent layers"),
     Option("seq_len", ("--seq-len",), {"type": positive_int, "help": "BPTT window in characters (default 100)"}, 100),
     BATCH_SIZE.but(help="parallel streams (default 32)", default=32),
-    Option("steps", ("--steps",), {"type": positive_int, "help": "stop after this many optimizer steps"}),
-    EPOCHS.but(help="stop after this many passes over the text (default 1 when no other stopping rule is given)"),
+    Option("steps", ("--steps",), {"type": positive_int, "help": "stop after this many optimizer steps"}, example=2000),
+    EPOCHS.but(help="stop after this many passes over the text (default 1 when no other stopping rule is given)",
+               example=1),
     Option("time_budget", ("--time-budget",), {"type": positive_float, "metavar": "SECONDS",
-                                               "help": "stop after this many seconds"}),
+                                               "help": "stop after this many seconds"}, example=300),
     LR.but(help="Adam learning rate (default 0.002)", default=2e-3),
     Option("clip", ("--clip",), {"type": positive_float, "help": "gradient-norm clipping (default 5)"}, 5.0),
     Option("val_fraction", ("--val-fraction",), {"type": fraction, "help": "held-out tail of the text (default 0.1)"},
@@ -93,8 +95,8 @@ def run(args) -> int:
                 "vocab_size": len(run.vocab), "steps_taken": run.steps, "stopped_by": run.stopped_by}
     (out / "history.json").write_text(json.dumps(history, allow_nan=False) + "\n")
     (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-    print(f"final: val_loss {run.val_loss:.4f} nats/char, perplexity {run.val_perplexity:.2f} after {run.steps} "
-          f"steps ({run.stopped_by})")
+    print(f"final: val_loss {run.val_loss:.4f} nats/char, perplexity {run.val_perplexity:.2f} after "
+          f"{plural(run.steps, 'step')} ({run.stopped_by})")
     if config["sample"]:
         print("sample:")
         print(sample(run.model, run.vocab, text[0], config["sample"], temperature=config["temperature"],

@@ -11,7 +11,7 @@ OPTIONS = [
     Option("hidden", ("--hidden",), {"type": positive_int, "help": "hidden units H (default 8; XOR needs 2)"}, 8),
     LR.but(help="learning rate (default 0.5)", default=0.5),
     Option("every", ("--every",), {"type": positive_int, "metavar": "N",
-                                   "help": "print the loss every N steps (default steps/10)"}),
+                                   "help": "print the loss every N steps (default steps/10)"}, example=200),
 ]
 
 
@@ -25,7 +25,7 @@ def run(args) -> int:
 
 COMMAND = Command(
     "xor", run, OPTIONS, order=10,
-    help="train a 2-layer network on XOR from scratch (the default command)",
+    help="the demo: a 2-layer network learns XOR from scratch",
     description="Train a 2-H-1 tanh network on XOR with raw nnbasics tensors and hand-written SGD; "
     "print the loss falling and the four predictions.",
 )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import synthetic
+from . import synthetic, vision
 from .errors import DatasetNotFoundError
 from .sources import locate
 
@@ -38,6 +38,7 @@ class DatasetInfo:
         num_classes: classes for classification (None otherwise / when it depends on kwargs).
         input_shape: shape of one sample's input (None when it depends on kwargs).
         source: key in ``sources.SOURCES`` (file datasets).
+        classes: the class names in label order (None where the labels are just numbers).
     """
 
     name: str
@@ -47,6 +48,7 @@ class DatasetInfo:
     num_classes: int | None = None
     input_shape: tuple | None = None
     source: str | None = None
+    classes: tuple | None = None
 
 
 _GENERATORS = {
@@ -88,15 +90,17 @@ DATASETS = {
     "hihello": DatasetInfo("hihello", "generated", "the lecture's 'hihell' -> 'ihello' characters",
                            task="sequence", num_classes=5, input_shape=(6,)),
     "shapes": DatasetInfo("shapes", "generated", "8 shape classes (bars, squares, plus, ring, x...) at random "
-                          "places and scales, 16x16 grey (size=)", num_classes=8, input_shape=(1, 16, 16)),
+                          "places and scales, 16x16 grey (size=)", num_classes=8, input_shape=(1, 16, 16),
+                          classes=synthetic.SHAPE_CLASSES),
     "mnist": DatasetInfo("mnist", "file", "MNIST handwritten digits, 28x28 grey (60k train / 10k test)",
-                         num_classes=10, input_shape=(1, 28, 28), source="mnist"),
+                         num_classes=10, input_shape=(1, 28, 28), source="mnist", classes=vision.MNIST.classes),
     "fashion-mnist": DatasetInfo("fashion-mnist", "file", "Zalando's Fashion-MNIST clothing, 28x28 grey (60k / 10k)",
-                                 num_classes=10, input_shape=(1, 28, 28), source="fashion-mnist"),
+                                 num_classes=10, input_shape=(1, 28, 28), source="fashion-mnist",
+                                 classes=vision.FashionMNIST.classes),
     "kmnist": DatasetInfo("kmnist", "file", "Kuzushiji-MNIST cursive Japanese characters, 28x28 grey (60k / 10k)",
-                          num_classes=10, input_shape=(1, 28, 28), source="kmnist"),
+                          num_classes=10, input_shape=(1, 28, 28), source="kmnist", classes=vision.KMNIST.classes),
     "cifar10": DatasetInfo("cifar10", "file", "CIFAR-10 colour images, 32x32x3, 10 classes (50k / 10k)",
-                           num_classes=10, input_shape=(3, 32, 32), source="cifar10"),
+                           num_classes=10, input_shape=(3, 32, 32), source="cifar10", classes=vision.CIFAR10.classes),
 }
 
 _ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mnist", "cifar-10": "cifar10",
