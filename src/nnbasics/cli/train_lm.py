@@ -27,7 +27,10 @@ from ._options import (
 from .train import CHAR_LMS
 
 OPTIONS = [
-    Option("text", ("text",), {"nargs": "?", "metavar": "TEXTFILE", "help": "a UTF-8 text file (any text)"}),
+    Option("text", ("text",), {"nargs": "?", "metavar": "TEXTFILE", "help": "a text file (any text; UTF-8 unless "
+                                                                            "--encoding says otherwise)"}),
+    Option("encoding", ("--encoding",), {"metavar": "NAME", "help": "the text file's encoding, e.g. latin-1 "
+                                                                    "(default utf-8)"}, "utf-8"),
     Option("model", ("--model",), {"type": lower_dash, "choices": CHAR_LMS,
                                    "help": "char-lstm (default), char-gru, char-rnn"}, "char-lstm"),
     Option("embedding_dim", ("--embedding-dim",), {"type": positive_int, "metavar": "N",
@@ -72,9 +75,10 @@ def run(args) -> int:
         raise UsageError("give a TEXTFILE (positional or `text = ...` in --config), e.g. "
                          "/work/shared/data/tinyshakespeare.txt or any UTF-8 file.")
     try:
-        text = load_text(config["text"])
-    except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
+        text = load_text(config["text"], encoding=config["encoding"])
+    except (OSError, ValueError) as e:  # the library's hint names its argument; the CLI's is a flag
+        raise UsageError(str(e).replace("encoding='latin-1'", "--encoding latin-1")
+                         .replace("load_text: ", "")) from None
     if config["steps"] is None and config["epochs"] is None and config["time_budget"] is None:
         config["epochs"] = 1
     spec = {"model": config["model"], **{k: config[k] for k in ("embedding_dim", "hidden_size", "num_layers",

@@ -288,7 +288,9 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
             epoch and the carried recurrent state are restored, so the run continues exactly as
             if it had not stopped (same losses and weights; only wall times differ). Give the same
             text, ``seq_len``, ``batch_size``, ``val_fraction`` and ``random_offset`` (checked).
-        progress: None (silent), True (print one line per evaluation), or a callable taking
+        progress: None or False (silent); True: a live bar of the steps with the running training
+            loss on a terminal (plain lines every ``eval_every // 10`` steps elsewhere) and one line
+            per evaluation (see :class:`~nnbasics.training.progress.Progress`); or a callable taking
             the evaluation record (a dict).
 
     Returns:
@@ -323,10 +325,13 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         raise ValueError(f"train_char_lm: lr must be > 0, e.g. 2e-3. Got {lr!r}.")
     if clip is not None and not (isinstance(clip, numbers.Real) and clip > 0):
         raise ValueError(f"train_char_lm: clip must be > 0 or None. Got {clip!r}.")
+    if progress is False:
+        progress = None
     if progress is True:
-        progress = _print_record
+        progress = _StepReport(steps, eval_every)
     elif progress is not None and not callable(progress):
-        raise TypeError(f"train_char_lm: progress must be None, True or a callable. Got {type(progress).__name__}.")
+        raise TypeError(f"train_char_lm: progress must be None, False, True or a callable. Got "
+                        f"{type(progress).__name__}.")
 
     g = as_generator(rng)
     if isinstance(model, Module) and vocab is None and resume is None:
@@ -427,6 +432,8 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
             where["chunks"] = i + 1
             recent.append(loss)
             step += 1
+            if isinstance(progress, _StepReport):
+                progress.step(step, recent)
             if steps is not None and step >= steps:
                 stop = "steps"
             elif time_budget_s is not None and time.perf_counter() - t0 >= time_budget_s:
@@ -438,6 +445,8 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         if not stop and epochs is not None and epoch >= epochs:
             stop = "epochs"
     evaluate(step, epoch, val_streams)
+    if isinstance(progress, _StepReport):
+        progress.close()
     run.steps, run.seconds, run.stopped_by = step, time.perf_counter() - t0, stop
     return run
 
@@ -466,7 +475,31 @@ def _resume_metadata(resume, config):
     return meta
 
 
-def _print_record(rec):
-    print(f"step {rec['step']:>6}  epoch {rec['epoch']:>3}  {rec['time_s']:8.1f} s  "
-          f"train {rec['train_loss']:.4f}  val {rec['val_loss']:.4f} nats/char  ppl {rec['val_perplexity']:.2f}",
-          flush=True)
+def _format_record(rec) -> str:
+    """One evaluation as a line; before the first step there is no training loss yet ("-", not "nan")."""
+    train = "-     " if math.isnan(rec["train_loss"]) else f"{rec['train_loss']:.4f}"
+    return (f"step {rec['step']:>6}  epoch {rec['epoch']:>3}  {rec['time_s']:8.1f} s  train {train}  "
+            f"val {rec['val_loss']:.4f} nats/char  ppl {rec['val_perplexity']:.2f}")
+
+
+class _StepReport:
+    """``progress=True``: a bar of the steps (running training loss) and a line per evaluation on stdout."""
+
+    def __init__(self, steps, eval_every):
+        import sys
+
+        from .progress import Progress
+
+        self._bar = Progress(total=steps, desc="train", unit="step", file=sys.stderr, leave=False,
+                             every=max(1, eval_every // 10))
+
+    def step(self, step, recent):
+        self._bar.update(1, {"loss": float(np.mean(recent))} if recent else None)
+
+    def __call__(self, rec):
+        import sys
+
+        self._bar.write(_format_record(rec), file=sys.stdout)
+
+    def close(self):
+        self._bar.close()
