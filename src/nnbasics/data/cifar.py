@@ -7,15 +7,21 @@ The official ``cifar-10-python.tar.gz`` holds pickled dicts
 array reconstructors (``_reconstruct``; protocol 5's ``_frombuffer``),
 ``numpy.ndarray``, ``numpy.dtype`` and NumPy's scalar constructor, plus
 ``_codecs.encode`` to latin-1 (how Python 3 protocol-2 pickles spell bytes), each
-through a wrapper that refuses object dtypes and ndarray subclasses. Every other
-global (``os.system``, ``builtins.eval``...) raises :class:`~nnbasics.data.DatasetError`
-before anything is called.
+through a wrapper. Every other global (``os.system``, ``builtins.eval``...) raises
+:class:`~nnbasics.data.DatasetError` before anything is called.
+
+Only plain integer dtypes are built, by name (``u1``, ``i8``...); a dtype's pickled state
+(``BUILD``) is accepted only when it is the no-op NumPy writes for such a dtype, and is never
+applied: a state can give a dtype fields at any offset, and NumPy then reads outside the
+array (PyTorch's ``weights_only`` unpickler refuses BUILD on dtypes too). An array's state
+must be a plain dtype and exactly the bytes its shape needs. The labels must be a flat
+list of ints (or a 1-D integer array) of one per image, checked before NumPy converts them.
 
 Decision: a restricted ``Unpickler`` (the approach of ``torch.load(weights_only=True)``)
 rather than a hand-written opcode interpreter: the standard parser handles every
 protocol, and the allowlist is where the safety lives. The whole file is read into
 memory first (batches are ~30 MB), so a length field in a corrupt pickle cannot make
-the reader allocate more than the file's size.
+the reader allocate more than the file's size, and every array is bounded by it.
 
 Example:
     >>> import numpy as np, pickle
@@ -46,18 +52,35 @@ _ARCHIVE_DIR = "cifar-10-batches-py"
 _MAX_MEMBER_BYTES = 256 << 20  # a real batch is ~31 MB
 
 
-def _safe_dtype(*args):
-    dt = np.dtype(*args)
-    if dt.hasobject:
-        raise pickle.UnpicklingError(f"refusing an object dtype ({dt}) in a data file")
-    return dt
+# The only dtypes a CIFAR batch holds, by the names NumPy pickles them under: uint8 images, integer
+# labels ("b" is the int8 placeholder of ``_reconstruct``). Built by name; no dtype state is ever applied.
+_DTYPE_NAMES = frozenset(["b", "B", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8"])
+
+
+def _plain(dt) -> bool:
+    """A plain native integer dtype: no fields, sub-arrays, objects or odd sizes."""
+    return (isinstance(dt, np.dtype) and dt.kind in "iu" and dt.fields is None and dt.subdtype is None
+            and not dt.hasobject and dt.isnative and dt.itemsize in (1, 2, 4, 8) and dt == np.dtype(dt.str))
+
+
+def _safe_dtype(name, align=False, copy=False):
+    """``numpy.dtype(name, align, copy)`` for the plain integer names a CIFAR batch uses, and nothing else."""
+    if isinstance(name, np.dtype) and _plain(name):
+        return name
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    if not isinstance(name, str) or name not in _DTYPE_NAMES or not isinstance(align, bool) or not isinstance(copy, bool):
+        raise pickle.UnpicklingError(
+            f"refusing the dtype {name!r:.40}: a CIFAR batch holds only uint8 images and integer labels"
+        )
+    return np.dtype(name)
 
 
 def _n_bytes(shape, dt, limit):
     """Bytes of an array of ``shape`` and ``dt``, refused when above ``limit`` (the file's size)."""
     if not isinstance(shape, tuple):
         shape = (shape,)
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape) or len(shape) > 32:
         raise pickle.UnpicklingError(f"malformed NumPy shape {shape!r:.80}")
     n = dt.itemsize
     for s in shape:
@@ -121,14 +144,41 @@ _ALLOWED = {
 _SIZED = (_safe_reconstruct, _safe_frombuffer)
 
 
+def _check_dtype_state(inst, state) -> None:
+    """Accept only the state NumPy writes for a plain dtype (a no-op); never call ``dtype.__setstate__``.
+
+    A dtype state can add fields at any offset, sub-arrays, a new item size or the has-object
+    flag; NumPy then reads outside the array (a segfault, or heap bytes in the labels). PyTorch's
+    ``weights_only`` unpickler refuses BUILD on dtypes for the same reason.
+    """
+    order = "|" if inst.itemsize == 1 else ("<" if inst.byteorder in "<=" and np.little_endian else ">")
+    expected = (order, None, None, None, -1, -1, 0)
+    if not (isinstance(state, tuple) and len(state) == 8 and state[0] in (3, 4) and state[1:] == expected):
+        raise pickle.UnpicklingError(
+            f"refusing a dtype state {state!r:.120} that would change {inst} (fields, offsets, sub-arrays, size, "
+            "flags or byte order): a CIFAR batch holds plain arrays"
+        )
+
+
+def _check_array_state(inst, state, limit) -> None:
+    """``ndarray.__setstate__`` arguments: (1, shape, plain dtype, is_fortran, bytes of exactly that size)."""
+    if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1 and isinstance(state[1], tuple)
+            and isinstance(state[3], bool) and isinstance(state[4], bytes)):
+        raise pickle.UnpicklingError("malformed ndarray state")
+    if not _plain(state[2]):
+        raise pickle.UnpicklingError(f"refusing an array of dtype {state[2]!r:.80}: a CIFAR batch holds plain integers")
+    if _n_bytes(state[1], state[2], limit) != len(state[4]):
+        raise pickle.UnpicklingError("malformed ndarray state: its bytes do not match its shape and dtype")
+
+
 class _RestrictedUnpickler(pickle._Unpickler):
     """Resolves only the allowlisted NumPy reconstruction names; everything else is refused.
 
-    The pure-Python unpickler, so that BUILD (``obj.__setstate__(state)``) can be checked too:
-    it may only fill an ndarray (dtype without objects, size within the file) or a dtype (which
-    must not end up holding objects: a dtype state can set the has-object flag, after which
-    NumPy would read raw file bytes as object pointers). Each name resolves to a fresh
-    wrapper, so a pickle cannot change the library's own functions.
+    The pure-Python unpickler, so that BUILD (``obj.__setstate__(state)``) can be checked too: it
+    may fill a fresh ndarray once (plain integer dtype, bytes matching its shape, size within the
+    file); on a dtype it is accepted only as the no-op state NumPy writes for a plain dtype and
+    is never applied. Each name resolves to a fresh wrapper, so a pickle cannot change the
+    library's own functions.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)  # noqa: RUF012 - the pickle module's own per-class table
@@ -136,6 +186,7 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def __init__(self, file, limit, **kwargs):
         super().__init__(file, **kwargs)
         self.limit = limit
+        self.built = []  # arrays already filled by BUILD (kept alive so their ids stay unique)
 
     def find_class(self, module, name):
         try:
@@ -159,15 +210,16 @@ class _RestrictedUnpickler(pickle._Unpickler):
     def load_build(self):
         state, inst = self.stack[-1], self.stack[-2]
         if type(inst) is np.ndarray:
-            if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], np.dtype)):
-                raise pickle.UnpicklingError("malformed ndarray state")
-            _safe_dtype(state[2])
-            _n_bytes(tuple(state[1]) if isinstance(state[1], (tuple, list)) else state[1], state[2], self.limit)
-        elif type(inst) is not np.dtype and not isinstance(inst, np.dtype):
+            if any(a is inst for a in self.built):
+                raise pickle.UnpicklingError("refusing a second state for the same array")
+            _check_array_state(inst, state, self.limit)
+            self.built.append(inst)
+            pickle._Unpickler.load_build(self)
+        elif isinstance(inst, np.dtype):
+            _check_dtype_state(inst, state)
+            self.stack.pop()  # the state, accepted and not applied
+        else:
             raise pickle.UnpicklingError(f"refusing to set the state of a {type(inst).__name__:.80}")
-        pickle._Unpickler.load_build(self)
-        if isinstance(inst, np.dtype) and inst.hasobject:
-            raise pickle.UnpicklingError("refusing a dtype state that makes it hold Python objects")
 
     dispatch[pickle.BUILD[0]] = load_build
 
@@ -179,6 +231,30 @@ def _restricted_loads(blob, name):
         raise DatasetError(f"{name} is not a valid CIFAR batch: nested too deeply.") from None
     except Exception as e:  # any parse failure of untrusted bytes becomes one clear error
         raise DatasetError(f"{name} is not a valid CIFAR batch: {type(e).__name__}: {str(e)[:200]}") from e
+
+
+def _labels(labels, n, name):
+    """``labels`` as int64 ``(n,)``: a flat list/tuple of ``n`` integers or a 1-D integer array.
+
+    Checked element by element before NumPy sees it: a nested list (or a list of ``n``
+    references to one huge list, which a pickle memo makes cheap) would otherwise expand
+    into an allocation the file's size does not justify.
+    """
+    if isinstance(labels, np.ndarray):
+        if not _plain(labels.dtype) or labels.ndim != 1:
+            raise DatasetError(f"{name}: 'labels' must be integers of shape ({n},). Got {labels.dtype} {labels.shape}.")
+    elif isinstance(labels, (list, tuple)):
+        bad = next((v for v in labels if isinstance(v, bool) or not isinstance(v, (int, np.integer))), None)
+        if bad is not None:
+            raise DatasetError(f"{name}: 'labels' must be a flat list of ints. Found a {type(bad).__name__}.")
+    else:
+        raise DatasetError(f"{name}: 'labels' must be a list of ints. Got {type(labels).__name__}.")
+    if len(labels) != n:
+        raise DatasetError(f"{name}: {n} images but {len(labels)} labels.")
+    try:
+        return np.array(labels, dtype=np.int64)
+    except OverflowError as e:
+        raise DatasetError(f"{name}: 'labels' must be in [0, 10) ({e}).") from None
 
 
 def _get(d, key):
@@ -224,12 +300,7 @@ def load_cifar_batch(source, name=None):
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         got = f"{data.dtype} {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DatasetError(f"{name}: 'data' must be a uint8 array (N, 3072). Got {got}.")
-    try:
-        labels = np.asarray(labels, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError) as e:
-        raise DatasetError(f"{name}: 'labels' must be a list of ints ({e}).") from e
-    if labels.shape != (data.shape[0],):
-        raise DatasetError(f"{name}: {data.shape[0]} images but labels of shape {labels.shape}.")
+    labels = _labels(labels, data.shape[0], name)
     if labels.size and (labels.min() < 0 or labels.max() >= 10):
         raise DatasetError(f"{name}: labels must be in [0, 10). Got range [{labels.min()}, {labels.max()}].")
     images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)  # (N, 3072) CHW rows -> (N, 32, 32, 3)
