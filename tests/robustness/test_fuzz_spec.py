@@ -2,8 +2,8 @@
 
 Property: build_from_spec gives a Module, or SpecError (a ValueError), or a ValueError/TypeError
 whose message starts with "spec:" (a layer constructor's own check, re-raised naming the layer);
-never a raw exception from deep inside, a hang, or a huge allocation (sizes whose product exceeds
-MAX_LAYER_WEIGHTS are refused before building).
+never a raw exception from deep inside, a hang, or a huge allocation (a model holding more than
+nnbasics.models.size.MAX_PARAMETERS numbers, counted over every layer, is refused before building).
 """
 
 import json
@@ -115,9 +115,17 @@ def test_fuzz_spec_dicts(spec):
     {"layers": [{"type": "embedding", "num_embeddings": 10**12, "embedding_dim": 1}]},
     {"layers": [{"type": "lstm", "input_size": 2**40, "hidden_size": 2}]},
     'layers = [{type = "conv2d", in_channels = 100000, out_channels = 100000, kernel_size = 3}]',
+    # each layer below passed the old per-layer limit (its two largest sizes multiply below 2^31)
+    {"model": "mlp", "in_features": 40000, "out_features": 2, "hidden": [40000] * 200},
+    {"layers": [{"type": "conv2d", "in_channels": 40000, "out_channels": 40000, "kernel_size": 3}]},
+    {"layers": [{"type": "lstm", "input_size": 20000, "hidden_size": 20000, "num_layers": 100,
+                 "bidirectional": True}]},
+    {"layers": [{"type": "linear", "in_features": 16000, "out_features": 16000}] * 100},
+    {"model": "char-lstm", "vocab_size": 30000, "hidden_size": 20000, "num_layers": 50},
+    {"model": "lab-cnn-deep", "image_size": 20000, "hidden": 30000},
 ])
 def test_huge_sizes_are_refused_before_allocating(spec):
-    with bounded_memory(1 << 20), pytest.raises(SpecError, match="weights in one layer"):
+    with bounded_memory(1 << 20), pytest.raises(SpecError, match="numbers, more than"):
         build_from_spec(spec)
 
 

@@ -201,6 +201,9 @@ def build_model(name, **kwargs):
     recorded = {"model": name}
     for k, v in {**params, **kwargs}.items():
         recorded[k] = to_json_data(v, k)
+    from .spec import check_size  # the whole model's size, before its factory allocates anything
+
+    check_size(recorded)
     model = factory(rng=rng, **kwargs)
     model.spec = recorded
     return model

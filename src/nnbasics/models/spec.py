@@ -67,6 +67,7 @@ __all__ = [
     "SpecError",
     "SpecSequential",
     "build_from_spec",
+    "check_size",
     "layer_types",
     "load_spec",
     "read_toml",
@@ -260,7 +261,6 @@ def _validate_layer(i, entry, table):
     record = {"type": _type_name(cls)}
     for k, v in args.items():
         record[k] = to_json_data(v, f"{where}.{k}")
-    _check_sizes(f"{where} ({_type_name(cls)})", record)
     return cls, record
 
 
@@ -272,31 +272,28 @@ def _tuples(v):
 _LAYER_KEYS = ("layers", "init", "description")
 
 
-#: A spec whose two largest sizes multiply past this (8 GiB of float32 weights in one layer) is refused
-#: before anything is allocated: a damaged or hostile spec (a checkpoint's header) must not exhaust memory.
-MAX_LAYER_WEIGHTS = 2**31
+def check_size(spec: dict, limit: int | None = None, why: str = "") -> int:
+    """The numbers ``spec``'s model holds (:func:`~nnbasics.models.size.spec_size`), refused above ``limit``.
 
+    Counted over the whole model before anything is allocated. ``limit`` defaults to
+    :data:`~nnbasics.models.size.MAX_PARAMETERS`; a checkpoint passes the numbers its file holds.
+    Specs that cannot be counted exactly (a model registered by the user) are estimated.
 
-def _ints(v):
-    if isinstance(v, bool):
-        return []
-    if isinstance(v, int):
-        return [v]
-    if isinstance(v, (list, tuple)):
-        return [i for e in v for i in _ints(e)]
-    return []
+    Raises:
+        SpecError: the model would be bigger than ``limit``, with both numbers.
+    """
+    from . import size
 
-
-def _check_sizes(where, entry: dict) -> None:
-    """Refuse sizes whose product (an upper bound's proxy for one layer's weights) exceeds MAX_LAYER_WEIGHTS."""
-    sizes = sorted((abs(i) for k, v in entry.items() if k not in ("type", "model") for i in _ints(v)), reverse=True)
-    if not sizes:
-        return
-    biggest = sizes[0] * (sizes[1] if len(sizes) > 1 else 1)
-    if biggest > MAX_LAYER_WEIGHTS:
-        raise SpecError(f"spec: {where}: sizes {sizes[:2]} would need about {biggest:,} weights in one layer "
-                        f"(more than {MAX_LAYER_WEIGHTS:,}, {MAX_LAYER_WEIGHTS * 4 // 2**30} GiB of float32); "
-                        "is the spec damaged? Use smaller sizes.")
+    n = size.spec_size(spec)
+    if n is None:
+        n = size.rough_size(spec)
+    cap = size.MAX_PARAMETERS if limit is None else min(limit, size.MAX_PARAMETERS)
+    if n > cap:
+        what = why or (f"more than nnbasics.models.size.MAX_PARAMETERS = {size.MAX_PARAMETERS:,} "
+                       f"({size.MAX_PARAMETERS * 4 / 2**30:g} GiB of float32)")
+        raise SpecError(f"spec: the model would hold {n:,} numbers, {what}; is the spec damaged? Use smaller sizes "
+                        "(or raise nnbasics.models.size.MAX_PARAMETERS for a model this big on purpose).")
+    return n
 
 
 def validate_spec(spec) -> dict:
@@ -322,7 +319,7 @@ def validate_spec(spec) -> dict:
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise SpecError(f"spec: model: unknown model {name!r:.80}.{hint} Valid models: {', '.join(models)}.")
         out = {k: to_json_data(v, k) for k, v in spec.items()}
-        _check_sizes(f"model {name!r}", out)
+        check_size(out)
         return out
     if "layers" not in spec:
         raise SpecError(
@@ -348,6 +345,7 @@ def validate_spec(spec) -> dict:
         if not isinstance(spec["description"], str):
             raise SpecError(f"spec: description must be a string; got {spec['description']!r}.")
         out["description"] = spec["description"]
+    check_size(out)
     return out
 
 
