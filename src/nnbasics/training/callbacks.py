@@ -22,8 +22,6 @@ Stateful callbacks (:class:`EarlyStopping`, :class:`LearningRateScheduler`,
 from __future__ import annotations
 
 import copy
-import csv
-import json
 import math
 import numbers
 import os
@@ -170,6 +168,19 @@ def _check_int(owner, name, value, low):
     return int(value)
 
 
+def _best_state(owner, state, ref) -> dict:
+    """A best-value state ``{"best": number, "best_epoch": int >= 0 or None[, "wait": int >= 0]}``, checked."""
+    from .checkpoint_check import like_state
+
+    s = like_state(ref, state, f"{owner} state")
+    if not (s["best_epoch"] is None or (isinstance(s["best_epoch"], int) and not isinstance(s["best_epoch"], bool)
+                                        and 0 <= s["best_epoch"] <= 2**53)):
+        raise ValueError(f"{owner} state['best_epoch'] must be an epoch index or None; got {s['best_epoch']!r:.60}")
+    if s.get("wait", 0) < 0:
+        raise ValueError(f"{owner} state['wait'] must be >= 0; got {s['wait']!r}")
+    return s
+
+
 class EarlyStopping(Callback):
     """Stop training when a monitored quantity has stopped improving.
 
@@ -240,8 +251,13 @@ class EarlyStopping(Callback):
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
 
+    def check_state(self, state) -> dict:
+        """``state`` (e.g. read back from a checkpoint) checked, as :meth:`load_state_dict` takes it; ValueError."""
+        return _best_state("EarlyStopping", state, {"best": 0.0, "best_epoch": None, "wait": 0})
+
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], int(state["wait"])
+        s = self.check_state(state)
+        self.best, self.best_epoch, self.wait = s["best"], s["best_epoch"], s["wait"]
 
 
 class ModelCheckpoint(Callback):
@@ -303,10 +319,10 @@ class ModelCheckpoint(Callback):
         ctx = self.context
         if ctx.abort_epoch:  # another callback (TerminateOnNaN) abandoned this epoch and restored older weights
             return
-        bad = [k for k, v in ctx.model.state_dict().items() if not _finite_array(v)]
-        if bad:  # NOTE: never overwrite a good checkpoint with NaN/Inf weights
+        bad = _nonfinite(ctx)
+        if bad:  # NOTE: never overwrite a good checkpoint with NaN/Inf weights or optimizer state
             warnings.warn(f"ModelCheckpoint: not saving epoch {epoch + 1}: non-finite values in {', '.join(bad[:3])}; "
-                          f"{self.last_path} keeps the last finite weights. Add TerminateOnNaN to stop such runs.",
+                          f"{self.last_path} keeps the last finite state. Add TerminateOnNaN to stop such runs.",
                           RuntimeWarning, stacklevel=2)
             return
         data = checkpoint_bytes(
@@ -321,8 +337,13 @@ class ModelCheckpoint(Callback):
     def state_dict(self) -> dict:
         return {"best": self.best, "best_epoch": self.best_epoch}
 
+    def check_state(self, state) -> dict:
+        """``state`` checked, as :meth:`load_state_dict` takes it; ValueError naming the field."""
+        return _best_state("ModelCheckpoint", state, {"best": 0.0, "best_epoch": None})
+
     def load_state_dict(self, state: dict) -> None:
-        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        s = self.check_state(state)
+        self.best, self.best_epoch = s["best"], s["best_epoch"]
 
 
 class LearningRateScheduler(Callback):
@@ -388,20 +409,29 @@ class LearningRateScheduler(Callback):
     def state_dict(self) -> dict:
         return {} if self.kind == "function" else {"scheduler": self.schedule.state_dict()}
 
+    def check_state(self, state) -> dict:
+        """``state`` checked against this scheduler's own state (same keys and kinds); ValueError naming the field."""
+        from .checkpoint_check import like_state
+
+        return like_state(self.state_dict(), state, "LearningRateScheduler state")
+
     def load_state_dict(self, state: dict) -> None:
-        if self.kind != "function" and "scheduler" in state:
-            self.schedule.load_state_dict(state["scheduler"])
+        s = self.check_state(state)
+        if self.kind != "function":
+            self.schedule.load_state_dict(s["scheduler"])
 
 
 class TerminateOnNaN(Callback):
     """Stop at the first batch whose loss is NaN or infinite, and go back to the last good weights.
 
     "Good" is the state at the end of the last epoch whose every batch loss was finite and
-    whose weights were all finite (or the start of training): the weights and the optimizer
-    state are restored to it, and the diverged epoch is neither finished nor recorded, so a
-    :class:`ModelCheckpoint`'s ``last`` file still holds that good epoch. An epoch whose
-    losses were finite but whose last step left non-finite weights (or a non-finite
-    validation loss) is caught at its end the same way, before any checkpoint is written.
+    whose weights and optimizer state were all finite (or the start of training): the weights
+    and the optimizer state are restored to it, and the diverged epoch is neither finished nor
+    recorded, so a :class:`ModelCheckpoint`'s ``last`` file still holds that good epoch. An
+    epoch whose losses were finite but whose last step left non-finite weights, a non-finite
+    optimizer state (an Adagrad accumulator overflowing to inf freezes its parameters while the
+    loss stays finite) or a non-finite validation loss is caught at its end the same way,
+    before any checkpoint is written.
 
     Why training stopped is given in ``stop_reason``, in the History that ``fit`` returns
     (``history.stop_reason``) and as a RuntimeWarning.
@@ -456,7 +486,7 @@ class TerminateOnNaN(Callback):
         logs = logs or {}
         bad_logs = [k for k in ("loss", "val_loss") if isinstance(logs.get(k), numbers.Real)
                     and not math.isfinite(logs[k])]
-        bad_weights = [k for k, v in self.context.model.state_dict().items() if not _finite_array(v)]
+        bad_weights = _nonfinite(self.context)
         if bad_logs or bad_weights:
             hist = self.context.history
             if hist is not None and hist.epoch and hist.epoch[-1] == epoch:  # unrecord the diverged epoch
@@ -464,10 +494,20 @@ class TerminateOnNaN(Callback):
                 for col in hist.history.values():
                     col.pop()
             what = (f"{bad_logs[0]} was {logs[bad_logs[0]]}" if bad_logs
-                    else f"the weights became non-finite ({', '.join(bad_weights[:3])})")
+                    else f"the weights or optimizer state became non-finite ({', '.join(bad_weights[:3])})")
             self._stop(epoch, None, what)
             return
         self._snapshot(epoch)
+
+
+def _nonfinite(ctx) -> list:
+    """Names of the model's non-finite weights and of the optimizer's non-finite state ("optimizer state 0.sum")."""
+    from .checkpoint_check import nonfinite_state
+
+    bad = [k for k, v in ctx.model.state_dict().items() if not _finite_array(v)]
+    if ctx.optimizer is not None:
+        bad += [f"optimizer state {k}" for k in nonfinite_state(ctx.optimizer)]
+    return bad
 
 
 def _finite_array(v) -> bool:
@@ -475,87 +515,6 @@ def _finite_array(v) -> bool:
     return a.dtype.kind not in "fc" or bool(np.isfinite(a).all())
 
 
-def _finite_or_none(v):
-    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
-
-class _FileLogger(Callback):
-    def __init__(self, path, append: bool):
-        self.path, self.append = os.fspath(path), bool(append)
-        self._file = None
-
-    def _open(self):
-        d = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(d, exist_ok=True)
-        resume = self.append or (self.context is not None and self.context.initial_epoch > 0)
-        exists = resume and os.path.exists(self.path) and os.path.getsize(self.path) > 0
-        self._file = open(self.path, "a" if resume else "w", newline="", encoding="utf-8")  # noqa: SIM115 - closed in on_train_end
-        return exists
-
-    def on_train_end(self, logs=None):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-class CSVLogger(_FileLogger):
-    """Write one CSV row per epoch: ``epoch`` then the epoch logs (columns fixed by the first row).
-
-    Args:
-        path: the CSV file.
-        separator: the field separator (default ",").
-        append: add to an existing file instead of overwriting it (also done when ``fit``
-            resumes at ``initial_epoch > 0``); the existing header's columns are kept.
-
-    Floats are written with ``repr`` (round-trip precision); NaN as ``nan``.
-    """
-
-    def __init__(self, path, separator: str = ",", append: bool = False):
-        super().__init__(path, append)
-        self.separator = separator
-        self._writer, self._keys = None, None
-
-    def on_train_begin(self, logs=None):
-        existing = self._open()
-        self._keys = None
-        if existing:
-            with open(self.path, newline="", encoding="utf-8") as f:
-                header = next(csv.reader(f, delimiter=self.separator), None)
-            self._keys = header[1:] if header else None
-        self._writer = csv.writer(self._file, delimiter=self.separator)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self._keys is None:
-            self._keys = list(logs)
-            self._writer.writerow(["epoch", *self._keys])
-        self._writer.writerow([epoch, *(_csv_value(logs.get(k, "")) for k in self._keys)])
-        self._file.flush()
-
-
-def _csv_value(v):
-    return repr(float(v)) if isinstance(v, (float, np.floating)) else v
-
-
-class JSONLinesLogger(_FileLogger):
-    """Write one JSON object per epoch and line: ``{"epoch": e, **logs}`` (strict JSON: NaN/inf as null).
-
-    Args:
-        path: the ``.jsonl`` file.
-        append: add to an existing file (also done when resuming at ``initial_epoch > 0``).
-    """
-
-    def __init__(self, path, append: bool = False):
-        super().__init__(path, append)
-
-    def on_train_begin(self, logs=None):
-        self._open()
-
-    def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": int(epoch), **{k: _finite_or_none(v) for k, v in (logs or {}).items()}}
-        self._file.write(json.dumps(row, allow_nan=False) + "\n")
-        self._file.flush()
+# The file loggers live in loggers.py; re-exported here, where they were first defined.
+from .loggers import CSVLogger, JSONLinesLogger

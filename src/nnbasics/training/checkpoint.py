@@ -46,6 +46,7 @@ import numpy as np
 
 from ..io.safetensors import SafetensorsError, atomic_write_bytes, load_bytes, save_bytes
 from ..tensor import Tensor
+from .checkpoint_check import CheckpointError, check_meta, check_spec_size, decode_rng_states, optimizer_state
 from .history import History
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "checkpoint_bytes",
     "load_checkpoint",
     "module_generators",
+    "prepare_checkpoint",
     "read_checkpoint_metadata",
     "save_checkpoint",
 ]
@@ -64,13 +66,6 @@ FORMAT = "nnbasics.checkpoint"
 FORMAT_VERSION = 1
 _META_KEY = "nnbasics"
 _OPT = "optimizer/state/"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is unreadable (truncated, corrupt, not a checkpoint) or does not fit the model/optimizer.
-
-    The message names the file and says exactly what is wrong.
-    """
 
 
 @dataclass
@@ -139,24 +134,6 @@ def _encode_state(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
-
-
-def _decode_state(obj):
-    if isinstance(obj, dict):
-        if "__ndarray__" in obj:
-            return np.asarray(obj["__ndarray__"], dtype=np.dtype(obj["dtype"]))
-        return {k: _decode_state(v) for k, v in obj.items()}
-    return obj
-
-
-def _set_state(path, name, gen, state):
-    try:
-        gen.bit_generator.state = _decode_state(state)
-    except (ValueError, TypeError, KeyError, OverflowError, AttributeError) as e:
-        raise CheckpointError(
-            f"{path}: cannot restore random stream {name!r}: saved as {state.get('bit_generator')!r}, the "
-            f"Generator uses {type(gen.bit_generator).__name__} ({e})."
-        ) from None
 
 
 # ---------------------------------------------------------------- saving
@@ -311,68 +288,13 @@ def _read(path):
             f"{path}: checkpoint format version {version!r}; this nnbasics reads versions <= {FORMAT_VERSION}. "
             "Upgrade nnbasics to load it."
         )
-    _check_meta(path, meta)
+    check_meta(path, meta)
     if "sha256" in meta and _digest(arrays) != meta["sha256"]:
         raise CheckpointError(
             f"{path}: corrupt checkpoint: the array data does not match the SHA-256 recorded when it was saved "
             "(bit rot or a damaged copy). Use another copy."
         )
     return path, arrays, meta
-
-
-def _check_meta(path, meta) -> None:
-    """The metadata's fields have the types :func:`checkpoint_bytes` writes; else CheckpointError naming the field.
-
-    The SHA-256 covers the arrays only, so a damaged or hand-edited header must be checked here:
-    everything ``load_checkpoint`` reads from it is type-checked before use.
-    """
-
-    def bad(field, expected):
-        value = meta
-        for part in field.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        raise CheckpointError(f"{path}: corrupt checkpoint metadata: {field!r} must be {expected}; got "
-                              f"{type(value).__name__} {value!r:.80}.")
-
-    def is_count(v):
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
-
-    model = meta.get("model")
-    if model is not None:
-        if not isinstance(model, dict):
-            bad("model", "an object")
-        if not isinstance(model.get("class"), (str, type(None))):
-            bad("model.class", "a string")
-        if not isinstance(model.get("spec"), (dict, type(None))):
-            bad("model.spec", "an object (a model spec) or null")
-        keys = model.get("keys")
-        if keys is not None and not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-            bad("model.keys", "a list of strings")
-    if meta.get("epoch") is not None and not is_count(meta["epoch"]):
-        bad("epoch", "an integer >= 0 or null")
-    if not isinstance(meta.get("sha256", ""), str):
-        bad("sha256", "a hex string")
-    rng = meta.get("rng_states")
-    if rng is not None and not (isinstance(rng, dict) and all(isinstance(v, dict) for v in rng.values())):
-        bad("rng_states", "an object of bit_generator.state objects")
-    opt = meta.get("optimizer")
-    if opt is not None:
-        if not isinstance(opt, dict) or not isinstance(opt.get("class"), str):
-            bad("optimizer", "an object with a 'class' string")
-        groups = opt.get("param_groups")
-        if not (isinstance(groups, list) and all(isinstance(g, dict) for g in groups)):
-            bad("optimizer.param_groups", "a list of objects")
-        scalars = opt.get("scalar_state", {})
-        if not (isinstance(scalars, dict) and all(k.isdigit() and isinstance(v, dict) for k, v in scalars.items())):
-            bad("optimizer.scalar_state", "an object {parameter index: {name: value}}")
-    hist = meta.get("history")
-    if hist is not None:
-        try:
-            from .history import History
-
-            History.from_dict(hist)
-        except (TypeError, ValueError, AttributeError, OverflowError) as e:
-            raise CheckpointError(f"{path}: corrupt checkpoint metadata: 'history': {e}") from None
 
 
 def read_checkpoint_metadata(path) -> dict:
@@ -412,47 +334,133 @@ def _check_weights(path, model, weights, strict) -> dict:
     return {k: weights[k] for k in own if k in weights}
 
 
-def _optimizer_state_dict(path, optimizer, meta, arrays) -> dict:
-    saved = meta.get("optimizer")
-    if saved is None:
-        raise CheckpointError(f"{path}: the checkpoint holds no optimizer state (saved without optimizer=).")
-    name = type(optimizer).__name__
-    if saved["class"] != name:
+def _build_from_spec(path, meta, arrays):
+    """The model the checkpoint's spec describes, built only after its size is checked against the file."""
+    spec = (meta.get("model") or {}).get("spec")
+    if not spec:
         raise CheckpointError(
-            f"{path}: the checkpoint holds {saved['class']} state, but the optimizer given is a {name}; "
-            f"build a {saved['class']} over the model's parameters."
+            f"{path}: no model spec recorded (the model was not made by nnbasics.models.build_model); pass "
+            f"model= a {((meta.get('model') or {}).get('class')) or 'Module'} built with the same sizes."
         )
-    state = {}
-    for idx, scalars in saved.get("scalar_state", {}).items():
-        state.setdefault(int(idx), {}).update(scalars)
-    for key, arr in arrays.items():
-        if key.startswith(_OPT):
-            try:
-                idx, name_ = key[len(_OPT):].split("/", 1)
-                state.setdefault(int(idx), {})[name_] = arr
-            except ValueError:
-                raise CheckpointError(f"{path}: corrupt checkpoint: bad optimizer array name {key!r:.100}.") from None
-    groups = []
-    for gi, g in enumerate(saved["param_groups"]):
-        g = dict(g)
-        if gi < len(optimizer.param_groups):  # JSON turned tuples (Adam's betas) into lists
-            for k, v in optimizer.param_groups[gi].items():
-                if isinstance(v, tuple) and isinstance(g.get(k), list):
-                    g[k] = tuple(g[k])
-        groups.append(g)
-    return {"state": state, "param_groups": groups}
+    from ..models.spec import build_from_spec
+
+    check_spec_size(path, spec, arrays)
+    try:  # validated like any spec file
+        return build_from_spec(dict(spec))
+    except (KeyError, ValueError, TypeError) as e:
+        raise CheckpointError(f"{path}: cannot rebuild the model from its spec {spec!r:.300}: {e}") from None
+
+
+def _rng_targets(path, model, saved_rng, strict, restore_rng, generators, require_generators) -> dict:
+    """``{name: Generator}`` to restore, each with a saved state of its own bit generator's kind."""
+    targets = {}
+    if restore_rng:
+        for name, gen in module_generators(model).items():
+            if name in saved_rng:
+                targets[name] = gen
+            elif strict:
+                raise CheckpointError(
+                    f"{path}: the model has a random stream {name!r} that the checkpoint did not save (saved: "
+                    f"{sorted(saved_rng)}); pass restore_rng=False or strict=False to skip it."
+                )
+    for name, value in (generators or {}).items():
+        gen = _as_generator_or_state(name, value)
+        if not isinstance(gen, np.random.Generator):
+            raise TypeError(f"load_checkpoint: generators[{name!r}] must be a Generator or a DataLoader.")
+        if name in saved_rng:
+            targets[name] = gen
+        elif require_generators:
+            raise CheckpointError(f"{path}: no random stream {name!r} saved; saved streams: {sorted(saved_rng)}.")
+    for name, gen in targets.items():
+        saved_kind = saved_rng[name]["bit_generator"]
+        if saved_kind != type(gen.bit_generator).__name__:
+            raise CheckpointError(
+                f"{path}: random stream {name!r} was saved from a {saved_kind} bit generator; the Generator given "
+                f"uses {type(gen.bit_generator).__name__}. Build it with numpy.random.default_rng (PCG64)."
+            )
+    return targets
+
+
+@dataclass
+class _Plan:
+    """A checkpoint checked against everything it will be loaded into; :meth:`apply` then changes them."""
+
+    checkpoint: Checkpoint
+    weights: dict
+    optimizer_state: dict | None
+    rng_targets: dict
+
+    def apply(self) -> Checkpoint:
+        """Load weights, optimizer state and random streams; on any failure, put back what was changed."""
+        ckpt = self.checkpoint
+        opt = ckpt.optimizer
+        old_opt = (list(opt.param_groups), list(opt.state)) if opt is not None else None
+        old_rng = {name: gen.bit_generator.state for name, gen in self.rng_targets.items()}
+        try:
+            if opt is not None:
+                opt.load_state_dict(self.optimizer_state)  # all or nothing by itself
+            for name, gen in self.rng_targets.items():
+                gen.bit_generator.state = ckpt.rng_states[name]
+            ckpt.model.load_state_dict(self.weights, strict=False)  # all or nothing by itself; the last step
+        except BaseException:
+            if opt is not None:
+                opt.param_groups[:], opt.state[:] = old_opt
+            for name, gen in self.rng_targets.items():
+                gen.bit_generator.state = old_rng[name]
+            raise
+        return ckpt
+
+
+def prepare_checkpoint(path, model=None, optimizer=None, *, strict=True, restore_rng=True, generators=None,
+                       require_generators=True) -> _Plan:
+    """Read and check a checkpoint against ``model``/``optimizer``/``generators`` without changing any of them.
+
+    Everything :func:`load_checkpoint` would load is validated here (see
+    :mod:`nnbasics.training.checkpoint_check`); ``prepare_checkpoint(...).apply()`` then loads
+    it. ``fit(resume=...)`` uses the two steps to check the callbacks' saved states in between.
+    ``require_generators=False`` skips ``generators`` the checkpoint has no state for.
+    """
+    path, arrays, meta = _read(path)
+    if model is None:
+        model = _build_from_spec(path, meta, arrays)
+    elif not hasattr(model, "state_dict"):
+        raise TypeError(f"load_checkpoint: model must be an nnbasics Module or None. Got {type(model).__name__}.")
+    order = (meta.get("model") or {}).get("keys") or []
+    saved_weights = {k: arrays[k] for k in order if k in arrays}
+    saved_weights.update({k: v for k, v in arrays.items() if "/" not in k and k not in saved_weights})
+    weights = _check_weights(path, model, saved_weights, strict)
+    rng_states = decode_rng_states(path, meta.get("rng_states") or {})
+    targets = _rng_targets(path, model, rng_states, strict, restore_rng, generators, require_generators)
+    opt_state = None
+    if optimizer is not None:
+        if not hasattr(optimizer, "load_state_dict") or not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"load_checkpoint: optimizer must be an nnbasics Optimizer. Got {type(optimizer).__name__}.")
+        opt_state = optimizer_state(path, optimizer, meta, arrays)
+    hist = meta.get("history")
+    ckpt = Checkpoint(
+        path=path, model=model, optimizer=optimizer, epoch=meta.get("epoch"),
+        history=None if hist is None else History.from_dict(hist), rng_states=rng_states,
+        extra=meta.get("extra"), metadata=meta, state_dict=saved_weights,
+    )
+    return _Plan(ckpt, weights, opt_state, targets)
 
 
 def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, restore_rng: bool = True,
                     generators=None) -> Checkpoint:
-    """Load a checkpoint written by :func:`save_checkpoint`, checking it against the model first.
+    """Load a checkpoint written by :func:`save_checkpoint`, checking everything before changing anything.
 
-    Nothing is unpickled or evaluated: the file is safetensors arrays plus JSON.
+    Nothing is unpickled or evaluated: the file is safetensors arrays plus JSON. Every field is
+    checked first (:mod:`nnbasics.training.checkpoint_check`): the weights against the model,
+    the optimizer's hyperparameters and per-parameter state against what the optimizer keeps
+    (one probe step included), every random stream's state, the epoch and the history. Only
+    then are the optimizer, the random streams and the weights loaded, so a failed load
+    leaves the model, the optimizer and the generators exactly as they were.
 
     Args:
         path: the ``.safetensors`` checkpoint.
         model: the Module to load into. None: build it from the recorded spec with
-            :func:`nnbasics.models.build_model` (the checkpoint must come from a built model).
+            :func:`nnbasics.models.build_model` (the checkpoint must come from a built model), after
+            checking that the spec's size (counted over every layer) fits the numbers the file holds.
         optimizer: an Optimizer over ``model.parameters()`` to restore (same class, same groups).
         strict: require exactly the model's keys and dtypes. False skips missing and
             unexpected keys and casts dtypes. Shapes must always match.
@@ -469,64 +477,5 @@ def load_checkpoint(path, model=None, optimizer=None, *, strict: bool = True, re
             the model (one message listing every missing and unexpected key, wrong shape and
             dtype), the optimizer, or the generators. Nothing is changed when it raises.
     """
-    path, arrays, meta = _read(path)
-    if model is None:
-        spec = (meta.get("model") or {}).get("spec")
-        if not spec:
-            raise CheckpointError(
-                f"{path}: no model spec recorded (the model was not made by nnbasics.models.build_model); pass "
-                f"model= a {((meta.get('model') or {}).get('class')) or 'Module'} built with the same sizes."
-            )
-        from ..models.spec import build_from_spec
-
-        try:  # validated like any spec file: a damaged spec cannot ask for a 10^12-weight layer
-            model = build_from_spec(dict(spec))
-        except (KeyError, ValueError, TypeError) as e:
-            raise CheckpointError(f"{path}: cannot rebuild the model from its spec {spec!r}: {e}") from None
-    elif not hasattr(model, "state_dict"):
-        raise TypeError(f"load_checkpoint: model must be an nnbasics Module or None. Got {type(model).__name__}.")
-    order = (meta.get("model") or {}).get("keys") or []
-    saved_weights = {k: arrays[k] for k in order if k in arrays}
-    saved_weights.update({k: v for k, v in arrays.items() if "/" not in k and k not in saved_weights})
-    weights = _check_weights(path, model, saved_weights, strict)
-    saved_rng = meta.get("rng_states") or {}
-    targets = {}
-    if restore_rng:
-        for name, gen in module_generators(model).items():
-            if name in saved_rng:
-                targets[name] = gen
-            elif strict:
-                raise CheckpointError(
-                    f"{path}: the model has a random stream {name!r} that the checkpoint did not save (saved: "
-                    f"{sorted(saved_rng)}); pass restore_rng=False or strict=False to skip it."
-                )
-    for name, value in (generators or {}).items():
-        gen = _as_generator_or_state(name, value)
-        if not isinstance(gen, np.random.Generator):
-            raise TypeError(f"load_checkpoint: generators[{name!r}] must be a Generator or a DataLoader.")
-        if name not in saved_rng:
-            raise CheckpointError(f"{path}: no random stream {name!r} saved; saved streams: {sorted(saved_rng)}.")
-        targets[name] = gen
-    for name, gen in targets.items():
-        saved_kind = (saved_rng[name] or {}).get("bit_generator") if isinstance(saved_rng[name], dict) else None
-        if saved_kind != type(gen.bit_generator).__name__:
-            raise CheckpointError(
-                f"{path}: random stream {name!r} was saved from a {saved_kind} bit generator; the Generator given "
-                f"uses {type(gen.bit_generator).__name__}. Build it with numpy.random.default_rng (PCG64)."
-            )
-    if optimizer is not None:
-        sd = _optimizer_state_dict(path, optimizer, meta, arrays)
-        try:
-            optimizer.load_state_dict(sd)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
-            raise CheckpointError(f"{path}: the optimizer state does not fit the optimizer given: {e}") from None
-    model.load_state_dict(weights, strict=False)
-    for name, gen in targets.items():
-        _set_state(path, name, gen, saved_rng[name])
-    hist = meta.get("history")
-    return Checkpoint(
-        path=path, model=model, optimizer=optimizer, epoch=meta.get("epoch"),
-        history=None if hist is None else History.from_dict(hist),
-        rng_states={k: _decode_state(v) for k, v in saved_rng.items()}, extra=meta.get("extra"),
-        metadata=meta, state_dict=saved_weights,
-    )
+    return prepare_checkpoint(path, model, optimizer, strict=strict, restore_rng=restore_rng,
+                              generators=generators).apply()

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import time
 import warnings
 
@@ -366,38 +365,20 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
     val_acc = EpochAccumulator(metrics, prefix="val_")
 
     history = History()
-    generators = {}
-    gen = getattr(train_loader, "generator", None)
-    if isinstance(gen, np.random.Generator):
-        generators["loader"] = gen
-    ckpt = None
-    if resume is not None:
-        from .checkpoint import Checkpoint, load_checkpoint
-
-        if isinstance(resume, (str, os.PathLike)):
-            ckpt = load_checkpoint(resume, model, optimizer)
-        elif isinstance(resume, Checkpoint):
-            ckpt = resume  # already loaded into the model and optimizer by the caller
-        else:
-            raise TypeError(f"resume of fit must be a checkpoint path or a Checkpoint. Got {type(resume).__name__}.")
-        for name, g in generators.items():
-            if name in ckpt.rng_states:
-                g.bit_generator.state = ckpt.rng_states[name]
-            else:
-                warnings.warn(
-                    f"fit: the checkpoint {ckpt.path} saved no {name!r} random stream, so the shuffling after the "
-                    "resume differs from an uninterrupted run. Checkpoints written by ModelCheckpoint save it; with "
-                    f"save_checkpoint pass rng_states={{{name!r}: loader}}.", stacklevel=2)
-        if ckpt.epoch is None:
-            raise ValueError(f"fit: the checkpoint {ckpt.path} has no epoch; save it with epoch= to resume from it.")
-        initial_epoch = int(ckpt.epoch)
-        if ckpt.history is not None:
-            history = ckpt.history
-
+    generators = _run_generators(train_loader, model)
     all_callbacks = list(callbacks if not isinstance(callbacks, CallbackList) else callbacks.callbacks)
     bar = make_progress(progress)
     if bar is not None:
         all_callbacks.append(bar)
+    saved_states = {}
+    if resume is not None:
+        from .resume import restore
+
+        ckpt, saved_states = restore(resume, model, optimizer, generators, all_callbacks)
+        initial_epoch = int(ckpt.epoch)
+        if ckpt.history is not None:
+            history = ckpt.history
+
     ctx = FitContext(model=model, optimizer=optimizer, history=history, train_data=train_loader, epochs=epochs,
                      initial_epoch=initial_epoch, generators=generators)
     cbs = CallbackList(all_callbacks, ctx)
@@ -405,11 +386,9 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
     params = list(model.parameters())
     try:
         cbs.call("on_train_begin", {})
-        if ckpt is not None:
-            saved = (ckpt.extra or {}).get("callbacks", {}) if isinstance(ckpt.extra, dict) else {}
-            for key, cb in callback_keys(ctx.callbacks).items():
-                if key in saved and hasattr(cb, "load_state_dict"):
-                    cb.load_state_dict(saved[key])
+        for key, cb in callback_keys(ctx.callbacks).items():
+            if key in saved_states:  # checked by restore(); no longer fails
+                cb.load_state_dict(saved_states[key])
         for epoch in range(initial_epoch, epochs):
             model.train()
             train_acc.reset()
@@ -451,6 +430,29 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
     finally:
         _restore_modes(modes)
     return history
+
+
+def _run_generators(train_loader, model) -> dict:
+    """The random streams outside the model a checkpoint saves: the loader's shuffling and the data's own.
+
+    A transform or dataset with its own Generator is found and saved as ``"data.<path>"``;
+    random states that cannot be saved are named in a warning (the resume will be inexact).
+    """
+    from .checkpoint import module_generators
+    from .resume import data_generators
+
+    generators = {}
+    gen = getattr(train_loader, "generator", None)
+    if isinstance(gen, np.random.Generator):
+        generators["loader"] = gen
+    found, unsaved = data_generators(train_loader, known=[*generators.values(), *module_generators(model).values()])
+    generators.update(found)
+    if unsaved:
+        warnings.warn(f"fit: {', '.join(unsaved)} cannot be saved in a checkpoint (only numpy.random.Generator can), "
+                      "so a resumed run will not repeat its random draws. Give the transform a Generator "
+                      "(np.random.default_rng(seed)), or use the rng the DataLoader passes it.",
+                      RuntimeWarning, stacklevel=3)
+    return generators
 
 
 def _check_int0(owner, name, value):

@@ -44,6 +44,7 @@ from ..optim import Adam
 from ..optim.clip import clip_grad_norm_
 from ..rng import as_generator
 from ..tensor import Tensor
+from .checkpoint_check import CheckpointError
 
 __all__ = ["CharLMRun", "evaluate_stream", "load_char_lm", "tbptt_step", "train_char_lm"]
 
@@ -191,13 +192,67 @@ def _encode_state(state):
                        for a in arrays]}
 
 
-def _decode_state(obj):
+def _decode_state(obj, path="checkpoint", net=None, batch_size=None):
+    """The carried state saved by :func:`_encode_state`, checked: float32/64 arrays of the model's state shape."""
     if obj is None:
         return None
-    arrays = [np.frombuffer(base64.b64decode(a["base64"]), dtype=np.dtype(a["dtype"])).reshape(a["shape"]).copy()
-              for a in obj["arrays"]]
+    bad = f"{path}: corrupt checkpoint metadata: the carried recurrent state"
+    if not (isinstance(obj, dict) and isinstance(obj.get("tuple"), bool) and isinstance(obj.get("arrays"), list)
+            and 1 <= len(obj["arrays"]) <= 2 and (len(obj["arrays"]) == 2) == obj["tuple"]):
+        raise CheckpointError(f"{bad} must be {{'tuple': bool, 'arrays': [1 or 2 arrays]}}.")
+    want = None
+    if net is not None and all(isinstance(getattr(net, a, None), int) for a in ("num_layers", "hidden_size")):
+        want = (net.num_layers, batch_size, net.hidden_size)
+    arrays = []
+    for a in obj["arrays"]:
+        ok = (isinstance(a, dict) and a.get("dtype") in ("<f4", "<f8") and isinstance(a.get("shape"), list)
+              and len(a["shape"]) == 3 and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= 2**31
+                                               for d in a["shape"]) and isinstance(a.get("base64"), str))
+        if ok and want is not None and tuple(a["shape"]) != want:
+            raise CheckpointError(f"{bad} has shape {tuple(a['shape'])}; the model carries {want}.")
+        try:
+            raw = base64.b64decode(a["base64"], validate=True) if ok else b""
+        except ValueError:
+            ok = False
+        dt = np.dtype(a["dtype"]) if ok else None  # one of two plain float dtypes, never the file's own string
+        if not ok or len(raw) != math.prod(a["shape"]) * dt.itemsize:
+            raise CheckpointError(f"{bad} must be float32/float64 arrays (layers, batch, hidden) with their bytes.")
+        arrays.append(np.frombuffer(raw, dtype=dt).reshape(a["shape"]).astype(dt.newbyteorder("=")))
     tensors = tuple(Tensor(a) for a in arrays)
     return tensors if obj["tuple"] else tensors[0]
+
+
+def _check_extra(path, extra, resumable: bool) -> dict:
+    """The ``extra`` train_char_lm writes, checked: the vocabulary, the step, the history and the resume point."""
+    def bad(what):
+        raise CheckpointError(f"{path}: corrupt checkpoint metadata: {what}.")
+
+    def count(v):
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 2**53
+
+    def number(v):
+        return v is None or isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**1000)
+
+    if not isinstance(extra, dict) or extra.get("kind") != "char-lm":
+        raise CheckpointError(f"{path} was not written by train_char_lm (no 'char-lm' metadata); use "
+                              "nnbasics.training.load_checkpoint for other checkpoints.")
+    vocab = extra.get("vocab")
+    if not (isinstance(vocab, dict) and isinstance(vocab.get("chars"), str) and vocab["chars"]
+            and len(set(vocab["chars"])) == len(vocab["chars"])):
+        bad("extra['vocab'] must be {'chars': a non-empty string of distinct characters}")
+    if not resumable:
+        return extra
+    hist = extra.get("history")
+    keys = ("step", "epoch", "time_s", "train_loss", "val_loss", "val_perplexity")
+    if not (isinstance(hist, dict) and set(hist) == set(keys) and all(isinstance(hist[k], list) for k in keys)
+            and len({len(hist[k]) for k in keys}) == 1 and all(number(v) for k in keys for v in hist[k])):
+        bad(f"extra['history'] must hold equal-length lists of numbers under {', '.join(keys)}")
+    point = extra.get("resume")
+    if not (count(extra.get("step")) and isinstance(point, dict) and count(point.get("epoch"))
+            and (point.get("start") is None or count(point["start"])) and count(point.get("chunks"))
+            and number(point.get("best")) and point.get("best") is not None):
+        bad("the resume point (step, epoch, start, chunks, best) must be integers >= 0 and a number")
+    return extra
 
 
 def _text_digest(text):
@@ -231,13 +286,11 @@ def load_char_lm(path, model=None, optimizer=None):
         >>> model, vocab, _ = load_char_lm("runs/shakespeare/best.safetensors")  # doctest: +SKIP
         >>> print(sample(model, vocab, "ROMEO:", 200, temperature=0.8, rng=0))  # doctest: +SKIP
     """
-    from .checkpoint import CheckpointError, load_checkpoint
+    from .checkpoint import prepare_checkpoint
 
-    ckpt = load_checkpoint(path, model, optimizer)
-    extra = ckpt.extra or {}
-    if extra.get("kind") != "char-lm" or "vocab" not in extra:
-        raise CheckpointError(f"load_char_lm: {os.fspath(path)} was not written by train_char_lm (no vocabulary in "
-                              "its metadata); use nnbasics.training.load_checkpoint for other checkpoints.")
+    plan = prepare_checkpoint(path, model, optimizer)
+    extra = _check_extra(f"load_char_lm: {os.fspath(path)}", plan.checkpoint.extra, resumable=False)
+    ckpt = plan.apply()
     ckpt.model.eval()
     return ckpt.model, CharVocab.from_dict(extra["vocab"]), ckpt
 
@@ -375,14 +428,14 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
     if resume is not None:
         from .checkpoint import load_checkpoint
 
-        load_checkpoint(resume, net, optimizer, generators={"train_char_lm": g})
         extra = meta["extra"]
         point = extra["resume"]
+        state = _decode_state(point.get("state"), os.fspath(resume), net, batch_size)  # checked before loading
+        load_checkpoint(resume, net, optimizer, generators={"train_char_lm": g})
         history.update(_nan_floats(extra["history"]))
         step, epoch = int(extra["step"]), int(point["epoch"])
         best = float(point["best"])
         elapsed = float(history["time_s"][-1]) if history["time_s"] else 0.0
-        state = _decode_state(point["state"])
         if point["start"] is not None:
             where = {"start": int(point["start"]), "chunks": int(point["chunks"])}
             pending = True
@@ -453,7 +506,7 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
 
 def _resume_metadata(resume, config):
     """The checkpoint's metadata, after checking it is a resumable char-LM checkpoint of the same data layout."""
-    from .checkpoint import CheckpointError, read_checkpoint_metadata
+    from .checkpoint import read_checkpoint_metadata
 
     if not isinstance(resume, (str, os.PathLike)):
         raise TypeError(f"train_char_lm: resume must be a checkpoint path (checkpoint_dir/last.safetensors). "
@@ -464,6 +517,7 @@ def _resume_metadata(resume, config):
     if extra.get("kind") != "char-lm" or not isinstance(point, dict):
         raise CheckpointError(f"train_char_lm: {os.fspath(resume)} is not a resumable checkpoint of train_char_lm "
                               "(no resume point in its metadata).")
+    _check_extra(f"train_char_lm: {os.fspath(resume)}", extra, resumable=True)
     if point.get("text_sha256") != config["text_sha256"]:
         raise ValueError(f"train_char_lm: the text differs from the one {os.fspath(resume)} was trained on, so the "
                          "run cannot resume. To fine-tune on a new text, load the model with load_char_lm and pass "
