@@ -11,7 +11,8 @@ from nnbasics.io.safetensors import load_bytes, save_bytes
 
 
 def read_meta(path) -> tuple:
-    arrays, header = load_bytes(open(path, "rb").read())
+    with open(path, "rb") as f:
+        arrays, header = load_bytes(f.read())
     return arrays, json.loads(header["nnbasics"])
 
 

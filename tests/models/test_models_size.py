@@ -119,7 +119,7 @@ def test_uncountable_specs_say_so():
 
 def test_the_absolute_cap_is_the_whole_model(monkeypatch):
     """Many small layers add up: 3 layers of 40 numbers pass a cap of 100 one by one, not together."""
-    import nnbasics.models.size as size
+    from nnbasics.models import size
 
     monkeypatch.setattr(size, "MAX_PARAMETERS", 100)
     layer = {"type": "linear", "in_features": 4, "out_features": 8}  # 40 numbers

@@ -23,8 +23,14 @@ from hypothesis import strategies as st
 from nnbasics import nn
 from nnbasics.optim import Adam
 from nnbasics.optim.lr_scheduler import StepLR
-from nnbasics.training import (CheckpointError, EarlyStopping, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN,
-                               fit)
+from nnbasics.training import (
+    CheckpointError,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    TerminateOnNaN,
+    fit,
+)
 
 _X = np.random.default_rng(0).standard_normal((24, 3)).astype(np.float32)
 _Y = (_X[:, 0] > 0).astype(np.int64)
@@ -37,12 +43,12 @@ def _run(epochs, resume=None, directory=None):
            TerminateOnNaN()]
     if directory is not None:
         cbs.append(ModelCheckpoint(directory, monitor="loss"))
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: np.array(v) for k, v in model.state_dict().items()}
     try:
         fit(model, (_X, _Y), epochs=epochs, optimizer=opt, batch_size=8, rng=0, callbacks=cbs, progress=False,
             resume=resume)
     except CheckpointError:
-        after = {k: v.data.copy() for k, v in model.state_dict().items()}
+        after = {k: np.array(v) for k, v in model.state_dict().items()}
         assert all(np.array_equal(before[k], after[k]) for k in before), "a refused resume changed the weights"
         assert opt.param_groups[0]["lr"] == 0.01 and not any(s for s in opt.state[0]), "it changed the optimizer"
         return None

@@ -45,7 +45,7 @@ def saved(tmp_path):
 
 
 def _snapshot(model, opt, loader):
-    return ({k: v.data.copy() for k, v in model.state_dict().items()}, copy.deepcopy(opt.state_dict()),
+    return ({k: np.array(v) for k, v in model.state_dict().items()}, copy.deepcopy(opt.state_dict()),
             copy.deepcopy(model[1].rng.bit_generator.state), copy.deepcopy(loader.generator.bit_generator.state))
 
 
@@ -125,7 +125,7 @@ def test_a_failed_load_changes_nothing(what, saved, tmp_path):
 
 def _arrays_edit(fn):
     def edit(path):
-        arrays, header = load_bytes(open(path, "rb").read())
+        arrays, header = load_bytes(path.read_bytes())
         arrays, header = fn(arrays, header)
         with open(path, "wb") as f:
             f.write(save_bytes(arrays, header))
