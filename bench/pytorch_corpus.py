@@ -186,7 +186,7 @@ def run_one(entry, corpus, sources, side, out_dir: Path, fashion: Path, seed=Non
         if side == "torch":
             cmd = [sys.executable, "-c", _TORCH_SIDE, script.name, *args]
         else:
-            cmd = [sys.executable, "-m", "nnbasics.compat.runner", script.name, *args]
+            cmd = [sys.executable, "-m", "nnbasics", "run", script.name, *args]
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=script.parent, env=env, capture_output=True, timeout=timeout,

@@ -70,6 +70,7 @@ class TorchFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self, aliases=None):
         self.aliases = dict(ALIASES if aliases is None else aliases)
+        self.shadowed = {}  # real modules taken out of sys.modules by install(), put back by uninstall()
 
     def target(self, fullname: str):
         """The nnbasics module name serving ``fullname``, or None when ``fullname`` is not aliased."""
@@ -103,8 +104,9 @@ class TorchFinder(importlib.abc.MetaPathFinder):
 def install(aliases=None) -> TorchFinder:
     """Put a :class:`TorchFinder` first on :data:`sys.meta_path` and forget already-imported real torch.
 
-    Modules already imported under an aliased name (a real ``torch``) are removed from
-    :data:`sys.modules` so the next import resolves through the finder.
+    Modules already imported under an aliased name (a real ``torch`` in a test process) are taken
+    out of :data:`sys.modules` so the next import resolves through the finder;
+    :func:`uninstall` puts them back.
 
     Returns:
         the finder (give it to :func:`uninstall`).
@@ -112,15 +114,17 @@ def install(aliases=None) -> TorchFinder:
     finder = TorchFinder(aliases)
     for name in list(sys.modules):
         if finder.target(name) is not None:
-            del sys.modules[name]
+            finder.shadowed[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, finder)
     return finder
 
 
 def uninstall(finder: TorchFinder) -> None:
-    """Remove ``finder`` from :data:`sys.meta_path` and drop the aliased names from :data:`sys.modules`."""
+    """Remove ``finder`` from :data:`sys.meta_path`, drop the aliased names and restore the shadowed modules."""
     if finder in sys.meta_path:
         sys.meta_path.remove(finder)
     for name in list(sys.modules):
         if finder.target(name) is not None:
             del sys.modules[name]
+    sys.modules.update(finder.shadowed)
+    finder.shadowed = {}

@@ -21,7 +21,6 @@ How it ends (:func:`run_script` returns the exit status):
 
 from __future__ import annotations
 
-import argparse
 import linecache
 import os
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 from . import finder as _finder
 from .unsupported import UnsupportedTorchAPI, best_hint, is_torch_name
 
-__all__ = ["build_parser", "main", "run_script", "script_source"]
+__all__ = ["ScriptError", "diagnose", "run_script", "script_source"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # .../nnbasics
 _HIDDEN_PREFIXES = ("<frozen importlib", "<frozen runpy")
@@ -263,41 +262,3 @@ def _exit_status(e: SystemExit) -> int:
         return code
     sys.stderr.write(f"{code}\n")
     return 1
-
-
-# ------------------------------------------------------------------ CLI
-def build_parser(parser=None) -> argparse.ArgumentParser:
-    """The arguments of ``nnbasics run`` (added to ``parser`` when given, e.g. a subcommand's)."""
-    p = parser or argparse.ArgumentParser(prog="nnbasics run", description=__doc__.split("\n\n")[0])
-    p.add_argument("--xray", action="store_true",
-                   help="watch every model the script trains (activations, gradients, updates) and write a report")
-    p.add_argument("--xray-output", metavar="DIR", default=None,
-                   help="folder of the X-ray report (default: runs/xray/<script name>)")
-    p.add_argument("--xray-every", metavar="K", type=int, default=None,
-                   help="record every K-th training step (default: about 200 records over the run)")
-    p.add_argument("script", help="the PyTorch script (.py) or notebook (.ipynb) to run")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
-    return p
-
-
-def run_from_args(ns) -> int:
-    """Run the parsed ``nnbasics run`` arguments; user errors exit 2 with one message."""
-    xray = None
-    try:
-        if ns.xray:
-            from .xray import XRay
-
-            xray = XRay(ns.script, output=ns.xray_output, every=ns.xray_every)
-        return run_script(ns.script, ns.args, xray=xray)
-    except ScriptError as e:
-        sys.stderr.write(f"nnbasics run: {e}\n")
-        return 2
-
-
-def main(argv=None) -> int:
-    """``nnbasics run [--xray] SCRIPT.py [ARGS...]``; returns the exit status."""
-    return run_from_args(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

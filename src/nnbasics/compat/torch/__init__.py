@@ -17,6 +17,8 @@ Importing this package does nothing beyond defining names (no seeding, no I/O).
 
 # NOTE: this package is a namespace: every import below is re-exported as torch.<name>.
 # ruff: noqa: F401
+import builtins
+
 from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ...tensor import Tensor as _NbTensor
 from ..unsupported import module_getattr
@@ -70,13 +72,15 @@ from .serialization import load, save
 
 globals().update(DTYPES)
 globals().update(LEGACY_TYPES)
+globals().update(_functions.MIRRORS)
 globals().update({name: getattr(_functions, name) for name in _functions.PUBLIC})
 
 __version__ = "2.13.0+nnbasics"
 
 def numel(input) -> int:
     """Number of elements of ``input``."""
-    return int(input.numel()) if isinstance(input, _NbTensor) else int(as_tensor(input).numel())
+    # NOTE: int, float and bool are torch's dtypes in this module; the builtins are reached by name.
+    return builtins.int((input if isinstance(input, _NbTensor) else as_tensor(input)).numel())
 
 
 def typename(obj) -> str:

@@ -1,16 +1,16 @@
 """torch's free functions: ``torch.exp(x)``, ``torch.max(x, 1)``, ``torch.cat``, ``torch.where``...
 
 Most of torch's functions are its Tensor methods called on their first argument
-(``torch.max(x, 1) == x.max(1)``); those are generated here from :data:`METHOD_FUNCTIONS` and
-call the method of :class:`nnbasics.Tensor`, so a function and its method can never disagree.
+(``torch.max(x, 1) == x.max(1)``); those are generated here from :data:`METHOD_FUNCTIONS` into
+:data:`MIRRORS` and call the method of :class:`nnbasics.Tensor`, so a function and its method
+can never disagree.
 The rest (joining tensors, ``where``, comparisons of whole tensors, grad-mode switches, print
 options) are written out below.
 
 Example:
     >>> import nnbasics as nb
-    >>> values, indices = max(nb.tensor([[1.0, 3.0], [4.0, 2.0]]), 1)
-    >>> indices.tolist()
-    [1, 0]
+    >>> MIRRORS["exp"](nb.zeros(2)).tolist()
+    [1.0, 1.0]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ METHOD_FUNCTIONS = (
 
 #: every public name of this module (the compat torch package exports them).
 PUBLIC = (
-    *METHOD_FUNCTIONS, "broadcast_tensors", "cat", "cdist", "column_stack", "concat", "concatenate", "einsum",
+    "broadcast_tensors", "cat", "cdist", "column_stack", "concat", "concatenate", "einsum",
     "enable_grad", "get_num_threads", "hstack", "inference_mode", "is_grad_enabled", "is_nonzero", "meshgrid",
     "no_grad", "set_grad_enabled", "set_num_threads", "set_printoptions", "stack", "vstack", "where", "allclose",
     "isclose", "equal",
@@ -69,11 +69,10 @@ def _method_function(name):
     return function
 
 
-for _name in METHOD_FUNCTIONS:
-    globals()[_name] = _method_function(_name)
-del _name
-
-absolute = globals()["abs"]
+#: ``{name: function}`` of the method-mirroring functions; kept out of this module's globals, where
+#: ``any``, ``max``, ``abs``... would shadow the builtins the code below uses.
+MIRRORS = {name: _method_function(name) for name in METHOD_FUNCTIONS}
+MIRRORS["absolute"] = MIRRORS["abs"]
 
 
 def _tensors(seq, api):

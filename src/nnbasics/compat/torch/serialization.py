@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections import OrderedDict
@@ -256,6 +257,16 @@ sys.stdout.buffer.write(save(arrays, metadata=meta))
 """
 
 
+def _reason(stderr: str) -> str:
+    """The informative line of torch's refusal (it names the refused global), ANSI colours removed."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    for ln in lines:
+        if "Unsupported global" in ln or "Unsupported operand" in ln:
+            return ln.rstrip(".")
+    return (lines[-1] if lines else "unknown error").rstrip(".")
+
+
 def _load_pickled(data: bytes, source: str):
     """A PyTorch pickle of tensors, read by real torch's ``weights_only`` unpickler in a child process."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSTARTUP",)}
@@ -272,8 +283,7 @@ def _load_pickled(data: bytes, source: str):
                                   f"{err.split('NOT_A_STATE_DICT', 1)[1].strip()}, which only pickle can rebuild; "
                                   "only files of tensors load without pickle (save model.state_dict())", kind="call")
     if proc.returncode != 0:
-        reason = "PyTorch is not installed" if "No module named 'torch'" in err else \
-            (err.strip().splitlines() or ["unknown error"])[-1]
+        reason = "PyTorch is not installed" if "No module named 'torch'" in err else _reason(err)
         raise UnsupportedTorchAPI(f"torch.load of the pickled file {source}",
                                   f"nnbasics reads pickled .pt files only through PyTorch's weights_only loader, "
                                   f"which failed: {reason}. Re-save it with torch.save(model.state_dict(), path) "

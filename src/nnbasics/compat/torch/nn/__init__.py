@@ -24,6 +24,7 @@ from ....nn import recurrent as _rec
 from ...unsupported import module_getattr
 from . import functional, init, parameter, utils
 from ._adapt import adapt
+from .packed_rnn import PackedInput
 
 _INPLACE_AT = {
     "ReLU": 0, "ReLU6": 0, "SELU": 0, "SiLU": 0, "Mish": 0, "Hardsigmoid": 0, "Hardswish": 0,
@@ -52,7 +53,8 @@ def _find(name):
 
 
 for _name in _LAYER_NAMES:
-    globals()[_name] = adapt(_find(_name), inplace_at=_INPLACE_AT.get(_name))
+    globals()[_name] = adapt(_find(_name), inplace_at=_INPLACE_AT.get(_name),
+                             mixin=PackedInput if _name in ("RNN", "LSTM", "GRU") else None)
 del _name
 
 RNNBase = _rec.RNNBase

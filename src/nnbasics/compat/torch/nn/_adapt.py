@@ -33,7 +33,7 @@ from .._dtypes import check_device, resolve_dtype
 __all__ = ["adapt"]
 
 
-def adapt(cls, *, inplace_at=None, public=None):
+def adapt(cls, *, inplace_at=None, public=None, mixin=None):
     """A ``torch.nn`` flavour of the nnbasics layer ``cls``.
 
     Args:
@@ -41,6 +41,7 @@ def adapt(cls, *, inplace_at=None, public=None):
         inplace_at: position of torch's ``inplace`` argument among the positional arguments
             (``nn.LeakyReLU(0.2, True)``: 1), or None when torch's class has none.
         public: the public name for messages (default ``torch.nn.<name>``).
+        mixin: a class put before ``cls`` in the bases (e.g. :class:`.packed_rnn.PackedInput`).
 
     Returns:
         the subclass (same ``__name__``, ``__qualname__`` and docstring).
@@ -66,4 +67,4 @@ def adapt(cls, *, inplace_at=None, public=None):
 
     attrs = {"__init__": __init__, "__doc__": cls.__doc__, "__module__": "torch.nn",
              "__qualname__": cls.__qualname__, "_nnbasics_class": cls}
-    return type(cls.__name__, (cls,), attrs)
+    return type(cls.__name__, (mixin, cls) if mixin is not None else (cls,), attrs)
