@@ -80,7 +80,7 @@ def both(script, run, torch, tmp_path, monkeypatch):
     def go(source):
         path = script(prelude + textwrap.dedent(source))
         monkeypatch.setenv("COMPAT_OUT", str(tmp_path / "nnbasics.json"))
-        status, out, err = run(path)
+        status, _out, err = run(path)
         assert status == 0, err
         monkeypatch.setenv("COMPAT_OUT", str(tmp_path / "torch.json"))
         runpy.run_path(str(path), run_name="__main__")

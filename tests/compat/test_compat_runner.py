@@ -52,7 +52,7 @@ def test_unsupported_api_names_it_the_line_and_the_alternative(script, run):
         x = torch.ones(4)
         y = torch.fft.rfft(x)
     """)
-    status, out, err = run(path)
+    status, _out, err = run(path)
     assert status == 2
     assert "torch.fft is not supported by nnbasics" in err
     assert 'main.py", line 4' in err and "y = torch.fft.rfft(x)" in err

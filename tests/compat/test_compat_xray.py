@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from nnbasics.compat.xray import XRay  # noqa: E402
+from nnbasics.compat.xray import XRay
 
 DEEP_SIGMOID = """
     import torch
@@ -41,7 +41,7 @@ def _xray(script, run, tmp_path, steps=6, after="pass", **kw):
 
 
 def test_deep_sigmoid_net_gets_a_vanishing_gradient_finding(script, run, tmp_path):
-    status, out, err, m, xr = _xray(script, run, tmp_path)
+    status, _out, err, m, xr = _xray(script, run, tmp_path)
     assert status == 0, err
     assert any("vanishing" in f and "layer 0 (linear)" in f for f in m["findings"])
     assert m["verdict"] == "not supported"
@@ -59,7 +59,7 @@ def test_deep_sigmoid_net_gets_a_vanishing_gradient_finding(script, run, tmp_pat
 
 
 def test_ctrl_c_still_writes_the_report(script, run, tmp_path):
-    status, out, err, m, _ = _xray(script, run, tmp_path, steps=50,
+    status, _out, _err, m, _ = _xray(script, run, tmp_path, steps=50,
                                    after="if step == 2: raise KeyboardInterrupt")
     assert status == 130
     assert m["metrics"]["exit_status"] == 130 and m["metrics"]["training_steps"] == 3
@@ -67,13 +67,13 @@ def test_ctrl_c_still_writes_the_report(script, run, tmp_path):
 
 
 def test_script_error_still_writes_the_report(script, run, tmp_path):
-    status, out, err, m, _ = _xray(script, run, tmp_path, steps=50, after="if step == 1: undefined_name")
+    status, _out, err, m, _ = _xray(script, run, tmp_path, steps=50, after="if step == 1: undefined_name")
     assert status == 1 and "NameError" in err
     assert m["metrics"]["training_steps"] == 2 and m["metrics"]["exit_status"] == 1
 
 
 def test_records_are_thinned_to_a_bound(script, run, tmp_path):
-    status, _, err, m, xr = _xray(script, run, tmp_path, steps=40, max_records=8)
+    status, _, err, _m, xr = _xray(script, run, tmp_path, steps=40, max_records=8)
     assert status == 0, err
     mon = xr.monitors[0][1]
     assert len(mon.steps) <= 8 and mon.every == 8

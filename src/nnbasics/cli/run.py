@@ -46,7 +46,7 @@ def run(args) -> int:
 
 
 COMMAND = Command(
-    "run", run, OPTIONS, order=85,
+    "run", run, OPTIONS, order=95,
     help="run a PyTorch script on nnbasics (import torch -> nnbasics); --xray: a report of its training",
     description="Run an unmodified PyTorch script (or notebook) with `import torch` and `import torchvision` "
                 "served by nnbasics, in this process only. A torch feature nnbasics lacks stops the script with "

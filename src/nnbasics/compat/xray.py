@@ -193,7 +193,9 @@ def _top_level_owners(param_ids: set) -> list:
     """The Modules alive now that own some of ``param_ids`` and are not submodules of another such Module."""
     owners = []
     for obj in gc.get_objects():
-        if isinstance(obj, Module):
+        # NOTE: type(), not isinstance(): isinstance reads obj.__class__, which some foreign objects in
+        # the heap (torch's deprecated aliases) answer with a warning.
+        if issubclass(type(obj), Module):
             try:
                 owns = any(id(p) in param_ids for p in obj.parameters())
             except Exception:  # noqa: BLE001 - a half-built module in the heap is skipped
