@@ -14,6 +14,7 @@ arrays once it has been used unless ``retain_graph=True``.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import sys
 import threading
@@ -31,6 +32,8 @@ __all__ = [
     "enable_grad",
     "set_grad_enabled",
     "is_grad_enabled",
+    "recording",
+    "record_op",
 ]
 
 
@@ -42,6 +45,61 @@ _mode = _GradMode()
 
 # Anomaly mode (nnbasics.anomaly): a plain global, read once per op and per backward call.
 _ANOMALY = False
+
+# Op recording (nnbasics.onnx traces a forward pass): _RECORDING counts the recorders installed
+# in any thread; Function.apply reads it once per op, so recording costs nothing when off. The
+# recorder itself is context-local: ops run by other threads (or contexts) are not reported to it.
+_RECORDING = 0
+_recording_lock = threading.Lock()
+_recorder = contextvars.ContextVar("nnbasics_recorder", default=None)
+
+
+class recording:
+    """Context manager: report every op run in this context to ``recorder``.
+
+    ``recorder(op, inputs, params, out)`` is called after each op with the op (a
+    :class:`Function` subclass, or the name of a primitive that is not one, such as
+    ``"compare"``), its input Tensors, its non-tensor parameters and its output Tensor,
+    whether or not gradients are being recorded. Recorders do not nest: the innermost one
+    receives the ops. Other threads' ops are not reported.
+
+    Example:
+        >>> import nnbasics as nb
+        >>> seen = []
+        >>> with recording(lambda op, inputs, params, out: seen.append(op.__name__)):
+        ...     _ = nb.ones(2) * 3.0
+        >>> seen
+        ['Mul']
+    """
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.token = None
+
+    def __enter__(self):
+        global _RECORDING
+        self.token = _recorder.set(self.recorder)
+        with _recording_lock:
+            _RECORDING += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _RECORDING
+        _recorder.reset(self.token)
+        with _recording_lock:
+            _RECORDING -= 1
+        return False
+
+
+def record_op(op, inputs, params, out):
+    """Report a primitive that is not a :class:`Function` (a comparison, an integer cast) to the recorder.
+
+    Call it as ``if autograd._RECORDING: autograd.record_op(...)`` so that it costs nothing
+    when no recorder is installed.
+    """
+    rec = _recorder.get()
+    if rec is not None:
+        rec(op, inputs, params, out)
 
 
 def is_grad_enabled() -> bool:
@@ -162,8 +220,12 @@ class Function:
             _anomaly.check_forward(fn, arrays, out, record)
         if record:
             fn.inputs = inputs
-            return _make(out, True, fn)
-        return _make(out, False, None)
+            result = _make(out, True, fn)
+        else:
+            result = _make(out, False, None)
+        if _RECORDING:
+            record_op(cls, inputs, params, result)
+        return result
 
     def forward(self, *arrays, **params):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -150,6 +150,8 @@ def last_step(output, lengths, batch_first: bool = False) -> Tensor:
     t_ax, b_ax = _time_batch_axes(output, batch_first, "last_step")
     batch, steps = output.shape[b_ax], output.shape[t_ax]
     idx = _lengths(lengths, "last_step", batch=batch, max_len=steps) - 1
+    if isinstance(lengths, Tensor):
+        idx = lengths - 1  # the same values, computed by an op: an ONNX export reads them from the input
     rows = np.arange(batch)
     return output[rows, idx] if batch_first else output[idx, rows]
 
@@ -167,12 +169,15 @@ def masked_mean(output, lengths, batch_first: bool = False) -> Tensor:
     t_ax, b_ax = _time_batch_axes(output, batch_first, "masked_mean")
     batch, steps = output.shape[b_ax], output.shape[t_ax]
     arr = _lengths(lengths, "masked_mean", batch=batch, max_len=steps)
-    mask = (np.arange(steps)[None, :] < arr[:, None]).astype(output.dtype)  # (B, T)
+    # ops on a lengths Tensor (not on its values): an ONNX export then reads them from the input
+    lens = lengths.long() if isinstance(lengths, Tensor) else Tensor(arr)
+    mask = ops.compare(Tensor(np.arange(steps)).reshape(1, steps), lens.reshape(batch, 1), "lt")  # (B, T)
+    mask = mask.astype(output.dtype)
     if not batch_first:
-        mask = mask.T  # (T, B)
+        mask = mask.transpose(0, 1)  # (T, B)
     mask = mask.reshape(mask.shape + (1,) * (output.ndim - 2))
-    denom = arr.astype(output.dtype).reshape((batch,) + (1,) * (output.ndim - 2))
-    return (output * Tensor(mask)).sum(dim=t_ax) / Tensor(denom)
+    denom = lens.astype(output.dtype).reshape((batch,) + (1,) * (output.ndim - 2))
+    return (output * mask).sum(dim=t_ax) / denom
 
 
 def mask_targets(targets, lengths, batch_first: bool = False, ignore_index: int = -100) -> Tensor:

@@ -1,9 +1,11 @@
-"""ONNX export: ``nnbasics.onnx.export(model, example_input, path)``.
+"""ONNX export: ``nnbasics.onnx.export(model, example_input, path)``, by tracing the forward pass.
 
-Writes an nnbasics model as an ONNX file that onnxruntime (or any ONNX runtime) can run:
-Sequential MLPs and CNNs, recurrent layers (RNN, LSTM, GRU) and the zoo's recurrent models.
-Needs the optional ``onnx`` package (``pip install nnbasics[onnx]``), imported only when
-:func:`export` runs: importing this package imports nothing but nnbasics.
+Writes any nnbasics model -- a Sequential, the zoo's models, or a Module with its own
+``forward`` -- as an ONNX file that onnxruntime (or any ONNX runtime) can run. The forward is
+traced on the example input; every primitive op becomes ONNX nodes (see docs/onnx.md for
+the table). :func:`torch_export` takes ``torch.onnx.export``'s arguments. Needs the optional
+``onnx`` package (``pip install nnbasics[onnx]``), imported only when an export runs:
+importing this package imports nothing but nnbasics.
 
 Example:
     >>> import nnbasics as nb, nnbasics.nn as nn, nnbasics.onnx, tempfile, os
@@ -12,8 +14,8 @@ Example:
 """
 
 from .converters import register_converter, supported_types
-from .errors import OnnxExportError, UnsupportedModuleError
+from .errors import OnnxExportError, OnnxExportWarning, UnsupportedModuleError
 from .exporter import DEFAULT_OPSET, MIN_OPSET, export
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "OnnxExportError", "UnsupportedModuleError", "export",
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "OnnxExportError", "OnnxExportWarning", "UnsupportedModuleError", "export",
            "register_converter", "supported_types"]

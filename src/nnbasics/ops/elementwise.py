@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import autograd as _autograd
 from ..autograd import Function
 from ..backend import default_float, is_float_dtype, xp
 from ..tensor import Tensor
@@ -462,7 +463,10 @@ def cast(a, dtype) -> Tensor:
     if a.dtype == dtype:
         return a
     if not is_float_dtype(dtype):
-        return Tensor._make(a._array.astype(dtype), False, None)
+        out = Tensor._make(a._array.astype(dtype), False, None)
+        if _autograd._RECORDING:
+            _autograd.record_op("cast", (a,), {"dtype": dtype}, out)
+        return out
     return Cast.apply(a, dtype=dtype)
 
 
@@ -477,4 +481,7 @@ def compare(a, b, op: str) -> Tensor:
         out = _COMPARE[op](a._array, b._array)
     except ValueError:
         raise ValueError(f"{op}: cannot compare shapes {a.shape} and {b.shape}.") from None
-    return Tensor._make(out, False, None)
+    out = Tensor._make(out, False, None)
+    if _autograd._RECORDING:
+        _autograd.record_op("compare", (a, b), {"op": op}, out)
+    return out
