@@ -54,3 +54,28 @@ def roundtrip(model, example, other, tmp_path, atol=ATOL, rtol=RTOL, call=None, 
         assert g.shape == r.shape
         np.testing.assert_allclose(g, r, atol=atol, rtol=rtol)
     return proto
+
+
+def roundtrip_batches(model, inputs, tmp_path, rng, batches=(3, 5, 1), atol=ATOL, rtol=RTOL, **kwargs):
+    """Export with ``inputs(batches[0], rng)``; onnxruntime on each other batch size must match nnbasics' eval output.
+
+    ``inputs(n, rng)`` returns the tuple of example arrays at batch size ``n``. Returns the ModelProto.
+    """
+    path = tmp_path / "model.onnx"
+    modes = [m.training for m in model.modules()]
+    proto = nx.export(model, inputs(batches[0], rng), path, **kwargs)
+    assert [m.training for m in model.modules()] == modes, "export did not restore the modules' modes"
+    onnx.checker.check_model(str(path), full_check=True)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model.eval()
+    for n in batches[1:]:
+        xs = inputs(n, rng)
+        got = sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), xs)})
+        with nb.no_grad():
+            ref = model(*[nb.tensor(a) for a in xs])
+        refs = _arrays(ref)
+        assert len(got) == len(refs)
+        for g, r in zip(got, refs):
+            assert g.shape == r.shape, f"batch {n}: onnx {g.shape}, nnbasics {r.shape}"
+            np.testing.assert_allclose(g, r, atol=atol, rtol=rtol, err_msg=f"batch {n}")
+    return proto

@@ -73,10 +73,12 @@ def _program(model, structure, arrays, sources):
             traces.append(_run(model, structure, resized(arrays, sources, env, shift=1 + i)))
         prog = align(traces, d, {s: places[0] for s, places in sources.items()})
     except Divergence as e:
-        _warn_static(sources, base, [f"the model takes another path at another input size: {e}"])
+        _warn_static(sources, base, [f"the model takes another path at another input size: {e}"], _FLOW)
         return static_program(tr0)
     except Exception as e:  # noqa: BLE001 - any failure at another size means: keep the example's
-        _warn_static(sources, base, [f"the model fails at another input size ({type(e).__name__}: {e})"])
+        where = getattr(e, "nnbasics_where", "")
+        _warn_static(sources, base, [f"the model fails at another input size{' at ' + where if where else ''} "
+                                     f"({type(e).__name__}: {e})"])
         return static_program(tr0)
     for where, what in prog.warnings:
         warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=4)
@@ -86,12 +88,17 @@ def _program(model, structure, arrays, sources):
     return prog
 
 
-def _warn_static(sources, base, reasons):
+_SHAPES = ("Compute shapes from the input's (x.size(0), zeros(x.size(0), h), reshape(x.size(0), -1)), or pass "
+           "dynamic_batch=False to export for this size without this warning.")
+_FLOW = ("Python control flow is traced as the path the example takes; make the path the same for every size, "
+         "or pass dynamic_batch=False to export for this size without this warning.")
+
+
+def _warn_static(sources, base, reasons, advice=_SHAPES):
     dims = ", ".join(f"{s} = {base[s]}" for s in sources)
     warnings.warn(f"export: the dims {sorted(sources)} cannot stay dynamic, so the file is exported for the "
-                  f"example's sizes only ({dims}): " + "; ".join(reasons) + ". Compute shapes from the input "
-                  "with nnbasics ops (x.size(0), zeros_like, reshape(x.size(0), -1)), or pass dynamic_batch=False "
-                  "to silence this.", OnnxExportWarning, stacklevel=4)
+                  f"example's sizes only ({dims}): " + "; ".join(reasons) + ". " + advice, OnnxExportWarning,
+                  stacklevel=4)
 
 
 # ------------------------------------------------------------------------- outputs

@@ -66,7 +66,7 @@ def _unary(e, r, p):
 @maps(ew.ReLU)
 def _relu(e, r, p):
     dt = out_dtype(r)
-    if dt.kind != "f" and e.g.opset < 14:  # Relu takes integers from opset 14
+    if dt.kind != "f":  # Relu takes integers from opset 14, but onnxruntime runs it on floats only
         return e.g.op("Max", [e.inp(r, 0, dt), e.g.initializer(np.array(0, dt), "zero")])
     return e.g.op("Relu", [e.inp(r, 0, dt)])
 

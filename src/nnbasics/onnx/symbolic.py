@@ -301,7 +301,10 @@ def _fit_const(arrays, d, prog, where) -> ConstInfo:
     a0 = arrays[0]
     if all(a.shape == a0.shape for a in arrays) and all(np.array_equal(a, a0, equal_nan=True) for a in arrays):
         return ConstInfo("static", a0)
+    fill = _fitted_fill(arrays, d)
     if all(a.shape == a0.shape for a in arrays):
+        if fill is not None and not isinstance(fill, (int, float)):  # x / x.size(0): a number that follows a dim
+            return ConstInfo("fill", a0, tuple(Sym.const(n) for n in a0.shape), fill)
         prog.warnings.append((where, (f"a tensor of shape {a0.shape} made inside forward has other values for "
                                      f"other inputs (it was computed from the input's values); it is exported "
                                      f"with the example's values")))
@@ -311,13 +314,8 @@ def _fit_const(arrays, d, prog, where) -> ConstInfo:
         prog.problems.append((where, (f"a tensor made inside forward has shape {a0.shape} here, "
                                      f"{arrays[1].shape} at another input size (no linear rule)")))
         return ConstInfo("static", a0)
-    if all(a.size and (a == a.flat[0]).all() for a in arrays):
-        fills = [a.flat[0].item() for a in arrays]
-        if all(f == fills[0] for f in fills):
-            return ConstInfo("fill", a0, shape, fills[0])
-        s = fit([int(f) for f in fills], d) if all(float(f).is_integer() for f in fills) else None
-        if s is not None:
-            return ConstInfo("fill", a0, shape, s)
+    if fill is not None:
+        return ConstInfo("fill", a0, shape, fill)
     axis = _range_axis(arrays, shape)
     if axis is not None:
         return ConstInfo("range", a0, shape, axis=axis)
@@ -326,6 +324,18 @@ def _fit_const(arrays, d, prog, where) -> ConstInfo:
                                  f"number nor 0, 1, 2, ... (build it from the input with nnbasics ops, e.g. "
                                  f"zeros_like)")))
     return ConstInfo("static", a0)
+
+
+def _fitted_fill(arrays, d):
+    """The one value every array is filled with: a number, a Sym (an integer that follows the dims), or None."""
+    if not all(a.size and (a == a.flat[0]).all() for a in arrays):
+        return None
+    fills = [a.flat[0].item() for a in arrays]
+    if all(f == fills[0] for f in fills):
+        return fills[0]
+    if all(float(f).is_integer() for f in fills):
+        return fit([int(f) for f in fills], d)
+    return None
 
 
 def _range_axis(arrays, shape):

@@ -235,10 +235,20 @@ def _is_engine(path):
     return rel.startswith(_ENGINE) or rel.startswith("onnx" + os.sep)
 
 
-def _describe(f) -> str:
-    code = f.f_code
-    line = linecache.getline(code.co_filename, f.f_lineno).strip()
-    return f"{os.path.basename(code.co_filename)}:{f.f_lineno} in {code.co_name}" + (f": {line}" if line else "")
+def _raised_at(tb) -> str:
+    """The innermost line of user code in a traceback (where a model's forward failed)."""
+    where = ""
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+            where = _describe(tb.tb_frame, tb.tb_lineno)
+        tb = tb.tb_next
+    return where
+
+
+def _describe(f, lineno=None) -> str:
+    code, lineno = f.f_code, f.f_lineno if lineno is None else lineno
+    line = linecache.getline(code.co_filename, lineno).strip()
+    return f"{os.path.basename(code.co_filename)}:{lineno} in {code.co_name}" + (f": {line}" if line else "")
 
 
 def _structure(out, rec):
@@ -288,6 +298,7 @@ def trace(model, args, flat_inputs, opaque=lambda m: False) -> Trace:
         out = _call_model(model, args, rec)
     except Exception as e:
         e.nnbasics_scope = rec.stack[-1] if rec.stack else ""
+        e.nnbasics_where = _raised_at(e.__traceback__)
         raise
     outputs = _structure(out, rec)
     return Trace(list(flat_inputs), rec.records, rec.consts, rec.const_where, rec.params, outputs)

@@ -177,19 +177,19 @@ def log_softmax(x, dim=-1) -> Tensor:
     return LogSoftmax.apply(x, dim=normalize_dim(dim, x.ndim))
 
 
-def _arg_extreme(name, fn, x, dim, keepdim):
-    x = as_operand(x)
-    out = Tensor._make(xp.asarray(fn(x._array, axis=dim, keepdims=keepdim)), False, None)
-    if _autograd._RECORDING:
-        _autograd.record_op(name, (x,), {"dim": dim, "keepdim": bool(keepdim)}, out)
-    return out
-
-
 def argmax(x, dim=None, keepdim=False) -> Tensor:
     """Indices of the maxima (int64, no gradient); over the flattened tensor when ``dim`` is None."""
-    return _arg_extreme("argmax", xp.argmax, x, dim, keepdim)
+    x = as_operand(x)
+    out = Tensor._make(xp.asarray(xp.argmax(x._array, axis=dim, keepdims=keepdim)), False, None)
+    if _autograd._RECORDING:
+        _autograd.record_op("argmax", (x,), {"dim": dim, "keepdim": bool(keepdim)}, out)
+    return out
 
 
 def argmin(x, dim=None, keepdim=False) -> Tensor:
     """Indices of the minima (int64, no gradient)."""
-    return _arg_extreme("argmin", xp.argmin, x, dim, keepdim)
+    x = as_operand(x)
+    out = Tensor._make(xp.asarray(xp.argmin(x._array, axis=dim, keepdims=keepdim)), False, None)
+    if _autograd._RECORDING:
+        _autograd.record_op("argmin", (x,), {"dim": dim, "keepdim": bool(keepdim)}, out)
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import autograd as _autograd
 from ..backend import default_float, xp
 from ..tensor import Tensor
 
@@ -89,7 +90,15 @@ def _retype(t, dtype):
         from .elementwise import cast  # NOTE: elementwise imports this module
 
         return cast(t, dtype)
-    return Tensor._make(t._array.astype(dtype), False, None)
+    return _cast_untracked(t, dtype)
+
+
+def _cast_untracked(t, dtype):
+    """``t`` converted to ``dtype`` with no graph; reported to a recorder (an ONNX trace) as a cast."""
+    out = Tensor._make(t._array.astype(dtype), False, None)
+    if _autograd._RECORDING:
+        _autograd.record_op("cast", (t,), {"dtype": xp.dtype(dtype)}, out)
+    return out
 
 
 def float_operand(x, op: str) -> Tensor:
@@ -104,7 +113,7 @@ def float_operand(x, op: str) -> Tensor:
         return x
     if kind not in "biu":
         raise TypeError(f"{op}: needs a numeric tensor; got dtype {x._array.dtype}.")
-    return Tensor._make(x._array.astype(default_float), False, None)
+    return _cast_untracked(x, default_float)
 
 
 def reduce_axes(dim, axis, keepdim, keepdims, ndim):
