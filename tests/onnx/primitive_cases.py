@@ -107,7 +107,7 @@ CASES = {
     "cast-float": (lambda m, x: (x.double() * 2.0).float(), f(4), {}),
     "cast-int-bool": (lambda m, x: (x > 0).long() * 3 + (x * 2.0).long() + x.bool().long(), f(4), {}),
     "compare": (lambda m, x: ((x < 0.5).float() + (x <= 0.5).float() + (x > m.b).float() + (x >= 0.0).float()
-                              + (x == x).float() + (x != 0.0).float()), f(4), {"b": _p(5, 4)}),
+                              + (x == ops.abs(x)).float() + (x != 0.0).float()), f(4), {"b": _p(5, 4)}),
     "compare-int": (lambda m, i: (i > 3).long() + (i == 2).long(), ids(7, 5), {}),
     "argmax": (lambda m, x: x.argmax(1) + x.argmin(1, keepdim=True)[:, 0] * 10 + x.argmax() * 0, f(6), {}),
     # ----------------------------------------------------------------- activations

@@ -108,7 +108,7 @@ class LSTMWithState(nn.Module):  # zeros(num_layers, x.size(0), H) made in forwa
     def forward(self, x):
         h0 = nb.zeros(2, x.size(0), 5)
         c0 = nb.zeros(2, x.size(0), 5)
-        out, (h, c) = self.lstm(x, (h0, c0))
+        out, (h, _) = self.lstm(x, (h0, c0))
         return self.fc(out[:, -1, :]) + self.fc(h[-1])
 
 

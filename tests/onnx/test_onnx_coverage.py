@@ -16,7 +16,7 @@ import numpy as np
 from primitive_cases import CASES, Fn
 
 import nnbasics
-import nnbasics.onnx.emit  # noqa: F401 (registers the mappings)
+import nnbasics.onnx.emit  # registers the mappings
 from nnbasics import Tensor
 from nnbasics.autograd import Function
 from nnbasics.onnx.mapping import MAPPINGS, REFUSALS

@@ -16,6 +16,7 @@ Example:
 from .converters import register_converter, supported_types
 from .errors import OnnxExportError, OnnxExportWarning, UnsupportedModuleError
 from .exporter import DEFAULT_OPSET, MIN_OPSET, export
+from .torch_api import ONNXProgram, torch_export
 
-__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "OnnxExportError", "OnnxExportWarning", "UnsupportedModuleError", "export",
-           "register_converter", "supported_types"]
+__all__ = ["DEFAULT_OPSET", "MIN_OPSET", "ONNXProgram", "OnnxExportError", "OnnxExportWarning", "UnsupportedModuleError",
+           "export", "register_converter", "supported_types", "torch_export"]

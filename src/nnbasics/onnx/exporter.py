@@ -29,7 +29,7 @@ from .converters import find_converter
 from .emit import Emitter
 from .errors import OnnxExportError, OnnxExportWarning
 from .graph import GraphBuilder, onnx_elem_type
-from .inputs import default_names, dim_sources, leaves, output_axes, rebuild, resized
+from .inputs import NamePrefix, default_names, dim_sources, leaves, output_axes, rebuild, resized
 from .symbolic import Divergence, align, design, static_program
 from .trace import trace
 
@@ -77,8 +77,8 @@ def _program(model, structure, arrays, sources):
         return static_program(tr0)
     except Exception as e:  # noqa: BLE001 - any failure at another size means: keep the example's
         where = getattr(e, "nnbasics_where", "")
-        _warn_static(sources, base, [f"the model fails at another input size{' at ' + where if where else ''} "
-                                     f"({type(e).__name__}: {e})"])
+        reason = f"the model fails at another input size{' at ' + where if where else ''} ({type(e).__name__}: {e})"
+        _warn_static(sources, base, [reason])
         return static_program(tr0)
     for where, what in prog.warnings:
         warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=4)
@@ -146,6 +146,8 @@ def _names(given, default, what):
         return default
     if isinstance(given, str) or not all(isinstance(s, str) and s for s in given):
         raise TypeError(f"export: {what} must be a list of non-empty strings; got {given!r}.")
+    if isinstance(given, NamePrefix) and len(given) <= len(default):
+        given = list(given) + [d if d not in given else f"{d}_{i}" for i, d in enumerate(default) if i >= len(given)]
     given = list(given)
     if len(given) != len(default):
         raise ValueError(f"export: {what} needs {len(default)} names ({', '.join(default)}); got {len(given)}: "

@@ -11,7 +11,11 @@ from ..tensor import Tensor
 from .errors import OnnxExportError
 from .trace import array_of
 
-__all__ = ["default_names", "dim_sources", "leaves", "rebuild", "resized"]
+__all__ = ["NamePrefix", "default_names", "dim_sources", "leaves", "rebuild", "resized"]
+
+
+class NamePrefix(list):
+    """Names for the first inputs (or outputs) only; the rest keep their defaults (torch's rule)."""
 
 
 def leaves(example, owner="export"):
