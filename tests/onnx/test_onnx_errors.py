@@ -202,3 +202,14 @@ def test_importing_nnbasics_onnx_does_not_import_onnx():
     code = "import sys, nnbasics.onnx; print('onnx' in sys.modules, 'onnxruntime' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_in_place_change_of_a_computed_tensor_is_refused(tmp_path):
+    class Patch(nn.Module):
+        def forward(self, x):
+            y = x * 2.0  # the op whose result changes
+            y[:, 0] = 0.0  # invisible to a graph
+            return y + 1.0
+
+    with pytest.raises(nx.OnnxExportError, match=r"Mul at test_onnx_errors.py:\d+ in forward: y = x \* 2.0.*in place"):
+        nx.export(Patch(), nb.randn(2, 3, rng=0), tmp_path / "m.onnx")

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..autograd import no_grad, recording
 from ..tensor import Tensor
+from .errors import OnnxExportError
 
 __all__ = ["ModuleCall", "Record", "Trace", "array_of", "trace"]
 
@@ -105,6 +106,7 @@ class _Recorder:
         for k, t in enumerate(inputs):
             self._name(t, ("input", k))
         self.paths = {id(m): name for name, m in model.named_modules()}
+        self.snapshots = []  # (record, copy of an output): in-place changes are found by comparing at the end
         self.stack = []  # module paths being run
         self.opaque = opaque  # module -> bool: record the call as one op
         self.depth = 0  # > 0 inside an opaque module call
@@ -180,6 +182,17 @@ class _Recorder:
         self.records.append(Record(op, refs, params, outs, self.stack[-1] if self.stack else "", _where()))
         for slot, t in enumerate(outs):
             self._name(t, ("out", j, slot))
+            self.snapshots.append((j, np.array(array_of(t), copy=True)))
+
+    def check_unchanged(self):
+        """Raise if a recorded output was changed in place after it was computed (the graph would not see it)."""
+        for j, before in self.snapshots:
+            r = self.records[j]
+            if any(not np.array_equal(array_of(t), before, equal_nan=True) for t in r.outs if t.shape == before.shape):
+                raise OnnxExportError(
+                    f"export: the result of {r.op_name} at {r.where} was changed in place later in forward "
+                    f"(x[...] = v, fill_, copy_...). An ONNX graph has no in-place assignment; build a new tensor "
+                    f"instead (where, cat, pad).")
 
     def pre_hook(self, module, args):
         self.stack.append(self.paths.get(id(module), type(module).__name__))
@@ -300,5 +313,6 @@ def trace(model, args, flat_inputs, opaque=lambda m: False) -> Trace:
         e.nnbasics_scope = rec.stack[-1] if rec.stack else ""
         e.nnbasics_where = _raised_at(e.__traceback__)
         raise
+    rec.check_unchanged()
     outputs = _structure(out, rec)
     return Trace(list(flat_inputs), rec.records, rec.consts, rec.const_where, rec.params, outputs)
