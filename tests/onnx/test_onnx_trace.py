@@ -10,6 +10,14 @@ from nnbasics import autograd, nn
 from nnbasics.onnx.trace import trace
 
 
+class _Collect:
+    def __init__(self, into):
+        self.into = into
+
+    def __call__(self, *args):
+        self.into.append(args)
+
+
 def _names(records):
     return [op if isinstance(op, str) else op.__name__ for op, *_ in records]
 
@@ -18,11 +26,11 @@ def test_recording_sees_every_op_with_or_without_grad():
     x = nb.randn(2, 3, rng=0, requires_grad=True)
     for grad in (True, False):
         seen = []
-        with autograd.set_grad_enabled(grad), autograd.recording(lambda *a: seen.append(a)):
+        with autograd.set_grad_enabled(grad), autograd.recording(_Collect(seen)):
             y = (x * 2.0).sum(1)
             _ = (y > 0).long()
         assert _names(seen) == ["Mul", "Sum", "compare", "cast"]
-        op, inputs, params, out = seen[1]
+        _, inputs, params, out = seen[1]
         assert inputs[0] is seen[0][3] and params == {"axes": (1,), "keep": False} and out is y
     assert autograd._RECORDING == 0
 
