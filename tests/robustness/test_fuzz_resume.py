@@ -43,12 +43,12 @@ def _run(epochs, resume=None, directory=None):
            TerminateOnNaN()]
     if directory is not None:
         cbs.append(ModelCheckpoint(directory, monitor="loss"))
-    before = {k: np.array(v) for k, v in model.state_dict().items()}
+    before = {k: np.asarray(v).copy() for k, v in model.state_dict().items()}
     try:
         fit(model, (_X, _Y), epochs=epochs, optimizer=opt, batch_size=8, rng=0, callbacks=cbs, progress=False,
             resume=resume)
     except CheckpointError:
-        after = {k: np.array(v) for k, v in model.state_dict().items()}
+        after = {k: np.asarray(v).copy() for k, v in model.state_dict().items()}
         assert all(np.array_equal(before[k], after[k]) for k in before), "a refused resume changed the weights"
         assert opt.param_groups[0]["lr"] == 0.01 and not any(s for s in opt.state[0]), "it changed the optimizer"
         return None

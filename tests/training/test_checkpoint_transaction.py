@@ -45,7 +45,7 @@ def saved(tmp_path):
 
 
 def _snapshot(model, opt, loader):
-    return ({k: np.array(v) for k, v in model.state_dict().items()}, copy.deepcopy(opt.state_dict()),
+    return ({k: np.asarray(v).copy() for k, v in model.state_dict().items()}, copy.deepcopy(opt.state_dict()),
             copy.deepcopy(model[1].rng.bit_generator.state), copy.deepcopy(loader.generator.bit_generator.state))
 
 

@@ -294,12 +294,15 @@ def load_bytes(data: bytes, source: str = "<bytes>") -> tuple:
 def atomic_write_bytes(path, data) -> str:
     """Write ``data`` to ``path`` so that ``path`` is always either the old file or the complete new one.
 
-    Writes a temporary file ``.NAME.XXXX.tmp`` in the same directory, flushes and fsyncs it,
+    Writes a temporary file ``.NAME.PID.XXXX.tmp`` in the same directory, flushes and fsyncs it,
     renames it over ``path`` (``os.replace``, atomic on POSIX and Windows), then fsyncs the
     directory so the rename itself survives a power cut (best effort: some filesystems refuse
     it). On any failure before the rename (full disk, I/O error, read-only filesystem) the
-    temporary file is removed and ``path`` is untouched; after a hard crash (killed process)
-    the temporary file may remain, and is safe to delete.
+    temporary file is removed and ``path`` is untouched. A process killed mid-write leaves its
+    temporary file behind; the next write to ``path`` removes it (its process is gone).
+
+    The new file gets the old file's permissions, or those the user's umask gives a new file
+    (``0o666 & ~umask``), not ``mkstemp``'s private 0600.
 
     Args:
         path: the destination; its directory must exist.
@@ -318,10 +321,14 @@ def atomic_write_bytes(path, data) -> str:
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist; create it first.")
     chunks = data if isinstance(data, list) else [data]
+    name = os.path.basename(path)
+    _remove_stale_temps(directory, name)
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
+            if hasattr(os, "fchmod"):  # POSIX
+                os.fchmod(f.fileno(), _new_file_mode(path))
             for chunk in chunks:
                 _write_all(f, chunk)
             f.flush()
@@ -339,6 +346,50 @@ def atomic_write_bytes(path, data) -> str:
         raise
     _fsync_directory(directory)
     return path
+
+
+def _new_file_mode(path) -> int:
+    """The mode of the file being replaced, else what the umask gives a new file."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        pass
+    try:  # Linux: read the umask without changing it (os.umask would, for every thread)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _remove_stale_temps(directory: str, name: str) -> None:
+    """Delete ``.NAME.PID.*.tmp`` files left by writers that were killed (their PID is gone)."""
+    if os.name != "posix":  # os.kill(pid, 0) probes a process only on POSIX
+        return
+    prefix = f".{name}."
+    try:
+        entries = [e for e in os.listdir(directory) if e.startswith(prefix) and e.endswith(".tmp")]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # that writer is alive: its file is in progress
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OSError):
+            continue  # alive but not ours, or unknowable: leave it
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass
 
 
 def _write_all(f, data) -> None:
