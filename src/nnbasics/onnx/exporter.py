@@ -81,7 +81,7 @@ def _program(model, structure, arrays, sources):
         _warn_static(sources, base, [reason])
         return static_program(tr0)
     for where, what in prog.warnings:
-        warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=4)
+        warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=3)
     if prog.problems:
         _warn_static(sources, base, [f"at {where}: {what}" for where, what in prog.problems])
         prog = static_program(tr0)
