@@ -164,3 +164,27 @@ def test_dynamic_sequence_on_a_user_model(rng, tmp_path):
     for shape in [(3, 9), (1, 1)]:
         ids = rng.integers(0, 7, size=shape)
         np.testing.assert_allclose(run_onnx(path, ids)[0], m(nb.tensor(ids)).detach().numpy(), atol=1e-5, rtol=1e-4)
+
+
+def test_state_inputs_at_batch_one_find_their_batch_dim(rng, tmp_path):
+    """At batch 1 a (layers, batch, hidden) state of one layer has size 1 in dims 0 and 1: dim 1 is tried too."""
+    class WithState(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 4, batch_first=True, rng=0)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return out, h
+
+    m = WithState()
+    path = tmp_path / "m.onnx"
+    with _strict():
+        proto = nx.export(m, (rng.standard_normal((1, 5, 3)).astype(np.float32), np.zeros((1, 1, 4), np.float32)),
+                          path)
+    assert _dims(proto.graph.input[1]) == [1, "batch", 4]
+    x, h = rng.standard_normal((4, 5, 3)).astype(np.float32), rng.standard_normal((1, 4, 4)).astype(np.float32)
+    got = run_onnx(path, (x, h))
+    ref = m(nb.tensor(x), nb.tensor(h))
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r.detach().numpy(), atol=1e-5, rtol=1e-4)

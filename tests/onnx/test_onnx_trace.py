@@ -111,3 +111,21 @@ def test_export_leaves_gradients_and_grad_mode_alone(tmp_path):
     nx.export(net, nb.randn(2, 3, rng=0), tmp_path / "m.onnx")
     assert all(p.grad is None and p.requires_grad for p in net.parameters())
     assert autograd.is_grad_enabled() and autograd._RECORDING == 0
+
+
+def test_dict_and_nested_outputs_are_flattened_in_order(tmp_path):
+    import onnx
+
+    import nnbasics.onnx as nx
+
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2, rng=0)
+
+        def forward(self, x):
+            return {"logits": self.fc(x), "extra": (x.sum(1), None, x * 2.0)}
+
+    proto = nx.export(Heads(), nb.randn(2, 3, rng=0), tmp_path / "m.onnx")
+    assert [o.name for o in proto.graph.output] == ["output", "output_1", "output_2"]
+    onnx.checker.check_model(str(tmp_path / "m.onnx"), full_check=True)

@@ -60,11 +60,30 @@ def _first_trace(model, structure, arrays):
                               f"model accepts.") from e
 
 
-def _program(model, structure, arrays, sources):
-    """The resolved trace: dynamic dims fitted, or the example's sizes with a warning saying why."""
+def _program(model, structure, arrays, sources, other_sources=None):
+    """The resolved trace: dynamic dims fitted, or the example's sizes with a warning saying why.
+
+    ``other_sources``: a second reading of which dims are the batch, tried when the first fails.
+    """
     tr0 = _first_trace(model, structure, arrays)
     if not sources:
         return static_program(tr0)
+    prog, failure = _fitted(model, structure, arrays, sources, tr0)
+    if failure is not None and other_sources:
+        prog2, failure2 = _fitted(model, structure, arrays, other_sources, tr0)
+        if failure2 is None:
+            prog, failure, sources = prog2, None, other_sources
+    base = {s: arrays[k].shape[a] for s, ((k, a), *_) in sources.items()}
+    if failure is not None:
+        _warn_static(sources, base, *failure)
+        return static_program(tr0)
+    for where, what in prog.warnings:
+        warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=3)
+    return prog
+
+
+def _fitted(model, structure, arrays, sources, tr0):
+    """(Program, None) with every number fitted, or (None, (reasons, advice)) when the dims cannot stay dynamic."""
     base = {s: arrays[k].shape[a] for s, ((k, a), *_) in sources.items()}
     d = design(base)
     traces = [tr0]
@@ -73,19 +92,14 @@ def _program(model, structure, arrays, sources):
             traces.append(_run(model, structure, resized(arrays, sources, env, shift=1 + i)))
         prog = align(traces, d, {s: places[0] for s, places in sources.items()})
     except Divergence as e:
-        _warn_static(sources, base, [f"the model takes another path at another input size: {e}"], _FLOW)
-        return static_program(tr0)
+        return None, ([f"the model takes another path at another input size: {e}"], _FLOW)
     except Exception as e:  # noqa: BLE001 - any failure at another size means: keep the example's
         where = getattr(e, "nnbasics_where", "")
         reason = f"the model fails at another input size{' at ' + where if where else ''} ({type(e).__name__}: {e})"
-        _warn_static(sources, base, [reason])
-        return static_program(tr0)
-    for where, what in prog.warnings:
-        warnings.warn(f"export: at {where}: {what}.", OnnxExportWarning, stacklevel=3)
+        return None, ([reason], _SHAPES)
     if prog.problems:
-        _warn_static(sources, base, [f"at {where}: {what}" for where, what in prog.problems])
-        prog = static_program(tr0)
-    return prog
+        return None, ([f"at {where}: {what}" for where, what in prog.problems], _SHAPES)
+    return prog, None
 
 
 _SHAPES = ("Compute shapes from the input's (x.size(0), zeros(x.size(0), h), reshape(x.size(0), -1)), or pass "
@@ -265,10 +279,11 @@ def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_name
     structure, arrays = leaves(example_input)
     in_names = _names(input_names, default_names(model, len(arrays), 1)[0], "input_names")
     sources = dim_sources(model, arrays, in_names, dynamic_batch, dynamic_sequence, dynamic_axes)
+    other = dim_sources(model, arrays, in_names, dynamic_batch, dynamic_sequence, dynamic_axes, second_choice=True)
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        prog = _program(model, structure, arrays, sources)
+        prog = _program(model, structure, arrays, sources, other)
     finally:
         for m, mode in modes:
             object.__setattr__(m, "training", mode)

@@ -79,20 +79,23 @@ def default_names(model, n_in, n_out):
     return ins[:n_in], outs[:n_out]
 
 
-def _batch_axes(model, arrays):
+def _batch_axes(model, arrays, second_choice=False):
     """The batch axis of each input: the first input's dim 0 (an RNN's time-major input: 1);
     a later input's first dim of the same size (0, else 1), none if neither has it; the states of
-    the recurrent layers and CharRNN always have it in dim 1."""
+    the recurrent layers and CharRNN always have it in dim 1. ``second_choice``: dim 1 for the
+    inputs whose dims 0 and 1 both have the batch's size (None if there are none)."""
     CharRNN, _ = _zoo()
     if isinstance(model, nn.RNNBase):
-        return [0 if model.batch_first else 1] + [1] * (len(arrays) - 1)
+        return None if second_choice else [0 if model.batch_first else 1] + [1] * (len(arrays) - 1)
     if isinstance(model, CharRNN):
-        return [0] + [1] * (len(arrays) - 1)
+        return None if second_choice else [0] + [1] * (len(arrays) - 1)
     n = arrays[0].shape[0]
-    axes = [0]
+    axes, ambiguous = [0], False
     for a in arrays[1:]:
-        axes.append(next((i for i in (0, 1) if i < a.ndim and a.shape[i] == n), None))
-    return axes
+        fits = [i for i in (0, 1) if i < a.ndim and a.shape[i] == n]
+        ambiguous |= len(fits) == 2
+        axes.append(fits[-1 if second_choice else 0] if fits else None)
+    return axes if ambiguous or not second_choice else None
 
 
 def _time_axes(model, n_in):
@@ -107,8 +110,14 @@ def _time_axes(model, n_in):
                      f"or name the dynamic dims with dynamic_axes.")
 
 
-def dim_sources(model, arrays, in_names, dynamic_batch, dynamic_sequence, dynamic_axes):
-    """symbol -> [(input index, axis)]: the dims that are dynamic, and where each is read."""
+def dim_sources(model, arrays, in_names, dynamic_batch, dynamic_sequence, dynamic_axes, second_choice=False):
+    """symbol -> [(input index, axis)]: the dims that are dynamic, and where each is read.
+
+    ``second_choice``: the other reading of inputs whose dims 0 and 1 both have the batch's size
+    (an LSTM state (1, 1, H) at batch 1), or None when there is no other reading.
+    """
+    if second_choice and (dynamic_axes is not None or not dynamic_batch):
+        return None
     sources = {}
     if dynamic_axes is not None:
         for name, axes in _parse_dynamic_axes(dynamic_axes, in_names).items():
@@ -120,7 +129,10 @@ def dim_sources(model, arrays, in_names, dynamic_batch, dynamic_sequence, dynami
                 sources.setdefault(symbol, []).append((k, axis))
     else:
         if dynamic_batch:
-            for k, axis in enumerate(_batch_axes(model, arrays)):
+            axes = _batch_axes(model, arrays, second_choice)
+            if axes is None:
+                return None
+            for k, axis in enumerate(axes):
                 if axis is not None:
                     sources.setdefault("batch", []).append((k, axis))
         if dynamic_sequence:

@@ -269,9 +269,12 @@ def _structure(out, rec):
         return rec.ref(out)
     if isinstance(out, (tuple, list)):
         return tuple(_structure(e, rec) for e in out)
+    if isinstance(out, dict):  # flattened in order, as torch.onnx.export does
+        return tuple(_structure(e, rec) for e in out.values())
     if out is None:
         return None
-    raise TypeError(f"export: the model returned a {type(out).__name__}; export needs Tensors (or tuples of them).")
+    raise TypeError(f"export: the model returned a {type(out).__name__}; export needs Tensors (or tuples, lists "
+                    f"or dicts of them).")
 
 
 def _call_model(model, args, rec):
