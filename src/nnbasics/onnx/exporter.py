@@ -12,15 +12,14 @@ The steps:
    size), warn with the line of code and export with the example's fixed sizes instead.
 3. **Emit** (:mod:`.emit`): one ONNX node, or a small fixed subgraph, per op; parameters are
    initializers named by their state-dict keys.
-4. **Save** atomically (a temporary file renamed over ``path``) and check with
-   ``onnx.checker.check_model(full_check=True)``.
+4. **Check** with ``onnx.checker.check_model(full_check=True)``, then **save** atomically
+   (:func:`nnbasics.io.safetensors.atomic_write_bytes`: a temporary file renamed over ``path``).
 """
 
 from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 import warnings
 
 from .. import nn
@@ -193,27 +192,16 @@ def _import_onnx():
 
 
 def _save(onnx, proto, path, check):
-    """Write ``proto`` to a temporary file beside ``path``, check it, then rename it over ``path``."""
+    """Check ``proto``, then write it to ``path`` atomically (a failed export leaves an existing file as it was)."""
+    if check:
+        onnx.checker.check_model(proto, full_check=True)
+    data = proto.SerializeToString()
     if hasattr(path, "write"):
-        if check:
-            onnx.checker.check_model(proto, full_check=True)
-        path.write(proto.SerializeToString())
+        path.write(data)
         return
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".onnx-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(proto.SerializeToString())
-            f.flush()
-            os.fsync(f.fileno())
-        if check:
-            onnx.checker.check_model(tmp, full_check=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    from ..io.safetensors import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
 
 
 def export(model, example_input, path, *, opset: int = DEFAULT_OPSET, input_names=None, output_names=None,
