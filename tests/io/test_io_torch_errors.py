@@ -218,3 +218,27 @@ def test_to_torch_names_an_unsupported_layer(torch):
         to_torch(nn.Sequential(nn.Linear(4, 6), nn.Maxout(2)))
     with pytest.raises(TorchInteropError, match="Dropout at '0' has no torch twin"):
         to_torch(nn.Sequential(nn.Dropout(0.5, scaling="classic")))
+
+
+def test_meta_device_tensors_are_refused_with_the_librarys_error(torch, tmp_path):
+    """A meta-device .pt (shapes, no values) raised torch's raw NotImplementedError (issue 15 item 10)."""
+    with torch.device("meta"):
+        twin = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
+                                   torch.nn.Linear(4, 2))
+    path = tmp_path / "meta.pt"
+    torch.save(twin.state_dict(), path)
+    m = _net()
+    before = _snapshot(m)
+    with pytest.raises(TorchInteropError, match=r"on the 'meta' device.*'0.weight'.*to_empty"):
+        load_torch_file(m, path)
+    with pytest.raises(TorchInteropError, match="meta"):
+        load_torch_state_dict(m, twin.state_dict())
+    after = _snapshot(m)
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_a_tensor_numpy_cannot_read_is_refused_by_name(torch):
+    sd = {k: torch.from_numpy(np.asarray(v)) for k, v in to_torch_state_dict(_net()).items()}
+    sd["0.weight"] = sd["0.weight"].to_sparse()
+    with pytest.raises(TorchInteropError, match=r"'0.weight'.*sparse.*to_dense"):
+        load_torch_state_dict(_net(), sd)

@@ -130,14 +130,19 @@ def _as_numpy(value, key, what):
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value)
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):  # a torch tensor
-        t = value.detach().cpu()
-        dt = str(getattr(t, "dtype", ""))
-        if dt in ("torch.bfloat16", "torch.float8_e4m3fn", "torch.float8_e5m2"):  # NumPy has no such dtype
-            t = t.float()
+        dt = str(getattr(value, "dtype", ""))
         try:
+            t = value.detach().cpu()
+            if dt in ("torch.bfloat16", "torch.float8_e4m3fn", "torch.float8_e5m2"):  # NumPy has no such dtype
+                t = t.float()
             return t.numpy()
-        except (TypeError, RuntimeError) as e:
-            raise TypeError(f"{what}: cannot convert the torch tensor for {key!r} ({dt}) to NumPy: {e}") from None
+        except Exception as e:  # noqa: BLE001 - torch raises NotImplementedError, RuntimeError, TypeError...
+            layout = getattr(value, "layout", "")
+            raise TorchInteropError(
+                f"{what}: cannot read the torch tensor for {key!r} ({dt}, {layout}, device "
+                f"{getattr(value, 'device', '?')}) as NumPy values: {type(e).__name__}: {str(e)[:200]}. Save dense "
+                "CPU tensors: torch_model.to('cpu') (a sparse one with .to_dense())."
+            ) from None
     if isinstance(value, dict):
         raise TypeError(
             f"{what}: the value for {key!r} is a dict, not an array: this looks like a checkpoint that nests the "
@@ -204,6 +209,14 @@ def load_torch_state_dict(model, state_dict, *, strict: bool = True):
     bad = [k for k in keys if not isinstance(k, str)]
     if bad:
         raise TypeError(f"{what}: keys must be strings. Got {bad[:3]!r}.")
+    meta = [k for k in keys if getattr(state_dict[k], "is_meta", False) is True]
+    if meta:  # NOTE: torch raises a bare NotImplementedError when asked for their values
+        raise TorchInteropError(
+            f"{what}: {len(meta)} tensor(s) are on the 'meta' device, with a shape but no values: "
+            f"{', '.join(map(repr, meta[:5]))}{' ...' if len(meta) > 5 else ''}. The model was built without "
+            "weights (device='meta', or loaded with assign=True from such a model); materialize them first "
+            "(torch_model.to_empty(device='cpu') then initialize or load real weights) and save again."
+        )
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in keys if k not in own]
     arrays, problems = OrderedDict(), []
