@@ -102,7 +102,7 @@ class _Recorder:
         self.params = {}
         for key, t in list(model.named_parameters()) + list(model.named_buffers()):
             self._name(t, ("param", key))
-            self.params.setdefault(key, array_of(t))
+            self.params.setdefault(key, t if isinstance(t, np.ndarray) else array_of(t))
         for k, t in enumerate(inputs):
             self._name(t, ("input", k))
         self.paths = {id(m): name for name, m in model.named_modules()}
