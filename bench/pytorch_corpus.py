@@ -118,34 +118,47 @@ def patches_for(entry: dict, corpus: dict, seed=None) -> list:
 
 
 def prepare(entry, corpus, sources, scratch: Path, fashion: Path, seed=None) -> Path:
-    """A scratch copy of the script's folder with the patched script; returns the script's path in it."""
+    """A scratch copy of the script's folder with the patched script; returns the script's path in it.
+
+    The copy sits two folders deep in ``scratch`` so a script's ``../../data`` stays inside it. Each
+    data root of ``data_roots`` (the corpus default plus the entry's) gets ``FashionMNIST/raw``;
+    ``remove`` deletes paths of the copy (stale partial downloads); ``files`` copies
+    ``[destination, "source:path"]`` pairs in (a data file the checkout lacks).
+    """
     src_root = Path(sources[entry["source"]])
     script = src_root / entry["path"]
     if not script.is_file():
         raise FileNotFoundError(f"{script}: not found in the checkout of {entry['source']}")
-    work = scratch / "work"
+    work = scratch / "a" / "b" / "work"
     shutil.copytree(script.parent, work, ignore=shutil.ignore_patterns(".git", "*.ipynb_checkpoints"),
                     dirs_exist_ok=False, symlinks=True)
-    for extra in entry.get("copy", []):
-        p = src_root / extra
-        (shutil.copytree if p.is_dir() else shutil.copy)(p, work / p.name)
-    for root_name in ("MNIST_data", "data", "../data", "mnist"):
+    for rel in entry.get("remove", []):
+        target = work / rel
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    for dest, origin in entry.get("files", []):
+        src_name, _, rel = origin.partition(":")
+        (work / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(sources[src_name]) / rel, work / dest)
+    for root_name in [*corpus["defaults"].get("data_roots", []), *entry.get("data_roots", [])]:
         raw = (work / root_name / "FashionMNIST" / "raw").resolve()
         if not raw.exists():
             raw.mkdir(parents=True, exist_ok=True)
             for f in fashion.iterdir():
                 (raw / f.name).symlink_to(f)
     target = work / script.name
+    pats = patches_for(entry, corpus, seed)
     if script.suffix == ".py":
         text = script.read_text(encoding="utf-8-sig")
-        target.write_text(apply_patches(text, patches_for(entry, corpus, seed), entry["id"]), encoding="utf-8")
-    elif patches_for(entry, corpus, seed):
+        target.write_text(apply_patches(text, pats, entry["id"]), encoding="utf-8")
+    elif pats:
         nb = json.loads(script.read_text(encoding="utf-8"))
-        pats = patches_for(entry, corpus, seed)
         joined = "\x00".join("".join(c.get("source", "")) for c in nb["cells"])
         patched = apply_patches(joined, pats, entry["id"]).split("\x00")
-        for c, s in zip(nb["cells"], patched):
-            c["source"] = s
+        for c, text in zip(nb["cells"], patched):
+            c["source"] = text
         target.write_text(json.dumps(nb), encoding="utf-8")
     return target
 
@@ -188,12 +201,19 @@ def run_one(entry, corpus, sources, side, out_dir: Path, fashion: Path, seed=Non
         else:
             cmd = [sys.executable, "-m", "nnbasics", "run", script.name, *args]
         t0 = time.perf_counter()
-        try:
-            proc = subprocess.run(cmd, cwd=script.parent, env=env, capture_output=True, timeout=timeout,
-                                  check=False)
-            rc, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
-        except subprocess.TimeoutExpired as e:
-            rc, stdout, stderr = None, e.stdout or b"", (e.stderr or b"") + b"\n[timed out]"
+        rc, stdout, stderr = 0, b"", b""
+        # NOTE: a prelude (a data generator the script needs) runs first, on the same side.
+        for pre in [*entry.get("prelude", []), script.name]:
+            one = cmd[:-1 - len(args)] + [pre] + (args if pre == script.name else [])
+            try:
+                proc = subprocess.run(one, cwd=script.parent, env=env, capture_output=True, timeout=timeout,
+                                      check=False)
+                rc, out_b, err_b = proc.returncode, proc.stdout, proc.stderr
+            except subprocess.TimeoutExpired as e:
+                rc, out_b, err_b = None, e.stdout or b"", (e.stderr or b"") + b"\n[timed out]"
+            stdout, stderr = stdout + out_b, stderr + err_b
+            if rc != 0:
+                break
         wall = time.perf_counter() - t0
     text = stdout.decode("utf-8", "replace")
     err = stderr.decode("utf-8", "replace")

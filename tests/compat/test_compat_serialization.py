@@ -72,14 +72,41 @@ def test_real_torch_pickle_loads_through_weights_only(script, run, tmp_path, tor
     assert expected.shape == (2, 3)
 
 
-def test_saving_a_whole_module_is_refused_with_the_state_dict_advice(script, run, tmp_path):
+def test_a_whole_module_reloads_in_the_saving_process_only(script, run, tmp_path):
     path = script("""
         import torch
-        torch.save(torch.nn.Linear(2, 2), "m.pt")
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+        torch.save(net, "m.pt")
+        with torch.no_grad():
+            net[0].weight.fill_(0.0)
+        back = torch.load("m.pt")
+        x = torch.ones(4, 2)
+        print(type(back).__name__, back is not net, float(back[0].weight.abs().sum()) > 0,
+              bool((back(x) - net(x)).abs().sum() > 0))
+    """)
+    status, out, err = run(path)
+    assert status == 0, err
+    assert out.split() == ["Sequential", "True", "True", "True"]
+    later = script("import torch\ntorch.load('m.pt')\n", name="later.py")
+    from nnbasics.compat.torch import serialization
+
+    serialization._TEMPLATES.clear()  # a new process knows no architecture
+    status, _, err = run(later)
+    assert status == 2
+    assert "saved by another process" in err and "model.state_dict()" in err
+
+
+def test_saving_an_arbitrary_object_is_refused(script, run, tmp_path):
+    path = script("""
+        import torch
+        class Thing:
+            pass
+        torch.save({"x": Thing()}, "m.pt")
     """)
     status, _, err = run(path)
     assert status == 2
-    assert "torch.save(model) is not supported" in err and "model.state_dict()" in err
+    assert "torch.save of a __main__.Thing (at x) is not supported" in err
     assert not (tmp_path / "m.pt").exists()
 
 

@@ -44,6 +44,9 @@ DEFAULT_HINT = ("nnbasics runs the beginner subset of PyTorch listed in docs/pyt
 #: Prefix of a torch API -> what to use instead (the longest matching prefix wins).
 HINTS = {
     "torch.cuda": NO_GPU,
+    "torch.accelerator": NO_GPU,
+    "torch.mps": NO_GPU,
+    "torch.xpu": NO_GPU,
     "torch.backends.cudnn": NO_GPU,
     "torch.backends.mps": NO_GPU,
     "torch.Tensor.cuda": NO_GPU,

@@ -26,12 +26,13 @@ from .adam import Adam
 from .adamw import AdamW
 from .clip import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .constraints import MaxNorm, max_norm_
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
+    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "LBFGS",
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
     "max_norm_", "MaxNorm", "lr_scheduler", "schedules",
 ]

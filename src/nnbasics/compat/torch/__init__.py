@@ -22,7 +22,7 @@ import builtins
 from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ...tensor import Tensor as _NbTensor
 from ..unsupported import module_getattr
-from . import _functions, _random, autograd, backends, cuda, nn, onnx, optim, utils
+from . import _functions, _random, accelerator, autograd, backends, cuda, nn, onnx, optim, utils
 from ._creation import (
     arange,
     as_tensor,

@@ -12,8 +12,11 @@ its tensors plus a JSON description of the structure in the header's metadata, u
 pickled PyTorch file (``.pt``/``.pth`` from ``torch.save`` under PyTorch): that goes through
 torch's restricted unpickler (``weights_only=True``), run by a real torch in a separate Python
 process (so the compat ``torch`` of this process is not disturbed), and comes back as
-safetensors bytes. Objects that only pickle can hold (a whole ``nn.Module``, a custom class)
-are refused with the state-dict advice.
+safetensors bytes. A whole ``nn.Module`` (``torch.save(model, path)``) is stored as its state dict;
+its architecture -- code, which only pickle could put in a file -- is kept in this process, so
+``torch.load`` rebuilds the module in the process that saved it (the "save the best model, reload
+it at the end" pattern) and refuses, with the state-dict advice, anywhere else. Other objects only
+pickle can hold (a custom class) are refused.
 
 Example:
     >>> import io, nnbasics as nb
@@ -24,12 +27,14 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import uuid
 from collections import OrderedDict
 
 import numpy as np
@@ -42,6 +47,9 @@ from ..unsupported import UnsupportedTorchAPI
 from ._dtypes import check_device
 
 __all__ = ["STRUCTURE_KEY", "load", "save"]
+
+#: token -> a copy of each whole Module saved by this process (its architecture; weights come from the file).
+_TEMPLATES = {}
 
 #: metadata key holding the JSON structure of a saved object.
 STRUCTURE_KEY = "nnbasics.torch.save"
@@ -98,6 +106,8 @@ class _Encoder:
         if isinstance(obj, (list, tuple)):
             items = [self.encode(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)]
             return {"__tuple__": items} if isinstance(obj, tuple) else items
+        if isinstance(obj, Module):
+            return self.module(obj, path)
         if isinstance(obj, dict):
             pairs = []
             for k, v in obj.items():
@@ -108,14 +118,18 @@ class _Encoder:
             return {"__dict__": pairs, "ordered": isinstance(obj, OrderedDict)}
         return self.refuse(obj, path)
 
+    def module(self, module, path):
+        """A whole Module: its state dict in the file, its architecture kept in this process (see the docstring)."""
+        token = uuid.uuid4().hex
+        template = copy.deepcopy(module)
+        _TEMPLATES[token] = template
+        state = {k: self.tensor(v, f"{path}.{k}" if path else k, "__tensor__")
+                 for k, v in module.state_dict().items()}
+        return {"__module__": type(module).__qualname__, "token": token, "state": [[k, v] for k, v in state.items()]}
+
     @staticmethod
     def refuse(obj, path):
         where = f" (at {path})" if path else ""
-        if isinstance(obj, Module):
-            raise UnsupportedTorchAPI(
-                "torch.save(model)", "saving a whole Module pickles its code; save the weights instead: "
-                "torch.save(model.state_dict(), path), and later model.load_state_dict(torch.load(path))",
-                kind="call")
         raise UnsupportedTorchAPI(
             f"torch.save of a {type(obj).__module__}.{type(obj).__qualname__}{where}",
             "nnbasics saves tensors, NumPy arrays, numbers, strings, None, lists, tuples and dicts of them as "
@@ -165,6 +179,18 @@ class _Decoder:
             self.made[key] = t
         return self.made[key]
 
+    def module(self, node):
+        template = _TEMPLATES.get(node.get("token"))
+        if template is None:
+            raise UnsupportedTorchAPI(
+                f"torch.load of a whole {node['__module__']} saved by another process",
+                "nnbasics never pickles code, so a whole Module can only be rebuilt in the process that saved it; "
+                "save model.state_dict() instead and load it into a model you build: model.load_state_dict("
+                "torch.load(path))", kind="call")
+        module = copy.deepcopy(template)
+        module.load_state_dict(OrderedDict((k, self.decode(v)) for k, v in node["state"]))
+        return module
+
     def decode(self, node):
         if isinstance(node, list):
             return [self.decode(v) for v in node]
@@ -177,6 +203,8 @@ class _Decoder:
             return float(node["__float__"])
         if "__tuple__" in node:
             return tuple(self.decode(v) for v in node["__tuple__"])
+        if "__module__" in node:
+            return self.module(node)
         if "__dict__" in node:
             out = OrderedDict() if node.get("ordered") else {}
             for k, v in node["__dict__"]:

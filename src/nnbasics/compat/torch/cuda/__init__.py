@@ -5,7 +5,7 @@ CPU; anything that needs a GPU (``torch.cuda.FloatTensor``, ``set_device``...) r
 message.
 """
 
-from ...unsupported import NO_GPU, module_getattr
+from ...unsupported import module_getattr
 
 __all__ = ["device_count", "is_available", "manual_seed", "manual_seed_all", "synchronize"]
 
@@ -39,4 +39,4 @@ def is_initialized() -> bool:
     return False
 
 
-__getattr__ = module_getattr(__name__, {"": NO_GPU})
+__getattr__ = module_getattr(__name__)

@@ -38,7 +38,8 @@ Adam = _observed(_optim.Adam)
 AdamW = _observed(_optim.AdamW)
 Adagrad = _observed(_optim.Adagrad)
 RMSprop = _observed(_optim.RMSprop)
+LBFGS = _observed(_optim.LBFGS)
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 __getattr__ = module_getattr(__name__)
