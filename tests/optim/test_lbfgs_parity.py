@@ -51,7 +51,7 @@ def _run_torch(torch, x, y, init, steps, **kw):
     return [p.detach().numpy() for p in params], losses, calls[0]
 
 
-@pytest.mark.parametrize("kw", [dict(lr=1.0), dict(lr=0.5, history_size=3, max_iter=7), dict(lr=0.8, max_eval=4)])
+@pytest.mark.parametrize("kw", [{"lr": 1.0}, {"lr": 0.5, "history_size": 3, "max_iter": 7}, {"lr": 0.8, "max_eval": 4}])
 def test_lbfgs_matches_torch(torch, rng, kw):
     x, y, init = _problem(rng)
     ours, our_losses, our_calls = _run_nnbasics(x, y, init, 3, **kw)

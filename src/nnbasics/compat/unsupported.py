@@ -27,6 +27,7 @@ __all__ = [
     "is_torch_name",
     "missing_module_hint",
     "module_getattr",
+    "placeholder_class",
     "public_name",
     "torch_api",
     "unsupported",
@@ -167,24 +168,53 @@ def is_torch_name(owner: str, name: str) -> bool | None:
     return None if names is None else name in names
 
 
-def module_getattr(module_name: str, hints: dict | None = None):
+def placeholder_class(api: str, base, hint: str | None = None):
+    """A stand-in for a torch class nnbasics lacks: it can be named and subclassed, and raises when built.
+
+    Real torch has the class, so a script may reference it without using it (``class
+    TransformerModel(nn.Transformer)`` in a file that trains an LSTM); the class statement must
+    then work, and only constructing one stops the script, at that line.
+
+    Args:
+        api: the torch name (``torch.nn.Transformer``).
+        base: the nnbasics class it derives from (``nnbasics.nn.Module``), for ``isinstance`` checks.
+        hint: what to use instead.
+    """
+    def __init__(self, *args, **kwargs):
+        raise UnsupportedTorchAPI(api, hint or best_hint(api), kind="call")
+
+    module, _, name = api.rpartition(".")
+    return type(name, (base,), {"__init__": __init__, "__module__": module, "__qualname__": name,
+                                "__doc__": f"{api}: not provided by nnbasics (building one raises)."})
+
+
+def module_getattr(module_name: str, hints: dict | None = None, placeholder_base=None):
     """A module-level ``__getattr__``: torch's names nnbasics lacks raise :class:`UnsupportedTorchAPI`.
 
     A name real torch has too (``torch.fft``) is "not supported by nnbasics" with advice; a name
     torch does not have either (``torch.zeross``, a typo) gets the plain AttributeError torch would
     raise. Dunder names always get a plain AttributeError (the import system probes ``__path__``).
 
+    With ``placeholder_base`` (``torch.nn``), a capitalized torch name (a class) gives a
+    :func:`placeholder_class` instead, which raises only when built.
+
     Args:
         module_name: the compat module's ``__name__``.
         hints: ``{attribute: advice}`` specific to this module.
+        placeholder_base: the base class of placeholders, or None for no placeholders.
     """
     public = public_name(module_name)
     hints = dict(hints or {})
+    made = {}
 
     def __getattr__(name):
         if (name.startswith("__") and name.endswith("__")) or \
                 (name not in hints and is_torch_name(public, name) is False):
             raise AttributeError(f"module {public!r} has no attribute {name!r}")
+        if placeholder_base is not None and name[:1].isupper() and is_torch_name(public, name):
+            if name not in made:
+                made[name] = placeholder_class(f"{public}.{name}", placeholder_base, hints.get(name))
+            return made[name]
         raise UnsupportedTorchAPI(f"{public}.{name}", hints.get(name), kind="attribute")
 
     return __getattr__

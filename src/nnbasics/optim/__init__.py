@@ -21,6 +21,7 @@ Example:
 """
 
 from . import lr_scheduler, schedules
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamw import AdamW
@@ -32,7 +33,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "LBFGS",
+    "Optimizer", "SGD", "Adadelta", "Adagrad", "RMSprop", "Adam", "AdamW", "LBFGS",
     "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
     "max_norm_", "MaxNorm", "lr_scheduler", "schedules",
 ]

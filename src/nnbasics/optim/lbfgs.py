@@ -51,8 +51,8 @@ class LBFGS(Optimizer):
                              "lr, as PyTorch's default).")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, history_size=history_size, line_search_fn=None)
+        defaults = {"lr": lr, "max_iter": max_iter, "max_eval": max_eval, "tolerance_grad": tolerance_grad,
+                        "tolerance_change": tolerance_change, "history_size": history_size, "line_search_fn": None}
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups); pass one list.")
@@ -77,7 +77,7 @@ class LBFGS(Optimizer):
             p._array += (step * direction[offset:offset + n]).reshape(p._array.shape).astype(p._array.dtype)
             offset += n
 
-    def step(self, closure=None):  # noqa: C901 - PyTorch's loop, kept whole so it can be read against it
+    def step(self, closure=None):
         """One L-BFGS optimization (up to ``max_iter`` iterations); ``closure`` must return the loss after backward."""
         if closure is None:
             raise ValueError("LBFGS.step needs a closure that zeroes the gradients, computes the loss, calls "

@@ -46,7 +46,8 @@ from ...tensor import Tensor
 from ..unsupported import UnsupportedTorchAPI
 from ._dtypes import check_device
 
-__all__ = ["STRUCTURE_KEY", "load", "save"]
+__all__ = ["STRUCTURE_KEY", "add_safe_globals", "clear_safe_globals", "get_safe_globals", "load", "safe_globals",
+           "save"]
 
 #: token -> a copy of each whole Module saved by this process (its architecture; weights come from the file).
 _TEMPLATES = {}
@@ -317,3 +318,32 @@ def _load_pickled(data: bytes, source: str):
                                   f"which failed: {reason}. Re-save it with torch.save(model.state_dict(), path) "
                                   "under nnbasics, or convert it to safetensors", kind="call")
     return decode(proc.stdout, source)
+
+
+_SAFE_GLOBALS: list = []
+
+
+def add_safe_globals(safe_globals) -> None:
+    """Accepted and remembered: loading never unpickles here, so there is nothing to allow."""
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """``with torch.serialization.safe_globals([...]):``: accepted; loading never unpickles here."""
+
+    def __init__(self, safe_globals):
+        self.globals = list(safe_globals)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

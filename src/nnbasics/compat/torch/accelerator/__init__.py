@@ -12,7 +12,7 @@ def is_available() -> bool:
 
 def current_accelerator(check_available=False):
     """None: there is no accelerator."""
-    return None
+    return
 
 
 def device_count() -> int:

@@ -22,7 +22,7 @@ from ....nn import normalization as _norm
 from ....nn import pooling as _pool
 from ....nn import recurrent as _rec
 from ...unsupported import module_getattr
-from . import functional, init, parameter, utils
+from . import functional, init, modules, parameter, utils
 from ._adapt import adapt
 from .packed_rnn import PackedInput
 
@@ -60,7 +60,14 @@ del _name
 RNNBase = _rec.RNNBase
 RNNCellBase = _rec.RNNCellBase
 
+# NOTE: a torch.nn class nnbasics lacks is a placeholder that can be named and subclassed (a script
+# may define `class TransformerModel(nn.Transformer)` and train an LSTM); building one stops the script.
 __getattr__ = module_getattr(__name__, {
     "DataParallel": "nnbasics trains on one CPU device; use the model itself",
     "parallel": "nnbasics trains on one CPU device; use the model itself",
-})
+    "Transformer": "attention layers are not part of nnbasics yet; use nn.LSTM or nn.GRU for sequences",
+    "TransformerEncoder": "attention layers are not part of nnbasics yet; use nn.LSTM or nn.GRU for sequences",
+    "TransformerEncoderLayer": "attention layers are not part of nnbasics yet; use nn.LSTM or nn.GRU",
+    "MultiheadAttention": "write attention with matmul and softmax: (q @ k.transpose(-2, -1) / d ** 0.5)"
+                          ".softmax(-1) @ v",
+}, placeholder_base=Module)

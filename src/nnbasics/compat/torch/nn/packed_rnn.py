@@ -36,6 +36,9 @@ def _cat_states(states):
 class PackedInput:
     """Mixin: ``forward(PackedSequence, hx)`` -> ``(PackedSequence, h_n)``; other inputs go to the layer."""
 
+    def flatten_parameters(self) -> None:
+        """torch compacts cuDNN weights here; nnbasics' weights need nothing (a no-op, as torch on the CPU)."""
+
     def forward(self, input, hx=None):
         if not isinstance(input, PackedSequence):
             return super().forward(input, hx)

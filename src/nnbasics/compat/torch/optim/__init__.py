@@ -37,9 +37,10 @@ SGD = _observed(_optim.SGD)
 Adam = _observed(_optim.Adam)
 AdamW = _observed(_optim.AdamW)
 Adagrad = _observed(_optim.Adagrad)
+Adadelta = _observed(_optim.Adadelta)
 RMSprop = _observed(_optim.RMSprop)
 LBFGS = _observed(_optim.LBFGS)
 
-__all__ = ["LBFGS", "SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
 
 __getattr__ = module_getattr(__name__)
