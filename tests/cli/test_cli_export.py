@@ -38,14 +38,14 @@ def test_export_a_trained_classifier_for_any_batch(spiral_run, tmp_path, capsys)
     assert f"wrote {path}" in out and "input (batch, 2)" in out and "output (batch, 3)" in out
     x = np.random.default_rng(0).standard_normal((7, 2)).astype(np.float32)
     (got,) = _sess(path).run(None, {"input": x})
-    model = load_checkpoint(spiral_run / "model.safetensors").model
+    model = load_checkpoint(spiral_run / "last.safetensors").model
     np.testing.assert_allclose(got, predict(model, x), atol=1e-5, rtol=1e-4)
     onnx.checker.check_model(str(path), full_check=True)
 
 
 def test_fixed_batch_opset_and_input_shape(spiral_run, tmp_path, capsys):
     path = tmp_path / "m.onnx"
-    assert main(["export", str(spiral_run / "model.safetensors"), "--onnx", str(path), "--fixed-batch", "4",
+    assert main(["export", str(spiral_run / "last.safetensors"), "--onnx", str(path), "--fixed-batch", "4",
                  "--opset", "13", "--input-shape", "2"]) == 0
     proto = onnx.load(str(path))
     assert [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim] == [4, 2]
@@ -77,7 +77,7 @@ def test_export_a_character_model_with_its_state(tmp_path, capsys):
 def test_errors_are_one_message_and_leave_files_alone(spiral_run, tmp_path, capsys):
     path = tmp_path / "m.onnx"
     path.write_bytes(b"previous")
-    assert "no run directory or checkpoint" in _exit2(["export", str(tmp_path / "none"), "--onnx", str(path)], capsys)
+    assert "no run at" in _exit2(["export", str(tmp_path / "none"), "--onnx", str(path)], capsys)
     assert "--onnx" in _exit2(["export", str(spiral_run)], capsys)
     assert "existing directory" in _exit2(["export", str(spiral_run), "--onnx", str(tmp_path / "no" / "m.onnx")],
                                           capsys)
@@ -87,5 +87,5 @@ def test_errors_are_one_message_and_leave_files_alone(spiral_run, tmp_path, caps
     assert "opset must be an int from 13" in _exit2(["export", str(spiral_run), "--onnx", str(path), "--opset", "99"],
                                                     capsys)
     (tmp_path / "empty").mkdir()
-    assert "holds no checkpoint" in _exit2(["export", str(tmp_path / "empty"), "--onnx", str(path)], capsys)
+    assert "no checkpoint in" in _exit2(["export", str(tmp_path / "empty"), "--onnx", str(path)], capsys)
     assert path.read_bytes() == b"previous"

@@ -25,7 +25,8 @@ def run(tmp_path_factory):
 
 
 def test_train_writes_checkpoint_history_and_resolved_config(run, tmp_path, capsys):
-    assert {p.name for p in run.iterdir()} >= {"model.safetensors", "history.json", "config.json"}
+    assert {p.name for p in run.iterdir()} >= {"last.safetensors", "best.safetensors", "history.json", "config.json",
+                                               "manifest.json", "history.png", "history.html"}
     history = json.loads((run / "history.json").read_text())
     assert len(history["history"]["loss"]) == 3 and len(history["history"]["val_accuracy"]) == 3
     config = json.loads((run / "config.json").read_text())
@@ -88,7 +89,7 @@ def test_datasets_and_models_lists(capsys):
     (["train", "spiral", "--model", "lenet5", "--hidden", "8"], r"does not take --hidden; its settings are"),
     (["train", "sine"], "classification"),
     (["train"], "give a DATASET"),
-    (["evaluate", "no/such/run"], "no checkpoint at"),
+    (["evaluate", "no/such/run"], "no run at no/such/run"),
 ])
 def test_bad_flags_exit_2_with_one_paragraph_and_a_suggestion(argv, match, capsys):
     """Item 13: one paragraph (no 12-line usage block), the closest valid name, a pointer to --help."""
@@ -159,4 +160,4 @@ def test_python_m_nnbasics_train_in_a_subprocess(tmp_path):
                            "--n-test", "32", "--hidden", "8", "--output", str(out)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert "Epoch 2/2" in proc.stdout and (out / "model.safetensors").exists()
+    assert "Epoch 2/2" in proc.stdout and (out / "last.safetensors").exists()

@@ -55,4 +55,4 @@ def test_the_guide_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Epoch 15/15" in out and "| ensemble (mean) |" in out
     assert (tmp_path / "runs" / "spiral" / "test.json").exists()
-    assert (tmp_path / "runs" / "moons" / "model.safetensors").exists()  # the config file's output key
+    assert (tmp_path / "runs" / "moons" / "last.safetensors").exists()  # the config file's output key

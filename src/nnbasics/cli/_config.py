@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ._options import UsageError, defaults_of
 
-__all__ = ["config_from_file", "resolve"]
+__all__ = ["check_settings", "config_from_file", "resolve"]
 
 
 def config_from_file(path, parser, defaults) -> dict:
@@ -33,29 +33,60 @@ def config_from_file(path, parser, defaults) -> dict:
         dest = key.replace("-", "_")
         if dest not in defaults:
             raise UsageError(f"--config {path}: unknown key {key!r}. Valid keys: {', '.join(defaults)}.")
-        action = actions[dest]
-        values = value if isinstance(value, list) else [value]
-        if isinstance(value, list) and action.nargs not in ("+", "*"):
-            raise UsageError(f"--config {path}: {key} takes one value; got the list {value!r}.")
-        checked = [_check_value(path, key, action, v) for v in values]
-        out[dest] = checked if isinstance(value, list) else checked[0]
+        out[dest] = _check_key(f"--config {path}", key, actions[dest], value)
     return out
 
 
-def _check_value(path, key, action, v):
-    """One config value through its flag's type and choices."""
-    if isinstance(action, argparse.BooleanOptionalAction):
+def _check_key(where, key, action, value):
+    """``value`` of ``key`` (one value, or a list where the flag takes several) checked like the flag."""
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and action.nargs not in ("+", "*"):
+        raise UsageError(f"{where}: {key} takes one value; got the list {value!r:.80}.")
+    if isinstance(value, list) and not value:
+        raise UsageError(f"{where}: {key} is an empty list.")
+    checked = [_check_value(where, key, action, v) for v in values]
+    return checked if isinstance(value, list) else checked[0]
+
+
+def _check_value(where, key, action, v):
+    """One value through its flag's type and choices."""
+    if isinstance(action, argparse.BooleanOptionalAction) or action.const is True:
         if not isinstance(v, bool):
-            raise UsageError(f"--config {path}: {key} must be true or false; got {v!r}.")
-    elif action.type is not None:
+            raise UsageError(f"{where}: {key} must be true or false; got {v!r:.80}.")
+        return v
+    if isinstance(v, (dict, list)) or (v is not None and not isinstance(v, (str, int, float))):
+        raise UsageError(f"{where}: {key} must be a single value; got {type(v).__name__} {v!r:.80}.")
+    if action.type is not None:
         try:
             v = action.type(v if not isinstance(v, bool) else str(v))
         except argparse.ArgumentTypeError as e:
-            raise UsageError(f"--config {path}: {key}: {e}") from None
+            raise UsageError(f"{where}: {key}: {e}") from None
+    elif not isinstance(v, str):
+        raise UsageError(f"{where}: {key} must be a string; got {v!r:.80}.")
     if action.choices is not None and v not in action.choices:
-        raise UsageError(f"--config {path}: {key}: invalid choice {v!r} (choose from "
+        raise UsageError(f"{where}: {key}: invalid choice {v!r:.80} (choose from "
                          f"{', '.join(map(str, action.choices))}).")
     return v
+
+
+def check_settings(settings, options, where) -> dict:
+    """Settings read from a file (a run's config.json, a checkpoint's metadata), each checked like its flag.
+
+    Keys that are not options of the table are kept as they are; a None value means "the default".
+
+    Raises:
+        UsageError: a value its flag would refuse (``n_test: 1e12``, a list where one value goes...).
+    """
+    from ._options import add_options
+    from ._parser import Parser
+
+    if not isinstance(settings, dict):
+        raise UsageError(f"{where}: the settings must be a JSON object; got {type(settings).__name__}.")
+    parser = Parser(prog="nnbasics")
+    add_options(parser, options, config=True)
+    actions = {a.dest: a for a in parser._actions}
+    return {k: v if (k not in actions or v is None) else _check_key(where, k, actions[k], v)
+            for k, v in settings.items()}
 
 
 def resolve(args, options) -> dict:

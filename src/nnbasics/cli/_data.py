@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ._options import UsageError
 
+#: Generated data larger than this is refused before it is made (its inputs as float32).
+_MAX_GENERATED_BYTES = 2 << 30
+
 __all__ = ["class_names", "dataset_names", "init_names", "load_split", "model_names", "stratified_slice"]
 
 
@@ -42,11 +45,20 @@ def class_names(dataset, n_classes=None):
 def load_split(config, split, n):
     """``(info, X, y)``: ``split`` of ``config["dataset"]``, ``n`` samples (generated: drawn from the run's seed;
     file: a class-balanced slice), or a :class:`UsageError` saying what is missing."""
+    import numpy as np
+
     from ..data import load_dataset
     from ..data.catalog import DATASETS
 
     info = DATASETS[config["dataset"]]
     kwargs = {}
+    if info.kind == "generated" and n:
+        per_sample = 4 * max(1, int(np.prod(info.input_shape or (1,))))
+        if n * per_sample > _MAX_GENERATED_BYTES:
+            flag = "--n-train" if split == "train" else "--n-test"
+            raise UsageError(f"{flag} {n:,}: too many samples; {config['dataset']} would need "
+                             f"{n * per_sample / 2**30:,.1f} GiB (at most {_MAX_GENERATED_BYTES // per_sample:,} "
+                             "samples). Ask for fewer.")
     if info.kind == "generated":
         kwargs = {"rng": config["seed"], **({"n": n} if n else {})}
     else:

@@ -1,4 +1,4 @@
-"""``nnbasics train --members K``: an ensemble trained through ``train_ensemble``, its report and run directory."""
+"""``nnbasics train --members K``: an ensemble trained through ``train_ensemble``, its report and run folder."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from ._options import plural
 __all__ = ["train_ensemble"]
 
 
-def train_ensemble(config, args, member_spec, opt_kwargs, out, train, test) -> int:
-    """K members through train_ensemble, then each member's epochs and the report; writes the run directory."""
-    from ..training import save_checkpoint
+def train_ensemble(config, args, member_spec, opt_kwargs, folder, train, test, *, replace=(), data=None) -> int:
+    """K members through train_ensemble, then each member's epochs and the report; commits the run folder once."""
+    from ..training.checkpoint import checkpoint_bytes
     from ..training.ensemble import train_ensemble as _train
     from ..training.progress import format_logs
     from .train import resolved_config
 
+    out = folder.path
     k, seed = config["members"], config["seed"]
     seeds = list(range(seed, seed + k))
     print(f"training an ensemble of {k} x {member_spec.get('model', 'layer stack')} (seeds {seeds[0]}..{seeds[-1]}, "
@@ -35,9 +36,12 @@ def train_ensemble(config, args, member_spec, opt_kwargs, out, train, test) -> i
     for key in ("hidden", "activation", "init", "dropout"):
         if resolved[key] is None and key in member_spec:
             resolved[key] = member_spec[key]
-    save_checkpoint(out / "model.safetensors", ensemble, extra={"cli_config": resolved, "report": report.to_dict()})
-    (out / "history.json").write_text(json.dumps({"members": ensemble.histories}, allow_nan=True) + "\n")
-    (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-    print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'report.json'}, {out / 'config.json'}")
+    data_bytes = checkpoint_bytes(ensemble, extra={"cli_config": resolved, "report": report.to_dict(), "data": data})
+    files = {"last.safetensors": data_bytes,
+             "history.json": (json.dumps({"members": ensemble.histories}, allow_nan=True) + "\n").encode(),
+             "report.json": (json.dumps(report.to_dict(), indent=2) + "\n").encode(),
+             "config.json": (json.dumps(resolved, indent=2) + "\n").encode()}
+    folder.commit(files, info={"command": "train", "members": k, "epoch": config["epochs"], "finished": True},
+                  remove=[n for n in replace if n not in files])
+    print(f"wrote {', '.join(str(out / n) for n in files)}")
     return 0

@@ -57,10 +57,17 @@ def number(cast, what: str, ok, example=None):
     return parse
 
 
-positive_int = number(int, "a positive integer", lambda v: v >= 1)
-non_negative_int = number(int, "an integer >= 0", lambda v: v >= 0)
-positive_float = number(float, "a positive number", lambda v: v > 0)
-non_negative_float = number(float, "a number >= 0", lambda v: v >= 0)
+def _int(value) -> int:
+    """``int`` that refuses what is not a whole number: ``2.5``, ``True`` (a config file's ``epochs = 2.5``)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(value)
+    return int(value)
+
+
+positive_int = number(_int, "a positive integer", lambda v: v >= 1)
+non_negative_int = number(_int, "an integer >= 0", lambda v: v >= 0)
+positive_float = number(float, "a positive number", lambda v: 0 < v < float("inf"))
+non_negative_float = number(float, "a number >= 0", lambda v: 0 <= v < float("inf"))
 rate = number(float, "a dropout rate in [0, 1)", lambda v: 0 <= v < 1, "0.2")
 fraction = number(float, "a fraction in [0, 1)", lambda v: 0 <= v < 1, "0.1")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from ._command import Command
 from ._data import class_names, dataset_names, load_split
+from ._files import check_output_file, load_model, write_output_file
 from ._options import BATCH_SIZE, DATA_ROOT, RUN, SEED, TOP_K, Option, UsageError, plural, positive_int
 from ._parser import unknown_name
-from ._rundir import checkpoint_path, load_model, run_config
+from ._rundir import open_run
 
 OPTIONS = [
     RUN,
@@ -26,18 +26,19 @@ OPTIONS = [
 ]
 
 
-def _config(args, path) -> dict:
+def _config(args, run) -> dict:
     """The run's training settings, with the dataset, seed and data root this evaluation asks for."""
     from .train import DEFAULTS
 
-    run = run_config(path)
-    config = {**DEFAULTS, **{k: v for k, v in run.items() if k in DEFAULTS}}
-    config["dataset"] = args.dataset or run.get("dataset")
+    config = {**DEFAULTS, **{k: v for k, v in run.config.items() if k in DEFAULTS}}
+    config["dataset"] = args.dataset or run.config.get("dataset")
     if config["dataset"] is None:
-        raise UsageError(f"give a DATASET: {path.parent} has no config.json naming one; choose from "
+        raise UsageError(f"give a DATASET: {run.checkpoint} records no dataset; choose from "
                          f"{', '.join(dataset_names())}.")
     if config["dataset"] not in dataset_names():
         raise UsageError(unknown_name("dataset", config["dataset"], dataset_names()))
+    if args.dataset and args.dataset != run.config.get("dataset"):  # another dataset: its own sizes
+        config["n_train"] = config["n_test"] = None
     if args.seed is not None:
         config["seed"] = args.seed
     if args.data_root:
@@ -52,11 +53,18 @@ def run(args) -> int:
     from ..training import evaluate, predict
     from ..training.metrics import confusion_matrix, per_class_accuracy, top_k_accuracy
 
-    path = checkpoint_path(args.run)
-    config = _config(args, path)
+    if args.json:
+        check_output_file(args.json, "--json")
+    run_ = open_run(args.run)
+    path = run_.checkpoint
+    config = _config(args, run_)
     n = args.n or config.get("n_test" if args.split == "test" else "n_train")
     _, X, y = load_split(config, args.split, n)
     model = load_model(path)
+    from ._dryrun import check_fits
+
+    check_fits(model, X[:args.batch_size], y[:args.batch_size], what=f"dataset {config['dataset']!r}",
+               fix="Evaluate it on the dataset it was trained on.", labels=y)
     try:
         result = evaluate(model, (X, y), loss="cross_entropy", metrics=("accuracy",), batch_size=args.batch_size)
         logits = predict(model, X, batch_size=args.batch_size)
@@ -89,7 +97,7 @@ def run(args) -> int:
             payload["classes"] = list(names)
         if top_k is not None:
             payload[f"top{k}_accuracy"] = float(top_k)
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        write_output_file(args.json, (json.dumps(payload, indent=2) + "\n").encode(), "--json")
     return 0
 
 

@@ -27,23 +27,11 @@ OPTIONS = [
 
 
 def _checkpoint(run) -> tuple:
-    """(checkpoint path, is it a character model) for a run directory or a checkpoint file."""
-    path = Path(run)
-    if path.is_dir():
-        for name, char in (("model.safetensors", False), ("best.safetensors", True), ("last.safetensors", True)):
-            if (path / name).exists():
-                return path / name, char
-        raise UsageError(f"{path} holds no checkpoint (model.safetensors from `nnbasics train`, or best/last."
-                         f"safetensors from `nnbasics train-lm`).")
-    if not path.exists():
-        raise UsageError(f"no run directory or checkpoint at {path}.")
-    from ..training.checkpoint import read_checkpoint_metadata
+    """(checkpoint path, is it a character model) for a run folder (checked as one unit) or a checkpoint file."""
+    from ._rundir import open_run
 
-    try:
-        meta = read_checkpoint_metadata(path)
-    except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
-    return path, (meta.get("extra") or {}).get("kind") == "char-lm"
+    found = open_run(run, command=None)
+    return found.checkpoint, found.command == "train-lm"
 
 
 def _shape(text) -> list:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._command import Command
 from ._options import SEED, TEMPERATURE, TOP_K, Option, UsageError, non_negative_int
 
@@ -21,17 +19,13 @@ def run(args) -> int:
     """Load the run's best (else last) checkpoint and print PRIME followed by LENGTH sampled characters."""
     from ..models.rnn import sample
     from ..training.tbptt import load_char_lm
+    from ._rundir import open_run
 
-    path = Path(args.run)
-    if path.is_dir():
-        path = next((path / n for n in ("best.safetensors", "last.safetensors") if (path / n).exists()),
-                    path / "best.safetensors")
-    if not path.exists():
-        raise UsageError(f"no checkpoint at {path} (give a run directory written by `nnbasics train-lm`).")
+    path = open_run(args.run, command="train-lm").checkpoint
     try:
         model, vocab, _ = load_char_lm(path)
-    except (OSError, ValueError) as e:
-        raise UsageError(str(e)) from None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+        raise UsageError(f"{path}: not a usable character-model checkpoint ({e}).") from None
     prime = args.prime if args.prime is not None else ("\n" if "\n" in vocab else vocab.chars[0])
     unknown = sorted({c for c in prime if c not in vocab})
     if unknown:

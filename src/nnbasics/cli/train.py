@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from ._options import (
     defaults_of,
     lower,
     non_negative_float,
-    plural,
     positive_int,
 )
 from ._parser import unknown_name
@@ -73,7 +71,7 @@ OPTIONS = [
     Option("executor", ("--executor",), {"type": lower, "choices": ("process", "serial", "thread"),
                                          "help": "where ensemble members train: process (a local pool sized to the "
                                                  "machine; default), serial, thread"}, "process"),
-    OUTPUT_DIR.but(help="run directory (default runs/DATASET-MODEL)"),
+    OUTPUT_DIR.but(help="run folder (default runs/DATASET-MODEL, numbered -2, -3... if taken)"),
     Option("progress", ("--progress",), {"type": lower, "choices": PROGRESS,
                                          "help": "auto (bar on a terminal, else a line per epoch), bar, epoch, none"},
            "auto"),
@@ -174,9 +172,10 @@ def _note_sizes(config, info, split, n, got) -> None:
     print(f"note: {flag} {n:,}: {config['dataset']} gives {got:,} samples ({why}).", file=sys.stderr)
 
 
-def prepare(args) -> dict:
-    """Everything ``train`` needs, checked, before anything is written: settings, data, model, optimizer.
+def prepare(config, spec=None) -> dict:
+    """Everything ``train`` needs, checked, before anything is written: data, model, optimizer.
 
+    ``spec``: the model spec to build (``--resume``: the run's own); default from the settings and data.
     The model runs one batch (in eval mode, under no_grad) so that a model that does not fit the
     data is one message naming the layer, not a traceback after the output folder was made.
     """
@@ -184,14 +183,13 @@ def prepare(args) -> dict:
     from ..training.ensemble import make_optimizer
     from ._dryrun import check_fits
 
-    config = resolve_config(args)
     info, X, y = load_split(config, "train", config["n_train"])
     if info.task != "classification":
         raise UsageError(f"train handles classification datasets; {config['dataset']!r} is a {info.task} task.")
     _, Xt, yt = load_split(config, "test", config["n_test"])
     _note_sizes(config, info, "train", config["n_train"], len(X))
     _note_sizes(config, info, "test", config["n_test"], len(Xt))
-    spec = model_spec(config, X, y, info)
+    spec = model_spec(config, X, y, info) if spec is None else spec
     try:
         model = build_from_spec(spec, rng=config["seed"])
     except (SpecError, TypeError, ValueError) as e:
@@ -217,42 +215,39 @@ def print_architecture(model, X) -> None:
 
 
 def run(args) -> int:
-    """Train one model (or, with --members, an ensemble) and write the run directory."""
-    from ..training import fit, save_checkpoint
+    """Train one model (or, with --members, an ensemble), saving the run folder after every epoch."""
+    from ._rundir import check_output, default_output
+    from ._train_run import resume_config, train_and_save
 
-    job = prepare(args)
-    config, model, optimizer, (X, y), (Xt, yt) = (job["config"], job["model"], job["optimizer"], job["train"],
-                                                  job["test"])
-    out = Path(config["output"] or Path("runs") / f"{config['dataset']}-{job['spec'].get('model', 'layers')}")
-    out.mkdir(parents=True, exist_ok=True)
-    if config["members"] > 1:
-        from ._ensemble import train_ensemble
+    if args.resume is not None:
+        config, run_, done = resume_config(args)
+        job = prepare(config, spec=config["model_spec"])
+        return train_and_save(job, args, run_.folder, resume=(run_, done))
+    config = resolve_config(args)
+    if config["output"] is not None:  # an explicit folder is checked before any data is loaded
+        out = check_output(config["output"], overwrite=args.overwrite)
+    job = prepare(config)
+    if config["output"] is None:  # the default is numbered (runs/spiral-mlp-2), never replaced
+        out = check_output(default_output(Path("runs") / f"{config['dataset']}-{job['spec'].get('model', 'layers')}"))
+    return train_and_save(job, args, out)
 
-        return train_ensemble(config, args, model.spec, job["opt_kwargs"], out, (X, y), (Xt, yt))
 
-    print_architecture(model, X)
-    print(f"training {job['spec'].get('model', 'layer stack')} on {config['dataset']} ({len(X)} train / {len(Xt)} "
-          f"test samples) for {plural(config['epochs'], 'epoch')} -> {out}", flush=True)
-    history = fit(model, (X, y), epochs=config["epochs"], optimizer=optimizer, loss="cross_entropy",
-                  metrics=("accuracy",), validation_data=(Xt, yt), batch_size=config["batch_size"],
-                  rng=config["seed"], progress=progress_mode(config["progress"]))
-    resolved = resolved_config(config, args, model.spec, out)
-    save_checkpoint(out / "model.safetensors", model, optimizer, epoch=config["epochs"], history=history,
-                    extra={"cli_config": resolved})
-    (out / "history.json").write_text(history.to_json() + "\n" if hasattr(history, "to_json") else
-                                      json.dumps(history.to_dict()) + "\n")
-    (out / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-    last = {k: v[-1] for k, v in history.history.items() if k in ("loss", "accuracy", "val_loss", "val_accuracy")}
-    print("final: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items()))
-    print(f"wrote {out / 'model.safetensors'}, {out / 'history.json'}, {out / 'config.json'}")
-    return 0
+def _add_actions(p) -> None:
+    """Flags of this invocation only (not settings: not in --config, not stored)."""
+    p.add_argument("--resume", metavar="RUN", default=None,
+                   help="continue the run in folder RUN from its last saved epoch, with its own settings, to "
+                        "--epochs (default: the run's); bit-identical to a run that was never stopped")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --output (default: refuse; a default output is numbered)")
 
 
 COMMAND = Command(
-    "train", run, OPTIONS, config=True, order=20,
+    "train", run, OPTIONS, config=True, order=20, add_arguments=_add_actions,
     help="train a model on a dataset; write checkpoint, history and config to --output",
-    description="Train a registered model (--model) or a spec file (--spec) on a dataset. Prints the loss and "
-                "accuracy of every epoch and writes model.safetensors, history.json and config.json "
-                "(the resolved settings) into the run directory. --config FILE.toml takes the same keys as "
-                "the flags (hidden = [64, 64], batch_size = 16...); flags given on the command line win.",
+    description="Train a registered model (--model) or a spec file (--spec) on a dataset. Prints the architecture, "
+                "then the loss and accuracy of every epoch. After every epoch the run folder is saved as one "
+                "unit: last.safetensors (weights, optimizer, random streams: what --resume needs), "
+                "best.safetensors (lowest validation loss), history.json, config.json and manifest.json; at the "
+                "end (or on Ctrl-C) history.png and history.html. --config FILE.toml takes the same keys as the "
+                "flags (hidden = [64, 64], batch_size = 16...); flags given on the command line win.",
 )

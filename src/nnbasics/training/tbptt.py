@@ -259,14 +259,13 @@ def _text_digest(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _save(checkpoint_dir, name, model, optimizer, vocab, history, step, epoch, rng, resume_point):
-    from .checkpoint import save_checkpoint  # safetensors weights + JSON metadata, atomic
+def _checkpoint(model, optimizer, vocab, history, step, epoch, rng, resume_point) -> bytes:
+    """The bytes of a resumable char-LM checkpoint (weights, Adam, streams; vocab, step, history, resume point)."""
+    from .checkpoint import checkpoint_bytes
 
-    os.makedirs(checkpoint_dir, exist_ok=True)
-    path = os.path.join(checkpoint_dir, f"{name}.safetensors")
     extra = {"kind": "char-lm", "vocab": vocab.to_dict(), "step": step, "history": _json_floats(history),
              "resume": resume_point}
-    return save_checkpoint(path, model, optimizer, epoch=epoch, rng_states={"train_char_lm": rng}, extra=extra)
+    return checkpoint_bytes(model, optimizer, epoch=epoch, rng_states={"train_char_lm": rng}, extra=extra)
 
 
 def load_char_lm(path, model=None, optimizer=None):
@@ -290,16 +289,22 @@ def load_char_lm(path, model=None, optimizer=None):
 
     plan = prepare_checkpoint(path, model, optimizer)
     extra = _check_extra(f"load_char_lm: {os.fspath(path)}", plan.checkpoint.extra, resumable=False)
+    vocab = CharVocab.from_dict(extra["vocab"])
+    size = (getattr(plan.checkpoint.model, "spec", None) or {}).get("vocab_size")
+    if size is not None and size != len(vocab):
+        raise CheckpointError(f"load_char_lm: {os.fspath(path)}: its vocabulary has {len(vocab)} characters but the "
+                              f"model scores {size}; the checkpoint is damaged.")
     ckpt = plan.apply()
     ckpt.model.eval()
-    return ckpt.model, CharVocab.from_dict(extra["vocab"]), ckpt
+    return ckpt.model, vocab, ckpt
 
 
 def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", vocab: CharVocab | None = None,
                   seq_len: int = 100, batch_size: int = 32, steps: int | None = None, epochs: int | None = None,
                   lr: float = 2e-3, clip: float | None = 5.0, val_fraction: float = 0.1,
                   time_budget_s: float | None = None, eval_every: int = 100, eval_chars: int | None = None,
-                  random_offset: bool = True, rng=0, checkpoint_dir=None, resume=None, progress=None) -> CharLMRun:
+                  random_offset: bool = True, rng=0, checkpoint_dir=None, resume=None, progress=None,
+                  on_checkpoint=None) -> CharLMRun:
     """Train a character-level language model on a text with truncated BPTT and Adam.
 
     The text's last ``val_fraction`` is held out for validation; the rest is folded into
@@ -341,6 +346,10 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
             epoch and the carried recurrent state are restored, so the run continues exactly as
             if it had not stopped (same losses and weights; only wall times differ). Give the same
             text, ``seq_len``, ``batch_size``, ``val_fraction`` and ``random_offset`` (checked).
+        on_checkpoint: instead of writing ``checkpoint_dir``, call ``on_checkpoint(files, record)`` at
+            every evaluation with ``files = {"last.safetensors": bytes}`` (and ``"best.safetensors"``
+            when the validation loss improved) and the evaluation record, e.g. to save a whole run
+            folder as one transaction (``nnbasics train-lm`` does).
         progress: None or False (silent); True: a live bar of the steps with the running training
             loss on a terminal (plain lines every ``eval_every // 10`` steps elsewhere) and one line
             per evaluation (see :class:`~nnbasics.training.progress.Progress`); or a callable taking
@@ -451,13 +460,21 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         for k, v in rec.items():
             history[k].append(v)
         best_before, best = best, min(best, val)
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None or on_checkpoint is not None:
             point = {"epoch": epoch, "start": where["start"], "chunks": where["chunks"], "best": best,
                      "state": _encode_state(state), **config}
-            written = [_save(checkpoint_dir, "last", net, optimizer, vocab, history, step, epoch, g, point)]
-            if val < best_before:
-                written.append(_save(checkpoint_dir, "best", net, optimizer, vocab, history, step, epoch, g, point))
-            run.checkpoints.extend(p for p in written if p not in run.checkpoints)
+            data = _checkpoint(net, optimizer, vocab, history, step, epoch, g, point)
+            names = ["last"] + (["best"] if val < best_before else [])
+            if on_checkpoint is not None:
+                on_checkpoint({f"{n}.safetensors": data for n in names}, dict(rec))
+            else:
+                from ..io.safetensors import atomic_write_bytes
+
+                os.makedirs(checkpoint_dir, exist_ok=True)
+                for n in names:
+                    path = atomic_write_bytes(os.path.join(checkpoint_dir, f"{n}.safetensors"), data)
+                    if path not in run.checkpoints:
+                        run.checkpoints.append(path)
         if progress is not None:
             progress(dict(rec))
 
