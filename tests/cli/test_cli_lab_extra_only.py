@@ -18,9 +18,10 @@ RUNNER = ("import sys\n"
           "sys.exit(main(sys.argv[1:]))\n")
 
 
-def _nnbasics(*argv, cwd):
+def _nnbasics(*argv, cwd, hide=HIDE):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run([sys.executable, "-c", RUNNER, *argv], capture_output=True, text=True, cwd=cwd, env=env,
+    runner = RUNNER.replace(repr(HIDE), repr(hide))
+    return subprocess.run([sys.executable, "-c", runner, *argv], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=180, check=False)
 
 
@@ -59,3 +60,14 @@ def test_ci_runs_the_readme_commands_with_only_the_lab_extra():
     leg = ci.split("pip install -q -e \".[lab]\"", 1)[1]
     for line in lines:
         assert line in leg, line
+
+
+def test_the_core_alone_trains_and_says_why_there_is_no_figure(tmp_path):
+    """No extra at all (no matplotlib, no tqdm either): the run is saved; history.html has the numbers."""
+    proc = _nnbasics("train", "blobs", "--epochs", "2", "--n-train", "60", "--output", "r", cwd=tmp_path,
+                     hide=(*HIDE, "matplotlib", "tqdm"))
+    assert proc.returncode == 0, proc.stderr
+    assert "history.png not drawn: matplotlib is not installed" in proc.stderr
+    names = {p.name for p in (tmp_path / "r").iterdir()}
+    assert "history.html" in names and "history.png" not in names and "last.safetensors" in names
+    assert "matplotlib is not installed" in (tmp_path / "r" / "history.html").read_text()

@@ -40,7 +40,7 @@ def history_png(history: dict, title: str):
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
-    except ImportError:
+    except (ImportError, AttributeError):  # not installed (or hidden: sys.modules["matplotlib"] = None)
         return None
     x, xlabel, curves = series(history)
     panels = [(name, [k for k in keys if k in curves]) for name, keys in _PANELS]

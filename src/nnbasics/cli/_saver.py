@@ -15,9 +15,11 @@ anyway; this only keeps the message and exit clean) and raises it right after.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import math
 import signal
+import sys
 import threading
 import warnings
 
@@ -99,6 +101,9 @@ class RunWriter:
             png = None
         if png is not None:
             files["history.png"] = png
+        elif not interrupted and importlib.util.find_spec("matplotlib") is None:
+            print("note: history.png not drawn: matplotlib is not installed (pip install matplotlib); history.html "
+                  "has the numbers.", file=sys.stderr)
         files["history.html"] = history_html(self.history, title, png).encode()
         files["config.json"] = (json.dumps(self.config, indent=2) + "\n").encode()  # the settings as finished
         with deferred_sigint():
