@@ -112,6 +112,13 @@ class Estimate:
                 "values": list(self.values)}
 
 
+def _num(x: float, fmt: str, signed: bool = False) -> str:
+    """``x`` formatted, without a "-0.000" (a negative number that rounds to zero shows as 0)."""
+    spec = ("+" if signed else "") + fmt
+    text = format(x, spec)
+    return format(0.0, spec) if float(text) == 0 else text
+
+
 def estimate(values) -> Estimate:
     """Mean, sample std and 95% t-interval of per-seed ``values`` (NaNs are dropped).
 
@@ -162,24 +169,31 @@ class Decision:
     name: str
     above: bool = True
     fmt: str = ".3f"
+    unit: str = "seeds"
 
     @property
     def verdict(self) -> str:
         return {True: "supported", False: "not supported", None: "inconclusive"}[self.supported]
 
     def sentence(self) -> str:
-        """One clause with the numbers: effect, spread, the interval, the threshold and the outcome."""
+        """One clause with the numbers: the effect, its 95% interval, the threshold and the outcome.
+
+        Example: ``"accuracy-gap reduction +0.017 ± 0.017 (95% interval [-0.000, +0.034], 4 seeds):
+        within the noise"``.
+        """
         e, f = self.estimate, self.fmt
-        side = "above" if self.above else "below"
         if e.n < 2:
-            return (f"{self.name} {e.text(f, signed=True)}: one seed shows no spread, so it cannot be told from "
-                    f"noise (inconclusive)")
-        how = {True: f"the whole interval lies {side} {self.threshold:{f}}: supported",
-               False: f"the whole interval lies on the wrong side of {self.threshold:{f}}: not supported",
-               None: f"the interval contains {self.threshold:{f}}, so the effect is within the noise: "
-                     "inconclusive"}[self.supported]
-        return (f"{self.name} {e.mean:+{f}} ± {e.half_width:{f}} (95% interval {e.interval(f)} over {e.n} seeds, "
-                f"std {e.std:{f}}); needs to be {side} {self.threshold:{f}}; {how}")
+            return (f"{self.name} {_num(e.mean, f, True)} from one {self.unit.rstrip('s')}: no spread to compare it "
+                    "with (inconclusive)")
+        side = "above" if self.above else "below"
+        beyond = "beyond the noise" if self.threshold == 0 else f"{side} {_num(self.threshold, f)} beyond the noise"
+        how = {True: beyond,
+               False: f"on the wrong side of {_num(self.threshold, f)}" if self.threshold or not self.above
+               else "the opposite way, beyond the noise",
+               None: "within the noise" if self.threshold == 0 else
+               f"the interval contains {_num(self.threshold, f)} (needs to lie {side} it)"}[self.supported]
+        return (f"{self.name} {_num(e.mean, f, True)} ± {_num(e.half_width, f)} (95% interval "
+                f"[{_num(e.low, f, True)}, {_num(e.high, f, True)}], {e.n} {self.unit}): {how}")
 
     def to_dict(self) -> dict:
         return {**self.estimate.to_dict(), "threshold": self.threshold, "above": self.above,
@@ -187,7 +201,7 @@ class Decision:
 
 
 def decide(values, *, threshold: float = 0.0, above: bool = True, name: str = "effect",
-           fmt: str = ".3f") -> Decision:
+           fmt: str = ".3f", unit: str = "seeds") -> Decision:
     """Apply the lab's rule to per-seed ``values`` (module docstring).
 
     Args:
@@ -196,6 +210,7 @@ def decide(values, *, threshold: float = 0.0, above: bool = True, name: str = "e
         above: the claim is ``effect > threshold`` (True) or ``effect < threshold`` (False).
         name: the effect in words (for :meth:`Decision.sentence`).
         fmt: number format in sentences.
+        unit: what one value comes from, plural (``"seeds"``, ``"replicates"``, ``"timed runs"``).
 
     Returns:
         Decision: supported when the 95% interval lies entirely beyond ``threshold``, not
@@ -215,7 +230,7 @@ def decide(values, *, threshold: float = 0.0, above: bool = True, name: str = "e
         supported = False
     else:
         supported = None
-    return Decision(supported, e, thr, str(name), bool(above), fmt)
+    return Decision(supported, e, thr, str(name), bool(above), fmt, str(unit))
 
 
 def all_of(decisions) -> bool | None:
@@ -229,25 +244,27 @@ def all_of(decisions) -> bool | None:
     return None
 
 
-def rule_text(n_seeds: int, *, quick: bool, paired_arms: bool = True) -> str:
+def rule_text(n_seeds: int, *, quick: bool, paired_arms: bool = True, unit: str = "seed") -> str:
     """The rule in words, for a report's "How the verdict is decided" paragraph.
 
     Args:
         n_seeds: seeds behind each compared number in this run.
         quick: quick mode (its few seeds may be too few to decide a small effect).
         paired_arms: the compared arms share seeds (the differences are paired).
+        unit: what one measurement comes from (``"seed"``, ``"replicate"``, ``"timed run"``).
     """
-    pairing = (" The compared arms share their seeds (the same initial weights and batches), so the rule is applied "
-               "to the per-seed differences." if paired_arms else "")
+    pairing = (f" The compared arms share their {unit}s (the same initial weights and batches), so the rule is applied "
+               f"to the per-{unit} differences." if paired_arms else "")
     t = t_quantile(n_seeds - 1) if n_seeds >= 2 else math.inf
     few = ""
     if n_seeds < 2:
-        few = " This run has a single seed, so no comparison can be decided: every such verdict is inconclusive."
+        few = f" This run has a single {unit}, so no comparison can be decided: every such verdict is inconclusive."
     elif quick:
-        few = (f" Quick mode runs {n_seeds} seeds, so the interval is wide (t = {t:.2f}): a small effect may come "
-               "out inconclusive here and be decided by the full run, which uses more data and seeds.")
-    return (f"**How the verdict is decided.** Each compared number is measured with {n_seeds} seed(s); a comparison "
-            "counts as *supported* only when the effect exceeds the noise: the 95% confidence interval of its mean "
-            f"over seeds (Student's t with n - 1 degrees of freedom, mean ± t × std / √n) lies entirely beyond the "
+        few = (f" Quick mode runs {n_seeds} {unit}s, so the interval is wide (t = {t:.2f}): a small effect may come "
+               "out inconclusive here and be decided by the full run, which uses more data.")
+    return (f"**How the verdict is decided.** Each compared number is measured {n_seeds} times, once per {unit}; a "
+            "comparison counts as *supported* only when the effect exceeds the noise: the 95% confidence interval of "
+            f"its mean over {unit}s (Student's t with n - 1 degrees of freedom, mean ± t × std / √n) lies entirely "
+            "beyond the "
             "threshold stated with it. It is *not supported* when the whole interval lies on the other side, and "
             "*inconclusive* when the interval contains the threshold." + pairing + few)
