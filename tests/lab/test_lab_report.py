@@ -59,7 +59,7 @@ def test_html_is_self_contained_and_shows_every_figure(tmp_path):
     assert "<script>alert(1)</script> that must stay text" in check.text
     assert "<script" not in page.replace("&lt;script", "")
     assert "nnbasics lab demo --seed 3" in check.text and "accuracy <after> 5 epochs" in check.text
-    assert "http://" not in page and "https://" not in page
+    assert "http://" not in page and "https://" not in page and check.links == []
 
 
 def test_metrics_json_is_strict_json_with_nonfinite_listed(tmp_path):
@@ -86,13 +86,17 @@ def test_metrics_json_is_strict_json_with_nonfinite_listed(tmp_path):
 def test_check_html_reports_every_kind_of_outside_reference():
     bad = ('<html><head><link rel="stylesheet" href="https://x/y.css"><style>body{background:url(a.png)}</style>'
            '</head><body><img src="figures/a.png"><img src="data:image/png;base64,AAAA">'
-           '<script src="https://cdn/x.js"></script><a href="http://example.com">x</a><a href="#top">ok</a>'
+           '<script src="https://cdn/x.js"></script><a href="javascript:alert(1)">x</a><a href="#top">ok</a>'
+           '<a href="../../secret.html">up</a><a href="file:///etc/passwd">f</a>'
+           '<a href="https://arxiv.org/abs/1506.02142">paper</a><a href="data/report.html">sub</a>'
            "</body></html>")
-    problems = check_html(bad).problems
-    joined = "\n".join(problems)
-    for needle in ("<link>", "url()", "not an embedded PNG", "not a PNG", "<script>", "http://example.com"):
-        assert needle in joined, (needle, problems)
-    assert "#top" not in joined
+    check = check_html(bad)
+    joined = "\n".join(check.problems)
+    for needle in ("<link>", "url()", "not an embedded PNG", "not a PNG", "<script>", "javascript:alert",
+                   "../../secret.html", "file:///etc/passwd"):
+        assert needle in joined, (needle, check.problems)
+    assert "#top" not in joined and "arxiv" not in joined and "data/report.html" not in joined
+    assert check.links == ["#top", "https://arxiv.org/abs/1506.02142", "data/report.html"]  # links to follow
 
 
 def test_write_replaces_an_earlier_report_and_is_atomic(tmp_path, monkeypatch):
@@ -132,7 +136,8 @@ def test_subreports_are_written_in_subfolders(tmp_path):
     parent.conclude(None, "one of two")
     parent.write(tmp_path / "study")
     assert check_html((tmp_path / "study" / "demo" / "report.html").read_text()).images
-    assert "demo/report.html" in check_html((tmp_path / "study" / "report.html").read_text()).text
+    page = check_html((tmp_path / "study" / "report.html").read_text())
+    assert page.ok and "demo/report.html" in page.links and "A <demo> & test" in page.text
     assert json.loads((tmp_path / "study" / "metrics.json").read_text())["subreports"] == {"demo": "not supported"}
 
 
@@ -154,3 +159,70 @@ def test_report_validates_its_inputs():
     for supported, verdict in ((True, "supported"), (False, "not supported"), (None, "inconclusive")):
         r.conclude(supported, "measured")
         assert r.verdict == verdict
+
+
+# ----------------------------------------------------------------- layout (issue 14 item 20)
+def test_numbers_use_thousands_separators_consistently():
+    fv = lab_html.format_value
+    assert [fv(3188), fv(67848), fv(999), fv(-12345)] == ["3,188", "67,848", "999", "-12,345"]
+    assert [fv(1234.4), fv(207100.5), fv(0.5), fv(2.5e-7), fv(2.4e6)] == ["1,234", "207,100", "0.5", "2.5e-07",
+                                                                        "2.4e+06"]
+
+
+def test_text_columns_left_numbers_right():
+    r = Report("t", "T", "A claim.")
+    r.table(["model", "accuracy", "layers", "params", "drop"],
+            [["relu (he)", "0.953 ± 0.012", "conv3x3 8 > ReLU > pool", 3304, "0.25 → 0.12"],
+             ["sigmoid (xavier)", 0.5, "linear -> 8", "67,848", "n/a"]])
+    page = lab_html.render_html(r)
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    assert head.count("class=num") == 3 and "<th>model</th>" in head and "<th>layers</th>" in head
+    assert "<td>relu (he)</td>" in page and "<td>conv3x3 8 &gt; ReLU &gt; pool</td>" in page
+    assert "<td class=num>0.953 ± 0.012</td>" in page and "<td class=num>3,304</td>" in page
+    assert "<td class=num>0.25 → 0.12</td>" in page
+    css = page[page.index("<style>"):page.index("</style>")]
+    assert "td.num,th.num{text-align:right" in css and "text-align:left" in css
+    md = lab_html.render_markdown(r)
+    assert "|:---|---:|:---|---:|---:|" in md
+
+
+def test_captions_have_no_internal_ids_and_figures_are_numbered():
+    r = Report("t", "T", "A claim.")
+    r.figure(_figure(1), "data_data_learning_curve", "Left: the learning curve.")
+    r.figure(_figure(2), "second_one", "The second.")
+    check = check_html(lab_html.render_html(r))
+    assert "Figure 1. Left: the learning curve." in check.text and "Figure 2. The second." in check.text
+    assert "data_data_learning_curve" not in check.text and "second_one" not in check.text
+    assert "*Figure 1.* Left" in lab_html.render_markdown(r)
+
+
+def test_headline_numbers_are_named_in_words_and_keys_stay_in_metrics_json(tmp_path):
+    r = Report("t", "T", "A claim.")
+    r.metric("init.deep.loss_ratio.he", 0.38, label="30-layer ReLU net, He init: final / initial loss")
+    r.metric("deep.accuracy.xavier", 0.125)  # not a headline number: metrics.json only
+    r.conclude(True, "measured")
+    page = check_html(lab_html.render_html(r)).text
+    assert "30-layer ReLU net, He init: final / initial loss 0.38" in page
+    assert "deep.accuracy.xavier" not in page and "All 2 measured numbers are in metrics.json" in page
+    r.write(tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert saved["metrics"] == {"init.deep.loss_ratio.he": 0.38, "deep.accuracy.xavier": 0.125}
+    assert r.headline_rows() == [("30-layer ReLU net, He init: final / initial loss", 0.38,
+                                  "init.deep.loss_ratio.he")]
+
+
+def test_papers_and_parts_are_linked():
+    r = Report("t", "T", "A claim.")
+    r.text("Monte-Carlo dropout ([Gal & Ghahramani 2016](https://arxiv.org/abs/1506.02142)) and "
+           "[a trap](javascript:alert(1)).")
+    r.reference("Srivastava et al. 2014, Dropout", "https://jmlr.org/papers/v15/srivastava14a.html")
+    r.conclude(None, "2 of 3", parts=[{"label": "data", "verdict": "supported", "because": "x", "link": "data/report.html"},
+                                      {"label": "speed", "verdict": False, "because": "a CPU"}])
+    check = check_html(lab_html.render_html(r))
+    assert check.ok
+    assert check.links == ["data/report.html", "https://arxiv.org/abs/1506.02142",
+                           "https://jmlr.org/papers/v15/srivastava14a.html"]
+    assert "[a trap](javascript:alert(1))" in check.text  # not made a link
+    assert "supported data x" in check.text and "not supported speed a CPU" in check.text
+    with pytest.raises(ValueError, match="http"):
+        r.reference("x", "javascript:alert(1)")

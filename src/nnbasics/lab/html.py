@@ -1,9 +1,14 @@
 """Render a :class:`~nnbasics.lab.report.Report` as self-contained HTML and as Markdown.
 
 The HTML needs nothing but a browser: figures are base64 ``data:image/png`` URIs, the CSS
-is inline, there are no scripts and no links out. Every piece of text is escaped with
-:func:`html.escape` before the small Markdown subset (``**bold**``, ``*em*``, `` `code` ``,
-``- `` lists) is turned into tags.
+is inline, there are no scripts and nothing is loaded from elsewhere; the only ``href``s are
+links a reader may follow (the sub-reports beside the page, the papers cited). Every piece of
+text is escaped with :func:`html.escape` before the small Markdown subset (``**bold**``,
+``*em*``, `` `code` ``, ``[text](url)``, ``- `` lists) is turned into tags.
+
+Tables: text columns are left-aligned, columns whose every cell is a number (or a number
+with a unit, ``±``, ``→`` or a parenthesis) right-aligned, with tabular figures; numbers are
+written by :func:`format_value` (thousands separators from 1,000 on).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import math
 import numbers
 import re
 
-__all__ = ["HtmlCheck", "check_html", "format_value", "render_html", "render_markdown"]
+__all__ = ["HtmlCheck", "check_html", "format_value", "is_numeric_cell", "render_html", "render_markdown"]
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;
@@ -28,8 +33,11 @@ blockquote{margin:1em 0;padding:.6em 1em;border-left:4px solid #888;background:#
 figure{margin:1.2em 0;text-align:center}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.92em;color:#444;text-align:left}
 table{border-collapse:collapse;margin:1em 0;font-size:.93em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}th{background:#f0f0f0}
-td:first-child,th:first-child{text-align:left}caption{caption-side:bottom;font-size:.9em;color:#555;padding:.3em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}th{background:#f0f0f0}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+caption{caption-side:bottom;font-size:.9em;color:#555;padding:.3em;text-align:left}
+ul.parts{list-style:none;padding-left:0}ul.parts li{margin:.35em 0}
+.parts .verdict{font-size:.85em;padding:.1em .6em;margin-right:.4em}.rule{font-size:.92em;color:#333}
 code,pre{background:#f4f4f4;font-family:Menlo,Consolas,monospace;font-size:.9em}
 pre{padding:.6em;overflow-x:auto}.muted{color:#666;font-size:.9em}
 """
@@ -42,7 +50,7 @@ def format_value(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, numbers.Integral):
-        return f"{int(v):,}" if abs(int(v)) >= 10000 else str(int(v))
+        return f"{int(v):,}"
     if isinstance(v, numbers.Real):
         x = float(v)
         if not math.isfinite(x):
@@ -51,6 +59,8 @@ def format_value(v) -> str:
             return "0"
         if abs(x) < 1e-3 or abs(x) >= 1e6:
             return f"{x:.3g}"
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
         return f"{x:.4g}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(format_value(x) for x in v) + "]"
@@ -59,14 +69,19 @@ def format_value(v) -> str:
     return str(v)
 
 
+#: ``[text](url)``: an http(s) URL, or a relative path (a sub-report) without a scheme or "..".
+_LINK = re.compile(r"\[([^\]]+)\]\((https?://[^\s()]+|(?![a-zA-Z][\w+.-]*:)(?!/)(?!.*\.\.)[\w./#-]+)\)")
+
+
 def _inline(text: str) -> str:
-    """Escape, then ``code``, **bold**, *em*."""
+    """Escape, then ``code``, [links](url), **bold**, *em*."""
     out = []
     for i, part in enumerate(re.split(r"`([^`]*)`", text)):
         if i % 2:
             out.append(f"<code>{html.escape(part)}</code>")
         else:
-            p = html.escape(part)
+            p = html.escape(part, quote=False)
+            p = _LINK.sub(lambda m: f'<a href="{html.escape(m.group(2))}">{m.group(1)}</a>', p)
             p = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", p)
             p = re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", p)
             out.append(p)
@@ -85,31 +100,124 @@ def _paragraphs(text: str) -> str:
     return "\n".join(html_parts)
 
 
-def _badge(report) -> str:
-    verdict = report.verdict or "no verdict"
+def _badge(verdict) -> str:
     cls = {"supported": "supported", "not supported": "not-supported", "inconclusive": "inconclusive"}.get(
-        report.verdict, "none")
-    return f'<span class="verdict {cls}">{html.escape(verdict)}</span>'
+        verdict, "none")
+    return f'<span class="verdict {cls}">{html.escape(verdict or "no verdict")}</span>'
 
 
-def _table_html(headers, rows, caption="") -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{_inline(format_value(c))}</td>" for c in r) + "</tr>" for r in rows)
+#: A cell that reads as a number: digits with separators, sign, exponent, %, x or a unit, and
+#: optionally "± ...", "→ ...", "/ ..." of the same kind or a parenthesised remark.
+_NUM = r"[+\-−]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:[eE][+\-]?\d+)?(?:\s?(?:%|x|×|s|ms|px))?"
+_NUMERIC = re.compile(rf"^(?:{_NUM}|n/a|nan|inf|-)(?:\s*(?:±|→|/|-)\s*(?:{_NUM}|n/a))*(?:\s*\([^()]*\))?$")
+
+
+def is_numeric_cell(value) -> bool:
+    """Whether a table cell is a number (right-aligned): a real number, or a string that reads as one."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Real):
+        return True
+    return isinstance(value, str) and bool(_NUMERIC.match(value.strip()))
+
+
+def _numeric_columns(headers, rows) -> list:
+    cols = []
+    for j in range(len(headers)):
+        cells = [r[j] for r in rows if r[j] is not None and str(r[j]).strip() != ""]
+        cols.append(bool(cells) and all(is_numeric_cell(c) for c in cells))
+    return cols
+
+
+def _table_html(headers, rows, caption="", *, raw=()) -> str:
+    num = _numeric_columns(headers, rows)
+    head = "".join(f'<th{" class=num" if n else ""}>{html.escape(str(h))}</th>' for h, n in zip(headers, num))
+
+    def cell(j, c):
+        text = c if j in raw else _inline(format_value(c))
+        return f'<td{" class=num" if num[j] else ""}>{text}</td>'
+
+    body = "".join("<tr>" + "".join(cell(j, c) for j, c in enumerate(r)) + "</tr>" for r in rows)
     cap = f"<caption>{_inline(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure_html(f) -> str:
+def _figure_html(f, number) -> str:
     data = base64.b64encode(f.png).decode("ascii")
-    alt = html.escape(f.caption or f.name, quote=True)
-    cap = f"<figcaption><strong>{html.escape(f.name)}</strong>: {_inline(f.caption)}</figcaption>" \
-        if f.caption else f"<figcaption>{html.escape(f.name)}</figcaption>"
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">{cap}</figure>'
+    alt = html.escape(f.caption or f"Figure {number}", quote=True)
+    cap = f"<figcaption><strong>Figure {number}.</strong> {_inline(f.caption)}</figcaption>"
+    return f'<figure id="figure-{number}"><img src="data:image/png;base64,{data}" alt="{alt}">{cap}</figure>'
+
+
+def _verdict_html(report) -> list:
+    """The verdict line; a report made of parts (a study) leads with the parts' verdicts and their count."""
+    e = html.escape
+    if report.parts:
+        parts = [f"<p><strong>Verdicts:</strong> {_inline(report.because)}</p>"]
+    else:
+        parts = [f'<p><strong>Verdict:</strong> {_badge(report.verdict)} {_inline(report.because)}</p>']
+    if report.parts:
+        items = []
+        for p in report.parts:
+            label = e(p["label"])
+            if p.get("link"):
+                label = f'<a href="{e(p["link"])}">{label}</a>'
+            items.append(f"<li>{_badge(p['verdict'])} <strong>{label}</strong> {_inline(p['because'])}</li>")
+        parts.append(f'<ul class="parts">{"".join(items)}</ul>')
+        parts.append(f'<p><strong>Overall:</strong> {_badge(report.verdict)}</p>')
+    if report.rule:
+        parts.append(f'<div class="rule">{_paragraphs(report.rule)}</div>')
+    return parts
 
 
 def _config_rows(config: dict):
     return [[k, v if isinstance(v, (int, float, bool, str)) or v is None else json.dumps(v)]
             for k, v in config.items() if k not in ("command", "versions")]
+
+
+def _timing_rows(report):
+    from .report import humanize
+
+    return [[humanize(k), v] for k, v in report.timings.items()]
+
+
+def _headline_note(report) -> str:
+    n = len([k for k in report.metrics if k != "nonfinite"])
+    return (f"All {n:,} measured numbers are in <code>metrics.json</code> under their keys (the key of each "
+            "headline number is in its row's tooltip).")
+
+
+def _headline_html(report) -> list:
+    e = html.escape
+    rows = report.headline_rows()
+    if not rows:
+        return []
+    body = "".join(f'<tr title="{e(key)}"><td>{e(label)}</td><td class=num>{_inline(format_value(v))}</td></tr>'
+                   for label, v, key in rows)
+    out = ["<h2>Headline numbers</h2>",
+           f"<table><thead><tr><th>measured</th><th class=num>value</th></tr></thead><tbody>{body}</tbody></table>",
+           f'<p class="muted">{_headline_note(report)}</p>']
+    if report.metrics.get("nonfinite"):
+        out.append(f'<p class="muted">Non-finite values (shown as n/a): {e(", ".join(report.metrics["nonfinite"]))}</p>')
+    return out
+
+
+def _subreports_html(report) -> list:
+    if not report.subreports:
+        return []
+    e = html.escape
+    rows = [[f'<a href="{e(folder)}/report.html">{e(sub.title)}</a>', e(folder), _badge(sub.verdict)]
+            for folder, sub in report.subreports]
+    return ["<h2>Sub-reports</h2><p>Each written in full beside this page:</p>",
+            _table_html(["report", "folder", "verdict"], rows, raw=(0, 1, 2))]
+
+
+def _references_html(report) -> list:
+    if not report.references:
+        return []
+    e = html.escape
+    items = "".join(f'<li>{_inline(c)} <a href="{e(u)}">{e(u)}</a></li>' for c, u in report.references)
+    return [f"<h2>References</h2><ul>{items}</ul>"]
 
 
 def render_html(report) -> str:
@@ -122,35 +230,28 @@ def render_html(report) -> str:
         f"<h1>{e(report.title)}</h1>",
         f'<p class="muted">nnbasics lab experiment <code>{e(report.name)}</code></p>',
         f"<blockquote>{_inline(report.claim)}</blockquote>",
-        f'<p><strong>Verdict:</strong> {_badge(report)} {_inline(report.because)}</p>',
+        *_verdict_html(report),
     ]
     if report.data_note:
         parts.append(f"<h2>Data</h2><p>{_inline(report.data_note)}</p>")
+    number = 0
     for kind, payload in report.blocks:
         if kind == "text":
             parts.append(_paragraphs(payload))
         elif kind == "section":
             parts.append(f"<h2>{e(payload)}</h2>")
         elif kind == "figure":
-            parts.append(_figure_html(payload))
+            number += 1
+            parts.append(_figure_html(payload, number))
         elif kind == "table":
             parts.append(_table_html(payload.headers, payload.rows, payload.caption))
     if report.findings:
         parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{_inline(t)}</li>" for t in report.findings) + "</ul>")
-    headline = report.headline
-    if headline:
-        parts.append("<h2>Headline numbers</h2>" + _table_html(["metric", "value"], [[k, v] for k, v in
-                                                                                   headline.items()]))
-        if report.metrics.get("nonfinite"):
-            parts.append(f'<p class="muted">Non-finite values (shown as n/a): '
-                         f'{e(", ".join(report.metrics["nonfinite"]))}</p>')
-    if report.subreports:
-        rows = [[f"{folder}/report.html", sub.title, sub.verdict or "no verdict"] for folder, sub in report.subreports]
-        parts.append("<h2>Sub-reports</h2><p>Each written in full beside this page:</p>"
-                     + _table_html(["folder", "study", "verdict"], rows))
+    parts += _headline_html(report)
+    parts += _subreports_html(report)
+    parts += _references_html(report)
     if report.timings:
-        parts.append("<h2>Timings</h2>" + _table_html(["what", "seconds"], [[k, v] for k, v in
-                                                                           report.timings.items()]))
+        parts.append("<h2>Timings</h2>" + _table_html(["what", "seconds"], _timing_rows(report)))
     if report.config:
         parts.append("<h2>Reproduce</h2>")
         if report.config.get("command"):
@@ -168,7 +269,9 @@ def _md_table(headers, rows, caption="") -> str:
     def cell(v):
         return format_value(v).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    num = _numeric_columns(headers, rows)
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
+             "|" + "".join("---:|" if n else ":---|" for n in num)]
     lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     if caption:
         lines += ["", f"*{caption}*"]
@@ -177,30 +280,43 @@ def _md_table(headers, rows, caption="") -> str:
 
 def render_markdown(report) -> str:
     """The report as Markdown; figures link to ``figures/<name>.png``."""
-    out = [f"# {report.title}", "", f"> {report.claim}", "",
-           f"**Verdict: {report.verdict or 'no verdict'}** — {report.because}", ""]
+    out = [f"# {report.title}", "", f"> {report.claim}", ""]
+    if report.parts:
+        out += [f"**Verdicts:** {report.because}", ""]
+        for p in report.parts:
+            label = f"[{p['label']}]({p['link']})" if p.get("link") else p["label"]
+            out.append(f"- **{p['verdict']}** — {label} {p['because']}")
+        out += ["", f"**Overall: {report.verdict or 'no verdict'}**", ""]
+    else:
+        out += [f"**Verdict: {report.verdict or 'no verdict'}** — {report.because}", ""]
+    if report.rule:
+        out += [report.rule, ""]
     if report.data_note:
         out += ["## Data", "", report.data_note, ""]
+    number = 0
     for kind, payload in report.blocks:
         if kind == "text":
             out += [payload.strip(), ""]
         elif kind == "section":
             out += [f"## {payload}", ""]
         elif kind == "figure":
-            out += [f"![{payload.caption or payload.name}](figures/{payload.name}.png)", ""]
-            if payload.caption:
-                out += [f"*{payload.caption}*", ""]
+            number += 1
+            out += [f"![Figure {number}](figures/{payload.name}.png)", "", f"*Figure {number}.* {payload.caption}", ""]
         elif kind == "table":
             out += [_md_table(payload.headers, payload.rows, payload.caption), ""]
     if report.findings:
         out += ["## Findings", ""] + [f"- {t}" for t in report.findings] + [""]
-    if report.headline:
-        out += ["## Headline numbers", "", _md_table(["metric", "value"], list(report.headline.items())), ""]
+    rows = report.headline_rows()
+    if rows:
+        out += ["## Headline numbers", "", _md_table(["measured", "value"], [[w, v] for w, v, _ in rows]), "",
+                "All measured numbers are in `metrics.json` under their keys.", ""]
     if report.subreports:
         out += ["## Sub-reports", ""] + [f"- [{sub.title}]({folder}/report.md): {sub.verdict}"
                                          for folder, sub in report.subreports] + [""]
+    if report.references:
+        out += ["## References", ""] + [f"- {c} <{u}>" for c, u in report.references] + [""]
     if report.timings:
-        out += ["## Timings", "", _md_table(["what", "seconds"], list(report.timings.items())), ""]
+        out += ["## Timings", "", _md_table(["what", "seconds"], _timing_rows(report)), ""]
     if report.config:
         out += ["## Reproduce", ""]
         if report.config.get("command"):
@@ -212,16 +328,26 @@ def render_markdown(report) -> str:
     return "\n".join(out)
 
 
+def _navigable(url: str) -> bool:
+    """A link a reader may follow without the page loading anything: http(s), or a relative path
+    without a scheme and without ``..`` (a sub-report beside the page)."""
+    if url.startswith(("https://", "http://")):
+        return True
+    return not re.match(r"^[a-zA-Z][\w+.-]*:", url) and not url.startswith("/") and ".." not in url
+
+
 class HtmlCheck:
-    """What :func:`check_html` found: the embedded PNGs, the visible text and any problems.
+    """What :func:`check_html` found: the embedded PNGs, the links, the visible text and any problems.
 
     Attributes:
         images: decoded bytes of every ``<img>``'s data URI, in page order.
+        links: every ``<a href>`` a reader may follow (papers, sub-reports), in page order.
         text: the page's visible text (tags stripped, whitespace collapsed).
         problems: why the page is not self-contained (empty when it is).
     """
 
     def __init__(self):
+        self.links: list[str] = []
         self.images: list[bytes] = []
         self.text = ""
         self.problems: list[str] = []
@@ -237,7 +363,8 @@ def check_html(page: str) -> HtmlCheck:
     Problems reported: an ``<img>`` whose ``src`` is not a ``data:image/png;base64,`` URI or
     whose bytes are not a PNG; any ``<script>``, ``<link>``, ``<iframe>``, ``<object>`` or
     ``<embed>``; any ``src``/``href`` pointing outside the page (anything but ``#anchors`` and
-    ``data:`` URIs); CSS ``url(...)`` or ``@import``.
+    ``data:`` URIs), except ``<a href>`` links a reader may follow (http(s), or a relative path
+    without ``..``: recorded in ``links``); CSS ``url(...)`` or ``@import``.
 
     Returns:
         HtmlCheck.
@@ -273,6 +400,8 @@ def check_html(page: str) -> HtmlCheck:
                     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
                         result.problems.append("<img> data is not a PNG (no PNG signature)")
                     result.images.append(data)
+                elif tag == "a" and key == "href" and _navigable(val):
+                    result.links.append(val)
                 elif not val.startswith(("#", "data:")):
                     result.problems.append(f"<{tag} {key}={val[:60]!r}> refers outside the page")
             if tag == "img" and "src" not in attrs:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VERDICTS", "Report", "check_output_folder", "json_safe"]
+__all__ = ["VERDICTS", "Report", "check_output_folder", "humanize", "json_safe"]
 
 #: ``conclude(True/False/None)`` -> verdict string.
 VERDICTS = {True: "supported", False: "not supported", None: "inconclusive"}
@@ -86,11 +86,16 @@ def json_safe(value, _nonfinite=None, _key=""):
 
 @dataclass
 class FigureEntry:
-    """One figure: its file name (without .png), caption and PNG bytes."""
+    """One figure: its file name (without .png), caption, PNG bytes and readability problems.
+
+    ``problems`` lists what :func:`nnbasics.lab.figcheck.check_figure` found in the Figure
+    before it was rendered (empty for a good figure, and for PNG bytes given directly).
+    """
 
     name: str
     caption: str
     png: bytes
+    problems: tuple = ()
 
 
 @dataclass
@@ -123,6 +128,12 @@ class Report:
         timings: seconds, e.g. ``{"wall_s": 8.1, "cpu_s": 9.9}`` (filled by the runner;
             experiments may add their own keys).
         subreports: ``[(folder, Report)]`` written into subfolders (the ``hinton`` study).
+        labels: ``{metric key: words}`` for the headline metrics shown on the page (the raw
+            keys stay in ``metrics.json``).
+        parts: the verdict's parts, ``[{"label", "verdict", "because", "link"}]`` (shown under
+            the verdict; the ``hinton`` study's four reasons).
+        rule: how the verdict was decided, in words (shown under the verdict).
+        references: ``[(citation, url)]``, the papers the report cites (linked on the page).
         path: the written ``report.html`` (None until :meth:`write`).
 
     Example:
@@ -151,6 +162,10 @@ class Report:
         self.data_note: str = ""
         self.timings: dict = {}
         self.subreports: list = []
+        self.labels: dict = {}
+        self.parts: list = []
+        self.rule: str = ""
+        self.references: list = []
         self.path = None  # report.html once written
 
     def __repr__(self) -> str:
@@ -182,11 +197,15 @@ class Report:
         if any(f.name == name for f in self.figures):
             raise ValueError(f"Report.figure: a figure named {name!r} is already in report {self.name!r}; "
                              "give each figure its own name.")
+        problems = ()
         if isinstance(fig, (bytes, bytearray)):
             png = bytes(fig)
             if not png.startswith(_PNG_SIGNATURE):
                 raise ValueError("Report.figure: bytes given are not a PNG image (no PNG signature).")
         elif hasattr(fig, "savefig"):
+            from .figcheck import check_figure
+
+            problems = tuple(check_figure(fig))
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
             png = buf.getvalue()
@@ -195,7 +214,7 @@ class Report:
             plt.close(fig)
         else:
             raise TypeError(f"Report.figure: fig must be a matplotlib Figure or PNG bytes; got {type(fig).__name__}.")
-        entry = FigureEntry(name, _check_str("caption", caption, empty=True), png)
+        entry = FigureEntry(name, _check_str("caption", caption, empty=True), png, problems)
         self.figures.append(entry)
         self.blocks.append(("figure", entry))
 
@@ -212,14 +231,23 @@ class Report:
         self.blocks.append(("table", entry))
 
     # ------------------------------------------------------ results
-    def metric(self, key: str, value) -> None:
-        """Record a headline number under a stable ``key`` (tests and the CLI read them).
+    def metric(self, key: str, value, label: str | None = None) -> None:
+        """Record a number under a stable ``key`` (tests, ``metrics.json`` and the CLI read them).
 
         NumPy values become Python ones; a non-finite float is stored as None and ``key``
         is added to ``metrics["nonfinite"]``.
+
+        Args:
+            key: a stable dotted name (``"deep.loss_ratio.he"``).
+            value: a number, string, bool, None or a list/dict of them.
+            label: the number's name in words (``"30-layer ReLU net, He: final / initial loss"``):
+                a labelled metric is a headline number, shown on the page under its label;
+                the others are in ``metrics.json`` only.
         """
         if not isinstance(key, str) or not key or key == "nonfinite":
             raise ValueError(f"Report.metric: key must be a non-empty string other than 'nonfinite'; got {key!r}.")
+        if label is not None:
+            self.labels[key] = _check_str("label", label)
         bad = []
         self.metrics[key] = json_safe(value, bad, key)
         nonfinite = [k for k in self.metrics.get("nonfinite", []) if k != key and not k.startswith(key + ".")
@@ -234,12 +262,23 @@ class Report:
         """Add one plain-language finding ("the 20-layer sigmoid net's first layer gets 1e-9 of ...")."""
         self.findings.append(_check_str("finding", text))
 
-    def conclude(self, supported, because: str) -> None:
+    def reference(self, citation: str, url: str) -> None:
+        """Cite a paper: listed, with a link to ``url`` (http or https), under "References"."""
+        url = _check_str("url", url)
+        if not url.startswith(("https://", "http://")):
+            raise ValueError(f"Report.reference: url must start with http:// or https://; got {url!r}.")
+        self.references.append((_check_str("citation", citation), url))
+
+    def conclude(self, supported, because: str, *, parts=None, rule: str = "") -> None:
         """Set the verdict from the measurements.
 
         Args:
             supported: True ("supported"), False ("not supported") or None ("inconclusive").
             because: the measured reason, with numbers.
+            parts: optional verdicts of the claim's parts, shown under the verdict: a list of
+                dicts with ``label``, ``verdict`` (a verdict string, or True/False/None),
+                ``because`` and optionally ``link`` (a relative page).
+            rule: how the verdict was decided (see :func:`nnbasics.lab.stats.rule_text`).
         """
         if isinstance(supported, np.bool_):
             supported = bool(supported)
@@ -248,11 +287,24 @@ class Report:
             raise TypeError(f"Report.conclude: supported must be True, False or None; got {supported!r}.")
         self.verdict = VERDICTS[supported]
         self.because = _check_str("because", because)
+        self.rule = _check_str("rule", rule, empty=True)
+        self.parts = []
+        for p in parts or []:
+            v = p.get("verdict")
+            v = VERDICTS[v] if v in (True, False, None) and not isinstance(v, str) else str(v)
+            self.parts.append({"label": _check_str("part label", p["label"]), "verdict": v,
+                               "because": str(p.get("because", "")), "link": p.get("link")})
 
     @property
     def headline(self) -> dict:
-        """The metrics without the bookkeeping key ``nonfinite``."""
-        return {k: v for k, v in self.metrics.items() if k != "nonfinite"}
+        """The headline numbers: the labelled metrics (all scalar metrics when none is labelled)."""
+        if self.labels:
+            return {k: self.metrics[k] for k in self.labels if k in self.metrics}
+        return {k: v for k, v in self.metrics.items() if k != "nonfinite" and not isinstance(v, (list, dict))}
+
+    def headline_rows(self) -> list:
+        """``[(words, value, key)]`` of the headline numbers, in the order they were recorded."""
+        return [(self.labels.get(k) or humanize(k), v, k) for k, v in self.headline.items()]
 
     def to_dict(self) -> dict:
         """What ``metrics.json`` holds."""
@@ -261,6 +313,8 @@ class Report:
             "because": self.because, "data": self.data_note, "metrics": self.metrics, "timings": self.timings,
             "findings": self.findings, "figures": [f.name for f in self.figures],
             "subreports": {folder: sub.verdict for folder, sub in self.subreports},
+            "parts": self.parts, "rule": self.rule, "labels": self.labels,
+            "references": [{"citation": c, "url": u} for c, u in self.references],
         })
 
     # ---------------------------------------------------------- write
@@ -315,6 +369,15 @@ class Report:
             raise ValueError(f"Report.add_subreport: folder must be a simple name other than 'figures'; "
                              f"got {folder!r}.")
         self.subreports.append((folder, report))
+
+
+def humanize(key: str) -> str:
+    """A raw key in words: ``"deep.loss_ratio.he"`` -> ``"deep, loss ratio, he"``; ``"wall_s"`` -> ``"wall (s)"``."""
+    key = str(key)
+    unit = ""
+    if key.endswith("_s"):
+        key, unit = key[:-2], " (s)"
+    return ", ".join(part.replace("_", " ") for part in key.split(".")) + unit
 
 
 def check_output_folder(folder) -> str | None:
