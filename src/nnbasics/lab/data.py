@@ -42,6 +42,7 @@ class LabData:
         why: why this data (mode, what was found or missing, subset sizes).
         input_shape: one sample's shape, e.g. ``(1, 28, 28)``.
         num_classes: number of classes.
+        class_names: a name per class (``"ring"``, ``"Trouser"``...), for figures and tables.
     """
 
     X_train: np.ndarray
@@ -53,6 +54,11 @@ class LabData:
     why: str
     input_shape: tuple
     num_classes: int
+    class_names: tuple = ()
+
+    def __post_init__(self):
+        if not self.class_names:
+            self.class_names = tuple(f"class {i}" for i in range(int(self.num_classes)))
 
     def note(self) -> str:
         """One paragraph for the report's Data section."""
@@ -63,7 +69,7 @@ class LabData:
         """The same data with each input flattened to a vector (for MLPs)."""
         return LabData(self.X_train.reshape(len(self.X_train), -1), self.y_train,
                        self.X_test.reshape(len(self.X_test), -1), self.y_test, self.name, self.description,
-                       self.why, (int(np.prod(self.input_shape)),), self.num_classes)
+                       self.why, (int(np.prod(self.input_shape)),), self.num_classes, self.class_names)
 
     def subset(self, n_train=None, n_test=None, rng=0) -> LabData:
         """A class-balanced slice (``stratified_subset``) of the train and/or test split."""
@@ -77,7 +83,7 @@ class LabData:
             idx = stratified_subset(yte, n_test, rng=rng)
             Xte, yte = Xte[idx], yte[idx]
         return LabData(Xtr, ytr, Xte, yte, self.name, self.description, self.why, self.input_shape,
-                       self.num_classes)
+                       self.num_classes, self.class_names)
 
 
 def _sizes(ctx, n_train, n_test, quick, full, fn):
@@ -89,7 +95,7 @@ def _sizes(ctx, n_train, n_test, quick, full, fn):
 
 
 def _shapes(ctx, n_train, n_test, size, why):
-    from ..data.synthetic import shapes
+    from ..data.synthetic import SHAPE_CLASSES, shapes
 
     n_train = n_train or FULL_IMAGES[0]
     n_test = n_test or FULL_IMAGES[1]
@@ -102,7 +108,7 @@ def _shapes(ctx, n_train, n_test, size, why):
     Xtr, ytr, Xte, yte = ctx._cache[key]
     return LabData(Xtr, ytr, Xte, yte, "shapes",
                    f"generated images of 8 shape classes (bars, squares, plus, diagonal, ring, x) at random places "
-                   f"and scales, {size}x{size} grey with noise", why, (1, size, size), 8)
+                   f"and scales, {size}x{size} grey with noise", why, (1, size, size), 8, tuple(SHAPE_CLASSES))
 
 
 def _load_file_dataset(ctx, name):
@@ -137,17 +143,19 @@ def images(ctx, n_train=None, n_test=None) -> LabData:
                        "the run takes seconds; the shapes appear anywhere in the frame, so translation matters as "
                        "in real images.")
     from ..data.errors import DatasetError
+    from ..data.vision import MNIST, FashionMNIST
 
     missing = []
-    for name, desc in (("fashion-mnist", "Zalando's Fashion-MNIST clothing images, 28x28 grey, 10 classes"),
-                       ("mnist", "MNIST handwritten digits, 28x28 grey, 10 classes")):
+    for name, desc, names in (
+            ("fashion-mnist", "Zalando's Fashion-MNIST clothing images, 28x28 grey, 10 classes", FashionMNIST.classes),
+            ("mnist", "MNIST handwritten digits, 28x28 grey, 10 classes", MNIST.classes)):
         try:
             Xtr, ytr, Xte, yte, where = _load_file_dataset(ctx, name)
         except (DatasetError, OSError, ValueError) as e:
             missing.append(f"{name} ({type(e).__name__}: {str(e).splitlines()[0][:160]})")
             continue
         total_tr, total_te = len(ytr), len(yte)
-        data = LabData(Xtr, ytr, Xte, yte, name, desc, "", (1, 28, 28), 10)
+        data = LabData(Xtr, ytr, Xte, yte, name, desc, "", (1, 28, 28), 10, tuple(names))
         data = data.subset(n_train or None, n_test or None, rng=ctx.seed_for("data", name, "subset"))
         sub = (f"a class-balanced subset of {len(data.y_train):,} / {len(data.y_test):,} of the "
                f"{total_tr:,} / {total_te:,} images, to stay within the full run's time budget on 2 cores"
@@ -183,4 +191,4 @@ def tabular(ctx, n_train=None, n_test=None) -> LabData:
     return LabData(Xtr[perm], ytr[perm], Xte, yte, "spiral",
                    "CS231n's interleaved 3-arm spiral in 2-D, noise 0.2 (generated)",
                    f"{ctx.mode.capitalize()} mode: a generated 2-D problem that no linear model solves and a small "
-                   "MLP does, and whose decision regions can be drawn.", (2,), 3)
+                   "MLP does, and whose decision regions can be drawn.", (2,), 3, ("arm 1", "arm 2", "arm 3"))
