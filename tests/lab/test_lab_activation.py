@@ -10,15 +10,12 @@ import pytest
 from nnbasics.lab.experiments import _deepnet as D
 from nnbasics.lab.experiments import activation
 from nnbasics.lab.html import check_html
-from nnbasics.lab.registry import run_experiment
 from nnbasics.lab.report import Report
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab_activation") / "report"
-    report = run_experiment("activation", quick=True, output=out, progress=False, executor="serial")
-    return report, out
+def run(quick_report):
+    return quick_report("activation")
 
 
 def test_deep_sigmoid_gradient_vanishes_and_relu_learns_more(run):
@@ -30,6 +27,11 @@ def test_deep_sigmoid_gradient_vanishes_and_relu_learns_more(run):
         assert m[f"{when}.sigmoid.{d}"] < 1e-2 * m[f"{when}.relu.{d}"]
         assert m[f"{when}.sigmoid.{d}"] < 1e-6  # below 0.25^10 already: geometric in depth
     assert m[f"accuracy.relu.{d}"] >= m[f"accuracy.sigmoid.{d}"] + activation.ACCURACY_MARGIN
+    # the verdict's nets ran several seeds, each shared by sigmoid and ReLU
+    seeds = activation.sizes(True)["seeds"]
+    assert seeds >= 3 and len(m["seeds.accuracy.relu"]) == len(m["seeds.grad_ratio_init.sigmoid"]) == seeds
+    assert m["seeds.accuracy.relu"][0] == m[f"accuracy.relu.{d}"]  # the sweep's seed is the first
+    assert m["effect.accuracy"]["n"] == seeds and m["effect.accuracy"]["ci95_low"] > activation.ACCURACY_MARGIN
     # sigmoid's ratio falls with depth; at depth 2 it is still within two orders of ReLU's
     ratios = [m[f"grad_ratio_init.sigmoid.{k}"] for k in (2, 5, 10, 20)]
     assert np.all(np.diff(ratios) < 0)
@@ -55,20 +57,32 @@ def test_same_init_does_not_rescue_sigmoid(run):
         assert m[f"same_init.{init}.grad_ratio_init.sigmoid"] < 1e-2 * m[f"same_init.{init}.grad_ratio_init.relu"]
 
 
+RS, RR = [1e-12, 2e-12, 5e-13], [1.0, 1.3, 0.8]  # three seeds' gradient ratios, sigmoid and ReLU
+
+
 def test_verdict_follows_the_numbers():
-    ok, because = activation.verdict(1e-12, 1.0, 0.125, 0.6)
-    assert ok is True and "yes" in because
+    ok, because, decisions = activation.verdict(RS, RR, [0.125, 0.13, 0.12], [0.6, 0.62, 0.58])
+    assert ok is True and "beyond the noise" in because and set(decisions) == {"grad_init", "accuracy"}
     # refuting numbers: sigmoid's gradient as large as ReLU's, and sigmoid more accurate
-    ok, because = activation.verdict(0.5, 1.0, 0.8, 0.7)
-    assert ok is False and "no" in because
+    ok, because, _ = activation.verdict([0.5, 0.6, 0.55], [1.0, 1.1, 0.9], [0.8, 0.82, 0.79], [0.7, 0.69, 0.71])
+    assert ok is False
     report = Report(activation.NAME, activation.TITLE, activation.CLAIM)
     report.conclude(ok, because)
     assert report.verdict == "not supported"
-    # gradient vanishes but ReLU does not learn more: not supported either
-    assert activation.verdict(1e-12, 1.0, 0.5, 0.52)[0] is False
+    # gradient vanishes but ReLU does not learn more than the 5-point margin: not supported either
+    assert activation.verdict(RS, RR, [0.5, 0.5, 0.51], [0.52, 0.51, 0.52])[0] is False
     # vanishes at init but not after training
-    assert activation.verdict(1e-12, 1.0, 0.1, 0.9, ratio_trained_sigmoid=0.5, ratio_trained_relu=1.0)[0] is False
-    assert activation.verdict(float("nan"), 1.0, 0.1, 0.9)[0] is None
+    assert activation.verdict(RS, RR, [0.1] * 3, [0.9] * 3, ratio_trained_sigmoid=[0.5, 0.6, 0.4],
+                              ratio_trained_relu=[1.0, 1.1, 0.9])[0] is False
+    assert activation.verdict([float("nan")] * 3, RR, [0.1] * 3, [0.9] * 3)[0] is None
+
+
+def test_numbers_within_the_noise_are_inconclusive():
+    # ReLU leads by 8 points on average, but the seeds disagree: the interval contains the 5-point margin
+    ok, because, decisions = activation.verdict(RS, RR, [0.5, 0.4, 0.45], [0.6, 0.45, 0.55])
+    assert ok is None and decisions["accuracy"].supported is None and "contains 0.050" in because
+    # one seed: no spread to judge the effect against, however large it is
+    assert activation.verdict(1e-12, 1.0, 0.125, 0.6)[0] is None
 
 
 def test_report_files_and_figures(run):

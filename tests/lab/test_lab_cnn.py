@@ -5,15 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from nnbasics.lab import run_experiment
 from nnbasics.lab.experiments import cnn
 from nnbasics.lab.html import check_html
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab") / "cnn"
-    return run_experiment("cnn", quick=True, output=out, seed=0, progress=False), out
+def run(quick_report):
+    return quick_report("cnn")
 
 
 def test_cnn_beats_both_mlps_with_fewer_parameters(run):
@@ -24,8 +22,12 @@ def test_cnn_beats_both_mlps_with_fewer_parameters(run):
     assert m["cnn_minus_best_mlp"] == pytest.approx(m["cnn_test_acc"] - max(m["mlp_test_acc"], m["mlp_wide_test_acc"]))
     assert abs(m["mlp_params"] - m["cnn_params"]) < 0.1 * m["cnn_params"]  # matched budget
     assert m["mlp_wide_params"] > 10 * m["cnn_params"]
-    assert m["n_train"] == 1600 and m["n_test"] == 800
-    assert report.verdict == "supported"
+    assert m["n_train"] == 1600 and m["n_test"] == 800 and m["seeds"] >= 3 and len(m["cnn_test_accs"]) == m["seeds"]
+    # the verdict is the lab's rule: the per-seed leads, their interval above 0
+    for name in ("mlp", "mlp_wide"):
+        effect = m[f"effect.cnn_minus_{name}"]
+        assert effect["n"] == m["seeds"] and effect["ci95_low"] > 0
+    assert report.verdict == "supported" and "95% interval" in report.because and report.rule
     assert f"{m['cnn_params']:,} parameters" in report.because
 
 
@@ -56,17 +58,32 @@ def test_files_figures_filters_and_feature_maps_written(run):
     assert cfg["seeds"]["train"] != cfg["seeds"]["shift"]
 
 
+def _entry(accs, params):
+    return {"test_accs": accs, "params": params}
+
+
 def test_verdict_is_computed_and_can_refute():
-    win = {"cnn": {"test_acc": 0.95, "params": 3304}, "mlp": {"test_acc": 0.80, "params": 3188},
-           "mlp_wide": {"test_acc": 0.90, "params": 67848}}
-    assert cnn.cnn_verdict(win)[0] is True
-    lose = {**win, "mlp_wide": {"test_acc": 0.97, "params": 67848}}
-    supported, because = cnn.cnn_verdict(lose)
+    win = {"cnn": _entry([0.95, 0.96, 0.94], 3304), "mlp": _entry([0.80, 0.82, 0.81], 3188),
+           "mlp_wide": _entry([0.90, 0.91, 0.89], 67848)}
+    supported, because, decisions = cnn.cnn_verdict(win)
+    assert supported is True and set(decisions) == {"mlp", "mlp_wide"} and "beyond the noise" in because
+    lose = {**win, "mlp_wide": _entry([0.97, 0.975, 0.965], 67848)}
+    supported, because, _ = cnn.cnn_verdict(lose)
     assert supported is False and "did not beat" in because and "mlp_wide" in because
-    close = {**win, "mlp_wide": {"test_acc": 0.945, "params": 67848}}
-    assert cnn.cnn_verdict(close)[0] is None
     with pytest.raises(ValueError, match="'cnn' entry"):
-        cnn.cnn_verdict({"mlp": {"test_acc": 0.5, "params": 1}})
+        cnn.cnn_verdict({"mlp": _entry([0.5], 1)})
+
+
+def test_a_lead_within_the_noise_is_inconclusive():
+    # the CNN leads the wide MLP by +0.01 on average, but the seeds disagree by more than that
+    close = {"cnn": _entry([0.95, 0.93, 0.96], 3304), "mlp": _entry([0.80, 0.82, 0.81], 3188),
+             "mlp_wide": _entry([0.92, 0.945, 0.945], 67848)}
+    supported, because, decisions = cnn.cnn_verdict(close)
+    assert supported is None and decisions["mlp_wide"].supported is None and "within the noise" in because
+    assert "0.010" in because  # the numbers are in the sentence
+    # a single seed shows no spread: never "supported", however large the lead
+    one = {"cnn": _entry([0.99], 3304), "mlp": _entry([0.5], 3188)}
+    assert cnn.cnn_verdict(one)[0] is None
 
 
 def test_shift_images_moves_each_direction_and_fills_zeros():

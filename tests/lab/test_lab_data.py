@@ -6,16 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from nnbasics.lab import run_experiment
 from nnbasics.lab.experiments import data
 from nnbasics.lab.experiments._tracking import spearman, updates_to_epochs
 from nnbasics.lab.html import check_html
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab") / "data"
-    return run_experiment("data", quick=True, output=out, seed=0, progress=False), out
+def run(quick_report):
+    return quick_report("data")
 
 
 def test_more_data_raises_test_accuracy_and_closes_the_gap(run):
@@ -28,20 +26,40 @@ def test_more_data_raises_test_accuracy_and_closes_the_gap(run):
     assert m["rank_corr"] >= 0.8
     assert m["power_law.b"] > 0.1 and m["power_law.r2"] > 0.7
     assert m["imagenet_over_1980s"] > 1000  # "thousands of times"
-    assert report.verdict == "supported"
+    repeats = data.settings(True)["repeats"]
+    assert repeats >= 3 and all(len(r) == repeats for r in m["test_acc_by_repeat"])
+    assert m["effect.gain"]["n"] == repeats and m["effect.gain"]["ci95_low"] > 0.05
+    assert report.verdict == "supported" and report.rule
+
+
+def _repeats(curve, spread=0.01):
+    """Three repeats around a mean curve (one value per size and repeat)."""
+    return [[v - spread, v, v + spread] for v in curve]
 
 
 def test_verdict_is_computed_from_the_numbers():
     n = [50, 500, 5000]
-    assert data.data_verdict(n, [0.6, 0.75, 0.85], [0.4, 0.2, 0.05])[0] is True
-    supported, because = data.data_verdict(n, [0.8, 0.75, 0.7], [0.2, 0.2, 0.3])
-    assert supported is False and "needs >= 0.05" in because
+    supported, because, decisions = data.data_verdict(n, _repeats([0.6, 0.75, 0.85]), _repeats([0.4, 0.2, 0.05]))
+    assert supported is True and set(decisions) == {"gain", "gap"} and "beyond the noise" in because
+    supported, because, _ = data.data_verdict(n, _repeats([0.8, 0.75, 0.7]), _repeats([0.2, 0.2, 0.3]))
+    assert supported is False and "Not as claimed" in because
     # accuracy rises but the gap widens: not as claimed
-    assert data.data_verdict(n, [0.6, 0.7, 0.8], [0.1, 0.2, 0.3])[0] is False
-    # a clear gain, but not monotone-ish (rank correlation 0.5 < 0.8)
-    assert data.data_verdict([1, 2, 3, 4], [0.5, 0.9, 0.6, 0.8], [0.5, 0.1, 0.4, 0.2])[0] is False
+    assert data.data_verdict(n, _repeats([0.6, 0.7, 0.8]), _repeats([0.1, 0.2, 0.3]))[0] is False
     # the order of the points does not matter
-    assert data.data_verdict([5000, 50, 500], [0.85, 0.6, 0.75], [0.05, 0.4, 0.2])[0] is True
+    assert data.data_verdict([5000, 50, 500], _repeats([0.85, 0.6, 0.75]), _repeats([0.05, 0.4, 0.2]))[0] is True
+
+
+def test_gains_within_the_noise_are_inconclusive():
+    # the largest size beats the smallest by 0.06 on average, but the repeats scatter by 0.05:
+    # the interval contains the 0.05 a gain must clear
+    acc = [[0.60, 0.55, 0.65], [0.65, 0.62, 0.68], [0.70, 0.58, 0.70]]
+    gap = [[0.4, 0.35, 0.45], [0.3, 0.3, 0.3], [0.1, 0.12, 0.08]]
+    supported, because, decisions = data.data_verdict(n=[50, 500, 5000], test_acc=acc, gap=gap)
+    assert supported is None and decisions["gain"].supported is None and "contains 0.050" in because
+    # a curve that is not monotone-ish (rank correlation 0.4 < 0.8) is not a decision either way
+    assert data.data_verdict([1, 2, 3, 4], _repeats([0.5, 0.9, 0.6, 0.8]), _repeats([0.5, 0.1, 0.4, 0.2]))[0] is None
+    # one repeat: no spread, inconclusive
+    assert data.data_verdict(n=[50, 500, 5000], test_acc=[0.6, 0.75, 0.85], gap=[0.4, 0.2, 0.05])[0] is None
 
 
 def test_power_law_fit_recovers_a_known_exponent(rng):
@@ -85,7 +103,7 @@ def test_files_written(run):
     report, out = run
     page = check_html((out / "report.html").read_text())
     assert page.ok and len(page.images) == len(report.figures) == 1
-    assert (out / "figures" / "data_learning_curve.png").exists()
+    assert (out / "figures" / "learning_curve.png").exists()
     assert "thousands of times too small" in report.claim and "ImageNet" in page.text
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["verdict"] == report.verdict and metrics["metrics"]["sizes"] == report.metrics["sizes"]

@@ -6,27 +6,37 @@ import numpy as np
 import pytest
 
 from nnbasics import nn
-from nnbasics.lab import run_experiment
 from nnbasics.lab.experiments import dropout
 from nnbasics.lab.experiments._uncertainty import auroc, mc_dropout_stats, predictive_entropy
 from nnbasics.lab.html import check_html
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab") / "dropout"
-    return run_experiment("dropout", quick=True, output=out, seed=0, progress=False), out
+def run(quick_report):
+    return quick_report("dropout")
 
 
 def test_the_network_memorizes_without_dropout_and_dropout_shrinks_the_gap(run):
-    m = run[0].metrics
+    report = run[0]
+    m = report.metrics
+    cfg = dropout.settings(True)
     assert m["p0.train_acc"] >= 0.98  # memorized the slice
     assert m["gap_p0"] >= 0.1  # ...and overfits
-    assert m["best_p"] > 0
-    assert m["gap_best"] < m["gap_p0"] - 0.01
-    assert m["gap_reduction"] == pytest.approx(m["gap_p0"] - m["gap_best"])
-    assert run[0].verdict == "supported"
-    for p in (0, 0.1, 0.3, 0.5, 0.7):  # every rate was measured
+    assert m["verdict_rate"] == dropout.VERDICT_RATE
+    # the direction of the claim: both gaps shrink at the verdict's rate (means over seeds)
+    assert m["gap_dropout"] < m["gap_p0"] and m["loss_gap_dropout"] < m["loss_gap_p0"]
+    assert m["gap_reduction"] == pytest.approx(m["gap_p0"] - m["gap_dropout"])
+    effect = m["effect.gap"]
+    assert effect["n"] == cfg["seeds"] >= 4 and effect["values"][0] == pytest.approx(
+        m["p0.gap"] - m["p0.5.gap"], abs=0.2)  # per-seed differences
+    # the verdict follows the rule: supported only if both intervals lie above 0
+    lows = (m["effect.gap"]["ci95_low"], m["effect.loss_gap"]["ci95_low"])
+    assert report.verdict == ("supported" if min(lows) > 0 else "inconclusive" if max(
+        m["effect.gap"]["ci95_high"], m["effect.loss_gap"]["ci95_high"]) > 0 else "not supported")
+    assert "How the verdict is decided" in report.rule and f"{cfg['seeds']} seeds" in report.rule
+    if report.verdict == "inconclusive":  # quick mode says when its seeds are too few
+        assert any("too few" in f for f in report.findings)
+    for p in cfg["rates"]:  # every rate was measured, with every seed
         assert 0 <= m[f"p{p:g}.test_acc"] <= 1 and m[f"p{p:g}.gap"] == pytest.approx(
             m[f"p{p:g}.train_acc"] - m[f"p{p:g}.test_acc"])
 
@@ -40,34 +50,44 @@ def test_mc_dropout_is_more_uncertain_on_its_errors(run):
     assert abs(m["mc.mc_accuracy"] - m["mc.eval_accuracy"]) < 0.05  # averaging T passes ~ weight scaling
 
 
+def _summary(gaps0, gaps5, loss0=(1.0, 1.1, 1.2), loss5=(0.3, 0.2, 0.4), acc0=(0.7, 0.68, 0.69),
+             acc5=(0.8, 0.79, 0.81)):
+    return {0.0: {"gaps": list(gaps0), "loss_gaps": list(loss0), "test_accs": list(acc0)},
+            0.5: {"gaps": list(gaps5), "loss_gaps": list(loss5), "test_accs": list(acc5)}}
+
+
 def test_verdict_is_computed_from_the_numbers():
-    base = {0.0: {"gap": 0.30, "test_acc": 0.70, "train_acc": 1.0}}
-    refuted = {**base, 0.5: {"gap": 0.35, "test_acc": 0.65, "train_acc": 1.0}}
-    supported, because = dropout.dropout_verdict(refuted)
-    assert supported is False and "did not shrink" in because
-    tiny = {**base, 0.3: {"gap": 0.295, "test_acc": 0.705, "train_acc": 1.0}}
-    assert dropout.dropout_verdict(tiny)[0] is None  # within the margin: inconclusive
-    # the gap shrinks but test accuracy does not improve: supported, and the sentence says so
-    shrink_only = {**base, 0.7: {"gap": 0.10, "test_acc": 0.69, "train_acc": 0.79}}
-    supported, because = dropout.dropout_verdict(shrink_only)
-    assert supported is True and "did NOT improve" in because
-    # the best rate is chosen by test accuracy, not by the smallest gap
-    two = {**base, 0.3: {"gap": 0.2, "test_acc": 0.78, "train_acc": 0.98},
-           0.7: {"gap": 0.05, "test_acc": 0.6, "train_acc": 0.65}}
-    assert dropout.best_rate(two) == 0.3
+    supported, because, decisions = dropout.dropout_verdict(_summary([0.30, 0.32, 0.31], [0.10, 0.12, 0.09]))
+    assert supported is True and set(decisions) == {"gap", "loss_gap", "test_acc"} and "beyond the noise" in because
+    refuted = _summary([0.30, 0.32, 0.31], [0.35, 0.36, 0.37], loss5=(1.5, 1.6, 1.7), acc5=(0.65, 0.64, 0.66))
+    supported, because, _ = dropout.dropout_verdict(refuted)
+    assert supported is False and "did not shrink" in because and "did NOT rise" in because
     with pytest.raises(ValueError, match="p = 0"):
-        dropout.dropout_verdict({0.5: base[0.0]})
+        dropout.dropout_verdict({0.5: refuted[0.5]})
 
 
-def test_summarize_averages_repeats_per_rate():
-    def run_(p, tr, te):
-        return {"p": p, "gap": tr - te, "loss_gap": 0.5, "curves": {"train_acc": [tr], "test_acc": [te],
-                                                                     "train_loss": [0.1], "test_loss": [0.6]}}
+def test_a_gap_reduction_within_the_noise_is_inconclusive():
+    # the case: a 0.01 reduction while one seed's gap moves by ~0.017: within the noise
+    tiny = _summary([0.300, 0.330, 0.285, 0.315], [0.295, 0.305, 0.290, 0.300], loss0=(1.0, 1.1, 1.2, 1.05),
+                    loss5=(0.3, 0.2, 0.4, 0.3), acc0=(0.7, 0.68, 0.69, 0.7), acc5=(0.71, 0.69, 0.7, 0.7))
+    supported, because, decisions = dropout.dropout_verdict(tiny)
+    assert supported is None and decisions["gap"].supported is None and "within the noise" in because
+    assert "+0.010" in because  # the numbers, not only the word
+    # one seed: whatever the reduction, no spread to judge it against
+    one = _summary([0.30], [0.10], loss0=(1.0,), loss5=(0.3,), acc0=(0.7,), acc5=(0.8,))
+    assert dropout.dropout_verdict(one)[0] is None
 
-    s = dropout.summarize([run_(0.5, 1.0, 0.7), run_(0.0, 1.0, 0.6), run_(0.5, 0.9, 0.8)])
+
+def test_summarize_averages_seeds_per_rate():
+    def run_(p, tr, te, seed_index):
+        return {"p": p, "gap": tr - te, "loss_gap": 0.5, "seed_index": seed_index,
+                "curves": {"train_acc": [tr], "test_acc": [te], "train_loss": [0.1], "test_loss": [0.6]}}
+
+    s = dropout.summarize([run_(0.5, 0.9, 0.8, 1), run_(0.0, 1.0, 0.6, 0), run_(0.5, 1.0, 0.7, 0)])
     assert list(s) == [0.0, 0.5]
     assert s[0.5]["test_acc"] == pytest.approx(0.75) and s[0.5]["gap"] == pytest.approx(0.2)
-    assert s[0.5]["gap_std"] == pytest.approx(0.1) and s[0.5]["n"] == 2
+    assert s[0.5]["gap_std"] == pytest.approx(np.std([0.3, 0.1], ddof=1)) and s[0.5]["n"] == 2
+    assert s[0.5]["gaps"] == pytest.approx([0.3, 0.1])  # in seed order, for pairing with p = 0
 
 
 def test_entropy_and_auroc_on_tiny_inputs():
@@ -106,6 +126,7 @@ def test_files_written_and_convention_stated(run):
     assert "1/(1 - p)" in page.text and "DROPPING" in page.text
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["verdict"] == report.verdict and metrics["metrics"]["gap_p0"] == report.metrics["gap_p0"]
+    assert "https://jmlr.org/papers/v15/srivastava14a.html" in page.links
     config = json.loads((out / "config.json").read_text())
-    assert config["rates"] == [0.0, 0.1, 0.3, 0.5, 0.7] and config["seed"] == 0
+    assert config["rates"] == dropout.settings(True)["rates"] and config["seed"] == 0
     assert "shapes" in report.data_note and "memorize" in report.data_note

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from nnbasics import nn
-from nnbasics.lab import run_experiment
 from nnbasics.lab.experiments import ensemble
 from nnbasics.lab.html import check_html
 from nnbasics.training import train_ensemble
@@ -14,19 +13,25 @@ from nnbasics.training.ensemble import Ensemble
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab") / "ensemble"
-    return run_experiment("ensemble", quick=True, output=out, seed=0, progress=False), out
+def run(quick_report):
+    return quick_report("ensemble")
 
 
-def test_the_ensemble_is_at_least_as_good_as_its_best_member(run):
+def test_the_ensemble_beats_its_best_member(run):
     report, _ = run
     m = report.metrics
+    cfg = ensemble.settings(True)
     assert m["members"] == 5 and len(m["bagging.member_acc"]) == 5 and len(m["bagging.acc_by_k"]) == 5
-    assert m["ensemble_acc"] >= m["best_member_acc"]
+    assert m["replicates"] == cfg["replicates"] >= 3 and len(m["replicate_gains"]) == m["replicates"]
+    # the direction of the claim, and the verdict is the rule applied to the replicates' gains
+    assert m["ensemble_acc"] > m["best_member_acc"]
+    assert m["gain_over_best"] == pytest.approx(np.mean(m["replicate_gains"]))
     assert m["gain_over_best"] == pytest.approx(m["ensemble_acc"] - m["best_member_acc"])
-    assert m["best_member_acc"] == max(m["bagging.member_acc"])
-    assert report.verdict == "supported"
+    effect = m["effect.gain_over_best"]
+    assert effect["n"] == m["replicates"]
+    assert report.verdict == ("supported" if effect["ci95_low"] > 0 else "not supported" if effect["ci95_high"] < 0
+                              else "inconclusive")
+    assert m["bagging.best_member_acc"] == max(m["bagging.member_acc"])
     for recipe in ensemble.RECIPES:
         assert m[f"{recipe}.ensemble_acc"] > m[f"{recipe}.mean_member_acc"]  # averaging beats the average member
         assert m[f"{recipe}.ensemble_nll"] < m[f"{recipe}.member_nll_k1"]  # and lowers the test loss
@@ -38,11 +43,18 @@ def test_the_ensemble_is_at_least_as_good_as_its_best_member(run):
 
 
 def test_verdict_is_computed_from_the_numbers():
-    supported, because = ensemble.ensemble_verdict(0.80, 0.82, 0.79)
-    assert supported is False and "worse than its best member" in because and "-2.00 points" in because
-    assert ensemble.ensemble_verdict(0.82, 0.82)[0] is True  # "at least as good"
+    supported, because, decision = ensemble.ensemble_verdict([-0.02, -0.025, -0.018], 0.80, 0.82)
+    assert supported is False and "worse than its best member" in because and decision.estimate.n == 3
+    assert ensemble.ensemble_verdict([0.012, 0.009, 0.015, 0.011])[0] is True
     with pytest.raises(ValueError, match="numbers"):
-        ensemble.ensemble_verdict(float("nan"), 0.8)
+        ensemble.ensemble_verdict([float("nan"), 0.01])
+
+
+def test_a_gain_within_the_noise_is_inconclusive():
+    # +0.3 points on average, but the replicates disagree by more than that
+    supported, because, _ = ensemble.ensemble_verdict([0.012, -0.006, 0.004, 0.002])
+    assert supported is None and "within the noise" in because and "+0.0030" in because
+    assert ensemble.ensemble_verdict([0.05])[0] is None  # one replicate: no spread
 
 
 def _table_member(logits):
@@ -90,7 +102,8 @@ def test_files_written(run):
     page = check_html((out / "report.html").read_text())
     assert page.ok and len(page.images) == len(report.figures) == 1
     assert (out / "figures" / "ensemble_members.png").exists()
-    assert len(report.tables) == 2 and "bagging" in page.text and "seeds" in page.text
+    assert len(report.tables) == 3 and "bagging" in page.text and "seeds" in page.text
+    assert "https://doi.org/10.1007/BF00058655" in page.links
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["verdict"] == report.verdict
     assert metrics["metrics"]["gain_over_best"] == pytest.approx(report.metrics["gain_over_best"])

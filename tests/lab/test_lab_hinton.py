@@ -5,6 +5,7 @@ here stand-ins with chosen verdicts check the composition, the subfolders and th
 """
 
 import json
+import re
 import sys
 import types
 
@@ -69,7 +70,8 @@ def test_study_composes_the_four_reports(monkeypatch, tmp_path):
     assert report.verdict == "supported" and report.metrics["supported_count"] == 4
     assert [folder for folder, _ in report.subreports] == ["data", "speed", "init", "activation"]
     summary = next(t for t in report.tables if t.headers[0] == "reason (Hinton)")
-    assert [row[1] for row in summary.rows] == ["data", "speed", "init", "activation"]
+    assert [row[1] for row in summary.rows] == [f"[{n}]({n}/report.html)" for n in ("data", "speed", "init",
+                                                                                      "activation")]
     assert [row[0] for row in summary.rows] == [words for _, words in hinton.REASONS]
     assert all(row[3] == "supported" and row[2].endswith("measured") for row in summary.rows)
     assert "data.measured" in report.metrics and "data.curve" not in report.metrics
@@ -80,7 +82,7 @@ def test_study_composes_the_four_reports(monkeypatch, tmp_path):
         assert check_html((tmp_path / "h" / name / "report.html").read_text()).ok
     page = check_html((tmp_path / "h" / "report.html").read_text())
     assert page.ok and len(page.images) == len(report.figures) == 4
-    assert "Our computers were millions of times too slow." in page.text and "speed/report.html" in page.text
+    assert "Our computers were millions of times too slow." in page.text and "speed/report.html" in page.links
     assert json.loads((tmp_path / "h" / "config.json").read_text())["command"].startswith("nnbasics lab hinton --quick")
 
 
@@ -99,3 +101,40 @@ def test_one_refuted_reason_makes_the_study_inconclusive(monkeypatch):
     _install(monkeypatch, ["supported", "not supported", "supported", "supported"])
     report = run_experiment("hinton", quick=True, progress=False)
     assert report.verdict == "inconclusive" and "3 of 4 reasons supported" in report.because
+
+
+def test_the_four_verdicts_are_the_headline_with_the_count(monkeypatch, tmp_path):
+    _install(monkeypatch, ["supported", "not supported", "supported", "inconclusive"])
+    report = run_experiment("hinton", quick=True, output=tmp_path / "h", progress=False)
+    assert [p["verdict"] for p in report.parts] == ["supported", "not supported", "supported", "inconclusive"]
+    assert [p["label"] for p in report.parts] == [f"{i}. {w}" for i, (_, w) in enumerate(hinton.REASONS, 1)]
+    assert [p["link"] for p in report.parts] == [f"{n}/report.html" for n, _ in hinton.REASONS]
+    assert report.because.startswith("2 of 4 reasons supported by the measurements, 1 not supported, 1 inconclusive")
+    # speed falls short on a CPU: its line says why and what would change it
+    assert "GPU" in report.parts[1]["because"] and "TFLOP/s" in report.parts[1]["because"]
+    html = (tmp_path / "h" / "report.html").read_text()
+    head = html[html.index("<blockquote>"):html.index("<h2>")]  # everything above the first section
+    assert head.count('class="verdict ') == 5  # the four verdicts, then the overall one
+    assert "Verdicts:</strong> 2 of 4 reasons supported" in head
+    assert head.index("not supported") < head.index("Overall:")
+    md = (tmp_path / "h" / "report.md").read_text()
+    assert "- **not supported** — [2. Our computers were millions of times too slow.](speed/report.html)" in md
+
+
+def test_each_experiment_names_its_own_place_among_the_four_reasons():
+    from nnbasics.lab.registry import load_experiment
+
+    ordinals = ("first", "second", "third", "fourth")
+    for i, (name, _) in enumerate(hinton.REASONS):
+        claim = load_experiment(name).CLAIM.lower()
+        said = re.findall(r"hinton's (\w+) reason", claim)
+        assert said == [ordinals[i]], f"{name} calls itself the {said} reason; it is the {ordinals[i]}"
+
+
+def test_the_real_quick_study_leads_with_four_verdicts(quick_report):
+    report, out = quick_report("hinton")
+    assert len(report.parts) == 4 and report.metrics["supported_count"] == sum(
+        p["verdict"] == "supported" for p in report.parts)
+    assert report.because.startswith(f"{report.metrics['supported_count']} of 4 reasons supported")
+    page = check_html((out / "report.html").read_text())
+    assert page.ok and {f"{n}/report.html" for n, _ in hinton.REASONS} <= set(page.links)

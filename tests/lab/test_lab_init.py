@@ -10,15 +10,12 @@ import pytest
 from nnbasics.lab.experiments import _deepnet as D
 from nnbasics.lab.experiments import init
 from nnbasics.lab.html import check_html
-from nnbasics.lab.registry import run_experiment
 from nnbasics.lab.report import Report
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab_init") / "report"
-    report = run_experiment("init", quick=True, output=out, progress=False, executor="serial")
-    return report, out
+def run(quick_report):
+    return quick_report("init")
 
 
 def test_he_trains_the_30_layer_relu_net_where_xavier_stalls(run):
@@ -26,6 +23,8 @@ def test_he_trains_the_30_layer_relu_net_where_xavier_stalls(run):
     m = report.metrics
     assert m["deep.depth"] == 30
     assert m["deep.loss_ratio.he"] < init.FALL
+    seeds = init.sizes(True)["seeds"]
+    assert seeds >= 3 and len(m["seeds.deep.loss_ratio.he"]) == seeds and m["effect.he"]["ci95_high"] < init.FALL
     for k in ("xavier", "lecun"):
         assert m[f"deep.loss_ratio.{k}"] > init.STALL
         # stuck at chance: the logits are ~0 because the signal died on the way up
@@ -63,28 +62,50 @@ def test_zero_init_keeps_every_unit_identical(run):
         assert m[f"unit_spread_min.{a}"] > 0.1
 
 
+def _grid(good=(0.9, 0.88, 0.92), bad=(0.2, 0.22, 0.18)):
+    return {(a, i): list(good if i in init.GOOD else bad) for a in init.ACTIVATIONS for i in init.INITS}
+
+
+HE, STALL = [0.4, 0.45, 0.38], [1.0, 1.0, 0.999]  # three seeds' final / initial loss
+
+
 def test_verdict_follows_the_numbers():
-    acc = {(a, i): (0.9 if i in init.GOOD else 0.2) for a in init.ACTIVATIONS for i in init.INITS}
-    ok, because = init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, acc)
-    assert ok is True and "yes" in because
+    acc = _grid()
+    ok, because, decisions = init.verdict({"he": HE, "xavier": STALL, "lecun": STALL}, acc)
+    assert ok is True and "beyond the noise" in because and set(decisions) == {"he", "xavier", "lecun", "tanh", "relu"}
     # refuting: Xavier trains as well as He
-    assert init.verdict({"he": 0.4, "xavier": 0.4, "lecun": 1.0}, acc)[0] is False
+    assert init.verdict({"he": HE, "xavier": HE, "lecun": STALL}, acc)[0] is False
     # refuting: He stalls too
-    assert init.verdict({"he": 0.97, "xavier": 1.0, "lecun": 1.0}, acc)[0] is False
+    assert init.verdict({"he": [0.97, 0.98, 0.99], "xavier": STALL, "lecun": STALL}, acc)[0] is False
     # refuting: N(0, 1) beats a scaled init for tanh
     bad = dict(acc)
-    bad[("tanh", "normal")] = 0.95
-    ok, because = init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, bad)
+    bad[("tanh", "normal")] = [0.95, 0.94, 0.96]
+    ok, because, _ = init.verdict({"he": HE, "xavier": STALL, "lecun": STALL}, bad)
     assert ok is False and "tanh" in because
     report = Report(init.NAME, init.TITLE, init.CLAIM)
     report.conclude(ok, because)
     assert report.verdict == "not supported"
     # sigmoid is reported, not judged
     sig = dict(acc)
-    sig[("sigmoid", "normal")] = 0.95
-    assert init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, sig)[0] is True
-    assert init.verdict({"he": float("nan"), "xavier": 1.0}, acc)[0] is None
-    assert init.verdict({"he": 0.4}, acc)[0] is None
+    sig[("sigmoid", "normal")] = [0.95, 0.94, 0.96]
+    assert init.verdict({"he": HE, "xavier": STALL, "lecun": STALL}, sig)[0] is True
+    assert init.verdict({"he": [float("nan")] * 3, "xavier": STALL}, acc)[0] is None
+    assert init.verdict({"he": HE}, acc)[0] is None
+
+
+def test_numbers_within_the_noise_are_inconclusive():
+    acc = _grid()
+    # He's loss ratio scatters around the 0.8 threshold: the interval contains it
+    ok, because, decisions = init.verdict({"he": [0.6, 0.95, 0.75], "xavier": STALL, "lecun": STALL}, acc)
+    assert ok is None and decisions["he"].supported is None and "contains 0.80" in because
+    # ReLU's scaled inits lead the bad ones by 0.05 on average, but the seeds disagree
+    close = dict(acc)
+    close[("relu", "he")] = [0.25, 0.22, 0.35]
+    ok, because, decisions = init.verdict({"he": HE, "xavier": STALL, "lecun": STALL}, close)
+    assert ok is None and decisions["relu"].supported is None and "within the noise" in because
+    # one seed: no spread
+    one = {k: v[0] for k, v in acc.items()}
+    assert init.verdict({"he": 0.4, "xavier": 1.0, "lecun": 1.0}, one)[0] is None
 
 
 def test_report_files_and_figures(run):
@@ -101,6 +122,7 @@ def test_report_files_and_figures(run):
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["verdict"] == report.verdict
     assert len(report.tables) == 4  # accuracy grid, losses, the deep nets, the init_report table
+    assert "https://arxiv.org/abs/1502.01852" in page.links
     # N(0, 1) may diverge: its non-finite metrics are stored as null and listed, never as NaN in the JSON
     assert all(saved["metrics"][k] is None for k in saved["metrics"].get("nonfinite", []))
 

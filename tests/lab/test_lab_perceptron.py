@@ -5,15 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from nnbasics.lab import run_experiment
 from nnbasics.lab.experiments import perceptron
 from nnbasics.lab.html import check_html
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lab") / "perceptron"
-    return run_experiment("perceptron", quick=True, output=out, seed=0, progress=False), out
+def run(quick_report):
+    return quick_report("perceptron")
 
 
 def test_single_layer_fails_xor_and_a_hidden_layer_solves_it(run):
@@ -23,15 +21,27 @@ def test_single_layer_fails_xor_and_a_hidden_layer_solves_it(run):
     assert m["xor_hidden_layer_accuracy"] == 1.0 and m["xor_hidden_solved_fraction"] >= 0.8
     assert m["and_single_layer_accuracy"] == 1.0 and m["or_single_layer_accuracy"] == 1.0
     assert m["xor_single_layer_final_loss"] == pytest.approx(np.log(2), abs=0.02)  # outputs 0.5 everywhere
-    assert report.verdict == "supported"
+    assert m["effect.hidden_minus_single"]["n"] == 5 and m["effect.hidden_minus_single"]["ci95_low"] > 0
+    assert report.verdict == "supported" and report.rule
 
 
 def test_verdict_is_computed_from_the_numbers():
-    assert perceptron.verdict(0.75, 1.0, 1.0)[0] is True
-    assert perceptron.verdict(1.0, 1.0, 1.0)[0] is False  # a single layer that solved XOR refutes the claim
-    assert perceptron.verdict(0.5, 0.2, 1.0)[0] is False  # a hidden layer that mostly fails does too
-    supported, because = perceptron.verdict(0.5, 1.0, 0.75)
+    single, hidden = [0.75, 0.5, 0.75, 0.75, 0.5], [1.0] * 5
+    supported, because, lead = perceptron.verdict(single, hidden, 1.0)
+    assert supported is True and lead.estimate.n == 5 and "beyond the noise" in because
+    # a single layer that solved XOR once refutes the claim: the 75% ceiling is a bound
+    assert perceptron.verdict([0.75, 1.0, 0.75, 0.5, 0.75], hidden, 1.0)[0] is False
+    # a hidden layer that fails refutes it too
+    assert perceptron.verdict(single, [0.25, 0.25, 0.5, 0.25, 0.25], 1.0)[0] is False
+    supported, because, _ = perceptron.verdict(single, hidden, 0.75)
     assert supported is None and "did not even learn AND/OR" in because
+
+
+def test_a_hidden_layer_lead_within_the_noise_is_inconclusive():
+    # the hidden layer solves XOR in one seed of three: its lead is not beyond the noise
+    supported, because, lead = perceptron.verdict([0.75, 0.75, 0.75], [1.0, 0.5, 0.75], 1.0)
+    assert supported is None and lead.supported is None and "within the noise" in because
+    assert perceptron.verdict([0.75], [1.0], 1.0)[0] is None  # one seed: no spread
 
 
 def test_training_a_gate_is_deterministic_and_the_rule_stops_on_and():

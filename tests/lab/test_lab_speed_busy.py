@@ -10,7 +10,7 @@ from nnbasics.lab.experiments import speed
 
 def _stand_in_timers(monkeypatch):
     monkeypatch.setattr(speed, "torch_available", lambda: False)
-    monkeypatch.setattr(speed, "_nn_matmul", lambda *a: 2e10)  # stand-in timers: these tests check the report
+    monkeypatch.setattr(speed, "_nn_matmul", lambda *a: [2e10, 2.1e10])  # stand-in timers: these tests check the report
     monkeypatch.setattr(speed, "_nn_mlp", lambda *a: 1000.0)
     monkeypatch.setattr(speed, "_nn_cnn", lambda *a: 100.0)
 

@@ -21,7 +21,10 @@ Metric keys (``report.metrics``; ``<act>`` in :data:`ACTIVATIONS`, ``<d>`` a dep
 * ``mean_slope_product.<act>`` -- product over the deepest net's layers of the mean f'(z) at init.
 * ``sigmoid_slope_max`` (measured by autograd on a grid), ``sigmoid_bound`` (its power ``deepest``),
   ``deepest``, ``chance``.
-* ``ratio_sigmoid_over_relu``, ``accuracy_gap_relu_minus_sigmoid`` -- what the verdict uses.
+* ``ratio_sigmoid_over_relu``, ``accuracy_gap_relu_minus_sigmoid`` -- the first seed's deepest nets.
+* ``seeds.*`` -- the verdict's inputs: the deepest sigmoid and ReLU nets from ``seeds`` seeds
+  (the sweep's plus more, each shared by the two activations), and ``effect.*`` the lab's
+  decisions on their per-seed differences (:mod:`nnbasics.lab.stats`).
 
 Example:
     >>> from nnbasics.lab.registry import run_experiment
@@ -37,6 +40,7 @@ import time
 
 import numpy as np
 
+from .. import stats
 from . import _deepnet as D
 
 NAME = "activation"
@@ -50,18 +54,28 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu")
 #: The init each activation is designed for: Glorot for the saturating ones, He for the ReLU family.
 FAIR_INIT = {"sigmoid": "xavier", "tanh": "xavier", "relu": "he", "leaky_relu": "he", "elu": "he", "gelu": "he"}
 
-#: Verdict thresholds: sigmoid's ratio must be this many times below ReLU's, and ReLU's accuracy this much higher.
+#: Verdict thresholds: sigmoid's ratio must be this many times below ReLU's, and ReLU's accuracy this much higher
+#: (each beyond the noise over seeds).
 RATIO_FACTOR = 100.0
 ACCURACY_MARGIN = 0.05
+
+REFERENCES = (
+    ("Glorot & Bengio (2010). Understanding the difficulty of training deep feedforward neural networks. AISTATS.",
+     "https://proceedings.mlr.press/v9/glorot10a.html"),
+    ("Glorot, Bordes & Bengio (2011). Deep sparse rectifier neural networks. AISTATS.",
+     "https://proceedings.mlr.press/v15/glorot11a.html"),
+    (("He, Zhang, Ren & Sun (2015). Delving deep into rectifiers: surpassing human-level performance on ImageNet "
+      "classification. ICCV."), "https://arxiv.org/abs/1502.01852"),
+)
 
 
 def sizes(quick: bool) -> dict:
     """The sweep's sizes for quick or full mode."""
     if quick:
         return {"depths": (2, 5, 10, 20), "width": 32, "steps": 150, "batch_size": 64, "lr": 0.05,
-                "n_train": None, "n_test": None, "probe": 256}
+                "n_train": None, "n_test": None, "probe": 256, "seeds": 4}
     return {"depths": (2, 4, 6, 8, 10, 14, 20), "width": 64, "steps": 1200, "batch_size": 64, "lr": 0.05,
-            "n_train": None, "n_test": None, "probe": 512}
+            "n_train": None, "n_test": None, "probe": 512, "seeds": 5}
 
 
 def sigmoid_slope_max(lo=-10.0, hi=10.0, n=20001) -> float:
@@ -82,8 +96,10 @@ def grad_ratio(norms) -> float:
 
 
 def train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, batch_size, lr, net_seed,
-              batch_seed, probe):
+              batch_seed, probe, seed_index=0):
     """Build, probe, train and measure one net (a top-level function for ``ctx.map``).
+
+    ``seed_index`` (0: the sweep's seed) is recorded in the result.
 
     Returns:
         dict: ``accuracy``, ``grad_init`` and ``grad_trained`` (per-layer weight-gradient norms),
@@ -91,9 +107,10 @@ def train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, ba
         curve), ``seconds``.
     """
     with D.single_thread_blas():
-        return _train_job(X=X, y=y, X_test=X_test, y_test=y_test, activation=activation, init=init, depth=depth,
-                          width=width, steps=steps, batch_size=batch_size, lr=lr, net_seed=net_seed,
-                          batch_seed=batch_seed, probe=probe)
+        out = _train_job(X=X, y=y, X_test=X_test, y_test=y_test, activation=activation, init=init, depth=depth,
+                         width=width, steps=steps, batch_size=batch_size, lr=lr, net_seed=net_seed,
+                         batch_seed=batch_seed, probe=probe)
+    return {**out, "seed_index": int(seed_index)}
 
 
 def _train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, batch_size, lr, net_seed,
@@ -115,31 +132,37 @@ def verdict(ratio_sigmoid, ratio_relu, acc_sigmoid, acc_relu, *, depth=20, ratio
             ratio_trained_relu=None, factor=RATIO_FACTOR, margin=ACCURACY_MARGIN):
     """Whether the deepest nets' measurements support the claim, and why (with the numbers).
 
-    Supported when sigmoid's first-to-last gradient ratio is at least ``factor`` times below
-    ReLU's (at init, and after training when those are given) and ReLU's test accuracy beats
-    sigmoid's by at least ``margin``.
+    Every argument is one value per seed (the same seeds for sigmoid and ReLU), or a single
+    number (one seed: then no comparison can be decided). With the lab's rule on the per-seed
+    differences: ReLU's ``log10`` gradient ratio must exceed sigmoid's by more than
+    ``log10(factor)`` beyond the noise (at initialization, and after training when given), and
+    ReLU's test accuracy sigmoid's by more than ``margin``.
 
     Returns:
-        (supported: bool | None, because: str); None when a number is missing (NaN).
+        (supported: bool | None, because: str, decisions: dict); None also when a number is
+        missing (NaN or not positive).
     """
-    pairs = [("at initialization", ratio_sigmoid, ratio_relu)]
+    def arr(v):
+        return np.atleast_1d(np.asarray(v, np.float64))
+
+    pairs = [("init", "at initialization", arr(ratio_sigmoid), arr(ratio_relu))]
     if ratio_trained_sigmoid is not None and ratio_trained_relu is not None:
-        pairs.append(("after training", ratio_trained_sigmoid, ratio_trained_relu))
-    values = [v for _, a, b in pairs for v in (a, b)] + [acc_sigmoid, acc_relu]
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-        return None, f"a measurement at depth {depth} is missing or not finite: {values}"
-    parts, ok = [], True
-    for when, rs, rr in pairs:
-        good = rs * factor <= rr
-        ok &= good
-        parts.append(f"{when} the first layer of the {depth}-layer sigmoid net gets {rs:.2g} of the output "
-                     f"layer's gradient against ReLU's {rr:.2g} ({rr / rs if rs > 0 else math.inf:.2g}x; "
-                     f"needed >= {factor:g}x: {'yes' if good else 'no'})")
-    acc_ok = acc_relu >= acc_sigmoid + margin
-    ok &= acc_ok
-    parts.append(f"test accuracy after the same budget: ReLU {acc_relu:.1%} vs sigmoid {acc_sigmoid:.1%} "
-                 f"(needed ReLU ahead by >= {margin:.0%}: {'yes' if acc_ok else 'no'})")
-    return bool(ok), "; ".join(parts) + "."
+        pairs.append(("trained", "after training", arr(ratio_trained_sigmoid), arr(ratio_trained_relu)))
+    values = np.concatenate([v for *_, a, b in pairs for v in (a, b)] + [arr(acc_sigmoid), arr(acc_relu)])
+    if not np.all(np.isfinite(values)) or any(np.any(v <= 0) for *_, a, b in pairs for v in (a, b)):
+        return None, f"a measurement at depth {depth} is missing or not finite: {values.tolist()}", {}
+    d = {f"grad_{key}": stats.decide(np.log10(rr) - np.log10(rs), threshold=math.log10(factor), fmt=".2f",
+                                     name=f"{when}, log10 of ReLU's first-to-last gradient ratio over sigmoid's "
+                                          f"({depth} layers)")
+         for key, when, rs, rr in pairs}
+    d["accuracy"] = stats.decide(stats.paired(arr(acc_relu), arr(acc_sigmoid)), threshold=margin,
+                                 name=f"ReLU minus sigmoid, test accuracy after the same budget ({depth} layers)")
+    rs, rr = pairs[0][2], pairs[0][3]
+    return stats.all_of(d.values()), (
+        f"the first layer of the {depth}-layer sigmoid net gets {np.exp(np.mean(np.log(rs))):.2g} of the output "
+        f"layer's gradient at initialization against ReLU's {np.exp(np.mean(np.log(rr))):.2g} (geometric means); "
+        + "; ".join(x.sentence() for x in d.values()) + f" (thresholds: {factor:g}x, i.e. 2 in log10, and "
+        f"{margin:.0%} accuracy)."), d
 
 
 def _fmt(v, spec=".3g"):
@@ -190,40 +213,24 @@ def _monitor_deepest(report, X, y, depth, cfg, seed):
                  "add to the weights, so they did not move at all).")
 
 
-def run(ctx):
-    """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
-    from .. import plots
-    from ..report import Report
+def _sweep(ctx, cfg, common, depths, deepest):
+    """The fair-init sweep, the deepest nets with the other init, and the verdict's extra seeds (one map)."""
+    def seeds(d, r=0):  # common random numbers: at (depth, seed) every activation gets the same draws and batches
+        extra = (r,) if r else ()
+        return {"net_seed": ctx.seed_for(NAME, "weights", d, *extra), "batch_seed": ctx.seed_for(NAME, "batches", d, *extra)}
 
-    cfg = sizes(ctx.quick)
-    depths, deepest = tuple(cfg["depths"]), max(cfg["depths"])
-    report = Report(NAME, TITLE, CLAIM)
-    data = ctx.images(cfg["n_train"], cfg["n_test"])
-    X, X_test = D.flatten_standardize(data.X_train, data.X_test)
-    y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
-    chance = float(np.bincount(y_test).max() / len(y_test))
-    report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
-                                      "std; an MLP sees pixels, which is all this experiment needs.")
-    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "width": cfg["width"], "steps": cfg["steps"],
-              "batch_size": cfg["batch_size"], "lr": cfg["lr"], "probe": cfg["probe"]}
-
-    # Common random numbers: at a given depth every activation starts from the same standard-normal
-    # draws (scaled by its init) and sees the same minibatches.
-    jobs = [dict(common, activation=a, init=FAIR_INIT[a], depth=d, net_seed=ctx.seed_for(NAME, "weights", d),
-                 batch_seed=ctx.seed_for(NAME, "batches", d)) for a in ACTIVATIONS for d in depths]
+    jobs = [dict(common, activation=a, init=FAIR_INIT[a], depth=d, **seeds(d)) for a in ACTIVATIONS for d in depths]
     other = {"xavier": "he", "he": "xavier"}
-    swapped = [dict(common, activation=a, init=other[FAIR_INIT[a]], depth=deepest,
-                    net_seed=ctx.seed_for(NAME, "weights", deepest), batch_seed=ctx.seed_for(NAME, "batches", deepest))
-               for a in ACTIVATIONS]
+    jobs += [dict(common, activation=a, init=other[FAIR_INIT[a]], depth=deepest, **seeds(deepest)) for a in ACTIVATIONS]
+    jobs += [dict(common, activation=a, init=FAIR_INIT[a], depth=deepest, seed_index=r, **seeds(deepest, r))
+             for r in range(1, cfg["seeds"]) for a in ("sigmoid", "relu")]
     t0 = time.perf_counter()
-    results = ctx.map(train_job, jobs + swapped, desc="activation x depth")
-    sweep_s = time.perf_counter() - t0
-    res = {(r["activation"], r["init"], r["depth"]): r for r in results}
-    fair = {(a, d): res[(a, FAIR_INIT[a], d)] for a in ACTIVATIONS for d in depths}
+    results = ctx.map(train_job, jobs, desc="activation x depth")
+    return results, time.perf_counter() - t0
 
-    # ---------------------------------------------------------------- metrics
-    slope_max = sigmoid_slope_max()
-    report.metric("sigmoid_slope_max", slope_max)
+
+def _metrics(report, fair, res, extra, deepest, chance, slope_max):
+    report.metric("sigmoid_slope_max", slope_max, label="largest slope of the sigmoid, measured (the lecture's 1/4)")
     report.metric("sigmoid_bound", slope_max ** deepest)
     report.metric("deepest", deepest)
     report.metric("chance", chance)
@@ -237,16 +244,24 @@ def run(ctx):
             r = res[(a, init, deepest)]
             report.metric(f"same_init.{init}.grad_ratio_init.{a}", grad_ratio(r["grad_init"]))
             report.metric(f"same_init.{init}.accuracy.{a}", r["accuracy"])
+    for a in ("sigmoid", "relu"):
+        runs = [fair[(a, deepest)], *extra[a]]
+        report.metric(f"seeds.accuracy.{a}", [r["accuracy"] for r in runs])
+        report.metric(f"seeds.grad_ratio_init.{a}", [grad_ratio(r["grad_init"]) for r in runs])
+        report.metric(f"seeds.grad_ratio_trained.{a}", [grad_ratio(r["grad_trained"]) for r in runs])
     m = report.metrics
     rs, rr = m[f"grad_ratio_init.sigmoid.{deepest}"], m[f"grad_ratio_init.relu.{deepest}"]
-    report.metric("ratio_sigmoid_over_relu", rs / rr if rs is not None and rr else float("nan"))
-    report.metric("accuracy_gap_relu_minus_sigmoid", m[f"accuracy.relu.{deepest}"] - m[f"accuracy.sigmoid.{deepest}"])
-    report.timings["sweep_s"] = round(sweep_s, 3)
-    report.config.update({"sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
-                          "optimizer": "SGD momentum 0.9, gradient-norm clip 5", "fair_init": FAIR_INIT,
-                          "depth_means": "hidden layers (Linear + activation); the net has depth + 1 Linear layers"})
+    report.metric("ratio_sigmoid_over_relu", rs / rr if rs is not None and rr else float("nan"),
+                  label=f"{deepest} layers at init: sigmoid's first-to-last gradient ratio over ReLU's")
+    report.metric("accuracy_gap_relu_minus_sigmoid", m[f"accuracy.relu.{deepest}"] - m[f"accuracy.sigmoid.{deepest}"],
+                  label=f"{deepest} layers: ReLU's test accuracy minus sigmoid's (first seed)")
+    for a in ("sigmoid", "relu"):
+        report.metric(f"accuracy_mean.{a}", float(np.mean(m[f"seeds.accuracy.{a}"])),
+                      label=f"{deepest} layers, {a}: test accuracy (mean over seeds)")
 
-    # ------------------------------------------------------------------ text
+
+def _text(report, cfg, depths, deepest, slope_max):
+    m = report.metrics
     report.section("Setup", (
         f"MLPs with `depth` hidden layers of {cfg['width']} units (depth in {list(depths)}; the net has depth + 1 "
         f"Linear layers), each trained for {cfg['steps']} steps of SGD (batch {cfg['batch_size']}, learning rate "
@@ -256,8 +271,9 @@ def run(ctx):
         f"sigmoid and tanh. The {deepest}-layer nets are also run with the other init, so each activation is seen "
         "with both. At each depth every activation starts from the same random draws and sees the same "
         "minibatches. The gradient ratio is ||dL/dW_1|| / ||dL/dW_out|| on a fixed probe batch of "
-        f"{cfg['probe']} training images. GELU runs in its tanh approximation (GPT-2's; within ~1e-3 of the "
-        "exact erf form, which costs three times as much here)."))
+        f"{cfg['probe']} training images. The sweep runs one seed; the verdict's nets ({deepest}-layer sigmoid and "
+        f"ReLU) run {cfg['seeds']} seeds, each shared by the two. GELU runs in its tanh approximation (GPT-2's; "
+        "within ~1e-3 of the exact erf form, which costs three times as much here)."))
     report.section("The lecture's argument, in numbers", (
         f"sigmoid'(x) = s(x)(1 - s(x)) is largest at x = 0; measured by autograd on a grid over [-10, 10]: "
         f"max sigmoid' = {slope_max:.4f}. Backpropagating through {deepest} sigmoid layers multiplies the "
@@ -267,31 +283,32 @@ def run(ctx):
         f"tanh and {_fmt(m['mean_slope_product.relu'])} for ReLU (ReLU's slope is 1 on the active half; He's "
         "factor 2 in the weight variance makes up for the other half)."))
 
-    # --------------------------------------------------------------- figures
+
+def _figures(report, fair, depths, deepest, chance, slope_max, steps):
+    from .. import plots
+
     fig, axes = plots.new_figure(1, 1, width=6.5, height=4.2)
     ax = axes[0, 0]
     plots.line_plot({a: (list(depths), [fair[(a, d)]["accuracy"] for d in depths]) for a in ACTIVATIONS},
-                    "hidden layers", "test accuracy", f"Accuracy after {cfg['steps']} steps", ax=ax, markers=True)
+                    "hidden layers", "test accuracy", f"Accuracy after {steps} steps", ax=ax)
     ax.axhline(chance, color="grey", ls=":", lw=1)
     report.figure(fig, "accuracy_vs_depth",
-                  f"Test accuracy after the same budget against depth (dotted: chance, {chance:.0%}). Sigmoid "
-                  "falls to chance as the net deepens; the ReLU family keeps learning.")
-
-    fig, axes = plots.new_figure(1, 2, width=11, height=4.2)
+                  f"Test accuracy after the same budget against depth, one seed (dotted: chance, {chance:.0%}). "
+                  "Sigmoid falls to chance as the net deepens; the ReLU family keeps learning.")
+    fig, axes = plots.new_figure(1, 2, width=9.0, height=4.0)
     for ax, key, when in ((axes[0, 0], "grad_init", "at initialization"), (axes[0, 1], "grad_trained",
                                                                           "after training")):
         plots.line_plot({a: (list(depths), [grad_ratio(fair[(a, d)][key]) for d in depths]) for a in ACTIVATIONS},
                         "hidden layers", "||dL/dW_1|| / ||dL/dW_out||", f"Gradient ratio {when}", logy=True, ax=ax,
-                        markers=True)
+                        legend=ax is axes[0, 0])
     bound_x = np.arange(1, deepest + 1)
     axes[0, 0].plot(bound_x, slope_max ** bound_x, "k--", lw=1, label="0.25^depth")
-    axes[0, 0].legend(fontsize=8)
+    axes[0, 0].legend(fontsize=plots.SMALL, ncol=2)
     report.figure(fig, "grad_ratio_vs_depth",
                   "First-layer over output-layer weight-gradient norm against depth (log scale), at initialization "
-                  "and after training. Dashed: the lecture's bound 0.25^depth for sigmoid, before weights. Sigmoid's "
-                  "ratio falls geometrically; the ReLU family's stays near 1.")
-
-    fig, axes = plots.new_figure(1, 2, width=11, height=4.2)
+                  "and after training, one seed. Dashed: the lecture's bound 0.25^depth for sigmoid, before weights. "
+                  "Sigmoid's ratio falls geometrically; the ReLU family's stays near 1.")
+    fig, axes = plots.new_figure(1, 2, width=9.0, height=4.0)
     for ax, key, when in ((axes[0, 0], "grad_init", "at initialization"), (axes[0, 1], "grad_trained",
                                                                           "after training")):
         series = {}
@@ -299,22 +316,29 @@ def run(ctx):
             g = np.asarray(fair[(a, deepest)][key])
             series[f"{a} ({FAIR_INIT[a]})"] = (np.arange(1, len(g) + 1), g)
         plots.line_plot(series, f"Linear layer (1 = input, {deepest + 1} = output)", "||dL/dW||",
-                        f"{deepest} hidden layers, {when}",
-                        logy=True, ax=ax, markers=True)
+                        f"{deepest} hidden layers, {when}", logy=True, ax=ax)
     report.figure(fig, "layer_grad_norms",
-                  f"Per-layer weight-gradient norms of the {deepest}-layer nets (log scale): the vanishing-gradient "
-                  "picture. The sigmoid net's gradient shrinks by orders of magnitude from the output back to the "
-                  "input; the ReLU net's stays within a small factor.")
+                  f"Per-layer weight-gradient norms of the {deepest}-layer nets (log scale, one seed): the "
+                  "vanishing-gradient picture. The sigmoid net's gradient shrinks by orders of magnitude from the "
+                  "output back to the input; the ReLU net's stays within a small factor.")
 
-    # ---------------------------------------------------------------- tables
+
+def _tables(report, fair, depths, deepest, chance, steps):
+    m = report.metrics
     report.table(["activation (init)"] + [f"depth {d}" for d in depths],
                  [[f"{a} ({FAIR_INIT[a]})"] + [f"{fair[(a, d)]['accuracy']:.1%}" for d in depths] for a in ACTIVATIONS],
-                 f"Test accuracy after {cfg['steps']} steps (chance {chance:.0%}).")
+                 f"Test accuracy after {steps} steps, one seed (chance {chance:.0%}).")
     report.table(["activation (init)"] + [f"depth {d}" for d in depths],
                  [[f"{a} ({FAIR_INIT[a]})"] + [f"{_fmt(grad_ratio(fair[(a, d)]['grad_init']), '.2g')} / "
                                                f"{_fmt(grad_ratio(fair[(a, d)]['grad_trained']), '.2g')}"
                                                for d in depths] for a in ACTIVATIONS],
-                 "First-to-last-layer gradient ratio, at initialization / after training.")
+                 "First-to-last-layer gradient ratio, at initialization / after training, one seed.")
+    report.table(["net", "seeds", "test accuracy", "ratio at init (geometric mean)", "ratio after training"],
+                 [[f"{a} ({FAIR_INIT[a]}), {deepest} layers", len(m[f"seeds.accuracy.{a}"]),
+                   stats.estimate(m[f"seeds.accuracy.{a}"]).text(".3f"),
+                   f"{np.exp(np.mean(np.log(m[f'seeds.grad_ratio_init.{a}']))):.2g}",
+                   f"{np.exp(np.mean(np.log(m[f'seeds.grad_ratio_trained.{a}']))):.2g}"] for a in ("sigmoid", "relu")],
+                 "The verdict's nets over seeds: test accuracy ± the 95% interval's half-width.")
     report.section(f"Same init for every activation ({deepest} hidden layers)", (
         "The fair init is not what rescues ReLU, and no init rescues sigmoid: the table runs every activation "
         "with both Xavier/Glorot and He."))
@@ -322,9 +346,11 @@ def run(ctx):
                  [[a, _fmt(m[f"same_init.xavier.grad_ratio_init.{a}"], ".2g"),
                    f"{m[f'same_init.xavier.accuracy.{a}']:.1%}", _fmt(m[f"same_init.he.grad_ratio_init.{a}"], ".2g"),
                    f"{m[f'same_init.he.accuracy.{a}']:.1%}"] for a in ACTIVATIONS],
-                 f"The {deepest}-layer nets with one init for all.")
+                 f"The {deepest}-layer nets with one init for all (one seed).")
 
-    # -------------------------------------------------------------- findings
+
+def _findings(report, fair, depths, deepest):
+    m = report.metrics
     for init in ("xavier", "he"):
         s, r = m[f"same_init.{init}.grad_ratio_init.sigmoid"], m[f"same_init.{init}.grad_ratio_init.relu"]
         if s is not None and r is not None:
@@ -337,11 +363,47 @@ def run(ctx):
     best = max(ACTIVATIONS, key=lambda a: fair[(a, deepest)]["accuracy"])
     report.finding(f"Best at depth {deepest}: {best} ({fair[(best, deepest)]['accuracy']:.1%}).")
 
+
+def run(ctx):
+    """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
+    from ..report import Report
+
+    cfg = sizes(ctx.quick)
+    depths, deepest = tuple(cfg["depths"]), max(cfg["depths"])
+    report = Report(NAME, TITLE, CLAIM)
+    for citation, url in REFERENCES:
+        report.reference(citation, url)
+    data = ctx.images(cfg["n_train"], cfg["n_test"])
+    X, X_test = D.flatten_standardize(data.X_train, data.X_test)
+    y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
+    chance = float(np.bincount(y_test).max() / len(y_test))
+    report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
+                                      "std; an MLP sees pixels, which is all this experiment needs.")
+    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "width": cfg["width"], "steps": cfg["steps"],
+              "batch_size": cfg["batch_size"], "lr": cfg["lr"], "probe": cfg["probe"]}
+    results, sweep_s = _sweep(ctx, cfg, common, depths, deepest)
+    res = {(r["activation"], r["init"], r["depth"]): r for r in results if not r.get("seed_index")}
+    fair = {(a, d): res[(a, FAIR_INIT[a], d)] for a in ACTIVATIONS for d in depths}
+    extra = {a: sorted((r for r in results if r.get("seed_index") and r["activation"] == a),
+                       key=lambda r: r["seed_index"]) for a in ("sigmoid", "relu")}
+    slope_max = sigmoid_slope_max()
+    _metrics(report, fair, res, extra, deepest, chance, slope_max)
+    report.timings["sweep_s"] = round(sweep_s, 3)
+    report.config.update({"sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+                          "optimizer": "SGD momentum 0.9, gradient-norm clip 5", "fair_init": FAIR_INIT,
+                          "depth_means": "hidden layers (Linear + activation); the net has depth + 1 Linear layers"})
+    _text(report, cfg, depths, deepest, slope_max)
+    _figures(report, fair, depths, deepest, chance, slope_max, cfg["steps"])
+    _tables(report, fair, depths, deepest, chance, cfg["steps"])
+    _findings(report, fair, depths, deepest)
     _monitor_deepest(report, X, y, deepest, cfg, ctx.seed_for(NAME, "weights", deepest))
 
-    supported, because = verdict(
-        rs, rr, m[f"accuracy.sigmoid.{deepest}"], m[f"accuracy.relu.{deepest}"], depth=deepest,
-        ratio_trained_sigmoid=m[f"grad_ratio_trained.sigmoid.{deepest}"],
-        ratio_trained_relu=m[f"grad_ratio_trained.relu.{deepest}"])
-    report.conclude(supported, because)
+    m = report.metrics
+    supported, because, decisions = verdict(
+        m["seeds.grad_ratio_init.sigmoid"], m["seeds.grad_ratio_init.relu"], m["seeds.accuracy.sigmoid"],
+        m["seeds.accuracy.relu"], depth=deepest, ratio_trained_sigmoid=m["seeds.grad_ratio_trained.sigmoid"],
+        ratio_trained_relu=m["seeds.grad_ratio_trained.relu"])
+    for k, d in decisions.items():
+        report.metric(f"effect.{k}", d.to_dict())
+    report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report

@@ -17,8 +17,10 @@ absorbs small shifts; the MLP has one weight per pixel and has to have seen each
 each place. Finally the CNN's **first-layer filters** are drawn as images, and one test
 image's **feature maps** through the first (and second) conv layer.
 
-The verdict is computed (:func:`cnn_verdict`): supported when the CNN's test accuracy is
-higher than the better MLP's by more than ``margin``; the parameter counts are stated.
+Every model is trained from several seeds (the same seeds for the three models: the same batch
+order). The verdict (:func:`cnn_verdict`) uses the lab's rule (:mod:`nnbasics.lab.stats`) on the
+per-seed differences: supported when the CNN's test accuracy beats each MLP's with the 95%
+interval above 0; the parameter counts are stated.
 
 Run: ``nnbasics lab cnn [--quick]``; or :func:`train_image_model` / :func:`cnn_verdict` directly.
 """
@@ -30,6 +32,8 @@ import time
 
 import numpy as np
 
+from .. import stats
+
 __all__ = ["CLAIM", "NAME", "TITLE", "build_image_model", "cnn_verdict", "feature_maps", "first_conv_filters",
            "matched_hidden", "parameter_count", "run", "settings", "shift_images", "train_image_model"]
 
@@ -40,11 +44,16 @@ CLAIM = ("On images, a convolutional network beats a fully connected one: \"loca
          "sits, with far fewer parameters, so the CNN reaches a higher test accuracy than an MLP and suffers "
          "less when the image is shifted. Its first-layer filters learn edge- and stroke-like detectors.")
 
+REFERENCES = (
+    ("LeCun, Bottou, Bengio & Haffner (1998). Gradient-based learning applied to document recognition. Proc. IEEE.",
+     "http://yann.lecun.com/exdb/publis/pdf/lecun-01a.pdf"),
+)
+
 #: sizes of the two modes. ``n_train`` / ``n_test`` None: the lab's default image sizes.
 _SETTINGS = {
-    True: {"n_train": None, "n_test": None, "epochs": 8, "lr": 3e-3, "batch_size": 32, "every": 1,
+    True: {"n_train": None, "n_test": None, "epochs": 7, "lr": 3e-3, "batch_size": 32, "every": 1, "seeds": 3,
            "cnn": {"kind": "cnn", "channels": [8, 16]}, "mlp_wide_hidden": [256], "shifts": [0, 1, 2, 3, 4]},
-    False: {"n_train": 20000, "n_test": 5000, "epochs": 6, "lr": 1e-3, "batch_size": 64, "every": 1,
+    False: {"n_train": 20000, "n_test": 5000, "epochs": 6, "lr": 1e-3, "batch_size": 64, "every": 1, "seeds": 3,
             "cnn": {"kind": "lab-cnn"}, "mlp_wide_hidden": [512, 256], "shifts": [0, 1, 2, 3, 4, 6]},
 }
 
@@ -276,69 +285,80 @@ def feature_maps(model, x) -> list:
     return maps
 
 
-def cnn_verdict(results: dict, *, margin: float = 0.01):
-    """Does the CNN beat the MLPs? Computed from the measured test accuracies.
+def cnn_verdict(results: dict):
+    """Does the CNN beat every MLP, beyond the noise? Computed from the per-seed test accuracies.
 
-    Supported when the CNN's test accuracy exceeds the best MLP's by more than ``margin``
-    (absolute); inconclusive when by less; not supported when it does not exceed it.
+    For each MLP, the per-seed differences ``cnn - mlp`` (same seeds, same batch order) are
+    judged with the lab's rule: the CNN beats it when the 95% interval lies above 0.
+    Supported when it beats every MLP; not supported when some MLP beats it (interval below 0);
+    inconclusive otherwise.
 
     Args:
-        results: ``{name: {"test_acc": float, "params": int}}`` with a ``"cnn"`` entry and
-            at least one other (MLP) entry.
-        margin: the smallest win that counts (default one percentage point).
+        results: ``{name: {"test_accs": [one per seed], "params": int}}`` with a ``"cnn"`` entry
+            and at least one other (MLP) entry, the seeds in the same order.
 
     Returns:
-        (supported: bool | None, because: str)
+        (supported: bool | None, because: str, decisions: ``{mlp name: Decision}``)
 
     Example:
-        >>> r = {"cnn": {"test_acc": 0.95, "params": 3304}, "mlp": {"test_acc": 0.80, "params": 3188}}
+        >>> r = {"cnn": {"test_accs": [0.95, 0.96, 0.94], "params": 3304},
+        ...      "mlp": {"test_accs": [0.80, 0.82, 0.81], "params": 3188}}
         >>> cnn_verdict(r)[0]
         True
     """
     if "cnn" not in results or len(results) < 2:
         raise ValueError(f"cnn_verdict: results need a 'cnn' entry and at least one MLP; got keys {sorted(results)}.")
-    others = {k: v for k, v in results.items() if k != "cnn"}
-    best = max(others, key=lambda k: others[k]["test_acc"])
-    c, b = results["cnn"], others[best]
-    ratio = b["params"] / max(1, c["params"])
-    counts = ", ".join(f"{k} {v['test_acc']:.3f} with {v['params']:,} parameters" for k, v in results.items())
-    text = (f"test accuracy {counts}; the best MLP ({best}) has {ratio:.1f}x the CNN's parameters "
-            f"and the CNN leads it by {c['test_acc'] - b['test_acc']:+.3f}.")
-    if c["test_acc"] > b["test_acc"] + margin:
-        return True, "The CNN beat every MLP: " + text
-    if c["test_acc"] > b["test_acc"]:
-        return None, f"The CNN won by less than {margin:g}, within noise: " + text
-    return False, "The CNN did not beat the best MLP: " + text
+    c = results["cnn"]
+    decisions = {k: stats.decide(stats.paired(c["test_accs"], v["test_accs"]), name=f"CNN minus {k}")
+                 for k, v in results.items() if k != "cnn"}
+    supported = stats.all_of(decisions.values())
+    counts = ", ".join(f"{k} {np.mean(v['test_accs']):.3f} with {v['params']:,} parameters"
+                       for k, v in results.items())
+    lead = {True: "The CNN beat every MLP beyond the noise", False: "The CNN did not beat every MLP",
+            None: "Inconclusive: the CNN's lead over an MLP is within the noise"}[supported]
+    return supported, (f"{lead}: mean test accuracy {counts}; "
+                       + "; ".join(d.sentence() for d in decisions.values()) + "."), decisions
 
 
 # ------------------------------------------------------------------ figures
-def _curves_figure(results):
+def _curves_figure(first):
     from ..plots import line_plot, new_figure
 
-    fig, axes = new_figure(1, 2, width=11, height=4)
-    line_plot({r["name"]: (r["curves"]["epoch"], r["curves"]["test_acc"]) for r in results}, "epoch",
-              "test accuracy", "test accuracy per epoch", ax=axes[0, 0], markers=True)
-    line_plot({r["name"]: (r["curves"]["epoch"], r["curves"]["train_loss"]) for r in results}, "epoch",
-              "training cross-entropy", "training loss per epoch", logy=True, ax=axes[0, 1], markers=True)
+    fig, axes = new_figure(1, 2, width=9.0, height=3.8)
+    line_plot({r["name"]: (r["curves"]["epoch"], r["curves"]["test_acc"]) for r in first}, "epoch",
+              "test accuracy", "test accuracy per epoch", ax=axes[0, 0])
+    line_plot({r["name"]: (r["curves"]["epoch"], r["curves"]["train_loss"]) for r in first}, "epoch",
+              "training cross-entropy", "training loss per epoch", logy=True, ax=axes[0, 1])
     fig.tight_layout()
     return fig
 
 
-def _shift_figure(results):
-    from ..plots import line_plot
+def _shift_figure(by_seed, names, shifts):
+    from ..plots import SMALL, new_figure, series_style
 
-    return line_plot({f"{r['name']} ({r['params']:,} params)": (r["shifts"], r["shift_acc"]) for r in results},
-                     "shift (pixels, zero fill, random axis direction per image)", "test accuracy",
-                     "translation test: accuracy of shifted test images", markers=True)
+    fig, axes = new_figure(width=6.5, height=4.0)
+    ax = axes[0, 0]
+    for i, n in enumerate(names):
+        accs = np.array([r["shift_acc"] for r in by_seed[n]])  # (seeds, shifts)
+        est = [stats.estimate(accs[:, j]) for j in range(len(shifts))]
+        ax.errorbar(shifts, [e.mean for e in est], yerr=[0 if e.n < 2 else e.half_width for e in est], capsize=3,
+                    ms=5, label=f"{n} ({by_seed[n][0]['params']:,} params)", **series_style(i))
+    ax.set(xlabel="shift (pixels, zero fill, random axis direction per image)", ylabel="test accuracy",
+           title="translation test: accuracy of shifted test images")
+    ax.set_xticks(shifts)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=SMALL)
+    fig.tight_layout()
+    return fig
 
 
-def _samples_figure(X, y, shift, seed):
+def _samples_figure(X, y, shift, seed, class_names):
     from ..plots import image_grid
 
     classes = np.unique(y)
     idx = [int(np.flatnonzero(y == c)[0]) for c in classes]
     shifted = shift_images(X[idx], shift, rng=seed)
-    titles = [f"class {int(c)}" for c in classes] + [f"shifted {shift}px" for _ in classes]
+    titles = [class_names[int(c)] for c in classes] + [f"shifted {shift} px" for _ in classes]
     return image_grid(np.concatenate([X[idx], shifted]), titles, ncols=len(classes),
                       title="one test image per class (top) and shifted for the translation test (bottom)")
 
@@ -350,112 +370,140 @@ def _maps_figure(image, maps, k):
     imgs, titles = list(m), [f"channel {i}" for i in range(len(m))]
     if m.shape[1:] == np.asarray(image).shape[1:]:  # same size as the input: show the input first
         imgs, titles = [np.asarray(image)[0], *imgs], ["input", *titles]
-    return image_grid(imgs, titles, ncols=min(9, len(imgs)),
+    return image_grid(imgs, titles, ncols=min(8, len(imgs)),
                       title=f"one test image through conv layer {k + 1} (+ReLU): {len(m)} feature maps")
 
 
 # ------------------------------------------------------------------ the experiment
+def _describe(spec, D, C):
+    if spec["kind"] == "mlp":
+        return f"MLP {D} -> {' -> '.join(map(str, spec['hidden']))} -> {C}, ReLU"
+    if spec["kind"] == "lab-cnn":
+        return ("the zoo's lab-cnn: conv3x3 32 > ReLU > max-pool > conv3x3 64 > ReLU > max-pool > dropout 0.3 "
+                f"> linear -> {C}")
+    c1, c2 = spec["channels"]
+    return f"conv3x3 {c1} > ReLU > max-pool > conv3x3 {c2} > ReLU > max-pool > linear -> {C}"
+
+
+def _learned(report, cnn_model, X_te, y_te, class_names):
+    from ..plots import image_grid
+
+    report.section("What the CNN learned")
+    filt = first_conv_filters(cnn_model)  # (O, I, kh, kw)
+    report.figure(image_grid(filt[:, 0], [f"filter {i}" for i in range(len(filt))], ncols=min(8, len(filt)),
+                             symmetric=True, colorbar_label="weight",
+                             title=f"first conv layer: {len(filt)} learned {filt.shape[2]}x{filt.shape[3]} filters"),
+                  "filters", "The first layer's filters after training (input channel 0, first seed), on a colour "
+                  "scale symmetric around 0 (red positive, blue negative): oriented positive/negative pairs are edge "
+                  "and stroke detectors.")
+    C = len(class_names)
+    k = int(np.flatnonzero(y_te == (C // 2 if (y_te == C // 2).any() else y_te[0]))[0])  # shapes: the plus
+    maps = feature_maps(cnn_model, X_te[k])
+    for i in range(min(2, len(maps))):
+        report.figure(_maps_figure(X_te[k], maps, i), f"feature_maps_conv{i + 1}",
+                      f"A test image of class \"{class_names[int(y_te[k])]}\" through conv layer {i + 1} and its "
+                      "ReLU: each map lights up where its filter's pattern occurs, wherever that is in the image.")
+    report.metric("filters_shape", list(filt.shape))
+
+
+def _record(report, by_seed, specs, decisions, drops, cfg, sizes):
+    """The metrics (headline ones labelled) and the findings; ``sizes`` = (training images, test images)."""
+    n_seeds = cfg["seeds"]
+    for n in specs:
+        accs = [r["test_acc"] for r in by_seed[n]]
+        report.metric(f"{n}_test_acc", float(np.mean(accs)), label=f"{n}: test accuracy (mean over seeds)")
+        report.metric(f"{n}_test_accs", accs)
+        report.metric(f"{n}_train_acc", float(np.mean([r["curves"]["train_acc"][-1] for r in by_seed[n]])))
+        report.metric(f"{n}_params", by_seed[n][0]["params"], label=f"{n}: parameters")
+        report.metric(f"{n}_shift_acc", [float(np.mean([r["shift_acc"][j] for r in by_seed[n]]))
+                                         for j in range(len(cfg["shifts"]))])
+        report.metric(f"{n}_shift_drop", float(np.mean(drops[n])),
+                      label=f"{n}: accuracy lost to a {max(cfg['shifts'])}-pixel shift")
+        report.metric(f"{n}_seconds", float(np.mean([r["seconds"] for r in by_seed[n]])))
+    for n, d in decisions.items():
+        report.metric(f"effect.cnn_minus_{n}", d.to_dict())
+    best_mlp = max((n for n in specs if n != "cnn"), key=lambda n: np.mean([r["test_acc"] for r in by_seed[n]]))
+    report.metric("best_mlp", best_mlp)
+    report.metric("cnn_minus_best_mlp", decisions[best_mlp].estimate.mean,
+                  label=f"CNN minus the better MLP ({best_mlp}): test accuracy (mean over seeds)")
+    for k, v in (("shifts", cfg["shifts"]), ("epochs", cfg["epochs"]), ("n_train", sizes[0]), ("n_test", sizes[1]),
+                 ("seeds", n_seeds)):
+        report.metric(k, v)
+
+    m = report.metrics
+    report.finding(f"The CNN ({m['cnn_params']:,} parameters) reached {m['cnn_test_acc']:.3f} test accuracy; the "
+                   f"parameter-matched MLP ({m['mlp_params']:,}) {m['mlp_test_acc']:.3f} and the wide MLP "
+                   f"({m['mlp_wide_params']:,}) {m['mlp_wide_test_acc']:.3f} (means over {n_seeds} seeds).")
+    less = stats.all_of(stats.decide(stats.paired(drops[n], drops["cnn"])) for n in specs if n != "cnn")
+    report.finding(f"Shifting the test images by {max(cfg['shifts'])} pixels cost accuracy: "
+                   + ", ".join(f"{n} {stats.estimate(drops[n]).text('.3f')}" for n in specs)
+                   + {True: " -- the CNN lost less than every MLP, beyond the noise.",
+                      False: " -- the CNN lost MORE than an MLP.",
+                      None: " -- whether the CNN lost less is within the noise."}[less])
+
+
 def run(ctx):
     """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ..plots import image_grid
     from ..report import Report
 
     cfg = settings(ctx.quick)
     report = Report(NAME, TITLE, CLAIM)
+    for citation, url in REFERENCES:
+        report.reference(citation, url)
     data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
     X_tr, y_tr = np.ascontiguousarray(data.X_train, np.float32), np.asarray(data.y_train, np.int64)
     X_te, y_te = np.ascontiguousarray(data.X_test, np.float32), np.asarray(data.y_test, np.int64)
     report.data_note = data.note()
 
-    input_shape, C = tuple(data.input_shape), int(data.num_classes)
+    input_shape, C, n_seeds = tuple(data.input_shape), int(data.num_classes), cfg["seeds"]
     cnn_params = parameter_count(build_image_model(cfg["cnn"], input_shape, C, rng=0))
     D = int(np.prod(input_shape))
     specs = {"mlp": {"kind": "mlp", "hidden": [matched_hidden(cnn_params, D, C)]},
              "mlp_wide": {"kind": "mlp", "hidden": list(cfg["mlp_wide_hidden"])},
              "cnn": dict(cfg["cnn"])}
-    seed, shift_seed = ctx.seed_for("cnn", "train"), ctx.seed_for("cnn", "shift")
+    seeds, shift_seed = [ctx.seed_for("cnn", "train", *([r] if r else [])) for r in range(n_seeds)], \
+        ctx.seed_for("cnn", "shift")
     common = {"X_train": X_tr, "y_train": y_tr, "X_test": X_te, "y_test": y_te, "epochs": cfg["epochs"],
-              "lr": cfg["lr"], "batch_size": cfg["batch_size"], "seed": seed, "shifts": cfg["shifts"],
+              "lr": cfg["lr"], "batch_size": cfg["batch_size"], "shifts": cfg["shifts"],
               "shift_seed": shift_seed, "every": cfg["every"]}
-    jobs = [{"name": name, "spec": spec, **common} for name, spec in specs.items()]
-    results = ctx.map(train_image_model, jobs, desc="cnn: models")
-    by = {r["name"]: r for r in results}
-    report.config.update(settings=cfg, specs=specs, seeds={"train": seed, "shift": shift_seed})
-
-    def describe(name):
-        s = by[name]["spec"]
-        if s["kind"] == "mlp":
-            return f"MLP {D} -> {' -> '.join(map(str, s['hidden']))} -> {C}, ReLU"
-        if s["kind"] == "lab-cnn":
-            return ("the zoo's lab-cnn: conv3x3 32 > ReLU > max-pool > conv3x3 64 > ReLU > max-pool > dropout 0.3 "
-                    f"> linear -> {C}")
-        c1, c2 = s["channels"]
-        return f"conv3x3 {c1} > ReLU > max-pool > conv3x3 {c2} > ReLU > max-pool > linear -> {C}"
+    jobs = [{"name": name, "spec": spec, "seed": seed, **common} for seed in seeds for name, spec in specs.items()]
+    results = ctx.map(train_image_model, jobs, desc="cnn: models x seeds")
+    by_seed = {n: [r for r in results if r["name"] == n] for n in specs}  # in seed order
+    first = [by_seed[n][0] for n in specs]
+    report.config.update(settings=cfg, specs=specs, seeds={"train": seeds, "shift": shift_seed})
+    supported, because, decisions = cnn_verdict(
+        {n: {"test_accs": [r["test_acc"] for r in by_seed[n]], "params": by_seed[n][0]["params"]} for n in specs})
 
     report.text(f"Training: Adam lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, cross-entropy; "
-                "the same seed for every model (so the same batch order); test accuracy after the last epoch. "
-                "`mlp` is sized to the CNN's parameter count, `mlp_wide` is far bigger on purpose.")
-
+                f"{n_seeds} seeds, each shared by the three models (so the same batch order); test accuracy after the "
+                "last epoch. `mlp` is sized to the CNN's parameter count, `mlp_wide` is far bigger on purpose.")
     report.section("Accuracy and parameters")
     report.table(["model", "layers", "parameters", "train acc", "test acc", "train time (s)"],
-                 [[n, describe(n), f"{by[n]['params']:,}", f"{by[n]['curves']['train_acc'][-1]:.3f}",
-                   f"{by[n]['test_acc']:.3f}", f"{by[n]['seconds']:.1f}"] for n in specs],
-                 caption="Train and test accuracy (eval mode) after the last epoch.")
-    report.figure(_curves_figure(results), "curves",
-                  "Test accuracy and training loss per epoch. The CNN climbs faster and higher with fewer parameters.")
+                 [[n, _describe(by_seed[n][0]["spec"], D, C), by_seed[n][0]["params"],
+                   f"{np.mean([r['curves']['train_acc'][-1] for r in by_seed[n]]):.3f}",
+                   stats.estimate([r["test_acc"] for r in by_seed[n]]).text(".3f"),
+                   f"{np.mean([r['seconds'] for r in by_seed[n]]):.1f}"] for n in specs],
+                 caption=f"Train and test accuracy (eval mode) after the last epoch: means over {n_seeds} seeds, test "
+                         "accuracy ± the 95% interval's half-width.")
+    report.figure(_curves_figure(first), "curves",
+                  "Test accuracy and training loss per epoch (first seed). The CNN climbs faster and higher with "
+                  "fewer parameters.")
 
     report.section("Translation test", "Each test image is moved by s pixels up, down, left or right (chosen at "
                    "random per image, the same for every model), the uncovered border filled with 0.")
-    report.figure(_samples_figure(X_te, y_te, max(cfg["shifts"]), shift_seed), "samples",
+    report.figure(_samples_figure(X_te, y_te, max(cfg["shifts"]), shift_seed, data.class_names), "samples",
                   "The data: one test image per class, and the same image shifted by the largest shift tested.")
-    report.figure(_shift_figure(results), "translation",
-                  "Accuracy against the shift. Weight sharing and pooling make the CNN's features move with the "
-                  "pattern; the MLP's weights are tied to pixel positions.")
-    report.table(["model"] + [f"shift {s}px" for s in cfg["shifts"]] + ["drop"],
-                 [[n] + [f"{a:.3f}" for a in by[n]["shift_acc"]] + [f"{by[n]['shift_drop']:.3f}"] for n in specs],
-                 caption="Test accuracy of shifted images; drop = accuracy at shift 0 minus at the largest shift.")
+    report.figure(_shift_figure(by_seed, list(specs), cfg["shifts"]), "translation",
+                  f"Accuracy against the shift (mean over {n_seeds} seeds, 95% intervals). Weight sharing and pooling "
+                  "make the CNN's features move with the pattern; the MLP's weights are tied to pixel positions.")
+    drops = {n: [r["shift_drop"] for r in by_seed[n]] for n in specs}
+    report.table(["model"] + [f"shift {s} px" for s in cfg["shifts"]] + ["drop"],
+                 [[n] + [f"{np.mean([r['shift_acc'][j] for r in by_seed[n]]):.3f}" for j in range(len(cfg["shifts"]))]
+                  + [stats.estimate(drops[n]).text(".3f")] for n in specs],
+                 caption="Test accuracy of shifted images (means over seeds); drop = accuracy at shift 0 minus at the "
+                         "largest shift, ± the 95% interval's half-width.")
+    _learned(report, by_seed["cnn"][0]["model"], X_te, y_te, data.class_names)
 
-    report.section("What the CNN learned")
-    cnn_model = by["cnn"]["model"]
-    filt = first_conv_filters(cnn_model)  # (O, I, kh, kw)
-    report.figure(image_grid(filt[:, 0], [f"filter {i}" for i in range(len(filt))], ncols=min(8, len(filt)),
-                             symmetric=True, title=f"first conv layer: {len(filt)} learned {filt.shape[2]}x"
-                             f"{filt.shape[3]} filters (red +, blue -)"),
-                  "filters", "The first layer's filters after training (input channel 0), on a colour scale "
-                  "symmetric around 0: oriented positive/negative pairs are edge and stroke detectors.")
-    k = int(np.flatnonzero(y_te == (C // 2 if (y_te == C // 2).any() else y_te[0]))[0])  # shapes: the plus
-    maps = feature_maps(cnn_model, X_te[k])
-    for i in range(min(2, len(maps))):
-        report.figure(_maps_figure(X_te[k], maps, i), f"feature_maps_conv{i + 1}",
-                      f"Test image {k} (class {int(y_te[k])}) through conv layer {i + 1} and its ReLU: each map "
-                      "lights up where its filter's pattern occurs, wherever that is in the image.")
-
-    for n in specs:
-        r = by[n]
-        report.metric(f"{n}_test_acc", r["test_acc"])
-        report.metric(f"{n}_train_acc", r["curves"]["train_acc"][-1])
-        report.metric(f"{n}_params", r["params"])
-        report.metric(f"{n}_shift_acc", r["shift_acc"])
-        report.metric(f"{n}_shift_drop", r["shift_drop"])
-        report.metric(f"{n}_seconds", r["seconds"])
-    best_mlp = max((n for n in specs if n != "cnn"), key=lambda n: by[n]["test_acc"])
-    report.metric("best_mlp", best_mlp)
-    report.metric("best_mlp_test_acc", by[best_mlp]["test_acc"])
-    report.metric("cnn_minus_best_mlp", by["cnn"]["test_acc"] - by[best_mlp]["test_acc"])
-    report.metric("shifts", cfg["shifts"])
-    report.metric("epochs", cfg["epochs"])
-    report.metric("n_train", len(y_tr))
-    report.metric("n_test", len(y_te))
-    report.metric("filters_shape", list(filt.shape))
-
-    report.finding(f"The CNN ({by['cnn']['params']:,} parameters) reached {by['cnn']['test_acc']:.3f} test accuracy; "
-                   f"the parameter-matched MLP ({by['mlp']['params']:,}) {by['mlp']['test_acc']:.3f} and the wide MLP "
-                   f"({by['mlp_wide']['params']:,}) {by['mlp_wide']['test_acc']:.3f}.")
-    s = max(cfg["shifts"])
-    drops = ", ".join(f"{n} {by[n]['shift_drop']:.3f}" for n in specs)
-    less = by["cnn"]["shift_drop"] < min(by[n]["shift_drop"] for n in specs if n != "cnn")
-    report.finding(f"Shifting the test images by {s} pixels cost accuracy: {drops} -- the CNN lost "
-                   f"{'less than' if less else 'NOT less than'} every MLP.")
-    supported, because = cnn_verdict({n: {"test_acc": by[n]["test_acc"], "params": by[n]["params"]} for n in specs})
-    report.conclude(supported, because)
+    _record(report, by_seed, specs, decisions, drops, cfg, (len(y_tr), len(y_te)))
+    report.conclude(supported, because, rule=stats.rule_text(n_seeds, quick=ctx.quick))
     return report

@@ -9,11 +9,13 @@ Geoffrey Hinton's summary of why deep learning did not work before ~2006:
 
 This study runs the four experiments with the same context (quick or full, one seed, one
 executor), through the registry, so each writes its own full report into a subfolder; the
-study's report gathers their verdicts, headline numbers and key figures into a four-row
-summary and an overall verdict (:func:`overall_verdict`): supported when all four are,
-not supported when at least two are refuted, inconclusive otherwise. A sub-experiment that
-crashes is reported as such (its error in the table) and counts as inconclusive, so the
-study always writes a report.
+study's report gathers their verdicts, headline numbers and key figures. Its headline is the
+four verdicts themselves, each linked to its report, with the count ("3 of 4 supported");
+the overall verdict (:func:`overall_verdict`) is supported when all four are, not supported
+when at least two are refuted, inconclusive otherwise. A sub-experiment that crashes is
+reported as such (its error in the table) and counts as inconclusive, so the study always
+writes a report. Each sub-experiment decides its own verdict with the lab's rule for noisy
+comparisons (:mod:`nnbasics.lab.stats`), stated in its report.
 """
 
 from __future__ import annotations
@@ -38,15 +40,15 @@ REASONS = (
     ("activation", "We used the wrong type of non-linearity."),
 )
 
-#: Headline metrics shown per reason when the sub-report has them (else its first scalar metrics).
+#: Headline metrics shown per reason when the sub-report has them (else its first headline numbers).
 PREFERRED_METRICS = {
-    "data": ("test_acc_smallest", "test_acc_largest", "gap_smallest", "gap_largest", "largest_n_over_1980s"),
+    "data": ("test_acc_smallest", "test_acc_largest", "gap_smallest", "gap_largest", "imagenet_over_1980s"),
     "speed": ("speedup_factor", "matmul_gflops_nnbasics", "matmul_gflops_torch", "mlp_1m_epoch_hours_1986"),
-    "init": ("deep.loss_ratio.he", "deep.loss_ratio.xavier", "deep.accuracy.he", "deep.accuracy.xavier"),
-    "activation": ("ratio_sigmoid_over_relu", "accuracy_gap_relu_minus_sigmoid"),
+    "init": ("deep.loss_ratio_mean.he", "deep.loss_ratio_mean.xavier", "deep.std_ratio.lecun", "deep.std_ratio_theory"),
+    "activation": ("ratio_sigmoid_over_relu", "accuracy_mean.sigmoid", "accuracy_mean.relu"),
 }
 #: The figure of each sub-report shown in the study (else its first figure).
-PREFERRED_FIGURES = {"data": (), "speed": ("flops",), "init": ("deep_relu",),
+PREFERRED_FIGURES = {"data": ("learning_curve",), "speed": ("flops",), "init": ("deep_relu",),
                      "activation": ("grad_ratio_vs_depth", "accuracy_vs_depth")}
 
 
@@ -69,11 +71,14 @@ def overall_verdict(verdicts):
 
 
 def _scalar_metrics(report, name, k=4):
-    head = report.headline
+    """``{key: (words, value)}``: the sub-report's preferred headline numbers (else its first ``k`` scalar ones)."""
+    words = {key: label for label, _, key in report.headline_rows()}
+    head = report.metrics
     keys = [key for key in PREFERRED_METRICS.get(name, ()) if key in head and not isinstance(head[key], (list, dict))]
     if not keys:
-        keys = [key for key, v in head.items() if isinstance(v, (int, float)) and not isinstance(v, bool)][:k]
-    return {key: head[key] for key in keys}
+        keys = [key for _, v, key in report.headline_rows() if isinstance(v, (int, float)) and
+                not isinstance(v, bool)][:k]
+    return {key: (words.get(key) or key.replace("_", " "), head[key]) for key in keys}
 
 
 def _key_figure(report, name):
@@ -82,6 +87,38 @@ def _key_figure(report, name):
         if want in by_name:
             return by_name[want]
     return report.figures[0] if report.figures else None
+
+
+def _reason_section(report, number, words, name, sub):
+    report.section(f"{number}. {words}")
+    report.text(f"Experiment [{name}]({name}/report.html) — {sub.title}. Verdict: **{sub.verdict or 'no verdict'}** "
+                f"— {sub.because}")
+    if sub.data_note:
+        report.text(f"Data: {sub.data_note}")
+    metrics = _scalar_metrics(sub, name)
+    if metrics:
+        report.table(["measured", "value"], [[w, v] for w, v in metrics.values()],
+                     caption=f"Headline numbers of the {name} experiment.")
+        for key, (w, v) in metrics.items():
+            report.metric(f"{name}.{key}", v, label=f"{name}: {w}")
+    fig = _key_figure(sub, name)
+    if fig is not None:
+        report.figure(fig.png, f"{name}_{fig.name}", f"From the {name} experiment: {fig.caption}")
+    for f in sub.findings[:2]:
+        report.finding(f"{name}: {f}")
+    report.metric(f"{name}.verdict", sub.verdict)
+
+
+def _part_text(name, sub):
+    """One line for the headline: the sub-verdict's reason, shortened, and for speed why a CPU falls short."""
+    if sub is None:
+        return "failed (see the summary)"
+    text = sub.because.split("; ")[0].rstrip(".")
+    if name == "speed" and sub.verdict != "supported":
+        from .speed import CPU_NOTE
+
+        text += f". {CPU_NOTE}"
+    return text
 
 
 def run(ctx) -> Report:
@@ -93,7 +130,7 @@ def run(ctx) -> Report:
     report.text("Each of the four reasons is one lab experiment, run here with the same mode and seed; each "
                 "writes its full report into a subfolder of this one (linked below). This page gathers their "
                 "verdicts, headline numbers and one key figure each.")
-    rows, timing_rows, verdicts, notes = [], [], [], []
+    rows, timing_rows, verdicts, notes, parts = [], [], [], [], []
     t_start, c_start = time.perf_counter(), time.process_time()
     for name, words in ctx.progress(REASONS, total=len(REASONS), desc="hinton: four reasons"):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -105,30 +142,16 @@ def run(ctx) -> Report:
             rows.append([words, name, f"failed: {type(e).__name__}: {e}", "inconclusive (failed)"])
             notes.append((name, "".join(traceback.format_exception_only(type(e), e)).strip()))
             timing_rows.append([name, time.perf_counter() - t0, time.process_time() - c0])
+            parts.append({"label": f"{len(parts) + 1}. {words}", "verdict": None, "because": _part_text(name, None)})
             continue
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        timing_rows.append([name, wall, cpu])
+        timing_rows.append([name, time.perf_counter() - t0, time.process_time() - c0])
         report.add_subreport(name, sub)
         verdicts.append(sub.verdict)
-        rows.append([words, name, sub.because or "(no reason given)",
+        rows.append([words, f"[{name}]({name}/report.html)", sub.because or "(no reason given)",
                      sub.verdict or "no verdict"])
-        report.section(f"{len(verdicts)}. {words}")
-        report.text(f"Experiment `{name}` — {sub.title}. Verdict: **{sub.verdict or 'no verdict'}** — "
-                    f"{sub.because} (full report: `{name}/report.html`).")
-        if sub.data_note:
-            report.text(f"Data: {sub.data_note}")
-        metrics = _scalar_metrics(sub, name)
-        if metrics:
-            report.table(["metric", "value"], [[k, v] for k, v in metrics.items()],
-                         caption=f"Headline numbers of `{name}`.")
-            for k, v in metrics.items():
-                report.metric(f"{name}.{k}", v)
-        fig = _key_figure(sub, name)
-        if fig is not None:
-            report.figure(fig.png, f"{name}_{fig.name}", f"From `{name}`: {fig.caption}")
-        for f in sub.findings[:2]:
-            report.finding(f"{name}: {f}")
-        report.metric(f"{name}.verdict", sub.verdict)
+        parts.append({"label": f"{len(parts) + 1}. {words}", "verdict": sub.verdict or "no verdict",
+                      "because": f"({name}) {_part_text(name, sub).rstrip('.')}.", "link": f"{name}/report.html"})
+        _reason_section(report, len(verdicts), words, name, sub)
 
     wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
     supported, because = overall_verdict(verdicts)
@@ -140,13 +163,18 @@ def run(ctx) -> Report:
     report.table(["experiment", "wall s", "CPU s (this process)"], timing_rows + [["total", wall, cpu]],
                  caption=f"{ctx.mode.capitalize()} mode. Budgets on 2 cores: quick <= 60 s, full <= 15 minutes "
                          "(sweeps in pool workers add CPU time not counted here).")
-    report.metric("supported_count", sum(v == "supported" for v in verdicts))
-    report.metric("not_supported_count", sum(v == "not supported" for v in verdicts))
-    report.metric("total_wall_s", wall)
+    report.metric("supported_count", sum(v == "supported" for v in verdicts), label="reasons supported")
+    report.metric("not_supported_count", sum(v == "not supported" for v in verdicts), label="reasons not supported")
+    report.metric("total_wall_s", wall, label="the whole study's wall-clock time (s)")
     report.timings.update({f"{r[0]}_wall_s": round(r[1], 3) for r in timing_rows})
     ctx.data_note = ("Each reason's own data (see its section): " + "; ".join(
         f"{name}: {sub.data_note.split(' — ')[0].rstrip('.')}" for name, sub in report.subreports if sub.data_note)
                      if report.subreports else "")
     report.finding(f"Overall: {because}; the whole study took {format_value(wall)} s wall.")
-    report.conclude(supported, because)
+    summary = ", ".join(f"{name} {v or 'failed'}" for (name, _), v in zip(REASONS, verdicts))
+    report.conclude(supported, f"{because} ({summary}).", parts=parts,
+                    rule="Each reason's verdict is decided in its own report, by the lab's rule for noisy numbers "
+                         "(several seeds; supported only when the 95% interval of the effect lies beyond its "
+                         "threshold). The study is supported when all four are, not supported when two or more "
+                         "are refuted, and inconclusive otherwise.")
     return report

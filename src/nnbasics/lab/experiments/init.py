@@ -42,6 +42,7 @@ import time
 
 import numpy as np
 
+from .. import stats
 from . import _deepnet as D
 
 NAME = "init"
@@ -63,8 +64,21 @@ DEEP_INITS = ("lecun", "xavier", "he")
 JUDGED = ("tanh", "relu")
 #: Fixed histogram ranges (values outside are counted in the end bins).
 HIST_RANGE = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, 4.0)}
-#: Verdict thresholds on the 30-layer nets' final / initial probe loss.
+#: Verdict thresholds on the 30-layer nets' final / initial probe loss (each beyond the noise over seeds).
 FALL, STALL = 0.8, 0.95
+#: The most hidden layers a histogram figure shows (evenly spaced, first and last included).
+HIST_LAYERS = 6
+
+REFERENCES = (
+    ("LeCun, Bottou, Orr & Müller (1998). Efficient BackProp. Neural Networks: Tricks of the Trade.",
+     "http://yann.lecun.com/exdb/publis/pdf/lecun-98b.pdf"),
+    ("Glorot & Bengio (2010). Understanding the difficulty of training deep feedforward neural networks. AISTATS.",
+     "https://proceedings.mlr.press/v9/glorot10a.html"),
+    (("He, Zhang, Ren & Sun (2015). Delving deep into rectifiers: surpassing human-level performance on ImageNet "
+      "classification. ICCV."), "https://arxiv.org/abs/1502.01852"),
+    ("CS231n: Convolutional Neural Networks for Visual Recognition, notes on weight initialization.",
+     "https://cs231n.github.io/neural-networks-2/#init"),
+)
 #: A zero-init layer counts as symmetric when its units differ by less than this (relative).
 SYMMETRIC = 1e-6
 
@@ -73,9 +87,9 @@ def sizes(quick: bool) -> dict:
     """The sizes of both parts for quick or full mode."""
     if quick:
         return {"depth": 5, "width": 32, "steps": 150, "lr": 0.05, "deep_depth": 30, "deep_width": 64,
-                "deep_steps": 200, "deep_lr": 0.01, "batch_size": 64, "probe": 256, "bins": 30}
+                "deep_steps": 200, "deep_lr": 0.01, "batch_size": 64, "probe": 256, "bins": 30, "seeds": 3}
     return {"depth": 10, "width": 64, "steps": 1500, "lr": 0.05, "deep_depth": 30, "deep_width": 64,
-            "deep_steps": 1500, "deep_lr": 0.01, "batch_size": 64, "probe": 512, "bins": 40}
+            "deep_steps": 1500, "deep_lr": 0.01, "batch_size": 64, "probe": 512, "bins": 40, "seeds": 3}
 
 
 def histogram(values, lo, hi, bins):
@@ -99,7 +113,7 @@ def std_theory(depth, first=1.0, gain=0.5):
 
 
 def train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, batch_size, lr, net_seed, batch_seed,
-              probe, bins, hist=True):
+              probe, bins, hist=True, seed_index=0):
     """Build one net, measure it at init, train it, measure it again (top-level for ``ctx.map``).
 
     Returns:
@@ -114,7 +128,7 @@ def train_job(*, X, y, X_test, y_test, activation, init, depth, width, steps, ba
                           activation=activation, init=init, seed=net_seed)
         layers = D.trace(net, Xp)
         lo, hi = HIST_RANGE.get(activation, (-3.0, 3.0))
-        out = {"activation": activation, "init": init, "depth": depth,
+        out = {"activation": activation, "init": init, "depth": depth, "seed_index": int(seed_index),
                "act_std": [float(np.std(h, dtype=np.float64)) for _, h in layers],
                "act_mean": [float(np.mean(h, dtype=np.float64)) for _, h in layers],
                "hists": [histogram(h, lo, hi, bins) for _, h in layers] if hist else []}
@@ -135,71 +149,81 @@ def verdict(deep_ratio, accuracy, *, fall=FALL, stall=STALL, judged=JUDGED, good
     """Whether the measurements support the claim, and why (with the numbers).
 
     Args:
-        deep_ratio: ``{init: final/initial probe loss}`` of the 30-layer ReLU nets; needs ``he``
-            and at least one of ``xavier`` / ``lecun``.
-        accuracy: ``{(activation, init): test accuracy}`` of the grid.
-        fall, stall: He must end below ``fall`` x its initial loss, every Xavier variant above ``stall`` x.
-        judged: activations whose rows must show ``max(bad) < min(good)``.
+        deep_ratio: ``{init: final/initial probe loss}`` of the 30-layer ReLU nets, one value per
+            seed (or one number); needs ``he`` and at least one of ``xavier`` / ``lecun``.
+        accuracy: ``{(activation, init): test accuracy}`` of the grid, one value per seed (the
+            same seeds for every init) or one number.
+        fall, stall: He's ratio must lie below ``fall``, every Xavier variant's above ``stall``.
+        judged: activations whose rows must show ``max(bad) < min(good)`` seed by seed.
+
+    Every part uses the lab's rule (:mod:`nnbasics.lab.stats`): its 95% interval over seeds
+    must lie beyond the threshold. Supported when every part does; not supported when one
+    lies on the wrong side; inconclusive otherwise (one seed included).
 
     Returns:
-        (supported: bool | None, because: str); None when a needed number is missing or NaN.
+        (supported: bool | None, because: str, decisions: dict); None also when a needed
+        number is missing or NaN.
     """
-    def finite(v):
-        return isinstance(v, (int, float)) and math.isfinite(v)
+    def arr(v):
+        return np.atleast_1d(np.asarray(v, np.float64)) if v is not None else np.array([np.nan])
 
     xav = [k for k in ("xavier", "lecun") if k in deep_ratio]
-    needed = [deep_ratio.get("he")] + [deep_ratio[k] for k in xav] + \
-        [accuracy.get((a, i)) for a in judged for i in (*good, *bad)]
-    if not xav or not all(finite(v) for v in needed):
-        return None, f"a needed measurement is missing or not finite: deep {deep_ratio}, grid {accuracy}"
-    parts, ok = [], True
-    he_ok = deep_ratio["he"] < fall
-    ok &= he_ok
-    parts.append(f"30-layer ReLU net: He's loss ends at {deep_ratio['he']:.2f}x its initial value (needed < {fall:g}: "
-                 f"{'yes' if he_ok else 'no'})")
+    needed = [arr(deep_ratio.get("he"))] + [arr(deep_ratio[k]) for k in xav] + \
+        [arr(accuracy.get((a, i))) for a in judged for i in (*good, *bad)]
+    if not xav or not all(np.all(np.isfinite(v)) for v in needed):
+        return None, f"a needed measurement is missing or not finite: deep {deep_ratio}, grid {accuracy}", {}
+    d = {"he": stats.decide(arr(deep_ratio["he"]), threshold=fall, above=False, fmt=".2f",
+                            name="30-layer ReLU net, He: final / initial loss")}
     for k in xav:
-        s_ok = deep_ratio[k] > stall
-        ok &= s_ok
-        parts.append(f"{LABELS[k]}'s at {deep_ratio[k]:.2f}x (needed > {stall:g}, a stall: {'yes' if s_ok else 'no'})")
+        d[k] = stats.decide(arr(deep_ratio[k]), threshold=stall, fmt=".2f",
+                            name=f"30-layer ReLU net, {LABELS[k]}: final / initial loss (a stall)")
     for a in judged:
-        worst_good = min(good, key=lambda i: accuracy[(a, i)])
-        best_bad = max(bad, key=lambda i: accuracy[(a, i)])
-        a_ok = accuracy[(a, best_bad)] < accuracy[(a, worst_good)]
-        ok &= a_ok
-        parts.append(f"{a}: best of {'/'.join(LABELS[b] for b in bad)} {accuracy[(a, best_bad)]:.1%} ({LABELS[best_bad]})"
-                     f" vs worst of the scaled inits {accuracy[(a, worst_good)]:.1%} ({LABELS[worst_good]}) "
-                     f"(needed below: {'yes' if a_ok else 'no'})")
-    return bool(ok), "; ".join(parts) + "."
+        worst_good = np.min([arr(accuracy[(a, i)]) for i in good], axis=0)
+        best_bad = np.max([arr(accuracy[(a, i)]) for i in bad], axis=0)
+        d[a] = stats.decide(worst_good - best_bad, name=f"{a}: worst scaled init minus best of "
+                            f"{'/'.join(LABELS[b] for b in bad)}, test accuracy")
+    return stats.all_of(d.values()), "; ".join(x.sentence() for x in d.values()) + ".", d
 
 
 def _fmt(v, spec=".3g"):
     return "n/a" if v is None or not math.isfinite(v) else format(v, spec)
 
 
+def hist_layers(depth, most=HIST_LAYERS) -> list:
+    """The hidden layers (0-based) a histogram figure shows: all when few, else evenly spaced with the first and last."""
+    if depth <= most:
+        return list(range(depth))
+    return sorted({round(v) for v in np.linspace(0, depth - 1, most)})
+
+
 def _hist_figure(results, activation, depth, plots):
-    """One row per init, one panel per hidden layer (fixed bins; drawn without tight_layout: 30+ panels)."""
-    fig, axes = plots.new_figure(len(INITS), depth, width=min(16.0, 1.9 * depth + 1.6), height=1.2 * len(INITS) + 0.6)
+    """One row per init, one panel per shown hidden layer (fixed bins; drawn without tight_layout: many panels)."""
+    layers = hist_layers(depth)
+    fig, axes = plots.new_figure(len(INITS), len(layers), width=min(plots.MAX_WIDTH, 1.25 * len(layers) + 1.9),
+                                 height=1.05 * len(INITS) + 1.1)
     lo, hi = HIST_RANGE.get(activation, (-3.0, 3.0))
     ticks = [lo, (lo + hi) / 2, hi]
     for row, init in enumerate(INITS):
         r = results[(activation, init)]
-        for col in range(depth):
+        for col, layer in enumerate(layers):
             ax = axes[row, col]
-            counts, edges = r["hists"][col]
-            ax.stairs(counts, edges, fill=True, color="#4c72b0")
+            counts, edges = r["hists"][layer]
+            ax.stairs(counts, edges, fill=True, color=plots.CLASS_COLOURS[0])
             ax.set_yticks([])  # explicit ticks: locating them automatically on 30+ panels costs seconds
             ax.set_xticks(ticks)
             ax.set_xticklabels([f"{t:g}" for t in ticks] if row == len(INITS) - 1 else [])
             ax.set_xlim(lo, hi)
-            ax.tick_params(labelsize=6, length=2)
+            ax.tick_params(labelsize=plots.SMALL, length=2)
             if row == 0:
-                ax.set_title(f"layer {col + 1}", fontsize=8)
-            ax.text(0.97, 0.92, f"std {_fmt(r['act_std'][col], '.2g')}", transform=ax.transAxes, ha="right",
-                    va="top", fontsize=6)
-        axes[row, 0].set_ylabel(LABELS[init].replace(" (", "\n("), fontsize=7, rotation=0, ha="right",
+                ax.set_title(f"layer {layer + 1}", fontsize=plots.SMALL + 0.5)
+            ax.text(0.97, 0.9, f"sd {_fmt(r['act_std'][layer], '.2g')}", transform=ax.transAxes, ha="right",
+                    va="top", fontsize=plots.SMALL)
+        axes[row, 0].set_ylabel(LABELS[init].replace(" (", "\n("), fontsize=plots.SMALL, rotation=0, ha="right",
                                 va="center")
-    fig.suptitle(f"{activation}: activations per layer at initialization", fontsize=10)
-    fig.subplots_adjust(left=0.16, right=0.99, bottom=0.06, top=0.9, wspace=0.08, hspace=0.25)
+    fig.suptitle(f"{activation}: activations per hidden layer at initialization (rows: init)", fontsize=plots.SMALL + 2)
+    fig.supxlabel(f"activation value ({activation})", fontsize=plots.SMALL + 0.5)
+    fig.supylabel("share of units (each panel scaled to its peak)", fontsize=plots.SMALL + 0.5, x=0.005)
+    fig.subplots_adjust(left=0.25, right=0.99, bottom=0.12, top=0.88, wspace=0.12, hspace=0.3)
     return fig
 
 
@@ -226,64 +250,61 @@ def _diagnose_deep(report, X, num_classes, depth, width, seed):
         report.finding("Diagnostics — " + s)
 
 
-def run(ctx):
-    """Run both parts and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
-    from .. import plots
-    from ..report import Report
+def _sweep(ctx, cfg, common):
+    """The grid (every activation x init, first seed; the judged cells for every seed) and the deep nets (every seed).
 
-    cfg = sizes(ctx.quick)
-    report = Report(NAME, TITLE, CLAIM)
-    data = ctx.images()
-    X, X_test = D.flatten_standardize(data.X_train, data.X_test)
-    y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
-    chance_loss = math.log(data.num_classes)
-    report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
-                                      "std (unit-variance inputs are what the init formulas assume).")
-    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "batch_size": cfg["batch_size"],
-              "probe": cfg["probe"], "bins": cfg["bins"]}
+    Common random numbers: within a part and a seed, every net starts from the same draws (scaled by
+    its init) and sees the same minibatches.
+    """
     depth, L = cfg["depth"], cfg["deep_depth"]
-    # Common random numbers: every net of a part starts from the same seed (the same standard-normal draws,
-    # scaled by its init) and sees the same minibatches.
+
+    def seeds(part, r):
+        extra = (r,) if r else ()
+        return {"net_seed": ctx.seed_for(NAME, part, "weights", *extra),
+                "batch_seed": ctx.seed_for(NAME, part, "batches", *extra), "seed_index": r}
+
     grid = [dict(common, activation=a, init=i, depth=depth, width=cfg["width"], steps=cfg["steps"], lr=cfg["lr"],
-                 net_seed=ctx.seed_for(NAME, "grid", "weights"), batch_seed=ctx.seed_for(NAME, "grid", "batches"))
-            for a in ACTIVATIONS for i in INITS]
+                 hist=r == 0, **seeds("grid", r))
+            for r in range(cfg["seeds"]) for a in ACTIVATIONS for i in INITS
+            if r == 0 or (a in JUDGED and i in (*GOOD, *BAD))]
     deep = [dict(common, activation="relu", init=i, depth=L, width=cfg["deep_width"], steps=cfg["deep_steps"],
-                 lr=cfg["deep_lr"], net_seed=ctx.seed_for(NAME, "deep", "weights"),
-                 batch_seed=ctx.seed_for(NAME, "deep", "batches"), hist=False) for i in DEEP_INITS]
+                 lr=cfg["deep_lr"], hist=False, **seeds("deep", r)) for r in range(cfg["seeds"]) for i in DEEP_INITS]
     t0 = time.perf_counter()
     results = ctx.map(train_job, deep + grid, desc="init sweep")
-    sweep_s = time.perf_counter() - t0
-    deep_res = {r["init"]: r for r in results[:len(deep)]}
-    res = {(r["activation"], r["init"]): r for r in results[len(deep):]}
+    return results[:len(deep)], results[len(deep):], time.perf_counter() - t0
 
-    # ---------------------------------------------------------------- metrics
+
+def _metrics(report, res, deep_res, grid_seeds, deep_seeds, L, chance_loss):
     for (a, i), r in res.items():
         report.metric(f"accuracy.{a}.{i}", r["accuracy"])
         report.metric(f"initial_loss.{a}.{i}", r["loss"][0])
         report.metric(f"final_loss.{a}.{i}", r["loss"][-1])
         report.metric(f"act_std_last.{a}.{i}", r["act_std"][-1])
     for a in ACTIVATIONS:
-        report.metric(f"zeros.unit_spread.{a}", max(res[(a, "zeros")]["spread"]))
+        report.metric(f"zeros.unit_spread.{a}", max(res[(a, "zeros")]["spread"]),
+                      label=f"zero init, {a}: how different the hidden units end up (0: identical)")
         report.metric(f"unit_spread_min.{a}", min(max(res[(a, i)]["spread"]) for i in INITS if i != "zeros"))
-    theory = std_theory(L)
+    for (a, i), values in grid_seeds.items():
+        report.metric(f"seeds.accuracy.{a}.{i}", values)
     for i, r in deep_res.items():
         report.metric(f"deep.loss_initial.{i}", r["loss"][0])
         report.metric(f"deep.loss_final.{i}", r["loss"][-1])
         report.metric(f"deep.loss_ratio.{i}", loss_ratio(r["loss"]))
+        report.metric(f"deep.loss_ratio_mean.{i}", float(np.mean(deep_seeds[i])),
+                      label=f"{L}-layer ReLU net, {LABELS[i]}: final / initial loss (mean over seeds)")
+        report.metric(f"seeds.deep.loss_ratio.{i}", deep_seeds[i])
         report.metric(f"deep.accuracy.{i}", r["accuracy"])
         report.metric(f"deep.act_std_first.{i}", r["act_std"][0])
         report.metric(f"deep.act_std_last.{i}", r["act_std"][-1])
-        report.metric(f"deep.std_ratio.{i}", r["act_std"][-1] / r["act_std"][0] if r["act_std"][0] > 0 else math.nan)
-    report.metric("deep.std_ratio_theory", float(theory[-1]))
+        report.metric(f"deep.std_ratio.{i}", r["act_std"][-1] / r["act_std"][0] if r["act_std"][0] > 0 else math.nan,
+                      label=f"measured: {LABELS[i]} activation std, layer {L} over layer 1")
+    report.metric("deep.std_ratio_theory", float(std_theory(L)[-1]),
+                  label=f"theory: LeCun/Glorot activation std, layer {L} over layer 1")
     report.metric("deep.depth", L)
     report.metric("chance_loss", chance_loss)
-    m = report.metrics
-    report.timings["sweep_s"] = round(sweep_s, 3)
-    report.config.update({"sizes": cfg, "optimizer": "SGD momentum 0.9, gradient-norm clip 5",
-                          "thresholds": {"fall": FALL, "stall": STALL, "symmetric": SYMMETRIC},
-                          "judged_activations": list(JUDGED)})
 
-    # ------------------------------------------------------------------ text
+
+def _text(report, cfg, data, chance_loss):
     report.section("Names, untangled", (
         "- **LeCun** — Var(W) = 1/fan_in, i.e. `randn(fan_in, fan_out) / sqrt(fan_in)`: what the lecture and "
         "CS231n call \"Xavier\" (LeCun et al. 1998).\n"
@@ -294,33 +315,41 @@ def run(ctx):
         "- **N(0, 1)** is `randn`, **N(0, 0.01²)** the lecture's `0.01 * randn`, **zeros** all weights 0. "
         "Biases start at 0 in every case."))
     report.section("Setup", (
-        f"Grid: {depth} hidden layers of {cfg['width']} units, {cfg['steps']} SGD steps (batch {cfg['batch_size']}, "
-        f"learning rate {cfg['lr']}, momentum 0.9, gradient norm clipped at 5 — clipping tames N(0, 1)'s huge "
-        "gradients and cannot enlarge a vanishing one). Deep part: a ReLU net of "
-        f"{L} hidden layers of {cfg['deep_width']} units, {cfg['deep_steps']} steps at learning rate "
-        f"{cfg['deep_lr']}. Within each part every net starts from the same random draws (scaled by its init) "
-        f"and sees the same minibatches; losses are measured on a fixed probe batch of {cfg['probe']} training "
-        f"images (chance: ln {data.num_classes} = {chance_loss:.2f}). The verdict reads the tanh and ReLU rows "
-        "(the lecture's figures); sigmoid's row is shown and discussed, not judged, because the lecture's remedy "
-        "for sigmoid is a different non-linearity (experiment `activation`)."))
+        f"Grid: {cfg['depth']} hidden layers of {cfg['width']} units, {cfg['steps']} SGD steps (batch "
+        f"{cfg['batch_size']}, learning rate {cfg['lr']}, momentum 0.9, gradient norm clipped at 5 — clipping tames "
+        "N(0, 1)'s huge gradients and cannot enlarge a vanishing one). Deep part: a ReLU net of "
+        f"{cfg['deep_depth']} hidden layers of {cfg['deep_width']} units, {cfg['deep_steps']} steps at learning rate "
+        f"{cfg['deep_lr']}. Within each part and seed every net starts from the same random draws (scaled by its "
+        f"init) and sees the same minibatches; losses are measured on a fixed probe batch of {cfg['probe']} training "
+        f"images (chance: ln {data.num_classes} = {chance_loss:.2f}). The deep part and the judged cells of the grid "
+        f"run {cfg['seeds']} seeds; the figures and the other cells show the first. The verdict reads the tanh and "
+        "ReLU rows (the lecture's figures); sigmoid's row is shown and discussed, not judged, because the lecture's "
+        "remedy for sigmoid is a different non-linearity (experiment `activation`)."))
 
-    # --------------------------------------------------------------- figures
+
+def _figures(report, res, deep_res, cfg, data, chance_loss):
+    from .. import plots
+
+    depth, L = cfg["depth"], cfg["deep_depth"]
     for a in ACTIVATIONS:
         report.figure(_hist_figure(res, a, depth, plots), f"hist_{a}",
-                      f"{a}: histogram of each hidden layer's activations at initialization (rows: init; fixed bins "
-                      f"over {HIST_RANGE[a]}, values outside counted in the end bins). Too small (N(0, 0.01²)): the "
-                      "activations collapse toward a constant layer by layer; too large (N(0, 1)): "
-                      + ("they pile up at the saturated ends; " if a != "relu" else "they blow up (end bin); ")
+                      f"{a}: histogram of the hidden layers' activations at initialization (rows: init; fixed bins "
+                      f"over {HIST_RANGE[a]}, values outside counted in the end bins; sd: the standard deviation). Too "
+                      "small (N(0, 0.01²)): the activations collapse toward a constant layer by layer; too large "
+                      "(N(0, 1)): " + ("they pile up at the saturated ends; " if a != "relu" else
+                                       "they blow up (end bin); ")
                       + "zeros: one value; the scaled inits keep a spread in every layer.")
-    fig, axes = plots.new_figure(1, len(ACTIVATIONS), width=14, height=4.0)
+    fig, axes = plots.new_figure(1, len(ACTIVATIONS), width=9.0, height=3.6, sharey=True)
     for ax, a in zip(axes[0], ACTIVATIONS):
         plots.line_plot({LABELS[i]: (res[(a, i)]["loss_steps"], res[(a, i)]["loss"]) for i in INITS}, "step",
-                        "probe loss", f"{a}, {depth} hidden layers", logy=True, ax=ax)
+                        "probe loss" if a == ACTIVATIONS[0] else "", a, logy=True, ax=ax, legend=False)
         ax.axhline(chance_loss, color="grey", ls=":", lw=1)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=plots.SMALL, bbox_to_anchor=(0.5, 1.0))
     report.figure(fig, "training_curves",
-                  f"Loss during training for each init (log scale; dotted: chance, ln {data.num_classes}). Zeros "
-                  "and N(0, 0.01²) sit at chance; N(0, 1) starts far above it.")
-    fig, axes = plots.new_figure(1, 2, width=11, height=4.2)
+                  f"Loss during training for each init, {depth} hidden layers, first seed (log scale; dotted: chance, "
+                  f"ln {data.num_classes}). Zeros and N(0, 0.01²) sit at chance; N(0, 1) starts far above it.")
+    fig, axes = plots.new_figure(1, 2, width=9.0, height=4.0)
     plots.line_plot({LABELS[i]: (deep_res[i]["loss_steps"], deep_res[i]["loss"]) for i in DEEP_INITS}, "step",
                     "probe loss", f"{L}-layer ReLU net: training", ax=axes[0, 0])
     axes[0, 0].axhline(chance_loss, color="grey", ls=":", lw=1)
@@ -330,28 +359,39 @@ def run(ctx):
     plots.line_plot(series, "hidden layer", "activation std at init", f"{L}-layer ReLU net: signal at init",
                     logy=True, ax=axes[0, 1])
     report.figure(fig, "deep_relu",
-                  f"Left: the {L}-layer ReLU net's loss — He trains, LeCun and Xavier/Glorot stall at chance. "
-                  "Right: activation std per layer at initialization (log scale): with LeCun/Glorot it shrinks as "
-                  "(1/2)^(l/2) (the line), with He it stays constant.")
+                  f"Left: the {L}-layer ReLU net's loss (first seed) — He trains, LeCun and Xavier/Glorot stall at "
+                  "chance (their lines coincide: different markers and dashes keep both visible). Right: activation "
+                  "std per layer at initialization (log scale): with LeCun/Glorot it shrinks as (1/2)^(l/2) (the "
+                  "theory line), with He it stays constant.")
 
-    # ---------------------------------------------------------------- tables
-    report.table(["init"] + list(ACTIVATIONS),
-                 [[LABELS[i]] + [f"{res[(a, i)]['accuracy']:.1%}" for a in ACTIVATIONS] for i in INITS],
-                 f"Test accuracy after {cfg['steps']} steps ({depth} hidden layers).")
+
+def _tables(report, res, grid_seeds, deep_seeds, cfg):
+    m, L = report.metrics, cfg["deep_depth"]
+
+    def acc(a, i):
+        return stats.estimate(grid_seeds[(a, i)]).text(".3f") if (a, i) in grid_seeds and cfg["seeds"] > 1 \
+            else f"{res[(a, i)]['accuracy']:.3f}"
+
+    report.table(["init"] + list(ACTIVATIONS), [[LABELS[i]] + [acc(a, i) for a in ACTIVATIONS] for i in INITS],
+                 f"Test accuracy after {cfg['steps']} steps ({cfg['depth']} hidden layers): the judged cells (tanh and "
+                 f"ReLU, all but N(0, 0.01²)) as mean ± the 95% interval's half-width over {cfg['seeds']} seeds, the "
+                 "others from the first seed.")
     report.table(["init"] + [f"{a}: loss start → end" for a in ACTIVATIONS],
                  [[LABELS[i]] + [f"{_fmt(res[(a, i)]['loss'][0])} → {_fmt(res[(a, i)]['loss'][-1])}"
                                  for a in ACTIVATIONS] for i in INITS],
-                 "Probe loss at the start and the end of training (n/a: diverged).")
-    report.table(["init", "loss start → end", "end / start", "std layer 1 → layer " + str(L), "test accuracy"],
+                 "Probe loss at the start and the end of training, first seed (n/a: diverged).")
+    report.table(["init", "loss start → end", "end / start (all seeds)", f"std layer 1 → layer {L}", "test accuracy"],
                  [[LABELS[i], f"{_fmt(m[f'deep.loss_initial.{i}'])} → {_fmt(m[f'deep.loss_final.{i}'])}",
-                   _fmt(m[f"deep.loss_ratio.{i}"]),
+                   stats.estimate(deep_seeds[i]).text(".2f"),
                    f"{_fmt(m[f'deep.act_std_first.{i}'], '.2g')} → {_fmt(m[f'deep.act_std_last.{i}'], '.2g')}",
-                   f"{m[f'deep.accuracy.{i}']:.1%}"]
-                  for i in DEEP_INITS],
-                 f"The {L}-layer ReLU net (theory for LeCun: std shrinks by (1/2)^(({L}-1)/2) = "
-                 f"{m['deep.std_ratio_theory']:.2g} from layer 1 to layer {L}).")
+                   f"{m[f'deep.accuracy.{i}']:.1%}"] for i in DEEP_INITS],
+                 f"The {L}-layer ReLU net, first seed except the loss ratio (mean ± 95% half-width over "
+                 f"{cfg['seeds']} seeds). Theory for LeCun: the std shrinks by (1/2)^(({L}-1)/2) = "
+                 f"{m['deep.std_ratio_theory']:.2g} from layer 1 to layer {L}.")
 
-    # -------------------------------------------------------------- findings
+
+def _findings(report, res, L):
+    m = report.metrics
     for a in ACTIVATIONS:
         s, other = m[f"zeros.unit_spread.{a}"], m[f"unit_spread_min.{a}"]
         same = s is not None and s < SYMMETRIC
@@ -365,14 +405,50 @@ def run(ctx):
                    "assumes a unit slope at 0 (tanh); sigmoid's is 1/4, so its variance-preserving scale is about 4x "
                    "larger (the deep-learning tutorials of Bengio's group use 4x Glorot's scale for sigmoid).")
     for i in ("lecun", "xavier"):
-        report.finding(f"{L}-layer ReLU net, {LABELS[i]}: activation std falls from {_fmt(m[f'deep.act_std_first.{i}'], '.2g')}"
-                       f" to {_fmt(m[f'deep.act_std_last.{i}'], '.2g')} (ratio {_fmt(m[f'deep.std_ratio.{i}'], '.2g')}; "
-                       f"theory {m['deep.std_ratio_theory']:.2g}); He's ratio is {_fmt(m['deep.std_ratio.he'], '.2g')}.")
+        report.finding(f"{L}-layer ReLU net, {LABELS[i]}: activation std falls from "
+                       f"{_fmt(m[f'deep.act_std_first.{i}'], '.2g')} to {_fmt(m[f'deep.act_std_last.{i}'], '.2g')} "
+                       f"(ratio {_fmt(m[f'deep.std_ratio.{i}'], '.2g')}; theory {m['deep.std_ratio_theory']:.2g}); He's "
+                       f"ratio is {_fmt(m['deep.std_ratio.he'], '.2g')}.")
 
-    _diagnose_deep(report, X[:cfg["probe"]], data.num_classes, L, cfg["deep_width"],
+
+def run(ctx):
+    """Run both parts and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
+    from ..report import Report
+
+    cfg = sizes(ctx.quick)
+    report = Report(NAME, TITLE, CLAIM)
+    for citation, url in REFERENCES:
+        report.reference(citation, url)
+    data = ctx.images()
+    X, X_test = D.flatten_standardize(data.X_train, data.X_test)
+    y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
+    chance_loss = math.log(data.num_classes)
+    report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
+                                      "std (unit-variance inputs are what the init formulas assume).")
+    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "batch_size": cfg["batch_size"],
+              "probe": cfg["probe"], "bins": cfg["bins"]}
+    deep_all, grid_all, sweep_s = _sweep(ctx, cfg, common)
+    deep_res = {r["init"]: r for r in deep_all if r["seed_index"] == 0}
+    res = {(r["activation"], r["init"]): r for r in grid_all if r["seed_index"] == 0}
+    deep_seeds = {i: [loss_ratio(r["loss"]) for r in sorted(deep_all, key=lambda r: r["seed_index"]) if r["init"] == i]
+                  for i in DEEP_INITS}
+    grid_seeds = {}
+    for r in sorted(grid_all, key=lambda r: r["seed_index"]):
+        if r["activation"] in JUDGED and r["init"] in (*GOOD, *BAD):
+            grid_seeds.setdefault((r["activation"], r["init"]), []).append(r["accuracy"])
+    _metrics(report, res, deep_res, grid_seeds, deep_seeds, cfg["deep_depth"], chance_loss)
+    report.timings["sweep_s"] = round(sweep_s, 3)
+    report.config.update({"sizes": cfg, "optimizer": "SGD momentum 0.9, gradient-norm clip 5",
+                          "thresholds": {"fall": FALL, "stall": STALL, "symmetric": SYMMETRIC},
+                          "judged_activations": list(JUDGED)})
+    _text(report, cfg, data, chance_loss)
+    _figures(report, res, deep_res, cfg, data, chance_loss)
+    _tables(report, res, grid_seeds, deep_seeds, cfg)
+    _findings(report, res, cfg["deep_depth"])
+    _diagnose_deep(report, X[:cfg["probe"]], data.num_classes, cfg["deep_depth"], cfg["deep_width"],
                    ctx.seed_for(NAME, "deep", "weights"))
-
-    supported, because = verdict({i: m[f"deep.loss_ratio.{i}"] for i in DEEP_INITS if m[f"deep.loss_ratio.{i}"]
-                                  is not None}, {k: r["accuracy"] for k, r in res.items()})
-    report.conclude(supported, because)
+    supported, because, decisions = verdict(deep_seeds, grid_seeds)
+    for k, d in decisions.items():
+        report.metric(f"effect.{k}", d.to_dict())
+    report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report
