@@ -65,7 +65,7 @@ def test_a_refuted_claim_still_exits_0_and_prints_verdict_numbers_and_path(fakes
     rc = main(["lab", "refuted", "--quick", "--seed", "5", "--output", str(tmp_path / "r"), "--no-progress"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "verdict: NOT SUPPORTED -- measured" in out and "value = " in out
+    assert "verdict: NOT SUPPORTED -- measured" in out and "value: " in out
     assert f"report:  {tmp_path / 'r' / 'report.html'}" in out
     cfg = json.loads((tmp_path / "r" / "config.json").read_text())
     assert cfg["seed"] == 5 and cfg["quick"] is True and "spiral" in cfg["data"]
@@ -105,3 +105,23 @@ def test_an_unusable_output_is_refused_before_any_work(fakes, tmp_path, capsys, 
     assert info.value.code == 2 and ran == []  # nothing ran
     assert "choose another output folder" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_lab_all_checks_every_report_folder_before_the_first_experiment(fakes, tmp_path, capsys, monkeypatch):
+    (tmp_path / "refuted").write_text("a file where the second report would go")
+    ran = []
+    monkeypatch.setattr(sys.modules["fake_lab_good"], "run", lambda ctx: ran.append(ctx))
+    with pytest.raises(SystemExit) as info:
+        main(["lab", "all", "--quick", "--output", str(tmp_path), "--no-progress"])
+    assert info.value.code == 2 and ran == [] and "is not a folder" in capsys.readouterr().err
+
+
+def test_progress_is_one_plain_line_per_job_when_stderr_is_not_a_terminal(capsys):
+    from nnbasics.lab import LabContext
+
+    ctx = LabContext(quick=True, progress=True)
+    assert ctx.map(pow, [{"base": 2, "exp": k} for k in range(5)], desc="powers") == [1, 2, 4, 8, 16]
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("powers")]
+    assert lines == [f"powers {k}/5 jobs" for k in range(1, 6)]
+    assert "\r" not in err and "\x1b" not in err  # no cursor codes in a pipe or a file

@@ -69,15 +69,21 @@ def run(args) -> int:
 
 
 def _run_experiments(args, name, names, client) -> int:
+    from ..lab.publish import check_writable
     from ..lab.registry import DEFAULT_OUTPUT, ExperimentUnavailable, run_experiment
+    from ..lab.report import check_output_folder
 
     executor = client if client is not None else args.executor
     failed = []
+    outs = {n: DEFAULT_OUTPUT / n if args.output is None else Path(args.output) / n if name == "all"
+            else Path(args.output) for n in names}
+    for out in outs.values():  # every report folder checked before the first experiment runs
+        try:
+            check_writable(out, accept=check_output_folder)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
     for n in names:
-        if args.output is None:
-            out = DEFAULT_OUTPUT / n
-        else:
-            out = Path(args.output) / n if name == "all" else Path(args.output)
+        out = outs[n]
         try:
             report = run_experiment(n, quick=args.quick, output=out, seed=args.seed, executor=executor,
                                     progress=not args.no_progress, data_root=args.data_root)
@@ -103,9 +109,11 @@ def print_report(report) -> None:
     print(f"{report.name}: {report.title}")
     print(f"  claim:   {report.claim}")
     print(f"  verdict: {(report.verdict or 'no verdict').upper()} -- {report.because}")
-    for k, v in report.headline.items():
+    for part in report.parts:
+        print(f"    {part['verdict'].upper():<13} {part['label']}")
+    for words, v, _ in report.headline_rows():
         if not isinstance(v, (list, dict)):
-            print(f"  {k} = {format_value(v)}")
+            print(f"  {words}: {format_value(v)}")
     wall, cpu = report.timings.get("wall_s"), report.timings.get("cpu_s")
     if wall is not None:
         workers = report.timings.get("cpu_workers_s")

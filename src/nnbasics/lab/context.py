@@ -183,23 +183,16 @@ class LabContext:
 
     # ------------------------------------------------- progress and log
     def progress(self, iterable, total=None, desc: str = ""):
-        """``iterable`` with a progress bar (tqdm when installed and enabled; plain lines otherwise)."""
+        """``iterable`` with progress on stderr: a tqdm bar on a terminal, else one plain line per item.
+
+        Uses the library's one helper, :func:`nnbasics.training.progress.progress_iter`: piped or
+        logged output gets lines like ``init sweep 3/27 jobs``, never a bar's cursor codes.
+        """
         if not self.show_progress:
             return iterable
-        if total is None and hasattr(iterable, "__len__"):
-            total = len(iterable)
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            return self._plain_progress(iterable, total, desc)
-        return tqdm(iterable, total=total, desc=desc or None, leave=False, file=sys.stderr, dynamic_ncols=True)
+        from ..training.progress import progress_iter
 
-    def _plain_progress(self, iterable, total, desc):
-        step = max(1, (total or 10) // 10)
-        for i, item in enumerate(iterable, 1):
-            yield item
-            if total and (i % step == 0 or i == total):
-                print(f"[lab] {desc or 'progress'} {i}/{total}", file=sys.stderr, flush=True)
+        return progress_iter(iterable, total=total, desc=desc or "progress", unit="job", file=sys.stderr)
 
     def log(self, msg: str) -> None:
         """Record ``msg`` and print it on stderr (with the seconds since the context started) when progress is on."""
