@@ -5,11 +5,9 @@ killed. Fault injection: the N-th os call of a report write fails; writers kille
 import errno
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -132,48 +130,59 @@ def test_check_writable_refuses_a_read_only_parent(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-_CALLS = ("open", "write", "fsync", "mkdir", "replace", "symlink", "rename", "unlink", "rmdir")
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 
 
-def _count_calls(monkeypatch, fail_at=None, kind=None):
-    counter = {"n": 0}
-    for name in _CALLS:
-        real = getattr(os, name)
-
-        def wrapped(*a, _real=real, **k):
-            counter["n"] += 1
-            if fail_at is not None and counter["n"] == fail_at:
-                raise kind
-            return _real(*a, **k)
-
-        monkeypatch.setattr(os, name, wrapped)
-    return counter
+def _with_figure(token):
+    r = _report(token)
+    r.figure(PNG, "f", "a figure")
+    return r
 
 
-@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EIO, errno.EROFS])
-def test_every_failing_os_call_of_a_write_leaves_a_complete_report(tmp_path, monkeypatch, error):
+def test_every_failing_filesystem_call_of_a_report_write_leaves_a_complete_report(tmp_path):
+    # tests/faults.py (SQLite-style): the N-th open/write/fsync/mkdir/symlink/replace fails with ENOSPC, EIO, EROFS
+    from faults import check_every_fault
+
+    target, attempt = tmp_path / "out", {"n": 0}
+
+    def setup():
+        _with_figure("old").write(target)
+
+    def operation():
+        attempt["n"] += 1
+        _with_figure(f"new{attempt['n']}").write(target)
+
+    def check(raised):
+        token = _complete(target)  # old or new, complete, whatever failed
+        assert token == ("old" if raised else f"new{attempt['n']}")
+        assert _leftovers(tmp_path) == []  # no temporary version or link left behind
+
+    n = check_every_fault(operation, check, setup=setup, expect=(OSError, OutputError))
+    assert n >= 25  # every file write, fsync, mkdir, symlink and rename of a write is one of them
+
+
+def test_a_writer_killed_at_every_filesystem_call_leaves_a_complete_report(tmp_path):
+    from faults import check_every_kill
+
     target = tmp_path / "out"
-    _report("old").write(target)
-    with monkeypatch.context() as m:
-        counter = _count_calls(m)
-        _report("probe").write(tmp_path / "probe")
-    total = counter["n"]
-    assert total > 20  # every file write, fsync, mkdir and rename goes through os
-    seen = set()
-    for n in range(1, total + 1):
-        with monkeypatch.context() as m:
-            _count_calls(m, fail_at=n, kind=OSError(error, os.strerror(error)))
-            try:
-                _report(f"new{n}").write(target)
-            except (OSError, OutputError):  # OutputError: the write probe met the full disk first
-                pass
-        token = _complete(target)  # old or new, complete, at every failure point
-        assert token in ("old", f"new{n}") or token.startswith("new")
-        seen.add("old" if token == "old" else "new")
-        assert [p for p in _leftovers(tmp_path) if not p.startswith(".probe")] == []
-    assert seen == {"old", "new"}  # early failures keep the old report, late ones (cleanup) the new one
-    _report("after").write(target)  # and the next write works
-    assert _complete(target) == "after"
+    setup_code = f"""
+from nnbasics.lab import Report
+r = Report("demo", "Demo new", "A claim.")
+r.figure({PNG!r}, "f", "a figure")
+r.metric("token", "new")
+r.conclude(True, "token new")
+"""
+
+    def before():
+        _with_figure("old").write(target)
+
+    def check():
+        assert _complete(target) in ("old", "new")  # never missing, never half of one
+
+    n = check_every_kill(setup_code, f"r.write({str(target)!r})", check, before=before)
+    assert n >= 25
+    _report("last").write(target)  # the next writer removes what the killed ones left
+    assert _complete(target) == "last" and _leftovers(tmp_path) == []
 
 
 def _env():
@@ -181,21 +190,6 @@ def _env():
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(os.path.dirname(__file__), "..", "..", "src"),
                                          env.get("PYTHONPATH", "")])
     return env
-
-
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_a_writer_killed_at_any_moment_leaves_a_complete_report(tmp_path):
-    target = tmp_path / "out"
-    _report("first").write(target)
-    rng_delays = [0.05 + 0.037 * (i % 7) for i in range(12)]
-    for delay in rng_delays:
-        p = subprocess.Popen([sys.executable, "-c", WRITER, str(target), "0"], env=_env())
-        time.sleep(0.35 + delay)  # interpreter start-up, then some way into a write
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        _complete(target)
-    _report("last").write(target)  # cleans what the killed writers left
-    assert _complete(target) == "last" and _leftovers(tmp_path) == []
 
 
 def test_concurrent_writers_are_serialized_and_readers_always_see_a_report(tmp_path):

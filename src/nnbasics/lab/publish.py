@@ -252,8 +252,8 @@ def publish(target, fill, *, accept=None) -> Path:
             if version and _current_version(target, store) != version:
                 _remove(store / version)
             raise
-        _fsync_dir(target.parent)
-        with contextlib.suppress(OSError):  # housekeeping: the new report is in place already
+        with contextlib.suppress(OSError):  # the new folder is in place: making the rename durable and the
+            _fsync_dir(target.parent)       # housekeeping are best effort, a failure there is not the write's
             _clean(store, target.parent, link_prefix, version)
     return target
 
