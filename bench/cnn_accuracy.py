@@ -79,14 +79,14 @@ def main(argv=None):
         t0 = time.perf_counter()
         for i in range(0, len(x), args.batch):
             idx = perms[e][i:i + args.batch]
-            loss = F.cross_entropy(model(nb.Tensor(x[idx])), nb.Tensor(y[idx]))
+            loss = F.cross_entropy(model(nb.as_tensor(x[idx])), nb.as_tensor(y[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()
         secs.append(time.perf_counter() - t0)
         model.eval()
         with nb.no_grad():
-            pred = np.concatenate([model(nb.Tensor(xt[i:i + 1000])).numpy().argmax(1) for i in range(0, len(xt), 1000)])
+            pred = np.concatenate([model(nb.as_tensor(xt[i:i + 1000])).numpy().argmax(1) for i in range(0, len(xt), 1000)])
         acc.append(float((pred == yt).mean()))
         print(f"nnbasics epoch {e + 1}: test acc {acc[-1]:.4f}, {secs[-1]:.1f} s", file=sys.stderr)
     rows["nnbasics"] = (acc, secs)

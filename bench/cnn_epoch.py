@@ -106,8 +106,8 @@ def worker_nnbasics(args):
     rng = np.random.default_rng(args.seed)
 
     def step(idx):
-        out = model(nb.Tensor(x[idx]))
-        loss = F.cross_entropy(out, nb.Tensor(y[idx]))
+        out = model(nb.as_tensor(x[idx]))
+        loss = F.cross_entropy(out, nb.as_tensor(y[idx]))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -133,10 +133,10 @@ def worker_nnbasics(args):
     train_s = time.perf_counter() - t0
     model.eval()
     with nb.no_grad():
-        model(nb.Tensor(xt[:1000]))
+        model(nb.as_tensor(xt[:1000]))
         t0 = time.perf_counter()
         for i in range(0, len(xt), 1000):
-            model(nb.Tensor(xt[i:i + 1000]))
+            model(nb.as_tensor(xt[i:i + 1000]))
         infer_s = time.perf_counter() - t0
     return {"train_s": train_s, "infer_img_s": len(xt) / infer_s, "rss_mb": _peak_rss_mb()}
 

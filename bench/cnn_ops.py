@@ -82,7 +82,7 @@ def main(argv=None):
 
     def step(i):
         sl = slice((i % 4) * args.batch, (i % 4 + 1) * args.batch)
-        loss = F.cross_entropy(model(nb.Tensor(x[sl])), nb.Tensor(y[sl]))
+        loss = F.cross_entropy(model(nb.as_tensor(x[sl])), nb.as_tensor(y[sl]))
         opt.zero_grad()
         loss.backward()
         opt.step()

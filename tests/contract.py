@@ -101,7 +101,7 @@ def _toy_loss(m, inputs, targets):
     outs = [t for t in _tensors(m(*inputs)) if is_float_dtype(t.dtype)]
     loss = None
     for o, tgt in zip(outs, targets):
-        term = ((o - nb.Tensor(tgt.astype(o.dtype))) ** 2).sum()
+        term = ((o - nb.as_tensor(tgt.astype(o.dtype))) ** 2).sum()
         loss = term if loss is None else loss + term
     value = sum(float(((_array(o).astype(np.float64) - tgt) ** 2).sum()) for o, tgt in zip(outs, targets))
     return loss, value

@@ -1,6 +1,8 @@
 """nnbasics: neural-network basics from scratch on NumPy.
 
-Importing defines names and does nothing else (no I/O, no seeding).
+Importing defines names and does nothing else (no I/O, no seeding). The top-level names
+follow PyTorch's ``torch`` namespace where they share a name (``nb.exp``, ``nb.max``,
+``nb.cat``, ``nb.manual_seed``...); ``from nnbasics import *`` gives every public op.
 
 Example:
     >>> import nnbasics as nb
@@ -11,37 +13,238 @@ Example:
     (3, 2)
 """
 
-from . import functional, nn, ops, optim  # noqa: F401
+from . import functional, nn, ops, optim, return_types
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
-from .gradcheck import GradcheckError, GradcheckResult, gradcheck
-from .ops import (  # noqa: F401
-    abs, add, argmax, argmin, cat, clip, concatenate, div, exp, expand, flatten, gather, linear, log,
-    log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pad, permute,
-    pow, relu, reshape, sigmoid, sign, softmax, split, sqrt, squeeze, stack, sub, sum,
-    take_along_axis, tanh, transpose, unsqueeze, where,
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )
-from .functional.reduce import std, var  # noqa: F401
-from .rng import as_generator
-from .tensor import Tensor, arange, as_tensor, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .device import DeviceError, device
+from .functional.reduce import std, var
+from .functional.selection import argsort, kthvalue, max, median, min, mode, sort, topk
+from .gradcheck import GradcheckError, GradcheckResult, gradcheck
+from .ops import (
+    abs,
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cat,
+    chunk,
+    clip,
+    clone,
+    concatenate,
+    div,
+    exp,
+    expand,
+    flatten,
+    floor_divide,
+    gather,
+    index_put,
+    linear,
+    log,
+    log_softmax,
+    logsumexp,
+    masked_fill,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mul,
+    neg,
+    pad,
+    permute,
+    pow,
+    relu,
+    remainder,
+    repeat,
+    reshape,
+    scatter,
+    scatter_add,
+    sigmoid,
+    sign,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    take_along_axis,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from .rng import as_generator, default_generator, initial_seed, manual_seed, seed
+from .tensor import Tensor
+from .tensor_base import is_tensor, numel
+from .versions import InplaceError
 
 __version__ = "0.1.0"
 
 float16 = _xp.float16
 float32 = _xp.float32
 float64 = _xp.float64
+int8 = _xp.int8
+int16 = _xp.int16
 int32 = _xp.int32
 int64 = _xp.int64
+uint8 = _xp.uint8
 bool_ = _xp.bool_
+# PyTorch's short dtype names (attributes only: not in __all__, so `import *` never shadows builtins)
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+bool = bool_
 
 clamp = clip
 broadcast_to = expand
+mm = matmul
+concat = cat
 
-__all__ = [
-    "Tensor", "tensor", "as_tensor", "zeros", "ones", "full", "arange", "randn", "rand",
-    "zeros_like", "ones_like", "Function", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "gradcheck", "GradcheckError", "GradcheckResult", "as_generator",
-    "functional", "ops", "AnomalyError", "detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly",
-    "float16", "float32", "float64", "int32", "int64", "bool_",
+__all__ = [  # every public op and class; dtypes' short torch names (float, int...) stay out
+    "AnomalyError",
+    "DeviceError",
+    "Function",
+    "GradcheckError",
+    "GradcheckResult",
+    "InplaceError",
+    "Tensor",
+    "abs",
+    "add",
+    "amax",
+    "amin",
+    "arange",
+    "argmax",
+    "argmin",
+    "argsort",
+    "as_generator",
+    "as_tensor",
+    "bool_",
+    "broadcast_to",
+    "cat",
+    "chunk",
+    "clamp",
+    "clip",
+    "clone",
+    "concat",
+    "concatenate",
+    "default_generator",
+    "detect_anomaly",
+    "device",
+    "div",
+    "empty",
+    "empty_like",
+    "enable_grad",
+    "exp",
+    "expand",
+    "eye",
+    "flatten",
+    "float16",
+    "float32",
+    "float64",
+    "floor_divide",
+    "from_numpy",
+    "full",
+    "full_like",
+    "functional",
+    "gather",
+    "gradcheck",
+    "index_put",
+    "initial_seed",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_tensor",
+    "kthvalue",
+    "linear",
+    "linspace",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "manual_seed",
+    "masked_fill",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "median",
+    "min",
+    "minimum",
+    "mm",
+    "mode",
+    "mul",
+    "neg",
+    "nn",
+    "no_grad",
+    "numel",
+    "ones",
+    "ones_like",
+    "ops",
+    "optim",
+    "pad",
+    "permute",
+    "pow",
+    "rand",
+    "rand_like",
+    "randint",
+    "randn",
+    "randn_like",
+    "randperm",
+    "relu",
+    "remainder",
+    "repeat",
+    "reshape",
+    "return_types",
+    "scatter",
+    "scatter_add",
+    "seed",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+    "sigmoid",
+    "sign",
+    "softmax",
+    "sort",
+    "split",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "std",
+    "sub",
+    "sum",
+    "take_along_axis",
+    "tanh",
+    "tensor",
+    "topk",
+    "transpose",
+    "uint8",
+    "unsqueeze",
+    "var",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

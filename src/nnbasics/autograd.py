@@ -19,11 +19,13 @@ import functools
 import sys
 import threading
 
+from . import versions as _versions
 from .backend import xp
 
 # NumPy < 2 promotes 0-d float32 (op) Python float to float64 (value-based casting);
 # Function.apply undoes that so float32 stays float32 on NumPy 1.26 as on 2.x (NEP 50).
 _LEGACY_PROMOTION = int(xp.__version__.split(".")[0]) < 2
+_ndarray = xp.ndarray
 
 __all__ = [
     "Function",
@@ -179,10 +181,15 @@ class Function:
     shape only if the op undoes it with :func:`nnbasics.ops.util.sum_to`.
     """
 
+    #: One bool per input (does it need a gradient?), set before ``forward`` when the op is recorded;
+    #: None when it is not (then ``forward`` need keep nothing for backward).
+    needs_grad = None
     #: True once backward has run without retain_graph and saved arrays are freed.
     released = False
     #: True for ops whose output dtype is chosen by a parameter (Cast), not by promotion.
     changes_dtype = False
+    #: The error to raise at backward when an in-place change overwrote what this op kept (nnbasics.versions).
+    clobbered = None
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -209,11 +216,15 @@ class Function:
         record = _mode.enabled and True in needs
         if record:
             fn.needs_grad = needs
+            # the inputs' versions, checked by backward (nnbasics.versions)
+            fn.versions = (a._vc[0], b._vc[0]) if n == 2 else tuple([t._vc[0] for t in inputs])
         try:
             out = fn.forward(*arrays, **params)
         except ValueError as e:
             shapes = " and ".join(str(tuple(t.shape)) for t in inputs)
             raise ValueError(f"{cls.__name__.lower()}: cannot apply to shapes {shapes}: {e}") from None
+        if type(out) is not _ndarray:  # NumPy gives a scalar for some 0-d results; a Tensor holds an array
+            out = xp.asarray(out)
         if _LEGACY_PROMOTION and out.dtype == xp.float64 and not cls.changes_dtype:
             out = _undo_legacy_promotion(out, arrays)
         if _ANOMALY:
@@ -282,8 +293,17 @@ def _topological_order(root):
             continue
         if fn.released:
             raise RuntimeError(_RELEASED_MSG)
+        inputs = fn.inputs
+        # NOTE: the version check, once per op: the inputs' versions now against those apply() noted
+        if len(inputs) == 2:
+            now = (inputs[0]._vc[0], inputs[1]._vc[0])
+        else:
+            now = tuple([i._vc[0] for i in inputs])
+        if now != fn.versions or fn.clobbered is not None:
+            _versions.check_inputs(fn)  # raises, or points fn at the tensors as they were
+            inputs = fn.inputs
         push((t, True))
-        for inp in fn.inputs:
+        for inp in inputs:
             if inp.requires_grad and id(inp) not in visited:
                 push((inp, False))
     return order
@@ -369,12 +389,14 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
 
 
 def _accumulate_leaf(t, g, maybe_shared):
+    if type(g) is not _ndarray:  # a NumPy scalar from a 0-d backward: .grad holds a 0-d array
+        g = xp.asarray(g)
     if t.grad is None:
         if maybe_shared or (g.base is not None and not _sole_view(g)):
             g = g.copy()
         t.grad = _make(g, False, None)
     else:
-        t.grad = _make(t.grad._array + g, False, None)
+        t.grad = _make(xp.asarray(t.grad._array + g), False, None)
 
 
 _getrefcount = getattr(sys, "getrefcount", None)

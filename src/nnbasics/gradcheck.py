@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .autograd import no_grad
 from .backend import xp
 from .rng import as_generator
-from .tensor import Tensor
+from .tensor import Tensor, as_tensor
 
 __all__ = ["gradcheck", "GradcheckError", "GradcheckResult"]
 
@@ -75,7 +75,7 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, tol: float = 1e-6, rng=0, raise_ex
         inputs[i].grad = None
     out = fn(*inputs)
     w = as_generator(rng).standard_normal(out.shape)
-    (out * Tensor(w.astype(out.dtype))).sum().backward()
+    (out * as_tensor(w.astype(out.dtype))).sum().backward()
     abs_errs, rel_errs = [], []
     with no_grad():
         for i in checked:

@@ -1,7 +1,10 @@
 """Tensor: an ndarray with a gradient and a link to the op that made it.
 
-Shapes follow NumPy; names follow PyTorch (``dim``/``keepdim``, ``permute``,
-``unsqueeze``...). NumPy's ``axis``/``keepdims`` are accepted as aliases.
+Shapes follow NumPy; names and semantics follow PyTorch (``dim``/``keepdim``, ``permute``,
+``unsqueeze``, ``.data``, in-place ``add_``...). NumPy's ``axis``/``keepdims`` are accepted
+as aliases. The functions that make tensors (``tensor``, ``zeros``, ``randn``...) live in
+:mod:`nnbasics.creation`; the in-place machinery (PyTorch's rules, version counters) in
+:mod:`nnbasics.inplace`.
 
 Example:
     >>> import nnbasics as nb
@@ -13,67 +16,28 @@ Example:
 
 from __future__ import annotations
 
-import numbers
+from .backend import xp
+from .device import DeviceError, check_device
+from .tensor_base import _TYPE_NAMES, TensorBase, _dtype_of, _legacy_array, _parse_to
 
-from .backend import default_float, is_float_dtype, xp
-from .rng import as_generator
-
-__all__ = [
-    "Tensor",
-    "tensor",
-    "as_tensor",
-    "zeros",
-    "ones",
-    "full",
-    "arange",
-    "randn",
-    "rand",
-    "zeros_like",
-    "ones_like",
-]
+__all__ = ["Tensor"]
 
 
-def _to_array(data, dtype=None, copy=False):
-    """Convert user data to an array: Python floats become float32, ints int64."""
-    if isinstance(data, Tensor):
-        data = data._array
-    if isinstance(data, xp.ndarray):
-        arr = data
-    else:
-        arr = xp.asarray(data)
-        if arr.dtype == xp.float64:  # a Python float or a list of them
-            arr = arr.astype(default_float)
-        elif arr.dtype.kind in "iu" and arr.dtype != xp.int64:
-            arr = arr.astype(xp.int64)
-        elif arr.dtype.kind not in "biuf":
-            raise TypeError(
-                f"tensor: cannot make a tensor from {type(data).__name__} (dtype {arr.dtype}); "
-                "give numbers, nested lists of numbers or a numeric ndarray."
-            )
-    if dtype is not None:
-        arr = arr.astype(xp.dtype(dtype), copy=copy)
-    elif copy:
-        arr = arr.copy()
-    return arr
-
-
-def _check_grad_dtype(arr):
-    if not is_float_dtype(arr.dtype):
-        raise TypeError(
-            f"only floating-point tensors can require gradients; this one is {arr.dtype}. "
-            "Convert it first with .float() (or .double() for gradient checks)."
-        )
-
-
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array that can record the ops applied to it.
 
+    ``Tensor(...)`` follows PyTorch's ``torch.Tensor``: it makes **float32** tensors
+    (``Tensor([1, 2])`` is ``[1., 2.]``; ``Tensor(2, 3)`` is a (2, 3) tensor of zeros; a float32
+    ndarray is shared, any other converted). Use :func:`nnbasics.tensor` (``torch.tensor``:
+    keeps ints as int64, copies) or :func:`nnbasics.as_tensor` / :func:`nnbasics.from_numpy`
+    (share memory, keep the dtype) to choose the dtype.
+
     Args:
-        data: an ndarray (used without copying), a Tensor, or numbers / nested
-            lists (Python floats become float32, ints int64).
-        requires_grad: record ops on this tensor so ``backward`` can fill ``.grad``.
-            Only floating-point tensors can require gradients.
-        dtype: convert the data to this dtype.
+        *args: a sequence, an ndarray, a Tensor (aliased: same memory and graph), or sizes.
+        requires_grad: record ops on this tensor so ``backward`` can fill ``.grad``
+            (an nnbasics extension; PyTorch's constructor has no such argument).
+        dtype: the dtype instead of float32 (an nnbasics extension).
+        device: ``'cpu'`` or None (see :mod:`nnbasics.device`).
 
     Attributes:
         data (Tensor): PyTorch's ``.data``: the same values as a tensor cut from the graph
@@ -83,26 +47,26 @@ class Tensor:
         requires_grad (bool)
 
     The raw ndarray lives in ``_array`` (internal: ops and layers read and write it
-    directly); users reach it with :meth:`numpy` (or ``.detach().numpy()``).
+    directly); users reach it with :meth:`numpy` (or ``.detach().numpy()``). ``_vc`` is the
+    version counter (a one-element list shared with views and :meth:`detach`).
     """
 
-    __slots__ = ("_array", "requires_grad", "grad", "_ctx", "_hooks", "_retains_grad", "__weakref__")
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __slots__ = ()
     __hash__ = object.__hash__  # == is elementwise, identity hashing is kept
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
-        arr = _to_array(data, dtype)
-        if requires_grad:
-            _check_grad_dtype(arr)
-        self._array = arr
-        self.requires_grad = bool(requires_grad)
-        self.grad = None
-        self._ctx = None
-        self._hooks = None
-        self._retains_grad = False
+    def __init__(self, *args, requires_grad: bool = False, dtype=None, device=None):
+        check_device(device)
+        if len(args) == 1 and isinstance(args[0], Tensor) and dtype in (None, args[0].dtype):
+            src = args[0]  # PyTorch: an alias, same memory and (when it requires grad) same graph
+            alias = _ops.movement.alias(src)
+            self._init(alias._array, alias.requires_grad or requires_grad, alias._ctx, alias._vc)
+            return
+        arr = _legacy_array(args, dtype)
+        self._init(arr, requires_grad, None, [0])
 
     @classmethod
     def _make(cls, data, requires_grad, ctx):
+        """A Tensor over ndarray ``data`` as is (no checks, no copy): the constructor of ops."""
         t = object.__new__(Tensor)
         t._array = data
         t.requires_grad = requires_grad
@@ -110,222 +74,69 @@ class Tensor:
         t._ctx = ctx
         t._hooks = None
         t._retains_grad = False
+        t._vc = [0]
+        t._base = None
         return t
 
-    # ------------------------------------------------------------------ basics
-    @property
-    def shape(self) -> tuple:
-        return self._array.shape
-
-    @property
-    def dtype(self):
-        return self._array.dtype
-
-    @property
-    def ndim(self) -> int:
-        return self._array.ndim
-
-    def size(self, dim=None):
-        """Shape, or the length of dimension ``dim`` (PyTorch's ``size``)."""
-        return self._array.shape if dim is None else self._array.shape[dim]
-
-    def numel(self) -> int:
-        """Number of elements."""
-        return self._array.size
-
-    def dim(self) -> int:
-        """Number of dimensions (PyTorch's ``dim()``; same as ``ndim``)."""
-        return self._array.ndim
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for tensors not produced by a recorded op (parameters, inputs)."""
-        return self._ctx is None
-
-    @property
-    def grad_fn(self):
-        """The op that produced this tensor, or None for a leaf."""
-        return self._ctx
-
-    def __len__(self):
-        if self._array.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self._array.shape[0]
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
-
-    def __bool__(self):
-        if self._array.size != 1:
-            raise ValueError(
-                f"the truth value of a tensor with {self._array.size} elements is ambiguous; "
-                "use .any() or .all()."
-            )
-        return bool(self._array)
-
-    def __float__(self):
-        return float(self.item())
-
-    def __int__(self):
-        return int(self.item())
-
-    def __index__(self):
-        if not xp.issubdtype(self._array.dtype, xp.integer) or self._array.size != 1:
-            raise TypeError("only one-element integer tensors can be used as an index")
-        return int(self._array)
-
-    def __array__(self, dtype=None, copy=None):
-        return self._array if dtype is None else self._array.astype(dtype)
-
-    def __repr__(self):
-        body = xp.array2string(self._array, separator=", ", prefix="tensor(")
-        extra = ""
-        if self._array.dtype != default_float and self._array.dtype != xp.int64:
-            extra += f", dtype={self._array.dtype}"
-        if self._ctx is not None:
-            extra += f", grad_fn=<{type(self._ctx).__name__}>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
-
-    def item(self):
-        """The single value as a Python number."""
-        if self._array.size != 1:
-            raise ValueError(f"item(): the tensor has {self._array.size} elements, not 1.")
-        return self._array.item()
-
-    def tolist(self):
-        return self._array.tolist()
-
-    def numpy(self):
-        """The values as an ndarray sharing this tensor's memory (no copy), as PyTorch's ``numpy()``.
-
-        Writing into the array changes the tensor. A tensor that requires grad is refused
-        (its values belong to the graph): call ``.detach().numpy()``.
-
-        Example:
-            >>> t = tensor([1.0, 2.0])
-            >>> t.numpy()[0] = 5.0
-            >>> t.tolist()
-            [5.0, 2.0]
-        """
-        if self.requires_grad:
-            raise RuntimeError(
-                "numpy(): can't call numpy() on a tensor that requires grad; "
-                "use tensor.detach().numpy() instead."
-            )
-        return self._array
-
-    @property
-    def data(self) -> Tensor:
-        """PyTorch's ``.data``: a tensor over the same memory, cut from the graph.
-
-        No copy is made and ``requires_grad`` is False. Changes made through it (``p.data.add_(u)``,
-        ``p.data[0] = 1``) change this tensor and are invisible to autograd, as in PyTorch: unlike
-        :meth:`detach`, they do not count as in-place changes of this tensor, so a gradient that
-        used the old values is computed with the new ones without an error. Prefer
-        ``with no_grad():`` and :meth:`detach` in new code.
-
-        Assigning ``t.data = other`` (a Tensor, or an array) makes ``t`` use ``other``'s memory,
-        whatever its shape; ``t`` keeps its identity, ``requires_grad`` and ``grad``.
-
-        Example:
-            >>> w = tensor([1.0, 2.0], requires_grad=True)
-            >>> w.data.fill_(3.0)
-            tensor([3., 3.])
-            >>> w.tolist()
-            [3.0, 3.0]
-        """
-        return Tensor._make(self._array, False, None)
-
-    @data.setter
-    def data(self, value) -> None:
-        arr = value._array if isinstance(value, Tensor) else _to_array(value)
-        if self.requires_grad:
-            _check_grad_dtype(arr)
-        self._array = arr
-
     # ------------------------------------------------------------ autograd API
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False, inputs=None) -> None:
         """Accumulate gradients of this tensor into the ``.grad`` of every leaf.
 
         Args:
-            grad: d(loss)/d(self); omit for a one-element tensor.
+            gradient: d(loss)/d(self); omit for a one-element tensor.
             retain_graph: keep the graph so a second backward is possible.
+            create_graph, inputs: PyTorch's higher-order options; not supported (refused).
         """
-        _autograd.backward(self, grad, retain_graph)
-
-    def detach(self) -> "Tensor":
-        """A tensor sharing the data, cut from the graph (``requires_grad=False``)."""
-        return Tensor._make(self._array, False, None)
-
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Set ``requires_grad`` in place (leaves only) and return self."""
-        if requires_grad:
-            _check_grad_dtype(self._array)
-        elif self._ctx is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf: use .detach() instead.")
-        self.requires_grad = bool(requires_grad)
-        return self
-
-    def retain_grad(self) -> None:
-        """Keep ``.grad`` for this non-leaf tensor after backward."""
-        if not self.requires_grad:
-            raise RuntimeError("retain_grad(): the tensor does not require grad.")
-        self._retains_grad = True
-
-    def register_hook(self, hook):
-        """Call ``hook(grad)`` when the gradient w.r.t. this tensor is computed.
-
-        The hook may return a Tensor that replaces the gradient. Returns a
-        handle whose ``remove()`` unregisters it.
-        """
-        if not self.requires_grad:
-            raise RuntimeError("register_hook(): cannot register a hook on a tensor that does not require grad.")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return _HookHandle(self._hooks, hook)
-
-    def zero_(self) -> "Tensor":
-        """Fill with zeros in place (allowed on leaves or under no_grad)."""
-        self._check_inplace()
-        self._array[...] = 0
-        return self
-
-    def fill_(self, value) -> "Tensor":
-        self._check_inplace()
-        self._array[...] = value
-        return self
-
-    def copy_(self, src) -> "Tensor":
-        """Copy values from ``src`` (broadcast to this shape) in place."""
-        self._check_inplace()
-        src = _to_array(src)
-        try:
-            self._array[...] = src
-        except ValueError:
-            raise ValueError(f"copy_: cannot copy shape {src.shape} into shape {self._array.shape}.") from None
-        return self
-
-    def _check_inplace(self):
-        if self.requires_grad and _autograd.is_grad_enabled():
-            raise RuntimeError(
-                "an in-place change to a tensor that requires grad would corrupt the graph; "
-                "do it inside `with nnbasics.no_grad():`."
+        if create_graph or inputs is not None:
+            raise NotImplementedError(
+                "backward(create_graph=..., inputs=...): nnbasics computes first-order gradients only; "
+                "call backward() without them."
             )
+        _autograd.backward(self, gradient, bool(retain_graph))
 
-    def __setitem__(self, index, value):
-        self._check_inplace()
-        self._array[_ops.movement.as_index(index)] = _to_array(value) if not isinstance(value, numbers.Number) else value
+    def clone(self) -> Tensor:
+        """A copy with its own memory, differentiable (the gradient passes through)."""
+        return _ops.elementwise.clone(self)
 
-    # ----------------------------------------------------------------- dtypes
-    def astype(self, dtype) -> "Tensor":
-        """Convert to ``dtype``; differentiable between floating types."""
+    def contiguous(self) -> Tensor:
+        """This tensor when it is C-contiguous, else a C-ordered differentiable copy."""
+        return self if self._array.flags.c_contiguous else _ops.elementwise.clone(self, contiguous=True)
+
+    # ---------------------------------------------------------- dtype, device
+    def to(self, *args, **kwargs) -> Tensor:
+        """PyTorch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``.
+
+        Returns this tensor when nothing changes (unless ``copy=True``); a dtype change is
+        differentiable between floating dtypes. Only the CPU exists: ``'cuda'`` raises
+        :class:`~nnbasics.device.DeviceError`. A dtype may also be named by a string
+        (``to('float64')``; PyTorch would read it as a device name).
+        """
+        dev, dtype, copy = _parse_to(args, kwargs)
+        check_device(dev)
+        out = self if dtype is None else _ops.elementwise.cast(self, dtype)
+        return _ops.elementwise.clone(out) if copy and out is self else out
+
+    def cpu(self) -> Tensor:
+        """This tensor (it is on the CPU already)."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False) -> Tensor:
+        """Refused: nnbasics has no GPU backend (the message says why and what to use)."""
+        check_device("cuda" if device is None else device)
+        raise DeviceError(f"cuda(): device {device!r} is not a GPU; there is nothing to move.")
+
+    def type(self, dtype=None) -> Tensor | str:
+        """No argument: PyTorch's type name (``'torch.FloatTensor'``); with one, convert like :meth:`to`."""
+        if dtype is None:
+            return _TYPE_NAMES.get(self._array.dtype.name, f"torch.{self._array.dtype.name}")
+        return self.to(_dtype_of(dtype))
+
+    def type_as(self, other) -> Tensor:
+        return self.to(other.dtype)
+
+    def astype(self, dtype) -> Tensor:
+        """Convert to ``dtype`` (NumPy's name); differentiable between floating types."""
         return _ops.elementwise.cast(self, dtype)
-
-    to = astype
 
     def float(self):
         return self.astype(xp.float32)
@@ -333,14 +144,123 @@ class Tensor:
     def double(self):
         return self.astype(xp.float64)
 
+    def half(self):
+        return self.astype(xp.float16)
+
     def long(self):
         return self.astype(xp.int64)
 
     def int(self):
         return self.astype(xp.int32)
 
+    def byte(self):
+        return self.astype(xp.uint8)
+
     def bool(self):
         return self.astype(xp.bool_)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return _creation.tensor(data, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return _creation.zeros(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return _creation.ones(*size, dtype=self.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return _creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                              requires_grad=requires_grad)
+
+    # ------------------------------------------------------ in-place (PyTorch's rules: nnbasics.inplace)
+    def add_(self, other, *, alpha=1):
+        return _inplace.binary_(self, "add_", _ops.add, other, alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return _inplace.binary_(self, "sub_", _ops.sub, other, alpha)
+
+    def mul_(self, other):
+        return _inplace.binary_(self, "mul_", _ops.mul, other)
+
+    def div_(self, other):
+        return _inplace.binary_(self, "div_", _ops.div, other)
+
+    def pow_(self, exponent):
+        return _inplace.binary_(self, "pow_", _ops.pow, exponent)
+
+    def clamp_(self, min=None, max=None):
+        return _inplace.apply_(self, "clamp_", lambda t: _ops.clip(t, min, max))
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return _inplace.apply_(self, "neg_", _ops.neg)
+
+    def abs_(self):
+        return _inplace.apply_(self, "abs_", _ops.abs)
+
+    def exp_(self):
+        return _inplace.apply_(self, "exp_", _ops.exp)
+
+    def log_(self):
+        return _inplace.apply_(self, "log_", _ops.log)
+
+    def sqrt_(self):
+        return _inplace.apply_(self, "sqrt_", _ops.sqrt)
+
+    def sigmoid_(self):
+        return _inplace.apply_(self, "sigmoid_", _ops.sigmoid)
+
+    def tanh_(self):
+        return _inplace.apply_(self, "tanh_", _ops.tanh)
+
+    def relu_(self):
+        return _inplace.apply_(self, "relu_", _ops.relu)
+
+    def zero_(self):
+        """Fill with zeros in place (PyTorch's in-place rules: see :mod:`nnbasics.inplace`)."""
+        return _inplace.fill_(self, "zero_", 0)
+
+    def fill_(self, value):
+        return _inplace.fill_(self, "fill_", value)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s values (broadcast to this shape, cast to this dtype) into this tensor."""
+        return _inplace.copy_(self, src)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _inplace.random_(self, "normal_", lambda g, s: g.normal(mean, std, s), generator)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return _inplace.random_(self, "uniform_", lambda g, s: g.uniform(a, b, s), generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _inplace.random_(self, "bernoulli_", lambda g, s: g.random(s) < p, generator)
+
+    def masked_fill_(self, mask, value):
+        return _inplace.apply_(self, "masked_fill_", lambda t: _ops.masked_fill(t, mask, value))
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return _inplace.apply_(self, "scatter_", lambda t: _ops.scatter(t, dim, index, src, value=value,
+                                                                          reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        return _inplace.apply_(self, "scatter_add_", lambda t: _ops.scatter_add(t, dim, index, src), src)
+
+    def __setitem__(self, index, value):
+        _inplace.setitem_(self, index, value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     # -------------------------------------------------------------- operators
     def __add__(self, other):
@@ -367,6 +287,18 @@ class Tensor:
     def __rtruediv__(self, other):
         return _ops.div(other, self)
 
+    def __floordiv__(self, other):
+        return _ops.elementwise.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.elementwise.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.elementwise.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.elementwise.remainder(other, self)
+
     def __pow__(self, other):
         return _ops.pow(self, other)
 
@@ -387,6 +319,24 @@ class Tensor:
 
     def __abs__(self):
         return _ops.abs(self)
+
+    def __invert__(self):
+        return _ops.elementwise.logical("invert", self)
+
+    def __and__(self, other):
+        return _ops.elementwise.logical("and", self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _ops.elementwise.logical("or", self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _ops.elementwise.logical("xor", self, other)
+
+    __rxor__ = __xor__
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)
@@ -409,12 +359,19 @@ class Tensor:
     def __ne__(self, other):
         return _ops.compare(self, other, "ne")
 
-    # --------------------------------------------------------- method mirrors
-    def add(self, other):
-        return _ops.add(self, other)
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
-    def sub(self, other):
-        return _ops.sub(self, other)
+    def equal(self, other) -> bool:
+        """True when ``other`` has the same shape and values (``torch.equal``)."""
+        other = other._array if isinstance(other, Tensor) else xp.asarray(other)
+        return self._array.shape == other.shape and bool((self._array == other).all())
+
+    # --------------------------------------------------------- method mirrors
+    def add(self, other, *, alpha=1):
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, *, alpha=1):
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
 
     def mul(self, other):
         return _ops.mul(self, other)
@@ -428,6 +385,9 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
+    def mm(self, other):
+        return _ops.matmul(self, other)
+
     def exp(self):
         return _ops.exp(self)
 
@@ -439,6 +399,9 @@ class Tensor:
 
     def abs(self):
         return _ops.abs(self)
+
+    def neg(self):
+        return _ops.neg(self)
 
     def sign(self):
         return _ops.sign(self)
@@ -463,34 +426,66 @@ class Tensor:
 
     clamp = clip
 
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def masked_fill(self, mask, value):
+        return _ops.masked_fill(self, mask, value)
 
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _ops.scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return _ops.scatter_add(self, dim, index, src)
+
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.sum(self if dtype is None else self.to(dtype), dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        return _ops.mean(self if dtype is None else self.to(dtype), dim, keepdim, axis=axis, keepdims=keepdims)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+        """No ``dim``: the largest value (0-d). With ``dim``: ``(values, indices)``. A tensor: :func:`maximum`."""
+        return _sel.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+        return _sel.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    amax = max
-    amin = min
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Largest values over ``dim`` (int, tuple; all dims by default); ties share the gradient."""
+        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def var(self, dim=None, keepdim=False, *, correction=1, axis=None, keepdims=None):
-        return _F.var(self, dim, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def std(self, dim=None, keepdim=False, *, correction=1, axis=None, keepdims=None):
-        return _F.std(self, dim, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _sel.sort(self, dim, descending, stable=stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _sel.argsort(self, dim, descending, stable=stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return _sel.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _sel.kthvalue(self, k, dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        return _sel.median(self, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        return _sel.mode(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        return _F.var(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
+        return _F.std(self, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
 
-    def softmax(self, dim=-1):
+    def softmax(self, dim):
         return _ops.softmax(self, dim)
 
-    def log_softmax(self, dim=-1):
+    def log_softmax(self, dim):
         return _ops.log_softmax(self, dim)
 
     def argmax(self, dim=None, keepdim=False):
@@ -499,22 +494,41 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return _ops.argmin(self, dim, keepdim)
 
-    def any(self, dim=None):
-        return Tensor._make(xp.asarray(self._array.any(axis=dim)), False, None)
+    def any(self, dim=None, keepdim=False):
+        return Tensor._make(xp.asarray(self._array.any(axis=dim, keepdims=keepdim)), False, None)
 
-    def all(self, dim=None):
-        return Tensor._make(xp.asarray(self._array.all(axis=dim)), False, None)
+    def all(self, dim=None, keepdim=False):
+        return Tensor._make(xp.asarray(self._array.all(axis=dim, keepdims=keepdim)), False, None)
 
     def reshape(self, *shape):
         return _ops.reshape(self, *shape)
 
-    view = reshape
+    def view(self, *shape):
+        """The same memory with a new shape (one dim may be -1), as PyTorch's ``view``.
+
+        Refused, as in PyTorch, when the memory layout does not allow it (after a transpose):
+        use :meth:`reshape` (which copies then) or ``.contiguous().view(...)``.
+        """
+        return _ops.movement.view(self, *shape)
+
+    def view_as(self, other):
+        return self.view(*other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(*other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return _ops.flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0=None, dim1=None):
         return _ops.transpose(self, dim0, dim1)
+
+    def t(self):
+        """Transpose of a matrix (a tensor of at most 2 dims), as ``torch.t``."""
+        if self._array.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._array.ndim}D; "
+                               "use transpose(dim0, dim1) or .mT.")
+        return _ops.transpose(self) if self._array.ndim == 2 else self
 
     def permute(self, *dims):
         return _ops.permute(self, *dims)
@@ -532,8 +546,14 @@ class Tensor:
     def expand(self, *shape):
         return _ops.expand(self, *shape)
 
+    def expand_as(self, other):
+        return _ops.expand(self, *other.shape)
+
     def broadcast_to(self, shape):
         return _ops.expand(self, *shape) if isinstance(shape, (tuple, list)) else _ops.expand(self, shape)
+
+    def repeat(self, *sizes):
+        return _ops.movement.repeat(self, *sizes)
 
     def squeeze(self, dim=None):
         return _ops.squeeze(self, dim)
@@ -543,6 +563,9 @@ class Tensor:
 
     def split(self, split_size_or_sections, dim=0):
         return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _ops.movement.chunk(self, chunks, dim)
 
     def gather(self, dim, index):
         return _ops.gather(self, dim, index)
@@ -554,105 +577,21 @@ class Tensor:
         return _ops.pad(self, pad_width, value)
 
 
-class _HookHandle:
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-
-# ------------------------------------------------------------------ constructors
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    for s in shape:
-        if not isinstance(s, numbers.Integral) or s < 0:
-            raise ValueError(f"shape must be non-negative ints; got {shape}.")
-    return tuple(int(s) for s in shape)
-
-
-def _dtype_arg(dtype):
-    return default_float if dtype is None else xp.dtype(dtype)
-
-
-def _new(arr, requires_grad):
-    if requires_grad:
-        _check_grad_dtype(arr)
-    return Tensor._make(arr, bool(requires_grad), None)
-
-
-def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data``.
-
-    Python floats become float32 and Python ints int64; ndarrays keep their dtype.
-
-    Example:
-        >>> tensor([[1.0, 2.0]]).shape
-        (1, 2)
-    """
-    return _new(_to_array(data, dtype, copy=True), requires_grad)
-
-
-def as_tensor(data, dtype=None) -> Tensor:
-    """Wrap ``data`` as a Tensor without copying where possible; Tensors pass through."""
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == xp.dtype(dtype)):
-        return data
-    return Tensor._make(_to_array(data, dtype), False, None)
-
-
-def zeros(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Tensor of zeros. ``zeros(2, 3)`` and ``zeros((2, 3))`` are the same."""
-    return _new(xp.zeros(_shape_arg(shape), dtype=_dtype_arg(dtype)), requires_grad)
-
-
-def ones(*shape, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Tensor of ones."""
-    return _new(xp.ones(_shape_arg(shape), dtype=_dtype_arg(dtype)), requires_grad)
-
-
-def full(shape, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Tensor of ``shape`` filled with ``fill_value``."""
-    shape = _shape_arg((shape,) if isinstance(shape, numbers.Integral) else tuple(shape))
-    return _new(xp.full(shape, fill_value, dtype=_dtype_arg(dtype)), requires_grad)
-
-
-def zeros_like(t, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    d = _to_array(t)
-    return _new(xp.zeros(d.shape, dtype=d.dtype if dtype is None else dtype), requires_grad)
-
-
-def ones_like(t, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    d = _to_array(t)
-    return _new(xp.ones(d.shape, dtype=d.dtype if dtype is None else dtype), requires_grad)
-
-
-def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` (default 0) up to, not including, ``end``.
-
-    Integer arguments give int64 (as PyTorch); any float argument gives float32.
-    """
-    if end is None:
-        start, end = 0, start
-    if dtype is None:
-        ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = xp.int64 if ints else default_float
-    return _new(xp.arange(start, end, step).astype(dtype), requires_grad)
-
-
-def randn(*shape, rng=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples, drawn from ``rng`` (Generator, int seed or None)."""
-    arr = as_generator(rng).standard_normal(_shape_arg(shape), dtype=xp.float64).astype(_dtype_arg(dtype))
-    return _new(arr, requires_grad)
-
-
-def rand(*shape, rng=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1), drawn from ``rng`` (Generator, int seed or None)."""
-    arr = as_generator(rng).random(_shape_arg(shape), dtype=xp.float64).astype(_dtype_arg(dtype))
-    return _new(arr, requires_grad)
-
-
-from . import autograd as _autograd  # noqa: E402  (circular: autograd needs Tensor)
-from . import functional as _F  # noqa: E402
-from . import ops as _ops  # noqa: E402
+from . import autograd as _autograd
+from . import creation as _creation
+from . import functional as _F
+from . import inplace as _inplace
+from . import ops as _ops
+from .creation import (  # noqa: F401  (the factories lived here; still importable from here)
+    arange,
+    as_tensor,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .functional import selection as _sel

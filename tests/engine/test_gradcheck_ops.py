@@ -261,8 +261,8 @@ REDUCTIONS = {
     "sum": lambda x, **kw: x.sum(**kw),
     "fn_sum": lambda x, **kw: nb.sum(x, **kw),
     "mean": lambda x, **kw: x.mean(**kw),
-    "max": lambda x, **kw: x.max(**kw),
-    "min": lambda x, **kw: nb.min(x, **kw),
+    "max": lambda x, **kw: x.amax(**kw),
+    "min": lambda x, **kw: nb.amin(x, **kw),
     "logsumexp": lambda x, **kw: x.logsumexp(**kw),
     "var_c1": lambda x, **kw: x.var(**kw),
     "var_c0": lambda x, **kw: nb.var(x, correction=0, **kw),
@@ -515,7 +515,7 @@ def test_getitem_repeated_indices_accumulate():
     x[[0, 2, 2, 2, 0]].sum().backward()
     np.testing.assert_array_equal(x.grad._array, [2.0, 0.0, 3.0, 0.0])
     y = leaf(np.zeros((2, 3)))
-    y[[1, 1, 0], [2, 2, 2]].backward(grad=np.array([1.0, 10.0, 100.0]))
+    y[[1, 1, 0], [2, 2, 2]].backward(gradient=np.array([1.0, 10.0, 100.0]))
     np.testing.assert_array_equal(y.grad._array, [[0, 0, 100], [0, 0, 11]])
 
 
@@ -593,6 +593,6 @@ def test_reused_inputs_and_deep_composite():
 def test_reused_leaf_through_every_op_kind():
     def fn(x):
         h = x.reshape(5, 6).T @ x.reshape(5, 6)  # (6, 6)
-        return (h.softmax(0) * x.flatten()[:6] + h.logsumexp(1, keepdim=True)).max(1)
+        return (h.softmax(0) * x.flatten()[:6] + h.logsumexp(1, keepdim=True)).amax(1)
 
     check(fn, normal(2, 3, 5))

@@ -289,7 +289,7 @@ FLOAT32_GRAPHS = {
     "softmax_lse": lambda x: (x.softmax(1) * 3.0).sum() + x.logsumexp() + x.log_softmax(0).mean(),
     "sigmoid_tanh_relu": lambda x: (x.sigmoid() * x.tanh() + x.relu() * 0.1).sum(),
     "numpy_scalars": lambda x: (x * np.float64(2.0) + np.float64(1.0)).sum(),
-    "max_min_clip": lambda x: x.max() + x.min(0).sum() + x.clip(-0.3, 0.3).sum() + nb.maximum(x, 0.1).sum(),
+    "max_min_clip": lambda x: x.max() + x.min(0).values.sum() + x.clip(-0.3, 0.3).sum() + nb.maximum(x, 0.1).sum(),
     "float64_ndarray_constant": lambda x: (x * np.full((2, 3), 0.5)).sum(),
     "float64_tensor_operand": lambda x: (x * nb.tensor(np.ones(3))).sum(),
 }

@@ -89,11 +89,11 @@ def _lse(a, axis, keepdims):
 REDUCTIONS = {
     "sum": (lambda t, d, k: t.sum(d, k), np.sum),
     "mean": (lambda t, d, k: t.mean(axis=d, keepdims=k), np.mean),
-    "max": (lambda t, d, k: t.max(d, keepdim=k), np.max),
-    "min": (lambda t, d, k: nb.min(t, axis=d, keepdims=k), np.min),
+    "max": (lambda t, d, k: t.amax(d, keepdim=k), np.max),
+    "min": (lambda t, d, k: nb.amin(t, axis=d, keepdims=k), np.min),
     "logsumexp": (lambda t, d, k: t.logsumexp(d, k), _lse),
-    "var0": (lambda t, d, k: t.var(d, k, correction=0), np.var),
-    "std0": (lambda t, d, k: nb.std(t, d, k, correction=0), np.std),
+    "var0": (lambda t, d, k: t.var(d, keepdim=k, correction=0), np.var),
+    "std0": (lambda t, d, k: nb.std(t, d, keepdim=k, correction=0), np.std),
 }
 
 

@@ -266,7 +266,7 @@ def test_full_backward_hook_grads():
     h = m.register_full_backward_hook(lambda mod, gi, go: seen.append((mod, gi, go)))
     y = m(x)
     # the input is also used outside the module: grad_input must be this module's share only
-    (y * nb.Tensor(w_up)).sum().add((x * 3).sum()).backward()
+    (y * nb.as_tensor(w_up)).sum().add((x * 3).sum()).backward()
     assert len(seen) == 1 and seen[0][0] is m
     _, (gx,), (gy,) = seen[0]
     np.testing.assert_allclose(gy._array, w_up, rtol=1e-6)
@@ -396,7 +396,7 @@ class _Sabotaged(nn.Module):
         if x.shape[-1] != 3:
             raise ValueError("bad shape" if self.flaw == "message" else f"_Sabotaged expected (*, 3), got {x.shape}")
         y = self.lin(x)
-        return y + nb.Tensor(self.hidden) if self.flaw == "unregistered" else y
+        return y + nb.as_tensor(self.hidden) if self.flaw == "unregistered" else y
 
 
 @pytest.mark.parametrize("flaw, match", [

@@ -47,7 +47,7 @@ def check_fits(model, X, y=None, *, loss="cross_entropy", what="the data", fix="
     import numpy as np
 
     from ..autograd import no_grad
-    from ..tensor import Tensor
+    from ..tensor import Tensor, as_tensor
     from ..training.fit import resolve_loss
 
     names = {id(m): n for n, m in model.named_modules()}
@@ -68,7 +68,7 @@ def check_fits(model, X, y=None, *, loss="cross_entropy", what="the data", fix="
     try:
         model.eval()
         with no_grad():
-            out = model(Tensor(np.asarray(X)))
+            out = model(as_tensor(np.asarray(X)))
             if y is not None and loss is not None:
                 stack.clear()
                 _check_loss(out, y, y if labels is None else labels, loss, resolve_loss, Tensor)
@@ -92,10 +92,12 @@ def _check_loss(out, y, labels, loss, resolve_loss, Tensor):
     """The loss of the outputs against the targets (raises what the training loop would)."""
     import numpy as np
 
+    from ..tensor import as_tensor
+
     labels = np.asarray(labels)
     if hasattr(out, "shape") and len(out.shape) == 2 and labels.dtype.kind in "iu":
         n_out, top = int(out.shape[1]), int(labels.max()) if labels.size else 0
         if n_out > 1 and top >= n_out:
             raise ValueError(f"the model scores {n_out} classes but the labels go up to {top}; its last layer "
                              f"needs {top + 1} outputs")
-    resolve_loss(loss)(out, Tensor(np.asarray(y)))
+    resolve_loss(loss)(out, as_tensor(np.asarray(y)))

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import as_tensor
 from .dataset import has_batch_access
 
 __all__ = ["DataLoader", "default_collate"]
@@ -162,7 +162,7 @@ class DataLoader:
                     f"{x.shape[0] if x.ndim else 'a scalar'}; transforms must keep the first axis."
                 )
             fields[0] = _normalize_field(x)
-        return tuple(Tensor(f) for f in fields)
+        return tuple(as_tensor(f) for f in fields)
 
     def __iter__(self):
         # NOTE: the order is drawn here, not lazily at the first next(), so iter(loader)

@@ -24,7 +24,7 @@ import numbers
 
 from ..backend import default_float, xp
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 __all__ = [
     "Compose",
@@ -48,7 +48,7 @@ def _unwrap(x):
 
 
 def _wrap(a, was_tensor):
-    return Tensor(a) if was_tensor else a
+    return as_tensor(a) if was_tensor else a
 
 
 def _check_images(x, owner):

@@ -35,7 +35,7 @@ from ..data.text import CharVocab
 from ..functional import cross_entropy
 from ..optim import Adam
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import as_tensor
 
 __all__ = ["DEFAULT_TEXT", "SequenceModel", "main", "one_hot", "run", "train_sequence"]
 
@@ -74,7 +74,7 @@ def train_sequence(model, x, y, *, steps: int, lr: float, stop_when_exact: bool 
         share of positions predicted right), ``first_exact_step`` (the first step count after
         which every position is right, or None), ``predictions`` ``(N, T)`` ids after training.
     """
-    xt, yt = Tensor(x), Tensor(y.reshape(-1))
+    xt, yt = as_tensor(x), as_tensor(y.reshape(-1))
     opt = Adam(model.parameters(), lr=lr)
     losses, accuracy, first_exact = [], [], None
     for step in range(steps + 1):

@@ -37,7 +37,7 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import as_tensor
 
 __all__ = ["gradient_norms", "main", "run"]
 
@@ -88,8 +88,8 @@ def run(*, steps: int = 50, hidden: int = 32, input_size: int = 8, batch: int = 
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"grad_through_time: {name} must be a positive int. Got {v!r}.")
     g = as_generator(rng)
-    x = Tensor(g.standard_normal((steps, batch, input_size)))  # (T, N, I) float64
-    w = Tensor(g.standard_normal((batch, hidden)))  # (N, H)
+    x = as_tensor(g.standard_normal((steps, batch, input_size)))  # (T, N, I) float64
+    w = as_tensor(g.standard_normal((batch, hidden)))  # (N, H)
     seeds = g.integers(0, 2**31, size=2)
     rnn = nn.RNNCell(input_size, hidden, rng=int(seeds[0]), dtype="float64")
     lstm = nn.LSTMCell(input_size, hidden, rng=int(seeds[1]), dtype="float64")

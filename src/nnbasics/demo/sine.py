@@ -29,7 +29,7 @@ from ..autograd import no_grad
 from ..functional import mse_loss
 from ..optim import Adam
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import as_tensor
 from .charseq import _check
 
 __all__ = ["SineModel", "main", "run", "sine_windows"]
@@ -74,7 +74,7 @@ def run(*, window: int = 20, n_train: int = 64, steps: int = 150, hidden: int = 
     xt, yt = sine_windows(256, window, rng=g)
     model = SineModel(hidden, rng=g)
     opt = Adam(model.parameters(), lr=lr)
-    X, Y = Tensor(x), Tensor(y)
+    X, Y = as_tensor(x), as_tensor(y)
     losses = []
     for _ in range(steps):
         loss = mse_loss(model(X), Y)
@@ -85,7 +85,7 @@ def run(*, window: int = 20, n_train: int = 64, steps: int = 150, hidden: int = 
     burn = window // 4
     with no_grad():
         train_mse = float(mse_loss(model(X), Y).item())
-        pred = model(Tensor(xt))._array
+        pred = model(as_tensor(xt))._array
     test_mse = float(((pred - yt)[:, burn:] ** 2).mean())
     baseline = float(((xt - yt)[:, burn:] ** 2).mean())
     if out is not None:

@@ -35,7 +35,7 @@ import numpy as np
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .layers import first_tensor, layer_kind
 
 __all__ = ["GradcheckReport", "GradcheckRow", "gradcheck_model"]
@@ -103,7 +103,7 @@ class GradcheckReport:
 
 def _f64(a):
     a = a._array if isinstance(a, Tensor) else np.asarray(a)
-    return Tensor(a.astype(np.float64)) if np.issubdtype(a.dtype, np.floating) else Tensor(a)
+    return as_tensor(a.astype(np.float64)) if np.issubdtype(a.dtype, np.floating) else as_tensor(a)
 
 
 def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: int = 16, eps: float = 1e-6,

@@ -40,7 +40,7 @@ from ..autograd import enable_grad
 from ..nn.init import calculate_fan_in_and_fan_out
 from ..nn.module import Module
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .findings import fmt
 from .layers import ACTIVATION_TYPES, first_tensor, kept_as_found, layer_kind
 from .norms import as_input
@@ -249,7 +249,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
     if not np.issubdtype(xt.dtype, np.floating):
         raise TypeError(f"{owner}: x must be a float input batch (got {xt.dtype}); for token inputs report on a "
                         "submodule after the embedding.")
-    xt = Tensor(xt._array.copy(), requires_grad=True)
+    xt = as_tensor(xt._array.copy()).requires_grad_()
     events, fwd, bwd = [], {}, {}
 
     def fhook(name, m):
@@ -278,7 +278,7 @@ def init_report(model: Module, x, *, scheme=None, rng=0, train: bool = False) ->
         with enable_grad():
             out = first_tensor(model(xt))
             w = as_generator(rng).standard_normal(out.shape).astype(out.dtype)
-            (out * Tensor(w)).sum().backward()
+            (out * as_tensor(w)).sum().backward()
     return _build(events, fwd, bwd, scheme)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..nn.module import Module
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .layers import first_tensor, kept_as_found, resolve_layers, weight_params
 
 __all__ = ["as_input", "as_target", "gradient_norms", "gradient_ratio", "weight_grad_norm"]
@@ -41,7 +41,7 @@ def as_input(x, model, owner):
         raise TypeError(f"{owner}: x must be a numeric array or a Tensor; got an object array.")
     if np.issubdtype(a.dtype, np.floating):
         a = a.astype(_float_dtype(model), copy=False)
-    return Tensor(a)
+    return as_tensor(a)
 
 
 def as_target(y, owner):
@@ -50,7 +50,7 @@ def as_target(y, owner):
     a = np.asarray(y)
     if a.dtype == object:
         raise TypeError(f"{owner}: y must be a numeric array or a Tensor; got an object array.")
-    return Tensor(a)
+    return as_tensor(a)
 
 
 def gradient_norms(model: Module, x, y, loss="cross_entropy", *, modules=None, train=None) -> dict:

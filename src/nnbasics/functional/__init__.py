@@ -14,3 +14,4 @@ from .normalization import *
 from .pooling import *
 from .recurrent import *
 from .reduce import *
+from .selection import *

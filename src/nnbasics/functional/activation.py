@@ -311,7 +311,7 @@ def maxout(input, pool_size, dim=-1) -> Tensor:
             f"give the layer before it out_features = units * {pool_size}."
         )
     grouped = ops.reshape(x, x.shape[:d] + (c // pool_size, int(pool_size)) + x.shape[d + 1:])
-    return ops.max(grouped, d + 1)
+    return ops.amax(grouped, d + 1)
 
 
 def softmax(input, dim=-1) -> Tensor:

@@ -12,7 +12,7 @@ import numbers
 from .. import ops
 from ..ops import norm as _norm
 from ..ops.util import as_operand
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .reduce import var as _var
 
 __all__ = ["batch_norm", "layer_norm", "normalize"]
@@ -24,7 +24,7 @@ def _as_tensor(v, name, owner):
     if isinstance(v, Tensor):
         return v
     try:
-        return Tensor(v)
+        return as_tensor(v)
     except TypeError:
         raise TypeError(f"{owner}: {name} must be a Tensor, an array or None; got {type(v).__name__}.") from None
 
@@ -219,7 +219,7 @@ def batch_norm_composed(x, weight=None, bias=None, *, eps=1e-5):
     """Training-mode batch norm from the mean/var primitives (no running statistics)."""
     axes = (0,) + tuple(range(2, x.ndim))
     mean = ops.mean(x, axes, True)
-    v = _var(x, axes, True, correction=0)
+    v = _var(x, axes, keepdim=True, correction=0)
     y = (x - mean) / ops.sqrt(v + eps)
     cshape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     if weight is not None:
@@ -233,7 +233,7 @@ def layer_norm_composed(x, k, weight=None, bias=None, *, eps=1e-5):
     """Layer norm over the last ``k`` dims from the mean/var primitives."""
     axes = tuple(range(x.ndim - k, x.ndim))
     mean = ops.mean(x, axes, True)
-    v = _var(x, axes, True, correction=0)
+    v = _var(x, axes, keepdim=True, correction=0)
     y = (x - mean) / ops.sqrt(v + eps)
     if weight is not None:
         y = y * weight

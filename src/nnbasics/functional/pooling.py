@@ -16,7 +16,7 @@ from ..ops.pool import avg_pool2d as _avg_op
 from ..ops.pool import max_pool2d as _max_op
 from ..ops.pool import pool_output_size
 from ..ops.util import as_operand
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "global_avg_pool2d", "max_pool2d"]
 
@@ -165,8 +165,8 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
         if (oh, ow) == (h, w):
             return x
         return avg_pool2d(x, (h // oh, w // ow))
-    ah = Tensor(_adaptive_matrix(h, oh, x.dtype))  # (OH, H)
-    awt = Tensor(_adaptive_matrix(w, ow, x.dtype).T)  # (W, OW)
+    ah = as_tensor(_adaptive_matrix(h, oh, x.dtype))  # (OH, H)
+    awt = as_tensor(_adaptive_matrix(w, ow, x.dtype).T)  # (W, OW)
     return matmul(ah, matmul(x, awt))  # (.., OH, H) @ (.., H, OW)
 
 

@@ -183,7 +183,7 @@ def decision_boundary(model, X, y, title="", *, ax=None, resolution=200, padding
         legend: draw the colour key (a shaded patch per predicted class, a dot per true class).
     """
     from ..autograd import no_grad
-    from ..tensor import Tensor
+    from ..tensor import as_tensor
 
     X = np.asarray(X, dtype=np.float32)
     y = np.asarray(y)
@@ -203,7 +203,7 @@ def decision_boundary(model, X, y, title="", *, ax=None, resolution=200, padding
         if was is not None:
             model.eval()
         with no_grad():
-            out = model(Tensor(grid))
+            out = model(as_tensor(grid))
         if was:
             model.train()
         out = np.asarray(out, dtype=np.float64)

@@ -29,7 +29,7 @@ from ..autograd import no_grad
 from ..nn.module import Module
 from ..nn.rnn_utils import last_step, masked_mean
 from ..rng import as_generator
-from ..tensor import Tensor, as_tensor
+from ..tensor import as_tensor
 from .registry import register_model
 
 __all__ = ["CharRNN", "SequenceClassifier", "char_gru", "char_lstm", "char_rnn", "sample", "sequence_classifier"]
@@ -293,11 +293,11 @@ def sample(model, vocab, prime: str, length: int, temperature: float = 1.0, rng=
     out = []
     try:
         with no_grad():
-            logits, state = model(Tensor(ids[None, :]), None)
+            logits, state = model(as_tensor(ids[None, :]), None)
             for _ in range(length):
                 nxt = _next_id(logits._array[0, -1], float(temperature), rng, top_k)
                 out.append(nxt)
-                logits, state = model(Tensor(np.array([[nxt]], dtype=np.int64)), state)
+                logits, state = model(as_tensor(np.array([[nxt]], dtype=np.int64)), state)
     finally:
         model.train(was_training)
     return prime + vocab.decode(np.array(out, dtype=np.int64))

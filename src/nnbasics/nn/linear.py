@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..backend import default_float, is_float_dtype, xp
 from .. import ops
+from ..backend import default_float, is_float_dtype, xp
 from ..ops.util import as_operand
 from ..rng import as_generator
 from .module import Module

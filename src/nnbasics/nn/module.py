@@ -15,7 +15,7 @@ from .. import anomaly as _anomaly
 from .. import autograd as _autograd
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import is_float_dtype, xp
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
@@ -365,7 +365,7 @@ class Module:
                     continue
                 t._array = t._array.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(t.grad._array.astype(dtype))
+                    t.grad = as_tensor(t.grad._array.astype(dtype))
         return self
 
     def double(self):
@@ -393,7 +393,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = Tensor(xp.zeros_like(p.grad._array))
+                p.grad = as_tensor(xp.zeros_like(p.grad._array))
 
     def requires_grad_(self, requires_grad: bool = True):
         """Set ``requires_grad`` on every parameter (False freezes them); returns self."""
@@ -489,7 +489,7 @@ class Module:
         if dtype is None:
             first = next(self.parameters(), None)
             dtype = first.dtype if first is not None else xp.float32
-        inputs = [Tensor(xp.zeros(tuple(s), dtype=dtype)) for s in shapes]
+        inputs = [as_tensor(xp.zeros(tuple(s), dtype=dtype)) for s in shapes]
         rows, handles = [], []
         names = {id(m): n for n, m in self.named_modules()}
         for m in self.modules():

@@ -18,7 +18,7 @@ from ..functional.normalization import (
 )
 from ..ops import norm as _norm
 from ..ops.util import as_operand
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
@@ -50,9 +50,9 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", Tensor(xp.zeros((C,), dtype=dtype)))
-            self.register_buffer("running_var", Tensor(xp.ones((C,), dtype=dtype)))
-            self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype=xp.int64)))
+            self.register_buffer("running_mean", as_tensor(xp.zeros((C,), dtype=dtype)))
+            self.register_buffer("running_var", as_tensor(xp.ones((C,), dtype=dtype)))
+            self.register_buffer("num_batches_tracked", as_tensor(xp.zeros((), dtype=xp.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

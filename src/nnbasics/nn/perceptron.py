@@ -17,7 +17,7 @@ import numbers
 from ..backend import default_float, xp
 from ..ops.util import as_operand
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .module import Module
 from .parameter import Parameter
 
@@ -87,7 +87,7 @@ class Perceptron(Module):
     def forward(self, x) -> Tensor:
         """Step activation of :meth:`net_input`: 1.0 where z >= 0, else 0.0 (no gradient)."""
         z = self.net_input(x)._array
-        return Tensor((z >= 0).astype(self.weight.dtype))
+        return as_tensor((z >= 0).astype(self.weight.dtype))
 
     def predict(self, X):
         """Class labels as an int64 ndarray in {0, 1}: (*, in_features) -> (*,)."""

@@ -115,7 +115,7 @@ def lengths_to_mask(lengths, max_len: int | None = None) -> Tensor:
         raise ValueError(f"lengths_to_mask: max_len must be a positive int. Got {max_len!r}.")
     arr = _lengths(lengths, "lengths_to_mask", max_len=max_len)
     t = int(arr.max()) if max_len is None else int(max_len)
-    return Tensor(np.arange(t)[None, :] < arr[:, None])
+    return as_tensor(np.arange(t)[None, :] < arr[:, None])
 
 
 def _time_batch_axes(output, batch_first, owner):
@@ -170,8 +170,8 @@ def masked_mean(output, lengths, batch_first: bool = False) -> Tensor:
     batch, steps = output.shape[b_ax], output.shape[t_ax]
     arr = _lengths(lengths, "masked_mean", batch=batch, max_len=steps)
     # ops on a lengths Tensor (not on its values): an ONNX export then reads them from the input
-    lens = lengths.long() if isinstance(lengths, Tensor) else Tensor(arr)
-    mask = ops.compare(Tensor(np.arange(steps)).reshape(1, steps), lens.reshape(batch, 1), "lt")  # (B, T)
+    lens = lengths.long() if isinstance(lengths, Tensor) else as_tensor(arr)
+    mask = ops.compare(as_tensor(np.arange(steps)).reshape(1, steps), lens.reshape(batch, 1), "lt")  # (B, T)
     mask = mask.astype(output.dtype)
     if not batch_first:
         mask = mask.transpose(0, 1)  # (T, B)
@@ -211,7 +211,7 @@ def mask_targets(targets, lengths, batch_first: bool = False, ignore_index: int 
     valid = np.arange(y.shape[t_ax])[None, :] < arr[:, None]  # (B, T)
     if not batch_first:
         valid = valid.T
-    return Tensor(np.where(valid, y, int(ignore_index)).astype(np.int64))
+    return as_tensor(np.where(valid, y, int(ignore_index)).astype(np.int64))
 
 
 def detach_state(state):

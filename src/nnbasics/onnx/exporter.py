@@ -23,7 +23,7 @@ import os
 import warnings
 
 from .. import nn
-from ..tensor import Tensor
+from ..tensor import as_tensor
 from .converters import find_converter
 from .emit import Emitter
 from .errors import OnnxExportError, OnnxExportWarning
@@ -42,7 +42,7 @@ MIN_OPSET = 13
 
 # ------------------------------------------------------------------------- tracing
 def _run(model, structure, arrays):
-    tensors = [Tensor(a) for a in arrays]
+    tensors = [as_tensor(a) for a in arrays]
     return trace(model, rebuild(structure, tensors), tensors, opaque=lambda m: find_converter(m) is not None)
 
 

@@ -7,14 +7,55 @@ arguments and applies it. Composites (var, std, ...) live in
 ``recurrent``, ``embedding``) are imported as submodules; :mod:`nnbasics.functional` re-exports them.
 """
 
-from . import activation, elementwise, linalg, loss, movement, reduce, util  # noqa: F401
+from . import activation, elementwise, indexed, linalg, loss, movement, reduce, util  # noqa: F401
 from .elementwise import (  # noqa: F401
-    abs, add, cast, clip, compare, div, exp, log, maximum, minimum, mul, neg, pow, relu,
-    sigmoid, sign, sqrt, sub, tanh, where,
+    abs,
+    add,
+    cast,
+    clip,
+    clone,
+    compare,
+    div,
+    exp,
+    floor_divide,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    remainder,
+    sigmoid,
+    sign,
+    sqrt,
+    sub,
+    tanh,
+    where,
 )
+from .indexed import index_put, masked_fill, scatter, scatter_add  # noqa: F401
 from .linalg import linear, matmul  # noqa: F401
 from .movement import (  # noqa: F401
-    broadcast_to, cat, concatenate, expand, flatten, gather, getitem, pad, permute, reshape,
-    split, squeeze, stack, take_along_axis, transpose, unsqueeze,
+    alias,
+    as_index,
+    broadcast_to,
+    cat,
+    chunk,
+    concatenate,
+    expand,
+    flatten,
+    gather,
+    getitem,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    take_along_axis,
+    transpose,
+    unsqueeze,
+    view,
 )
-from .reduce import argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum  # noqa: F401
+from .reduce import amax, amin, argmax, argmin, log_softmax, logsumexp, mean, softmax, sum  # noqa: F401

@@ -19,6 +19,7 @@ from .util import as_operand, float_operand, operands, sum_to
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sign",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "clip", "cast", "compare",
+    "clone", "floor_divide", "remainder", "logical",
 ]
 
 
@@ -63,13 +64,15 @@ class Mul(Function):
     """z = a * b.  dz/da = b, dz/db = a."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        needs = self.needs_grad
+        if needs:  # keep only what a gradient needs (as PyTorch): b for a's, a for b's
+            self.shapes = a.shape, b.shape
+            self.a, self.b = (a if needs[1] else None), (b if needs[0] else None)
         return _mul(a, b)
 
     def backward(self, g):
-        a, b = self.a, self.b
-        ga = sum_to(_mul(g, b), a.shape) if self.needs_grad[0] else None
-        gb = sum_to(_mul(g, a), b.shape) if self.needs_grad[1] else None
+        ga = sum_to(_mul(g, self.b), self.shapes[0]) if self.needs_grad[0] else None
+        gb = sum_to(_mul(g, self.a), self.shapes[1]) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -77,14 +80,17 @@ class Div(Function):
     """z = a / b.  dz/da = 1/b, dz/db = -a/b^2."""
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        needs = self.needs_grad
+        if needs:  # b is needed by both gradients, a only by b's
+            self.shapes = a.shape, b.shape
+            self.a, self.b = (a if needs[1] else None), b
         return a / b
 
     def backward(self, g):
-        a, b = self.a, self.b
+        b = self.b
         gb_ = g / b
-        ga = sum_to(gb_, a.shape) if self.needs_grad[0] else None
-        gb = sum_to(-gb_ * a / b, b.shape) if self.needs_grad[1] else None
+        ga = sum_to(gb_, self.shapes[0]) if self.needs_grad[0] else None
+        gb = sum_to(-gb_ * self.a / b, self.shapes[1]) if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -336,6 +342,16 @@ class Cast(Function):
         return (g,)  # the engine casts it to the input's dtype
 
 
+class Clone(Function):
+    """z = a copy of a in its own memory (C order when ``contiguous``).  dz/da = 1."""
+
+    def forward(self, a, contiguous):
+        return xp.array(a, order="C" if contiguous else "K", copy=True)
+
+    def backward(self, g):
+        return (g,)
+
+
 # ----------------------------------------------------------------- functions
 def add(a, b) -> Tensor:
     """a + b, broadcasting."""
@@ -468,6 +484,44 @@ def cast(a, dtype) -> Tensor:
             _autograd.record_op("cast", (a,), {"dtype": dtype}, out)
         return out
     return Cast.apply(a, dtype=dtype)
+
+
+def clone(a, contiguous: bool = False) -> Tensor:
+    """A copy of ``a`` with its own memory; the gradient passes through (``Tensor.clone``)."""
+    return Clone.apply(as_operand(a), contiguous=contiguous)
+
+
+def floor_divide(a, b) -> Tensor:
+    """a // b, rounded toward minus infinity (PyTorch's ``//``); no gradient (it is 0 almost everywhere)."""
+    a, b = operands(a, b)
+    return Tensor._make(xp.asarray(xp.floor_divide(a._array, b._array)), False, None)
+
+
+def remainder(a, b) -> Tensor:
+    """a % b with the sign of ``b`` (Python's and PyTorch's ``%``): a - floor(a / b) * b.
+
+    Composed, so the gradient is PyTorch's: 1 for ``a``, -floor(a / b) for ``b``.
+    """
+    a, b = operands(a, b)
+    return sub(a, mul(floor_divide(a, b), b))
+
+
+_LOGICAL = {"and": xp.bitwise_and, "or": xp.bitwise_or, "xor": xp.bitwise_xor}
+
+
+def logical(op: str, a, b=None) -> Tensor:
+    """``&``, ``|``, ``^`` and ``~`` of bool tensors (logical) or integer tensors (bitwise); no gradient."""
+    if b is None:
+        a = as_operand(a)
+        arrays = (a._array,)
+    else:
+        a, b = operands(a, b)
+        arrays = (a._array, b._array)
+    if any(x.dtype.kind not in "biu" for x in arrays):
+        raise TypeError(f"{op}: only bool and integer tensors; got {[str(x.dtype) for x in arrays]}. "
+                        "Compare first (x > 0) to get a bool tensor.")
+    out = xp.invert(arrays[0]) if b is None else _LOGICAL[op](*arrays)
+    return Tensor._make(xp.asarray(out), False, None)
 
 
 _COMPARE = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .util import operands, sum_to
 
 __all__ = ["matmul", "linear"]
@@ -23,7 +23,7 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, g):
-        a, b = self.a, self.b
+        a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
         if b.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
@@ -62,7 +62,9 @@ class Linear(Function):
     """
 
     def forward(self, x, w, b=None):
-        self.x, self.w = x, w
+        needs = self.needs_grad
+        if needs:  # keep only what a gradient needs (as PyTorch): W for x's, x for W's
+            self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
         y = x @ w.T
         if b is not None:
             y += b  # y is a fresh array from the GEMM
@@ -88,8 +90,8 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
     Raises:
         ValueError: naming the shapes when they do not fit together.
     """
-    x = input if isinstance(input, Tensor) else Tensor(input)
-    w = weight if isinstance(weight, Tensor) else Tensor(weight)
+    x = as_tensor(input)
+    w = as_tensor(weight)
     if w.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features); got shape {w.shape}.")
     if x.ndim == 0 or x.shape[-1] != w.shape[1]:
@@ -98,7 +100,7 @@ def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
         )
     if bias is None:
         return Linear.apply(x, w)
-    b = bias if isinstance(bias, Tensor) else Tensor(bias)
+    b = as_tensor(bias)
     if b.shape != (w.shape[0],):
         raise ValueError(f"linear: bias must have shape ({w.shape[0]},) for weight {w.shape}; got {b.shape}.")
     return Linear.apply(x, w, b)

@@ -15,8 +15,8 @@ from . import workspace
 from .util import as_operand, normalize_dim, sum_to
 
 __all__ = [
-    "reshape", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
-    "getitem", "as_index", "concatenate", "cat", "stack", "split", "pad",
+    "reshape", "view", "alias", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
+    "getitem", "as_index", "concatenate", "cat", "stack", "split", "chunk", "repeat", "pad",
     "take_along_axis", "gather",
 ]
 
@@ -136,6 +136,16 @@ class TakeAlongAxis(Function):
 
 
 # ----------------------------------------------------------------- functions
+def _as_view(out, x):
+    """Mark ``out`` as a view of ``x`` when its array is one (NumPy did not copy): they share the version
+    counter, so an in-place change through either is seen by backward (nnbasics.versions)."""
+    xa, base = x._array, out._array.base
+    if base is not None and (base is xa or base is xa.base):
+        out._vc = x._vc
+        out._base = x if x._base is None else x._base
+    return out
+
+
 def _shape_tuple(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -149,11 +159,30 @@ def reshape(x, *shape) -> Tensor:
     if shape == x.shape:
         return x
     try:
-        return Reshape.apply(x, shape=shape)
+        return _as_view(Reshape.apply(x, shape=shape), x)
     except ValueError:
         raise ValueError(
             f"reshape: cannot reshape a tensor of shape {x.shape} ({x._array.size} elements) into {shape}."
         ) from None
+
+
+def view(x, *shape) -> Tensor:
+    """PyTorch's ``view``: :func:`reshape` that never copies; refused when the layout needs a copy."""
+    x = as_operand(x)
+    out = reshape(x, *shape)
+    if out._vc is not x._vc and x._array.size:  # reshape had to copy: the memory layout allows no view
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (shape {x.shape} after a transpose "
+            f"or permute is not contiguous in memory). Use .reshape(...) instead (it copies when it must), or "
+            f".contiguous().view(...)."
+        )
+    return out
+
+
+def alias(x) -> Tensor:
+    """A new tensor over the same memory and, when ``x`` records, the same graph (``Tensor(x)``)."""
+    x = as_operand(x)
+    return _as_view(Reshape.apply(x, shape=x.shape), x)
 
 
 def flatten(x, start_dim=0, end_dim=-1) -> Tensor:
@@ -174,7 +203,7 @@ def permute(x, *dims) -> Tensor:
         raise ValueError(f"permute: {given} is not a permutation of the {x.ndim} dims of shape {x.shape}.")
     if dims == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, dims=dims)
+    return _as_view(Permute.apply(x, dims=dims), x)
 
 
 def transpose(x, dim0=None, dim1=None) -> Tensor:
@@ -197,7 +226,7 @@ def expand(x, *shape) -> Tensor:
     if shape == x.shape:
         return x
     try:
-        return Expand.apply(x, shape=shape)
+        return _as_view(Expand.apply(x, shape=shape), x)
     except ValueError:
         raise ValueError(f"expand: cannot broadcast shape {x.shape} to {shape}.") from None
 
@@ -232,9 +261,12 @@ def getitem(x, index) -> Tensor:
     x = as_operand(x)
     index = as_index(index)
     try:
-        return GetItem.apply(x, index=index)
+        out = _as_view(GetItem.apply(x, index=index), x)
     except IndexError as e:
         raise IndexError(f"getitem: index out of range for shape {x.shape}: {e}") from None
+    if out._base is x:  # a view of x itself: an in-place change of it can be written as x[index] = ...
+        out._view_index = index
+    return out
 
 
 def concatenate(tensors, dim=0) -> Tensor:
@@ -288,6 +320,30 @@ def split(x, split_size_or_sections, dim=0) -> list:
         out.append(getitem(x, idx))
         start += s
     return out
+
+
+def chunk(x, chunks, dim=0) -> list:
+    """PyTorch's ``chunk``: at most ``chunks`` pieces of ceil(size / chunks) along ``dim`` (the last may be smaller)."""
+    x = as_operand(x)
+    if not isinstance(chunks, numbers.Integral) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive int; got {chunks!r}.")
+    n = x.shape[normalize_dim(dim, x.ndim)]
+    return split(x, max(-(-n // int(chunks)), 1), dim)
+
+
+def repeat(x, *sizes) -> Tensor:
+    """PyTorch's ``repeat`` (NumPy's ``tile``): ``sizes[i]`` copies along dim i; extra sizes add leading dims.
+
+    Composed from reshape and expand: (s0, s1) -> (1, s0, 1, s1) -> (r0, s0, r1, s1) -> (r0*s0, r1*s1).
+    """
+    x = as_operand(x)
+    sizes = _shape_tuple(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: give at least one size per dim ({x.ndim}); got {sizes}.")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    inter = tuple(v for s in shape for v in (1, s))
+    wide = tuple(v for r, s in zip(sizes, shape) for v in (r, s))
+    return reshape(expand(reshape(x, inter), wide), tuple(r * s for r, s in zip(sizes, shape)))
 
 
 def pad(x, pad_width, value=0.0) -> Tensor:

@@ -22,7 +22,7 @@ import math
 
 from ..autograd import Function
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 __all__ = ["batch_norm", "layer_norm"]
 
@@ -177,7 +177,7 @@ class LayerNorm(Function):
 
 
 def _affine_inputs(weight, bias):
-    params = [p if isinstance(p, Tensor) else Tensor(p) for p in (weight, bias) if p is not None]
+    params = [as_tensor(p) for p in (weight, bias) if p is not None]
     return params, (weight is not None, bias is not None)
 
 

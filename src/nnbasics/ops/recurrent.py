@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from . import workspace
 
 __all__ = ["GRULayer", "LSTMLayer", "RNNLayer", "gru_layer", "lstm_layer", "rnn_layer"]
@@ -97,7 +97,7 @@ class RNNLayer(Function):
                 xp.maximum(h, 0, out=h)
             else:
                 xp.tanh(h, out=h)
-        if hasattr(self, "needs_grad"):
+        if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, a)
             self.relu, self.reverse = relu, reverse
         return a
@@ -206,7 +206,7 @@ class LSTMLayer(Function):
             xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
             c = c_t
         out[T] = c
-        if hasattr(self, "needs_grad"):
+        if self.needs_grad is not None:
             self.saved = (x, h0, c0, w_ih, w_hh, acts, out, cs, tcs)
             self.reverse = reverse
         return out
@@ -339,7 +339,7 @@ class GRULayer(Function):
             h_new *= a[:, H:H2]
             h_new += n
             h = h_new
-        if hasattr(self, "needs_grad"):
+        if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, gx, ghn, out)
             self.reverse = reverse
         return out
@@ -404,7 +404,7 @@ class GRULayer(Function):
 
 # ------------------------------------------------------------------------------ functions
 def _tensor(v):
-    return v if isinstance(v, Tensor) else Tensor(v)
+    return as_tensor(v)
 
 
 def _bias_args(b_ih, b_hh, owner):

@@ -1,4 +1,7 @@
-"""Reduction primitives: sum, mean, max, min, logsumexp, softmax, log_softmax.
+"""Reduction primitives: sum, mean, amax, amin, logsumexp, softmax, log_softmax.
+
+PyTorch's ``max``/``min`` (values and indices along a dim) are composed from these in
+:mod:`nnbasics.functional.selection`.
 
 Every reduction takes PyTorch's ``dim``/``keepdim`` and NumPy's
 ``axis``/``keepdims`` (give one spelling, not both). ``dim=None`` reduces all.
@@ -12,7 +15,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from .util import as_operand, float_operand, normalize_dim, reduce_axes
 
-__all__ = ["sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax", "argmax", "argmin"]
+__all__ = ["amax", "amin", "argmax", "argmin", "log_softmax", "logsumexp", "mean", "softmax", "sum"]
 
 
 def _expand_back(g, shape, axes, keep):
@@ -83,6 +86,9 @@ class LogSumExp(Function):
     """
 
     def forward(self, x, axes, keep):
+        if x.size == 0 or any(x.shape[a] == 0 for a in axes):  # log(sum of nothing) = log 0 = -inf, as PyTorch
+            self.p, self.axes, self.keep = xp.zeros(x.shape, x.dtype), axes, keep
+            return xp.full(xp.sum(x, axis=axes, keepdims=keep).shape, -xp.inf, dtype=x.dtype)
         m = xp.max(x, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         e = xp.exp(x - m)
@@ -131,7 +137,7 @@ def _reduce(cls, x, dim, keepdim, axis, keepdims):
     return cls.apply(x, axes=axes, keep=keep)
 
 
-def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     """Sum over ``dim`` (int, tuple, or None for all)."""
     return _reduce(Sum, x, dim, keepdim, axis, keepdims)
 
@@ -144,16 +150,17 @@ def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
     return _reduce(Mean, x, dim, keepdim, axis, keepdims)
 
 
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
-    """Maximum values over ``dim`` (NumPy's ``amax``: values only; use :func:`argmax` for indices).
+def amax(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Largest values over ``dim`` (int, tuple, or None for all): PyTorch's ``amax``, values only.
 
-    Ties share the gradient equally.
+    Ties share the gradient equally (as ``torch.amax``); for the index of the largest value use
+    :func:`argmax` or ``max(x, dim)``.
     """
     return _reduce(Max, x, dim, keepdim, axis, keepdims)
 
 
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:  # noqa: A001
-    """Minimum values over ``dim`` (values only); ties share the gradient equally."""
+def amin(x, dim=None, keepdim=False, *, axis=None, keepdims=None) -> Tensor:
+    """Smallest values over ``dim`` (values only); ties share the gradient equally."""
     return _reduce(Min, x, dim, keepdim, axis, keepdims)
 
 

@@ -6,7 +6,7 @@ import numbers
 
 from .. import autograd as _autograd
 from ..backend import default_float, xp
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 __all__ = ["sum_to", "operands", "as_operand", "float_operand", "reduce_axes", "normalize_dim"]
 
@@ -46,7 +46,7 @@ def as_operand(x, like=None) -> Tensor:
         elif dt.kind == "b":  # bool tensor + 2 is 3 (int64), not True
             dt = xp.dtype(xp.int64)
         return Tensor._make(xp.asarray(x, dtype=dt), False, None)
-    return Tensor(x)
+    return as_tensor(x)
 
 
 def operands(a, b):

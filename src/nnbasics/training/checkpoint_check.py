@@ -305,10 +305,10 @@ def _first(a, dtype):
 def _probe(optimizer, group: dict, dtype, state=None):
     """One step of a copy of ``optimizer`` over a single zero parameter: its state afterwards."""
     from ..nn import Parameter
-    from ..tensor import Tensor
+    from ..tensor import as_tensor
 
     p = Parameter(np.zeros(1, dtype=dtype))
-    p.grad = Tensor(np.ones(1, dtype=dtype))
+    p.grad = as_tensor(np.ones(1, dtype=dtype))
     probe = copy.copy(optimizer)  # NOTE: the real optimizer's groups and state are never touched
     probe.param_groups = [{**group, "params": [p]}]
     probe.state = [[{k: (_first(v, dtype) if isinstance(v, np.ndarray) else copy.deepcopy(v))

@@ -48,7 +48,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 
 __all__ = ["COMBINE_RULES", "Ensemble", "EnsembleReport", "RayExecutor", "SerialExecutor", "train_ensemble",
            "usable_cpus"]
@@ -64,13 +64,13 @@ def _check_combine(combine, owner):
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+    return as_tensor(np.asarray(x)) if not isinstance(x, Tensor) else x
 
 
 def _two_class(z):
     """(N, 1) binary logits -> (N, 2) logits (0, z); (N, C) unchanged."""
     if z.ndim == 2 and z.shape[1] == 1:
-        return cat([Tensor(np.zeros(z.shape, dtype=z.dtype)), z], 1)
+        return cat([as_tensor(np.zeros(z.shape, dtype=z.dtype)), z], 1)
     if z.ndim != 2:
         raise ValueError(f"Ensemble expected each member to return class scores of shape (N, C); got shape "
                          f"{tuple(z.shape)}.")
@@ -197,7 +197,7 @@ class Ensemble(nn.Module):
             return log_softmax(sum(logits), -1)
         probs = self._vote_proba([z._array for z in logits])
         with np.errstate(divide="ignore"):
-            return Tensor(np.log(probs).astype(logits[0].dtype))  # -inf for classes nobody voted for
+            return as_tensor(np.log(probs).astype(logits[0].dtype))  # -inf for classes nobody voted for
 
     @staticmethod
     def _softmax(z):

@@ -42,7 +42,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..backend import is_float_dtype
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .callbacks import CallbackList, FitContext, callback_keys
 from .history import History
 from .metrics import EpochAccumulator
@@ -88,7 +88,7 @@ def resolve_loss(loss):
                 t = targets._array.astype(outputs.dtype, copy=False)
                 if t.shape != outputs.shape and t.size == outputs._array.size and outputs.shape[:1] == t.shape[:1]:
                     t = t.reshape(outputs.shape)
-                targets = Tensor(t)
+                targets = as_tensor(t)
             return fn(outputs, targets)
 
         value_loss.__name__ = key
@@ -114,7 +114,7 @@ class _ArrayLoader:
         order = self.generator.permutation(n) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            yield tuple(Tensor(a[idx]) for a in self.arrays)
+            yield tuple(as_tensor(a[idx]) for a in self.arrays)
 
 
 def _is_array(x) -> bool:
@@ -180,7 +180,7 @@ def _items(batch, owner) -> tuple:
         items = tuple(batch)
     else:
         raise TypeError(f"{owner}: each batch must be a tuple (x, y) of Tensors or arrays. Got {type(batch).__name__}.")
-    return tuple(b if isinstance(b, Tensor) else Tensor(np.asarray(b)) for b in items)
+    return tuple(b if isinstance(b, Tensor) else as_tensor(np.asarray(b)) for b in items)
 
 
 def _split(batch, owner):

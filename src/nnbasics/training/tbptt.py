@@ -43,7 +43,7 @@ from ..nn.rnn_utils import detach_state
 from ..optim import Adam
 from ..optim.clip import clip_grad_norm_
 from ..rng import as_generator
-from ..tensor import Tensor
+from ..tensor import Tensor, as_tensor
 from .checkpoint_check import CheckpointError
 
 __all__ = ["CharLMRun", "evaluate_stream", "load_char_lm", "tbptt_step", "train_char_lm"]
@@ -52,7 +52,7 @@ __all__ = ["CharLMRun", "evaluate_stream", "load_char_lm", "tbptt_step", "train_
 def _sequence_loss(logits, y):
     """Mean cross-entropy of ``(N, T, V)`` logits against ``(N, T)`` targets."""
     v = logits.shape[-1]
-    return cross_entropy(logits.reshape(-1, v), Tensor(np.ascontiguousarray(y).reshape(-1)))
+    return cross_entropy(logits.reshape(-1, v), as_tensor(np.ascontiguousarray(y).reshape(-1)))
 
 
 def tbptt_step(model, x, y, state, optimizer, *, clip: float | None = None, loss_fn=None):
@@ -73,7 +73,7 @@ def tbptt_step(model, x, y, state, optimizer, *, clip: float | None = None, loss
         graph, and the gradient norm before clipping (float; NaN when ``clip`` is None).
     """
     loss_fn = _sequence_loss if loss_fn is None else loss_fn
-    out, state = model(x if isinstance(x, Tensor) else Tensor(np.asarray(x)), state)
+    out, state = model(x if isinstance(x, Tensor) else as_tensor(np.asarray(x)), state)
     loss = loss_fn(out, y)
     optimizer.zero_grad()
     loss.backward()
@@ -98,7 +98,7 @@ def evaluate_stream(model, streams, seq_len: int, loss_fn=None) -> float:
     try:
         with no_grad():
             for x, y in bptt_chunks(streams, seq_len):
-                out, state = model(Tensor(x), state)
+                out, state = model(as_tensor(x), state)
                 total += float(loss_fn(out, y).item()) * y.size
                 count += y.size
     finally:
@@ -218,7 +218,7 @@ def _decode_state(obj, path="checkpoint", net=None, batch_size=None):
         if not ok or len(raw) != math.prod(a["shape"]) * dt.itemsize:
             raise CheckpointError(f"{bad} must be float32/float64 arrays (layers, batch, hidden) with their bytes.")
         arrays.append(np.frombuffer(raw, dtype=dt).reshape(a["shape"]).astype(dt.newbyteorder("=")))
-    tensors = tuple(Tensor(a) for a in arrays)
+    tensors = tuple(as_tensor(a) for a in arrays)
     return tensors if obj["tuple"] else tensors[0]
 
 

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, as_tensor
 from ..unsupported import NO_GPU, unsupported_call
 
 __all__ = [
@@ -203,7 +203,7 @@ class _LegacyMeta(type):
                     raise TypeError(f"torch.{cls.__name__}(*sizes): sizes must be non-negative ints; got {args}.")
             # NOTE: torch leaves the memory uninitialized; zeros are one valid "uninitialized" content.
             arr = np.zeros(tuple(int(a) for a in args), dtype=cls.dtype)
-        return Tensor(arr)
+        return as_tensor(arr)
 
     def __repr__(cls):
         return f"<class 'torch.{cls.__name__}'>"

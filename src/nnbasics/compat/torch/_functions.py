@@ -21,7 +21,7 @@ import numpy as np
 
 from ... import ops as _ops
 from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from ...tensor import Tensor
+from ...tensor import Tensor, as_tensor
 from ..unsupported import UnsupportedTorchAPI
 from ._creation import as_tensor
 
@@ -113,7 +113,7 @@ def column_stack(tensors):
 def where(condition, input=None, other=None, *, out=None):
     """``torch.where(cond, x, y)`` elementwise; ``torch.where(cond)`` the indices of the true elements."""
     if input is None and other is None:
-        return tuple(Tensor(i.astype(np.int64)) for i in np.nonzero(np.asarray(condition)))
+        return tuple(as_tensor(i.astype(np.int64)) for i in np.nonzero(np.asarray(condition)))
     cond = condition if isinstance(condition, Tensor) else as_tensor(condition)
     a = input if isinstance(input, Tensor) else as_tensor(np.asarray(input, dtype=_scalar_dtype(input, other)))
     b = other if isinstance(other, Tensor) else as_tensor(np.asarray(other, dtype=_scalar_dtype(other, a)))
@@ -135,7 +135,7 @@ def einsum(equation, *operands):
     if is_grad_enabled() and any(isinstance(o, Tensor) and o.requires_grad for o in operands):
         raise UnsupportedTorchAPI("torch.einsum (with gradients)", "write the product with matmul, mul and sum "
                                   "(x @ w, (a * b).sum(dim)), which carry gradients", kind="call")
-    return Tensor(np.einsum(equation, *[np.asarray(o) for o in operands]))
+    return as_tensor(np.einsum(equation, *[np.asarray(o) for o in operands]))
 
 
 def broadcast_tensors(*tensors):
@@ -146,7 +146,7 @@ def broadcast_tensors(*tensors):
 def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    return tuple(Tensor(g) for g in np.meshgrid(*[np.asarray(t) for t in tensors], indexing=indexing))
+    return tuple(as_tensor(g) for g in np.meshgrid(*[np.asarray(t) for t in tensors], indexing=indexing))
 
 
 def cdist(x1, x2, p=2.0):
@@ -207,7 +207,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return Tensor(np.isclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return as_tensor(np.isclose(np.asarray(input), np.asarray(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def equal(input, other) -> bool:

@@ -42,7 +42,7 @@ import numpy as np
 from ...io.safetensors import SafetensorsError, atomic_write_bytes, load_bytes, save_bytes
 from ...nn.module import Module
 from ...nn.parameter import Parameter
-from ...tensor import Tensor
+from ...tensor import Tensor, as_tensor
 from ..unsupported import UnsupportedTorchAPI
 from ._dtypes import check_device
 
@@ -176,7 +176,7 @@ class _Decoder:
             if "parameter" in node:
                 t = Parameter(arr, requires_grad=bool(node["parameter"]))
             else:
-                t = Tensor(arr, requires_grad=bool(node.get("requires_grad")))
+                t = as_tensor(arr).requires_grad_(bool(node.get("requires_grad")))
             self.made[key] = t
         return self.made[key]
 
@@ -219,7 +219,7 @@ def decode(data: bytes, source: str = "<bytes>"):
     arrays, metadata = load_bytes(data, source)
     raw = (metadata or {}).get(STRUCTURE_KEY)
     if raw is None:  # a plain safetensors file, e.g. from safetensors.torch.save_file
-        return OrderedDict((k, Tensor(v)) for k, v in arrays.items())
+        return OrderedDict((k, as_tensor(v)) for k, v in arrays.items())
     try:
         info = json.loads(raw)
         return _Decoder(arrays).decode(info["object"])

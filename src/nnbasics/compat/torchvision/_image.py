@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import Tensor, as_tensor
 
 __all__ = ["as_hwc_array", "from_hwc_array", "is_pil", "pil_module", "to_pil"]
 
@@ -49,7 +49,7 @@ def from_hwc_array(a, kind, like=None):
     if kind == "pil":
         return to_pil(a, getattr(like, "mode", None))
     if kind == "tensor":
-        return Tensor(np.ascontiguousarray(np.moveaxis(a, -1, -3)))
+        return as_tensor(np.ascontiguousarray(np.moveaxis(a, -1, -3)))
     if kind == "array2d":
         return np.ascontiguousarray(a[:, :, 0])
     return np.ascontiguousarray(a)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ...tensor import Tensor
+from ...tensor import as_tensor
 from ..unsupported import module_getattr
 
 __all__ = ["make_grid", "save_image"]
@@ -34,7 +34,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
         a = np.stack([norm(x) for x in a]) if scale_each else norm(a)
     n = a.shape[0]
     if n == 1:
-        return Tensor(a[0])
+        return as_tensor(a[0])
     xmaps = min(nrow, n)
     ymaps = math.ceil(n / xmaps)
     h, w = a.shape[2] + padding, a.shape[3] + padding
@@ -42,7 +42,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     for k in range(n):
         y, x = divmod(k, xmaps)
         grid[:, y * h + padding:y * h + padding + a.shape[2], x * w + padding:x * w + padding + a.shape[3]] = a[k]
-    return Tensor(grid)
+    return as_tensor(grid)
 
 
 def save_image(tensor, fp, nrow=8, padding=2, **kwargs):

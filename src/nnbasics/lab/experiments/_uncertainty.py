@@ -86,7 +86,7 @@ def mc_dropout_stats(model, X, y, *, T=30, rng=None, batch_size=2048) -> dict:
     from ... import nn
     from ...nn.dropout import mc_dropout_predict
     from ...rng import as_generator
-    from ...tensor import Tensor
+    from ...tensor import as_tensor
     from ...training import predict
 
     gen = as_generator(rng)
@@ -94,7 +94,7 @@ def mc_dropout_stats(model, X, y, *, T=30, rng=None, batch_size=2048) -> dict:
     probs_model = nn.Sequential(model, nn.Softmax(dim=-1))
     means, variances = [], []
     for i in range(0, len(X), batch_size):
-        m, v = mc_dropout_predict(probs_model, Tensor(np.asarray(X[i:i + batch_size])), T=int(T), rng=gen)
+        m, v = mc_dropout_predict(probs_model, as_tensor(np.asarray(X[i:i + batch_size])), T=int(T), rng=gen)
         means.append(m._array.astype(np.float64))
         variances.append(v._array.astype(np.float64))
     mean, var = np.concatenate(means), np.concatenate(variances)

@@ -258,7 +258,7 @@ def feature_maps(model, x) -> list:
     """
     from ... import nn
     from ...autograd import no_grad
-    from ...tensor import Tensor
+    from ...tensor import as_tensor
 
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"feature_maps: model must be an nn.Sequential CNN; got {type(model).__name__}.")
@@ -272,7 +272,7 @@ def feature_maps(model, x) -> list:
     maps, after_conv = [], False
     try:
         with no_grad():
-            h = Tensor(x)
+            h = as_tensor(x)
             for layer in model:
                 h = layer(h)
                 if isinstance(layer, nn.Conv2d):

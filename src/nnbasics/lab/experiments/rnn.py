@@ -188,7 +188,7 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
     from ...autograd import no_grad
     from ...functional import cross_entropy
     from ...optim import Adam
-    from ...tensor import Tensor
+    from ...tensor import as_tensor
 
     t0, c0 = time.perf_counter(), time.process_time()
     init_seq, data_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(3)
@@ -198,8 +198,8 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
     losses, streak, solved = [], 0, None
     for step in range(int(steps)):
         X, y = recall_task(int(batch_size), int(delay), n_symbols, noise, rng=g)
-        logits = model(Tensor(X))  # (N, K)
-        loss = cross_entropy(logits, Tensor(y))
+        logits = model(as_tensor(X))  # (N, K)
+        loss = cross_entropy(logits, as_tensor(y))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -216,7 +216,7 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
                          rng=np.random.default_rng(test_seq if test_seed is None else int(test_seed)))
     model.eval()
     with no_grad():
-        acc = float((model(Tensor(Xt))._array.argmax(-1) == yt).mean())
+        acc = float((model(as_tensor(Xt))._array.argmax(-1) == yt).mean())
     return {"cell": str(cell), "delay": int(delay), "seed": int(seed), "test_acc": acc, "losses": losses,
             "steps_run": len(losses), "solved_step": solved, "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0}
@@ -285,22 +285,22 @@ def loss_gradient_norms(model, X, y) -> np.ndarray:
         ((10,), True)
     """
     from ...functional import cross_entropy
-    from ...tensor import Tensor
+    from ...tensor import as_tensor
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 3:
         raise ValueError(f"loss_gradient_norms: X must be (N, T, F); got shape {X.shape}.")
     cell = _cell_copy(model)
-    W = Tensor(np.asarray(model.classifier.weight._array, np.float64))
-    b = Tensor(np.asarray(model.classifier.bias._array, np.float64))
+    W = as_tensor(np.asarray(model.classifier.weight._array, np.float64))
+    b = as_tensor(np.asarray(model.classifier.bias._array, np.float64))
     state, hs = None, []
     for t in range(X.shape[1]):
-        state = cell(Tensor(X[:, t]), state)
+        state = cell(as_tensor(X[:, t]), state)
         h = state[0] if isinstance(state, tuple) else state  # (N, H)
         h.retain_grad()
         hs.append(h)
     logits = hs[-1] @ W.T + b  # (N, K)
-    cross_entropy(logits, Tensor(np.asarray(y, np.int64))).backward()
+    cross_entropy(logits, as_tensor(np.asarray(y, np.int64))).backward()
     return np.array([float(np.linalg.norm(h.grad._array)) for h in hs])
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ....anomaly import detect_anomaly, set_detect_anomaly
 from ....autograd import enable_grad, no_grad, set_grad_enabled
-from ....tensor import Tensor
+from ....tensor import Tensor, as_tensor
 from ...unsupported import module_getattr
 from . import function  # noqa: F401
 from .function import Function
@@ -23,7 +23,7 @@ __all__ = ["Function", "Variable", "backward", "detect_anomaly", "enable_grad", 
 
 def Variable(data, requires_grad=False, volatile=False):
     """Deprecated in torch 0.4: a Variable is a Tensor. Returns ``data`` (with ``requires_grad`` set if asked)."""
-    t = data if isinstance(data, Tensor) else Tensor(np.asarray(data))
+    t = data if isinstance(data, Tensor) else as_tensor(np.asarray(data))
     if requires_grad and not t.requires_grad:
         t.requires_grad_(True)
     return t
@@ -66,7 +66,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "Set allow_unused=True if this is the desired behavior.")
             g = t.grad
             if g is None and materialize_grads:
-                g = Tensor(np.zeros(t.shape, t.dtype))
+                g = as_tensor(np.zeros(t.shape, t.dtype))
             result.append(g)
         return tuple(result)
     finally:

@@ -41,7 +41,7 @@ import numpy as np
 
 from ....autograd import Function as _NbFunction
 from ....autograd import no_grad
-from ....tensor import Tensor
+from ....tensor import Tensor, as_tensor
 from ...unsupported import UnsupportedTorchAPI
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -80,7 +80,7 @@ class _Bridge(_NbFunction):
         args, it_arr, it_need, flags = [], iter(arrays), iter(needs), []
         for is_tensor, other in zip(layout, others):
             if is_tensor:
-                args.append(Tensor(next(it_arr)))
+                args.append(as_tensor(next(it_arr)))
                 flags.append(bool(next(it_need)))
             else:
                 args.append(other)
@@ -97,7 +97,7 @@ class _Bridge(_NbFunction):
 
     def backward(self, grad):
         with no_grad():
-            grads = self.user.backward(self.ctx, Tensor(grad))
+            grads = self.user.backward(self.ctx, as_tensor(grad))
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) < len(self.layout):

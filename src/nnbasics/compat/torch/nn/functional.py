@@ -21,7 +21,7 @@ import numpy as np
 
 from .... import functional as _F
 from .... import ops as _ops
-from ....tensor import Tensor
+from ....tensor import as_tensor
 from ...unsupported import UnsupportedTorchAPI, module_getattr
 from .. import _random
 from .._dtypes import resolve_dtype
@@ -113,7 +113,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 def threshold(input, threshold, value, inplace=False):
     """``y = x if x > threshold else value``."""
-    return _ops.where(input > threshold, input, Tensor(np.asarray(value, dtype=input.dtype)))
+    return _ops.where(input > threshold, input, as_tensor(np.asarray(value, dtype=input.dtype)))
 
 
 def hardswish(input, inplace=False):
@@ -137,7 +137,7 @@ def one_hot(tensor, num_classes=-1):
     n = int(idx.max()) + 1 if num_classes == -1 else int(num_classes)
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise RuntimeError("Class values must be smaller than num_classes.")
-    return Tensor(np.eye(n, dtype=np.int64)[idx])
+    return as_tensor(np.eye(n, dtype=np.int64)[idx])
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -161,7 +161,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     num = (x1 * x2).sum(dim)
     n1 = (x1 * x1).sum(dim)
     n2 = (x2 * x2).sum(dim)
-    return num / _ops.maximum((n1 * n2).sqrt(), Tensor(np.asarray(eps, dtype=num.dtype)))
+    return num / _ops.maximum((n1 * n2).sqrt(), as_tensor(np.asarray(eps, dtype=num.dtype)))
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -176,7 +176,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         loss = target.exp() * (target - input)
     else:
         t = np.asarray(target)
-        logt = Tensor(np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype))
+        logt = as_tensor(np.where(t > 0, np.log(np.where(t > 0, t, 1)), 0).astype(t.dtype))
         loss = target * (logt - input)
     if reduction == "none":
         return loss

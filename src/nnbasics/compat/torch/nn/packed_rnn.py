@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .... import ops as _ops
-from ....tensor import Tensor
+from ....tensor import as_tensor
 from .utils.rnn import PackedSequence, _time_major_index, pad_packed_sequence
 
 __all__ = ["PackedInput"]
@@ -24,7 +24,7 @@ def _take(state, idx, dim=1):
         return None
     if isinstance(state, (tuple, list)):
         return tuple(_take(s, idx, dim) for s in state)
-    return state[(slice(None),) * dim + (Tensor(np.asarray(idx, dtype=np.int64)),)]
+    return state[(slice(None),) * dim + (as_tensor(np.asarray(idx, dtype=np.int64)),)]
 
 
 def _cat_states(states):
@@ -51,20 +51,20 @@ class PackedInput:
         t_max = int(lengths[0])
         for length in sorted(set(lengths.tolist()), reverse=True):
             rows = np.flatnonzero(lengths == length)
-            x = padded[Tensor(rows)][:, :length]  # (n, L, *)
+            x = padded[as_tensor(rows)][:, :length]  # (n, L, *)
             if not self.batch_first:
                 x = x.transpose(0, 1)
             out, state = super().forward(x, _take(hx, rows))
             if not self.batch_first:
                 out = out.transpose(0, 1)  # (n, L, H)
             if length < t_max:
-                pad = Tensor(np.zeros((out.shape[0], t_max - length, out.shape[2]), dtype=np.asarray(out).dtype))
+                pad = as_tensor(np.zeros((out.shape[0], t_max - length, out.shape[2]), dtype=np.asarray(out).dtype))
                 out = _ops.cat([out, pad], 1)
             outs.append(out)
             states.append(state)
         out = _ops.cat(outs, 0)  # (B, T, H), sorted order
         rows, steps, _ = _time_major_index(lengths)
-        data = out[Tensor(rows), Tensor(steps)]
+        data = out[as_tensor(rows), as_tensor(steps)]
         h_n = _cat_states(states)
         if sorted_idx is not None:
             h_n = _take(h_n, np.asarray(input.unsorted_indices))

@@ -26,7 +26,7 @@ import numpy as np
 
 from ....data import vision as _nbvision
 from ....data.dataset import Dataset
-from ....tensor import Tensor
+from ....tensor import as_tensor
 from .. import transforms as _transforms
 from .._image import pil_module
 
@@ -93,11 +93,11 @@ class _Loaded(VisionDataset):
 class _MNISTFamily(_Loaded):
     @property
     def data(self):
-        return Tensor(self._images)
+        return as_tensor(self._images)
 
     @property
     def targets(self):
-        return Tensor(self._labels)
+        return as_tensor(self._labels)
 
     # torchvision's deprecated names (they warn there and return the same tensors)
     train_data = test_data = data

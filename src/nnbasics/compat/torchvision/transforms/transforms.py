@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from ....tensor import Tensor
+from ....tensor import Tensor, as_tensor
 from ...torch import _random
 from ...torch._dtypes import resolve_dtype
 from ...unsupported import UnsupportedTorchAPI
@@ -52,8 +52,8 @@ class ToTensor:
         a, _ = as_hwc_array(pic)
         chw = np.ascontiguousarray(np.moveaxis(a, -1, 0))
         if chw.dtype == np.uint8:
-            return Tensor(chw.astype(np.float32) / np.float32(255.0))
-        return Tensor(chw)
+            return as_tensor(chw.astype(np.float32) / np.float32(255.0))
+        return as_tensor(chw)
 
     @staticmethod
     def batch(x):
@@ -73,7 +73,7 @@ class PILToTensor:
 
     def __call__(self, pic):
         a, _ = as_hwc_array(pic)
-        return Tensor(np.ascontiguousarray(np.moveaxis(a, -1, 0)))
+        return as_tensor(np.ascontiguousarray(np.moveaxis(a, -1, 0)))
 
     def __repr__(self):
         return "PILToTensor()"
@@ -88,8 +88,8 @@ class ConvertImageDtype:
     def __call__(self, image):
         a = np.asarray(image)
         if a.dtype.kind in "iu" and self.dtype.kind == "f":
-            return Tensor(a.astype(self.dtype) / np.asarray(np.iinfo(a.dtype).max, self.dtype))
-        return Tensor(a.astype(self.dtype))
+            return as_tensor(a.astype(self.dtype) / np.asarray(np.iinfo(a.dtype).max, self.dtype))
+        return as_tensor(a.astype(self.dtype))
 
 
 class Normalize:
@@ -115,7 +115,7 @@ class Normalize:
         if a.dtype.kind != "f":
             raise TypeError(f"Input tensor should be a float tensor. Got {a.dtype}.")
         mean, std = self._stats(a.dtype, a.shape[-3])
-        return Tensor((a - mean) / std)
+        return as_tensor((a - mean) / std)
 
     def batch(self, x):
         mean, std = self._stats(x.dtype, x.shape[-3])

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..... import ops as _ops
 from .....nn.rnn_utils import pad_sequence as _nb_pad_sequence
-from .....tensor import Tensor
+from .....tensor import as_tensor
 from ....unsupported import module_getattr
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence",
@@ -39,7 +39,7 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 
     def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None and sorted_indices is not None:
-            unsorted_indices = Tensor(np.argsort(np.asarray(sorted_indices)).astype(np.int64))
+            unsorted_indices = as_tensor(np.argsort(np.asarray(sorted_indices)).astype(np.int64))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def lengths(self) -> np.ndarray:
@@ -58,9 +58,9 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stack variable-length ``(L_i, *)`` tensors into ``(L_max, B, *)`` (or ``(B, L_max, *)``), padded."""
     if padding_side != "right":
-        flipped = [s.flip(0) if hasattr(s, "flip") else Tensor(np.asarray(s)[::-1].copy()) for s in sequences]
+        flipped = [s.flip(0) if hasattr(s, "flip") else as_tensor(np.asarray(s)[::-1].copy()) for s in sequences]
         out = _nb_pad_sequence(flipped, batch_first=True, padding_value=padding_value)
-        out = Tensor(np.ascontiguousarray(np.asarray(out)[:, ::-1]))
+        out = as_tensor(np.ascontiguousarray(np.asarray(out)[:, ::-1]))
         return out if batch_first else out.transpose(0, 1)
     return _nb_pad_sequence(list(sequences), batch_first=batch_first, padding_value=padding_value)
 
@@ -91,12 +91,12 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         order = np.argsort(-lengths, kind="stable")
     bt = input if batch_first else input.transpose(0, 1)  # (B, T, *)
     if order is not None:
-        bt = bt[Tensor(order)]
+        bt = bt[as_tensor(order)]
         lengths = lengths[order]
     rows, steps, batch_sizes = _time_major_index(lengths)
-    data = bt[Tensor(rows), Tensor(steps)]
-    sorted_idx = None if order is None else Tensor(order.astype(np.int64))
-    return PackedSequence(data, Tensor(batch_sizes), sorted_idx)
+    data = bt[as_tensor(rows), as_tensor(steps)]
+    sorted_idx = None if order is None else as_tensor(order.astype(np.int64))
+    return PackedSequence(data, as_tensor(batch_sizes), sorted_idx)
 
 
 def pack_sequence(sequences, enforce_sorted=True):
@@ -119,15 +119,15 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     b = int(batch_sizes[0])
     trailing = tuple(data.shape[1:])
     flat_index = rows * t_max + steps  # position of each packed row in the (B * T) padded layout
-    base = Tensor(np.full((b * t_max,) + trailing, padding_value, dtype=np.asarray(data).dtype))
+    base = as_tensor(np.full((b * t_max,) + trailing, padding_value, dtype=np.asarray(data).dtype))
     padded = _scatter_rows(base, flat_index, data).reshape(b, t_max, *trailing)
     lengths_t = lengths
     if sequence.unsorted_indices is not None:
-        back = Tensor(np.asarray(sequence.unsorted_indices))
+        back = as_tensor(np.asarray(sequence.unsorted_indices))
         padded = padded[back]
         lengths_t = lengths[np.asarray(sequence.unsorted_indices)]
     out = padded if batch_first else padded.transpose(0, 1)
-    return out, Tensor(lengths_t.astype(np.int64))
+    return out, as_tensor(lengths_t.astype(np.int64))
 
 
 def _scatter_rows(base, index, rows):
@@ -137,11 +137,11 @@ def _scatter_rows(base, index, rows):
     perm[index] = np.arange(len(index))
     missing = np.flatnonzero(perm < 0)
     if missing.size:
-        src = _ops.cat([rows, base[Tensor(missing)]], 0)
+        src = _ops.cat([rows, base[as_tensor(missing)]], 0)
         perm[missing] = len(index) + np.arange(missing.size)
     else:
         src = rows
-    return src[Tensor(perm)]
+    return src[as_tensor(perm)]
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):

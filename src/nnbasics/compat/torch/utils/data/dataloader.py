@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from .....data.dataset import has_batch_access
-from .....tensor import Tensor
+from .....tensor import Tensor, as_tensor
 from ....unsupported import module_getattr
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -30,7 +30,7 @@ __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"
 def default_convert(data):
     """torch's conversion of one unbatched sample: arrays to tensors, recursively."""
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
-        return Tensor(data)
+        return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
         return type(data)({k: default_convert(v) for k, v in data.items()}) if isinstance(data, dict) else \
             {k: default_convert(v) for k, v in data.items()}
@@ -49,20 +49,20 @@ def default_collate(batch):
         if len(shapes) > 1:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {sorted(shapes)} in the batch; "
                                "pad the samples to one size or give the DataLoader a collate_fn.")
-        return Tensor(np.stack([np.asarray(b) for b in batch]))
+        return as_tensor(np.stack([np.asarray(b) for b in batch]))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind not in "biuf":
             raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
                             f"found an array of {elem.dtype}")
-        return Tensor(np.stack(batch))
+        return as_tensor(np.stack(batch))
     if isinstance(elem, np.generic):
-        return Tensor(np.asarray(batch))
+        return as_tensor(np.asarray(batch))
     if isinstance(elem, bool):
-        return Tensor(np.asarray(batch, dtype=np.bool_))
+        return as_tensor(np.asarray(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
-        return Tensor(np.asarray(batch, dtype=np.int64))
+        return as_tensor(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, float):
-        return Tensor(np.asarray(batch, dtype=np.float64))
+        return as_tensor(np.asarray(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, collections.abc.Mapping):
@@ -123,8 +123,8 @@ class DataLoader:
         if self._auto_collate and has_batch_access(self.dataset):
             fields = self.dataset.get_batch(np.asarray(indices, dtype=np.int64))
             if isinstance(fields, tuple):
-                return [Tensor(np.ascontiguousarray(f)) for f in fields]
-            return Tensor(np.ascontiguousarray(fields))
+                return [as_tensor(np.ascontiguousarray(f)) for f in fields]
+            return as_tensor(np.ascontiguousarray(fields))
         return self._collate([self.dataset[i] for i in indices])
 
     def __iter__(self):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .....data.dataset import ConcatDataset, Dataset, Subset
 from .....data.split import random_split as _nb_random_split
-from .....tensor import Tensor
+from .....tensor import Tensor, as_tensor
 from ....unsupported import module_getattr
 from ... import _random
 
@@ -45,7 +45,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor, e.g. TensorDataset(x, y).")
-        ts = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in tensors)
+        ts = tuple(t if isinstance(t, Tensor) else as_tensor(np.asarray(t)) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in ts]
         if any(s != sizes[0] for s in sizes) or sizes[0] is None:
             raise AssertionError("Size mismatch between tensors")
