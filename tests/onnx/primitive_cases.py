@@ -105,6 +105,7 @@ CASES = {
     "clip": (lambda m, x: ops.clip(x, -0.5, 0.7) + ops.clip(x, min=0.2), f(4), {}),
     "clip-int": (lambda m, i: ops.clip(i, 2, 4), ids(7, 5), {}),
     "cast-float": (lambda m, x: (x.double() * 2.0).float(), f(4), {}),
+    "clone": (lambda m, x: x.clone() * 2.0 + x.t().contiguous().t(), f(4), {}),
     "cast-int-bool": (lambda m, x: (x > 0).long() * 3 + (x * 2.0).long() + x.bool().long(), f(4), {}),
     "compare": (lambda m, x: ((x < 0.5).float() + (x <= 0.5).float() + (x > m.b).float() + (x >= 0.0).float()
                               + (x == ops.abs(x)).float() + (x != 0.0).float()), f(4), {"b": _p(5, 4)}),
@@ -121,7 +122,8 @@ CASES = {
     # -------------------------------------------------------------------- reductions
     "sum-mean": (lambda m, x: x.sum(1) + x.mean(dim=(1, 2)).reshape(-1, 1) + x.sum(2, keepdim=True)[:, 0],
                  f(3, 4), {}),
-    "max-min-reduce": (lambda m, x: x.max(1) + x.min(2).sum(1, keepdim=True) + x.max(), f(3, 4), {}),
+    "max-min-reduce": (lambda m, x: x.amax(1) + x.amin(2).sum(1, keepdim=True) + x.max(), f(3, 4), {}),
+    "max-min-dim": (lambda m, x: x.max(1).values + x.min(2, keepdim=True).values.sum(1), f(3, 4), {}),
     "sum-all-int": (lambda m, i: i.sum() + (i > 3).sum(1), ids(7, 5), {}),
     "logsumexp": (lambda m, x: x.logsumexp(1) + x.logsumexp(2, keepdim=True)[:, 0], f(3, 4, scale=30.0), {}),
     "softmax": (lambda m, x: F.softmax(x, dim=1) + F.log_softmax(x, dim=-1), f(3, 4), {}),

@@ -150,7 +150,7 @@ class TextConv(nn.Module):  # Conv1d over embedded tokens, max over time
 
     def forward(self, ids):
         x = self.embed(ids).transpose(1, 2)  # (N, E, T)
-        x = F.gelu(self.conv(x)).max(dim=2)  # (N, 8)
+        x = F.gelu(self.conv(x)).max(dim=2).values  # (N, 8)
         return F.log_softmax(self.fc(self.norm(x)), dim=-1)
 
 

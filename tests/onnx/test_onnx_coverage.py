@@ -17,7 +17,7 @@ from primitive_cases import CASES, Fn
 
 import nnbasics
 import nnbasics.onnx.emit  # registers the mappings
-from nnbasics import Tensor
+from nnbasics import as_tensor
 from nnbasics.autograd import Function
 from nnbasics.onnx.mapping import MAPPINGS, REFUSALS
 from nnbasics.onnx.trace import trace
@@ -71,7 +71,7 @@ def test_every_mapping_is_exercised_by_a_case(rng):
     ran = set()
     for forward, inputs, params in CASES.values():
         model = Fn(forward, **params).eval()
-        xs = [Tensor(a) for a in inputs(3, rng)]
+        xs = [as_tensor(a) for a in inputs(3, rng)]
         ran |= {r.op for r in trace(model, xs, xs).records}
     unexercised = sorted(getattr(op, "__name__", op) for op in MAPPINGS if op not in ran)
     assert not unexercised, f"mapped primitives without a case in primitive_cases.py: {unexercised}"
@@ -86,7 +86,7 @@ def test_all_array_params_of_cases_are_resolved(rng):
     """Arrays an op receives (where's condition, index arrays) are traced references, not bare arrays."""
     for forward, inputs, params in CASES.values():
         model = Fn(forward, **params).eval()
-        xs = [Tensor(a) for a in inputs(3, rng)]
+        xs = [as_tensor(a) for a in inputs(3, rng)]
 
         def walk(v):
             assert not isinstance(v, np.ndarray)

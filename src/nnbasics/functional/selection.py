@@ -92,7 +92,8 @@ def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return ops.amax(x, None, keepdim)
     d = _dim(x, dim, "max")
     _nonempty(x, d, "max")
-    idx = xp.argmax(x._array, axis=d, keepdims=True) if x.ndim else None
+    # NOTE: through ops.argmax (not NumPy's), so an ONNX trace sees where the index comes from
+    idx = ops.argmax(x, d, keepdim=True)._array if x.ndim else None
     return _pick(x, idx, d, keepdim, return_types.max)
 
 
@@ -106,7 +107,7 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return ops.amin(x, None, keepdim)
     d = _dim(x, dim, "min")
     _nonempty(x, d, "min")
-    idx = xp.argmin(x._array, axis=d, keepdims=True) if x.ndim else None
+    idx = ops.argmin(x, d, keepdim=True)._array if x.ndim else None
     return _pick(x, idx, d, keepdim, return_types.min)
 
 

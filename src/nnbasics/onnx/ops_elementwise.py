@@ -96,6 +96,11 @@ def _cast(e, r, p):
     return e.inp(r, 0, out_dtype(r))
 
 
+@maps(ew.Clone)
+def _clone(e, r, p):  # a copy in its own memory: the same values in a graph
+    return e.g.op("Identity", [e.inp(r, 0, out_dtype(r))])
+
+
 _COMPARE = {"lt": "Less", "le": "LessOrEqual", "gt": "Greater", "ge": "GreaterOrEqual", "eq": "Equal"}
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..ops import indexed as ix
 from ..ops import movement as mv
 from .errors import OnnxExportError
-from .mapping import maps
+from .mapping import maps, refuses
 from .ops_elementwise import out_dtype
 from .symbolic import Sym
 from .trace import ArrayRef
@@ -214,3 +215,10 @@ def _index_ndim(e, item):
     if e.arr(item.ref).dtype == np.bool_:
         return 1
     return len(item.shape) if item.shape is not None else e.arr(item.ref).ndim
+
+
+_WRITES = ("writes into a copy of a tensor at data-dependent places; ONNX's ScatterElements/ScatterND are not "
+           "mapped yet. Build the result without it (one-hot: (labels.unsqueeze(1) == arange(C)).float(); "
+           "masks: where(mask, value, x))")
+for _op in (ix.Scatter, ix.ScatterAdd, ix.IndexPut):
+    refuses(_op, _WRITES)

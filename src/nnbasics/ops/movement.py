@@ -167,16 +167,25 @@ def reshape(x, *shape) -> Tensor:
 
 
 def view(x, *shape) -> Tensor:
-    """PyTorch's ``view``: :func:`reshape` that never copies; refused when the layout needs a copy."""
+    """PyTorch's ``view``: :func:`reshape` that never copies, sharing ``x``'s memory.
+
+    Refused, as in PyTorch, for a tensor made non-contiguous by the user (a transpose, permute,
+    expand or strided slice of another tensor) when the new shape needs a copy. An op's output is
+    contiguous as far as PyTorch code can tell even where nnbasics keeps it in another layout
+    (convolutions and pooling work channels-last): such a tensor is first put in C order in place.
+    """
     x = as_operand(x)
     out = reshape(x, *shape)
-    if out._vc is not x._vc and x._array.size:  # reshape had to copy: the memory layout allows no view
+    if out._vc is x._vc or not x._array.size:  # shares memory: a view
+        return out
+    if x._base is not None:
         raise RuntimeError(
             f"view size is not compatible with input tensor's size and stride (shape {x.shape} after a transpose "
             f"or permute is not contiguous in memory). Use .reshape(...) instead (it copies when it must), or "
             f".contiguous().view(...)."
         )
-    return out
+    x._array = xp.ascontiguousarray(x._array)  # NOTE: same values; what backward kept is untouched
+    return reshape(x, *shape)
 
 
 def alias(x) -> Tensor:

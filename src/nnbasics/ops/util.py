@@ -46,6 +46,11 @@ def as_operand(x, like=None) -> Tensor:
         elif dt.kind == "b":  # bool tensor + 2 is 3 (int64), not True
             dt = xp.dtype(xp.int64)
         return Tensor._make(xp.asarray(x, dtype=dt), False, None)
+    if isinstance(x, (tuple, list)) and any(isinstance(v, Tensor) for v in x):
+        # NOTE: PyTorch refuses a tuple where a tensor goes; converting it would be silently wrong
+        hint = (" max(x, dim), sort, topk... return (values, indices): use .values or unpack it."
+                if hasattr(x, "values") and hasattr(x, "indices") else " Use nnbasics.stack(...) to make one tensor.")
+        raise TypeError(f"expected a Tensor, got a {type(x).__name__} of tensors.{hint}")
     return as_tensor(x)
 
 

@@ -16,7 +16,8 @@ import numbers
 
 import numpy as np
 
-from ...tensor import Tensor, as_tensor
+from ...tensor import Tensor
+from ...tensor import as_tensor as _wrap  # nnbasics' own: keeps the dtype, shares memory
 from . import _random
 from ._dtypes import check_device, get_default_dtype, resolve_dtype
 
@@ -33,7 +34,7 @@ def _array(x):
 
 def _finish(arr, requires_grad, device, api):
     check_device(device, api)
-    t = as_tensor(np.ascontiguousarray(arr) if arr.ndim else np.asarray(arr))
+    t = _wrap(np.ascontiguousarray(arr) if arr.ndim else np.asarray(arr))
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -93,15 +94,15 @@ def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor) and (d is None or data.dtype == d):
         return data
     if isinstance(data, np.ndarray):
-        return as_tensor(data if d is None else data.astype(d, copy=False))
-    return as_tensor(_from_data(data, d))
+        return _wrap(data if d is None else data.astype(d, copy=False))
+    return _wrap(_from_data(data, d))
 
 
 def from_numpy(array):
     """``torch.from_numpy``: a tensor over the same memory as ``array`` (its dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"torch.from_numpy: expected an np.ndarray; got {type(array).__name__}.")
-    return as_tensor(array)
+    return _wrap(array)
 
 
 def _dtype_or_default(dtype):
@@ -246,7 +247,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     a = np.asarray(input)
     probs = a if p is None else np.full(a.shape, p)
     g = _random.resolve(generator)
-    return as_tensor((g.random(a.shape) < probs).astype(a.dtype))
+    return _wrap((g.random(a.shape) < probs).astype(a.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
@@ -262,7 +263,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
         out.append(g.choice(len(r), size=int(num_samples), replace=bool(replacement), p=r / r.sum()))
     res = np.asarray(out, np.int64)
-    return as_tensor(res[0] if a.ndim == 1 else res)
+    return _wrap(res[0] if a.ndim == 1 else res)
 
 
 def Tensor_new(*args, dtype=None, device=None, requires_grad=False):

@@ -21,7 +21,7 @@ import numpy as np
 
 from ... import ops as _ops
 from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from ...tensor import Tensor, as_tensor
+from ...tensor import Tensor
 from ..unsupported import UnsupportedTorchAPI
 from ._creation import as_tensor
 
