@@ -22,6 +22,9 @@ safetensors                265 / 3,015    OverflowError (huge shape ints), TypeE
                                           RecursionError (deep JSON), bools taken as sizes
 checkpoint file + JSON     270 / 6,000    AttributeError/TypeError/KeyError from wrong-typed
 metadata                                  metadata; a spec in the header could allocate 10^12 weights
+fit(resume=...), header    200 / 3,000    TypeError/KeyError/OverflowError/ZeroDivisionError, often in
+fields mutated                            optimizer.step (tests/robustness/test_fuzz_resume.py)
+train_char_lm(resume=...)  60 / 1,000     ValueError/TypeError from the carried state and resume point
 model spec TOML/JSON/dict  505 / 6,000    RecursionError (deep TOML/JSON), UnicodeDecodeError, no
                                           size limit, a factory's TypeError without 'spec:'
 text (load_text, vocab)    300 / 6,000    ValueError -> DatasetError; unknown encoding (LookupError)

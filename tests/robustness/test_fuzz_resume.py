@@ -113,6 +113,8 @@ def test_fuzz_resume(base, tmp_path_factory, edit_strategy):
     (("rng_states", "loader"), {"bit_generator": "PCG64"}),
     (("extra", "callbacks", "LearningRateScheduler", "scheduler", "last_epoch"), "3"),
     (("extra", "callbacks", "LearningRateScheduler", "scheduler", "step"), 1),
+    (("extra", "callbacks", "LearningRateScheduler", "scheduler", "gamma"), -1e308),  # found by the long run
+    (("extra", "callbacks", "LearningRateScheduler", "scheduler", "last_epoch"), -(2**53)),  # 2^53 steps to catch up
     (("extra", "callbacks", "EarlyStopping", "wait"), 1.5),
     (("extra", "callbacks", "EarlyStopping", "best"), "low"),
     (("extra", "callbacks", "EarlyStopping"), []),

@@ -16,13 +16,16 @@ def test_robustness_guide_runs(capsys):
     e = ns["caught"]
     assert (e.op, e.phase, e.module) == ("Log", "forward", "'1' (Log) in Sequential")
     assert float(ns["loss"]._array) == 20000.0 and np.isfinite(ns["z"].grad._array).all()
-    assert "Log forward" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Log forward" in out
+    assert "14400040000 True" in out  # the conv spec counted over the whole layer
+    assert "0.123 True" in out and isinstance(ns["refused"], ns["CheckpointError"])  # the failed load changed nothing
 
 
 def test_fuzz_counts_agree_with_the_fuzz_tests():
     guide = GUIDE.read_text(encoding="utf-8")
     tests = (ROOT / "tests" / "robustness" / "test_fuzz_cli.py").read_text(encoding="utf-8")
     pairs = re.findall(r"\b(\d[\d,]*) / (\d[\d,]*)\b", guide)
-    assert len(pairs) == 8, pairs
+    assert len(pairs) == 10, pairs
     for ci, long_run in pairs:
         assert f"{ci} / {long_run}" in tests, (ci, long_run)

@@ -411,9 +411,12 @@ class LearningRateScheduler(Callback):
 
     def check_state(self, state) -> dict:
         """``state`` checked against this scheduler's own state (same keys and kinds); ValueError naming the field."""
-        from .checkpoint_check import like_state
+        from .checkpoint_check import like_state, probe_scheduler
 
-        return like_state(self.state_dict(), state, "LearningRateScheduler state")
+        s = like_state(self.state_dict(), state, "LearningRateScheduler state")
+        if self.kind != "function":
+            probe_scheduler(self.schedule, s["scheduler"], metric=0.0 if self.kind == "plateau" else None)
+        return s
 
     def load_state_dict(self, state: dict) -> None:
         s = self.check_state(state)

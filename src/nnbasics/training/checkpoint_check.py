@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 __all__ = ["CheckpointError", "check_meta", "check_spec_size", "decode_rng_states", "like_state", "nonfinite_state",
-           "optimizer_state"]
+           "optimizer_state", "probe_scheduler"]
 
 _OPT = "optimizer/state/"
 _MAX_INT = 2**53  # counters (epochs, steps) beyond this are not exact as floats: a damaged file
@@ -440,3 +440,41 @@ def like_state(ref, value, where: str = "state"):
         raise ValueError(f"{where} must be {'equal to ' if isinstance(ref, str) else 'like '}{ref!r:.60}; "
                          f"got {value!r:.100}")
     return value
+
+
+def _counters(state, where="state"):
+    """Every ``last_epoch`` in a (nested) scheduler state is within [-1, 2^31]: stepping up to an epoch ends."""
+    if isinstance(state, dict):
+        for k, v in state.items():
+            if k == "last_epoch" and not (isinstance(v, int) and -1 <= v <= 2**31):
+                raise ValueError(f"{where}[{k!r}] must be an int in [-1, 2^31]; got {v!r:.60}")
+            _counters(v, f"{where}[{k!r}]")
+    elif isinstance(state, (list, tuple)):
+        for i, v in enumerate(state):
+            _counters(v, f"{where}[{i}]")
+
+
+def probe_scheduler(scheduler, state: dict, metric=None) -> None:
+    """Load ``state`` into a copy of ``scheduler`` driving a copy of its optimizer's groups, and step it once.
+
+    The learning rates it then sets must be finite and >= 0. ValueError otherwise (a decay
+    factor of -1e308 overflows in ``gamma ** k``; a ``last_epoch`` of -2^53 would take 2^53
+    steps to reach the resumed epoch). The real scheduler and optimizer are not touched.
+    """
+    _counters(state)
+    opt = scheduler.optimizer
+    po = copy.copy(opt)
+    po.param_groups = [{**{k: copy.deepcopy(v) for k, v in g.items() if k != "params"}, "params": []}
+                       for g in opt.param_groups]
+    probe = copy.deepcopy(scheduler, memo={id(opt): po})  # NOTE: the parameters are never copied
+    try:
+        probe.load_state_dict(copy.deepcopy(state))
+        if metric is None:
+            probe.step()
+        else:  # ReduceLROnPlateau
+            probe.step(metric)
+    except Exception as e:  # noqa: BLE001 - what the scheduler would raise at the next epoch
+        raise ValueError(f"the saved state cannot step the {type(scheduler).__name__}: {type(e).__name__}: {e}") from None
+    lrs = [g.get("lr") for g in po.param_groups]
+    if not all(_finite(lr) and lr >= 0 for lr in lrs):
+        raise ValueError(f"the saved state makes the {type(scheduler).__name__} set learning rates {lrs!r:.100}")

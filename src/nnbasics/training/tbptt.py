@@ -410,6 +410,10 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
             raise ValueError(f"train_char_lm: vocab= differs from the checkpoint's vocabulary {saved_vocab!r}; "
                              "leave vocab out to resume.")
         vocab = saved_vocab
+        unknown = sorted(set(text) - set(vocab.chars))
+        if unknown:  # the text's digest matched: the saved vocabulary itself is damaged
+            raise CheckpointError(f"train_char_lm: {os.fspath(resume)}: the saved vocabulary lacks characters of "
+                                  f"the text it was trained on ({unknown[:10]!r}); the checkpoint is damaged.")
     vocab = CharVocab.from_text(text) if vocab is None else vocab
     ids = vocab.encode(text)
     train_ids, val_ids = train_val_split(ids, val_fraction)
@@ -440,6 +444,9 @@ def train_char_lm(text: str | None = None, *, path=None, model="char-lstm", voca
         extra = meta["extra"]
         point = extra["resume"]
         state = _decode_state(point.get("state"), os.fspath(resume), net, batch_size)  # checked before loading
+        if point["start"] is not None and point["start"] >= max(1, min(seq_len, train_streams.shape[1] - 1)):
+            raise CheckpointError(f"train_char_lm: {os.fspath(resume)}: corrupt resume point: the epoch's start "
+                                  f"offset {point['start']} is past the first window (seq_len {seq_len}).")
         load_checkpoint(resume, net, optimizer, generators={"train_char_lm": g})
         history.update(_nan_floats(extra["history"]))
         step, epoch = int(extra["step"]), int(point["epoch"])
@@ -529,7 +536,7 @@ def _resume_metadata(resume, config):
         raise TypeError(f"train_char_lm: resume must be a checkpoint path (checkpoint_dir/last.safetensors). "
                         f"Got {type(resume).__name__}.")
     meta = read_checkpoint_metadata(resume)
-    extra = meta.get("extra") or {}
+    extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
     point = extra.get("resume")
     if extra.get("kind") != "char-lm" or not isinstance(point, dict):
         raise CheckpointError(f"train_char_lm: {os.fspath(resume)} is not a resumable checkpoint of train_char_lm "
