@@ -226,3 +226,12 @@ def test_papers_and_parts_are_linked():
     assert "supported data x" in check.text and "not supported speed a CPU" in check.text
     with pytest.raises(ValueError, match="http"):
         r.reference("x", "javascript:alert(1)")
+
+
+def test_a_numeric_column_shares_its_decimals():
+    r = Report("t", "T", "A claim.")
+    r.table(["p", "train acc", "train loss", "mixed"], [[0.0, 1.0, 0.004793, 0.4654], [0.5, 0.9633, 0.269, 12812.0]])
+    page = lab_html.render_html(r)
+    for text in ("1.000", "0.963", "0.0048", "0.2690", "0.4654", "12,812"):
+        assert f"<td class=num>{text}</td>" in page, text
+    assert "| 0.000 | 1.000 | 0.0048 | 0.4654 |" in lab_html.render_markdown(r)

@@ -129,15 +129,46 @@ def _numeric_columns(headers, rows) -> list:
     return cols
 
 
+def _column_format(rows, j):
+    """One format for a column of real numbers, so that its decimals line up: fixed decimals enough for 3
+    significant digits of its smallest non-zero value (at most 4), or 3-digit scientific notation for tiny or
+    huge values; None when the column is not all floats or spans three orders of magnitude or more (then each
+    cell is formatted alone, :func:`format_value`)."""
+    cells = [r[j] for r in rows if r[j] is not None]
+    if not cells or any(isinstance(c, bool) or not isinstance(c, numbers.Real) for c in cells):
+        return None
+    vals = [float(c) for c in cells]
+    if all(isinstance(c, numbers.Integral) for c in cells) or not all(math.isfinite(v) for v in vals):
+        return None
+    mags = [abs(v) for v in vals if v != 0]
+    if not mags or max(mags) / min(mags) >= 1000:  # different quantities, or orders of magnitude apart: cell by cell
+        return None
+    if min(mags) < 1e-3 or max(mags) >= 1e6:
+        return lambda v: f"{float(v):.3g}"
+    if min(mags) >= 1000:
+        return lambda v: f"{float(v):,.0f}"
+    decimals = min(4, max(0, 2 - math.floor(math.log10(min(mags)))))
+    return lambda v: f"{float(v):,.{decimals}f}"
+
+
+def _formatted(rows, headers):
+    """Rows with every cell a string: numeric columns in one format each (:func:`_column_format`)."""
+    fmts = [_column_format(rows, j) for j in range(len(headers))]
+    return [[fmts[j](c) if fmts[j] is not None and c is not None else format_value(c) for j, c in enumerate(r)]
+            for r in rows]
+
+
 def _table_html(headers, rows, caption="", *, raw=()) -> str:
     num = _numeric_columns(headers, rows)
     head = "".join(f'<th{" class=num" if n else ""}>{html.escape(str(h))}</th>' for h, n in zip(headers, num))
+    shown = _formatted([[None if j in raw else c for j, c in enumerate(r)] for r in rows], headers)
 
-    def cell(j, c):
-        text = c if j in raw else _inline(format_value(c))
+    def cell(j, c, text):
+        text = c if j in raw else _inline(text)
         return f'<td{" class=num" if num[j] else ""}>{text}</td>'
 
-    body = "".join("<tr>" + "".join(cell(j, c) for j, c in enumerate(r)) + "</tr>" for r in rows)
+    body = "".join("<tr>" + "".join(cell(j, c, t) for j, (c, t) in enumerate(zip(r, sr))) + "</tr>"
+                   for r, sr in zip(rows, shown))
     cap = f"<caption>{_inline(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -272,7 +303,7 @@ def _md_table(headers, rows, caption="") -> str:
     num = _numeric_columns(headers, rows)
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
              "|" + "".join("---:|" if n else ":---|" for n in num)]
-    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in _formatted(rows, headers)]
     if caption:
         lines += ["", f"*{caption}*"]
     return "\n".join(lines)

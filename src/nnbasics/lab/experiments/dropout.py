@@ -169,7 +169,7 @@ def dropout_verdict(summary: dict, *, rate: float = VERDICT_RATE):
             False: "Dropout did not shrink the gap",
             None: "Inconclusive: the effect is within the noise of these seeds"}[supported]
     because = (f"{lead} (p = {rate:g} against p = 0): {d['gap'].sentence()}; {d['loss_gap'].sentence()}. "
-               f"Test accuracy {'rose' if d['test_acc'].estimate.mean > 0 else 'did NOT rise'}: "
+               f"{ {True: 'Test accuracy rose', False: 'Test accuracy did NOT rise', None: 'Test accuracy'}[d['test_acc'].supported]}: "
                f"{d['test_acc'].sentence()}.")
     return supported, because, d
 
@@ -180,7 +180,7 @@ def _curves_figure(results, rates):
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.lines import Line2D
 
-    from ..plots import SMALL, new_figure, series_style, sweep_colours
+    from ..plots import SMALL, integer_ticks, new_figure, series_style, sweep_colours
 
     fig, axes = new_figure(1, 2, width=9.0, height=3.8)
     colours = sweep_colours(len(rates))
@@ -198,6 +198,7 @@ def _curves_figure(results, rates):
     axes[0, 0].legend(handles=key, fontsize=SMALL, loc="lower right")
     for ax in axes[0]:
         ax.grid(alpha=0.3)
+        integer_ticks(ax)  # epochs
     edges = np.arange(len(rates) + 1) - 0.5
     mappable = ScalarMappable(norm=BoundaryNorm(edges, len(rates)), cmap=ListedColormap(colours))
     fig.tight_layout()

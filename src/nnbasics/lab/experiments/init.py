@@ -220,10 +220,11 @@ def _hist_figure(results, activation, depth, plots):
                     va="top", fontsize=plots.SMALL)
         axes[row, 0].set_ylabel(LABELS[init].replace(" (", "\n("), fontsize=plots.SMALL, rotation=0, ha="right",
                                 va="center")
-    fig.suptitle(f"{activation}: activations per hidden layer at initialization (rows: init)", fontsize=plots.SMALL + 2)
-    fig.supxlabel(f"activation value ({activation})", fontsize=plots.SMALL + 0.5)
-    fig.supylabel("share of units (each panel scaled to its peak)", fontsize=plots.SMALL + 0.5, x=0.005)
-    fig.subplots_adjust(left=0.25, right=0.99, bottom=0.12, top=0.88, wspace=0.12, hspace=0.3)
+    fig.suptitle(f"{activation}: activations per hidden layer at initialization (rows: init)", fontsize=plots.SMALL + 2,
+                 y=0.97)
+    fig.supxlabel(f"activation value ({activation})", fontsize=plots.SMALL + 0.5, y=0.02)
+    fig.supylabel("share of units (each panel scaled to its peak)", fontsize=plots.SMALL + 0.5, x=0.01)
+    fig.subplots_adjust(left=0.25, right=0.99, bottom=0.09, top=0.9, wspace=0.12, hspace=0.3)
     return fig
 
 
