@@ -147,3 +147,21 @@ def test_events_stream_frames_with_history_deltas(server):
     assert "data" not in nxt  # sent once
     assert nxt["runs"]["a"]["history_from"] == n and nxt["runs"]["a"]["history"]["step"][-1] == nxt["runs"]["a"]["step"]
     conn.close()
+
+
+def test_every_file_of_the_page_is_served_and_shipped():
+    from importlib import resources
+    from pathlib import Path
+
+    from nnbasics.models.spec import read_toml
+    from nnbasics.playground import server as srv
+
+    static = {p.name for p in resources.files("nnbasics.playground").joinpath("static").iterdir()}
+    assert static == set(srv._STATIC)  # a new file must be added to the server's table
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    assert read_toml(pyproject)["tool"]["setuptools"]["package-data"]["nnbasics.playground"] == \
+        ["static/*"]
+    licence = resources.files("nnbasics.playground").joinpath("static", "uPlot.LICENSE").read_text()
+    assert "MIT License" in licence and "Leon Sorokin" in licence
+    assert resources.files("nnbasics.playground").joinpath("static", "uPlot.iife.min.js").read_text().startswith(
+        "/*! https://github.com/leeoniya/uPlot (v1.6.32) */")
