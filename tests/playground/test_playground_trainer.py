@@ -159,3 +159,14 @@ def test_mse_loss_and_regression():
     reg = Run(cfg, make_data(cfg, table))
     reg.train(400)
     assert reg.data.task == "regression" and reg.history["test_metric"][-1] > 0.8  # R^2
+
+
+def test_curves_of_big_sets_use_an_even_spread_of_samples():
+    run = run_of(dataset="shapes", n=1200, test_fraction=0.5, layers=[{"units": 8, "activation": "relu"}])
+    tr, te = run._eval
+    assert len(tr) == 512 and len(te) == 1000
+    assert set(run.data.y_train[tr].tolist()) == set(range(8))  # a class-major set keeps every class
+    run.train(16)
+    assert run.history["step"] == [0, 8, 16]
+    loss, _ = run.evaluate(run.data.X_train[tr], run.data.y_train[tr])
+    assert run.history["loss"][-1] == loss

@@ -31,7 +31,7 @@ import time
 from ..diagnostics import SignalMonitor
 from ..ops.parallel import single_thread_blas
 from .config import ConfigError, change_kind, normalize, options
-from .csvdata import parse_csv
+from .csvdata import CsvError, parse_csv
 from .datasets import available_image_sets, make_data
 from .presets import PRESETS, preset
 from .trainer import Run
@@ -62,7 +62,7 @@ class Session:
         budget: seconds of training per frame at most (keeps the page live with big nets).
     """
 
-    def __init__(self, config=None, *, fps: float = 20.0, budget: float = 0.25):
+    def __init__(self, config=None, *, fps: float = 20.0, budget: float = 0.06):
         self.lock = threading.RLock()
         self._cond = threading.Condition()
         self.fps, self.budget = float(fps), float(budget)
@@ -280,7 +280,10 @@ class Session:
 
     def upload_csv(self, text, name: str = "data.csv"):
         """Parse an uploaded CSV (raises CsvError, a ValueError, with what to fix) and switch to it."""
-        table = parse_csv(text, name)
+        try:
+            table = parse_csv(text, name)
+        except CsvError as e:
+            raise CsvError(f"{str(name)[:80]}: {e}") from None
         with self.lock:
             cfg = {**self.configs["a"], "dataset": "csv"}
             if table.task == "regression":

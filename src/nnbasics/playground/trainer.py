@@ -7,8 +7,10 @@ It is not thread-safe: the session calls it under its lock.
 Determinism: member m's initial weights come from ``default_rng([seed, 1, m])`` and its
 batch order from ``default_rng([seed, 2, m])`` (a fresh permutation of the training set per
 epoch, full batches only), so the same setup gives the same weights, batches and losses, step
-for step. The history is recorded at steps 0, e, 2e... (e doubles whenever the history would
-pass :data:`MAX_POINTS` points), so it does not depend on how fast the machine is.
+for step. The history is recorded at steps 0, e, 2e... (e starts at :data:`FIRST_EVERY` and doubles whenever the history
+would pass :data:`MAX_POINTS` points), so it does not depend on how fast the machine is; the
+train curves are measured on up to :data:`EVAL_TRAIN` training samples, the test curves on up to
+:data:`EVAL_TEST` test samples.
 
 Where a NaN or Inf first appears: after every step the loss, the gradients and the updated
 weights are checked (cheap). At the first non-finite value the step is replayed from the
@@ -30,10 +32,16 @@ from ..tensor import Tensor
 from ..training.ensemble import Ensemble
 from .network import block_of, build_member, network_spec, set_dropout
 
-__all__ = ["MAX_POINTS", "BatchStream", "Run", "lr_at", "make_optimizer"]
+__all__ = ["EVAL_TEST", "EVAL_TRAIN", "FIRST_EVERY", "MAX_POINTS", "BatchStream", "Run", "lr_at", "make_optimizer"]
 
 #: Most points kept per history series; past it, every other point is dropped and e doubles.
 MAX_POINTS = 600
+#: The curves are measured on at most this many training / test samples, evenly spread over each set
+#: (class-major sets keep every class): recording is then cheap enough to happen often.
+EVAL_TRAIN, EVAL_TEST = 512, 1000
+#: Steps between history points at the start: 1 for points and tables, 8 for images (an image
+#: net's evaluation costs many training steps).
+FIRST_EVERY = {"2d": 1, "table": 1, "image": 8}
 _HISTORY = ("step", "loss", "metric", "test_loss", "test_metric", "lr")
 
 
@@ -90,6 +98,11 @@ def lr_at(cfg: dict, step: int) -> float:
     return lr
 
 
+def _spread(n, k):
+    """At most ``k`` indices evenly spread over ``range(n)`` (all of them when n <= k)."""
+    return np.arange(n) if n <= k else np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
 def _finite_grads(params) -> bool:
     return all(p.grad is None or bool(np.isfinite(p.grad.numpy()).all()) for p in params)
 
@@ -129,7 +142,8 @@ class Run:
         self.streams = [BatchStream(len(data.y_train), np.random.default_rng([cfg["seed"], 2, m]))
                         for m in range(cfg["members"])]
         self.ensemble = Ensemble(self.models, combine="vote") if cfg["members"] > 1 else None
-        self.step, self.every = 0, 1
+        self.step, self.every = 0, FIRST_EVERY[data.kind]
+        self._eval = [_spread(len(data.y_train), EVAL_TRAIN), _spread(len(data.y_test), EVAL_TEST)]
         self.history = {k: [] for k in _HISTORY}
         self.nan = None
         self.last_step_stats = None
@@ -283,9 +297,9 @@ class Run:
         return float(np.mean(losses)), float((self.ensemble.predict(np.asarray(X, np.float32)) == y).mean())
 
     def _record(self):
-        d = self.data
-        loss, metric = self.evaluate(d.X_train, d.y_train)
-        test_loss, test_metric = self.evaluate(d.X_test, d.y_test)
+        d, (tr, te) = self.data, self._eval
+        loss, metric = self.evaluate(d.X_train[tr], d.y_train[tr])
+        test_loss, test_metric = self.evaluate(d.X_test[te], d.y_test[te])
         h = self.history
         for k, v in zip(_HISTORY, (self.step, loss, metric, test_loss, test_metric, lr_at(self.cfg, self.step))):
             h[k].append(v)
