@@ -50,7 +50,7 @@ def run(args) -> int:
 
 
 COMMAND = Command(
-    "playground", run, OPTIONS, order=85,
+    "playground", run, OPTIONS, order=95,
     help="train a network live in the browser: data, layers, init, optimizer, diagnostics",
     description="Start the playground on 127.0.0.1 and open it in the browser: pick data (2-D sets, your CSV, "
                 "images), layers, activations, initialization, optimizer; watch the decision boundary, the "
