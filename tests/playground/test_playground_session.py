@@ -129,8 +129,9 @@ def test_play_stops_when_every_run_has_a_nan():
     try:
         s.play()
         deadline = time.time() + 20
-        while s.playing and time.time() < deadline:
+        while s.frame()["playing"] and time.time() < deadline:  # the frame published after the stop
             time.sleep(0.05)
-        assert not s.playing and s.frame()["runs"]["a"]["nan"]["where"] == "loss"
+        frame = s.frame()
+        assert not s.playing and not frame["playing"] and frame["runs"]["a"]["nan"]["where"] == "loss"
     finally:
         s.close()

@@ -63,7 +63,8 @@ PRESETS = {
         "title": "An ensemble's vote",
         "look_for": "One network (A) draws a boundary shaped by its seed and its batches; seven networks voting (B, "
                     "member 0 is A's network) smooth out each other's mistakes: the vote's boundary is calmer and its "
-                    "test accuracy at least as good. The member accuracies show how much the members disagree.",
+                    "test accuracy usually at least as good (try other seeds). The member accuracies show how much "
+                    "the members disagree.",
         "a": {"dataset": "circles", "noise": 0.4, "n": 300, "optimizer": "adam", "lr": 0.03, "batch_size": 16,
               "init": "he", "speed": 5, "members": 1,
               "layers": [{"units": 8, "activation": "relu"}, {"units": 8, "activation": "relu"}]},
