@@ -135,3 +135,9 @@ def test_play_stops_when_every_run_has_a_nan():
         assert not s.playing and not frame["playing"] and frame["runs"]["a"]["nan"]["where"] == "loss"
     finally:
         s.close()
+
+
+def test_step_takes_exactly_n_steps_whatever_the_frame_budget():
+    s = Session(SMALL, budget=1e-9)  # the worker's per-frame budget; a step request ignores it
+    assert s.step(40)["runs"]["a"]["step"] == 40
+    assert s._advance(40, s.budget) < 40  # the worker's play loop does stop at the budget

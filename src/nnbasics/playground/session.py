@@ -114,22 +114,22 @@ class Session:
             t0 = time.perf_counter()
             with self.lock:
                 if self.playing:
-                    self._advance(self.configs["a"]["speed"])
+                    self._advance(self.configs["a"]["speed"], self.budget)
                     if all(r.nan is not None for r in self.runs.values()):
                         self.playing = False
                     self.publish()
             self._stop.wait(max(0.0, 1.0 / self.fps - (time.perf_counter() - t0)))
 
-    def _advance(self, steps: int):
-        """``steps`` steps of every run in lockstep (fewer if over the time budget); the first one monitored.
+    def _advance(self, steps: int, budget=None):
+        """``steps`` steps of every run in lockstep (fewer past ``budget`` seconds, if given); the first one monitored.
 
         BLAS runs on this thread alone: the playground's matrices are small, and handing half of each
         product to a second BLAS thread on a busy 2-core machine made a 10-layer net's frames 4x slower.
         """
         with single_thread_blas():
-            return self._advance_steps(steps)
+            return self._advance_steps(steps, budget)
 
-    def _advance_steps(self, steps):
+    def _advance_steps(self, steps, budget):
         t0, done, chunk = time.perf_counter(), 0, 1
         while done < steps:
             n = min(chunk, steps - done)
@@ -142,7 +142,7 @@ class Session:
                     run.train(n)
             done += n
             chunk *= 2
-            if time.perf_counter() - t0 > self.budget:
+            if budget is not None and time.perf_counter() - t0 > budget:
                 break
         return done
 
@@ -236,7 +236,7 @@ class Session:
         return self.publish()
 
     def step(self, n: int = 1):
-        """Pause, then take ``n`` steps (every run) and publish."""
+        """Pause, then take exactly ``n`` steps (every run) and publish."""
         with self.lock:
             self.playing = False
             self._advance(max(1, int(n)))

@@ -73,6 +73,7 @@ const Diag = (() => {
       td[4].textContent = pct(r.dead);
       td[4].className = r.dead > 0.5 ? "warn" : "";
       logStrip(td[5].firstChild, r.grad_ratio, GRAD);
+      td[5].title = r.grad_norm === null ? "" : `||dL/dW|| = ${fmt(r.grad_norm, 4)}`;
       td[5].lastChild.textContent = r.grad_ratio === null ? "" : ` ${fmt(r.grad_ratio)}`;
       logStrip(td[6].firstChild, r.update_ratio, UPDATE);
       td[6].lastChild.textContent = r.update_ratio === null ? "" : ` ${fmt(r.update_ratio)}`;
