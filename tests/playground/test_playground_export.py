@@ -118,7 +118,7 @@ def test_toml_spec_round_trips_and_its_command_trains(run, tmp_path):
     argv[i + 1] = "1"
     out = tmp_path / "cli-run"
     assert main([*argv, "--n-train", "90", "--n-test", "30", "--progress", "none", "--output", str(out)]) == 0
-    assert load_checkpoint(out / "model.safetensors").model.spec["layers"] == validate_spec(read_toml(path))["layers"]
+    assert load_checkpoint(out / "last.safetensors").model.spec["layers"] == validate_spec(read_toml(path))["layers"]
 
 
 @pytest.mark.parametrize("changes", [
