@@ -2,7 +2,8 @@
 
 Needs Debian's ``chromium`` (/usr/bin/chromium) and the ``playwright`` package; skipped where either is
 missing, except under NNBASICS_REQUIRE_BROWSER=1 (set by .ci/run), where that is a failure. Screenshots go
-to ``ci-artifacts/playground/`` (git-ignored) for a person to look at.
+to ``$NNBASICS_ARTIFACTS/playground/`` (CI keeps them), else ``ci-artifacts/playground/`` (git-ignored), for a
+person to look at.
 """
 
 import os
@@ -18,7 +19,9 @@ from nnbasics.playground.network import build_member
 CHROMIUM = os.environ.get("NNBASICS_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "ci-artifacts" / "playground"
+# CI keeps $NNBASICS_ARTIFACTS (one folder per leg); elsewhere the clone's git-ignored ci-artifacts/.
+ARTIFACTS = Path(os.environ.get("NNBASICS_ARTIFACTS") or Path(__file__).resolve().parents[2] / "ci-artifacts") \
+    / "playground"
 SMALL = {"dataset": "spiral", "n": 300, "layers": [{"units": 8, "activation": "tanh"}] * 2, "speed": 10}
 
 

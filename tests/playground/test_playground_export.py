@@ -41,7 +41,7 @@ def save(tmp_path, run, fmt):
 def outputs(model, X):
     model.eval()
     with nb.no_grad():
-        return model(nb.Tensor(X)).numpy()
+        return model(nb.as_tensor(X)).numpy()
 
 
 @pytest.fixture(scope="module")

@@ -132,7 +132,7 @@ def test_ensemble_member_zero_is_the_single_network_and_the_metric_is_the_vote()
     d = ens.data
     vote = ens.ensemble.predict(d.X_test)
     assert ens.history["test_metric"][-1] == float((vote == d.y_test).mean())
-    losses = [float(ens.loss(__import__("nnbasics").Tensor(ens.predict(d.X_test, m)), d.y_test).item())
+    losses = [float(ens.loss(__import__("nnbasics").as_tensor(ens.predict(d.X_test, m)), d.y_test).item())
               for m in range(3)]
     assert ens.history["test_loss"][-1] == pytest.approx(np.mean(losses))
 

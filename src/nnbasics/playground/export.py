@@ -28,7 +28,7 @@ import os
 import tempfile
 
 from .. import nn
-from ..tensor import Tensor
+from ..creation import as_tensor
 from ..training.checkpoint import checkpoint_bytes
 from ..training.ensemble import Ensemble
 from .config import ConfigError
@@ -80,7 +80,7 @@ def onnx_model(run) -> bytes:
         plain = nn.Sequential(*model.children())  # the exporter follows a Sequential child by child
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "model.onnx")
-            nb_onnx.export(plain, Tensor(run.data.X_test[:2]), path)
+            nb_onnx.export(plain, as_tensor(run.data.X_test[:2]), path)
             with open(path, "rb") as f:
                 return f.read()
     except ModuleNotFoundError as e:

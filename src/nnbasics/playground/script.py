@@ -27,7 +27,7 @@ import argparse
 import numpy as np
 
 import nnbasics.functional as F
-from nnbasics import Tensor, no_grad
+from nnbasics import as_tensor, no_grad
 from nnbasics.data import stratified_split, stratified_subset, synthetic  # noqa: F401
 from nnbasics.models.spec import build_from_spec
 from nnbasics.optim import schedules  # noqa: F401
@@ -137,10 +137,10 @@ def _lr_code(cfg) -> str:
 
 def _loss_code(run) -> str:
     if run.data.task == "regression":
-        return "F.mse_loss(out, Tensor(yb))"
+        return "F.mse_loss(out, as_tensor(yb))"
     if run.cfg["loss"] == "mse":
-        return f"F.mse_loss(out, Tensor(np.eye({run.data.n_classes}, dtype=np.float32)[yb]))  # one-hot targets"
-    return "F.cross_entropy(out, Tensor(yb))"
+        return f"F.mse_loss(out, as_tensor(np.eye({run.data.n_classes}, dtype=np.float32)[yb]))  # one-hot targets"
+    return "F.cross_entropy(out, as_tensor(yb))"
 
 
 _BODY = '''
@@ -173,7 +173,7 @@ def main(steps=STEPS):
     for step in range(steps):
         for model, opt, stream in zip(models, optimizers, streams):
             idx = next(stream)
-            xb, yb = Tensor(X_train[idx]), y_train[idx]
+            xb, yb = as_tensor(X_train[idx]), y_train[idx]
             opt.zero_grad()
             out = model(xb)
             loss = {loss}
@@ -199,12 +199,12 @@ if __name__ == "__main__":
 
 def _report_code(run) -> str:
     if run.data.task == "regression":
-        return ("        pred = models[0](Tensor(X_test)).numpy()\n"
+        return ("        pred = models[0](as_tensor(X_test)).numpy()\n"
                 "        print(f\"test MSE {float(((pred - y_test) ** 2).mean()):.4f} (standardized units)\")")
     if run.cfg["members"] > 1:
         return ("        vote = Ensemble(models, combine='vote').predict(X_test)\n"
                 "        print(f\"test accuracy of the vote: {float((vote == y_test).mean()):.4f}\")")
-    return ("        pred = models[0](Tensor(X_test)).numpy().argmax(1)\n"
+    return ("        pred = models[0](as_tensor(X_test)).numpy().argmax(1)\n"
             "        print(f\"test accuracy {float((pred == y_test).mean()):.4f}\")")
 
 

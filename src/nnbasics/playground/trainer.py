@@ -27,8 +27,8 @@ import numpy as np
 from .. import functional as F
 from ..anomaly import AnomalyError, detect_anomaly
 from ..autograd import no_grad
+from ..creation import as_tensor
 from ..optim import schedules
-from ..tensor import Tensor
 from ..training.ensemble import Ensemble
 from .network import block_of, build_member, network_spec, set_dropout
 
@@ -174,8 +174,8 @@ class Run:
     def loss(self, out, y):
         """The setup's loss of outputs ``out`` (N, k) against targets ``y`` (class ids or (N, 1) values)."""
         if self.data.task == "regression" or self.cfg["loss"] == "mse":
-            return F.mse_loss(out, Tensor(self._targets(y)))
-        return F.cross_entropy(out, Tensor(y))
+            return F.mse_loss(out, as_tensor(self._targets(y)))
+        return F.cross_entropy(out, as_tensor(y))
 
     def _metric(self, out, y) -> float:
         if self.data.task == "regression":
@@ -207,7 +207,7 @@ class Run:
 
     def _batch(self, i):
         idx = self.streams[i].next(self.cfg["batch_size"])
-        return Tensor(self.data.X_train[idx]), self.data.y_train[idx]
+        return as_tensor(self.data.X_train[idx]), self.data.y_train[idx]
 
     def _dropout_states(self, model):
         return [(m, m.rng.bit_generator.state) for m in model.modules() if type(m).__name__ == "Dropout" and m.p > 0]
@@ -279,7 +279,7 @@ class Run:
         model.eval()
         try:
             with no_grad(), np.errstate(all="ignore"):
-                return model(Tensor(X)).numpy()
+                return model(as_tensor(X)).numpy()
         finally:
             model.train()
 
@@ -290,7 +290,7 @@ class Run:
             out = self.predict(X, m)
             outs.append(out)
             with no_grad(), np.errstate(all="ignore"):
-                losses.append(float(self.loss(Tensor(out), y).item()))
+                losses.append(float(self.loss(as_tensor(out), y).item()))
         if self.ensemble is None:
             return losses[0], self._metric(outs[0], y)
         self.member_metrics = [self._metric(o, y) for o in outs]
