@@ -211,3 +211,16 @@ def test_resume_refuses_another_text_or_layout(tmp_path):
     with pytest.raises(ValueError, match="size mismatch|shape"):
         train_char_lm(text, steps=4, seq_len=8, resume=ck, model={"model": "char-rnn", "hidden_size": 9},
                       batch_size=4, rng=0)
+
+
+@pytest.mark.parametrize("progress", [False, None])
+def test_train_char_lm_takes_progress_false_as_fit_does(progress, capsys):
+    """Issue 15 item 10: train_char_lm(progress=False) was refused while fit(progress=False) is quiet."""
+    run = train_char_lm("abcab " * 20, model={"model": "char-gru", "hidden_size": 4}, seq_len=5, batch_size=2,
+                        steps=2, eval_every=1, rng=0, progress=progress)
+    assert run.steps == 2 and capsys.readouterr().out == ""
+
+
+def test_train_char_lm_refuses_an_unknown_progress_value():
+    with pytest.raises(TypeError, match="progress must be None, False, True or a callable"):
+        train_char_lm("abcab " * 20, steps=1, progress="loud")
