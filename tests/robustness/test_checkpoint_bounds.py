@@ -114,3 +114,21 @@ def test_an_uncountable_spec_is_held_to_the_absolute_cap(tmp_path, monkeypatch):
     edit_meta(path, lambda m: m["model"]["spec"].__setitem__("width", 10**6))
     with pytest.raises(CheckpointError, match="would hold"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("depth", [100, 300])
+def test_a_deeply_nested_spec_is_refused_not_a_recursion_error(depth, tmp_path):
+    """Ensembles of ensembles (or lists of lists) nested hundreds deep: one CheckpointError, no RecursionError."""
+    path = _tiny(tmp_path)
+    nested = {"model": "mlp", "in_features": 2, "hidden": [3], "out_features": 2}
+    for _ in range(depth):
+        nested = {"model": "ensemble", "members": [nested]}
+    edit_meta(path, lambda m: m["model"].__setitem__("spec", nested))
+    with pytest.raises(CheckpointError, match="nested more than"):
+        load_checkpoint(path)
+    listy = {"model": "my-own", "hidden": 3}
+    for _ in range(depth):
+        listy["hidden"] = [listy["hidden"]]
+    edit_meta(path, lambda m: m["model"].__setitem__("spec", listy))
+    with pytest.raises(CheckpointError, match="nested more than"):
+        load_checkpoint(path)

@@ -144,6 +144,7 @@ def load_spec(source) -> dict:
         FileNotFoundError, SpecError (bad TOML/JSON), TypeError (another type).
     """
     if isinstance(source, dict):
+        _check_depth(source)  # before deepcopy, which recurses
         return copy.deepcopy(source)
     if not isinstance(source, (str, Path, os.PathLike)):
         raise TypeError(f"load_spec: expected a dict, a path to a .toml/.json file or TOML text; "
@@ -161,7 +162,26 @@ def load_spec(source) -> dict:
         spec = read_toml(path if path is not None else source)
     if not isinstance(spec, dict):
         raise SpecError(f"a spec must be a table/object at the top level; got {type(spec).__name__}.")
+    _check_depth(spec)
     return spec
+
+
+#: How deeply a spec's tables and lists may nest (a layer list needs 4; each nested ensemble adds 3).
+MAX_DEPTH = 64
+
+
+def _check_depth(spec) -> None:
+    """Refuse a spec nested deeper than :data:`MAX_DEPTH`, walking it without recursion."""
+    stack = [(spec, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SpecError(f"spec: tables and lists nested more than {MAX_DEPTH} deep (an ensemble of ensembles of "
+                            "...?); is the spec damaged?")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, depth + 1) for v in value)
 
 
 # ------------------------------------------------------------------- layers
@@ -284,6 +304,7 @@ def check_size(spec: dict, limit: int | None = None, why: str = "") -> int:
     """
     from . import size
 
+    _check_depth(spec)  # the counters recurse
     n = size.spec_size(spec)
     if n is None:
         n = size.rough_size(spec)

@@ -347,8 +347,8 @@ def _build_from_spec(path, meta, arrays):
     check_spec_size(path, spec, arrays)
     try:  # validated like any spec file
         return build_from_spec(dict(spec))
-    except (KeyError, ValueError, TypeError) as e:
-        raise CheckpointError(f"{path}: cannot rebuild the model from its spec {spec!r:.300}: {e}") from None
+    except (KeyError, ValueError, TypeError, RecursionError) as e:
+        raise CheckpointError(f"{path}: cannot rebuild the model from its spec: {e}") from None
 
 
 def _rng_targets(path, model, saved_rng, strict, restore_rng, generators, require_generators) -> dict:
