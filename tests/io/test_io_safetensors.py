@@ -273,3 +273,19 @@ def test_lone_surrogates_are_refused_when_writing():
         save_bytes({"x": np.zeros(1)}, metadata={"k": "\udc80"})
     with pytest.raises(ValueError, match="not valid Unicode"):
         save_bytes({"\udc80": np.zeros(1)})
+
+
+@pytest.mark.parametrize("shape, nbytes", [([1] * 100, 4), ([1] * 33, 4), ([0, 2**62], 0), ([0, 2**70], 0),
+                                           ([2**33, 0, 2**33], 0)])
+def test_shapes_numpy_cannot_hold_are_refused_by_the_parser(shape, nbytes):
+    """Zero-size arrays pass the byte count but not NumPy's own limits (a raw ValueError from reshape before)."""
+    header = json.dumps({"x": {"dtype": "F32", "shape": shape, "data_offsets": [0, nbytes]}}).encode()
+    with pytest.raises(SafetensorsError, match="which NumPy cannot hold"):
+        load_bytes(_blob(header, bytes(nbytes)))
+
+
+def test_the_largest_shapes_numpy_holds_still_load():
+    header = json.dumps({"x": {"dtype": "F32", "shape": [1] * 32, "data_offsets": [0, 4]},
+                         "e": {"dtype": "U8", "shape": [0, 2**40], "data_offsets": [4, 4]}}).encode()
+    arrays, _ = load_bytes(_blob(header, bytes(4)))
+    assert arrays["x"].ndim == 32 and arrays["e"].shape == (0, 2**40)

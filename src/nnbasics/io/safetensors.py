@@ -58,6 +58,7 @@ _CODES = {np.dtype(dt): code for code, dt in _DTYPES.items()}  # little-endian N
 _RANK = {c: i for i, c in enumerate(["BOOL", "U8", "I8", "I16", "U16", "F16", "BF16", "I32", "U32", "F32", "F64",
                                      "I64", "U64"])}
 _MAX_HEADER = 100_000_000  # the format's own limit on the JSON header
+_MAX_DIMS = 32  # NumPy 1.x's limit (2.x allows 64); safetensors itself sets none
 
 
 def _is_size(v) -> bool:
@@ -201,6 +202,12 @@ def _check_entry(source: str, name: str, e) -> tuple:
             f"{', '.join(_DTYPES)})."
         )
     expected = _DTYPE_SIZES[dtype] * math.prod(shape)  # Python ints: no overflow
+    if len(shape) > _MAX_DIMS or _DTYPE_SIZES[dtype] * math.prod(d for d in shape if d) >= 2**63:
+        # NOTE: an empty array ([0, 2**70]) takes no bytes, but NumPy cannot have that shape either
+        raise SafetensorsError(
+            f"{source}: array {name!r:.100} has shape {tuple(shape)!s:.100}, which NumPy cannot hold (at most "
+            f"{_MAX_DIMS} dimensions, fewer than 2^63 bytes even when empty)."
+        )
     if stop - start != expected:
         raise SafetensorsError(
             f"{source}: corrupt safetensors header: {name!r:.100} ({dtype}, shape {tuple(shape)!s:.100}) needs "
