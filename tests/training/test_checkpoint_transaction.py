@@ -94,7 +94,6 @@ _META_FAILURES = {
     "betas of three": _set("optimizer", "param_groups", 0, "betas", value=[0.9, 0.99, 0.5]),
     "amsgrad an int": _set("optimizer", "param_groups", 0, "amsgrad", value=1),
     "amsgrad off but its buffer saved": _set("optimizer", "param_groups", 0, "amsgrad", value=False),
-    "eps missing": _del("optimizer", "param_groups", 0, "eps"),
     "params listed twice": _set("optimizer", "param_groups", 0, "params", value=[0, 0, 1, 2]),
     "step -1": _set("optimizer", "scalar_state", "0", "step", value=-1),
     "step a float": _set("optimizer", "scalar_state", "0", "step", value=1.5),
@@ -206,3 +205,12 @@ def test_the_good_checkpoint_loads_everything(saved):
     ckpt = load_checkpoint(saved, model, opt, generators={"loader": loader})
     assert ckpt.epoch == 2 and opt.param_groups[0]["lr"] == 0.001 and opt.param_groups[0]["betas"] == (0.9, 0.999)
     assert loader.generator.bit_generator.state == _loader(0).generator.bit_generator.state
+
+
+def test_a_hyperparameter_the_file_lacks_takes_the_optimizers_value(saved):
+    """A checkpoint saved before an optimizer gained a hyperparameter still loads (as torch fills new defaults)."""
+    edit_meta(saved, _del("optimizer", "param_groups", 0, "eps"))
+    model = _model(1)
+    opt = Adam(model.parameters(), lr=0.123, eps=1e-6, amsgrad=True)
+    load_checkpoint(saved, model, opt)
+    assert opt.param_groups[0]["lr"] == 0.001 and opt.param_groups[0]["eps"] == 1e-6

@@ -262,9 +262,8 @@ def _groups(path, optimizer, saved) -> list:
             elif not _json_scalar(v):  # extras such as a scheduler's initial_lr
                 raise CheckpointError(f"{path}: corrupt optimizer state: param group {gi}: {k!r:.40} = {v!r:.60}.")
             out[k] = v
-        missing = [k for k in optimizer.defaults if k not in out]
-        if missing:
-            raise CheckpointError(f"{path}: corrupt optimizer state: param group {gi} lacks {', '.join(missing)}.")
+        for k in optimizer.defaults:  # a hyperparameter added since the file was saved: the optimizer's value,
+            out.setdefault(k, copy.deepcopy(own[k]))  # as torch's Optimizer.__setstate__ fills in new defaults
         try:
             optimizer._check_hyperparams(dict(out), where=f" (param group {gi} of {path})")
         except (ValueError, TypeError) as e:
@@ -406,7 +405,8 @@ def like_state(ref, value, where: str = "state"):
     """``value`` (read back from JSON) checked to have the structure and kinds of the live state ``ref``.
 
     Used for the callbacks' and learning-rate schedulers' saved states, which are loaded into
-    the objects' attributes: dicts need the same keys, lists the same length (tuples come back
+    the objects' attributes: dicts may hold only the reference's keys (a missing one keeps the
+    live value, as a state saved before the key existed), lists the same length (tuples come back
     as tuples), ints stay ints (within 2^53), floats are numbers (not NaN), bools stay bools,
     strings (modes, names) must be equal; where ``ref`` is None any JSON scalar is accepted.
 
@@ -414,9 +414,11 @@ def like_state(ref, value, where: str = "state"):
         A fresh copy of ``value`` in ``ref``'s types. Raises ValueError naming the field.
     """
     if isinstance(ref, dict):
-        if not isinstance(value, dict) or set(value) != set(ref):
-            raise ValueError(f"{where} must have the keys {sorted(ref)!r:.200}; got {value!r:.100}")
-        return {k: like_state(ref[k], value[k], f"{where}[{k!r}]") for k in ref}
+        if not isinstance(value, dict) or not set(value) <= set(ref):
+            raise ValueError(f"{where} must have (some of) the keys {sorted(ref)!r:.200}; got {value!r:.100}")
+        # a key the saved state lacks (added in a later version) keeps the live value
+        return {k: like_state(ref[k], value[k], f"{where}[{k!r}]") if k in value else copy.deepcopy(ref[k])
+                for k in ref}
     if isinstance(ref, (list, tuple)):
         if not isinstance(value, (list, tuple)) or len(value) != len(ref):
             raise ValueError(f"{where} must be a list of {len(ref)}; got {value!r:.100}")
