@@ -224,8 +224,25 @@ def run_one(entry, corpus, sources, side, out_dir: Path, fashion: Path, seed=Non
     last_err = next((ln for ln in reversed(err.strip().splitlines()) if ln.strip()), "") if rc else ""
     return {"id": entry["id"], "side": side, "status": status, "seed": seed, "wall_s": round(wall, 2),
             "loss": extract(text, entry.get("loss", defaults.get("loss"))),
-            "accuracy": extract(text, entry.get("accuracy", defaults.get("accuracy"))),
+            "accuracy": _scaled(extract(text, entry.get("accuracy", defaults.get("accuracy"))), entry),
             "error": last_err[:300], "log": str(out_dir / f"{tag}.log")}
+
+
+def _scaled(value, entry):
+    """An accuracy printed as a count (``accuracy_scale = 0.001`` for correct answers out of 1,000)."""
+    return None if value is None else value * float(entry.get("accuracy_scale", 1.0))
+
+
+def reextract(result: dict, corpus: dict) -> dict:
+    """``result`` with loss and accuracy read again from its log (after a corpus regex changed)."""
+    entry = next((e for e in corpus["script"] if e["id"] == result["id"]), None)
+    log = Path(result.get("log", ""))
+    if entry is None or not log.is_file():
+        return result
+    text = log.read_text(encoding="utf-8").split("\n--- stderr ---\n")[0]
+    defaults = corpus["defaults"]
+    return {**result, "loss": extract(text, entry.get("loss", defaults.get("loss"))),
+            "accuracy": _scaled(extract(text, entry.get("accuracy", defaults.get("accuracy"))), entry)}
 
 
 def _fmt(v, pct=False):
@@ -322,6 +339,9 @@ def main(argv=None) -> int:
                           flush=True)
                     out.mkdir(parents=True, exist_ok=True)
                     results_path.write_text(json.dumps(results, indent=1))
+    if ns.table_only:
+        results = [reextract(r, corpus) for r in results]
+        results_path.write_text(json.dumps(results, indent=1))
     md = table(results, corpus)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(md)
