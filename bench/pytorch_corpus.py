@@ -221,7 +221,10 @@ def run_one(entry, corpus, sources, side, out_dir: Path, fashion: Path, seed=Non
     (out_dir / f"{tag}.log").write_text(f"$ {' '.join(cmd[:2] + ['...'] + cmd[3:])}\n{text}\n--- stderr ---\n{err}",
                                         encoding="utf-8")
     status = "ok" if rc == 0 else ("timeout" if rc is None else f"exit {rc}")
-    last_err = next((ln for ln in reversed(err.strip().splitlines()) if ln.strip()), "") if rc else ""
+    last_err = next((ln for ln in reversed(err.strip().splitlines())
+                     if ln.strip() and not ln.startswith(("(raised inside", "Instead:"))), "") if rc else ""
+    if rc and err.startswith("nnbasics run:"):  # an unsupported API: its first line names it
+        last_err = err.splitlines()[0]
     return {"id": entry["id"], "side": side, "status": status, "seed": seed, "wall_s": round(wall, 2),
             "loss": extract(text, entry.get("loss", defaults.get("loss"))),
             "accuracy": _scaled(extract(text, entry.get("accuracy", defaults.get("accuracy"))), entry),

@@ -180,3 +180,16 @@ def test_cli_passes_arguments_and_status(cli, script):
     proc = cli("run", "main.py", "--lr", "0.1", "-v")
     assert proc.stdout.strip() == "['--lr', '0.1', '-v']"
     assert proc.returncode == 4
+
+
+def test_walking_the_autograd_graph_is_unsupported_by_name(script, run):
+    path = script("""
+        import torch
+        x = torch.ones(2, requires_grad=True)
+        loss = (x * 2).sum()
+        print(loss.grad_fn is not None)
+        print(loss.grad_fn.next_functions[0][0])
+    """)
+    status, out, err = run(path)
+    assert out.strip() == "True"
+    assert status == 2 and "torch.autograd.graph.Node.next_functions is not supported" in err

@@ -150,10 +150,20 @@ def diagnose(exc: BaseException) -> UnsupportedTorchAPI | None:
     return None
 
 
+#: attributes of torch's autograd graph nodes (``loss.grad_fn.next_functions``) that nnbasics' ops lack.
+_NODE_ATTRIBUTES = {"next_functions", "name", "metadata", "register_hook", "register_prehook", "saved_tensors",
+                    "register_forward_pre_hook"}
+
+
 def _diagnose_attribute(obj, name):
+    from ..autograd import Function
     from ..nn.module import Module
     from ..optim.optimizer import Optimizer
     from ..tensor import Tensor
+
+    if isinstance(obj, Function) and name in _NODE_ATTRIBUTES:
+        return UnsupportedTorchAPI(f"torch.autograd.graph.Node.{name}", "nnbasics' graph nodes are its ops "
+                                   "(print(loss.grad_fn) names one); walking the graph is not exposed")
 
     for cls, owner in ((Tensor, "torch.Tensor"), (Module, "torch.nn.Module"), (Optimizer, "torch.optim.Optimizer")):
         if isinstance(obj, cls):
