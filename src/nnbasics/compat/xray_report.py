@@ -41,12 +41,13 @@ _HEADERS = ["layer", "kind", "act mean", "act std", "saturated", "dead", "grad /
 
 
 def _series(mon, field, layers):
+    """``{"name (kind)": (steps, values)}`` for the layers with at least one finite value of ``field``."""
     steps = np.asarray(mon.steps)
     out = {}
     for name in layers:
         y = mon.series(field, name)
         if np.isfinite(y).any():
-            out[name] = (steps, y)
+            out[f"{name} ({mon.kind(name)})"] = (steps, y)
     return out
 
 
