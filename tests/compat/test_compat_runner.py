@@ -193,3 +193,12 @@ def test_walking_the_autograd_graph_is_unsupported_by_name(script, run):
     status, out, err = run(path)
     assert out.strip() == "True"
     assert status == 2 and "torch.autograd.graph.Node.next_functions is not supported" in err
+
+
+@pytest.mark.parametrize("line", ["torch.ones(2).cuda()", "torch.nn.Linear(2, 2).to('cuda:0')",
+                                  "torch.ones(2).to(torch.device('mps'))"])
+def test_moving_to_a_gpu_stops_with_the_no_gpu_advice(script, run, line):
+    status, _, err = run(script(f"import torch\nx = 1\n{line}\n"))
+    assert status == 2
+    assert "is not supported by nnbasics" in err and "no CUDA/MPS backend" in err and "line 3" in err
+    assert "Traceback" not in err

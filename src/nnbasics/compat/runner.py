@@ -21,6 +21,7 @@ How it ends (:func:`run_script` returns the exit status):
 
 from __future__ import annotations
 
+import importlib
 import linecache
 import os
 import re
@@ -30,11 +31,12 @@ import types
 from pathlib import Path
 
 from . import finder as _finder
-from .unsupported import UnsupportedTorchAPI, best_hint, is_torch_name
+from .unsupported import NO_GPU, UnsupportedTorchAPI, best_hint, is_torch_name
 
 __all__ = ["ScriptError", "diagnose", "run_script", "script_source"]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # .../nnbasics
+_IMPORTLIB_DIR = str(Path(importlib.__file__).resolve().parent)  # the import machinery: never the user's code
 _HIDDEN_PREFIXES = ("<frozen importlib", "<frozen runpy")
 _ECOSYSTEM = {"torchtext", "torchaudio", "torchdata", "lightning", "pytorch_lightning", "torchmetrics", "timm",
               "torch_geometric", "transformers", "accelerate", "functorch", "torchsummary", "torchinfo"}
@@ -65,9 +67,10 @@ def _is_internal(filename: str) -> bool:
     if filename.startswith(_HIDDEN_PREFIXES):
         return True
     try:
-        return os.path.realpath(filename).startswith(_PACKAGE_DIR + os.sep)
+        real = os.path.realpath(filename)
     except (TypeError, ValueError):
         return False
+    return real.startswith((_PACKAGE_DIR + os.sep, _IMPORTLIB_DIR + os.sep))
 
 
 def _filter_stack(te: traceback.TracebackException, seen=None) -> None:
@@ -134,6 +137,11 @@ def diagnose(exc: BaseException) -> UnsupportedTorchAPI | None:
     """
     if isinstance(exc, UnsupportedTorchAPI):
         return exc
+    from ..device import DeviceError
+
+    if isinstance(exc, DeviceError):
+        m = re.match(r"device '([^']+)'", str(exc))
+        return UnsupportedTorchAPI(f"the device '{m.group(1) if m else 'cuda'}'", NO_GPU, kind="call")
     if isinstance(exc, AttributeError) and getattr(exc, "obj", None) is not None and exc.name:
         return _diagnose_attribute(exc.obj, exc.name)
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] in _ECOSYSTEM:

@@ -15,7 +15,9 @@ from .. import anomaly as _anomaly
 from .. import autograd as _autograd
 from ..autograd import is_grad_enabled, no_grad
 from ..backend import is_float_dtype, xp
+from ..device import check_device
 from ..tensor import Tensor, as_tensor
+from ..tensor_base import _parse_to
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
@@ -340,23 +342,26 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- dtype
-    def to(self, dtype=None):
-        """Convert floating-point parameters, their gradients and buffers to ``dtype`` in place.
+    def to(self, *args, **kwargs):
+        """PyTorch's ``Module.to``: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``.
 
-        The Parameter objects are kept (optimizers holding them stay valid).
-        ``"cpu"`` is accepted and ignored (the only device). Returns self.
+        Floating-point parameters, their gradients and buffers are converted to ``dtype`` in place
+        (the Parameter objects are kept, so optimizers holding them stay valid); integer buffers
+        keep their dtype, as in PyTorch. The CPU is the only device: ``to('cpu')`` or
+        ``to(torch.device('cpu'))`` changes nothing, ``to('cuda')`` raises
+        :class:`~nnbasics.device.DeviceError`. A dtype may also be a string (``to('float64')``).
+        Returns self.
 
         Example:
-            >>> import nnbasics.nn as nn
-            >>> nn.Linear(3, 2, rng=0).to("float64").weight.dtype
+            >>> import nnbasics as nb, nnbasics.nn as nn
+            >>> m = nn.Linear(3, 2, rng=0).to(nb.device("cpu"), "float64")
+            >>> m.weight.dtype
             dtype('float64')
         """
-        if dtype is None or (isinstance(dtype, str) and dtype == "cpu"):
+        dev, dtype, _ = _parse_to(args, dict(kwargs))
+        check_device(dev)
+        if dtype is None:
             return self
-        try:
-            dtype = xp.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"to(): expected a floating dtype such as 'float64'; got {dtype!r}.") from None
         if not is_float_dtype(dtype):
             raise TypeError(f"to(): parameters must stay floating point; got {dtype}. Use 'float32' or 'float64'.")
         for m in self.modules():
@@ -366,6 +371,15 @@ class Module:
                 t._array = t._array.astype(dtype)
                 if t.grad is not None:
                     t.grad = as_tensor(t.grad._array.astype(dtype))
+        return self
+
+    def cpu(self):
+        """Parameters and buffers on the CPU, where they always are; returns self (PyTorch's ``cpu()``)."""
+        return self
+
+    def cuda(self, device=None):
+        """PyTorch's ``cuda()``: nnbasics has no GPU backend, so this raises :class:`~nnbasics.device.DeviceError`."""
+        check_device("cuda" if device is None else (device if not isinstance(device, int) else f"cuda:{device}"))
         return self
 
     def double(self):

@@ -5,7 +5,7 @@ to :mod:`nnbasics.compat.torchvision`) inside that process only; see :mod:`nnbas
 It can also be imported directly: ``import nnbasics.compat.torch as torch``.
 
 What is here, laid out as in torch: tensors (``torch.Tensor`` is nnbasics' :class:`~nnbasics.Tensor`,
-dtypes are NumPy's, one ``cpu`` device), constructors and free functions with torch's signatures,
+whose constructor is torch's; dtypes are NumPy's; ``torch.device`` is :class:`nnbasics.device`, one ``cpu``), constructors and free functions with torch's signatures,
 ``torch.nn`` (+ ``functional``, ``init``, ``utils``), ``torch.optim`` (+ ``lr_scheduler``),
 ``torch.utils.data``, ``torch.autograd`` (``Variable``, ``Function``, ``grad``), ``torch.cuda``
 and ``torch.backends`` (absent), the global generator (``manual_seed``), ``save``/``load``
@@ -20,7 +20,7 @@ Importing this package does nothing beyond defining names (no seeding, no I/O).
 import builtins
 
 from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from ...tensor import Tensor as _NbTensor
+from ...tensor import Tensor
 from ..unsupported import module_getattr
 from . import _functions, _random, accelerator, autograd, backends, cuda, nn, onnx, optim, utils
 from ._creation import (
@@ -66,7 +66,6 @@ from ._dtypes import (
 )
 from ._functions import inference_mode
 from ._random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from ._tensor_type import Tensor
 from .autograd import Variable
 from .serialization import load, save
 
@@ -80,13 +79,13 @@ __version__ = "2.13.0+nnbasics"
 def numel(input) -> int:
     """Number of elements of ``input``."""
     # NOTE: int, float and bool are torch's dtypes in this module; the builtins are reached by name.
-    return builtins.int((input if isinstance(input, _NbTensor) else as_tensor(input)).numel())
+    return builtins.int((input if isinstance(input, Tensor) else as_tensor(input)).numel())
 
 
 def typename(obj) -> str:
     from ._dtypes import legacy_type_name
 
-    return legacy_type_name(obj.dtype) if isinstance(obj, _NbTensor) else type(obj).__name__
+    return legacy_type_name(obj.dtype) if isinstance(obj, Tensor) else type(obj).__name__
 
 
 def use_deterministic_algorithms(mode=True, *, warn_only=False) -> None:

@@ -22,7 +22,7 @@ from . import _random
 from ._dtypes import check_device, get_default_dtype, resolve_dtype
 
 __all__ = [
-    "Tensor_new", "arange", "as_tensor", "bernoulli", "empty", "empty_like", "eye", "from_numpy", "full",
+    "arange", "as_tensor", "bernoulli", "empty", "empty_like", "eye", "from_numpy", "full",
     "full_like", "linspace", "logspace", "multinomial", "normal", "ones", "ones_like", "rand", "rand_like",
     "randint", "randint_like", "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like",
 ]
@@ -264,20 +264,3 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         out.append(g.choice(len(r), size=int(num_samples), replace=bool(replacement), p=r / r.sum()))
     res = np.asarray(out, np.int64)
     return _wrap(res[0] if a.ndim == 1 else res)
-
-
-def Tensor_new(*args, dtype=None, device=None, requires_grad=False):
-    """``torch.Tensor(...)``: ``torch.Tensor(2, 3)`` is a (2, 3) float tensor, ``torch.Tensor([1, 2])`` float data."""
-    check_device(device, "torch.Tensor")
-    d = resolve_dtype(dtype) or get_default_dtype()
-    if not args:
-        arr = np.zeros((0,), d)
-    elif all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args) or \
-            (len(args) == 1 and isinstance(args[0], tuple) and all(isinstance(a, numbers.Integral) for a in args[0])
-             and type(args[0]).__name__ == "Size"):
-        arr = np.zeros(_size(args, "torch.Tensor"), d)
-    elif len(args) == 1:
-        arr = np.array(_unwrap_nested(args[0]), dtype=d)
-    else:
-        raise TypeError(f"torch.Tensor: give sizes (torch.Tensor(2, 3)) or data (torch.Tensor([1, 2])); got {args}.")
-    return _finish(arr, requires_grad, None, "torch.Tensor")

@@ -2,15 +2,15 @@
 
 * dtypes are NumPy dtypes (``torch.float32 is numpy.dtype('float32')``), so ``x.dtype == torch.float``
   holds and a dtype passes straight to nnbasics. ``torch.dtype`` is :class:`numpy.dtype`.
-* :class:`device` is torch's device object; only ``cpu`` can hold tensors (:func:`check_device`
-  refuses ``cuda``/``mps`` with a message naming the call).
+* :class:`device` is :class:`nnbasics.device` (torch's device object); only ``cpu`` can hold
+  tensors (:func:`check_device` refuses ``cuda``/``mps`` with a message naming the call).
 * ``FloatTensor``, ``LongTensor``... build tensors of their dtype (``torch.FloatTensor([1, 2])``,
   ``torch.LongTensor(3)`` -> 3 zeros) and answer ``isinstance(x, torch.FloatTensor)`` by dtype.
 
 Example:
     >>> import numpy as np
-    >>> float32 == np.float32, str(device("cpu")), device("cuda:1").index
-    (True, 'cpu', 1)
+    >>> float32 == np.float32, str(device("cpu")), device("cuda:1").index, device("cpu") == "cpu"
+    (True, 'cpu', 1, False)
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numbers
 
 import numpy as np
 
+from ...device import CPU, DeviceError, device
+from ...device import check_device as _nb_check_device
 from ...tensor import Tensor, as_tensor
 from ..unsupported import NO_GPU, unsupported_call
 
@@ -110,79 +112,21 @@ class Size(tuple):
 
 
 # ---------------------------------------------------------------------- devices
-class device:
-    """``torch.device``: ``device("cpu")``, ``device("cuda", 0)``, ``device("cuda:1")``.
-
-    Any device can be named (``torch.device("cuda" if torch.cuda.is_available() else "cpu")`` is
-    how scripts pick one); only ``cpu`` can hold tensors.
-    """
-
-    __slots__ = ("index", "type")
-
-    def __init__(self, type, index=None):
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if not isinstance(type, str):
-            raise TypeError(f"torch.device: expected a string such as 'cpu' or 'cuda:0'; got {type!r}.")
-        name, _, idx = type.partition(":")
-        if idx:
-            if index is not None:
-                raise ValueError(f"torch.device: index given twice in {type!r} and index={index}.")
-            index = int(idx)
-        if name not in ("cpu", "cuda", "mps", "meta", "xpu", "hip", "xla"):
-            raise RuntimeError(f"Expected one of cpu, cuda, mps, meta device type at start of device string: {type}")
-        object.__setattr__(self, "type", name)
-        object.__setattr__(self, "index", None if index is None else int(index))
-
-    def __setattr__(self, name, value):
-        raise AttributeError("torch.device is immutable")
-
-    def __str__(self):
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-    def __repr__(self):
-        return f"device(type='{self.type}')" if self.index is None else \
-            f"device(type='{self.type}', index={self.index})"
-
-    def __eq__(self, other):
-        if isinstance(other, str):
-            try:
-                other = device(other)
-            except (RuntimeError, ValueError):
-                return False
-        if not isinstance(other, device):
-            return NotImplemented
-        return (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self):
-        return hash((self.type, self.index))
-
-    def __enter__(self):
-        check_device(self, "with torch.device(...)")
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-CPU = device("cpu")
+# NOTE: ``torch.device`` is nnbasics' device class (equal to another device, never to a string, as torch's).
+_ = CPU
 
 
 def check_device(value, api: str) -> None:
-    """Accept None, ``"cpu"``, ``torch.device("cpu")`` (or an int 0 only for the CPU's sake); refuse the rest.
+    """Accept None, ``"cpu"`` or ``torch.device("cpu")``; anything else stops with the no-GPU advice.
 
     Raises:
         UnsupportedTorchAPI (a RuntimeError): for cuda/mps/other devices, naming ``api``.
     """
-    if value is None:
-        return
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        raise unsupported_call(f"{api} (device={value})", NO_GPU)
-    d = value if isinstance(value, device) else device(value) if isinstance(value, str) else None
-    if d is None:
-        raise TypeError(f"{api}: device must be a string such as 'cpu' or a torch.device; got {value!r}.")
-    if d.type != "cpu":
-        raise unsupported_call(f"{api} (device='{d}')", NO_GPU)
+    try:
+        _nb_check_device(value)
+    except DeviceError:
+        shown = device("cuda", value) if isinstance(value, numbers.Integral) else device(value)
+        raise unsupported_call(f"{api} (device='{shown}')", NO_GPU) from None
 
 
 # -------------------------------------------------------------- legacy types

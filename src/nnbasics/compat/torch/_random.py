@@ -1,11 +1,12 @@
 """torch's global random generator, for the compat namespace: ``torch.manual_seed`` and friends.
 
-nnbasics takes an explicit ``rng`` everywhere; torch draws from one process-wide generator that
-``torch.manual_seed`` reseeds. The compat layer bridges the two: every compat function or layer
-that draws random numbers (``torch.randn``, ``nn.Linear``'s initialization, ``nn.Dropout``,
-``DataLoader(shuffle=True)``, ``random_split``...) passes :func:`generator` as its ``rng``, so
-``torch.manual_seed(777)`` makes a script reproducible run to run. The numbers are NumPy's
-(PCG64), not torch's (Mersenne Twister): the same seed gives different draws than PyTorch.
+torch draws from one process-wide generator that ``torch.manual_seed`` reseeds; nnbasics has the
+same, :func:`nnbasics.rng.default_generator` (what every ``rng=None`` uses), and this module is
+torch's API over it. Every compat function or layer that draws random numbers
+(``torch.randn``, ``nn.Linear``'s initialization, ``nn.Dropout``, ``DataLoader(shuffle=True)``,
+``random_split``...) passes :func:`generator` as its ``rng``, so ``torch.manual_seed(777)`` makes a
+script reproducible run to run. The numbers are NumPy's (PCG64), not torch's (Mersenne Twister):
+the same seed gives different draws than PyTorch.
 
 Example:
     >>> _ = manual_seed(0); a = generator().random()
@@ -20,20 +21,17 @@ import numbers
 
 import numpy as np
 
+from ... import rng as _rng
+
 __all__ = ["Generator", "generator", "get_rng_state", "initial_seed", "manual_seed", "seed", "set_rng_state"]
-
-_state = {"generator": None, "seed": None}
-
 
 def _fresh_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2 ** 63))
 
 
 def generator() -> np.random.Generator:
-    """The process-wide generator (created from OS entropy on first use, as torch seeds at start-up)."""
-    if _state["generator"] is None:
-        manual_seed(_fresh_seed())
-    return _state["generator"]
+    """The process-wide generator (:func:`nnbasics.rng.default_generator`)."""
+    return _rng.default_generator()
 
 
 class Generator:
@@ -116,34 +114,19 @@ def _check_seed(seed) -> int:
 
 
 def manual_seed(seed) -> Generator:
-    """Reseed the global generator (torch's ``manual_seed``); returns a Generator object over it."""
-    seed = _check_seed(seed)
-    _state["seed"] = seed
-    _state["generator"] = np.random.default_rng(seed)
-    _sync_library(seed)
+    """Reseed the global generator (torch's ``manual_seed``; any int, taken modulo 2**64 as torch does)."""
+    _rng.manual_seed(_check_seed(seed))
     return _GlobalGenerator()
-
-
-def _sync_library(seed) -> None:
-    """Seed nnbasics' own default generator too, where the library has one (``nnbasics.manual_seed``)."""
-    import nnbasics
-
-    lib_seed = getattr(nnbasics, "manual_seed", None)
-    if lib_seed is not None:
-        lib_seed(seed)
 
 
 def seed() -> int:
     """Reseed from OS entropy; returns the new seed."""
-    s = _fresh_seed()
-    manual_seed(s)
-    return s
+    return _rng.seed()
 
 
 def initial_seed() -> int:
     """The seed the global generator was last seeded with."""
-    generator()
-    return _state["seed"]
+    return _rng.initial_seed()
 
 
 def get_rng_state():

@@ -7,9 +7,9 @@ same name whose ``__init__``
 
 * passes ``rng=`` the global generator (:mod:`..._random`, seeded by ``torch.manual_seed``) unless
   the caller gave one;
-* accepts ``device=`` (None or CPU; a GPU raises the no-GPU message) and, where torch has it,
-  ``inplace=`` (positionally too, e.g. ``nn.ReLU(True)``). The output is computed out of place:
-  ``y = relu(x)`` gives torch's ``y``; the input ``x`` is left as it was.
+* accepts ``device=`` (None or CPU; a GPU raises the no-GPU message) and, where torch has it but
+  the nnbasics class does not, ``inplace=`` (positionally too, e.g. ``nn.ReLU(True)``), computing
+  out of place then: ``y = relu(x)`` gives torch's ``y`` and the input ``x`` is left as it was.
 
 Nothing else changes: parameters, state-dict keys, forward and repr are nnbasics', and the
 instances are ``nnbasics.nn.X`` instances for diagnostics, ONNX export and the lab.
@@ -49,6 +49,8 @@ def adapt(cls, *, inplace_at=None, public=None, mixin=None):
     params = inspect.signature(cls.__init__).parameters
     takes_rng = "rng" in params
     takes_dtype = "dtype" in params
+    if "inplace" in params:  # nnbasics' own class has torch's inplace: nothing to adapt
+        inplace_at = None
     api = public or f"torch.nn.{cls.__name__}"
     base_init = cls.__init__
 

@@ -15,6 +15,7 @@ Differences from :mod:`nnbasics.functional` handled here, each torch API shape o
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -40,6 +41,9 @@ for _n in _PASS:
 
 
 def _drop_inplace(fn):
+    if "inplace" in inspect.signature(fn).parameters:  # nnbasics' function has torch's inplace
+        return fn
+
     @functools.wraps(fn)
     def wrapped(input, *args, inplace=False, **kwargs):
         return fn(input, *args, **kwargs)
