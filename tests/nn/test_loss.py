@@ -112,7 +112,7 @@ def test_binary_cross_entropy_gradcheck(weighted, reduction):
     x, t = rng.uniform(0.05, 0.95, (N, C)), rng.random((N, C))
     w = nb.tensor(rng.uniform(0.5, 2, (C,))) if weighted else None
     w = None if w is None else w.double()
-    nb.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, w, reduction), leaf(x), leaf(t))
+    nb.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, w, reduction=reduction), leaf(x), leaf(t))
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -124,7 +124,7 @@ def test_bce_with_logits_gradcheck(weighted, pos_weight, reduction):
     x[0, 0] = 0.0  # the fused op is smooth at 0 (no |x| kink)
     w = nb.tensor(rng.uniform(0.5, 2, (N, 1)), dtype=np.float64) if weighted else None
     pw = nb.tensor(rng.uniform(0.5, 3, (C,)), dtype=np.float64) if pos_weight else None
-    nb.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction, pw), leaf(x), leaf(t))
+    nb.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction=reduction, pos_weight=pw), leaf(x), leaf(t))
 
 
 def away_from_zero(rng, shape, margin=0.05):
@@ -146,13 +146,13 @@ def test_regression_gradcheck(loss, reduction):
         d[near] *= 1.1
         assert (np.abs(d) < thresh).any() and (np.abs(d) > thresh).any()
     fn = {
-        "mse": lambda a, b: F.mse_loss(a, b, reduction),
-        "l1": lambda a, b: F.l1_loss(a, b, reduction),
+        "mse": lambda a, b: F.mse_loss(a, b, reduction=reduction),
+        "l1": lambda a, b: F.l1_loss(a, b, reduction=reduction),
         "huber": lambda a, b: F.huber_loss(a, b, reduction),
         "huber_delta": lambda a, b: F.huber_loss(a, b, reduction, delta=0.7),
-        "smooth_l1": lambda a, b: F.smooth_l1_loss(a, b, reduction),
-        "smooth_l1_beta": lambda a, b: F.smooth_l1_loss(a, b, reduction, beta=0.4),
-        "smooth_l1_zero": lambda a, b: F.smooth_l1_loss(a, b, reduction, beta=0.0),
+        "smooth_l1": lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction),
+        "smooth_l1_beta": lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=0.4),
+        "smooth_l1_zero": lambda a, b: F.smooth_l1_loss(a, b, reduction=reduction, beta=0.0),
     }[loss]
     nb.gradcheck(fn, leaf(t + d), leaf(t))
 
@@ -178,7 +178,7 @@ def test_multi_margin_gradcheck(p, margin, weighted, reduction):
     rng = np.random.default_rng(SEED)
     x, y = margin_case(rng, (N, C), margin)
     w = nb.tensor(CLASS_W) if weighted else None
-    nb.gradcheck(lambda a: F.multi_margin_loss(a, y, p, margin, w, reduction), leaf(x))
+    nb.gradcheck(lambda a: F.multi_margin_loss(a, y, p, margin, w, reduction=reduction), leaf(x))
 
 
 def test_multi_margin_1d_gradcheck():
@@ -287,7 +287,7 @@ def test_binary_cross_entropy_parity(torch, weighted, reduction):
     x, t = rng.uniform(0.05, 0.95, (N, C)), rng.random((N, C))
     w = rng.uniform(0.5, 2, (C,)).astype(np.float32) if weighted else None
     assert_parity(
-        lambda a, b: F.binary_cross_entropy(a, b, None if w is None else nb.tensor(w), reduction),
+        lambda a, b: F.binary_cross_entropy(a, b, None if w is None else nb.tensor(w), reduction=reduction),
         lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, None if w is None else torch.tensor(w),
                                                               reduction=reduction),
         x, t, torch=torch)
@@ -321,7 +321,7 @@ def test_bce_with_logits_parity(torch, weighted, pos_weight, reduction):
         return None if a is None else torch.tensor(a)
 
     assert_parity(
-        lambda a, b: F.binary_cross_entropy_with_logits(a, b, nb_t(w), reduction, nb_t(pw)),
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, nb_t(w), reduction=reduction, pos_weight=nb_t(pw)),
         lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(a, b, th_t(w), reduction=reduction,
                                                                           pos_weight=th_t(pw)),
         x, t, torch=torch)
@@ -348,7 +348,7 @@ def test_multi_margin_parity(torch, p, margin, weighted, reduction):
     x, y = margin_case(rng, (N, C), margin)
     w = CLASS_W.astype(np.float32) if weighted else None
     assert_parity(
-        lambda a, b: F.multi_margin_loss(a, b, p, margin, None if w is None else nb.tensor(w), reduction),
+        lambda a, b: F.multi_margin_loss(a, b, p, margin, None if w is None else nb.tensor(w), reduction=reduction),
         lambda a, b: torch.nn.functional.multi_margin_loss(a, b, p, margin, None if w is None else torch.tensor(w),
                                                            reduction=reduction),
         x, y, torch=torch)

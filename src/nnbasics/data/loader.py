@@ -96,7 +96,11 @@ class DataLoader:
         drop_last: drop the last batch if it is smaller than ``batch_size``.
         transform: optional ``transform(x_batch_ndarray, rng) -> ndarray`` applied to
             the first field (the inputs) of every batch, with ``rng = self.generator``.
-        rng: Generator, int seed or None; resolved once by ``nnbasics.rng.as_generator``.
+        rng: Generator, int seed or None; resolved once by ``nnbasics.rng.as_generator``
+            (None: the default generator that ``nnbasics.manual_seed`` seeds).
+        generator: PyTorch's name for ``rng``.
+        num_workers, pin_memory: PyTorch's loading switches: accepted; batches are always built in this
+            process (NumPy indexing is fast enough that worker processes would only add start-up time).
 
     Yields:
         tuple of Tensor, one per dataset field. Floating fields are float32, integer
@@ -106,7 +110,12 @@ class DataLoader:
         each field: ``(B, *field_shape)`` with ``B = batch_size`` except maybe the last batch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, transform=None, rng=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, transform=None, rng=None, *,
+                 generator=None, num_workers=0, pin_memory=False):
+        rng = rng if generator is None else generator
+        shuffle = False if shuffle is None else shuffle  # PyTorch's default is None, meaning False
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative int. Got {num_workers!r}.")
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(
                 f"DataLoader: dataset must have __len__ and __getitem__. Got {type(dataset).__name__}. "

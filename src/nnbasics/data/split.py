@@ -52,18 +52,20 @@ def _resolve_lengths(lengths, n, fn):
     raise TypeError(f"{fn}: lengths must be all ints or all floats. Got {lengths!r}.")
 
 
-def random_split(dataset, lengths, rng=None):
+def random_split(dataset, lengths, rng=None, *, generator=None):
     """Split ``dataset`` into non-overlapping random :class:`Subset` s.
 
     Args:
         dataset: any dataset with ``__len__``/``__getitem__``.
         lengths: ints summing to ``len(dataset)``, or fractions summing to 1
             (each part gets ``floor(n * f)``; the remainder goes round-robin from the first part).
-        rng: Generator, int seed or None.
+        rng: Generator, int seed or None (the default generator).
+        generator: PyTorch's name for ``rng``.
 
     Returns:
         list of Subset, one per length; together they hold every sample once.
     """
+    rng = rng if generator is None else generator
     if not _is_dataset(dataset):
         raise TypeError(f"random_split needs a dataset (len and indexing). Got {type(dataset).__name__}.")
     n = len(dataset)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+import warnings
 
 from .. import ops
 from ..ops import activation as _act
@@ -75,17 +76,26 @@ def tanh(input) -> Tensor:
     return ops.tanh(input)
 
 
-def relu(input) -> Tensor:
+def _in_place(input, name, fn):
+    """``input`` changed in place to ``fn(input)`` and returned, as PyTorch's ``inplace=True`` does."""
+    from ..inplace import apply_  # NOTE: inplace imports the tensor module, which imports this package
+
+    return apply_(ops.util.as_operand(input), name, fn)
+
+
+def relu(input, inplace=False) -> Tensor:
     """Rectified linear unit max(x, 0).
 
     Derivative 1 for x > 0, 0 for x < 0, and 0 at the kink x = 0 (as PyTorch and JAX).
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "relu_", relu)
     return ops.relu(input)
 
 
-def leaky_relu(input, negative_slope=0.01) -> Tensor:
+def leaky_relu(input, negative_slope=0.01, inplace=False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise (Maas et al. 2013).
 
     Derivative 1 for x > 0, negative_slope for x < 0, and negative_slope at x = 0 (as PyTorch).
@@ -96,6 +106,8 @@ def leaky_relu(input, negative_slope=0.01) -> Tensor:
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "leaky_relu_", lambda t: leaky_relu(t, negative_slope))
     return _act.leaky_relu(input, negative_slope)
 
 
@@ -132,7 +144,7 @@ def prelu(input, weight) -> Tensor:
     return pos + w * (x - pos)  # x - relu(x) = min(x, 0), with gradient 1 at 0: d/dx = w at the kink
 
 
-def elu(input, alpha=1.0) -> Tensor:
+def elu(input, alpha=1.0, inplace=False) -> Tensor:
     """Exponential linear unit: x for x > 0, alpha (exp(x) - 1) otherwise (Clevert et al. 2015).
 
     Derivative 1 for x > 0, alpha exp(x) for x <= 0; at x = 0 it is alpha (the left value,
@@ -140,10 +152,12 @@ def elu(input, alpha=1.0) -> Tensor:
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "elu_", lambda t: elu(t, alpha))
     return _act.elu(input, alpha)
 
 
-def selu(input) -> Tensor:
+def selu(input, inplace=False) -> Tensor:
     """Scaled ELU: scale * (x for x > 0, alpha (exp(x) - 1) otherwise) (Klambauer et al. 2017).
 
     alpha = 1.6733, scale = 1.0507, chosen so that activations keep mean 0 and variance 1
@@ -153,10 +167,12 @@ def selu(input) -> Tensor:
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "selu_", selu)
     return _act.elu(input, SELU_ALPHA, SELU_SCALE)
 
 
-def celu(input, alpha=1.0) -> Tensor:
+def celu(input, alpha=1.0, inplace=False) -> Tensor:
     """Continuously differentiable ELU: x for x > 0, alpha (exp(x / alpha) - 1) otherwise (Barron 2017).
 
     Derivative 1 for x > 0, exp(x / alpha) for x <= 0: 1 at x = 0 for every alpha (no kink).
@@ -166,6 +182,8 @@ def celu(input, alpha=1.0) -> Tensor:
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "celu_", lambda t: celu(t, alpha))
     a = _act._number(alpha, "alpha", "celu")
     if a <= 0:
         raise ValueError(f"celu: alpha must be positive; got {alpha}.")
@@ -184,13 +202,15 @@ def gelu(input, approximate="none") -> Tensor:
     return _act.gelu(input, approximate)
 
 
-def silu(input) -> Tensor:
+def silu(input, inplace=False) -> Tensor:
     """Sigmoid linear unit x * sigmoid(x), also called swish (Elfwing et al. 2017; Ramachandran et al. 2017).
 
     Smooth, no kink; derivative s (1 + x (1 - s)), s = sigmoid(x). Finite for any x.
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "silu_", silu)
     x = ops.util.as_operand(input)
     return x * ops.sigmoid(x)
 
@@ -198,7 +218,7 @@ def silu(input) -> Tensor:
 swish = silu
 
 
-def mish(input) -> Tensor:
+def mish(input, inplace=False) -> Tensor:
     """x * tanh(softplus(x)) (Misra 2019).
 
     Smooth, no kink; derivative tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x), sp = softplus(x).
@@ -206,6 +226,8 @@ def mish(input) -> Tensor:
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "mish_", mish)
     x = ops.util.as_operand(input)
     return x * ops.tanh(_act.softplus(x))
 
@@ -250,33 +272,39 @@ def softsign(input) -> Tensor:
     return x / (ops.abs(x) + 1.0)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0) -> Tensor:
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:
     """Clamp to [min_val, max_val].
 
     Derivative 1 for min_val < x < max_val, 0 outside, and 0 at both kinks (as PyTorch).
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "hardtanh_", lambda t: hardtanh(t, min_val, max_val))
     return _act.hardtanh(input, min_val, max_val)
 
 
-def relu6(input) -> Tensor:
+def relu6(input, inplace=False) -> Tensor:
     """min(max(x, 0), 6) (Krizhevsky 2010; MobileNet).
 
     Derivative 1 for 0 < x < 6, else 0; 0 at both kinks x = 0 and x = 6 (as PyTorch).
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "relu6_", relu6)
     return _act.hardtanh(input, 0.0, 6.0)
 
 
-def hardsigmoid(input) -> Tensor:
+def hardsigmoid(input, inplace=False) -> Tensor:
     """Piecewise-linear sigmoid relu6(x + 3) / 6: 0 below -3, 1 above 3 (as PyTorch).
 
     Derivative 1/6 for -3 < x < 3, else 0; 0 at the kinks x = -3 and x = 3 (as PyTorch).
 
     Shape: any -> same.
     """
+    if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
+        return _in_place(input, "hardsigmoid_", hardsigmoid)
     x = ops.util.as_operand(input)
     return _act.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 
@@ -314,24 +342,40 @@ def maxout(input, pool_size, dim=-1) -> Tensor:
     return ops.amax(grouped, d + 1)
 
 
-def softmax(input, dim=-1) -> Tensor:
+def _softmax_dim(dim, ndim, name):
+    """``dim``, or PyTorch's legacy choice when it is None: 0 for 0-, 1- and 3-d input, else 1 (with its warning)."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  f"as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``, computed with the maximum subtracted (no overflow).
 
-    Smooth; Jacobian diag(y) - y y^T.
+    Smooth; Jacobian diag(y) - y y^T. ``dim=None`` is PyTorch's legacy choice (dim 0 for 0-, 1-
+    and 3-d input, else dim 1) with its warning: give ``dim``. ``dtype`` casts the input first.
 
     Shape: any -> same; sums to 1 along ``dim``.
     """
-    return ops.softmax(input, dim)
+    x = ops.util.as_operand(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    return ops.softmax(x, _softmax_dim(dim, x.ndim, "softmax"))
 
 
-def log_softmax(input, dim=-1) -> Tensor:
-    """x - logsumexp(x) along ``dim``; finite even for logits of +-1e4.
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None) -> Tensor:
+    """x - logsumexp(x) along ``dim``; finite even for logits of +-1e4 (``dim=None``: as :func:`softmax`).
 
     Smooth; derivative g - softmax(x) * sum(g).
 
     Shape: any -> same.
     """
-    return ops.log_softmax(input, dim)
+    x = ops.util.as_operand(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    return ops.log_softmax(x, _softmax_dim(dim, x.ndim, "log_softmax"))
 
 
 # ------------------------------------------------------------------ by name

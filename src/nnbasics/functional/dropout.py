@@ -101,8 +101,14 @@ def _masked(x, keep, scale):
     return x * Tensor._make(m, False, None)
 
 
-def dropout(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, keep_prob=None,  # noqa: A002
-            scaling: str = "inverted") -> Tensor:
+def _in_place(input, name, fn):
+    from .activation import _in_place as in_place
+
+    return in_place(input, name, fn)
+
+
+def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,  # noqa: A002
+            keep_prob=None, scaling: str = "inverted") -> Tensor:
     """Zero each element with probability ``p`` (the DROP probability) during training.
 
     * ``scaling='inverted'`` (default, PyTorch/TF2): training multiplies kept units by 1 / (1 - p), so
@@ -117,6 +123,7 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, kee
         input: float tensor of any shape.
         p: probability of dropping each element, in [0, 1). Default 0.5.
         training: apply dropout (True) or the evaluation-time transform (False).
+        inplace: write the result into ``input`` (PyTorch's flag; :mod:`nnbasics.inplace` rules).
         rng: Generator, int seed or None, for the mask (see :func:`nnbasics.rng.as_generator`).
         keep_prob: TF1-style probability of keeping, in (0, 1]; alternative to ``p``.
         scaling: 'inverted' or 'classic'.
@@ -136,6 +143,8 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, kee
     """
     q = resolve_p(p, keep_prob)
     check_scaling(scaling)
+    if inplace:
+        return _in_place(input, "dropout_", lambda t: dropout(t, q, training, rng=rng, scaling=scaling))
     x = _float_input(input, "dropout")
     if not training:
         return x if scaling == "inverted" or q == 0 else x * (1.0 - q)
@@ -145,8 +154,8 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, kee
     return _masked(x, keep, 1.0 / (1.0 - q) if scaling == "inverted" else 1.0)
 
 
-def dropout2d(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, keep_prob=None,  # noqa: A002
-              scaling: str = "inverted") -> Tensor:
+def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,  # noqa: A002
+              keep_prob=None, scaling: str = "inverted") -> Tensor:
     """Channel dropout (Tompson et al. 2015): zero whole feature maps with probability ``p``.
 
     One Bernoulli draw per (sample, channel) is shared by all spatial positions, which suits
@@ -158,6 +167,8 @@ def dropout2d(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, k
     """
     q = resolve_p(p, keep_prob, "dropout2d")
     check_scaling(scaling, "dropout2d")
+    if inplace:
+        return _in_place(input, "dropout2d_", lambda t: dropout2d(t, q, training, rng=rng, scaling=scaling))
     x = _float_input(input, "dropout2d")
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: input must be (N, C, H, W) or (C, H, W); got shape {tuple(x.shape)}.")
@@ -170,7 +181,8 @@ def dropout2d(input, p: float = DEFAULT_P, training: bool = True, *, rng=None, k
     return _masked(x, keep, 1.0 / (1.0 - q) if scaling == "inverted" else 1.0)
 
 
-def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, *, rng=None) -> Tensor:  # noqa: A002
+def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, inplace: bool = False, *,  # noqa: A002
+                  rng=None) -> Tensor:
     """Alpha dropout for SELU networks (Klambauer et al. 2017): keeps zero mean and unit variance.
 
     Dropped units are set to SELU's saturation value alpha' = -lambda * alpha (about -1.7581) instead of
@@ -191,6 +203,8 @@ def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, *, rng=No
         rng: Generator, int seed or None.
     """
     q = resolve_p(p, None, "alpha_dropout")
+    if inplace:
+        return _in_place(input, "alpha_dropout_", lambda t: alpha_dropout(t, q, training, rng=rng))
     x = _float_input(input, "alpha_dropout")
     if not training or q == 0:
         return x

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from .. import ops
 from ..backend import is_float_dtype, xp
@@ -36,6 +37,22 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 # ------------------------------------------------------------------- helpers
+def legacy_reduction(size_average, reduce, reduction) -> str:
+    """PyTorch's mapping of the deprecated ``size_average``/``reduce`` onto ``reduction`` (with its warning).
+
+    Either given overrides ``reduction``: reduce=False gives 'none', size_average=False 'sum',
+    otherwise 'mean' (a None counts as True).
+    """
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  UserWarning, stacklevel=3)
+    return ret
+
+
 def check_reduction(name: str, reduction) -> str:
     """Raise ValueError unless ``reduction`` is one of 'mean', 'sum', 'none'."""
     if reduction not in REDUCTIONS:
@@ -99,8 +116,8 @@ def _as_class_broadcast(w, x):
 
 
 # ------------------------------------------------------------- classification
-def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",  # noqa: A002
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,  # noqa: A002
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits and class labels (or class probabilities), fused and stable.
 
     With s = log_softmax(input) along the class axis and smoothing eps:
@@ -139,6 +156,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         >>> cross_entropy(x, y).shape
         ()
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "cross_entropy"
     check_reduction(name, reduction)
     x = _float_input(name, input)
@@ -198,7 +216,7 @@ def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduct
     c = x.shape[ax]
     y = check_class_target("cross_entropy", x, target, ignore_index)
     logp = ops.log_softmax(x, ax)
-    nll = nll_loss(logp, y, weight, ignore_index, reduction)
+    nll = nll_loss(logp, y, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
         return nll
     w = check_class_weight("cross_entropy", weight, c, x.dtype)
@@ -209,7 +227,8 @@ def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduct
     return nll * (1.0 - label_smoothing) + _reduce(smooth, reduction, denom) * (label_smoothing / c)
 
 
-def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:  # noqa: A002
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels under log-probabilities (e.g. from log_softmax).
 
     l_i = -w[y_i] * input_i[y_i], 0 where y_i == ignore_index; 'mean' = sum_i l_i / sum_{i not
@@ -230,6 +249,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
         >>> nll_loss(nb.tensor([[-0.1, -2.4]]), nb.tensor([1])).item()
         2.4000000953674316
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "nll_loss"
     check_reduction(name, reduction)
     x = _float_input(name, input)
@@ -246,7 +266,8 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
     return _reduce(per, reduction, denom)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
     """Binary cross-entropy on probabilities: l = -w (y log x + (1 - y) log(1 - x)), logs clamped at -100.
 
     Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it folds the sigmoid in and
@@ -263,6 +284,7 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") ->
         >>> round(binary_cross_entropy(nb.tensor([0.8]), nb.tensor([1.0])).item(), 4)
         0.2231
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction("binary_cross_entropy", reduction)
     per = ops.loss.binary_cross_entropy(input, target)
     return _reduce(_weighted("binary_cross_entropy", per, weight), reduction)
@@ -276,8 +298,8 @@ def binary_cross_entropy_composed(input, target) -> Tensor:  # noqa: A002
     return -(t * lx + (1.0 - t) * l1x)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",  # noqa: A002
-                                     pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                     reduction: str = "mean", pos_weight=None) -> Tensor:
     """Binary cross-entropy on logits, stable for any logit (fused with the sigmoid).
 
     l = w [ (1 - y) x + (1 + (p - 1) y) softplus(-x) ], p = ``pos_weight``; without ``pos_weight``
@@ -296,6 +318,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
         >>> binary_cross_entropy_with_logits(nb.tensor([1e4, -1e4]), nb.tensor([1.0, 0.0])).item()
         0.0
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     check_reduction("binary_cross_entropy_with_logits", reduction)
     per = ops.loss.binary_cross_entropy_with_logits(input, target, pos_weight)
     return _reduce(_weighted("binary_cross_entropy_with_logits", per, weight), reduction)
@@ -325,8 +348,8 @@ def _weighted(name, per, weight):
     return per * w
 
 
-def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,  # noqa: A002
-                      reduction: str = "mean") -> Tensor:
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,  # noqa: A002
+                      reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss (Weston & Watkins / Crammer-Singer style, as ``torch.nn.MultiMarginLoss``).
 
     l_i = sum_{j != y_i} w[y_i] max(0, margin - x_i[y_i] + x_i[j])^p / C,   p in {1, 2}.
@@ -346,6 +369,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         >>> multi_margin_loss(nb.tensor([[3.0, 1.0, 2.5]]), nb.tensor([0])).item()
         0.1666666716337204
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "multi_margin_loss"
     check_reduction(name, reduction)
     x = _float_input(name, input)
@@ -375,7 +399,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
 
 
 # ----------------------------------------------------------------- regression
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - PyTorch's name
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error: l = (x - y)^2, reduced by ``reduction``.
 
     Shape: input and target the same shape (no broadcasting). d l / d x = 2 (x - y).
@@ -385,6 +409,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - 
         >>> mse_loss(nb.tensor([1.0, 2.0]), nb.tensor([0.0, 0.0])).item()
         2.5
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "mse_loss"
     check_reduction(name, reduction)
     x = _float_input(name, input)
@@ -392,7 +417,7 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - 
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean absolute error: l = |x - y|. d l / d x = sign(x - y), 0 at the kink x = y (as PyTorch).
 
     Example:
@@ -400,6 +425,7 @@ def l1_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002
         >>> l1_loss(nb.tensor([1.0, -2.0]), nb.tensor([0.0, 0.0])).item()
         1.5
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "l1_loss"
     check_reduction(name, reduction)
     x = _float_input(name, input)
@@ -430,7 +456,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     return _reduce(ops.where(a._array < delta, quad, lin), reduction)
 
 
-def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:  # noqa: A002
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",  # noqa: A002
+                   beta: float = 1.0) -> Tensor:
     """Smooth L1 loss (Girshick 2015, Fast R-CNN): L1 with a quadratic piece below ``beta``.
 
     With z = |x - y|:  l = 0.5 z^2 / beta if z < beta, else z - 0.5 beta; beta = 0 is plain L1.
@@ -441,6 +468,7 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0) ->
         >>> smooth_l1_loss(nb.tensor([0.5, 3.0]), nb.tensor([0.0, 0.0])).item()
         1.3125
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     name = "smooth_l1_loss"
     check_reduction(name, reduction)
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:

@@ -31,6 +31,17 @@ __all__ = [
 ]
 
 
+class _InPlace(Module):
+    """An activation with PyTorch's ``inplace`` flag: True changes the input itself (nnbasics.inplace rules)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
 def _positive_int(v, name, cls):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
         raise ValueError(f"{name} of {cls} must be a positive int; got {v!r}.")
@@ -73,14 +84,18 @@ class Tanh(Module):
         return F.tanh(input)
 
 
-class ReLU(Module):
-    """max(x, 0), gradient 0 at 0: :func:`nnbasics.functional.relu`. Shape: any -> same."""
+class ReLU(_InPlace):
+    """max(x, 0), gradient 0 at 0: :func:`nnbasics.functional.relu`. Shape: any -> same.
+
+    Args:
+        inplace: change the input itself (PyTorch's ``ReLU(inplace=True)``).
+    """
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_InPlace):
     """x for x > 0, negative_slope * x otherwise: :func:`nnbasics.functional.leaky_relu`.
 
     Args:
@@ -89,16 +104,16 @@ class LeakyReLU(Module):
     Shape: any -> same.
     """
 
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(inplace)
         _act._number(negative_slope, "negative_slope", "LeakyReLU")
         self.negative_slope = negative_slope
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class PReLU(Module):
@@ -145,7 +160,7 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class ELU(Module):
+class ELU(_InPlace):
     """Exponential linear unit: :func:`nnbasics.functional.elu`.
 
     Args:
@@ -154,29 +169,29 @@ class ELU(Module):
     Shape: any -> same.
     """
 
-    def __init__(self, alpha=1.0):
-        super().__init__()
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
         _act._number(alpha, "alpha", "ELU")
         self.alpha = alpha
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class SELU(Module):
+class SELU(_InPlace):
     """Scaled ELU for self-normalizing nets: :func:`nnbasics.functional.selu`. Shape: any -> same.
 
     Pair it with LeCun initialization (``nn.init.lecun_normal_``: Var w = 1/fan_in).
     """
 
     def forward(self, input):
-        return F.selu(input)
+        return F.selu(input, self.inplace)
 
 
-class CELU(Module):
+class CELU(_InPlace):
     """Continuously differentiable ELU: :func:`nnbasics.functional.celu`.
 
     Args:
@@ -185,17 +200,17 @@ class CELU(Module):
     Shape: any -> same.
     """
 
-    def __init__(self, alpha=1.0):
-        super().__init__()
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
         if _act._number(alpha, "alpha", "CELU") <= 0:
             raise ValueError(f"alpha of CELU must be positive; got {alpha}.")
         self.alpha = alpha
 
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(Module):
@@ -220,18 +235,18 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InPlace):
     """x * sigmoid(x), also called swish: :func:`nnbasics.functional.silu`. Shape: any -> same."""
 
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
-class Mish(Module):
+class Mish(_InPlace):
     """x * tanh(softplus(x)): :func:`nnbasics.functional.mish`. Shape: any -> same."""
 
     def forward(self, input):
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class Softplus(Module):
@@ -265,7 +280,7 @@ class Softsign(Module):
         return F.softsign(input)
 
 
-class Hardtanh(Module):
+class Hardtanh(_InPlace):
     """Clamp to [min_val, max_val], gradient 0 at the bounds: :func:`nnbasics.functional.hardtanh`.
 
     Args:
@@ -274,8 +289,8 @@ class Hardtanh(Module):
     Shape: any -> same.
     """
 
-    def __init__(self, min_val=-1.0, max_val=1.0):
-        super().__init__()
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__(inplace)
         lo = _act._number(min_val, "min_val", "Hardtanh")
         hi = _act._number(max_val, "max_val", "Hardtanh")
         if not lo < hi:
@@ -283,27 +298,30 @@ class Hardtanh(Module):
         self.min_val, self.max_val = min_val, max_val
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU6(Hardtanh):
     """min(max(x, 0), 6): :func:`nnbasics.functional.relu6` (Hardtanh(0, 6), as PyTorch). Shape: any -> same."""
 
-    def __init__(self):
-        super().__init__(0.0, 6.0)
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
 
     def extra_repr(self):
-        return ""
+        return "inplace=True" if self.inplace else ""
 
 
-class Hardsigmoid(Module):
+class Hardsigmoid(_InPlace):
     """relu6(x + 3) / 6: :func:`nnbasics.functional.hardsigmoid`. Shape: any -> same."""
 
     def forward(self, input):
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
+
+    def extra_repr(self):
+        return ""  # PyTorch does not show inplace here
 
 
 class Maxout(Module):
@@ -342,17 +360,17 @@ class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``dim``: :func:`nnbasics.functional.softmax`.
 
     Args:
-        dim: the dimension that sums to 1. Default -1 (PyTorch's default None picks a
-            dimension from the input's rank, with a warning; give it explicitly there).
+        dim: the dimension that sums to 1. None (the default, as PyTorch) picks one from the
+            input's rank with PyTorch's legacy rule and its warning: give it.
 
     Shape: any -> same.
     """
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral)):
             raise TypeError(f"dim of Softmax must be an int; got {dim!r}.")
-        self.dim = int(dim)
+        self.dim = None if dim is None else int(dim)
 
     def forward(self, input):
         return F.softmax(input, self.dim)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..backend import xp
+from ..device import check_device
 from ..functional.conv import _tuple, check_conv_input, resolve_padding
 from ..ops import reshape
 from ..ops.conv import conv2d as _conv2d_op
@@ -29,8 +30,9 @@ class _ConvNd(Module):
     _nd = 2
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", *, rng=None, dtype=None):
+                 bias=True, padding_mode="zeros", *, rng=None, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         owner = type(self).__name__
         nd = self._nd
         self.in_channels = _positive_int(in_channels, "in_channels", owner)

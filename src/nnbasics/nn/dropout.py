@@ -27,15 +27,17 @@ class _DropoutNd(Module):
     while two modules built with the same seed produce the same sequence of masks.
     """
 
-    def __init__(self, p=DEFAULT_P, *, keep_prob=None, scaling="inverted", rng=None):
+    def __init__(self, p=DEFAULT_P, inplace=False, *, keep_prob=None, scaling="inverted", rng=None):
         super().__init__()
+        self.inplace = bool(inplace)
         owner = type(self).__name__
         self.p = resolve_p(p, keep_prob, owner)
         self.scaling = check_scaling(scaling, owner)
         self.rng = as_generator(rng)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}" + ("" if self.scaling == "inverted" else f", scaling={self.scaling!r}")
+        return (f"p={self.p}, inplace={self.inplace}"
+                + ("" if self.scaling == "inverted" else f", scaling={self.scaling!r}"))
 
 
 class Dropout(_DropoutNd):
@@ -62,7 +64,7 @@ class Dropout(_DropoutNd):
     """
 
     def forward(self, x) -> Tensor:
-        return dropout(x, self.p, self.training, rng=self.rng, scaling=self.scaling)
+        return dropout(x, self.p, self.training, self.inplace, rng=self.rng, scaling=self.scaling)
 
 
 class Dropout2d(_DropoutNd):
@@ -73,7 +75,7 @@ class Dropout2d(_DropoutNd):
     """
 
     def forward(self, x) -> Tensor:
-        return dropout2d(x, self.p, self.training, rng=self.rng, scaling=self.scaling)
+        return dropout2d(x, self.p, self.training, self.inplace, rng=self.rng, scaling=self.scaling)
 
 
 class AlphaDropout(_DropoutNd):
@@ -91,11 +93,11 @@ class AlphaDropout(_DropoutNd):
         any -> same shape.
     """
 
-    def __init__(self, p=DEFAULT_P, *, rng=None):
-        super().__init__(p, rng=rng)
+    def __init__(self, p=DEFAULT_P, inplace=False, *, rng=None):
+        super().__init__(p, inplace, rng=rng)
 
     def forward(self, x) -> Tensor:
-        return alpha_dropout(x, self.p, self.training, rng=self.rng)
+        return alpha_dropout(x, self.p, self.training, self.inplace, rng=self.rng)
 
 
 def mc_dropout_predict(model: Module, x, T: int = 20, rng=None):

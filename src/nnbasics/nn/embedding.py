@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autograd import no_grad
 from ..backend import xp
+from ..device import check_device
 from ..functional.recurrent import _padding_idx, embedding
 from ..rng import as_generator
 from ..tensor import Tensor
@@ -42,8 +43,9 @@ class Embedding(Module):
         (1, 3, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, *, rng=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, *, rng=None, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
         self.padding_idx = None if padding_idx is None else _padding_idx(padding_idx, self.num_embeddings, "Embedding")

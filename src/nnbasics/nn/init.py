@@ -35,8 +35,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import warnings
 
 from ..backend import is_float_dtype, xp
 from ..rng import as_generator
@@ -82,6 +84,7 @@ def _real(v, name, fn):
 
 def _fill(tensor, values):
     tensor._array[...] = values  # casts to the tensor's dtype; in place, outside autograd
+    tensor._vc[0] += 1  # an in-place change, as PyTorch's init functions (nnbasics.versions)
     return tensor
 
 
@@ -293,8 +296,9 @@ def eye_(tensor):
 
 
 # ------------------------------------------------------------ distributions
-def normal_(tensor, mean=0.0, std=1.0, rng=None):
+def normal_(tensor, mean=0.0, std=1.0, rng=None, *, generator=None):
     """Fill with samples of N(mean, std^2). Returns the tensor."""
+    rng = rng if generator is None else generator  # PyTorch's name for it
     _check_float(tensor, "normal_")
     mean, std = _real(mean, "mean", "normal_"), _real(std, "std", "normal_")
     if std < 0:
@@ -302,8 +306,9 @@ def normal_(tensor, mean=0.0, std=1.0, rng=None):
     return _fill(tensor, mean + std * as_generator(rng).standard_normal(tensor.shape))
 
 
-def uniform_(tensor, a=0.0, b=1.0, rng=None):
+def uniform_(tensor, a=0.0, b=1.0, rng=None, *, generator=None):
     """Fill with samples of U(a, b) (variance (b - a)^2 / 12). Returns the tensor."""
+    rng = rng if generator is None else generator  # PyTorch's name for it
     _check_float(tensor, "uniform_")
     a, b = _real(a, "a", "uniform_"), _real(b, "b", "uniform_")
     if not a <= b:
@@ -311,7 +316,7 @@ def uniform_(tensor, a=0.0, b=1.0, rng=None):
     return _fill(tensor, as_generator(rng).uniform(a, b, tensor.shape))
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, rng=None):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, rng=None, *, generator=None):
     """Fill with N(mean, std^2) conditioned on [a, b] (absolute bounds, as PyTorch).
 
     Exact rejection sampling, efficient also when [a, b] lies far in a tail. Note that the
@@ -325,6 +330,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, rng=None):
     Returns:
         the tensor, filled in place.
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     _check_float(tensor, "trunc_normal_")
     mean, std = _real(mean, "mean", "trunc_normal_"), _real(std, "std", "trunc_normal_")
     a, b = _real(a, "a", "trunc_normal_"), _real(b, "b", "trunc_normal_")
@@ -337,7 +343,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, rng=None):
 
 
 # ------------------------------------------------------------- named rules
-def lecun_normal_(tensor, rng=None):
+def lecun_normal_(tensor, rng=None, *, generator=None):
     """LeCun normal: truncated normal with Var = 1 / fan_in (LeCun et al. 1998, "Efficient BackProp").
 
     ``variance_scaling(tensor, 1.0, 'fan_in', 'truncated_normal')``, as Keras and JAX. The right
@@ -345,34 +351,38 @@ def lecun_normal_(tensor, rng=None):
     ``randn(fan_in, fan_out) / sqrt(fan_in)`` has this variance with an untruncated normal:
     ``variance_scaling(tensor, 1.0, 'fan_in', 'normal')``.
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, 1.0, "fan_in", "truncated_normal", rng)
 
 
-def lecun_uniform_(tensor, rng=None):
+def lecun_uniform_(tensor, rng=None, *, generator=None):
     """LeCun uniform: U(-sqrt(3 / fan_in), sqrt(3 / fan_in)), Var = 1 / fan_in (LeCun et al. 1998)."""
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, 1.0, "fan_in", "uniform", rng)
 
 
-def xavier_normal_(tensor, gain=1.0, rng=None):
+def xavier_normal_(tensor, gain=1.0, rng=None, *, generator=None):
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)) (Glorot & Bengio 2010).
 
     ``variance_scaling(tensor, gain**2, 'fan_avg', 'normal')``: a compromise between keeping
     the forward variance (1/fan_in) and the backward one (1/fan_out). Not the lecture's
     "Xavier", which is LeCun's 1/fan_in (see the module docstring).
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, _real(gain, "gain", "xavier_normal_") ** 2, "fan_avg", "normal", rng)
 
 
-def xavier_uniform_(tensor, gain=1.0, rng=None):
+def xavier_uniform_(tensor, gain=1.0, rng=None, *, generator=None):
     """Glorot uniform: U(-a, a), a = gain * sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010).
 
     ``variance_scaling(tensor, gain**2, 'fan_avg', 'uniform')``; the paper's "normalized
     initialization", Var = 2 / (fan_in + fan_out) for gain 1.
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, _real(gain, "gain", "xavier_uniform_") ** 2, "fan_avg", "uniform", rng)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None, *, generator=None):
     """He normal: N(0, std^2), std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
 
     He et al. 2015, "Delving Deep into Rectifiers". For ReLU (or leaky_relu with a = 0, the
@@ -386,20 +396,22 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng
             'fan_avg' is accepted too.
         nonlinearity: a name known to :func:`calculate_gain`.
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, calculate_gain(nonlinearity, a) ** 2, mode, "normal", rng)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None, *, generator=None):
     """He uniform: U(-bound, bound), bound = gain * sqrt(3 / fan) (He et al. 2015).
 
     ``variance_scaling(tensor, gain**2, mode, 'uniform')``. PyTorch's default Linear and
     conv init is ``kaiming_uniform_(w, a=sqrt(5))``: gain^2 = 2/(1 + 5) = 1/3, so
     bound = 1 / sqrt(fan_in), U(-1/sqrt(fan_in), 1/sqrt(fan_in)), Var = 1 / (3 fan_in).
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     return variance_scaling(tensor, calculate_gain(nonlinearity, a) ** 2, mode, "uniform", rng)
 
 
-def orthogonal_(tensor, gain=1.0, rng=None):
+def orthogonal_(tensor, gain=1.0, rng=None, *, generator=None):
     """Fill with a (semi-)orthogonal matrix times ``gain`` (Saxe et al. 2013, "Exact solutions to
     the nonlinear dynamics of learning in deep linear neural networks").
 
@@ -412,6 +424,7 @@ def orthogonal_(tensor, gain=1.0, rng=None):
     Raises:
         ValueError: fewer than 2 dimensions.
     """
+    rng = rng if generator is None else generator  # PyTorch's name for it
     _check_float(tensor, "orthogonal_")
     gain = _real(gain, "gain", "orthogonal_")
     if tensor.ndim < 2:
@@ -428,3 +441,28 @@ def orthogonal_(tensor, gain=1.0, rng=None):
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor.shape))
+
+
+# ------------------------------------------------------- deprecated names (PyTorch keeps them, with a warning)
+def _deprecated(new):
+    old = new.__name__[:-1]
+
+    @functools.wraps(new)
+    def init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new.__name__}`.", FutureWarning,
+                      stacklevel=2)
+        return new(*args, **kwargs)
+
+    init.__name__ = init.__qualname__ = old
+    init.__doc__ = f"Deprecated alias of :func:`{new.__name__}` (warns, as PyTorch's ``nn.init.{old}``)."
+    return init
+
+
+uniform = _deprecated(uniform_)
+normal = _deprecated(normal_)
+constant = _deprecated(constant_)
+xavier_uniform = _deprecated(xavier_uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+kaiming_normal = _deprecated(kaiming_normal_)
+orthogonal = _deprecated(orthogonal_)

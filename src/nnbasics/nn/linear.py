@@ -11,6 +11,7 @@ import numbers
 
 from .. import ops
 from ..backend import default_float, is_float_dtype, xp
+from ..device import check_device
 from ..ops.util import as_operand
 from ..rng import as_generator
 from .module import Module
@@ -58,8 +59,9 @@ class Linear(Module):
         (5, 7, 2)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         dtype = _float_dtype(dtype, "Linear")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numbers
 
 from .. import functional as F
-from ..functional.loss import check_reduction
+from ..functional.loss import check_reduction, legacy_reduction
 from ..tensor import Tensor, as_tensor
 from .module import Module
 
@@ -31,8 +31,9 @@ def _buffer(value):
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
+        reduction = legacy_reduction(size_average, reduce, reduction)
         self.reduction = check_reduction(type(self).__name__, reduction)
 
     def extra_repr(self) -> str:
@@ -50,8 +51,8 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
-    def __init__(self, weight=None, reduction: str = "mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", _buffer(weight))
 
 
@@ -69,8 +70,9 @@ class CrossEntropyLoss(_WeightedLoss):
         input's shape. Output: scalar, or the target's shape with reduction='none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean", label_smoothing: float = 0.0):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                 label_smoothing: float = 0.0):
+        super().__init__(weight, size_average, reduce, reduction)
         if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
                 or not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"`label_smoothing` of CrossEntropyLoss must be in [0, 1]. Got {label_smoothing!r}.")
@@ -78,7 +80,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_WeightedLoss):
@@ -90,12 +93,12 @@ class NLLLoss(_WeightedLoss):
         reduction: 'mean' | 'sum' | 'none'.
     """
 
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean"):
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
@@ -107,7 +110,7 @@ class BCELoss(_WeightedLoss):
     """
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
@@ -119,33 +122,34 @@ class BCEWithLogitsLoss(_WeightedLoss):
         pos_weight: optional weight of positive examples, e.g. (C,) for input (N, C).
     """
 
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
-        super().__init__(weight, reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", _buffer(pos_weight))
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):
     """Mean squared error: :func:`nnbasics.functional.mse_loss`. Input and target have the same shape."""
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: :func:`nnbasics.functional.l1_loss`. Input and target have the same shape."""
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
     """Huber loss with threshold ``delta`` > 0: :func:`nnbasics.functional.huber_loss`."""
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
             raise ValueError(f"`delta` of HuberLoss must be a positive number. Got {delta!r}.")
         self.delta = float(delta)
@@ -157,14 +161,14 @@ class HuberLoss(_Loss):
 class SmoothL1Loss(_Loss):
     """Smooth L1 loss with threshold ``beta`` >= 0: :func:`nnbasics.functional.smooth_l1_loss`."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(size_average, reduce, reduction)
         if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
             raise ValueError(f"`beta` of SmoothL1Loss must be a non-negative number. Got {beta!r}.")
         self.beta = float(beta)
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class MultiMarginLoss(_WeightedLoss):
@@ -177,12 +181,13 @@ class MultiMarginLoss(_WeightedLoss):
         reduction: 'mean' | 'sum' | 'none'.
     """
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"):
-        super().__init__(weight, reduction)
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(weight, size_average, reduce, reduction)
         if isinstance(p, bool) or p not in (1, 2):
             raise ValueError(f"`p` of MultiMarginLoss must be 1 or 2. Got {p!r}.")
         self.p = int(p)
         self.margin = float(margin)
 
     def forward(self, input, target) -> Tensor:  # noqa: A002
-        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)

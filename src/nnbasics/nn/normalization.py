@@ -10,6 +10,7 @@ trailing dims, the same in both modes. State-dict keys match PyTorch's: ``weight
 from __future__ import annotations
 
 from ..backend import xp
+from ..device import check_device
 from ..functional.normalization import (
     _check_eps,
     check_batch_size,
@@ -33,8 +34,9 @@ class _BatchNorm(Module):
     _layout: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, *, dtype=None):
+                 track_running_stats: bool = True, *, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         owner = type(self).__name__
         self.num_features = _positive_int(num_features, "num_features", owner)
         self.eps = _check_eps(eps, owner)
@@ -186,8 +188,9 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 *, dtype=None):
+                 *, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         self.normalized_shape = normalized_shape_tuple(normalized_shape, "LayerNorm")
         self.eps = _check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)

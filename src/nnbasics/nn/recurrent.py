@@ -16,6 +16,7 @@ import math
 import numbers
 
 from ..backend import xp
+from ..device import check_device
 from ..functional.dropout import dropout
 from ..ops.movement import concatenate, stack
 from ..ops.recurrent import GRULayer, LSTMLayer, RNNLayer
@@ -64,8 +65,9 @@ class RNNBase(Module):
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, rng=None, dtype=None):
+                 dropout=0.0, bidirectional=False, *, rng=None, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         owner = type(self).__name__
         self.mode = mode
         self.input_size = _positive_int(input_size, "input_size", owner)
@@ -265,10 +267,10 @@ class RNN(RNNBase):
     )
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, *, rng=None, device=None, dtype=None):
         mode = "RNN_RELU" if _check_nonlinearity(nonlinearity, "RNN") == "relu" else "RNN_TANH"
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, rng=rng, dtype=dtype)
+                         bidirectional, rng=rng, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -296,9 +298,9 @@ class LSTM(RNNBase):
     )
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, rng=None, dtype=None):
+                 dropout=0.0, bidirectional=False, *, rng=None, device=None, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, rng=rng, dtype=dtype)
+                         bidirectional, rng=rng, device=device, dtype=dtype)
 
 
 class GRU(RNNBase):
@@ -324,9 +326,9 @@ class GRU(RNNBase):
     )
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, *, rng=None, dtype=None):
+                 dropout=0.0, bidirectional=False, *, rng=None, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, rng=rng, dtype=dtype)
+                         bidirectional, rng=rng, device=device, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------------- cells
@@ -335,8 +337,9 @@ class RNNCellBase(Module):
 
     _gates = 1
 
-    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, *, rng=None, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         owner = type(self).__name__
         self.input_size = _positive_int(input_size, "input_size", owner)
         self.hidden_size = _positive_int(hidden_size, "hidden_size", owner)
@@ -426,9 +429,9 @@ class RNNCell(RNNCellBase):
 
     __doc__ += _CELL_DOC
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng=None, device=None, dtype=None):
         nonlinearity = _check_nonlinearity(nonlinearity, "RNNCell")
-        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, rng=rng, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad
+from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad, speed_flags
 
 __all__ = ["Adadelta"]
 
@@ -39,7 +39,9 @@ class Adadelta(Optimizer):
         0.99684
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
+                 maximize=False, differentiable=False):
+        speed_flags(type(self).__name__, differentiable)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": bool(maximize)}
         super().__init__(params, defaults)
 

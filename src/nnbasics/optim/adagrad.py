@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_nonneg, effective_grad
+from .optimizer import Optimizer, check_nonneg, effective_grad, speed_flags
 
 __all__ = ["Adagrad"]
 
@@ -37,8 +37,9 @@ class Adagrad(Optimizer):
         0.9
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        speed_flags(type(self).__name__, differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=bool(maximize))
         super().__init__(params, defaults)

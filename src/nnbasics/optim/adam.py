@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad
+from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad, speed_flags
 
 __all__ = ["Adam"]
 
@@ -47,7 +47,11 @@ class Adam(Optimizer):
     _decoupled = False  # AdamW sets True: θ ← θ(1 - γλ) before the Adam step
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        speed_flags(type(self).__name__, differentiable)
+        if decoupled_weight_decay:  # PyTorch's Adam(decoupled_weight_decay=True) is AdamW's update
+            self._decoupled = True
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas of {type(self).__name__} must be a pair (beta1, beta2). Got {betas!r}.")
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=bool(amsgrad),

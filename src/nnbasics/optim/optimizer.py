@@ -160,6 +160,7 @@ class Optimizer:
                 if grad.dtype != p._array.dtype:
                     grad = grad.astype(p._array.dtype)
                 self._update(p._array, grad, state, group)
+                p._vc[0] += 1  # an in-place change of p, as in PyTorch (nnbasics.versions)
         return loss
 
     def _update(self, param, grad, state: dict, group: dict) -> None:  # pragma: no cover - abstract
@@ -285,3 +286,12 @@ def check_unit_interval(owner: str, name: str, value, where: str = "") -> None:
     v = check_real(owner, name, value, where)
     if not 0.0 <= v < 1.0:
         raise ValueError(f"{name} of {owner}{where} must be in [0, 1). Got {value!r}.")
+
+
+def speed_flags(name: str, differentiable: bool) -> None:
+    """PyTorch's implementation switches: ``foreach``, ``fused`` and ``capturable`` choose how the same
+    update is computed (multi-tensor, one kernel, CUDA graphs) and change nothing here; they are
+    accepted and ignored. ``differentiable=True`` (a graph through the update itself) is refused."""
+    if differentiable:
+        raise NotImplementedError(f"{name}(differentiable=True): nnbasics optimizers update parameters outside "
+                                  f"autograd; leave differentiable False.")

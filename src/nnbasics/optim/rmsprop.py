@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad
+from .optimizer import Optimizer, check_nonneg, check_unit_interval, effective_grad, speed_flags
 
 __all__ = ["RMSprop"]
 
@@ -40,8 +40,9 @@ class RMSprop(Optimizer):
         >>> (w * w).sum().backward(); opt.step()
     """
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        speed_flags(type(self).__name__, differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=bool(centered),
                         weight_decay=weight_decay, maximize=bool(maximize))
         super().__init__(params, defaults)
