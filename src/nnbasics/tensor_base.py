@@ -210,7 +210,17 @@ class TensorBase:
         return int(self._array.item())
 
     def __array__(self, dtype=None, copy=None):
-        return self._array if dtype is None else self._array.astype(dtype)
+        """NumPy's conversion protocol: ``np.asarray(t)`` shares memory, ``np.array(t)`` copies.
+
+        NOTE: NumPy >= 2 passes ``copy=True`` for ``np.array`` and trusts the result to be new
+        memory; returning ``_array`` itself made ``np.array(t)`` an alias of the tensor.
+        """
+        arr = self._array
+        if dtype is not None and xp.dtype(dtype) != arr.dtype:
+            if copy is False:
+                raise ValueError(f"cannot convert a {arr.dtype} tensor to {xp.dtype(dtype)} without a copy")
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
 
     def __repr__(self):
         body = xp.array2string(self._array, separator=", ", prefix="tensor(")

@@ -312,3 +312,16 @@ def test_inplace_on_leaf_requiring_grad_needs_no_grad():
 def test_copy_shape_mismatch_names_shapes():
     with pytest.raises(RuntimeError, match=r"\(3,\).*\(2,\)"):
         nb.zeros(2).copy_(nb.ones(3))
+
+
+def test_np_array_copies_and_np_asarray_shares():
+    # np.array(t) must be new memory (NumPy 2 passes copy=True and trusts __array__);
+    # before the fix it aliased the tensor, so a snapshot of weights changed with them.
+    t = nb.tensor([1.0, 2.0])
+    snapshot = np.array(t)
+    snapshot[0] = 5.0
+    np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
+    view = np.asarray(t)
+    view[1] = 7.0
+    np.testing.assert_array_equal(t.numpy(), [1.0, 7.0])
+    assert np.array(t, dtype=np.float64).dtype == np.float64
