@@ -40,6 +40,7 @@ from .creation import (
     zeros_like,
 )
 from .device import DeviceError, device
+from .functional.discrete import allclose, ceil, floor, isfinite, isinf, isnan, nonzero, round, trunc
 from .functional.reduce import std, var
 from .functional.selection import argsort, kthvalue, max, median, min, mode, sort, topk
 from .gradcheck import GradcheckError, GradcheckResult, gradcheck
@@ -133,6 +134,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "Tensor",
     "abs",
     "add",
+    "allclose",
     "amax",
     "amin",
     "arange",
@@ -144,6 +146,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "bool_",
     "broadcast_to",
     "cat",
+    "ceil",
     "chunk",
     "clamp",
     "clip",
@@ -164,6 +167,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "float16",
     "float32",
     "float64",
+    "floor",
     "floor_divide",
     "from_numpy",
     "full",
@@ -180,6 +184,9 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "is_anomaly_enabled",
     "is_grad_enabled",
     "is_tensor",
+    "isfinite",
+    "isinf",
+    "isnan",
     "kthvalue",
     "linear",
     "linspace",
@@ -201,6 +208,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "neg",
     "nn",
     "no_grad",
+    "nonzero",
     "numel",
     "ones",
     "ones_like",
@@ -220,6 +228,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "repeat",
     "reshape",
     "return_types",
+    "round",
     "scatter",
     "scatter_add",
     "seed",
@@ -241,6 +250,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "tensor",
     "topk",
     "transpose",
+    "trunc",
     "uint8",
     "unsqueeze",
     "var",

@@ -300,7 +300,35 @@ class TensorBase:
             _check_grad_dtype(arr)
         self._array = arr
 
-    def detach(self) :
+    # ---------------------------------------- rounding and predicates (nnbasics.functional.discrete)
+    def round(self, decimals: int = 0):
+        return _discrete().round(self, decimals=decimals)
+
+    def floor(self):
+        return _discrete().floor(self)
+
+    def ceil(self):
+        return _discrete().ceil(self)
+
+    def trunc(self):
+        return _discrete().trunc(self)
+
+    def isnan(self):
+        return _discrete().isnan(self)
+
+    def isinf(self):
+        return _discrete().isinf(self)
+
+    def isfinite(self):
+        return _discrete().isfinite(self)
+
+    def nonzero(self, *, as_tuple: bool = False):
+        return _discrete().nonzero(self, as_tuple=as_tuple)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return _discrete().allclose(self, other, rtol, atol, equal_nan)
+
+    def detach(self):
         """A tensor sharing the memory and the version counter, cut from the graph (``requires_grad=False``).
 
         In-place changes through it count as changes of this tensor: a gradient that needed
@@ -311,13 +339,13 @@ class TensorBase:
         t._base = self if self._base is None else self._base  # so an edit through t marks the op that made self
         return t
 
-    def detach_(self) :
+    def detach_(self):
         """Cut this tensor from the graph in place (it becomes a leaf without grad)."""
         self._ctx = None
         self.requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) :
+    def requires_grad_(self, requires_grad: bool = True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if requires_grad:
             _check_grad_dtype(self._array)
@@ -400,3 +428,9 @@ def is_tensor(obj) -> bool:
 def numel(input) -> int:
     """Number of elements of a tensor (``torch.numel``)."""
     return input.numel()
+
+
+def _discrete():
+    from .functional import discrete  # NOTE: at call time: functional imports the tensor modules
+
+    return discrete

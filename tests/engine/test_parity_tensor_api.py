@@ -280,3 +280,30 @@ def test_star_import_gives_every_public_op():
     assert set(nb.__all__) <= set(dir(nb))
     for name in ("exp", "log", "max", "matmul", "cat", "stack", "sort", "topk", "scatter", "manual_seed"):
         assert name in nb.__all__
+
+
+# ---------------------------------------------------------------- rounding, predicates, indices
+@pytest.mark.parametrize("name", ["round", "floor", "ceil", "trunc"])
+def test_rounding_values_and_zero_gradient(torch, name):
+    x = np.array([0.5, 1.5, 2.5, -0.5, -1.7, 3.2, -2.5])
+    assert_parity(lambda t: getattr(t, name)() * 3 + t, lambda t: getattr(t, name)() * 3 + t, x, torch=torch)
+    assert_parity(lambda t: getattr(nb, name)(t), lambda t: getattr(torch, name)(t), x, torch=torch)
+    np.testing.assert_array_equal(nb.tensor([1.2345, -2.5678]).round(decimals=2).numpy(),
+                                  torch.tensor([1.2345, -2.5678]).round(decimals=2).numpy())
+
+
+def test_predicates_nonzero_where_one_hot(torch):
+    v = np.array([[1.0, np.nan, -np.inf], [0.0, 2.0, np.inf]])
+    for name in ("isnan", "isinf", "isfinite"):
+        np.testing.assert_array_equal(getattr(nb.tensor(v), name)().numpy(), getattr(torch.tensor(v), name)().numpy())
+    m = np.array([[0, 3, 0], [4, 0, 5]])
+    np.testing.assert_array_equal(nb.tensor(m).nonzero().numpy(), torch.tensor(m).nonzero().numpy())
+    for ours, theirs in zip(nb.where(nb.tensor(m) > 0), torch.where(torch.tensor(m) > 0), strict=True):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    y = np.array([2, 0, 1, 2])
+    for k in (-1, 5):
+        ours, theirs = nb.functional.one_hot(nb.tensor(y), k), torch.nn.functional.one_hot(torch.tensor(y), k)
+        assert ours.dtype == np.int64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert nb.allclose(nb.tensor([1.0, 2.0]), nb.tensor([1.0, 2.0 + 1e-9])) and not nb.tensor([1.0]).allclose(
+        nb.tensor([1.1]))

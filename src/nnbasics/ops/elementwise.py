@@ -451,8 +451,15 @@ def minimum(a, b) -> Tensor:
     return Minimum.apply(*operands(a, b))
 
 
-def where(cond, a, b) -> Tensor:
-    """Pick ``a`` where ``cond`` is true, else ``b`` (all three broadcast)."""
+def where(cond, a=None, b=None) -> Tensor:
+    """Pick ``a`` where ``cond`` is true, else ``b`` (all three broadcast).
+
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch.
+    """
+    if a is None and b is None:
+        from ..functional.discrete import nonzero
+
+        return nonzero(cond, as_tuple=True)
     c = cond._array if isinstance(cond, Tensor) else xp.asarray(cond)
     if c.dtype != xp.bool_:
         raise TypeError(f"where: cond must be a bool tensor; got {c.dtype}. Use a comparison such as x > 0.")
