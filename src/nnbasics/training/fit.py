@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
@@ -41,7 +42,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..backend import is_float_dtype
-from ..rng import as_generator
+from ..optim.clip import clip_grad_norm_
 from ..tensor import Tensor, as_tensor
 from .callbacks import CallbackList, FitContext, callback_keys
 from .history import History
@@ -99,24 +100,6 @@ def resolve_loss(loss):
 
 
 # ---------------------------------------------------------------- data
-class _ArrayLoader:
-    """Minimal stand-in for nnbasics.data.DataLoader over arrays (used until/unless it is importable)."""
-
-    def __init__(self, arrays, batch_size, shuffle, rng):
-        self.arrays, self.batch_size, self.shuffle = arrays, batch_size, shuffle
-        self.generator = as_generator(rng)
-
-    def __len__(self):
-        return (len(self.arrays[0]) + self.batch_size - 1) // self.batch_size
-
-    def __iter__(self):
-        n = len(self.arrays[0])
-        order = self.generator.permutation(n) if self.shuffle else None
-        for start in range(0, n, self.batch_size):
-            idx = order[start:start + self.batch_size] if order is not None else slice(start, start + self.batch_size)
-            yield tuple(as_tensor(a[idx]) for a in self.arrays)
-
-
 def _is_array(x) -> bool:
     return isinstance(x, (np.ndarray, Tensor))
 
@@ -153,12 +136,9 @@ def _loader(data, *, owner, what, model, batch_size, shuffle, rng, default_batch
         dtype = _float_dtype(model)
         arrays = [a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype else a for a in arrays]
         bs = default_batch if batch_size is None else _check_positive_int(owner, "batch_size", batch_size)
-        shuffle = bool(shuffle)
-        try:
-            from ..data import DataLoader, TensorDataset
-        except ImportError:
-            return _ArrayLoader(arrays, bs, shuffle, rng)
-        return DataLoader(TensorDataset(*arrays), batch_size=bs, shuffle=shuffle, rng=rng)
+        from ..data import DataLoader, TensorDataset
+
+        return DataLoader(TensorDataset(*arrays), batch_size=bs, shuffle=bool(shuffle), rng=rng)
     if isinstance(data, (str, bytes, dict)) or not hasattr(data, "__iter__"):
         raise TypeError(
             f"{owner}: {what} must be a DataLoader, an iterable of (x, y) batches or an (X, y) tuple of arrays. "
@@ -340,88 +320,32 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
     Raises:
         ValueError/TypeError: bad arguments, naming the argument and how to fix it.
     """
-    owner = "fit"
-    if not hasattr(model, "parameters") or not callable(model):
-        raise TypeError(f"fit: model must be an nnbasics Module. Got {type(model).__name__}.")
-    if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
-        raise TypeError(f"fit: optimizer must be an nnbasics Optimizer (e.g. Adam(model.parameters())). "
-                        f"Got {type(optimizer).__name__}.")
-    epochs = _check_int0(owner, "epochs", epochs)
-    initial_epoch = _check_int0(owner, "initial_epoch", initial_epoch)
-    if grad_clip_norm is not None and (isinstance(grad_clip_norm, bool) or not isinstance(grad_clip_norm, numbers.Real)
-                                       or not grad_clip_norm > 0):
-        raise ValueError(f"grad_clip_norm of fit must be a number > 0 or None. Got {grad_clip_norm!r}.")
-    train_loader = _loader(train_data, owner=owner, what="train_data", model=model, batch_size=batch_size,
-                           shuffle=shuffle, rng=rng, default_batch=32)
-    if iter(train_loader) is train_loader and epochs - initial_epoch > 1:
-        raise TypeError("fit: train_data is a one-shot iterator (a generator); it would be empty after the first "
-                        "epoch. Pass a DataLoader or a list of batches.")
-    val_loader = None
-    if validation_data is not None:
-        val_loader = _loader(validation_data, owner=owner, what="validation_data", model=model,
-                             batch_size=validation_batch_size, shuffle=False, rng=None, default_batch=256)
-    loss_fn = resolve_loss(loss)
-    train_acc = EpochAccumulator(metrics)
-    val_acc = EpochAccumulator(metrics, prefix="val_")
-
-    history = History()
+    _check_model(model, optimizer)
+    epochs, initial_epoch = _check_int0("fit", "epochs", epochs), _check_int0("fit", "initial_epoch", initial_epoch)
+    clip = _check_clip(grad_clip_norm)
+    train_loader = _train_loader(train_data, model, epochs - initial_epoch, batch_size, shuffle, rng)
+    val_loader = None if validation_data is None else _loader(
+        validation_data, owner="fit", what="validation_data", model=model, batch_size=validation_batch_size,
+        shuffle=False, rng=None, default_batch=256)
+    step = _Step(model, optimizer, resolve_loss(loss), clip)
+    train_acc, val_acc = EpochAccumulator(metrics), EpochAccumulator(metrics, prefix="val_")
     generators = _run_generators(train_loader, model)
-    all_callbacks = list(callbacks if not isinstance(callbacks, CallbackList) else callbacks.callbacks)
-    bar = make_progress(progress)
-    if bar is not None:
-        all_callbacks.append(bar)
-    saved_states = {}
-    if resume is not None:
-        from .resume import restore
-
-        ckpt, saved_states = restore(resume, model, optimizer, generators, all_callbacks)
-        initial_epoch = int(ckpt.epoch)
-        if ckpt.history is not None:
-            history = ckpt.history
-
+    all_callbacks = _with_progress(callbacks, progress)
+    history, initial_epoch, saved_states = _resume(resume, model, optimizer, generators, all_callbacks,
+                                                   initial_epoch)
     ctx = FitContext(model=model, optimizer=optimizer, history=history, train_data=train_loader, epochs=epochs,
                      initial_epoch=initial_epoch, generators=generators)
     cbs = CallbackList(all_callbacks, ctx)
+    validate = None if val_loader is None else functools.partial(_run_eval, model, val_loader, step.loss_fn,
+                                                                 val_acc, "fit")
     modes = _modes(model)
-    params = list(model.parameters())
     try:
         cbs.call("on_train_begin", {})
-        for key, cb in callback_keys(ctx.callbacks).items():
-            if key in saved_states:  # checked by restore(); no longer fails
-                cb.load_state_dict(saved_states[key])
+        _load_callback_states(ctx, saved_states)
         for epoch in range(initial_epoch, epochs):
-            model.train()
-            train_acc.reset()
-            cbs.call("on_epoch_begin", epoch, {})
-            lr = float(optimizer.param_groups[0]["lr"]) if getattr(optimizer, "param_groups", None) else math.nan
-            start = time.perf_counter()
-            for b, batch in enumerate(train_loader):
-                cbs.call("on_batch_begin", b, {})
-                inputs, target = _split(batch, owner)
-                optimizer.zero_grad()
-                out = _forward(model, inputs, owner)
-                loss_t = loss_fn(out, target)
-                lv = _loss_value(loss_t, owner)
-                loss_t.backward()
-                if grad_clip_norm is not None:
-                    from ..optim import clip_grad_norm_
-
-                    clip_grad_norm_(params, grad_clip_norm)
-                optimizer.step()
-                n = int(target.shape[0]) if target.ndim else 1
-                train_acc.update(lv, out._array, target._array, n)
-                cbs.call("on_batch_end", b, {"batch_loss": lv, "size": n, **train_acc.result()})
-                if ctx.abort_epoch:
-                    break
-            if ctx.abort_epoch:
+            logs = _run_epoch(epoch, step, train_loader, train_acc, validate, cbs, ctx)
+            if logs is None:  # a callback abandoned the epoch (TerminateOnNaN)
                 break
-            if train_acc.count == 0:
-                raise ValueError("fit: train_data yielded no batches in an epoch.")
-            logs = train_acc.result()
-            if val_loader is not None:
-                logs.update(_run_eval(model, val_loader, loss_fn, val_acc, owner))
-            logs["lr"] = lr
-            logs["time"] = time.perf_counter() - start
             history.append(epoch, logs)
             cbs.call("on_epoch_end", epoch, logs)
             if ctx.stop_training:
@@ -430,6 +354,102 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
     finally:
         _restore_modes(modes)
     return history
+
+
+# ---------------------------------------------------------------- the pieces of fit
+class _Step:
+    """One optimization step on a batch: zero the gradients, forward, loss, backward, clip, update."""
+
+    def __init__(self, model, optimizer, loss_fn, clip):
+        self.model, self.optimizer, self.loss_fn, self.clip = model, optimizer, loss_fn, clip
+        self.params = list(model.parameters())
+
+    def __call__(self, batch):
+        """``(loss value, outputs, targets)`` of ``batch`` ``(x1, ..., xk, y)``, after the update."""
+        inputs, target = _split(batch, "fit")
+        self.optimizer.zero_grad()
+        out = _forward(self.model, inputs, "fit")
+        loss = self.loss_fn(out, target)
+        value = _loss_value(loss, "fit")
+        loss.backward()
+        if self.clip is not None:
+            clip_grad_norm_(self.params, self.clip)
+        self.optimizer.step()
+        return value, out, target
+
+
+def _run_epoch(epoch, step, loader, acc, validate, cbs, ctx):
+    """Train one epoch, then validate: the epoch's logs (loss and metrics exact over the epoch, ``val_*``,
+    ``lr``, ``time``), or None when a callback set ``ctx.abort_epoch``."""
+    step.model.train()
+    acc.reset()
+    cbs.call("on_epoch_begin", epoch, {})
+    groups = getattr(step.optimizer, "param_groups", None)
+    lr = float(groups[0]["lr"]) if groups else math.nan
+    start = time.perf_counter()
+    for b, batch in enumerate(loader):
+        cbs.call("on_batch_begin", b, {})
+        value, out, target = step(batch)
+        n = int(target.shape[0]) if target.ndim else 1
+        acc.update(value, out._array, target._array, n)
+        cbs.call("on_batch_end", b, {"batch_loss": value, "size": n, **acc.result()})
+        if ctx.abort_epoch:
+            return None
+    if acc.count == 0:
+        raise ValueError("fit: train_data yielded no batches in an epoch.")
+    logs = acc.result()
+    if validate is not None:
+        logs.update(validate())
+    logs["lr"] = lr
+    logs["time"] = time.perf_counter() - start
+    return logs
+
+
+def _check_model(model, optimizer) -> None:
+    if not hasattr(model, "parameters") or not callable(model):
+        raise TypeError(f"fit: model must be an nnbasics Module. Got {type(model).__name__}.")
+    if not hasattr(optimizer, "step") or not hasattr(optimizer, "zero_grad"):
+        raise TypeError(f"fit: optimizer must be an nnbasics Optimizer (e.g. Adam(model.parameters())). "
+                        f"Got {type(optimizer).__name__}.")
+
+
+def _check_clip(grad_clip_norm):
+    if grad_clip_norm is not None and (isinstance(grad_clip_norm, bool) or not isinstance(grad_clip_norm, numbers.Real)
+                                       or not grad_clip_norm > 0):
+        raise ValueError(f"grad_clip_norm of fit must be a number > 0 or None. Got {grad_clip_norm!r}.")
+    return grad_clip_norm
+
+
+def _train_loader(train_data, model, n_epochs, batch_size, shuffle, rng):
+    loader = _loader(train_data, owner="fit", what="train_data", model=model, batch_size=batch_size,
+                     shuffle=shuffle, rng=rng, default_batch=32)
+    if iter(loader) is loader and n_epochs > 1:
+        raise TypeError("fit: train_data is a one-shot iterator (a generator); it would be empty after the first "
+                        "epoch. Pass a DataLoader or a list of batches.")
+    return loader
+
+
+def _with_progress(callbacks, progress) -> list:
+    """The callbacks given, then the progress bar or printer of ``progress`` (if any)."""
+    out = list(callbacks if not isinstance(callbacks, CallbackList) else callbacks.callbacks)
+    bar = make_progress(progress)
+    return out if bar is None else [*out, bar]
+
+
+def _resume(resume, model, optimizer, generators, callbacks, initial_epoch) -> tuple:
+    """``(history, initial_epoch, callback states)``: fresh, or restored from the checkpoint ``resume``."""
+    if resume is None:
+        return History(), initial_epoch, {}
+    from .resume import restore
+
+    ckpt, states = restore(resume, model, optimizer, generators, callbacks)
+    return (ckpt.history if ckpt.history is not None else History()), int(ckpt.epoch), states
+
+
+def _load_callback_states(ctx, states) -> None:
+    for key, cb in callback_keys(ctx.callbacks).items():
+        if key in states:  # checked by restore(); no longer fails
+            cb.load_state_dict(states[key])
 
 
 def _run_generators(train_loader, model) -> dict:
