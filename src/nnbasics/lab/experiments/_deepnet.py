@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -194,37 +195,30 @@ def train(net, X, y, *, steps, batch_size, lr, seed, momentum=0.9, clip=5.0, pro
         NaN once training diverged) and ``batch_loss`` (every step's minibatch loss). Training
         stops early when the loss stops being finite.
     """
+    from ._steps import train_steps
+
     rng = np.random.default_rng(seed)
     y = np.asarray(y, dtype=np.int64)
     Xp, yp = probe if probe is not None else (X[:512], y[:512])
     marks = sorted({round(k * steps / checkpoints) for k in range(checkpoints + 1)})
     opt = optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-    params = list(net.parameters())
-    curve_steps, curve, batch_loss = [], [], []
-    diverged = False
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence (N(0, 1) weights) is a measured outcome
-        for step in range(steps + 1):
-            if step in marks:
-                curve_steps.append(step)
-                curve.append(float("nan") if diverged else probe_loss(net, Xp, yp))
-            if step == steps:
-                break
-            if diverged:
-                batch_loss.append(float("nan"))
-                continue
+
+    def draws(n):  # n batches of batch_size rows, drawn with replacement
+        for _ in range(n):
             idx = rng.integers(0, len(X), batch_size)
-            loss = F.cross_entropy(net(tensor(X[idx])), tensor(y[idx]))
-            value = float(loss._array)
-            batch_loss.append(value)
-            if not math.isfinite(value):
-                diverged = True
-                continue
-            opt.zero_grad()
-            loss.backward()
-            if clip is not None:
-                optim.clip_grad_norm_(params, clip)
-            opt.step()
-    return {"steps": curve_steps, "loss": curve, "batch_loss": batch_loss}
+            yield tensor(X[idx]), tensor(y[idx])
+
+    curve, batch_loss = [], []
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence (N(0, 1) weights) is a measured outcome
+        for a, b in itertools.pairwise([*marks, None]):
+            diverged = bool(batch_loss) and not math.isfinite(batch_loss[-1])
+            curve.append(float("nan") if diverged else probe_loss(net, Xp, yp))
+            if b is None:
+                break
+            if not diverged:  # a non-finite loss stops training before its update
+                batch_loss += train_steps(net, draws(b - a), opt, clip=clip, stop_on_nonfinite=True)
+            batch_loss += [float("nan")] * (b - len(batch_loss))
+    return {"steps": marks, "loss": curve, "batch_loss": batch_loss}
 
 
 def unit_spread(layer):

@@ -174,10 +174,10 @@ def _monitor_deepest(report, X, y, depth, cfg, seed):
     weights) under :class:`nnbasics.diagnostics.SignalMonitor` -- the gradient each layer gets
     relative to the output layer, the update-to-weight ratio it makes (CS231n: ~1e-3 is healthy),
     saturated sigmoid units and dead ReLUs -- with the monitor's plain-language findings."""
-    from ... import functional as F
     from ... import optim
     from ...diagnostics import SignalMonitor
     from ...tensor import tensor
+    from ._steps import train_steps
 
     rows = []
     xb, yb = tensor(X[:cfg["batch_size"]]), tensor(np.asarray(y[:cfg["batch_size"]], dtype=np.int64))
@@ -186,11 +186,7 @@ def _monitor_deepest(report, X, y, depth, cfg, seed):
                           init=FAIR_INIT[act], seed=seed)
         opt = optim.SGD(net.parameters(), lr=cfg["lr"])
         with SignalMonitor(net) as mon:
-            opt.zero_grad()
-            F.cross_entropy(net(xb), yb).backward()
-            mon.after_backward()
-            opt.step()
-            mon.after_step()
+            train_steps(net, [(xb, yb)], opt, callbacks=[mon.callback()])
         stats = mon.stats()
         params = [s for s in stats if s.kind == "linear"]
         acts = [s for s in stats if s.kind == act]

@@ -75,6 +75,7 @@ def train_gate(task: str, model: str, seed: int, steps: int, lr: float = 0.1) ->
     from ...autograd import no_grad
     from ...nn import Perceptron
     from ...tensor import tensor
+    from ._steps import train_steps
 
     y = TASKS[task]
     if model == "rule":
@@ -87,13 +88,7 @@ def train_gate(task: str, model: str, seed: int, steps: int, lr: float = 0.1) ->
     net = build(model, seed)
     opt = optim.Adam(net.parameters(), lr=lr)
     x, t = tensor(INPUTS), tensor(y[:, None].astype(np.float32))
-    losses = []
-    for _ in range(steps):
-        loss = F.binary_cross_entropy_with_logits(net(x), t)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = train_steps(net, [(x, t)] * steps, opt, loss=F.binary_cross_entropy_with_logits)  # full-batch steps
     with no_grad():
         z = net(x)._array[:, 0]
         final = F.binary_cross_entropy_with_logits(net(x), t).item()

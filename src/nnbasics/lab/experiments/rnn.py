@@ -48,6 +48,8 @@ import time
 
 import numpy as np
 
+from ...tensor import as_tensor
+from ...training.callbacks import Callback
 from .. import stats
 
 __all__ = ["CELLS", "CLAIM", "NAME", "TITLE", "build_recurrent", "longest_solved", "loss_gradient_norms", "recall_task",
@@ -186,40 +188,54 @@ def train_recall(*, cell, delay, seed, steps, batch_size, lr, hidden, n_symbols,
         ``solved_step`` (first step of the final perfect streak, or None), ``seconds``, ``cpu_seconds``.
     """
     from ...autograd import no_grad
-    from ...functional import cross_entropy
     from ...optim import Adam
-    from ...tensor import as_tensor
+    from ...training import fit
 
     t0, c0 = time.perf_counter(), time.process_time()
     init_seq, data_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(3)
     model = build_recurrent(cell, n_symbols, hidden, gate_bias, rng=np.random.default_rng(init_seq))
-    opt = Adam(model.parameters(), lr=float(lr))
-    g = np.random.default_rng(data_seq)
-    losses, streak, solved = [], 0, None
-    for step in range(int(steps)):
-        X, y = recall_task(int(batch_size), int(delay), n_symbols, noise, rng=g)
-        logits = model(as_tensor(X))  # (N, K)
-        loss = cross_entropy(logits, as_tensor(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.item()))
-        perfect = bool((logits._array.argmax(-1) == y).all())
-        streak = streak + 1 if perfect else 0
-        if streak == 1:
-            solved = step
-        elif streak == 0:
-            solved = None
-        if patience and streak >= patience:
-            break
+    draws = _FreshBatch(int(batch_size), int(delay), n_symbols, noise, np.random.default_rng(data_seq))
+    streak = _Streak(int(patience))
+    fit(model, draws, epochs=int(steps), optimizer=Adam(model.parameters(), lr=float(lr)), metrics=("accuracy",),
+        callbacks=[streak], progress=False)  # an epoch per step: its accuracy is the batch's
     Xt, yt = recall_task(int(n_test), int(delay), n_symbols, noise,
                          rng=np.random.default_rng(test_seq if test_seed is None else int(test_seed)))
     model.eval()
     with no_grad():
         acc = float((model(as_tensor(Xt))._array.argmax(-1) == yt).mean())
-    return {"cell": str(cell), "delay": int(delay), "seed": int(seed), "test_acc": acc, "losses": losses,
-            "steps_run": len(losses), "solved_step": solved, "seconds": time.perf_counter() - t0,
+    return {"cell": str(cell), "delay": int(delay), "seed": int(seed), "test_acc": acc, "losses": streak.losses,
+            "steps_run": len(streak.losses), "solved_step": streak.solved, "seconds": time.perf_counter() - t0,
             "cpu_seconds": time.process_time() - c0}
+
+
+class _FreshBatch:
+    """A freshly drawn batch of :func:`recall_task` per pass: ``fit``'s data, one step per epoch."""
+
+    def __init__(self, n, delay, n_symbols, noise, rng):
+        self.n, self.delay, self.n_symbols, self.noise, self.rng = n, delay, n_symbols, noise, rng
+
+    def __iter__(self):
+        X, y = recall_task(self.n, self.delay, self.n_symbols, self.noise, rng=self.rng)
+        yield as_tensor(X), as_tensor(y)
+
+
+class _Streak(Callback):
+    """Each step's loss; stops training once ``patience`` batches in a row were classified without error (0: never)."""
+
+    def __init__(self, patience):
+        self.patience, self.losses, self.streak, self.solved = patience, [], 0, None
+
+    def on_batch_end(self, batch, logs=None):
+        self.losses.append(logs["batch_loss"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.streak = self.streak + 1 if logs["accuracy"] == 1.0 else 0
+        if self.streak == 1:
+            self.solved = epoch  # the first step of the current perfect streak
+        elif self.streak == 0:
+            self.solved = None
+        if self.patience and self.streak >= self.patience:
+            self.context.stop_training = True
 
 
 def summarize(results) -> dict:
