@@ -1,24 +1,29 @@
-"""Engine overhead: one SGD training step of a 784-256-256-10 ReLU MLP (issue 2, item 10).
+"""Engine overhead and speed: one SGD training step of a 784-256-256-10 ReLU MLP (issues 2, 19).
 
-Times the same step three ways, from the same initial weights and the same batch:
+Times the same step several ways, from the same initial weights and the same batch:
 
 * ``nnbasics``: tensors and autograd (``x @ W.T + b``, ``.relu()``,
   ``functional.cross_entropy``, ``loss.backward()``, SGD update under ``no_grad``);
+* ``nnbasics-linear``: the same with the fused ``F.linear`` (what ``nn.Linear`` runs);
 * ``numpy``: the step written by hand in NumPy (forward, fused softmax-cross-entropy
   backward, matmul gradients, in-place update);
-* ``torch``: PyTorch on the CPU with as many threads as the BLAS NumPy uses (skipped
-  when torch is not importable).
+* ``numpy-mirror`` (``--mirror``): NumPy doing exactly nnbasics' array work without autograd;
+* ``torch``: PyTorch on the CPU, written like the nnbasics step, ``torch.set_num_threads``
+  set to the thread count (skipped when torch is not importable or with ``--no-torch``).
 
-The implementations alternate inside each round (the order rotates), so a burst of load
-on the machine hits all of them alike; the table reports the median over rounds.
-It also counts the Python-level ops of one nnbasics step and estimates the per-op
-overhead by timing the same graph on tiny arrays, where the arithmetic costs nothing.
+Each (implementation, thread count) runs in its own worker process; the workers alternate
+inside each round, the order rotating (see ``bench/_common.py``); the table reports medians
+over rounds and the median of per-round ratios. Before timing, the implementations must agree
+(weights after 3 steps). The script also counts the ops of one nnbasics step and times the
+same graph on tiny arrays (8-8-8-4, batch 4), where the arithmetic costs nothing, to estimate
+the per-op overhead.
 
 Usage::
 
-    python bench/mlp_step.py                      # 7 rounds of 50 steps after warm-up
-    python bench/mlp_step.py --rounds 9 --steps 100 --json results.json
-    python bench/mlp_step.py --threads 1          # pin BLAS (and torch) to one thread
+    python bench/mlp_step.py                          # 7 rounds of 50 steps, all cores
+    python bench/mlp_step.py --threads 1,2 --rounds 9 --json results.json
+    python bench/mlp_step.py --threads 1,2 --under-load   # one busy competitor process
+    python bench/mlp_step.py --memory                 # peak RSS of 2 steps at batch 128, 1024, 8192
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import statistics
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common as C
 
 SIZES = (784, 256, 256, 10)
 TINY_SIZES = (8, 8, 8, 4)
@@ -43,13 +49,12 @@ def parse_args(argv=None):
     p.add_argument("--rounds", type=int, default=7, help="timed rounds per implementation (default 7)")
     p.add_argument("--steps", type=int, default=50, help="steps per timed round (default 50)")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps per implementation first (default 10)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS threads (sets OPENBLAS/OMP/MKL_NUM_THREADS before NumPy loads); default: BLAS's own")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when it is installed")
+    p.add_argument("--no-tiny", action="store_true", help="skip the tiny-graph overhead estimate")
     p.add_argument("--mirror", action="store_true",
                    help="also time NumPy doing nnbasics' array work without autograd (splits array vs Python cost)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch (default 0)")
-    p.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-' for stdout)")
+    C.add_common_args(p, memory_batches="128,1024,8192")
     return p.parse_args(argv)
 
 
@@ -235,37 +240,6 @@ def _as_numpy(p):
     return p.detach().numpy()
 
 
-# ------------------------------------------------------------------------ measures
-def _minor_faults():
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return 0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def time_alternating(steps, n_steps, rounds, warmup):
-    """ms/step of each implementation per round (implementations alternate, order rotating),
-    and minor page faults per step (fresh pages from the allocator: a hidden cost of temporaries)."""
-    names = list(steps)
-    for name in names:
-        for _ in range(warmup):
-            steps[name]()
-    per_round = {name: [] for name in names}
-    faults = dict.fromkeys(names, 0)
-    for r in range(rounds):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            fn = steps[name]
-            f0 = _minor_faults()
-            t0 = time.perf_counter()
-            for _ in range(n_steps):
-                fn()
-            per_round[name].append((time.perf_counter() - t0) / n_steps * 1e3)
-            faults[name] += _minor_faults() - f0
-    return per_round, {name: f / (rounds * n_steps) for name, f in faults.items()}
-
-
 def count_ops(step):
     """Number of ``Function.apply`` calls (recorded ops, plus any under no_grad) in one step."""
     from nnbasics.autograd import Function
@@ -308,152 +282,119 @@ def check_agreement(params, x, y, lr, have_torch):
     return worst
 
 
-def blas_info():
-    """(library description, threads) of the BLAS NumPy uses, as well as can be found out."""
+MAKERS = {"nnbasics": nnbasics_step_fn, "nnbasics-linear": nnbasics_linear_step_fn, "numpy": numpy_step_fn,
+          "numpy-mirror": mirror_step_fn, "torch": torch_step_fn}
+
+
+# ---------------------------------------------------------------------------- workers
+def setup_worker(cfg):
+    if cfg["impl"] == "torch":
+        import torch
+
+        torch.set_num_threads(cfg["threads"])
+    params, x, y = make_problem(cfg["sizes"], cfg["batch"], cfg["seed"])
+    step, _ = MAKERS[cfg["impl"]](params, x, y, cfg["lr"])
+    handlers = {"memory": lambda steps: C.memory_probe(step, steps), "time": C.timed_steps(step)}
+    if not cfg.get("memory"):
+        for _ in range(cfg["warmup"]):
+            step()
+    return handlers, {}
+
+
+def config(args, impl, threads, *, sizes=SIZES, batch=None, memory=False):
+    return {"impl": impl, "threads": threads, "sizes": list(sizes), "batch": batch or args.batch, "lr": args.lr,
+            "seed": args.seed, "warmup": args.warmup, "memory": memory}
+
+
+def tiny_overhead(args, threads):
+    """us per step of the tiny graph in nnbasics and numpy (alternating workers), and per op."""
+    specs = {f"{impl} tiny": (config(args, impl, threads, sizes=TINY_SIZES, batch=4), threads)
+             for impl in ("nnbasics", "numpy")}
+    workers = C.start_workers(__file__, specs)
     try:
-        from threadpoolctl import threadpool_info
-
-        for d in threadpool_info():
-            if d.get("user_api") == "blas":
-                return f"{d.get('internal_api')} {d.get('version')} ({d.get('architecture')})", d["num_threads"]
-    except ImportError:
-        pass
-    import ctypes
-
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
-    except OSError:
-        libs = []
-    for path in libs:
-        lib = ctypes.CDLL(path)
-        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", "64_"), ("openblas", "")):
-            get_threads = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            get_config = getattr(lib, f"{prefix}_get_config{suffix}", None)
-            if get_threads is not None:
-                get_threads.restype = ctypes.c_int
-                desc = "OpenBLAS"
-                if get_config is not None:
-                    get_config.restype = ctypes.c_char_p
-                    desc = get_config().decode()
-                return desc, get_threads()
-    n = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
-    return "unknown BLAS", int(n) if n else os.cpu_count()
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        times, _ = C.alternate(workers, args.rounds, "time", {"steps": max(args.steps * 10, 100)},
+                               settle=args.settle)
+    finally:
+        C.close_all(workers)
+    return {name.split()[0]: statistics.median(v) * 1e3 for name, v in times.items()}
 
 
 # ---------------------------------------------------------------------------- main
-def main(argv=None):
-    args = parse_args(argv)
-    if args.threads is not None:  # must happen before NumPy (and its BLAS) is loaded
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
-
-    import numpy as np
-
+def speed(args, impls, threads):
     import nnbasics
 
-    blas, threads = blas_info()
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-        except ImportError:
-            torch = None
-    if torch is not None:
-        torch.set_num_threads(threads)
-
     params, x, y = make_problem(SIZES, args.batch, args.seed)
-    worst = check_agreement(params, x, y, args.lr, torch is not None)
-
-    makers = {"nnbasics": nnbasics_step_fn, "nnbasics-linear": nnbasics_linear_step_fn, "numpy": numpy_step_fn}
-    if args.mirror:
-        makers["numpy-mirror"] = mirror_step_fn
-    if torch is not None:
-        makers["torch"] = torch_step_fn
-    steps = {name: make(params, x, y, args.lr)[0] for name, make in makers.items()}
-    n_ops = count_ops(nnbasics_step_fn(params, x, y, args.lr)[0])
-    per_round, faults = time_alternating(steps, args.steps, args.rounds, args.warmup)
-    med = {name: statistics.median(v) for name, v in per_round.items()}
-
-    # the same graph on tiny arrays: the time is almost all Python overhead
-    tparams, tx, ty = make_problem(TINY_SIZES, 4, args.seed)
-    tiny_steps = {name: makers[name](tparams, tx, ty, args.lr)[0] for name in ("nnbasics", "numpy")}
-    tiny_rounds, _ = time_alternating(tiny_steps, max(args.steps * 10, 100), args.rounds, args.warmup * 10)
-    tiny = {name: statistics.median(v) * 1e3 for name, v in tiny_rounds.items()}  # us/step
-    per_op_us = tiny["nnbasics"] / n_ops
-
-    res = {
-        "machine": {
-            "cpu": cpu_model(),
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "blas": blas,
-            "blas_threads": threads,
-            "torch": torch.__version__ if torch is not None else None,
-            "torch_threads": torch.get_num_threads() if torch is not None else None,
-            "nnbasics": nnbasics.__version__,
-        },
-        "config": {"sizes": SIZES, "batch": args.batch, "dtype": "float32", "lr": args.lr,
-                   "rounds": args.rounds, "steps_per_round": args.steps, "warmup": args.warmup},
-        "max_weight_diff_after_3_steps": worst,
-        "ms_per_step": {name: {"median": med[name], "min": min(v), "max": max(v), "rounds": v}
-                        for name, v in per_round.items()},
-        "page_faults_per_step": faults,
-        "ratio_nnbasics_numpy": med["nnbasics"] / med["numpy"],
-        "ratio_nnbasics_torch": med["nnbasics"] / med["torch"] if "torch" in med else None,
-        "ratio_nnbasics_linear_numpy": med["nnbasics-linear"] / med["numpy"],
-        "ops_per_step_linear": count_ops(nnbasics_linear_step_fn(params, x, y, args.lr)[0]),
-        "ops_per_step": n_ops,
-        "tiny": {"sizes": TINY_SIZES, "batch": 4, "us_per_step": tiny, "us_per_op": per_op_us,
-                 "estimated_overhead_ms_per_step": n_ops * per_op_us / 1e3},
-    }
-    print_table(res)
-    if args.json:
-        text = json.dumps(res, indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w") as f:
-                f.write(text + "\n")
+    worst = check_agreement(params, x, y, args.lr, "torch" in impls)
+    specs, meta = {}, {}
+    for t in threads:
+        for impl in impls:
+            specs[f"{impl} {t}t"] = (config(args, impl, t), t)
+            meta[f"{impl} {t}t"] = {"impl": impl, "threads": t}
+    res = C.measure(__file__, args, specs, meta, op="time", op_args={"steps": args.steps})
+    res["max_weight_diff_after_3_steps"] = worst
+    res["ops_per_step"] = count_ops(nnbasics_step_fn(params, x, y, args.lr)[0])
+    res["ops_per_step_linear"] = count_ops(nnbasics_linear_step_fn(params, x, y, args.lr)[0])
+    res["nnbasics_version"] = nnbasics.__version__
+    if not args.no_tiny:
+        tiny = tiny_overhead(args, threads[0])
+        res["tiny"] = {"sizes": TINY_SIZES, "batch": 4, "threads": threads[0], "us_per_step": tiny,
+                       "us_per_op": tiny["nnbasics"] / res["ops_per_step"]}
     return res
 
 
-def print_table(res):
-    m, c = res["machine"], res["config"]
-    print(f"MLP {'-'.join(map(str, c['sizes']))} ReLU, batch {c['batch']}, {c['dtype']}, SGD lr {c['lr']}, "
-          f"cross-entropy; {c['rounds']} rounds x {c['steps_per_round']} steps, median")
-    print(f"{m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['blas']}), BLAS threads {m['blas_threads']}; "
-          f"torch {m['torch']} (threads {m['torch_threads']})")
-    print()
-    print("| implementation | ms/step (median) | min | max | vs numpy | page faults/step |")
-    print("|---|---:|---:|---:|---:|---:|")
-    base = res["ms_per_step"]["numpy"]["median"]
-    for name, s in res["ms_per_step"].items():
-        print(f"| {name} | {s['median']:.3f} | {s['min']:.3f} | {s['max']:.3f} | {s['median'] / base:.3f} "
-              f"| {res['page_faults_per_step'][name]:.1f} |")
-    print()
-    r_t = res["ratio_nnbasics_torch"]
-    print(f"nnbasics/numpy = {res['ratio_nnbasics_numpy']:.3f}" + (f", nnbasics/torch = {r_t:.3f}" if r_t else ""))
-    print(f"nnbasics-linear/numpy = {res['ratio_nnbasics_linear_numpy']:.3f} "
-          f"({res['ops_per_step_linear']} ops per step, against {res['ops_per_step']} with x @ W.T + b)")
-    t = res["tiny"]
-    print(f"ops per nnbasics step: {res['ops_per_step']}; tiny graph {'-'.join(map(str, t['sizes']))}, batch 4: "
-          f"nnbasics {t['us_per_step']['nnbasics']:.1f} us/step, numpy {t['us_per_step']['numpy']:.1f} us/step "
-          f"-> {t['us_per_op']:.1f} us per op, about {t['estimated_overhead_ms_per_step']:.3f} ms of each step")
+def print_speed(res, args):
+    print(f"MLP {'-'.join(map(str, SIZES))} ReLU, batch {args.batch}, float32, SGD lr {args.lr}, cross-entropy; "
+          f"{args.rounds} rounds x {args.steps} steps, workers alternating; ms per step\n")
+    rows = C.speed_rows(res["times"], res["meta"])
+    res["rows"] = rows
+    C.print_speed_table(rows)
+    print("\n| implementation | threads | vs numpy | CPU ms/step (all threads) | page faults/step |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        reps = res["replies"][r["name"]]
+        base = f"numpy {r['threads']}t"
+        vs = C.median_ratio(res["times"][r["name"]], res["times"][base]) if base in res["times"] else None
+        print(f"| {r['impl']} | {r['threads']} | {'-' if vs is None else f'{vs:.3f}'} | "
+              f"{statistics.median(x['cpu_ms'] for x in reps):.3f} | {statistics.median(x['faults'] for x in reps):.1f} |")
+    print(f"\nops per nnbasics step: {res['ops_per_step']} with x @ W.T + b, {res['ops_per_step_linear']} with F.linear")
+    if "tiny" in res:
+        t = res["tiny"]
+        print(f"tiny graph {'-'.join(map(str, t['sizes']))}, batch 4, {t['threads']} thread(s): nnbasics "
+              f"{t['us_per_step']['nnbasics']:.1f} us/step, numpy {t['us_per_step']['numpy']:.1f} us/step -> "
+              f"{t['us_per_op']:.1f} us per op, about {t['us_per_op'] * res['ops_per_step'] / 1e3:.3f} ms of each step")
     print(f"(max weight difference between implementations after 3 steps: {res['max_weight_diff_after_3_steps']:.1e})")
 
 
+def main(argv=None):
+    args = parse_args(argv)
+    if args.worker:
+        return C.serve(setup_worker, json.loads(args.worker))
+    threads = C.parse_threads(args.threads)
+    import importlib.util
+
+    have_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
+    impls = ["nnbasics", "nnbasics-linear", "numpy"] + (["numpy-mirror"] if args.mirror else []) \
+        + (["torch"] if have_torch else [])
+    if args.memory:
+        specs, meta = {}, {}
+        for batch in C.parse_sizes(args.batches):
+            for impl in impls:
+                specs[f"{impl} B{batch}"] = (config(args, impl, threads[0], batch=batch, memory=True), threads[0])
+                meta[f"{impl} B{batch}"] = {"impl": impl, "batch": batch, "threads": threads[0]}
+        res = C.measure(__file__, args, specs, meta)
+    else:
+        res = speed(args, impls, threads)
+    res["config"] = vars(args)
+    C.print_context(res)
+    if args.memory:
+        print(f"MLP {'-'.join(map(str, SIZES))}: peak RSS of {args.mem_steps} SGD steps above the RSS after import, "
+              f"weights and batch ({threads[0]} thread(s)):\n")
+        C.print_memory_table(res["memory"], res["meta"])
+    else:
+        print_speed(res, args)
+    C.write_json(args.json, res)
+    return res
+
+
 if __name__ == "__main__":
-    sys.exit(0 if main() else 1)
+    main()
