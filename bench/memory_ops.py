@@ -113,7 +113,7 @@ def instrument(log, peak_state):
 
 def census(snapshot, top):
     stats = snapshot.statistics("traceback")
-    print(f"\n| live MiB | blocks | allocated at (innermost nnbasics frames first) |\n|---:|---:|---|")
+    print("\n| live MiB | blocks | allocated at (innermost nnbasics frames first) |\n|---:|---:|---|")
     for s in stats[:top]:
         frames = [f"{f.filename.split('src/nnbasics/')[-1]}:{f.lineno}" for f in reversed(s.traceback)
                   if "nnbasics" in f.filename][:4]
