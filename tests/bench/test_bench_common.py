@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bench"))
-import _common as C  # noqa: E402
+import _common as C
 
 
 def test_peak_rss_sees_a_transient_allocation_above_the_baseline():

@@ -47,7 +47,7 @@ def test_cnn_memory_mode_measures_each_framework_in_its_own_child(torch, tmp_pat
 
 
 def test_cnn_epoch_on_random_images_two_thread_counts(tmp_path):
-    res, text = run("cnn_epoch.py", "--random-data", "--images", "64", "--test-images", "1000", "--batch", "32",
+    res, _ = run("cnn_epoch.py", "--random-data", "--images", "64", "--test-images", "1000", "--batch", "32",
                     "--threads", "1,2", "--rounds", "1", "--no-torch", "--gemm-size", "128", tmp_path=tmp_path)
     rows = {(r["impl"], r["threads"]): r for r in res["rows"]}
     assert set(rows) == {("nnbasics", 1), ("nnbasics", 2)} and rows[("nnbasics", 2)]["vs_1_thread"] > 0
