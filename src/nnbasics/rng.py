@@ -11,9 +11,9 @@ it itself, and never draws from NumPy's global random state.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from ._validate import is_int
 
 __all__ = ["as_generator", "default_generator", "initial_seed", "manual_seed", "seed"]
 
@@ -43,7 +43,7 @@ def as_generator(rng=None) -> np.random.Generator:
         return default_generator()
     if isinstance(rng, np.random.Generator):
         return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+    if is_int(rng):
         if rng < 0:
             raise ValueError(f"rng seed must be a non-negative int. Got {rng}.")
         return np.random.default_rng(int(rng))
@@ -83,7 +83,7 @@ def manual_seed(seed) -> np.random.Generator:
         True
     """
     global _initial_seed
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"manual_seed: the seed must be a non-negative int. Got {seed!r}.")
     gen = default_generator()
     gen.bit_generator.state = np.random.default_rng(int(seed)).bit_generator.state

@@ -14,11 +14,11 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import is_int
 from . import synthetic, vision
 from .errors import DatasetNotFoundError
 from .sources import locate
@@ -119,7 +119,7 @@ def _resolve_name(name):
 
 def _split_rng(rng, split):
     """Train and test of a generated dataset come from different streams of the same seed."""
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+    if is_int(rng):
         if rng < 0:
             raise ValueError(f"load_dataset: rng seed must be >= 0. Got {rng}.")
         return np.random.default_rng([int(rng), _SPLITS.index(split)])
@@ -133,12 +133,12 @@ def _blob_centers(rng, kw):
     Generator or None, from the fixed task seed 0, so the two splits still agree.
     """
     centers = kw.get("centers", 3)
-    if not isinstance(centers, numbers.Integral) or isinstance(centers, bool):
+    if not is_int(centers):
         return centers  # explicit centres (or a bad value the generator will report)
-    seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0 else 0
+    seed = int(rng) if is_int(rng) and rng >= 0 else 0
     lo, hi = kw.get("center_box", (-10.0, 10.0))
     d = kw.get("n_features", 2)
-    if not isinstance(d, numbers.Integral) or isinstance(d, bool) or d < 1 or centers < 1:
+    if not is_int(d) or d < 1 or centers < 1:
         return centers  # let synthetic.blobs raise its own message
     return np.random.default_rng([seed, 2]).uniform(lo, hi, size=(int(centers), int(d)))
 
@@ -147,7 +147,7 @@ def _generate(key, split, n, rng, kwargs):
     fn = _GENERATORS[key]
     kw = dict(kwargs)
     if n is not None:
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        if not is_int(n) or n < 1:
             raise ValueError(f"load_dataset({key!r}): n must be a positive int. Got {n!r}.")
         if key == "spiral":
             n_classes = kw.get("n_classes", 3)

@@ -18,9 +18,10 @@ Example:
 from __future__ import annotations
 
 import bisect
-import numbers
 
 import numpy as np
+
+from .._validate import is_int
 
 __all__ = ["ConcatDataset", "Dataset", "Subset", "TensorDataset", "has_batch_access"]
 
@@ -34,7 +35,7 @@ def has_batch_access(dataset) -> bool:
 
 
 def _check_index(i, n, owner):
-    if not isinstance(i, numbers.Integral) or isinstance(i, bool):
+    if not is_int(i):
         raise TypeError(f"{owner} indices must be ints. Got {type(i).__name__}.")
     i = int(i)
     if not -n <= i < n:

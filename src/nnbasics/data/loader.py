@@ -13,10 +13,9 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
+from .._validate import is_int
 from ..rng import as_generator
 from ..tensor import as_tensor
 from .dataset import has_batch_access
@@ -114,14 +113,14 @@ class DataLoader:
                  generator=None, num_workers=0, pin_memory=False):
         rng = rng if generator is None else generator
         shuffle = False if shuffle is None else shuffle  # PyTorch's default is None, meaning False
-        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        if not is_int(num_workers) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative int. Got {num_workers!r}.")
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(
                 f"DataLoader: dataset must have __len__ and __getitem__. Got {type(dataset).__name__}. "
                 "Wrap arrays with TensorDataset(X, y)."
             )
-        if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int. Got {batch_size!r}.")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty (0 samples); there is nothing to load.")

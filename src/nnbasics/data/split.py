@@ -19,6 +19,7 @@ from itertools import pairwise
 
 import numpy as np
 
+from .._validate import is_int, is_real
 from ..rng import as_generator
 from .dataset import Subset, has_batch_access
 
@@ -34,14 +35,14 @@ def _resolve_lengths(lengths, n, fn):
     lengths = list(lengths)
     if not lengths:
         raise ValueError(f"{fn}: lengths must be a non-empty sequence of ints or fractions.")
-    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in lengths):
+    if all(is_int(v) for v in lengths):
         if any(v < 0 for v in lengths) or sum(lengths) != n:
             raise ValueError(
                 f"{fn}: integer lengths must be >= 0 and sum to the dataset size {n}. Got {lengths} "
                 f"(sum {sum(lengths)}). Give fractions such as [0.8, 0.2] to split proportionally."
             )
         return [int(v) for v in lengths]
-    if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in lengths):
+    if all(is_real(v) for v in lengths):
         fr = np.asarray(lengths, np.float64)
         if np.any(fr < 0) or np.any(fr > 1) or not np.isclose(fr.sum(), 1.0, atol=1e-6):
             raise ValueError(f"{fn}: fractions must be in [0, 1] and sum to 1. Got {lengths} (sum {fr.sum():g}).")
@@ -142,12 +143,12 @@ def stratified_subset(data, n=None, *, per_class=None, fraction=None, rng=None):
     if k == 0:
         raise ValueError("stratified_subset: there are no samples to choose from.")
     if n is not None:
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+        if not is_int(n) or n < 1:
             raise ValueError(f"stratified_subset: n must be a positive int. Got {n!r}.")
         take = np.full(k, n // k, np.int64)
         take[g.choice(k, size=n % k, replace=False)] += 1
     elif per_class is not None:
-        if not isinstance(per_class, numbers.Integral) or isinstance(per_class, bool) or per_class < 1:
+        if not is_int(per_class) or per_class < 1:
             raise ValueError(f"stratified_subset: per_class must be a positive int. Got {per_class!r}.")
         take = np.full(k, int(per_class), np.int64)
     else:

@@ -16,6 +16,7 @@ import numbers
 
 import numpy as np
 
+from .._validate import check_int, check_real, is_int
 from ..rng import as_generator
 
 __all__ = [
@@ -34,18 +35,6 @@ __all__ = [
 
 #: The characters of the lecture's "hihello" example, in index order.
 HIHELLO_VOCAB = ("h", "i", "e", "l", "o")
-
-
-def _check_int(name, fn, value, minimum=1):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{fn}: {name} must be an int >= {minimum}. Got {value!r}.")
-    return int(value)
-
-
-def _check_nonneg(name, fn, value):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not np.isfinite(value) or value < 0:
-        raise ValueError(f"{fn}: {name} must be a finite number >= 0. Got {value!r}.")
-    return float(value)
 
 
 def _split_counts(n, k):
@@ -75,8 +64,8 @@ def xor(n=200, margin=0.0, rng=None):
     Returns:
         X float32 ``(n, 2)``, y int64 ``(n,)`` in {0, 1}.
     """
-    n = _check_int("n", "xor", n)
-    margin = _check_nonneg("margin", "xor", margin)
+    n = check_int(n, "xor: n", low=1)
+    margin = check_real(margin, "xor: margin", low=0, finite=True)
     if margin >= 1:
         raise ValueError(f"xor: margin must be < 1 (points live in [-1, 1]^2). Got {margin}.")
     g = as_generator(rng)
@@ -103,9 +92,9 @@ def spiral(n_per_class=100, n_classes=3, noise=0.2, rng=None):
     Returns:
         X float32 ``(n_per_class * n_classes, 2)``, y int64 (class-major order).
     """
-    n_per_class = _check_int("n_per_class", "spiral", n_per_class)
-    n_classes = _check_int("n_classes", "spiral", n_classes)
-    noise = _check_nonneg("noise", "spiral", noise)
+    n_per_class = check_int(n_per_class, "spiral: n_per_class", low=1)
+    n_classes = check_int(n_classes, "spiral: n_classes", low=1)
+    noise = check_real(noise, "spiral: noise", low=0, finite=True)
     g = as_generator(rng)
     X = np.zeros((n_per_class * n_classes, 2), np.float64)
     y = np.zeros(n_per_class * n_classes, np.int64)
@@ -130,8 +119,8 @@ def circles(n=200, noise=0.05, factor=0.5, rng=None):
     Returns:
         X float32 ``(n, 2)``, y int64 ``(n,)``.
     """
-    n = _check_int("n", "circles", n, minimum=2)
-    noise = _check_nonneg("noise", "circles", noise)
+    n = check_int(n, "circles: n", low=2)
+    noise = check_real(noise, "circles: noise", low=0, finite=True)
     if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"circles: factor (inner radius) must be in (0, 1). Got {factor!r}.")
     g = as_generator(rng)
@@ -157,8 +146,8 @@ def moons(n=200, noise=0.1, rng=None):
     Returns:
         X float32 ``(n, 2)``, y int64 ``(n,)``.
     """
-    n = _check_int("n", "moons", n, minimum=2)
-    noise = _check_nonneg("noise", "moons", noise)
+    n = check_int(n, "moons: n", low=2)
+    noise = check_real(noise, "moons: noise", low=0, finite=True)
     g = as_generator(rng)
     n0, n1 = _split_counts(n, 2)
     t0 = g.uniform(0, np.pi, n0)
@@ -184,12 +173,12 @@ def blobs(n=200, centers=3, n_features=2, cluster_std=1.0, center_box=(-10.0, 10
     Returns:
         X float32 ``(n, n_features)``, y int64 ``(n,)``.
     """
-    n = _check_int("n", "blobs", n)
-    cluster_std = _check_nonneg("cluster_std", "blobs", cluster_std)
+    n = check_int(n, "blobs: n", low=1)
+    cluster_std = check_real(cluster_std, "blobs: cluster_std", low=0, finite=True)
     g = as_generator(rng)
-    if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
-        k = _check_int("centers", "blobs", centers)
-        d = _check_int("n_features", "blobs", n_features)
+    if is_int(centers):
+        k = check_int(centers, "blobs: centers", low=1)
+        d = check_int(n_features, "blobs: n_features", low=1)
         lo, hi = center_box
         C = g.uniform(lo, hi, size=(k, d))
     else:
@@ -223,9 +212,9 @@ def sine(n=256, seq_len=20, freq_range=(0.5, 2.0), dt=0.1, noise=0.0, many_to_ma
     Returns:
         X float32 ``(n, T, 1)``, y float32 ``(n, 1)`` or ``(n, T, 1)``.
     """
-    n = _check_int("n", "sine", n)
-    seq_len = _check_int("seq_len", "sine", seq_len)
-    noise = _check_nonneg("noise", "sine", noise)
+    n = check_int(n, "sine: n", low=1)
+    seq_len = check_int(seq_len, "sine: seq_len", low=1)
+    noise = check_real(noise, "sine: noise", low=0, finite=True)
     lo, hi = freq_range
     if not 0 <= lo <= hi:
         raise ValueError(f"sine: freq_range must be (low, high) with 0 <= low <= high. Got {freq_range!r}.")
@@ -259,10 +248,10 @@ def copy_task(n=256, seq_len=10, n_symbols=8, delay=0, one_hot=False, rng=None):
     Returns:
         X int64 ``(n, L)`` (or float32 one-hot), y int64 ``(n, L)``.
     """
-    n = _check_int("n", "copy_task", n)
-    T = _check_int("seq_len", "copy_task", seq_len)
-    n_symbols = _check_int("n_symbols", "copy_task", n_symbols)
-    delay = _check_int("delay", "copy_task", delay, minimum=0)
+    n = check_int(n, "copy_task: n", low=1)
+    T = check_int(seq_len, "copy_task: seq_len", low=1)
+    n_symbols = check_int(n_symbols, "copy_task: n_symbols", low=1)
+    delay = check_int(delay, "copy_task: delay", low=0)
     g = as_generator(rng)
     L = 2 * T + delay + 1
     symbols = g.integers(2, n_symbols + 2, size=(n, T))
@@ -290,8 +279,8 @@ def addition_task(n=256, seq_len=50, rng=None):
     Returns:
         X float32 ``(n, T, 2)``, y float32 ``(n, 1)``.
     """
-    n = _check_int("n", "addition_task", n)
-    T = _check_int("seq_len", "addition_task", seq_len, minimum=2)
+    n = check_int(n, "addition_task: n", low=1)
+    T = check_int(seq_len, "addition_task: seq_len", low=2)
     g = as_generator(rng)
     values = g.random((n, T))
     half = T // 2
@@ -364,9 +353,9 @@ def shapes(n=1000, size=16, noise=0.1, rng=None):
         >>> X.shape, X.dtype.name, y.dtype.name, int(y.max())
         ((16, 1, 16, 16), 'float32', 'int64', 7)
     """
-    n = _check_int("n", "shapes", n)
-    size = _check_int("size", "shapes", size, minimum=8)
-    noise = _check_nonneg("noise", "shapes", noise)
+    n = check_int(n, "shapes: n", low=1)
+    size = check_int(size, "shapes: size", low=8)
+    noise = check_real(noise, "shapes: noise", low=0, finite=True)
     g = as_generator(rng)
     k = len(SHAPE_CLASSES)
     y = np.repeat(np.arange(k, dtype=np.int64), _split_counts(n, k))

@@ -21,11 +21,11 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 import os
 
 import numpy as np
 
+from .._validate import check_positive_int, is_int, is_real
 from .errors import DatasetError
 
 __all__ = [
@@ -36,12 +36,6 @@ __all__ = [
     "load_text",
     "train_val_split",
 ]
-
-
-def _positive_int(value, name, owner):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int. Got {value!r}.")
-    return int(value)
 
 
 def _ids_1d(data, owner) -> np.ndarray:
@@ -214,7 +208,7 @@ def train_val_split(data, val_fraction: float = 0.1):
         >>> train_val_split("abcdefghij", 0.2)
         ('abcdefgh', 'ij')
     """
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 <= val_fraction < 1:
+    if not is_real(val_fraction) or not 0 <= val_fraction < 1:
         raise ValueError(f"train_val_split: val_fraction must be in [0, 1), e.g. 0.1. Got {val_fraction!r}.")
     n = len(data)
     n_val = round(n * float(val_fraction))
@@ -248,7 +242,7 @@ def batchify(data, batch_size: int) -> np.ndarray:
                [3, 4, 5]])
     """
     ids = _ids_1d(data, "batchify")
-    batch_size = _positive_int(batch_size, "batch_size", "batchify")
+    batch_size = check_positive_int(batch_size, "batchify: batch_size")
     t = len(ids) // batch_size
     if t < 2:
         raise ValueError(
@@ -279,8 +273,8 @@ def bptt_chunks(streams, seq_len: int, start: int = 0):
     if s.ndim != 2 or s.dtype.kind not in "iu":
         raise ValueError(f"bptt_chunks: expected (batch, T) integer streams from batchify. Got shape {s.shape}, "
                          f"dtype {s.dtype}.")
-    seq_len = _positive_int(seq_len, "seq_len", "bptt_chunks")
-    if isinstance(start, bool) or not isinstance(start, numbers.Integral) or not 0 <= start < s.shape[1] - 1:
+    seq_len = check_positive_int(seq_len, "bptt_chunks: seq_len")
+    if not is_int(start) or not 0 <= start < s.shape[1] - 1:
         raise ValueError(f"bptt_chunks: start must be an int in [0, {s.shape[1] - 1}). Got {start!r}.")
     for i in range(int(start), s.shape[1] - 1, seq_len):
         n = min(seq_len, s.shape[1] - 1 - i)
@@ -311,8 +305,8 @@ class CharSequenceDataset:
     """
 
     def __init__(self, text, seq_len: int, vocab: CharVocab | None = None, stride: int | None = None):
-        self.seq_len = _positive_int(seq_len, "seq_len", "CharSequenceDataset")
-        self.stride = self.seq_len if stride is None else _positive_int(stride, "stride", "CharSequenceDataset")
+        self.seq_len = check_positive_int(seq_len, "CharSequenceDataset: seq_len")
+        self.stride = self.seq_len if stride is None else check_positive_int(stride, "CharSequenceDataset: stride")
         if isinstance(text, str):
             if vocab is None:
                 vocab = CharVocab.from_text(text)

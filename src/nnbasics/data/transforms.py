@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 
+from .._validate import is_int, is_real
 from ..backend import default_float, xp
 from ..rng import as_generator
 from ..tensor import Tensor, as_tensor
@@ -66,7 +67,7 @@ def _pair(v, name, owner, minimum):
         pair = tuple(pair)
     except TypeError:
         pair = ()
-    if len(pair) != 2 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < minimum for d in pair):
+    if len(pair) != 2 or any(not is_int(d) or d < minimum for d in pair):
         raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
     return int(pair[0]), int(pair[1])
 
@@ -75,7 +76,7 @@ def _padding4(padding, owner):
     """torchvision's padding: int (all sides), (lr, tb) or (left, top, right, bottom) -> (l, t, r, b)."""
     if padding is None:
         return (0, 0, 0, 0)
-    if isinstance(padding, numbers.Integral) and not isinstance(padding, bool):
+    if is_int(padding):
         p = (int(padding),) * 4
     else:
         try:
@@ -84,7 +85,7 @@ def _padding4(padding, owner):
             p = ()
         if len(p) == 2:
             p = (p[0], p[1], p[0], p[1])
-    if len(p) != 4 or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0 for d in p):
+    if len(p) != 4 or any(not is_int(d) or d < 0 for d in p):
         raise ValueError(
             f"{owner}: padding must be a non-negative int, a pair (left/right, top/bottom) or a 4-tuple "
             f"(left, top, right, bottom); got {padding!r}."
@@ -99,7 +100,7 @@ def _check_padding_mode(mode, owner):
 
 
 def _check_p(p, owner):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+    if not is_real(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{owner}: p (the probability of flipping an image) must be in [0, 1]; got {p!r}.")
     return float(p)
 
@@ -200,7 +201,7 @@ class RandomCrop(_Random):
         self.size = _pair(size, "size", "RandomCrop", 1)
         self.padding = _padding4(padding, "RandomCrop")
         self.pad_if_needed = bool(pad_if_needed)
-        if not isinstance(fill, numbers.Real) or isinstance(fill, bool):
+        if not is_real(fill):
             raise TypeError(f"RandomCrop: fill must be a number; got {fill!r}.")
         self.fill = fill
         self.padding_mode = _check_padding_mode(padding_mode, "RandomCrop")
@@ -277,7 +278,7 @@ class RandomShift(_Random):
     def __init__(self, max_shift, fill=0, padding_mode="constant", rng=None):
         super().__init__(rng)
         self.max_shift = _pair(max_shift, "max_shift", "RandomShift", 0)
-        if not isinstance(fill, numbers.Real) or isinstance(fill, bool):
+        if not is_real(fill):
             raise TypeError(f"RandomShift: fill must be a number; got {fill!r}.")
         self.fill = fill
         self.padding_mode = _check_padding_mode(padding_mode, "RandomShift")

@@ -30,6 +30,7 @@ import numbers
 import numpy as np
 
 from .. import nn
+from .._validate import is_int
 from ..autograd import no_grad
 from ..data.text import CharVocab
 from ..functional import cross_entropy
@@ -99,9 +100,9 @@ def train_sequence(model, x, y, *, steps: int, lr: float, stop_when_exact: bool 
 
 
 def _check(steps, hidden, lr):
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+    if not is_int(steps) or steps < 1:
         raise ValueError(f"steps must be a positive int. Got {steps!r}.")
-    if isinstance(hidden, bool) or not isinstance(hidden, numbers.Integral) or hidden < 1:
+    if not is_int(hidden) or hidden < 1:
         raise ValueError(f"hidden must be a positive int. Got {hidden!r}.")
     if not (isinstance(lr, numbers.Real) and lr > 0):
         raise ValueError(f"lr must be > 0. Got {lr!r}.")

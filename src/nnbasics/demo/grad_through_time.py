@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 
 import numpy as np
 
 from .. import nn
+from .._validate import is_int
 from ..autograd import no_grad
 from ..rng import as_generator
 from ..tensor import as_tensor
@@ -85,7 +85,7 @@ def run(*, steps: int = 50, hidden: int = 32, input_size: int = 8, batch: int = 
         "log10_ratio"}``; and ``steps``.
     """
     for name, v in (("steps", steps), ("hidden", hidden), ("input_size", input_size), ("batch", batch)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"grad_through_time: {name} must be a positive int. Got {v!r}.")
     g = as_generator(rng)
     x = as_tensor(g.standard_normal((steps, batch, input_size)))  # (T, N, I) float64

@@ -22,10 +22,10 @@ Example:
 from __future__ import annotations
 
 import argparse
-import numbers
 
 import numpy as np
 
+from .._validate import is_int
 from ..data.text import CharVocab
 from .charseq import SequenceModel, _check, one_hot, train_sequence
 
@@ -58,7 +58,7 @@ def run(text: str = SENTENCE, *, window: int = 10, steps: int = 100, hidden: int
         (over all window positions), ``losses``, ``num_windows``.
     """
     _check(steps, hidden, lr)
-    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
+    if not is_int(window) or window < 1:
         raise ValueError(f"lstm_sentence: window must be a positive int. Got {window!r}.")
     if not isinstance(text, str) or len(text) < window + 2:
         raise ValueError(f"lstm_sentence: text must have at least window + 2 = {window + 2} characters.")

@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._validate import is_int, is_real
 from ..autograd import enable_grad, no_grad
 from ..nn.module import Module
 from ..rng import as_generator
@@ -137,10 +137,10 @@ def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: in
     owner = "gradcheck_model"
     if not isinstance(model, Module):
         raise TypeError(f"{owner}: model must be an nnbasics Module; got {type(model).__name__}.")
-    if isinstance(max_coords, bool) or not isinstance(max_coords, numbers.Integral) or max_coords < 1:
+    if not is_int(max_coords) or max_coords < 1:
         raise ValueError(f"{owner}: max_coords must be an int >= 1. Got {max_coords!r}.")
     for name, v in (("eps", eps), ("tol", tol), ("floor", floor)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not v > 0:
+        if not is_real(v) or not v > 0:
             raise ValueError(f"{owner}: {name} must be a positive number. Got {v!r}.")
     from ..training.fit import resolve_loss
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from .._validate import is_int
 from ..nn.module import Module
 from .findings import layer_findings
 from .layers import first_tensor, layer_kind, resolve_layers, weight_params
@@ -78,9 +78,9 @@ class SignalMonitor:
 
     def __init__(self, model: Module, *, modules=None, bins: int = 40, every: int = 1, ranges=None):
         owner = "SignalMonitor"
-        if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
+        if not is_int(bins) or bins < 1:
             raise ValueError(f"{owner}: bins must be an int >= 1. Got {bins!r}.")
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+        if not is_int(every) or every < 1:
             raise ValueError(f"{owner}: every must be an int >= 1 (record every k-th step). Got {every!r}.")
         self.model = model
         self._layers = resolve_layers(model, modules, owner)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import numbers
 import warnings
 
 from .. import ops
+from .._validate import is_int
 from ..ops import activation as _act
 from ..tensor import Tensor
 
@@ -329,7 +329,7 @@ def maxout(input, pool_size, dim=-1) -> Tensor:
         [[5.0, 3.0]]
     """
     x = ops.util.as_operand(input)
-    if isinstance(pool_size, bool) or not isinstance(pool_size, numbers.Integral) or pool_size < 1:
+    if not is_int(pool_size) or pool_size < 1:
         raise ValueError(f"maxout: pool_size must be a positive int; got {pool_size!r}.")
     d = ops.util.normalize_dim(dim, x.ndim)
     c = x.shape[d]

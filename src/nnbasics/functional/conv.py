@@ -8,8 +8,7 @@ and unbatched inputs onto it.
 
 from __future__ import annotations
 
-import numbers
-
+from .._validate import is_int
 from ..ops import reshape
 from ..ops.conv import col2im, im2col
 from ..ops.conv import conv2d as _conv2d_op
@@ -30,7 +29,7 @@ def _tuple(v, n, name, owner, minimum):
     else:
         vals = (v,) * n
     for e in vals:
-        if isinstance(e, bool) or not isinstance(e, numbers.Integral) or e < minimum:
+        if not is_int(e) or e < minimum:
             raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a tuple of {n} of them; got {v!r}.")
     return tuple(int(e) for e in vals)
 
@@ -82,7 +81,7 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, owner, nd):
     if w.ndim != nd + 2:
         raise ValueError(f"{owner}: weight must have shape (out_channels, in_channels/groups, "
                          f"{', '.join('k' + str(i) for i in range(nd))}); got {tuple(w.shape)}.")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+    if not is_int(groups) or groups < 1:
         raise ValueError(f"{owner}: groups must be a positive int; got {groups!r}.")
     if w.shape[0] % groups:
         raise ValueError(f"{owner}: out_channels {w.shape[0]} must be divisible by groups {groups}.")

@@ -14,8 +14,8 @@ https://jmlr.org/papers/v15/srivastava14a.html. Alpha dropout: Klambauer et al. 
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._validate import is_real
 from ..backend import is_float_dtype, xp
 from ..ops import parallel, workspace
 from ..ops.util import as_operand
@@ -55,7 +55,7 @@ def resolve_p(p, keep_prob, owner: str = "dropout") -> float:
                 f"{owner}: give either `p` (probability of DROPPING, PyTorch/TF2) or `keep_prob` (probability of "
                 f"KEEPING, TF1), not both. Got p={p!r} and keep_prob={keep_prob!r}."
             )
-        if isinstance(keep_prob, bool) or not isinstance(keep_prob, numbers.Real):
+        if not is_real(keep_prob):
             raise TypeError(f"`keep_prob` of {owner} must be a number in (0, 1]. Got {type(keep_prob).__name__}.")
         if not 0.0 < keep_prob <= 1.0:
             raise ValueError(
@@ -63,7 +63,7 @@ def resolve_p(p, keep_prob, owner: str = "dropout") -> float:
                 "KEEPING a unit, TF1's convention; p = 1 - keep_prob.)"
             )
         return round(1.0 - float(keep_prob), 12)  # 1 - 0.8 is 0.19999999999999996 in binary
-    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+    if not is_real(p):
         raise TypeError(f"`p` of {owner} must be a number in [0, 1). Got {type(p).__name__}.")
     if not 0.0 <= p < 1.0:
         hint = " (p is the probability of DROPPING a unit; for TF1's keep probability pass keep_prob=)" if p >= 1 else ""

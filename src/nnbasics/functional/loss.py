@@ -19,10 +19,10 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 from .. import ops
+from .._validate import is_real
 from ..backend import is_float_dtype, xp
 from ..ops.loss import check_class_target, check_class_weight
 from ..ops.util import as_operand
@@ -182,7 +182,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
 
 
 def _check_smoothing(name, eps):
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not 0.0 <= eps <= 1.0:
+    if not is_real(eps) or not 0.0 <= eps <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be a float in [0, 1]; got {eps!r}.")
     return float(eps)
 
@@ -377,7 +377,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         raise ValueError(f"{name}: input must be (N, C) or (C,); got shape {tuple(x.shape)}.")
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"{name}: p must be 1 or 2; got {p!r}.")
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+    if not is_real(margin):
         raise TypeError(f"{name}: margin must be a number; got {type(margin).__name__}.")
     y = check_class_target(name, x, target, ignore_index=None)
     c = x.shape[-1]
@@ -446,7 +446,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     """
     name = "huber_loss"
     check_reduction(name, reduction)
-    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+    if not is_real(delta) or not delta > 0:
         raise ValueError(f"{name}: delta must be a positive number; got {delta!r}.")
     x = _float_input(name, input)
     d = x - _same_shape_target(name, x, target)
@@ -471,7 +471,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     reduction = legacy_reduction(size_average, reduce, reduction)
     name = "smooth_l1_loss"
     check_reduction(name, reduction)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
+    if not is_real(beta) or not beta >= 0:
         raise ValueError(f"{name}: beta must be a non-negative number; got {beta!r}.")
     x = _float_input(name, input)
     d = x - _same_shape_target(name, x, target)

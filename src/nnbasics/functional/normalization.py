@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 
 from .. import ops
+from .._validate import is_int, is_real
 from ..ops import norm as _norm
 from ..ops.util import as_operand
 from ..tensor import Tensor, as_tensor
@@ -35,7 +36,7 @@ def _check_vector(v, name, C, owner, hint):
 
 
 def _check_eps(eps, owner):
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
+    if not is_real(eps) or not eps >= 0:
         raise ValueError(f"{owner}: eps must be a non-negative number. Got {eps!r}.")
     return float(eps)
 
@@ -44,7 +45,7 @@ def check_momentum(momentum, owner):
     """``momentum`` must be None (cumulative average) or a number in [0, 1]; returns it."""
     if momentum is None:
         return None
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum <= 1.0:
+    if not is_real(momentum) or not 0.0 <= momentum <= 1.0:
         raise ValueError(
             f"{owner}: momentum must be a number in [0, 1] (the weight of the new batch in the running "
             f"statistics), or None for a cumulative moving average. Got {momentum!r}."
@@ -136,7 +137,7 @@ def normalized_shape_tuple(normalized_shape, owner):
         shape = tuple(shape)
     except TypeError:
         raise TypeError(f"{owner}: normalized_shape must be an int or a tuple of ints; got {normalized_shape!r}.") from None
-    if not shape or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1 for d in shape):
+    if not shape or any(not is_int(d) or d < 1 for d in shape):
         raise ValueError(f"{owner}: normalized_shape must be a positive int or a non-empty tuple of them; "
                          f"got {normalized_shape!r}.")
     return tuple(int(d) for d in shape)
@@ -205,7 +206,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12) -> Tensor:
         [[0.6000000238418579, 0.800000011920929]]
     """
     x = as_operand(input)
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p > 0:
+    if not is_real(p) or not p > 0:
         raise ValueError(f"normalize: p must be a positive number. Got {p!r}.")
     p = float(p)
     a = x * x if p == 2.0 else ops.abs(x) ** p

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 
+from .._validate import is_int
 from ..backend import xp
 from ..ops import matmul, mean, reshape
 from ..ops.pool import avg_pool2d as _avg_op
@@ -23,7 +24,7 @@ __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "global_avg_pool2d", "max_pool2d
 
 def _pair(v, name, owner, minimum):
     vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(vals) != 2 or any(isinstance(e, bool) or not isinstance(e, numbers.Integral) or e < minimum for e in vals):
+    if len(vals) != 2 or any(not is_int(e) or e < minimum for e in vals):
         raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
     return int(vals[0]), int(vals[1])
 
@@ -158,7 +159,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     if len(sizes) != 2:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair; got {output_size!r}.")
     sizes = tuple(d if o is None else o for o, d in zip(sizes, (h, w)))
-    if any(isinstance(o, bool) or not isinstance(o, numbers.Integral) or o < 1 for o in sizes):
+    if any(not is_int(o) or o < 1 for o in sizes):
         raise ValueError(f"adaptive_avg_pool2d: output_size must hold positive ints (or None); got {output_size!r}.")
     oh, ow = int(sizes[0]), int(sizes[1])
     if h % oh == 0 and w % ow == 0:  # equal windows: plain average pooling

@@ -9,8 +9,7 @@ readable definition and the test oracle of the fused ops.
 
 from __future__ import annotations
 
-import numbers
-
+from .._validate import is_int
 from ..backend import xp
 from ..ops.embedding import EmbeddingIndexError, EmbeddingLookup
 from ..ops.recurrent import gru_layer, lstm_layer, rnn_layer
@@ -81,7 +80,7 @@ def embedding(input, weight, padding_idx=None, *, owner="embedding") -> Tensor:
 
 def _padding_idx(padding_idx, num_embeddings, owner):
     """``padding_idx`` as a row index in [0, V); negative values count from the end, as in PyTorch."""
-    ok = isinstance(padding_idx, numbers.Integral) and not isinstance(padding_idx, bool)
+    ok = is_int(padding_idx)
     if not ok or not -num_embeddings <= padding_idx < num_embeddings:
         raise ValueError(
             f"{owner}: padding_idx must be an int in [-{num_embeddings}, {num_embeddings}) "

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import is_int
+
 __all__ = ["LabContext"]
 
 _EXECUTOR_NAMES = ("process", "serial", "thread")
@@ -83,7 +85,7 @@ class LabContext:
 
     def __init__(self, quick=True, seed=0, output=None, executor=None, progress=True, data_root=None, *,
                  max_workers=None):
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        if not is_int(seed) or seed < 0:
             raise ValueError(f"LabContext: seed must be an int >= 0; got {seed!r}.")
         if max_workers is not None and (not isinstance(max_workers, numbers.Integral) or max_workers < 1):
             raise ValueError(f"LabContext: max_workers must be a positive int or None; got {max_workers!r}.")

@@ -18,10 +18,11 @@ keeps full runs within their minutes-long budgets on 2 cores; ``n_train=0`` asks
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
+
+from .._validate import is_int
 
 __all__ = ["LabData", "images", "tabular"]
 
@@ -88,7 +89,7 @@ class LabData:
 
 def _sizes(ctx, n_train, n_test, quick, full, fn):
     for what, v in (("n_train", n_train), ("n_test", n_test)):
-        if v is not None and (not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 0):
+        if v is not None and (not is_int(v) or v < 0):
             raise ValueError(f"{fn}: {what} must be None (the mode's default), 0 (all) or a positive int; got {v!r}.")
     default = quick if ctx.quick else full
     return (default[0] if n_train is None else int(n_train)), (default[1] if n_test is None else int(n_test))

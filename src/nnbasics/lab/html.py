@@ -20,6 +20,8 @@ import math
 import numbers
 import re
 
+from .._validate import is_real
+
 __all__ = ["HtmlCheck", "check_html", "format_value", "is_numeric_cell", "render_html", "render_markdown"]
 
 _CSS = """
@@ -135,7 +137,7 @@ def _column_format(rows, j):
     huge values; None when the column is not all floats or spans three orders of magnitude or more (then each
     cell is formatted alone, :func:`format_value`)."""
     cells = [r[j] for r in rows if r[j] is not None]
-    if not cells or any(isinstance(c, bool) or not isinstance(c, numbers.Real) for c in cells):
+    if not cells or any(not is_real(c) for c in cells):
         return None
     vals = [float(c) for c in cells]
     if all(isinstance(c, numbers.Integral) for c in cells) or not all(math.isfinite(v) for v in vals):

@@ -26,11 +26,10 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 from .. import nn
+from .._validate import check_positive_int, is_int, is_real
 from ..rng import as_generator
-from .mlp import _dtype, _pos_int, apply_init, canonical_init
+from .mlp import apply_init, canonical_init, param_dtype
 from .registry import register_model
 
 __all__ = ["lab_cnn", "lab_cnn_deep", "lenet5"]
@@ -42,13 +41,13 @@ def _size2(image_size, owner):
     if isinstance(image_size, (list, tuple)):
         if len(image_size) != 2:
             raise ValueError(f"{owner}: image_size must be an int or [height, width]; got {image_size!r}.")
-        return tuple(_pos_int(s, "image_size", owner) for s in image_size)
-    s = _pos_int(image_size, "image_size (an int or [height, width])", owner)
+        return tuple(check_positive_int(s, f"{owner}: image_size") for s in image_size)
+    s = check_positive_int(image_size, f"{owner}: image_size (an int or [height, width])")
     return s, s
 
 
 def _rate(p, owner):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+    if not is_real(p) or not 0 <= p < 1:
         raise ValueError(f"{owner}: dropout is the probability of DROPPING a unit, in [0, 1); got {p!r}.")
     return float(p)
 
@@ -102,12 +101,12 @@ def lenet5(*, in_channels=1, num_classes=10, image_size=28, activation="relu", p
         Linear(in_features=400, out_features=120, bias=True)
     """
     owner = "lenet5"
-    cin = _pos_int(in_channels, "in_channels", owner)
-    ncls = _pos_int(num_classes, "num_classes", owner)
+    cin = check_positive_int(in_channels, f"{owner}: in_channels")
+    ncls = check_positive_int(num_classes, f"{owner}: num_classes")
     H, W = _size2(image_size, owner)
     if padding is None:
         padding = 2 if (H, W) == (28, 28) else 0
-    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding < 0:
+    if not is_int(padding) or padding < 0:
         raise ValueError(f"{owner}: padding (of the first conv) must be a non-negative int or None; got {padding!r}.")
     if pool not in ("max", "avg"):
         raise ValueError(f"{owner}: pool must be 'max' or 'avg'; got {pool!r}.")
@@ -116,7 +115,7 @@ def lenet5(*, in_channels=1, num_classes=10, image_size=28, activation="relu", p
     except (TypeError, ValueError) as e:
         raise type(e)(f"{owner}: activation: {e}") from None
     scheme = canonical_init(init, owner)
-    dt = _dtype(dtype, owner)
+    dt = param_dtype(dtype, owner)
     gen = as_generator(rng)
 
     def feat(s):  # conv5 (pad p), pool 2, conv5, pool 2
@@ -174,14 +173,14 @@ def lab_cnn(*, in_channels=1, num_classes=10, image_size=28, dropout=0.3, init="
         (2, 10)
     """
     owner = "lab-cnn"
-    cin = _pos_int(in_channels, "in_channels", owner)
-    ncls = _pos_int(num_classes, "num_classes", owner)
+    cin = check_positive_int(in_channels, f"{owner}: in_channels")
+    ncls = check_positive_int(num_classes, f"{owner}: num_classes")
     H, W = _size2(image_size, owner)
     if H < 4 or W < 4:
         _too_small(owner, (H, W), 4, "two 2x2 max-pools need 4 pixels")
     p = _rate(dropout, owner)
     scheme = canonical_init(init, owner)
-    dt = _dtype(dtype, owner)
+    dt = param_dtype(dtype, owner)
     gen = as_generator(rng)
     kw = _conv_kw(dt, gen)
     net = nn.Sequential(
@@ -230,15 +229,15 @@ def lab_cnn_deep(*, in_channels=1, num_classes=10, image_size=28, dropout=0.3, h
         Linear(in_features=2048, out_features=625, bias=True)
     """
     owner = "lab-cnn-deep"
-    cin = _pos_int(in_channels, "in_channels", owner)
-    ncls = _pos_int(num_classes, "num_classes", owner)
-    n_hidden = _pos_int(hidden, "hidden", owner)
+    cin = check_positive_int(in_channels, f"{owner}: in_channels")
+    ncls = check_positive_int(num_classes, f"{owner}: num_classes")
+    n_hidden = check_positive_int(hidden, f"{owner}: hidden")
     H, W = _size2(image_size, owner)
     if H < 2 or W < 2:
         _too_small(owner, (H, W), 2, "the first 2x2 max-pool needs 2 pixels")
     p = _rate(dropout, owner)
     scheme = canonical_init(init, owner)
-    dt = _dtype(dtype, owner)
+    dt = param_dtype(dtype, owner)
     gen = as_generator(rng)
     kw = _conv_kw(dt, gen)
     bn_kw = {} if dt is None else {"dtype": dt}

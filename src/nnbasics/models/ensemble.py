@@ -15,8 +15,7 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
+from .._validate import is_int
 from ..rng import as_generator
 from .registry import register_model
 
@@ -44,7 +43,7 @@ def ensemble(*, members, combine="mean", seeds=None, rng=None):
         raise ValueError(f"ensemble: members must be a non-empty list of model specs (dicts). Got {members!r:.100}.")
     if seeds is not None:
         if (not isinstance(seeds, (list, tuple)) or len(seeds) != len(members)
-                or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds)):
+                or any(not is_int(s) or s < 0 for s in seeds)):
             raise ValueError(f"ensemble: seeds must be one int >= 0 per member ({len(members)}). Got {seeds!r}.")
         built = [build_from_spec(m, rng=_member_rngs(int(s))[0]) for m, s in zip(members, seeds)]
     else:

@@ -47,9 +47,9 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 
 from .. import nn
+from .._validate import check_positive_int, is_int, is_real
 from ..backend import xp
 from ..nn import init as _init
 from ..rng import as_generator
@@ -163,22 +163,16 @@ def apply_init(module, scheme, rng=None):
 
 
 # ------------------------------------------------------------------ checks
-def _pos_int(v, what, owner):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{owner}: {what} must be a positive int; got {v!r}.")
-    return int(v)
-
-
 def _in_shape(in_features, owner):
     """int -> (n, None); an image shape [C, H, W] -> (C*H*W, [C, H, W])."""
     if isinstance(in_features, (list, tuple)):
         if not in_features:
             raise ValueError(f"{owner}: in_features must be an int or a non-empty shape such as [1, 28, 28]; got [].")
-        shape = [_pos_int(s, "every entry of in_features", owner) for s in in_features]
+        shape = [check_positive_int(s, f"{owner}: every entry of in_features") for s in in_features]
         if len(shape) == 1:
             return shape[0], None
         return math.prod(shape), shape
-    return _pos_int(in_features, "in_features (an int, or an input shape such as [1, 28, 28])", owner), None
+    return check_positive_int(in_features, f"{owner}: in_features (an int, or an input shape such as [1, 28, 28])"), None
 
 
 def _rates(dropout, n, owner):
@@ -192,13 +186,14 @@ def _rates(dropout, n, owner):
         rates = [dropout] * n
     out = []
     for r in rates:
-        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0 <= r < 1:
+        if not is_real(r) or not 0 <= r < 1:
             raise ValueError(f"{owner}: dropout is the probability of DROPPING a unit, in [0, 1); got {r!r}.")
         out.append(float(r))
     return out
 
 
-def _dtype(dtype, owner):
+def param_dtype(dtype, owner):
+    """A model's parameter dtype: None (the default), float32 or float64; ValueError otherwise."""
     if dtype is None:
         return None
     if isinstance(dtype, str) and dtype in ("float32", "float64"):
@@ -253,15 +248,15 @@ def mlp(*, in_features, out_features, hidden=(), activation="relu", init="defaul
     """
     owner = "mlp"
     n_in, image_shape = _in_shape(in_features, owner)
-    n_out = _pos_int(out_features, "out_features", owner)
-    if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
+    n_out = check_positive_int(out_features, f"{owner}: out_features")
+    if is_int(hidden):
         hidden = [hidden]
     if not isinstance(hidden, (list, tuple)):
         raise TypeError(f"{owner}: hidden must be a list of layer sizes such as [256, 256]; got {hidden!r}.")
-    sizes = [_pos_int(h, "every hidden size", owner) for h in hidden]
+    sizes = [check_positive_int(h, f"{owner}: every hidden size") for h in hidden]
     rates = _rates(dropout, len(sizes), owner)
     scheme = canonical_init(init, owner)
-    dt = _dtype(dtype, owner)
+    dt = param_dtype(dtype, owner)
     if activation_kwargs is not None and not isinstance(activation_kwargs, dict):
         raise TypeError(f"{owner}: activation_kwargs must be a dict such as {{'negative_slope': 0.1}}; "
                         f"got {activation_kwargs!r}.")

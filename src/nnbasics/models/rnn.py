@@ -20,11 +20,10 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import nn
+from .._validate import check_positive_int, is_int, is_real
 from ..autograd import no_grad
 from ..nn.module import Module
 from ..nn.rnn_utils import last_step, masked_mean
@@ -37,14 +36,8 @@ __all__ = ["CharRNN", "SequenceClassifier", "char_gru", "char_lstm", "char_rnn",
 _CELLS = ("lstm", "gru", "rnn")
 
 
-def _positive_int(value, name, owner):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive int. Got {value!r}.")
-    return int(value)
-
-
 def _dropout_p(p, owner):
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
+    if not is_real(p) or not 0 <= p < 1:
         raise ValueError(f"{owner}: dropout must be in [0, 1). Got {p!r}.")
     return float(p)
 
@@ -91,10 +84,10 @@ class CharRNN(Module):
                  dropout: float = 0.0, cell: str = "lstm", *, rng=None):
         super().__init__()
         owner = "CharRNN"
-        self.vocab_size = _positive_int(vocab_size, "vocab_size", owner)
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", owner)
-        self.hidden_size = _positive_int(hidden_size, "hidden_size", owner)
-        self.num_layers = _positive_int(num_layers, "num_layers", owner)
+        self.vocab_size = check_positive_int(vocab_size, f"{owner}: vocab_size")
+        self.embedding_dim = check_positive_int(embedding_dim, f"{owner}: embedding_dim")
+        self.hidden_size = check_positive_int(hidden_size, f"{owner}: hidden_size")
+        self.num_layers = check_positive_int(num_layers, f"{owner}: num_layers")
         self.dropout_p = _dropout_p(dropout, owner)
         self.cell = cell
         g = as_generator(rng)
@@ -154,7 +147,7 @@ class SequenceClassifier(Module):
                  dropout: float = 0.0, pooling: str = "last", padding_idx: int | None = 0, rng=None):
         super().__init__()
         owner = "SequenceClassifier"
-        self.num_classes = _positive_int(num_classes, "num_classes", owner)
+        self.num_classes = check_positive_int(num_classes, f"{owner}: num_classes")
         if (vocab_size is None) == (input_size is None):
             raise ValueError(f"{owner}: give exactly one of vocab_size (token inputs) or input_size (float "
                              f"features). Got vocab_size={vocab_size!r}, input_size={input_size!r}.")
@@ -165,17 +158,17 @@ class SequenceClassifier(Module):
         p = _dropout_p(dropout, owner)
         g = as_generator(rng)
         if vocab_size is not None:
-            vocab_size = _positive_int(vocab_size, "vocab_size", owner)
-            self.embedding = nn.Embedding(vocab_size, _positive_int(embedding_dim, "embedding_dim", owner),
+            vocab_size = check_positive_int(vocab_size, f"{owner}: vocab_size")
+            self.embedding = nn.Embedding(vocab_size, check_positive_int(embedding_dim, f"{owner}: embedding_dim"),
                                           padding_idx=padding_idx, rng=g)
             feat = embedding_dim
             self.input_size = None
         else:
             self.add_module("embedding", None)
-            feat = self.input_size = _positive_int(input_size, "input_size", owner)
-        hidden_size = _positive_int(hidden_size, "hidden_size", owner)
-        self.rnn = _recurrent_layer(cell, feat, hidden_size, _positive_int(num_layers, "num_layers", owner), p, g,
-                                    owner)
+            feat = self.input_size = check_positive_int(input_size, f"{owner}: input_size")
+        hidden_size = check_positive_int(hidden_size, f"{owner}: hidden_size")
+        num_layers = check_positive_int(num_layers, f"{owner}: num_layers")
+        self.rnn = _recurrent_layer(cell, feat, hidden_size, num_layers, p, g, owner)
         self.drop = nn.Dropout(p, rng=g)
         self.classifier = nn.Linear(hidden_size, self.num_classes, rng=g)
 
@@ -278,13 +271,13 @@ def sample(model, vocab, prime: str, length: int, temperature: float = 1.0, rng=
     """
     if not isinstance(prime, str) or not prime:
         raise ValueError(f"sample: prime must be a non-empty string to start from. Got {prime!r}.")
-    if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 0:
+    if not is_int(length) or length < 0:
         raise ValueError(f"sample: length must be an int >= 0. Got {length!r}.")
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature >= 0 \
+    if not is_real(temperature) or not temperature >= 0 \
             or not np.isfinite(temperature):
         raise ValueError(f"sample: temperature must be a finite number >= 0 (0 means greedy argmax, 1 the model's "
                          f"own distribution). Got {temperature!r}.")
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 1):
+    if top_k is not None and (not is_int(top_k) or top_k < 1):
         raise ValueError(f"sample: top_k must be a positive int or None. Got {top_k!r}.")
     rng = as_generator(rng)
     ids = vocab.encode(prime)

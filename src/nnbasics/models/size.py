@@ -28,7 +28,8 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
+
+from .._validate import is_int
 
 __all__ = ["MAX_PARAMETERS", "rough_size", "spec_size"]
 
@@ -41,7 +42,7 @@ class _Uncountable(Exception):
 
 
 def _int(v) -> int:
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
+    if not is_int(v) or v < 0:
         raise _Uncountable(v)
     return int(v)
 

@@ -15,9 +15,8 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 from .. import functional as F
+from .._validate import check_positive_int, is_int
 from ..backend import default_float, xp
 from ..functional import activation as _fa
 from ..ops import activation as _act
@@ -40,12 +39,6 @@ class _InPlace(Module):
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
-
-
-def _positive_int(v, name, cls):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{name} of {cls} must be a positive int; got {v!r}.")
-    return int(v)
 
 
 class Step(Module):
@@ -137,7 +130,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
-        self.num_parameters = _positive_int(num_parameters, "num_parameters", "PReLU")
+        self.num_parameters = check_positive_int(num_parameters, "num_parameters of PReLU")
         self.init = _act._number(init, "init", "PReLU")
         self.weight = Parameter(xp.empty((self.num_parameters,), dtype=default_float))
         self.reset_parameters()
@@ -338,8 +331,8 @@ class Maxout(Module):
 
     def __init__(self, pool_size, dim=-1):
         super().__init__()
-        self.pool_size = _positive_int(pool_size, "pool_size", "Maxout")
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        self.pool_size = check_positive_int(pool_size, "pool_size of Maxout")
+        if not is_int(dim):
             raise TypeError(f"dim of Maxout must be an int; got {dim!r}.")
         self.dim = int(dim)
 
@@ -368,7 +361,7 @@ class Softmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
-        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, numbers.Integral)):
+        if dim is not None and (not is_int(dim)):
             raise TypeError(f"dim of Softmax must be an int; got {dim!r}.")
         self.dim = None if dim is None else int(dim)
 

@@ -7,9 +7,9 @@ the list-like ones), so parameter names and state-dict keys match PyTorch's
 
 from __future__ import annotations
 
-import numbers
 from collections import OrderedDict
 
+from .._validate import is_int
 from .module import Module
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -28,7 +28,7 @@ class _IndexedModules(Module):
         return list(self._modules.values())
 
     def _index(self, idx):
-        if not isinstance(idx, numbers.Integral) or isinstance(idx, bool):
+        if not is_int(idx):
             raise TypeError(f"{type(self).__name__} indices must be ints or slices, not {type(idx).__name__}.")
         n = len(self._modules)
         if not -n <= idx < n:

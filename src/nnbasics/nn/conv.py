@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .._validate import check_positive_int, float_dtype
 from ..backend import xp
 from ..device import check_device
 from ..functional.conv import _tuple, check_conv_input, resolve_padding
@@ -17,7 +18,6 @@ from ..ops import reshape
 from ..ops.conv import conv2d as _conv2d_op
 from ..ops.util import as_operand
 from ..rng import as_generator
-from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
@@ -35,9 +35,9 @@ class _ConvNd(Module):
         check_device(device)
         owner = type(self).__name__
         nd = self._nd
-        self.in_channels = _positive_int(in_channels, "in_channels", owner)
-        self.out_channels = _positive_int(out_channels, "out_channels", owner)
-        self.groups = _positive_int(groups, "groups", owner)
+        self.in_channels = check_positive_int(in_channels, f"in_channels of {owner}")
+        self.out_channels = check_positive_int(out_channels, f"out_channels of {owner}")
+        self.groups = check_positive_int(groups, f"groups of {owner}")
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                              f"divisible by groups ({groups}).")
@@ -49,7 +49,7 @@ class _ConvNd(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{owner}: only padding_mode='zeros' is supported; got {padding_mode!r}.")
         self.padding_mode = padding_mode
-        dtype = _float_dtype(dtype, owner)
+        dtype = float_dtype(dtype, f"dtype of {owner}")
         self._rng = as_generator(rng)
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self.weight = Parameter(xp.empty(shape, dtype=dtype))

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import numbers
-
+from .._validate import is_int
 from ..autograd import no_grad
 from ..backend import xp
 from ..functional.dropout import DEFAULT_P, alpha_dropout, check_scaling, dropout, dropout2d, resolve_p
@@ -130,7 +129,7 @@ def mc_dropout_predict(model: Module, x, T: int = 20, rng=None):
     """
     if not isinstance(model, Module):
         raise TypeError(f"mc_dropout_predict: model must be an nnbasics Module; got {type(model).__name__}.")
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 2:
+    if not is_int(T) or T < 2:
         raise ValueError(f"mc_dropout_predict: T must be an int >= 2 (the variance needs two passes). Got {T!r}.")
     mods = list(model.modules())
     drops = [m for m in mods if isinstance(m, _DropoutNd)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from .._validate import check_positive_int, float_dtype
 from ..autograd import no_grad
 from ..backend import xp
 from ..device import check_device
 from ..functional.recurrent import _padding_idx, embedding
 from ..rng import as_generator
 from ..tensor import Tensor
-from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
@@ -46,10 +46,10 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None, *, rng=None, device=None, dtype=None):
         super().__init__()
         check_device(device)
-        self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
-        self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
+        self.num_embeddings = check_positive_int(num_embeddings, "num_embeddings of Embedding")
+        self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim of Embedding")
         self.padding_idx = None if padding_idx is None else _padding_idx(padding_idx, self.num_embeddings, "Embedding")
-        dtype = _float_dtype(dtype, "Embedding")
+        dtype = float_dtype(dtype, "dtype of Embedding")
         self._rng = as_generator(rng)
         self.weight = Parameter(xp.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))
         self.reset_parameters()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from .._validate import is_int
 from ..ops import flatten, reshape
 from ..ops.util import as_operand
 from .module import Module
@@ -13,7 +14,7 @@ __all__ = ["Flatten", "Unflatten"]
 
 
 def _check_dim(dim, name, owner):
-    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+    if not is_int(dim):
         raise TypeError(f"{name} of {owner} must be an int. Got {dim!r}.")
     return int(dim)
 

@@ -40,6 +40,7 @@ import math
 import numbers
 import warnings
 
+from .._validate import is_int, is_real
 from ..backend import is_float_dtype, xp
 from ..rng import as_generator
 from ..tensor import Tensor
@@ -77,7 +78,7 @@ def _check_float(tensor, fn):
 
 
 def _real(v, name, fn):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or math.isnan(v):
+    if not is_real(v) or math.isnan(v):
         raise TypeError(f"init.{fn}: {name} must be a real number; got {v!r}.")
     return float(v)
 
@@ -154,7 +155,7 @@ def calculate_fan_in_and_fan_out(shape_or_tensor):
     """
     shape = getattr(shape_or_tensor, "shape", shape_or_tensor)
     if isinstance(shape, numbers.Integral) or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape
+        is_int(s) for s in shape
     ):
         raise TypeError(f"calculate_fan_in_and_fan_out: expected a tensor or a shape of ints; got {shape!r}.")
     shape = tuple(int(s) for s in shape)
@@ -199,7 +200,7 @@ def calculate_gain(nonlinearity, param=None):
     if name == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, numbers.Real) and not isinstance(param, bool) and math.isfinite(param):
+        elif is_real(param) and math.isfinite(param):
             slope = float(param)
         else:
             raise ValueError(f"calculate_gain: the negative slope of leaky_relu must be a number; got {param!r}.")

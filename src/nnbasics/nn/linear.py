@@ -7,10 +7,10 @@ initialization, so weights move between the two with ``load_state_dict``.
 from __future__ import annotations
 
 import math
-import numbers
 
 from .. import ops
-from ..backend import default_float, is_float_dtype, xp
+from .._validate import check_positive_int, float_dtype
+from ..backend import xp
 from ..device import check_device
 from ..ops.util import as_operand
 from ..rng import as_generator
@@ -18,19 +18,6 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Linear", "Identity"]
-
-
-def _positive_int(value, name, owner):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} of {owner} must be a positive int. Got {value!r}.")
-    return int(value)
-
-
-def _float_dtype(dtype, owner):
-    dtype = default_float if dtype is None else xp.dtype(dtype)
-    if not is_float_dtype(dtype):
-        raise TypeError(f"dtype of {owner} must be floating point ('float32' or 'float64'). Got {dtype}.")
-    return dtype
 
 
 class Linear(Module):
@@ -62,9 +49,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None, device=None, dtype=None):
         super().__init__()
         check_device(device)
-        self.in_features = _positive_int(in_features, "in_features", "Linear")
-        self.out_features = _positive_int(out_features, "out_features", "Linear")
-        dtype = _float_dtype(dtype, "Linear")
+        self.in_features = check_positive_int(in_features, "in_features of Linear")
+        self.out_features = check_positive_int(out_features, "out_features of Linear")
+        dtype = float_dtype(dtype, "dtype of Linear")
         self._rng = as_generator(rng)
         self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:

@@ -13,9 +13,8 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 from .. import functional as F
+from .._validate import is_real
 from ..functional.loss import check_reduction, legacy_reduction
 from ..tensor import Tensor, as_tensor
 from .module import Module
@@ -73,7 +72,7 @@ class CrossEntropyLoss(_WeightedLoss):
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None, reduction: str = "mean",
                  label_smoothing: float = 0.0):
         super().__init__(weight, size_average, reduce, reduction)
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real) \
+        if not is_real(label_smoothing) \
                 or not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"`label_smoothing` of CrossEntropyLoss must be in [0, 1]. Got {label_smoothing!r}.")
         self.ignore_index = ignore_index
@@ -150,7 +149,7 @@ class HuberLoss(_Loss):
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction=reduction)
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+        if not is_real(delta) or not delta > 0:
             raise ValueError(f"`delta` of HuberLoss must be a positive number. Got {delta!r}.")
         self.delta = float(delta)
 
@@ -163,7 +162,7 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
         super().__init__(size_average, reduce, reduction)
-        if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
+        if not is_real(beta) or not beta >= 0:
             raise ValueError(f"`beta` of SmoothL1Loss must be a non-negative number. Got {beta!r}.")
         self.beta = float(beta)
 

@@ -9,6 +9,7 @@ trailing dims, the same in both modes. State-dict keys match PyTorch's: ``weight
 
 from __future__ import annotations
 
+from .._validate import check_positive_int, float_dtype
 from ..backend import xp
 from ..device import check_device
 from ..functional.normalization import (
@@ -20,7 +21,6 @@ from ..functional.normalization import (
 from ..ops import norm as _norm
 from ..ops.util import as_operand
 from ..tensor import Tensor, as_tensor
-from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
@@ -38,12 +38,12 @@ class _BatchNorm(Module):
         super().__init__()
         check_device(device)
         owner = type(self).__name__
-        self.num_features = _positive_int(num_features, "num_features", owner)
+        self.num_features = check_positive_int(num_features, f"num_features of {owner}")
         self.eps = _check_eps(eps, owner)
         self.momentum = check_momentum(momentum, owner)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        dtype = _float_dtype(dtype, owner)
+        dtype = float_dtype(dtype, f"dtype of {owner}")
         C = self.num_features
         if self.affine:
             self.weight = Parameter(xp.empty((C,), dtype=dtype))
@@ -194,7 +194,7 @@ class LayerNorm(Module):
         self.normalized_shape = normalized_shape_tuple(normalized_shape, "LayerNorm")
         self.eps = _check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
-        dtype = _float_dtype(dtype, "LayerNorm")
+        dtype = float_dtype(dtype, "dtype of LayerNorm")
         if self.elementwise_affine:
             self.weight = Parameter(xp.empty(self.normalized_shape, dtype=dtype))
             if bias:

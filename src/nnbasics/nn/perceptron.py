@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from .._validate import is_int
 from ..backend import default_float, xp
 from ..ops.util import as_operand
 from ..rng import as_generator
@@ -52,7 +53,7 @@ class Perceptron(Module):
 
     def __init__(self, in_features: int, *, lr: float = 1.0, rng=None):
         super().__init__()
-        if not isinstance(in_features, numbers.Integral) or isinstance(in_features, bool) or in_features < 1:
+        if not is_int(in_features) or in_features < 1:
             raise ValueError(f"in_features of Perceptron must be a positive int. Got {in_features!r}.")
         if not isinstance(lr, numbers.Real) or not lr > 0 or not math.isfinite(lr):
             raise ValueError(f"lr of Perceptron must be a positive number. Got {lr!r}.")
@@ -122,7 +123,7 @@ class Perceptron(Module):
                              f"got shape {tuple(y.shape)}.")
         if not xp.all((y == 0) | (y == 1)):
             raise ValueError("Perceptron.fit expected labels in {0, 1}; map -1/+1 labels with (y + 1) // 2.")
-        if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs < 1:
+        if not is_int(epochs) or epochs < 1:
             raise ValueError(f"epochs of Perceptron.fit must be a positive int. Got {epochs!r}.")
         w, b = self.weight._array[0], self.bias._array  # views: updates write into the parameters
         X = X.astype(w.dtype, copy=False)

@@ -13,8 +13,8 @@ PyTorch's registration order; G = 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._validate import check_positive_int, float_dtype, is_real
 from ..backend import xp
 from ..device import check_device
 from ..functional.dropout import dropout
@@ -23,7 +23,6 @@ from ..ops.recurrent import GRULayer, LSTMLayer, RNNLayer
 from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
-from .linear import _float_dtype, _positive_int
 from .module import Module
 from .parameter import Parameter
 
@@ -70,16 +69,16 @@ class RNNBase(Module):
         check_device(device)
         owner = type(self).__name__
         self.mode = mode
-        self.input_size = _positive_int(input_size, "input_size", owner)
-        self.hidden_size = _positive_int(hidden_size, "hidden_size", owner)
-        self.num_layers = _positive_int(num_layers, "num_layers", owner)
-        if not isinstance(dropout, numbers.Real) or isinstance(dropout, bool) or not 0 <= dropout < 1:
+        self.input_size = check_positive_int(input_size, f"input_size of {owner}")
+        self.hidden_size = check_positive_int(hidden_size, f"hidden_size of {owner}")
+        self.num_layers = check_positive_int(num_layers, f"num_layers of {owner}")
+        if not is_real(dropout) or not 0 <= dropout < 1:
             raise ValueError(f"dropout of {owner} must be a number in [0, 1) (the drop probability). Got {dropout!r}.")
         self.dropout = float(dropout)
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)
         self.bidirectional = bool(bidirectional)
-        dtype = _float_dtype(dtype, owner)
+        dtype = float_dtype(dtype, f"dtype of {owner}")
         self.rng = as_generator(rng)
         G, H = _GATES[mode], self.hidden_size
         D = 2 if self.bidirectional else 1
@@ -341,10 +340,10 @@ class RNNCellBase(Module):
         super().__init__()
         check_device(device)
         owner = type(self).__name__
-        self.input_size = _positive_int(input_size, "input_size", owner)
-        self.hidden_size = _positive_int(hidden_size, "hidden_size", owner)
+        self.input_size = check_positive_int(input_size, f"input_size of {owner}")
+        self.hidden_size = check_positive_int(hidden_size, f"hidden_size of {owner}")
         self.bias = bool(bias)
-        dtype = _float_dtype(dtype, owner)
+        dtype = float_dtype(dtype, f"dtype of {owner}")
         self.rng = as_generator(rng)
         GH = self._gates * self.hidden_size
         self.weight_ih = Parameter(xp.empty((GH, self.input_size), dtype=dtype))

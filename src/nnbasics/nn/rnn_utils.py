@@ -28,11 +28,10 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import ops
+from .._validate import is_int
 from ..tensor import Tensor, as_tensor
 
 __all__ = ["detach_state", "last_step", "lengths_to_mask", "mask_targets", "masked_mean", "pad_sequence"]
@@ -111,7 +110,7 @@ def lengths_to_mask(lengths, max_len: int | None = None) -> Tensor:
     Returns:
         Tensor: bool, ``mask[b, t] = t < lengths[b]``. Transpose it for time-first data.
     """
-    if max_len is not None and (not isinstance(max_len, numbers.Integral) or isinstance(max_len, bool) or max_len < 1):
+    if max_len is not None and (not is_int(max_len) or max_len < 1):
         raise ValueError(f"lengths_to_mask: max_len must be a positive int. Got {max_len!r}.")
     arr = _lengths(lengths, "lengths_to_mask", max_len=max_len)
     t = int(arr.max()) if max_len is None else int(max_len)
@@ -204,7 +203,7 @@ def mask_targets(targets, lengths, batch_first: bool = False, ignore_index: int 
     if y.ndim != 2 or (y.size and y.dtype.kind not in "iu"):
         raise ValueError(f"mask_targets: targets must be (T, B) (or (B, T) with batch_first=True) integer class "
                          f"ids. Got shape {y.shape}, dtype {y.dtype}.")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+    if not is_int(ignore_index):
         raise TypeError(f"mask_targets: ignore_index must be an int. Got {ignore_index!r}.")
     t_ax, b_ax = (1, 0) if batch_first else (0, 1)
     arr = _lengths(lengths, "mask_targets", batch=y.shape[b_ax], max_len=y.shape[t_ax])

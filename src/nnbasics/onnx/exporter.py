@@ -18,11 +18,11 @@ The steps:
 
 from __future__ import annotations
 
-import numbers
 import os
 import warnings
 
 from .. import nn
+from .._validate import is_int
 from ..tensor import as_tensor
 from .converters import find_converter
 from .emit import Emitter
@@ -174,7 +174,7 @@ def _names(given, default, what):
 def _check_args(model, opset, path, newest):
     if not isinstance(model, nn.Module):
         raise TypeError(f"export: model must be an nnbasics Module; got {type(model).__name__}.")
-    if isinstance(opset, bool) or not isinstance(opset, numbers.Integral) or not MIN_OPSET <= opset <= newest:
+    if not is_int(opset) or not MIN_OPSET <= opset <= newest:
         raise ValueError(f"export: opset must be an int from {MIN_OPSET} to {newest} (the installed onnx's newest); "
                          f"got {opset!r}.")
     if not isinstance(path, (str, os.PathLike)) and not hasattr(path, "write"):

@@ -8,8 +8,8 @@ array to several inputs), and writing into it would change them too.
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._validate import is_real
 from ..backend import xp
 from ..tensor import Tensor
 
@@ -23,7 +23,7 @@ def _params_with_grad(parameters) -> list:
 
 
 def _check_norm_type(norm_type) -> float:
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not float(norm_type) > 0:
+    if not is_real(norm_type) or not float(norm_type) > 0:
         raise ValueError(f"norm_type must be a number > 0 or float('inf'). Got {norm_type!r}.")
     return float(norm_type)
 
@@ -80,7 +80,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm) -> None:
         max_norm: the largest total norm allowed (>= 0).
         total_norm: the total norm, e.g. from :func:`get_total_norm`.
     """
-    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real) or not float(max_norm) >= 0:
+    if not is_real(max_norm) or not float(max_norm) >= 0:
         raise ValueError(f"max_norm must be a number >= 0. Got {max_norm!r}.")
     coef = float(max_norm) / (float(total_norm) + 1e-6)
     if coef >= 1.0:  # clamped to 1: multiplying by 1 would change nothing
@@ -143,7 +143,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         >>> w.grad.tolist()
         [-1.0, 0.5, 1.0]
     """
-    if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real) or not float(clip_value) >= 0:
+    if not is_real(clip_value) or not float(clip_value) >= 0:
         raise ValueError(f"clip_value must be a number >= 0. Got {clip_value!r}.")
     c = float(clip_value)
     for p in _params_with_grad(parameters):

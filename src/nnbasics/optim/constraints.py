@@ -21,8 +21,8 @@ stores Dense kernels transposed, so it means the same units.)
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._validate import is_int, is_real
 from ..backend import xp
 from ..tensor import Tensor
 
@@ -30,11 +30,11 @@ __all__ = ["max_norm_", "MaxNorm"]
 
 
 def _check(max_value, dim, norm_type, ndim=None):
-    if isinstance(max_value, bool) or not isinstance(max_value, numbers.Real) or not float(max_value) >= 0:
+    if not is_real(max_value) or not float(max_value) >= 0:
         raise ValueError(f"max_value of max_norm_ must be a number >= 0 (typically 3 or 4). Got {max_value!r}.")
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not float(norm_type) > 0:
+    if not is_real(norm_type) or not float(norm_type) > 0:
         raise ValueError(f"norm_type of max_norm_ must be a number > 0 or float('inf'). Got {norm_type!r}.")
-    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+    if not is_int(dim):
         raise TypeError(f"dim of max_norm_ must be an int. Got {dim!r}.")
     if ndim is not None and not -max(ndim, 1) <= dim < max(ndim, 1):
         raise ValueError(f"dim of max_norm_ is {dim}, out of range for a weight with {ndim} dimension(s).")

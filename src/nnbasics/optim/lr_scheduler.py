@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from bisect import bisect_right
 
+from .._validate import check_int, check_real, is_int
 from . import schedules
 from .optimizer import Optimizer
 
@@ -44,27 +44,6 @@ __all__ = [
 def _check_optimizer(owner, optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner} needs an nnbasics Optimizer; got {type(optimizer).__name__}.")
-
-
-def _check_int(owner, name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} of {owner} must be an int >= {low}. Got {value!r}.")
-    return int(value)
-
-
-def _check_float(owner, name, value, low=None, high=None, low_open=False, high_open=False):
-    ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and not math.isnan(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "" if low is None else ("(" if low_open else "[") + f"{low}, "
-        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
-        rng = f"in {lo}{hi}" if low is not None and high is not None else (
-            f"{'>' if low_open else '>='} {low}" if low is not None else f"{'<' if high_open else '<='} {high}")
-        raise ValueError(f"{name} of {owner} must be a number {rng}. Got {value!r}.")
-    return float(value)
 
 
 class LRScheduler:
@@ -86,7 +65,7 @@ class LRScheduler:
     def __init__(self, optimizer, last_epoch: int = -1):
         name = type(self).__name__
         _check_optimizer(name, optimizer)
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, numbers.Integral) or last_epoch < -1:
+        if not is_int(last_epoch) or last_epoch < -1:
             raise ValueError(f"last_epoch of {name} must be an int >= -1. Got {last_epoch!r}.")
         self.optimizer = optimizer
         if last_epoch == -1:
@@ -124,7 +103,7 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         """Advance to the next step (or jump to ``epoch``) and set each group's lr."""
-        self.last_epoch = self.last_epoch + 1 if epoch is None else _check_int(type(self).__name__, "epoch", epoch, 0)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else check_int(epoch, f"epoch of {type(self).__name__}", low=0)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -153,8 +132,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        self.step_size = _check_int("StepLR", "step_size", step_size, 1)
-        self.gamma = _check_float("StepLR", "gamma", gamma)
+        self.step_size = check_int(step_size, "step_size of StepLR", low=1)
+        self.gamma = check_real(gamma, "gamma of StepLR")
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, step, base_lr, i):
@@ -172,8 +151,8 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
-        self.milestones = sorted(_check_int("MultiStepLR", "a milestone", m, 0) for m in milestones)
-        self.gamma = _check_float("MultiStepLR", "gamma", gamma)
+        self.milestones = sorted(check_int(m, "a milestone of MultiStepLR", low=0) for m in milestones)
+        self.gamma = check_real(gamma, "gamma of MultiStepLR")
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, step, base_lr, i):
@@ -190,7 +169,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
-        self.gamma = _check_float("ExponentialLR", "gamma", gamma)
+        self.gamma = check_real(gamma, "gamma of ExponentialLR")
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, step, base_lr, i):
@@ -209,8 +188,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        self.T_max = _check_int("CosineAnnealingLR", "T_max", T_max, 1)
-        self.eta_min = _check_float("CosineAnnealingLR", "eta_min", eta_min, 0.0)
+        self.T_max = check_int(T_max, "T_max of CosineAnnealingLR", low=1)
+        self.eta_min = check_real(eta_min, "eta_min of CosineAnnealingLR", low=0.0)
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, step, base_lr, i):
@@ -231,9 +210,9 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5,
                  last_epoch: int = -1):
-        self.start_factor = _check_float("LinearLR", "start_factor", start_factor, 0.0, 1.0, low_open=True)
-        self.end_factor = _check_float("LinearLR", "end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = _check_int("LinearLR", "total_iters", total_iters, 1)
+        self.start_factor = check_real(start_factor, "start_factor of LinearLR", low=0.0, high=1.0, low_open=True)
+        self.end_factor = check_real(end_factor, "end_factor of LinearLR", low=0.0, high=1.0)
+        self.total_iters = check_int(total_iters, "total_iters of LinearLR", low=1)
         super().__init__(optimizer, last_epoch)
 
     def _lr(self, step, base_lr, i):
@@ -307,7 +286,7 @@ class SequentialLR(LRScheduler):
                 f"for {len(schedulers)} scheduler(s)."
             )
         for m in milestones:
-            _check_int("SequentialLR", "a milestone", m, 1)
+            check_int(m, "a milestone of SequentialLR", low=1)
         if any(a >= b for a, b in zip(milestones, milestones[1:])):
             raise ValueError(f"milestones of SequentialLR must be strictly increasing. Got {milestones}.")
         self._schedulers, self._milestones = schedulers, [int(m) for m in milestones]
@@ -396,18 +375,18 @@ class ReduceLROnPlateau:
             raise ValueError(f"threshold_mode of {owner} must be 'rel' or 'abs'. Got {threshold_mode!r}.")
         self.optimizer = optimizer
         self.mode, self.threshold_mode = mode, threshold_mode
-        self.factor = _check_float(owner, "factor", factor, 0.0, 1.0, high_open=True)
-        self.patience = _check_int(owner, "patience", patience, 0)
-        self.threshold = _check_float(owner, "threshold", threshold, 0.0)
-        self.cooldown = _check_int(owner, "cooldown", cooldown, 0)
-        self.eps = _check_float(owner, "eps", eps, 0.0)
+        self.factor = check_real(factor, f"factor of {owner}", low=0.0, high=1.0, high_open=True)
+        self.patience = check_int(patience, f"patience of {owner}", low=0)
+        self.threshold = check_real(threshold, f"threshold of {owner}", low=0.0)
+        self.cooldown = check_int(cooldown, f"cooldown of {owner}", low=0)
+        self.eps = check_real(eps, f"eps of {owner}", low=0.0)
         n = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != n:
                 raise ValueError(f"{owner}: expected {n} min_lrs (one per param group), got {len(min_lr)}.")
-            self.min_lrs = [_check_float(owner, "min_lr", m, 0.0) for m in min_lr]
+            self.min_lrs = [check_real(m, f"min_lr of {owner}", low=0.0) for m in min_lr]
         else:
-            self.min_lrs = [_check_float(owner, "min_lr", min_lr, 0.0)] * n
+            self.min_lrs = [check_real(min_lr, f"min_lr of {owner}", low=0.0)] * n
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
+from .._validate import is_real
 from ..autograd import enable_grad
 from ..backend import is_float_dtype, xp
 from ..tensor import Tensor
@@ -269,7 +269,7 @@ def effective_grad(param, grad, weight_decay: float, maximize: bool):
 
 def check_real(owner: str, name: str, value, where: str = "") -> float:
     """``value`` as a float, or TypeError naming the hyperparameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name} of {owner}{where} must be a real number. Got {value!r}.")
     return float(value)
 

@@ -12,32 +12,11 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 from bisect import bisect_right
 
+from .._validate import check_int, check_real
+
 __all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_annealing_lr", "linear_warmup"]
-
-
-def _step(step) -> int:
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-        raise ValueError(f"step must be an int >= 0. Got {step!r}.")
-    return int(step)
-
-
-def _positive_int(owner, name, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name} of {owner} must be an int > 0. Got {value!r}.")
-    return int(value)
-
-
-def _real(owner, name, value, low=None, high=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
-        raise ValueError(f"{name} of {owner} must be a real number. Got {value!r}.")
-    if low is not None and value < low or high is not None and value > high:
-        bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
-            f">= {low}" if low is not None else f"<= {high}")
-        raise ValueError(f"{name} of {owner} must be {bounds}. Got {value!r}.")
-    return float(value)
 
 
 def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
@@ -53,8 +32,8 @@ def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> fl
         >>> step_lr(4, 1.0, step_size=2, gamma=0.5)
         0.25
     """
-    t, s = _step(step), _positive_int("step_lr", "step_size", step_size)
-    return base_lr * _real("step_lr", "gamma", gamma) ** (t // s)
+    t, s = check_int(step, "step", low=0), check_int(step_size, "step_size of step_lr", low=0, low_open=True)
+    return base_lr * check_real(gamma, "gamma of step_lr") ** (t // s)
 
 
 def multistep_lr(step: int, base_lr: float, milestones, gamma: float = 0.1) -> float:
@@ -72,9 +51,9 @@ def multistep_lr(step: int, base_lr: float, milestones, gamma: float = 0.1) -> f
         >>> multistep_lr(5, 1.0, milestones=[2, 4], gamma=0.1)
         0.010000000000000002
     """
-    t = _step(step)
-    ms = sorted(_step(m) for m in milestones)
-    return base_lr * _real("multistep_lr", "gamma", gamma) ** bisect_right(ms, t)
+    t = check_int(step, "step", low=0)
+    ms = sorted(check_int(m, "step", low=0) for m in milestones)
+    return base_lr * check_real(gamma, "gamma of multistep_lr") ** bisect_right(ms, t)
 
 
 def exponential_lr(step: int, base_lr: float, gamma: float) -> float:
@@ -84,7 +63,7 @@ def exponential_lr(step: int, base_lr: float, gamma: float) -> float:
         >>> exponential_lr(2, 1.0, gamma=0.5)
         0.25
     """
-    return base_lr * _real("exponential_lr", "gamma", gamma) ** _step(step)
+    return base_lr * check_real(gamma, "gamma of exponential_lr") ** check_int(step, "step", low=0)
 
 
 def cosine_annealing_lr(step: int, base_lr: float, T_max: int, eta_min: float = 0.0) -> float:
@@ -106,8 +85,8 @@ def cosine_annealing_lr(step: int, base_lr: float, T_max: int, eta_min: float = 
         >>> cosine_annealing_lr(5, 1.0, T_max=10)
         0.5
     """
-    t, T = _step(step), _positive_int("cosine_annealing_lr", "T_max", T_max)
-    eta_min = _real("cosine_annealing_lr", "eta_min", eta_min)
+    t, T = check_int(step, "step", low=0), check_int(T_max, "T_max of cosine_annealing_lr", low=0, low_open=True)
+    eta_min = check_real(eta_min, "eta_min of cosine_annealing_lr")
     return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / T)) / 2
 
 
@@ -132,9 +111,9 @@ def linear_warmup(step: int, base_lr: float, warmup_steps: int, start_factor: fl
         >>> [linear_warmup(t, 1.0, warmup_steps=4, start_factor=0.25) for t in (0, 2, 4, 9)]
         [0.25, 0.625, 1.0, 1.0]
     """
-    t, T = _step(step), _positive_int("linear_warmup", "warmup_steps", warmup_steps)
-    fs = _real("linear_warmup", "start_factor", start_factor, 0.0, 1.0)
+    t, T = check_int(step, "step", low=0), check_int(warmup_steps, "warmup_steps of linear_warmup", low=0, low_open=True)
+    fs = check_real(start_factor, "start_factor of linear_warmup", low=0.0, high=1.0)
     if fs == 0.0:
         raise ValueError("start_factor of linear_warmup must be in (0, 1]. Got 0.")
-    fe = _real("linear_warmup", "end_factor", end_factor, 0.0, 1.0)
+    fe = check_real(end_factor, "end_factor of linear_warmup", low=0.0, high=1.0)
     return base_lr * (fs + (fe - fs) * min(T, t) / T)

@@ -25,6 +25,8 @@ import copy
 import math
 import numbers
 
+from .._validate import is_real
+
 __all__ = [
     "ACTIVATIONS", "DATASETS", "DEFAULTS", "IMAGE_DATASETS", "INITS", "LIMITS", "LOSSES", "OPTIMIZERS",
     "SCHEDULES", "TWO_D_DATASETS", "ConfigError", "change_kind", "normalize", "options",
@@ -83,7 +85,7 @@ def _where(key):
 def _number(cfg, key, integral):
     v = cfg[key]
     lo, hi = LIMITS[key]
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or (integral and not float(v).is_integer()):
+    if not is_real(v) or (integral and not float(v).is_integer()):
         kind = "a whole number" if integral else "a number"
         raise ConfigError(f"{_where(key)} must be {kind} from {lo} to {hi}; got {v!r}.")
     v = int(v) if integral else float(v)

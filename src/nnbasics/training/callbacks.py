@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import check_int, is_real
+
 __all__ = [
     "CSVLogger",
     "Callback",
@@ -162,12 +164,6 @@ def _copy_state(model) -> dict:
     return {k: v._array.copy() for k, v in model.state_dict().items()}
 
 
-def _check_int(owner, name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} of {owner} must be an int >= {low}. Got {value!r}.")
-    return int(value)
-
-
 def _best_state(owner, state, ref) -> dict:
     """A best-value state ``{"best": number, "best_epoch": int >= 0 or None[, "wait": int >= 0]}``, checked."""
     from .checkpoint_check import like_state
@@ -210,8 +206,8 @@ class EarlyStopping(Callback):
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"monitor of EarlyStopping must be a log key such as 'val_loss'. Got {monitor!r}.")
         self.monitor = monitor
-        self.patience = _check_int("EarlyStopping", "patience", patience, 0)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
+        self.patience = check_int(patience, "patience of EarlyStopping", low=0)
+        if not is_real(min_delta) or not min_delta >= 0:
             raise ValueError(f"min_delta of EarlyStopping must be a number >= 0. Got {min_delta!r}.")
         self.min_delta = float(min_delta)
         self.mode = _check_mode("EarlyStopping", mode, monitor)
@@ -396,7 +392,7 @@ class LearningRateScheduler(Callback):
                 self.schedule.step()
         elif self.kind == "function":
             lr = self.schedule(epoch)
-            if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not (lr >= 0 and math.isfinite(lr)):
+            if not is_real(lr) or not (lr >= 0 and math.isfinite(lr)):
                 raise ValueError(f"LearningRateScheduler: the schedule returned lr={lr!r} for epoch {epoch}; "
                                  "it must return a finite number >= 0.")
             for group in self.context.optimizer.param_groups:

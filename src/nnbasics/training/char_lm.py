@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import check_positive_int, check_real
 from ..data.text import CharVocab, batchify, load_text, train_val_split
 from ..nn.module import Module
 from ..optim import Adam
@@ -186,15 +187,6 @@ def _read_text(text, path) -> str:
     return text
 
 
-def _optional_positive(value, name, kind=numbers.Integral):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        raise ValueError(f"train_char_lm: {name} must be a positive {'int' if kind is numbers.Integral else 'number'} "
-                         f"or None. Got {value!r}.")
-    return value
-
-
 @dataclass
 class _Limits:
     """The stopping rules: ``steps`` optimizer steps, ``epochs`` passes, ``seconds`` of wall time (None: no limit)."""
@@ -215,11 +207,12 @@ class _Limits:
 def _check_args(steps, epochs, time_budget_s, eval_every, eval_chars, seq_len, batch_size, lr, clip,
                 progress) -> tuple:
     """``(limits, progress reporter or None)`` from train_char_lm's arguments, every number checked."""
-    limits = _Limits(_optional_positive(steps, "steps"), _optional_positive(epochs, "epochs"),
-                     _optional_positive(time_budget_s, "time_budget_s", numbers.Real))
+    limits = _Limits(check_positive_int(steps, "train_char_lm: steps", optional=True),
+                     check_positive_int(epochs, "train_char_lm: epochs", optional=True),
+                     check_real(time_budget_s, "train_char_lm: time_budget_s", low=0, low_open=True, optional=True))
     for name, value in (("eval_every", eval_every), ("eval_chars", eval_chars), ("seq_len", seq_len),
                         ("batch_size", batch_size)):
-        _optional_positive(value, name)
+        check_positive_int(value, f"train_char_lm: {name}", optional=True)
     if limits.steps is None and limits.epochs is None and limits.seconds is None:
         raise ValueError("train_char_lm: give at least one stopping rule: steps=, epochs= or time_budget_s=.")
     if not (isinstance(lr, numbers.Real) and lr > 0):

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 import types
 from concurrent.futures import Executor, Future
@@ -45,6 +44,7 @@ from concurrent.futures import Executor, Future
 import numpy as np
 
 from .. import nn
+from .._validate import is_int
 from ..autograd import no_grad
 from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
@@ -502,12 +502,12 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
     """
     if seeds is None:
         n = 5 if n_members is None else n_members
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        if not is_int(n) or n < 1:
             raise ValueError(f"train_ensemble: n_members must be a positive int; got {n_members!r}.")
         seeds = list(range(int(n)))
     else:
         seeds = list(seeds)
-        if not seeds or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds):
+        if not seeds or any(not is_int(s) or s < 0 for s in seeds):
             raise ValueError(f"train_ensemble: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
         if n_members is not None and n_members != len(seeds):
             raise ValueError(f"train_ensemble: n_members={n_members} but {len(seeds)} seeds were given.")
@@ -523,7 +523,7 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         spec, factory = load_spec(spec_or_factory), None
     train = _arrays(train_data, "train_data")
     validation = _arrays(validation_data, "validation_data")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"train_ensemble: batch_size must be a positive int; got {batch_size!r}.")
     settings = {"epochs": epochs, "batch_size": int(batch_size), "optimizer": optimizer, "lr": lr,
                 "optimizer_kwargs": optimizer_kwargs, **fit_kwargs}

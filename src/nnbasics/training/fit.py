@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import time
 import warnings
 
 import numpy as np
 
+from .._validate import check_int, check_real
 from ..autograd import no_grad
 from ..backend import is_float_dtype
 from ..optim.clip import clip_grad_norm_
@@ -111,12 +111,6 @@ def _float_dtype(model):
     return np.dtype(np.float32)
 
 
-def _check_positive_int(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} of {owner} must be an int >= 1. Got {value!r}.")
-    return int(value)
-
-
 def _loader(data, *, owner, what, model, batch_size, shuffle, rng, default_batch):
     """A re-iterable of batches from a DataLoader, an iterable of batches, or an (X, y) pair of arrays."""
     if data is None:
@@ -135,7 +129,7 @@ def _loader(data, *, owner, what, model, batch_size, shuffle, rng, default_batch
                 )
         dtype = _float_dtype(model)
         arrays = [a.astype(dtype) if a.dtype.kind == "f" and a.dtype != dtype else a for a in arrays]
-        bs = default_batch if batch_size is None else _check_positive_int(owner, "batch_size", batch_size)
+        bs = default_batch if batch_size is None else check_int(batch_size, f"batch_size of {owner}", low=1)
         from ..data import DataLoader, TensorDataset
 
         return DataLoader(TensorDataset(*arrays), batch_size=bs, shuffle=bool(shuffle), rng=rng)
@@ -321,8 +315,9 @@ def fit(model, train_data, *, epochs, optimizer, loss="cross_entropy", metrics=(
         ValueError/TypeError: bad arguments, naming the argument and how to fix it.
     """
     _check_model(model, optimizer)
-    epochs, initial_epoch = _check_int0("fit", "epochs", epochs), _check_int0("fit", "initial_epoch", initial_epoch)
-    clip = _check_clip(grad_clip_norm)
+    epochs = check_int(epochs, "epochs of fit", low=0)
+    initial_epoch = check_int(initial_epoch, "initial_epoch of fit", low=0)
+    clip = check_real(grad_clip_norm, "grad_clip_norm of fit", low=0, low_open=True, optional=True)
     train_loader = _train_loader(train_data, model, epochs - initial_epoch, batch_size, shuffle, rng)
     val_loader = None if validation_data is None else _loader(
         validation_data, owner="fit", what="validation_data", model=model, batch_size=validation_batch_size,
@@ -413,13 +408,6 @@ def _check_model(model, optimizer) -> None:
                         f"Got {type(optimizer).__name__}.")
 
 
-def _check_clip(grad_clip_norm):
-    if grad_clip_norm is not None and (isinstance(grad_clip_norm, bool) or not isinstance(grad_clip_norm, numbers.Real)
-                                       or not grad_clip_norm > 0):
-        raise ValueError(f"grad_clip_norm of fit must be a number > 0 or None. Got {grad_clip_norm!r}.")
-    return grad_clip_norm
-
-
 def _train_loader(train_data, model, n_epochs, batch_size, shuffle, rng):
     loader = _loader(train_data, owner="fit", what="train_data", model=model, batch_size=batch_size,
                      shuffle=shuffle, rng=rng, default_batch=32)
@@ -473,9 +461,3 @@ def _run_generators(train_loader, model) -> dict:
                       "(np.random.default_rng(seed)), or use the rng the DataLoader passes it.",
                       RuntimeWarning, stacklevel=3)
     return generators
-
-
-def _check_int0(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} of {owner} must be an int >= 0. Got {value!r}.")
-    return int(value)

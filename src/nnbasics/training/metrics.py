@@ -28,11 +28,11 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 import re
 
 import numpy as np
 
+from .._validate import is_int
 from ..tensor import Tensor
 
 __all__ = [
@@ -143,7 +143,7 @@ def accuracy(outputs, targets, *, threshold: float = 0.0) -> float:
 
 
 def _check_k(k, owner):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+    if not is_int(k) or k < 1:
         raise ValueError(f"k of {owner} must be an int >= 1. Got {k!r}.")
     return int(k)
 
@@ -194,7 +194,7 @@ def top_k_accuracy(outputs, targets, k: int = 5) -> float:
 def _check_num_classes(num_classes, owner):
     if num_classes is None:
         return None
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 1:
+    if not is_int(num_classes) or num_classes < 1:
         raise ValueError(f"num_classes of {owner} must be an int >= 1 or None. Got {num_classes!r}.")
     return int(num_classes)
 

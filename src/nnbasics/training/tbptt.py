@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validate import check_int
 from ..autograd import no_grad
 from ..data.text import bptt_chunks
 from ..functional import cross_entropy
@@ -91,9 +92,8 @@ class TruncatedBPTT:
         if s.ndim != 2 or s.dtype.kind not in "iu" or s.shape[1] < 2:
             raise ValueError(f"TruncatedBPTT: streams must be (batch, T) integer ids with T >= 2 (from batchify). "
                              f"Got shape {s.shape}, dtype {s.dtype}.")
-        if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-            raise ValueError(f"seq_len of TruncatedBPTT must be an int >= 1. Got {seq_len!r}.")
-        self.streams, self.seq_len, self.random_offset = s, int(seq_len), bool(random_offset)
+        self.streams, self.seq_len = s, check_int(seq_len, "seq_len of TruncatedBPTT", low=1)
+        self.random_offset = bool(random_offset)
         self.generator = as_generator(rng)
         self.state, self.start, self.done = None, None, 0
         self._continue = False

@@ -27,11 +27,11 @@ Run: ``nnbasics lab cnn [--quick]``; or :func:`train_image_model` / :func:`cnn_v
 
 from __future__ import annotations
 
-import numbers
 import time
 
 import numpy as np
 
+from ..._validate import is_int
 from .. import stats
 
 __all__ = ["CLAIM", "NAME", "TITLE", "build_image_model", "cnn_verdict", "feature_maps", "first_conv_filters",
@@ -132,7 +132,7 @@ def matched_hidden(target_params: int, in_features: int, num_classes: int) -> in
         12
     """
     for name, v in (("target_params", target_params), ("in_features", in_features), ("num_classes", num_classes)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        if not is_int(v) or v < 1:
             raise ValueError(f"matched_hidden: {name} must be a positive int; got {v!r}.")
     per_unit = in_features + 1 + num_classes
     return max(1, round((target_params - num_classes) / per_unit))
@@ -163,7 +163,7 @@ def shift_images(X, shift: int, rng=None, *, directions=None) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 4:
         raise ValueError(f"shift_images: X must be (N, C, H, W) images; got shape {X.shape}.")
-    if isinstance(shift, bool) or not isinstance(shift, numbers.Integral) or shift < 0:
+    if not is_int(shift) or shift < 0:
         raise ValueError(f"shift_images: shift must be an int >= 0 (pixels); got {shift!r}.")
     N, _, H, W = X.shape
     if directions is None:

@@ -43,11 +43,11 @@ Run: ``nnbasics lab rnn [--quick]``; or :func:`train_recall` / :func:`loss_gradi
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
 
+from ..._validate import check_int, is_real
 from ...tensor import as_tensor
 from ...training.callbacks import Callback
 from .. import stats
@@ -91,12 +91,6 @@ def settings(quick: bool) -> dict:
     return {k: list(v) if isinstance(v, list) else v for k, v in s.items()}
 
 
-def _pos_int(v, name, owner, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum}; got {v!r}.")
-    return int(v)
-
-
 # ------------------------------------------------------------------ the task
 def recall_task(n: int, delay: int, n_symbols: int = 4, noise: float = 0.5, rng=None):
     """Sequences whose label is their first symbol, shown ``delay`` noisy steps before the end.
@@ -123,10 +117,10 @@ def recall_task(n: int, delay: int, n_symbols: int = 4, noise: float = 0.5, rng=
     """
     from ...rng import as_generator
 
-    n = _pos_int(n, "n", "recall_task")
-    delay = _pos_int(delay, "delay", "recall_task", minimum=0)
-    K = _pos_int(n_symbols, "n_symbols", "recall_task")
-    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not noise >= 0:
+    n = check_int(n, "recall_task: n", low=1)
+    delay = check_int(delay, "recall_task: delay", low=0)
+    K = check_int(n_symbols, "recall_task: n_symbols", low=1)
+    if not is_real(noise) or not noise >= 0:
         raise ValueError(f"recall_task: noise must be a number >= 0 (a standard deviation); got {noise!r}.")
     g = as_generator(rng)
     y = g.integers(0, K, size=n).astype(np.int64)
@@ -157,8 +151,8 @@ def build_recurrent(cell: str, n_symbols: int, hidden: int, gate_bias: float = 0
 
     if cell not in CELLS:
         raise ValueError(f"build_recurrent: cell must be one of {CELLS}; got {cell!r}.")
-    K = _pos_int(n_symbols, "n_symbols", "build_recurrent")
-    H = _pos_int(hidden, "hidden", "build_recurrent")
+    K = check_int(n_symbols, "build_recurrent: n_symbols", low=1)
+    H = check_int(hidden, "build_recurrent: hidden", low=1)
     model = SequenceClassifier(K, input_size=K + 1, hidden_size=H, cell=cell, rng=rng)
     if cell != "rnn" and gate_bias:
         with no_grad():  # LSTM gates (i, f, g, o), GRU gates (r, z, n): the second block
