@@ -17,7 +17,7 @@ from .backend import default_float, xp
 from .device import check_device
 from .rng import as_generator
 from .tensor import Tensor
-from .tensor_base import _check_grad_dtype, _to_array
+from .tensor_base import check_grad_dtype, to_array
 
 __all__ = [
     "arange",
@@ -59,7 +59,7 @@ def _dtype_arg(dtype):
 def _new(arr, requires_grad, device=None):
     check_device(device)
     if requires_grad:
-        _check_grad_dtype(arr)
+        check_grad_dtype(arr)
     return Tensor._make(arr, bool(requires_grad), None)
 
 
@@ -89,7 +89,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> Ten
             ".clone().detach().requires_grad_(True)) rather than tensor(sourceTensor).",
             UserWarning, stacklevel=2,
         )
-    return _new(_to_array(data, dtype, copy=True), requires_grad, device)
+    return _new(to_array(data, dtype, copy=True), requires_grad, device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -101,7 +101,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     check_device(device)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == xp.dtype(dtype)):
         return data
-    return Tensor._make(_to_array(data, dtype), False, None)
+    return Tensor._make(to_array(data, dtype), False, None)
 
 
 def from_numpy(ndarray) -> Tensor:
@@ -144,12 +144,12 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     """
     size = _shape_arg((size,) if isinstance(size, numbers.Integral) else tuple(size))
     if dtype is None:
-        dtype = _to_array(fill_value).dtype
+        dtype = to_array(fill_value).dtype
     return _new(xp.full(size, fill_value, dtype=xp.dtype(dtype)), requires_grad, device)
 
 
 def _like(t, dtype):
-    d = _to_array(t)
+    d = to_array(t)
     return d.shape, (d.dtype if dtype is None else xp.dtype(dtype))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .backend import xp
 from .device import DeviceError, check_device
-from .tensor_base import _TYPE_NAMES, TensorBase, _dtype_of, _legacy_array, _parse_to
+from .tensor_base import TYPE_NAMES, TensorBase, dtype_of, legacy_array, parse_to
 
 __all__ = ["Tensor"]
 
@@ -61,7 +61,7 @@ class Tensor(TensorBase):
             alias = _ops.movement.alias(src)
             self._init(alias._array, alias.requires_grad or requires_grad, alias._ctx, alias._vc)
             return
-        arr = _legacy_array(args, dtype)
+        arr = legacy_array(args, dtype)
         self._init(arr, requires_grad, None, [0])
 
     @classmethod
@@ -111,7 +111,7 @@ class Tensor(TensorBase):
         :class:`~nnbasics.device.DeviceError`. A dtype may also be named by a string
         (``to('float64')``; PyTorch would read it as a device name).
         """
-        dev, dtype, copy = _parse_to(args, kwargs)
+        dev, dtype, copy = parse_to(args, kwargs)
         check_device(dev)
         out = self if dtype is None else _ops.elementwise.cast(self, dtype)
         return _ops.elementwise.clone(out) if copy and out is self else out
@@ -128,8 +128,8 @@ class Tensor(TensorBase):
     def type(self, dtype=None) -> Tensor | str:
         """No argument: PyTorch's type name (``'torch.FloatTensor'``); with one, convert like :meth:`to`."""
         if dtype is None:
-            return _TYPE_NAMES.get(self._array.dtype.name, f"torch.{self._array.dtype.name}")
-        return self.to(_dtype_of(dtype))
+            return TYPE_NAMES.get(self._array.dtype.name, f"torch.{self._array.dtype.name}")
+        return self.to(dtype_of(dtype))
 
     def type_as(self, other) -> Tensor:
         return self.to(other.dtype)

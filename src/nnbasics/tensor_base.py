@@ -18,14 +18,14 @@ __all__ = ["TensorBase", "is_tensor", "numel"]
 _ndarray = xp.ndarray
 
 #: PyTorch's legacy type names (``t.type()``), by NumPy dtype.
-_TYPE_NAMES = {
+TYPE_NAMES = {
     "float32": "torch.FloatTensor", "float64": "torch.DoubleTensor", "float16": "torch.HalfTensor",
     "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
     "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.BoolTensor",
 }
 
 
-def _to_array(data, dtype=None, copy=False):
+def to_array(data, dtype=None, copy=False):
     """Convert user data to an array (``torch.tensor``'s rules): Python floats become float32, ints int64.
 
     ndarrays and NumPy scalars keep their dtype; the result is always an ndarray (0-d for a number).
@@ -54,7 +54,7 @@ def _to_array(data, dtype=None, copy=False):
     return arr
 
 
-def _check_grad_dtype(arr):
+def check_grad_dtype(arr):
     if not is_float_dtype(arr.dtype):
         raise TypeError(
             f"only floating-point tensors can require gradients; this one is {arr.dtype}. "
@@ -62,7 +62,7 @@ def _check_grad_dtype(arr):
         )
 
 
-def _legacy_array(args, dtype):
+def legacy_array(args, dtype):
     """The array of ``Tensor(*args)``, PyTorch's legacy constructor: float32 unless ``dtype`` says otherwise.
 
     ``Tensor()`` is empty, ``Tensor(2, 3)`` has shape (2, 3) (zeros; PyTorch leaves them
@@ -80,13 +80,13 @@ def _legacy_array(args, dtype):
         raise TypeError(f"Tensor(): give one sequence or array, or the sizes as ints; got {len(args)} arguments.")
     data = args[0]
     if isinstance(data, _ndarray):
-        return data if data.dtype == dt else _to_array(data, dt)
+        return data if data.dtype == dt else to_array(data, dt)
     if isinstance(data, (numbers.Number, xp.generic)):
         raise TypeError(
             f"Tensor(): data must be a sequence (got {type(data).__name__}), as in PyTorch; "
             f"use nnbasics.tensor({data!r}) for a 0-d tensor."
         )
-    return _to_array(data, dt)
+    return to_array(data, dt)
 
 
 class TensorBase:
@@ -109,7 +109,7 @@ class TensorBase:
 
     def _init(self, arr, requires_grad, ctx, vc):
         if requires_grad:
-            _check_grad_dtype(arr)
+            check_grad_dtype(arr)
         self._array = arr
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -295,9 +295,9 @@ class TensorBase:
 
     @data.setter
     def data(self, value) -> None:
-        arr = value._array if isinstance(value, TensorBase) else _to_array(value)
+        arr = value._array if isinstance(value, TensorBase) else to_array(value)
         if self.requires_grad:
-            _check_grad_dtype(arr)
+            check_grad_dtype(arr)
         self._array = arr
 
     # ---------------------------------------- rounding and predicates (nnbasics.functional.discrete)
@@ -348,7 +348,7 @@ class TensorBase:
     def requires_grad_(self, requires_grad: bool = True):
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if requires_grad:
-            _check_grad_dtype(self._array)
+            check_grad_dtype(self._array)
         elif self._ctx is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf: use .detach() instead.")
         self.requires_grad = bool(requires_grad)
@@ -383,11 +383,11 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-def _dtype_of(spec):
+def dtype_of(spec):
     """A NumPy dtype from a dtype, a dtype name, PyTorch's type name (``'torch.FloatTensor'``) or an
     object with a ``dtype`` attribute (the compatibility layer's ``FloatTensor``)."""
     if isinstance(spec, str) and spec.startswith("torch."):
-        for name, type_name in _TYPE_NAMES.items():
+        for name, type_name in TYPE_NAMES.items():
             if type_name == spec:
                 return xp.dtype(name)
     try:
@@ -395,12 +395,12 @@ def _dtype_of(spec):
     except TypeError:
         inner = getattr(spec, "dtype", None)
         if inner is not None and inner is not spec:
-            return _dtype_of(inner)
+            return dtype_of(inner)
         raise TypeError(f"not a dtype: {spec!r}. Give nnbasics.float32, 'float64', a NumPy dtype or a "
                         "tensor.") from None
 
 
-def _parse_to(args, kwargs):
+def parse_to(args, kwargs):
     """(device, dtype, copy) from the arguments of ``Tensor.to`` (and ``Module.to``)."""
     dev, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     copy = bool(kwargs.pop("copy", False))
@@ -417,7 +417,7 @@ def _parse_to(args, kwargs):
             continue
         else:
             dtype = a
-    return dev, (None if dtype is None else _dtype_of(dtype)), copy
+    return dev, (None if dtype is None else dtype_of(dtype)), copy
 
 
 def is_tensor(obj) -> bool:

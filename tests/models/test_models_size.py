@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nnbasics.models import available_models, build_model
 from nnbasics.models.size import MAX_PARAMETERS, spec_size
-from nnbasics.models.spec import SpecError, _layer_params, _layer_table, build_from_spec, layer_types
+from nnbasics.models.spec import SpecError, layer_params, layer_table, build_from_spec, layer_types
 
 _SETTINGS = settings(max_examples=15, derandomize=True, deadline=None, database=None,
                      suppress_health_check=list(HealthCheck))
@@ -38,9 +38,9 @@ _ARGS = {
 
 @st.composite
 def _layer_entry(draw, kind):
-    cls = _layer_table()[kind]
+    cls = layer_table()[kind]
     entry = {"type": kind}
-    for p in _layer_params(cls):
+    for p in layer_params(cls):
         if p.name == "rng":
             continue
         if p.name in _ARGS and (p.default is p.empty or draw(st.booleans())):
@@ -52,7 +52,7 @@ def _layer_entry(draw, kind):
     return entry
 
 
-@pytest.mark.parametrize("kind", sorted(_layer_table()))
+@pytest.mark.parametrize("kind", sorted(layer_table()))
 def test_every_layer_type_is_counted_exactly(kind):
     @_SETTINGS
     @given(_layer_entry(kind))

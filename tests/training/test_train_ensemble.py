@@ -240,16 +240,16 @@ def test_default_executor_is_a_process_pool_sized_to_the_usable_cpus(monkeypatch
         assert ens_mod.usable_cpus() == len(os.sched_getaffinity(0))
     monkeypatch.setattr(ens_mod, "usable_cpus", lambda: 3)
     for n_jobs, workers in ((8, 3), (2, 2)):
-        pool, owned = ens_mod._resolve_executor(None, n_jobs, None)
+        pool, owned = ens_mod.resolve_executor(None, n_jobs, None)
         try:
             assert isinstance(pool, ProcessPoolExecutor) and owned and pool._max_workers == workers
         finally:
             pool.shutdown()
-    pool, _ = ens_mod._resolve_executor(None, 8, 2)  # max_workers caps it
+    pool, _ = ens_mod.resolve_executor(None, 8, 2)  # max_workers caps it
     pool.shutdown()
     assert pool._max_workers == 2
     monkeypatch.setattr(ens_mod, "usable_cpus", lambda: 1)  # one CPU: no pool, run here
-    assert isinstance(ens_mod._resolve_executor(None, 8, None)[0], SerialExecutor)
+    assert isinstance(ens_mod.resolve_executor(None, 8, None)[0], SerialExecutor)
 
 
 def _fake_ray():

@@ -12,9 +12,9 @@ __all__ = ["class_names", "dataset_names", "init_names", "load_split", "model_na
 
 def init_names():
     """Every ``--init`` value: the schemes and their aliases."""
-    from ..models.mlp import _ALIASES, INIT_SCHEMES
+    from ..models.mlp import ACTIVATION_ALIASES, INIT_SCHEMES
 
-    return tuple(INIT_SCHEMES) + tuple(_ALIASES)
+    return tuple(INIT_SCHEMES) + tuple(ACTIVATION_ALIASES)
 
 
 def model_names():

@@ -12,7 +12,7 @@ __all__ = ["check_output_file", "load_model", "write_output_file"]
 
 def check_output_file(path, flag: str) -> Path:
     """Refuse, before any work, a file that cannot be written: a missing folder, a folder, a read-only place."""
-    from ._rundir import _probe
+    from ._rundir import probe_writable
 
     path = Path(os.path.expanduser(str(path)))
     if path.is_dir():
@@ -23,7 +23,7 @@ def check_output_file(path, flag: str) -> Path:
                          "file.")
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: {parent} is a file, not a folder; choose another file.")
-    _probe(parent, path, flag)
+    probe_writable(parent, path, flag)
     return path
 
 

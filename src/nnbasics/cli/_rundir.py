@@ -251,11 +251,11 @@ def check_output(path, *, flag="--output", overwrite=False, resume=False) -> Pat
         parent = parent.parent
     if not parent.is_dir():
         raise UsageError(f"{flag} {path}: {parent} is a file, not a folder; choose another output folder.")
-    _probe(parent, path, flag)
+    probe_writable(parent, path, flag)
     return path
 
 
-def _probe(parent: Path, path: Path, flag) -> None:
+def probe_writable(parent: Path, path: Path, flag) -> None:
     """Create and remove a small file in ``parent``: the only reliable test of a read-only filesystem or ACLs."""
     probe = parent / f".nnbasics-probe-{uuid.uuid4().hex[:8]}"
     try:

@@ -88,7 +88,7 @@ def resume_config(args):
     return config, run, done
 
 
-def _replaced_parts(out: Path) -> tuple:
+def replaced_parts(out: Path) -> tuple:
     """The names an earlier run in ``out`` holds (removed at the first commit of an --overwrite run)."""
     from ..training.runfolder import RunFolder, RunFolderError
 
@@ -100,7 +100,7 @@ def _replaced_parts(out: Path) -> tuple:
     return tuple(dict.fromkeys(listed + tuple(n for n in OLD_PARTS if (out / n).exists())))
 
 
-def _disk_error(e: OSError, out: Path, writer) -> UsageError:
+def disk_error(e: OSError, out: Path, writer) -> UsageError:
     """One message for a failed save: what failed, what the folder still holds, what to do."""
     what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
             errno.EFBIG: "a file would exceed the file-size limit (ulimit -f)",
@@ -131,7 +131,7 @@ def train_and_save(job, args, out: Path, resume=None) -> int:
     folder = RunFolder(out)
     try:
         with folder.lock():
-            status = _fit(job, folder, out, resolved, resume, () if resume else _replaced_parts(out))
+            status = _fit(job, folder, out, resolved, resume, () if resume else replaced_parts(out))
     except RunFolderError as e:
         raise UsageError(str(e)) from None
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
@@ -140,7 +140,7 @@ def train_and_save(job, args, out: Path, resume=None) -> int:
         raise UsageError(f"cannot write the run folder {out}: {e.strerror or e}; choose another --output.") from None
     finally:
         if created:
-            _remove_if_unused(out)
+            remove_if_unused(out)
     return status
 
 
@@ -163,7 +163,7 @@ def _fit(job, folder, out, resolved, resume, replace) -> int:
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
         raise
     except OSError as e:
-        raise _disk_error(e, out, writer) from None
+        raise disk_error(e, out, writer) from None
     except (ValueError, TypeError) as e:  # e.g. a stored optimizer state that does not fit (resume)
         raise UsageError(str(e)) from None
     try:
@@ -171,7 +171,7 @@ def _fit(job, folder, out, resolved, resume, replace) -> int:
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
         raise
     except OSError as e:
-        raise _disk_error(e, out, writer) from None
+        raise disk_error(e, out, writer) from None
     last = history.last()
     print("final: " + ", ".join(f"{k} {last[k]:.4f}" for k in ("loss", "accuracy", "val_loss", "val_accuracy")
                                 if k in last))
@@ -194,7 +194,7 @@ def _interrupted(writer, out, title) -> int:
     return 130
 
 
-def _remove_if_unused(out: Path) -> None:
+def remove_if_unused(out: Path) -> None:
     """Remove a run folder this command created if no epoch was saved in it (a failed run changes nothing)."""
     try:
         entries = os.listdir(out)
@@ -224,7 +224,7 @@ def _ensemble(job, args, out: Path) -> int:
     try:
         with folder.lock():
             return train_ensemble(job["config"], args, job["model"].spec, job["opt_kwargs"], folder, job["train"],
-                                  job["test"], replace=_replaced_parts(out), data=data_info(job))
+                                  job["test"], replace=replaced_parts(out), data=data_info(job))
     except KeyboardInterrupt:
         print("\ninterrupted: an ensemble is saved only when all its members finish; nothing was saved.",
               file=sys.stderr)
@@ -238,4 +238,4 @@ def _ensemble(job, args, out: Path) -> int:
                          "choose another --output.") from None
     finally:
         if created:
-            _remove_if_unused(out)
+            remove_if_unused(out)

@@ -116,7 +116,7 @@ def run(args) -> int:
     """Train on TEXTFILE, saving the run folder at every validation; print a sample at the end."""
     from ..data.text import load_text
     from ..training.runfolder import RunFolder, RunFolderError
-    from ._train_run import _remove_if_unused, _replaced_parts
+    from ._train_run import remove_if_unused, replaced_parts
 
     config, resume, out = _config(args)
     try:
@@ -130,12 +130,12 @@ def run(args) -> int:
     created = not out.exists()
     try:
         with RunFolder(out).lock() as folder:
-            return _train(config, text, folder, resume, () if resume else _replaced_parts(out))
+            return _train(config, text, folder, resume, () if resume else replaced_parts(out))
     except RunFolderError as e:
         raise UsageError(str(e)) from None
     finally:
         if created:
-            _remove_if_unused(out)
+            remove_if_unused(out)
 
 
 def _train(config, text, folder, resume, replace) -> int:
@@ -143,7 +143,7 @@ def _train(config, text, folder, resume, replace) -> int:
     from ..models.rnn import sample
     from ..training.tbptt import train_char_lm
     from ._saver import RunWriter
-    from ._train_run import _disk_error
+    from ._train_run import disk_error
 
     out = folder.path
     spec = {"model": config["model"], **{k: config[k] for k in ("embedding_dim", "hidden_size", "num_layers",
@@ -174,7 +174,7 @@ def _train(config, text, folder, resume, replace) -> int:
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
         raise
     except OSError as e:
-        raise _disk_error(e, out, writer) from None
+        raise disk_error(e, out, writer) from None
     except (ValueError, TypeError) as e:
         raise UsageError(str(e)) from None
     writer.config = {**resolved, "model_spec": run.model.spec, "vocab_size": len(run.vocab), "steps_taken": run.steps,
@@ -184,7 +184,7 @@ def _train(config, text, folder, resume, replace) -> int:
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
         raise
     except OSError as e:
-        raise _disk_error(e, out, writer) from None
+        raise disk_error(e, out, writer) from None
     print(f"final: val_loss {run.val_loss:.4f} nats/char, perplexity {run.val_perplexity:.2f} after "
           f"{plural(run.steps, 'step')} ({run.stopped_by})")
     if config["sample"]:

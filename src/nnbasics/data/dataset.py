@@ -34,7 +34,7 @@ def has_batch_access(dataset) -> bool:
     return callable(getattr(dataset, "get_batch", None))
 
 
-def _check_index(i, n, owner):
+def check_index(i, n, owner):
     if not is_int(i):
         raise TypeError(f"{owner} indices must be ints. Got {type(i).__name__}.")
     i = int(i)
@@ -43,7 +43,7 @@ def _check_index(i, n, owner):
     return i + n if i < 0 else i
 
 
-def _as_index_array(indices, n, owner):
+def as_index_array(indices, n, owner):
     """Validate an index sequence against a dataset of ``n`` samples; return int64 indices >= 0."""
     idx = np.asarray(indices)
     if idx.size == 0:
@@ -113,12 +113,12 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        i = _check_index(index, len(self), "TensorDataset")
+        i = check_index(index, len(self), "TensorDataset")
         return tuple(a[i] for a in self.tensors)
 
     def get_batch(self, indices):
         """Every field for the samples at ``indices``, as arrays with a batch axis (copies)."""
-        idx = _as_index_array(indices, len(self), "TensorDataset.get_batch")
+        idx = as_index_array(indices, len(self), "TensorDataset.get_batch")
         return tuple(np.take(a, idx, axis=0) for a in self.tensors)
 
     def __repr__(self):
@@ -143,13 +143,13 @@ class Subset(Dataset):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"Subset needs a dataset with __len__ and __getitem__. Got {type(dataset).__name__}.")
         self.dataset = dataset
-        self.indices = _as_index_array(indices, len(dataset), "Subset")
+        self.indices = as_index_array(indices, len(dataset), "Subset")
 
     def __len__(self) -> int:
         return int(self.indices.shape[0])
 
     def __getitem__(self, index):
-        i = _check_index(index, len(self), "Subset")
+        i = check_index(index, len(self), "Subset")
         return self.dataset[int(self.indices[i])]
 
     def supports_batch_access(self) -> bool:
@@ -157,7 +157,7 @@ class Subset(Dataset):
 
     def get_batch(self, indices):
         """Delegate to the parent's ``get_batch`` with the indices mapped through this subset."""
-        idx = _as_index_array(indices, len(self), "Subset.get_batch")
+        idx = as_index_array(indices, len(self), "Subset.get_batch")
         if not has_batch_access(self.dataset):
             raise TypeError(f"Subset.get_batch: the parent {type(self.dataset).__name__} has no get_batch.")
         return self.dataset.get_batch(self.indices[idx])
@@ -200,7 +200,7 @@ class ConcatDataset(Dataset):
         return k, i - (self.cumulative_sizes[k - 1] if k else 0)
 
     def __getitem__(self, index):
-        k, j = self._locate(_check_index(index, len(self), "ConcatDataset"))
+        k, j = self._locate(check_index(index, len(self), "ConcatDataset"))
         return self.datasets[k][j]
 
     def supports_batch_access(self) -> bool:
@@ -208,7 +208,7 @@ class ConcatDataset(Dataset):
 
     def get_batch(self, indices):
         """Fetch from each part with its ``get_batch`` and put the samples back in the asked order."""
-        idx = _as_index_array(indices, len(self), "ConcatDataset.get_batch")
+        idx = as_index_array(indices, len(self), "ConcatDataset.get_batch")
         part = np.searchsorted(self.cumulative_sizes, idx, side="right")
         starts = np.concatenate([[0], self.cumulative_sizes[:-1]]).astype(np.int64)
         fields = None

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cifar import CIFAR10_CLASSES, load_cifar10
-from .dataset import Dataset, _as_index_array, _check_index
+from .dataset import Dataset, as_index_array, check_index
 from .errors import DatasetError
 from .idx import load_idx
 from .sources import locate
@@ -71,12 +71,12 @@ class VisionDataset(Dataset):
         raise NotImplementedError
 
     def __getitem__(self, index):
-        i = _check_index(index, len(self), type(self).__name__)
+        i = check_index(index, len(self), type(self).__name__)
         return self._to_chw(self.data[i:i + 1])[0], int(self.targets[i])
 
     def get_batch(self, indices):
         """``(x float32 (B, C, H, W) in [0, 1], y int64 (B,))`` for the samples at ``indices``."""
-        idx = _as_index_array(indices, len(self), f"{type(self).__name__}.get_batch")
+        idx = as_index_array(indices, len(self), f"{type(self).__name__}.get_batch")
         return self._to_chw(self.data[idx]), self.targets[idx]
 
     def arrays(self):

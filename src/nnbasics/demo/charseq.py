@@ -99,7 +99,7 @@ def train_sequence(model, x, y, *, steps: int, lr: float, stop_when_exact: bool 
     return {"losses": losses, "accuracy": accuracy, "first_exact_step": first_exact, "predictions": pred}
 
 
-def _check(steps, hidden, lr):
+def check_demo_args(steps, hidden, lr):
     if not is_int(steps) or steps < 1:
         raise ValueError(f"steps must be a positive int. Got {steps!r}.")
     if not is_int(hidden) or hidden < 1:
@@ -125,7 +125,7 @@ def run(text: str = DEFAULT_TEXT, *, steps: int = 100, hidden: int = 16, lr: flo
     """
     if not isinstance(text, str) or len(text) < 2:
         raise ValueError(f"charseq: text must be a string of at least 2 characters. Got {text!r}.")
-    _check(steps, hidden, lr)
+    check_demo_args(steps, hidden, lr)
     vocab = CharVocab.from_text(text)
     ids = vocab.encode(text)
     x, y = one_hot(ids[None, :-1], len(vocab)), ids[None, 1:]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 
 from ..data.text import CharVocab
-from .charseq import SequenceModel, _check, one_hot, train_sequence
+from .charseq import SequenceModel, check_demo_args, one_hot, train_sequence
 
 __all__ = ["main", "run"]
 
@@ -38,7 +38,7 @@ def run(*, steps: int = 50, hidden: int = 8, lr: float = 0.1, rng=0, out=None) -
         ``first_exact_step`` (first step count at which all 6 are right, or None),
         ``losses`` and ``accuracy`` per step.
     """
-    _check(steps, hidden, lr)
+    check_demo_args(steps, hidden, lr)
     vocab = CharVocab("hielo")  # the lab's order of idx2char
     ids = vocab.encode(WORD)
     x, y = one_hot(ids[None, :-1], len(vocab)), ids[None, 1:]

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._validate import is_int
 from ..data.text import CharVocab
-from .charseq import SequenceModel, _check, one_hot, train_sequence
+from .charseq import SequenceModel, check_demo_args, one_hot, train_sequence
 
 __all__ = ["SENTENCE", "main", "run", "windows"]
 
@@ -57,7 +57,7 @@ def run(text: str = SENTENCE, *, window: int = 10, steps: int = 100, hidden: int
         (share of characters of the rebuilt sentence that are right), ``window_accuracy``
         (over all window positions), ``losses``, ``num_windows``.
     """
-    _check(steps, hidden, lr)
+    check_demo_args(steps, hidden, lr)
     if not is_int(window) or window < 1:
         raise ValueError(f"lstm_sentence: window must be a positive int. Got {window!r}.")
     if not isinstance(text, str) or len(text) < window + 2:

@@ -30,7 +30,7 @@ from ..functional import mse_loss
 from ..optim import Adam
 from ..rng import as_generator
 from ..tensor import as_tensor
-from .charseq import _check
+from .charseq import check_demo_args
 
 __all__ = ["SineModel", "main", "run", "sine_windows"]
 
@@ -68,7 +68,7 @@ def run(*, window: int = 20, n_train: int = 64, steps: int = 150, hidden: int = 
         dict: ``losses`` (training MSE per step), ``train_mse``, ``test_mse``, ``baseline_mse``
         (predicting "no change", x_{t+1} = x_t, on the test windows).
     """
-    _check(steps, hidden, lr)
+    check_demo_args(steps, hidden, lr)
     g = as_generator(rng)
     x, y = sine_windows(n_train, window, rng=g)
     xt, yt = sine_windows(256, window, rng=g)

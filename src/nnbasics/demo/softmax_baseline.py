@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 
 from .. import nn
 from ..data.text import CharVocab
-from .charseq import SequenceModel, _check, one_hot, train_sequence
+from .charseq import SequenceModel, check_demo_args, one_hot, train_sequence
 
 __all__ = ["DEFAULT_TEXT", "conditional_entropy", "context_free_bound", "main", "run"]
 
@@ -70,7 +70,7 @@ def run(text: str = DEFAULT_TEXT, *, steps: int = 150, hidden: int = 32, lr: flo
     """
     if not isinstance(text, str) or len(text) < 2:
         raise ValueError(f"softmax_baseline: text must be a string of at least 2 characters. Got {text!r}.")
-    _check(steps, hidden, lr)
+    check_demo_args(steps, hidden, lr)
     vocab = CharVocab.from_text(text)
     ids = vocab.encode(text)
     x, y = one_hot(ids[None, :-1], len(vocab)), ids[None, 1:]

@@ -8,7 +8,7 @@ and unbatched inputs onto it.
 
 from __future__ import annotations
 
-from .._validate import is_int
+from .._validate import int_tuple, is_int
 from ..ops import reshape
 from ..ops.conv import col2im, im2col
 from ..ops.conv import conv2d as _conv2d_op
@@ -19,19 +19,6 @@ __all__ = ["col2im", "conv1d", "conv2d", "fold", "im2col", "unfold"]
 
 unfold = im2col  # PyTorch's name
 fold = col2im  # PyTorch's name
-
-
-def _tuple(v, n, name, owner, minimum):
-    if isinstance(v, (tuple, list)):
-        vals = tuple(v)
-        if len(vals) != n:
-            raise ValueError(f"{owner}: {name} must be an int or a tuple of {n} ints; got {v!r}.")
-    else:
-        vals = (v,) * n
-    for e in vals:
-        if not is_int(e) or e < minimum:
-            raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a tuple of {n} of them; got {v!r}.")
-    return tuple(int(e) for e in vals)
 
 
 def resolve_padding(padding, kernel, dilation, stride, owner):
@@ -51,7 +38,7 @@ def resolve_padding(padding, kernel, dilation, stride, owner):
             totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return tuple((t // 2, t - t // 2) for t in totals)
         raise ValueError(f"{owner}: padding must be an int, a tuple, 'valid' or 'same'; got {padding!r}.")
-    return tuple((p, p) for p in _tuple(padding, n, "padding", owner, 0))
+    return tuple((p, p) for p in int_tuple(padding, n, f"{owner}: padding", low=0))
 
 
 def check_conv_input(x, weight_shape, groups, pads, dilation, owner, nd):
@@ -85,8 +72,8 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, owner, nd):
         raise ValueError(f"{owner}: groups must be a positive int; got {groups!r}.")
     if w.shape[0] % groups:
         raise ValueError(f"{owner}: out_channels {w.shape[0]} must be divisible by groups {groups}.")
-    stride = _tuple(stride, nd, "stride", owner, 1)
-    dilation = _tuple(dilation, nd, "dilation", owner, 1)
+    stride = int_tuple(stride, nd, f"{owner}: stride", low=1)
+    dilation = int_tuple(dilation, nd, f"{owner}: dilation", low=1)
     pads = resolve_padding(padding, tuple(w.shape[2:]), dilation, stride, owner)
     check_conv_input(x, w.shape, groups, pads, dilation, owner, nd)
     b = None

@@ -35,7 +35,7 @@ def _check_vector(v, name, C, owner, hint):
         raise ValueError(f"{owner}: {name} must have shape ({C},) ({hint}); got shape {tuple(v.shape)}.")
 
 
-def _check_eps(eps, owner):
+def check_eps(eps, owner):
     if not is_real(eps) or not eps >= 0:
         raise ValueError(f"{owner}: eps must be a non-negative number. Got {eps!r}.")
     return float(eps)
@@ -113,7 +113,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     b = _as_tensor(bias, "bias", owner)
     for v, name in ((rm, "running_mean"), (rv, "running_var"), (w, "weight"), (b, "bias")):
         _check_vector(v, name, C, owner, f"one value per channel of input {tuple(x.shape)}")
-    eps = _check_eps(eps, owner)
+    eps = check_eps(eps, owner)
     if training:
         check_batch_size(x.shape, owner)
         m = check_momentum(momentum, owner)
@@ -181,7 +181,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     for v, name in ((w, "weight"), (b, "bias")):
         if v is not None and tuple(v.shape) != shape:
             raise ValueError(f"{owner}: {name} must have shape {shape} (normalized_shape); got {tuple(v.shape)}.")
-    return _norm.layer_norm(x, k, w, b, eps=_check_eps(eps, owner))
+    return _norm.layer_norm(x, k, w, b, eps=check_eps(eps, owner))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12) -> Tensor:

@@ -74,11 +74,11 @@ def embedding(input, weight, padding_idx=None, *, owner="embedding") -> Tensor:
                 f"(num_embeddings = {V}). Negative indices are not allowed."
             )
     if padding_idx is not None:
-        padding_idx = _padding_idx(padding_idx, V, owner)
+        padding_idx = check_padding_idx(padding_idx, V, owner)
     return EmbeddingLookup.apply(w, indices=idx, padding_idx=padding_idx)
 
 
-def _padding_idx(padding_idx, num_embeddings, owner):
+def check_padding_idx(padding_idx, num_embeddings, owner):
     """``padding_idx`` as a row index in [0, V); negative values count from the end, as in PyTorch."""
     ok = is_int(padding_idx)
     if not ok or not -num_embeddings <= padding_idx < num_embeddings:

@@ -148,7 +148,7 @@ class LabContext:
                                 f"{type(job).__name__}.")
         if not jobs:
             return []
-        from ..training.ensemble import SerialExecutor, _resolve_executor
+        from ..training.ensemble import SerialExecutor, resolve_executor
 
         choice = self.executor
         if hasattr(choice, "get_executor"):  # a Dask Client: its concurrent.futures view (its own submit
@@ -158,7 +158,7 @@ class LabContext:
         if choice == "serial" or len(jobs) == 1 and choice in (None, "process"):
             executor, owned = SerialExecutor(), True
         else:
-            executor, owned = _resolve_executor(choice, len(jobs), self.max_workers)
+            executor, owned = resolve_executor(choice, len(jobs), self.max_workers)
         name = getattr(fn, "__name__", repr(fn))
         label = desc or name
         try:

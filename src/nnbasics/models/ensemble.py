@@ -36,7 +36,7 @@ def ensemble(*, members, combine="mean", seeds=None, rng=None):
     Returns:
         Ensemble.
     """
-    from ..training.ensemble import Ensemble, _member_rngs
+    from ..training.ensemble import Ensemble, member_rngs
     from .spec import build_from_spec
 
     if not isinstance(members, (list, tuple)) or not members or not all(isinstance(m, dict) for m in members):
@@ -45,7 +45,7 @@ def ensemble(*, members, combine="mean", seeds=None, rng=None):
         if (not isinstance(seeds, (list, tuple)) or len(seeds) != len(members)
                 or any(not is_int(s) or s < 0 for s in seeds)):
             raise ValueError(f"ensemble: seeds must be one int >= 0 per member ({len(members)}). Got {seeds!r}.")
-        built = [build_from_spec(m, rng=_member_rngs(int(s))[0]) for m, s in zip(members, seeds)]
+        built = [build_from_spec(m, rng=member_rngs(int(s))[0]) for m, s in zip(members, seeds)]
     else:
         g = as_generator(rng)
         built = [build_from_spec(m, rng=g) for m in members]

@@ -78,7 +78,7 @@ INIT_SCHEMES = {
     "orthogonal": (lambda w, rng: _init.orthogonal_(w, 1.0, rng), "orthogonal, gain 1: Saxe et al. 2013"),
 }
 
-_ALIASES = {
+ACTIVATION_ALIASES = {
     "torch": "default", "pytorch": "default", "zero": "zeros", "randn": "normal",
     "glorot": "xavier", "xavier_normal": "xavier", "glorot_normal": "xavier", "glorot_uniform": "xavier_uniform",
     "kaiming": "he", "he_normal": "he", "kaiming_normal": "he", "kaiming_uniform": "he_uniform",
@@ -94,9 +94,9 @@ def canonical_init(name, owner="init") -> str:
     if not isinstance(name, str):
         raise TypeError(f"{owner}: the init scheme must be a name such as 'he'; got {type(name).__name__}.")
     key = name.strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
+    key = ACTIVATION_ALIASES.get(key, key)
     if key not in INIT_SCHEMES:
-        aliases = ", ".join(f"{a}={c}" for a, c in _ALIASES.items())
+        aliases = ", ".join(f"{a}={c}" for a, c in ACTIVATION_ALIASES.items())
         raise ValueError(
             f"{owner}: unknown init scheme {name!r}. Valid: {', '.join(INIT_SCHEMES)} (aliases: {aliases})."
         )

@@ -112,14 +112,14 @@ _NO_NUMBERS = frozenset([
 
 
 def _layer_size(entry: dict):
-    from .spec import _layer_params, _layer_table, _norm
+    from .spec import layer_params, layer_table, normalize_layer_name
 
-    kind = _norm(entry["type"])
+    kind = normalize_layer_name(entry["type"])
     if kind in _NO_NUMBERS:
         return 0
     if kind not in _LAYERS:
         return None
-    args = {p.name: p.default for p in _layer_params(_layer_table()[kind]) if p.default is not p.empty}
+    args = {p.name: p.default for p in layer_params(layer_table()[kind]) if p.default is not p.empty}
     args.update(entry)
     return _LAYERS[kind](args)
 

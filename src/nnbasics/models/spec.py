@@ -215,21 +215,21 @@ class LastStep(nn.Module):
         return x[:, -1]
 
 
-def _norm(name: str) -> str:
+def normalize_layer_name(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
 _NOT_LAYERS = {"module", "sequential", "modulelist", "moduledict", "parameter", "perceptron"}
 
 
-def _layer_table() -> dict:
+def layer_table() -> dict:
     """normalized type -> class: every Module class of ``nnbasics.nn`` that is a layer, plus extras."""
     table = {}
     for attr in dir(nn):
         cls = getattr(nn, attr)
-        if (isinstance(cls, type) and issubclass(cls, nn.Module) and _norm(attr) not in _NOT_LAYERS
+        if (isinstance(cls, type) and issubclass(cls, nn.Module) and normalize_layer_name(attr) not in _NOT_LAYERS
                 and not attr.endswith("Loss") and not attr.endswith("Base")):
-            table[_norm(attr)] = cls
+            table[normalize_layer_name(attr)] = cls
     table["laststep"] = LastStep
     table["swish"] = table.get("silu")
     return {k: v for k, v in table.items() if v is not None}
@@ -237,14 +237,14 @@ def _layer_table() -> dict:
 
 def layer_types() -> list:
     """Names accepted as a layer ``type`` (lower-case class names of ``nnbasics.nn`` and ``last_step``)."""
-    return sorted({cls.__name__.lower() if cls is not LastStep else "last_step" for cls in _layer_table().values()})
+    return sorted({cls.__name__.lower() if cls is not LastStep else "last_step" for cls in layer_table().values()})
 
 
 def _type_name(cls) -> str:
     return "last_step" if cls is LastStep else cls.__name__.lower()
 
 
-def _layer_params(cls):
+def layer_params(cls):
     sig = inspect.signature(cls.__init__)
     params = [p for p in list(sig.parameters.values())[1:] if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     return params
@@ -258,13 +258,13 @@ def _validate_layer(i, entry, table):
         raise SpecError(f"spec: {where} needs a 'type' key (one of: {', '.join(layer_types())}); "
                         f"got keys {sorted(entry)}.")
     kind = entry["type"]
-    if not isinstance(kind, str) or _norm(kind) not in table:
+    if not isinstance(kind, str) or normalize_layer_name(kind) not in table:
         close = difflib.get_close_matches(str(kind).lower(), layer_types(), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise SpecError(f"spec: {where}.type: unknown layer type {kind!r}.{hint} Valid types: "
                         f"{', '.join(layer_types())}.")
-    cls = table[_norm(kind)]
-    params = _layer_params(cls)
+    cls = table[normalize_layer_name(kind)]
+    params = layer_params(cls)
     names = [p.name for p in params if p.name != "rng"]
     args = {k: v for k, v in entry.items() if k != "type"}
     unknown = [k for k in args if k not in names]
@@ -353,7 +353,7 @@ def validate_spec(spec) -> dict:
     layers = spec["layers"]
     if not isinstance(layers, list) or not layers:
         raise SpecError(f"spec: layers must be a non-empty list of tables; got {layers!r}.")
-    table = _layer_table()
+    table = layer_table()
     out = {"layers": [_validate_layer(i, e, table)[1] for i, e in enumerate(layers)]}
     if "init" in spec:
         from .mlp import canonical_init
@@ -410,12 +410,12 @@ def build_from_spec(spec, rng=None, **overrides):
             raise SpecError(f"spec: {e}") from e
         except TypeError as e:  # the factory's type checks (hidden = null...), named like a layer's
             raise TypeError(f"spec: {e}") from e
-    table = _layer_table()
+    table = layer_table()
     layers = []
     for i, entry in enumerate(spec["layers"]):
-        cls = table[_norm(entry["type"])]
+        cls = table[normalize_layer_name(entry["type"])]
         kwargs = {k: _tuples(v) for k, v in entry.items() if k != "type"}
-        if any(p.name == "rng" for p in _layer_params(cls)):
+        if any(p.name == "rng" for p in layer_params(cls)):
             kwargs["rng"] = gen
         try:
             layers.append(cls(**kwargs))

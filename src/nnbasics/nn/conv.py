@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 
-from .._validate import check_positive_int, float_dtype
+from .._validate import check_positive_int, float_dtype, int_tuple
 from ..backend import xp
 from ..device import check_device
-from ..functional.conv import _tuple, check_conv_input, resolve_padding
+from ..functional.conv import check_conv_input, resolve_padding
 from ..ops import reshape
 from ..ops.conv import conv2d as _conv2d_op
 from ..ops.util import as_operand
@@ -41,10 +41,10 @@ class _ConvNd(Module):
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
                              f"divisible by groups ({groups}).")
-        self.kernel_size = _tuple(kernel_size, nd, "kernel_size", owner, 1)
-        self.stride = _tuple(stride, nd, "stride", owner, 1)
-        self.dilation = _tuple(dilation, nd, "dilation", owner, 1)
-        self.padding = padding if isinstance(padding, str) else _tuple(padding, nd, "padding", owner, 0)
+        self.kernel_size = int_tuple(kernel_size, nd, f"{owner}: kernel_size", low=1)
+        self.stride = int_tuple(stride, nd, f"{owner}: stride", low=1)
+        self.dilation = int_tuple(dilation, nd, f"{owner}: dilation", low=1)
+        self.padding = padding if isinstance(padding, str) else int_tuple(padding, nd, f"{owner}: padding", low=0)
         self._pads = resolve_padding(padding, self.kernel_size, self.dilation, self.stride, owner)
         if padding_mode != "zeros":
             raise ValueError(f"{owner}: only padding_mode='zeros' is supported; got {padding_mode!r}.")

@@ -6,7 +6,7 @@ from .._validate import check_positive_int, float_dtype
 from ..autograd import no_grad
 from ..backend import xp
 from ..device import check_device
-from ..functional.recurrent import _padding_idx, embedding
+from ..functional.recurrent import check_padding_idx, embedding
 from ..rng import as_generator
 from ..tensor import Tensor
 from .module import Module
@@ -48,7 +48,7 @@ class Embedding(Module):
         check_device(device)
         self.num_embeddings = check_positive_int(num_embeddings, "num_embeddings of Embedding")
         self.embedding_dim = check_positive_int(embedding_dim, "embedding_dim of Embedding")
-        self.padding_idx = None if padding_idx is None else _padding_idx(padding_idx, self.num_embeddings, "Embedding")
+        self.padding_idx = None if padding_idx is None else check_padding_idx(padding_idx, self.num_embeddings, "Embedding")
         dtype = float_dtype(dtype, "dtype of Embedding")
         self._rng = as_generator(rng)
         self.weight = Parameter(xp.empty((self.num_embeddings, self.embedding_dim), dtype=dtype))

@@ -17,7 +17,7 @@ from ..autograd import is_grad_enabled, no_grad
 from ..backend import is_float_dtype, xp
 from ..device import check_device
 from ..tensor import Tensor, as_tensor
-from ..tensor_base import _parse_to
+from ..tensor_base import parse_to
 from .parameter import Parameter
 
 __all__ = ["Module", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
@@ -358,7 +358,7 @@ class Module:
             >>> m.weight.dtype
             dtype('float64')
         """
-        dev, dtype, _ = _parse_to(args, dict(kwargs))
+        dev, dtype, _ = parse_to(args, dict(kwargs))
         check_device(dev)
         if dtype is None:
             return self

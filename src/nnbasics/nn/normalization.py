@@ -13,7 +13,7 @@ from .._validate import check_positive_int, float_dtype
 from ..backend import xp
 from ..device import check_device
 from ..functional.normalization import (
-    _check_eps,
+    check_eps,
     check_batch_size,
     check_momentum,
     normalized_shape_tuple,
@@ -39,7 +39,7 @@ class _BatchNorm(Module):
         check_device(device)
         owner = type(self).__name__
         self.num_features = check_positive_int(num_features, f"num_features of {owner}")
-        self.eps = _check_eps(eps, owner)
+        self.eps = check_eps(eps, owner)
         self.momentum = check_momentum(momentum, owner)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
@@ -192,7 +192,7 @@ class LayerNorm(Module):
         super().__init__()
         check_device(device)
         self.normalized_shape = normalized_shape_tuple(normalized_shape, "LayerNorm")
-        self.eps = _check_eps(eps, "LayerNorm")
+        self.eps = check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
         dtype = float_dtype(dtype, "dtype of LayerNorm")
         if self.elementwise_affine:

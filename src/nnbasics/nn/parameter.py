@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from ..tensor_base import _to_array
+from ..tensor_base import to_array
 
 __all__ = ["Parameter"]
 
@@ -29,9 +29,9 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad: bool = True):
         if data is None:
-            data = _to_array([], "float32")
+            data = to_array([], "float32")
         vc = data._vc if isinstance(data, Tensor) else [0]
-        self._init(_to_array(data), requires_grad, None, vc)
+        self._init(to_array(data), requires_grad, None, vc)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

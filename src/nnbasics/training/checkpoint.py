@@ -125,10 +125,10 @@ def _as_generator_or_state(name, value):
     )
 
 
-def _encode_state(obj):
+def encode_rng_state(obj):
     """``bit_generator.state`` -> JSON-able (arrays tagged; big ints stay ints, JSON has no limit)."""
     if isinstance(obj, dict):
-        return {k: _encode_state(v) for k, v in obj.items()}
+        return {k: encode_rng_state(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         return {"__ndarray__": obj.tolist(), "dtype": obj.dtype.str}
     if isinstance(obj, np.generic):
@@ -220,7 +220,7 @@ def checkpoint_bytes(model, optimizer=None, *, epoch=None, history=None, rng_sta
         "epoch": None if epoch is None else int(epoch),
         "history": None if history is None else history.to_dict(),
         "optimizer": opt_meta,
-        "rng_states": {k: _encode_state(v) for k, v in states.items()},
+        "rng_states": {k: encode_rng_state(v) for k, v in states.items()},
         "extra": extra,
         "sha256": _digest(arrays),
     }

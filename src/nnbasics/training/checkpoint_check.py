@@ -199,7 +199,7 @@ def decode_rng_states(path, saved: dict) -> dict:
     Each must name a NumPy bit generator, have exactly the structure of a fresh one's state,
     and be accepted by a fresh one (so setting it on the real generator later cannot fail).
     """
-    from .checkpoint import _encode_state
+    from .checkpoint import encode_rng_state
 
     out = {}
     for name, state in (saved or {}).items():
@@ -209,7 +209,7 @@ def decode_rng_states(path, saved: dict) -> dict:
                                   f"a checkpoint holds NumPy's ({', '.join(_BIT_GENERATORS)}).")
         fresh = getattr(np.random, kind)(0)
         try:
-            decoded = _like(_encode_state(fresh.state), state, f"rng_states[{name!r:.80}]")
+            decoded = _like(encode_rng_state(fresh.state), state, f"rng_states[{name!r:.80}]")
             fresh.state = decoded
         except (ValueError, TypeError, KeyError, OverflowError) as e:
             raise CheckpointError(f"{path}: corrupt random stream {name!r:.80}: {e}.") from None

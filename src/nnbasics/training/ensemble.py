@@ -363,14 +363,14 @@ def make_optimizer(optimizer, params, lr=None, **kwargs):
     raise TypeError(f"optimizer must be a name ({', '.join(_OPTIMIZERS)}) or a callable(params); got {optimizer!r}.")
 
 
-def _member_rngs(seed):
+def member_rngs(seed):
     """Independent streams for a member's weights (and dropout) and its data order."""
     init, data = np.random.SeedSequence(seed).spawn(2)
     return np.random.default_rng(init), np.random.default_rng(data)
 
 
 def _build_member(spec, factory, seed):
-    init_rng, _ = _member_rngs(seed)
+    init_rng, _ = member_rngs(seed)
     if spec is not None:
         from ..models.spec import build_from_spec
 
@@ -378,7 +378,7 @@ def _build_member(spec, factory, seed):
     return factory(init_rng)
 
 
-def _default_trainer(model, train_arrays, validation_arrays, data_rng, settings):
+def default_trainer(model, train_arrays, validation_arrays, data_rng, settings):
     """Train one member with :func:`nnbasics.training.fit`; returns the History as a dict."""
     from ..data import DataLoader, TensorDataset
     from ..training import fit
@@ -402,8 +402,8 @@ def _train_member(job: dict) -> dict:
     Top-level so that process pools (spawn) and Dask/Ray can pickle it by reference.
     """
     model = _build_member(job["spec"], job["factory"], job["seed"])
-    _, data_rng = _member_rngs(job["seed"])
-    trainer = job["trainer"] or _default_trainer
+    _, data_rng = member_rngs(job["seed"])
+    trainer = job["trainer"] or default_trainer
     history = trainer(model, job["train"], job["validation"], data_rng, job["settings"])
     state = {k: np.array(v._array, copy=True) for k, v in model.state_dict().items()}
     return {"seed": job["seed"], "state": state, "history": history}
@@ -427,7 +427,7 @@ def _arrays(data, what):
     return out
 
 
-def _resolve_executor(executor, n_jobs, max_workers):
+def resolve_executor(executor, n_jobs, max_workers):
     """(executor, owned): owned executors are shut down by train_ensemble."""
     if executor is None or executor == "process":
         workers = min(n_jobs, max_workers or usable_cpus())
@@ -533,7 +533,7 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
 
     jobs = [{"spec": spec if spec is None else getattr(probe, "spec", spec), "factory": factory, "seed": s,
              "train": train, "validation": validation, "settings": settings, "trainer": trainer} for s in seeds]
-    pool, owned = _resolve_executor(executor, len(seeds), max_workers)
+    pool, owned = resolve_executor(executor, len(seeds), max_workers)
     results = []
     try:
         futures = [pool.submit(_train_member, job) for job in jobs]

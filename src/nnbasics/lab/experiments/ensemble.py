@@ -69,11 +69,11 @@ def bootstrap_trainer(model, train_arrays, validation_arrays, data_rng, settings
     :func:`train_ensemble`'s default (``fit`` with the given settings). Top-level, so process
     pools can pickle it.
     """
-    from ...training.ensemble import _default_trainer
+    from ...training.ensemble import default_trainer
 
     n = len(train_arrays[0])
     idx = data_rng.integers(0, n, size=n)
-    return _default_trainer(model, tuple(a[idx] for a in train_arrays), validation_arrays, data_rng, settings)
+    return default_trainer(model, tuple(a[idx] for a in train_arrays), validation_arrays, data_rng, settings)
 
 
 def settings(quick: bool) -> dict:

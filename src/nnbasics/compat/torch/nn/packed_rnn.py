@@ -14,7 +14,7 @@ import numpy as np
 
 from .... import ops as _ops
 from ....tensor import as_tensor
-from .utils.rnn import PackedSequence, _time_major_index, pad_packed_sequence
+from .utils.rnn import PackedSequence, time_major_index, pad_packed_sequence
 
 __all__ = ["PackedInput"]
 
@@ -63,7 +63,7 @@ class PackedInput:
             outs.append(out)
             states.append(state)
         out = _ops.cat(outs, 0)  # (B, T, H), sorted order
-        rows, steps, _ = _time_major_index(lengths)
+        rows, steps, _ = time_major_index(lengths)
         data = out[as_tensor(rows), as_tensor(steps)]
         h_n = _cat_states(states)
         if sorted_idx is not None:

@@ -65,7 +65,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return _nb_pad_sequence(list(sequences), batch_first=batch_first, padding_value=padding_value)
 
 
-def _time_major_index(lengths):
+def time_major_index(lengths):
     """For sorted ``lengths``: (rows, steps) of the packed order and the batch sizes."""
     lengths = np.asarray(lengths, dtype=np.int64)
     t_max = int(lengths[0]) if lengths.size else 0
@@ -93,7 +93,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     if order is not None:
         bt = bt[as_tensor(order)]
         lengths = lengths[order]
-    rows, steps, batch_sizes = _time_major_index(lengths)
+    rows, steps, batch_sizes = time_major_index(lengths)
     data = bt[as_tensor(rows), as_tensor(steps)]
     sorted_idx = None if order is None else as_tensor(order.astype(np.int64))
     return PackedSequence(data, as_tensor(batch_sizes), sorted_idx)
@@ -115,7 +115,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
             raise ValueError(f"Expected total_length to be at least the length of the longest sequence ({t_max}); "
                              f"got {total_length}.")
         t_max = int(total_length)
-    rows, steps, _ = _time_major_index(lengths)
+    rows, steps, _ = time_major_index(lengths)
     b = int(batch_sizes[0])
     trailing = tuple(data.shape[1:])
     flat_index = rows * t_max + steps  # position of each packed row in the (B * T) padded layout
