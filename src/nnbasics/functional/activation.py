@@ -393,7 +393,8 @@ def _normalize_name(name) -> str:
     return name.lower().replace("_", "").replace("-", "").replace(" ", "")
 
 
-def _lookup(table, name, what):
+def lookup_activation(table, name, what):
+    """The entry of ``table`` named ``name`` (case, "-" and "_" ignored); TypeError/ValueError naming ``what``."""
     if not isinstance(name, str):
         raise TypeError(f"{what}: name must be a str such as 'relu'; got {type(name).__name__}.")
     key = _normalize_name(name)
@@ -423,7 +424,7 @@ def get_activation(name, **kwargs):
     Example:
         >>> f = get_activation("leaky_relu", negative_slope=0.1)
     """
-    fn = _lookup(_FUNCTIONS, name, "get_activation")
+    fn = lookup_activation(_FUNCTIONS, name, "get_activation")
     if not kwargs:
         return fn
     try:

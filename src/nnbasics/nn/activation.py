@@ -409,7 +409,7 @@ def get_activation(name, **kwargs) -> Module:
         >>> get_activation("LeakyReLU", negative_slope=0.1)
         LeakyReLU(negative_slope=0.1)
     """
-    cls = _fa._lookup(_MODULES, name, "get_activation")
+    cls = _fa.lookup_activation(_MODULES, name, "get_activation")
     try:
         return cls(**kwargs)
     except TypeError as e:
