@@ -12,9 +12,9 @@
 * The result must keep the tensor's shape, and its dtype must cast to the tensor's dtype
   (float into an int tensor is refused), as in PyTorch.
 
-An in-place change of a *view* of a tensor that requires grad (``x[0].add_(1)`` for such an
-``x``), which PyTorch records through the view's base, is refused with a message saying what
-to write instead (``x[0] += 1`` works: it assigns through ``x``).
+An in-place change of a *view* (``x[0].add_(1)``, ``x.T.mul_(2)``, ``h[1].copy_(y)``) is a change of
+its base, recorded as ``base[positions] = new values``; after any recorded change of a base, its
+views get the new history (:mod:`nnbasics.views`), as PyTorch regenerates a view's ``grad_fn``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .backend import xp
 from .rng import as_generator
 from .tensor import Tensor
 from .versions import mark_modified
+from .views import is_tracked, positions, rebuild, register
 
 __all__ = ["apply_", "binary_", "copy_", "fill_", "random_", "setitem_"]
 
@@ -69,10 +70,13 @@ def _rebase(t, old, new) -> None:
     past = getattr(t, "_past", None)
     if past is None:
         past = t._past = []
-    past.append((t._vc[0], old))  # ops that used t at versions <= this one used ``old``
+    version = t._vc[0]
+    past.append((version, old))  # ops that used t at versions <= this one used ``old``
     mark_modified(t)
     t._ctx = new._ctx
     t.requires_grad = True
+    if t._base is None:
+        rebuild(t, version)  # its views now show the new values: they get the new history too
 
 
 def apply_(t, name, compute, *others):
@@ -85,7 +89,7 @@ def apply_(t, name, compute, *others):
         return t
     if t._ctx is None and t.requires_grad:
         raise _leaf_error(name)
-    if t._base is not None and t.requires_grad:
+    if t._base is not None and (t.requires_grad or is_tracked(t)):
         return _view_apply_(t, name, compute)
     old = _standin(t)
     new = compute(old)
@@ -95,27 +99,22 @@ def apply_(t, name, compute, *others):
 
 
 def _view_apply_(t, name, compute):
-    """A recorded in-place change of ``v = base[index]``: written as ``base[index] = compute(v)`` (which records
-    an index_put on the base), then ``v`` becomes ``base[index]`` of the new base. Views made otherwise
-    (reshape, transpose, a view of a view) are refused."""
+    """A recorded in-place change of a view ``v`` of ``base``: written as ``base[positions] = compute(v)``
+    (an index_put recorded on the base, which may then start to require grad), after which every view of
+    the base, ``v`` included, gets the history ``base[positions]`` (:func:`nnbasics.views.rebuild`)."""
+    base = t._base
     index = getattr(t, "_view_index", None)
     if index is None:
+        index = positions(base._array, t._array)
+    if index is None:
         raise RuntimeError(
-            f"{name}: this tensor is a view (made by reshape, view, transpose or indexing a view) of a tensor that "
-            f"requires grad; nnbasics records in-place changes of views made by indexing the tensor itself only. "
-            f"Assign through the base instead (x[index] = new_values, or x[index] += 1), or work on a copy "
+            f"{name}: this tensor is a view of a tensor that requires grad, laid out in memory in a way nnbasics "
+            f"cannot follow. Assign through the base instead (x[index] = new_values), or work on a copy "
             f"(v = v.clone())."
         )
-    from .ops import getitem
-
-    base, old = t._base, _standin(t)
-    new = compute(old)
-    setitem_(base, index, new)  # recorded on the base; writes into the memory t views
-    past = getattr(t, "_past", None)
-    if past is None:
-        past = t._past = []
-    past.append((t._vc[0] - 1, old))
-    t._ctx = getitem(base, index)._ctx
+    new = compute(_standin(t))
+    register(t, base)  # made under no_grad: rebuild it too
+    setitem_(base, index, new)  # recorded on the base; writes into the memory t views; rebuilds t
     return t
 
 

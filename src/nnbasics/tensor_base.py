@@ -102,6 +102,7 @@ class TensorBase:
         "_retains_grad",
         "_vc",
         "_view_index",
+        "_views",
         "grad",
         "requires_grad",
     )

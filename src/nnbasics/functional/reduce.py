@@ -39,5 +39,11 @@ def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None) -> Tensor:
-    """Standard deviation: sqrt of :func:`var` (same arguments, ``correction`` 1 by default)."""
-    return ops.sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+    """Standard deviation: sqrt of :func:`var` (same arguments, ``correction`` 1 by default).
+
+    Where the standard deviation is 0 (all values equal) its gradient is 0, as in PyTorch:
+    d sqrt(v)/dv is infinite at v = 0, and the plain composite would give inf * 0 = nan.
+    """
+    v = var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims)
+    nonzero = v != 0  # NOTE: nan != 0, so a nan variance stays nan
+    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, v, 1.0)), 0.0)

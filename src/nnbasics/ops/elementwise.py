@@ -105,7 +105,7 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """z = a ** p for a constant number p.  dz/da = p a^(p-1)."""
+    """z = a ** p for a constant number p.  dz/da = p a^(p-1) (0 for p = 0)."""
 
     def forward(self, a, p):
         self.a, self.p = a, p
@@ -115,11 +115,13 @@ class PowScalar(Function):
         p = self.p
         if p == 2:
             return (g * (2 * self.a),)
+        if p == 0:  # NOTE: 0 * a^-1 is nan at a = 0; the derivative of a^0 = 1 is 0 everywhere (PyTorch too)
+            return (xp.zeros_like(g),)
         return (g * (p * self.a ** (p - 1)),)
 
 
 class Pow(Function):
-    """z = a ** b for tensors.  dz/da = b a^(b-1), dz/db = a^b log a (0 where a = 0)."""
+    """z = a ** b for tensors.  dz/da = b a^(b-1) (0 where b = 0), dz/db = a^b log a (0 where a = 0)."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -128,7 +130,11 @@ class Pow(Function):
 
     def backward(self, g):
         a, b = self.a, self.b
-        ga = sum_to(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        ga = None
+        if self.needs_grad[0]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                # NOTE: b a^(b-1) is 0 * inf = nan at a = 0, b = 0; a^0 = 1 has derivative 0 (PyTorch masks it too)
+                ga = sum_to(g * xp.where(b == 0, 0, b * a ** (b - 1)).astype(self.out.dtype), a.shape)
         gb = None
         if self.needs_grad[1]:
             with xp.errstate(divide="ignore", invalid="ignore"):

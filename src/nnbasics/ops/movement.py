@@ -11,6 +11,7 @@ import numbers
 from ..autograd import Function
 from ..backend import is_int_dtype, xp
 from ..tensor import Tensor
+from ..views import register
 from . import workspace
 from .util import as_operand, normalize_dim, sum_to
 
@@ -143,6 +144,7 @@ def _as_view(out, x):
     if base is not None and (base is xa or base is xa.base):
         out._vc = x._vc
         out._base = x if x._base is None else x._base
+        register(out, out._base)  # its history follows in-place changes of the base (nnbasics.views)
     return out
 
 
