@@ -47,12 +47,21 @@ def _check_writeable(t, name) -> None:
                            f"several elements share one memory location); make a copy with .clone() first.")
 
 
+def _can_cast(src, dst) -> bool:
+    """PyTorch's rule for an in-place result: no float into an int or bool tensor, no number into a bool one
+    (an int into any int tensor is fine: ``uint8 += int64`` wraps as in PyTorch, where NumPy's "same_kind"
+    refuses it)."""
+    if src.kind == "f" and dst.kind in "biu":
+        return False
+    return not (dst.kind == "b" and src.kind != "b")
+
+
 def _write(t, arr, name) -> None:
     """Write ``arr`` into all of ``t``'s memory after PyTorch's checks; nothing changes if one fails."""
     if arr.shape != t._array.shape:
         raise RuntimeError(f"{name}: output with shape {list(t._array.shape)} doesn't match the broadcast shape "
                            f"{list(arr.shape)} (an in-place op keeps the tensor's shape).")
-    if arr.dtype != t._array.dtype and not xp.can_cast(arr.dtype, t._array.dtype, "same_kind"):
+    if arr.dtype != t._array.dtype and not _can_cast(arr.dtype, t._array.dtype):
         raise RuntimeError(f"{name}: result type {arr.dtype} can't be cast to the desired output type "
                            f"{t._array.dtype}. Convert first (x = x.float()) or use the out-of-place op.")
     _check_writeable(t, name)

@@ -30,7 +30,9 @@ class Sum(Function):
 
     def forward(self, x, axes, keep):
         self.shape, self.axes, self.keep = x.shape, axes, keep
-        return xp.asarray(x.sum(axis=axes, keepdims=keep))
+        # NOTE: bool and integer sums are int64, as in PyTorch (NumPy sums uint8 to uint64: x.sum() - 300 wraps)
+        dtype = xp.int64 if x.dtype.kind in "bi" or (x.dtype.kind == "u" and x.dtype.itemsize < 8) else None
+        return xp.asarray(x.sum(axis=axes, keepdims=keep, dtype=dtype))
 
     def backward(self, g):
         g = _expand_back(g, self.shape, self.axes, self.keep)

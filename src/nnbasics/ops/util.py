@@ -72,7 +72,7 @@ def _promote(a, b, da, db):
 
     * float with int or bool: the float tensor's dtype (PyTorch's rule; NumPy would give
       float64 for float32 with int64);
-    * same kind (float/float, int/int, uint/uint), one operand 0-d and the other not: the
+    * same kind (float/float, int or uint/int or uint), one operand 0-d and the other not: the
       dimensioned tensor's dtype (PyTorch's rule; what NumPy 1.x does by value, NumPy 2 would
       widen): ``x32 - y64.mean()`` stays float32;
     * otherwise NumPy's dtype promotion (``result_type`` of the dtypes, never of the values):
@@ -83,7 +83,7 @@ def _promote(a, b, da, db):
         return a, _retype(b, da)
     if kb == "f" and ka in "biu":
         return _retype(a, db), b
-    if ka == kb and (a._array.ndim == 0) != (b._array.ndim == 0):
+    if ka.replace("u", "i") == kb.replace("u", "i") and (a._array.ndim == 0) != (b._array.ndim == 0):
         return (_retype(a, db), b) if a._array.ndim == 0 else (a, _retype(b, da))
     dt = xp.result_type(da, db)
     return (a if da == dt else _retype(a, dt)), (b if db == dt else _retype(b, dt))
