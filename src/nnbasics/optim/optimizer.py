@@ -224,6 +224,8 @@ class Optimizer:
             p = self.param_groups[gi]["params"][pos]
             restored = {}
             for key, value in s.items():
+                if isinstance(value, (xp.ndarray, Tensor)) and value.ndim == 0 and p._array.ndim != 0:
+                    value = _scalar_state(key, value)  # PyTorch keeps ``step`` as a 0-d tensor
                 if isinstance(value, (xp.ndarray, Tensor)):
                     arr = value._array if isinstance(value, Tensor) else value
                     if arr.shape != p._array.shape:
@@ -249,6 +251,15 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {k}: {group[k]}" for k in sorted(group) if k != "params")
         return "\n".join(lines) + "\n)"
+
+
+def _scalar_state(key, value):
+    """A 0-d tensor or array of a PyTorch state dict (``step`` is ``tensor(3.)`` there) as a number;
+    a whole-number ``step`` becomes an int, as nnbasics' optimizers count it."""
+    v = (value._array if isinstance(value, Tensor) else value).item()
+    if key == "step" and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
 
 
 # ---------------------------------------------------------------- helpers for subclasses
