@@ -13,7 +13,7 @@ from ..backend import is_int_dtype, xp
 from ..tensor import Tensor
 from ..views import register
 from . import workspace
-from .util import _retype, as_operand, normalize_dim, sum_to
+from .util import retype, as_operand, normalize_dim, sum_to
 
 __all__ = [
     "reshape", "view", "alias", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
@@ -295,7 +295,7 @@ def concatenate(tensors, dim=0) -> Tensor:
     if len(dtypes) > 1:  # PyTorch's rule: the floats' dtype (NumPy would give float64 for float32 with int64)
         floats = [dt for dt in dtypes if dt.kind == "f"]
         dt = xp.result_type(*(floats or dtypes))
-        ts = [t if t.dtype == dt else _retype(t, dt) for t in ts]
+        ts = [t if t.dtype == dt else retype(t, dt) for t in ts]
     return Concatenate.apply(*ts, dim=d)
 
 

@@ -80,16 +80,16 @@ def _promote(a, b, da, db):
     """
     ka, kb = da.kind, db.kind
     if ka == "f" and kb in "biu":
-        return a, _retype(b, da)
+        return a, retype(b, da)
     if kb == "f" and ka in "biu":
-        return _retype(a, db), b
+        return retype(a, db), b
     if ka.replace("u", "i") == kb.replace("u", "i") and (a._array.ndim == 0) != (b._array.ndim == 0):
-        return (_retype(a, db), b) if a._array.ndim == 0 else (a, _retype(b, da))
+        return (retype(a, db), b) if a._array.ndim == 0 else (a, retype(b, da))
     dt = xp.result_type(da, db)
-    return (a if da == dt else _retype(a, dt)), (b if db == dt else _retype(b, dt))
+    return (a if da == dt else retype(a, dt)), (b if db == dt else retype(b, dt))
 
 
-def _retype(t, dtype):
+def retype(t, dtype):
     """``t`` converted to ``dtype``; differentiable (a Cast op) when ``t`` requires grad."""
     if t.requires_grad:
         from .elementwise import cast  # NOTE: elementwise imports this module
