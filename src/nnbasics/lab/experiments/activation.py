@@ -41,6 +41,7 @@ import time
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 from . import _deepnet as D
 
 NAME = "activation"
@@ -68,14 +69,13 @@ REFERENCES = (
       "classification. ICCV."), "https://arxiv.org/abs/1502.01852"),
 )
 
-
-def sizes(quick: bool) -> dict:
-    """The sweep's sizes for quick or full mode."""
-    if quick:
-        return {"depths": (2, 5, 10, 20), "width": 32, "steps": 150, "batch_size": 64, "lr": 0.05,
-                "n_train": None, "n_test": None, "probe": 256, "seeds": 4}
-    return {"depths": (2, 4, 6, 8, 10, 14, 20), "width": 64, "steps": 1200, "batch_size": 64, "lr": 0.05,
-            "n_train": None, "n_test": None, "probe": 512, "seeds": 5}
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"depths": (2, 5, 10, 20), "width": 32, "steps": 150, "batch_size": 64, "lr": 0.05, "n_train": None,
+           "n_test": None, "probe": 256, "seeds": 4},
+    full={"depths": (2, 4, 6, 8, 10, 14, 20), "width": 64, "steps": 1200, "batch_size": 64, "lr": 0.05,
+          "n_train": None, "n_test": None, "probe": 512, "seeds": 5})
+settings = sizes = EXPERIMENT.settings  # ``sizes``: this module's earlier name for it
 
 
 def sigmoid_slope_max(lo=-10.0, hi=10.0, n=20001) -> float:
@@ -195,10 +195,10 @@ def _monitor_deepest(report, X, y, depth, cfg, seed):
         rows.append([f"{act} ({FAIR_INIT[act]})", f"{first.grad_ratio:.2g}", f"{first.update_ratio:.2g}",
                      f"{last.update_ratio:.2g}", f"{acts[0].act_std:.2g} → {acts[-1].act_std:.2g}",
                      f"{float(np.nanmean(tail)):.1%}"])
-        report.metric(f"monitor.grad_ratio_first.{act}", first.grad_ratio)
-        report.metric(f"monitor.update_ratio_first.{act}", first.update_ratio)
-        report.metric(f"monitor.{'saturation' if act == 'sigmoid' else 'dead_fraction'}_mean.{act}",
-                      float(np.nanmean(tail)))
+        m = Metrics(report)
+        m["monitor", "grad_ratio_first", act] = first.grad_ratio
+        m["monitor", "update_ratio_first", act] = first.update_ratio
+        m["monitor", "saturation_mean" if act == "sigmoid" else "dead_fraction_mean", act] = float(np.nanmean(tail))
         for s in mon.findings()[:2]:
             report.finding(f"Diagnostics, {depth}-layer {act}: {s}")
     report.table(["net (init)", "first layer's gradient / output layer's", "update/weight, first layer",
@@ -225,39 +225,38 @@ def _sweep(ctx, cfg, common, depths, deepest):
     return results, time.perf_counter() - t0
 
 
-def _metrics(report, fair, res, extra, deepest, chance, slope_max):
-    report.metric("sigmoid_slope_max", slope_max, label="largest slope of the sigmoid, measured (the lecture's 1/4)")
-    report.metric("sigmoid_bound", slope_max ** deepest)
-    report.metric("deepest", deepest)
-    report.metric("chance", chance)
+def _measure(report, fair, res, extra, deepest, chance, slope_max) -> Metrics:
+    """Every number of the report, under its structured name (module docstring); the first seed unless ``seeds``."""
+    m = Metrics(report)
+    m.record("sigmoid_slope_max", slope_max, label="largest slope of the sigmoid, measured (the lecture's 1/4)")
+    m["sigmoid_bound"], m["deepest"], m["chance"] = slope_max ** deepest, deepest, chance
     for (a, d), r in fair.items():
-        report.metric(f"accuracy.{a}.{d}", r["accuracy"])
-        report.metric(f"grad_ratio_init.{a}.{d}", grad_ratio(r["grad_init"]))
-        report.metric(f"grad_ratio_trained.{a}.{d}", grad_ratio(r["grad_trained"]))
+        m["accuracy", a, d] = r["accuracy"]
+        m["grad_ratio_init", a, d] = grad_ratio(r["grad_init"])
+        m["grad_ratio_trained", a, d] = grad_ratio(r["grad_trained"])
     for a in ACTIVATIONS:
-        report.metric(f"mean_slope_product.{a}", float(np.prod(fair[(a, deepest)]["slopes"])))
+        m["mean_slope_product", a] = float(np.prod(fair[(a, deepest)]["slopes"]))
         for init in ("xavier", "he"):
             r = res[(a, init, deepest)]
-            report.metric(f"same_init.{init}.grad_ratio_init.{a}", grad_ratio(r["grad_init"]))
-            report.metric(f"same_init.{init}.accuracy.{a}", r["accuracy"])
+            m["same_init", init, "grad_ratio_init", a] = grad_ratio(r["grad_init"])
+            m["same_init", init, "accuracy", a] = r["accuracy"]
     for a in ("sigmoid", "relu"):
         runs = [fair[(a, deepest)], *extra[a]]
-        report.metric(f"seeds.accuracy.{a}", [r["accuracy"] for r in runs])
-        report.metric(f"seeds.grad_ratio_init.{a}", [grad_ratio(r["grad_init"]) for r in runs])
-        report.metric(f"seeds.grad_ratio_trained.{a}", [grad_ratio(r["grad_trained"]) for r in runs])
-    m = report.metrics
-    rs, rr = m[f"grad_ratio_init.sigmoid.{deepest}"], m[f"grad_ratio_init.relu.{deepest}"]
-    report.metric("ratio_sigmoid_over_relu", rs / rr if rs is not None and rr else float("nan"),
-                  label=f"{deepest} layers at init: sigmoid's first-to-last gradient ratio over ReLU's")
-    report.metric("accuracy_gap_relu_minus_sigmoid", m[f"accuracy.relu.{deepest}"] - m[f"accuracy.sigmoid.{deepest}"],
-                  label=f"{deepest} layers: ReLU's test accuracy minus sigmoid's (first seed)")
+        m["seeds", "accuracy", a] = [r["accuracy"] for r in runs]
+        m["seeds", "grad_ratio_init", a] = [grad_ratio(r["grad_init"]) for r in runs]
+        m["seeds", "grad_ratio_trained", a] = [grad_ratio(r["grad_trained"]) for r in runs]
+    rs, rr = m["grad_ratio_init", "sigmoid", deepest], m["grad_ratio_init", "relu", deepest]
+    m.record("ratio_sigmoid_over_relu", rs / rr if rs is not None and rr else float("nan"),
+             label=f"{deepest} layers at init: sigmoid's first-to-last gradient ratio over ReLU's")
+    m.record("accuracy_gap_relu_minus_sigmoid", m["accuracy", "relu", deepest] - m["accuracy", "sigmoid", deepest],
+             label=f"{deepest} layers: ReLU's test accuracy minus sigmoid's (first seed)")
     for a in ("sigmoid", "relu"):
-        report.metric(f"accuracy_mean.{a}", float(np.mean(m[f"seeds.accuracy.{a}"])),
-                      label=f"{deepest} layers, {a}: test accuracy (mean over seeds)")
+        m.record(("accuracy_mean", a), float(np.mean(m["seeds", "accuracy", a])),
+                 label=f"{deepest} layers, {a}: test accuracy (mean over seeds)")
+    return m
 
 
-def _text(report, cfg, depths, deepest, slope_max):
-    m = report.metrics
+def _text(report, m, cfg, depths, deepest, slope_max):
     report.section("Setup", (
         f"MLPs with `depth` hidden layers of {cfg['width']} units (depth in {list(depths)}; the net has depth + 1 "
         f"Linear layers), each trained for {cfg['steps']} steps of SGD (batch {cfg['batch_size']}, learning rate "
@@ -275,8 +274,8 @@ def _text(report, cfg, depths, deepest, slope_max):
         f"max sigmoid' = {slope_max:.4f}. Backpropagating through {deepest} sigmoid layers multiplies the "
         f"gradient by at most {slope_max:.2f}^{deepest} = {slope_max ** deepest:.2g} before the weights are "
         f"counted. In the {deepest}-layer nets at initialization, the product over layers of the *mean* slope "
-        f"f'(z) is {_fmt(m['mean_slope_product.sigmoid'])} for sigmoid, {_fmt(m['mean_slope_product.tanh'])} for "
-        f"tanh and {_fmt(m['mean_slope_product.relu'])} for ReLU (ReLU's slope is 1 on the active half; He's "
+        f"f'(z) is {_fmt(m['mean_slope_product', 'sigmoid'])} for sigmoid, {_fmt(m['mean_slope_product', 'tanh'])} for "
+        f"tanh and {_fmt(m['mean_slope_product', 'relu'])} for ReLU (ReLU's slope is 1 on the active half; He's "
         "factor 2 in the weight variance makes up for the other half)."))
 
 
@@ -319,8 +318,7 @@ def _figures(report, fair, depths, deepest, chance, slope_max, steps):
                   "output back to the input; the ReLU net's stays within a small factor.")
 
 
-def _tables(report, fair, depths, deepest, chance, steps):
-    m = report.metrics
+def _tables(report, m, fair, depths, deepest, chance, steps):
     report.table(["activation (init)"] + [f"depth {d}" for d in depths],
                  [[f"{a} ({FAIR_INIT[a]})"] + [f"{fair[(a, d)]['accuracy']:.1%}" for d in depths] for a in ACTIVATIONS],
                  f"Test accuracy after {steps} steps, one seed (chance {chance:.0%}).")
@@ -330,76 +328,85 @@ def _tables(report, fair, depths, deepest, chance, steps):
                                                for d in depths] for a in ACTIVATIONS],
                  "First-to-last-layer gradient ratio, at initialization / after training, one seed.")
     report.table(["net", "seeds", "test accuracy", "ratio at init (geometric mean)", "ratio after training"],
-                 [[f"{a} ({FAIR_INIT[a]}), {deepest} layers", len(m[f"seeds.accuracy.{a}"]),
-                   stats.estimate(m[f"seeds.accuracy.{a}"]).text(".3f"),
-                   f"{np.exp(np.mean(np.log(m[f'seeds.grad_ratio_init.{a}']))):.2g}",
-                   f"{np.exp(np.mean(np.log(m[f'seeds.grad_ratio_trained.{a}']))):.2g}"] for a in ("sigmoid", "relu")],
+                 [[f"{a} ({FAIR_INIT[a]}), {deepest} layers", len(m["seeds", "accuracy", a]),
+                   stats.estimate(m["seeds", "accuracy", a]).text(".3f"),
+                   f"{np.exp(np.mean(np.log(m['seeds', 'grad_ratio_init', a]))):.2g}",
+                   f"{np.exp(np.mean(np.log(m['seeds', 'grad_ratio_trained', a]))):.2g}"] for a in ("sigmoid", "relu")],
                  "The verdict's nets over seeds: test accuracy ± the 95% interval's half-width.")
     report.section(f"Same init for every activation ({deepest} hidden layers)", (
         "The fair init is not what rescues ReLU, and no init rescues sigmoid: the table runs every activation "
         "with both Xavier/Glorot and He."))
     report.table(["activation", "ratio at init (Xavier)", "accuracy (Xavier)", "ratio at init (He)", "accuracy (He)"],
-                 [[a, _fmt(m[f"same_init.xavier.grad_ratio_init.{a}"], ".2g"),
-                   f"{m[f'same_init.xavier.accuracy.{a}']:.1%}", _fmt(m[f"same_init.he.grad_ratio_init.{a}"], ".2g"),
-                   f"{m[f'same_init.he.accuracy.{a}']:.1%}"] for a in ACTIVATIONS],
+                 [[a, _fmt(m["same_init", "xavier", "grad_ratio_init", a], ".2g"),
+                   f"{m['same_init', 'xavier', 'accuracy', a]:.1%}",
+                   _fmt(m["same_init", "he", "grad_ratio_init", a], ".2g"),
+                   f"{m['same_init', 'he', 'accuracy', a]:.1%}"] for a in ACTIVATIONS],
                  f"The {deepest}-layer nets with one init for all (one seed).")
 
 
-def _findings(report, fair, depths, deepest):
-    m = report.metrics
+def _findings(report, m, fair, depths, deepest):
     for init in ("xavier", "he"):
-        s, r = m[f"same_init.{init}.grad_ratio_init.sigmoid"], m[f"same_init.{init}.grad_ratio_init.relu"]
+        s, r = m["same_init", init, "grad_ratio_init", "sigmoid"], m["same_init", init, "grad_ratio_init", "relu"]
         if s is not None and r is not None:
             report.finding(f"With {init} init for both, the {deepest}-layer sigmoid net's first layer gets "
                            f"{s:.2g} of the output layer's gradient, ReLU's {r:.2g}.")
     shallow = min(depths)
-    report.finding(f"At depth {shallow} sigmoid reaches {m[f'accuracy.sigmoid.{shallow}']:.1%} and ReLU "
-                   f"{m[f'accuracy.relu.{shallow}']:.1%}; at depth {deepest}, {m[f'accuracy.sigmoid.{deepest}']:.1%} "
-                   f"and {m[f'accuracy.relu.{deepest}']:.1%}.")
+    report.finding(f"At depth {shallow} sigmoid reaches {m['accuracy', 'sigmoid', shallow]:.1%} and ReLU "
+                   f"{m['accuracy', 'relu', shallow]:.1%}; at depth {deepest}, {m['accuracy', 'sigmoid', deepest]:.1%} "
+                   f"and {m['accuracy', 'relu', deepest]:.1%}.")
     best = max(ACTIVATIONS, key=lambda a: fair[(a, deepest)]["accuracy"])
     report.finding(f"Best at depth {deepest}: {best} ({fair[(best, deepest)]['accuracy']:.1%}).")
 
 
-def run(ctx):
-    """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
-    from ..report import Report
-
-    cfg = sizes(ctx.quick)
-    depths, deepest = tuple(cfg["depths"]), max(cfg["depths"])
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
+def _data(ctx, cfg, report) -> tuple:
+    """``(X, y, X_test, y_test, chance)``: the images flattened and standardized; the data note set."""
     data = ctx.images(cfg["n_train"], cfg["n_test"])
     X, X_test = D.flatten_standardize(data.X_train, data.X_test)
     y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
-    chance = float(np.bincount(y_test).max() / len(y_test))
     report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
                                       "std; an MLP sees pixels, which is all this experiment needs.")
+    return X, y, X_test, y_test, float(np.bincount(y_test).max() / len(y_test))
+
+
+def _decide(m, deepest) -> tuple:
+    """The verdict on the deepest nets' seeds (:func:`verdict`); its decisions recorded as ``effect.*``."""
+    seeds = {k: {a: m["seeds", k, a] for a in ("sigmoid", "relu")}
+             for k in ("grad_ratio_init", "grad_ratio_trained", "accuracy")}
+    supported, because, decisions = verdict(
+        seeds["grad_ratio_init"]["sigmoid"], seeds["grad_ratio_init"]["relu"], seeds["accuracy"]["sigmoid"],
+        seeds["accuracy"]["relu"], depth=deepest, ratio_trained_sigmoid=seeds["grad_ratio_trained"]["sigmoid"],
+        ratio_trained_relu=seeds["grad_ratio_trained"]["relu"])
+    for k, d in decisions.items():
+        m["effect", k] = d.to_dict()
+    return supported, because
+
+
+def run(ctx):
+    """Run the sweep and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    depths, deepest = tuple(cfg["depths"]), max(cfg["depths"])
+    X, y, X_test, y_test, chance = _data(ctx, cfg, report)
     common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "width": cfg["width"], "steps": cfg["steps"],
               "batch_size": cfg["batch_size"], "lr": cfg["lr"], "probe": cfg["probe"]}
+    # sweep
     results, sweep_s = _sweep(ctx, cfg, common, depths, deepest)
     res = {(r["activation"], r["init"], r["depth"]): r for r in results if not r.get("seed_index")}
     fair = {(a, d): res[(a, FAIR_INIT[a], d)] for a in ACTIVATIONS for d in depths}
     extra = {a: sorted((r for r in results if r.get("seed_index") and r["activation"] == a),
                        key=lambda r: r["seed_index"]) for a in ("sigmoid", "relu")}
+    # measure, verdict
     slope_max = sigmoid_slope_max()
-    _metrics(report, fair, res, extra, deepest, chance, slope_max)
+    m = _measure(report, fair, res, extra, deepest, chance, slope_max)
+    supported, because = _decide(m, deepest)
+    # report
     report.timings["sweep_s"] = round(sweep_s, 3)
     report.config.update({"sizes": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
                           "optimizer": "SGD momentum 0.9, gradient-norm clip 5", "fair_init": FAIR_INIT,
                           "depth_means": "hidden layers (Linear + activation); the net has depth + 1 Linear layers"})
-    _text(report, cfg, depths, deepest, slope_max)
+    _text(report, m, cfg, depths, deepest, slope_max)
     _figures(report, fair, depths, deepest, chance, slope_max, cfg["steps"])
-    _tables(report, fair, depths, deepest, chance, cfg["steps"])
-    _findings(report, fair, depths, deepest)
+    _tables(report, m, fair, depths, deepest, chance, cfg["steps"])
+    _findings(report, m, fair, depths, deepest)
     _monitor_deepest(report, X, y, deepest, cfg, ctx.seed_for(NAME, "weights", deepest))
-
-    m = report.metrics
-    supported, because, decisions = verdict(
-        m["seeds.grad_ratio_init.sigmoid"], m["seeds.grad_ratio_init.relu"], m["seeds.accuracy.sigmoid"],
-        m["seeds.accuracy.relu"], depth=deepest, ratio_trained_sigmoid=m["seeds.grad_ratio_trained.sigmoid"],
-        ratio_trained_relu=m["seeds.grad_ratio_trained.relu"])
-    for k, d in decisions.items():
-        report.metric(f"effect.{k}", d.to_dict())
     report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..._validate import is_int
 from .. import stats
+from ..experiment import Experiment
 
 __all__ = ["CLAIM", "NAME", "TITLE", "build_image_model", "cnn_verdict", "feature_maps", "first_conv_filters",
            "matched_hidden", "parameter_count", "run", "settings", "shift_images", "train_image_model"]
@@ -50,19 +51,13 @@ REFERENCES = (
 )
 
 #: sizes of the two modes. ``n_train`` / ``n_test`` None: the lab's default image sizes.
-_SETTINGS = {
-    True: {"n_train": None, "n_test": None, "epochs": 7, "lr": 3e-3, "batch_size": 32, "every": 1, "seeds": 3,
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"n_train": None, "n_test": None, "epochs": 7, "lr": 3e-3, "batch_size": 32, "every": 1, "seeds": 3,
            "cnn": {"kind": "cnn", "channels": [8, 16]}, "mlp_wide_hidden": [256], "shifts": [0, 1, 2, 3, 4]},
-    False: {"n_train": 20000, "n_test": 5000, "epochs": 6, "lr": 1e-3, "batch_size": 64, "every": 1, "seeds": 3,
-            "cnn": {"kind": "lab-cnn"}, "mlp_wide_hidden": [512, 256], "shifts": [0, 1, 2, 3, 4, 6]},
-}
-
-
-def settings(quick: bool) -> dict:
-    """The experiment's sizes for quick (True) or full (False) mode (a deep copy)."""
-    import copy
-
-    return copy.deepcopy(_SETTINGS[bool(quick)])
+    full={"n_train": 20000, "n_test": 5000, "epochs": 6, "lr": 1e-3, "batch_size": 64, "every": 1, "seeds": 3,
+          "cnn": {"kind": "lab-cnn"}, "mlp_wide_hidden": [512, 256], "shifts": [0, 1, 2, 3, 4, 6]})
+settings = EXPERIMENT.settings
 
 
 # ------------------------------------------------------------------ models

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 from ._tracking import spearman, train_tracked, updates_to_epochs
 
 __all__ = ["CLAIM", "DATASET_SIZES", "NAME", "TITLE", "data_verdict", "fit_power_law", "learning_curve_point", "run",
@@ -51,18 +52,13 @@ DATASET_SIZES = [
      "1,281,167 training images"),
 ]
 
-_SETTINGS = {
-    True: {"sizes": [50, 100, 200, 400, 800, 1600], "n_train": 1600, "n_test": 800, "hidden": [256], "updates": 300,
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"sizes": [50, 100, 200, 400, 800, 1600], "n_train": 1600, "n_test": 800, "hidden": [256], "updates": 300,
            "min_epochs": 5, "lr": 1e-3, "batch_size": 32, "repeats": 3},
-    False: {"sizes": [50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000], "n_train": 0, "n_test": 10000,
-            "hidden": [256], "updates": 600, "min_epochs": 2, "lr": 1e-3, "batch_size": 64, "repeats": 3},
-}
-
-
-def settings(quick: bool) -> dict:
-    """The experiment's sizes for quick (True) or full (False) mode (a copy)."""
-    s = _SETTINGS[bool(quick)]
-    return {k: list(v) if isinstance(v, list) else v for k, v in s.items()}
+    full={"sizes": [50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 60000], "n_train": 0, "n_test": 10000,
+          "hidden": [256], "updates": 600, "min_epochs": 2, "lr": 1e-3, "batch_size": 64, "repeats": 3})
+settings = EXPERIMENT.settings
 
 
 def learning_curve_point(*, n, X_train, y_train, X_test, y_test, hidden, updates, min_epochs, lr, batch_size,
@@ -252,86 +248,93 @@ def _jobs(ctx, cfg, data, sizes):
     return jobs
 
 
-def _metrics(report, summary, fit, decisions):
-    report.metric("sizes", summary["n"])
-    report.metric("test_acc", summary["test_acc"])
-    report.metric("train_acc", summary["train_acc"])
-    report.metric("gap", summary["gap"])
-    report.metric("test_acc_by_repeat", summary["test_acc_by_repeat"])
-    report.metric("gap_by_repeat", summary["gap_by_repeat"])
+def _measure(report, summary, fit, decisions) -> Metrics:
+    """Every number of the report under its structured name."""
+    m = Metrics(report)
+    m["sizes"] = summary["n"]
+    for k in ("test_acc", "train_acc", "gap", "test_acc_by_repeat", "gap_by_repeat"):
+        m[k] = summary[k]
     n0, n1 = summary["n"][0], summary["n"][-1]
-    report.metric("test_acc_smallest", summary["test_acc"][0], label=f"test accuracy at n = {n0:,} (mean)")
-    report.metric("test_acc_largest", summary["test_acc"][-1], label=f"test accuracy at n = {n1:,} (mean)")
-    report.metric("gap_smallest", summary["gap"][0], label=f"train/test gap at n = {n0:,}")
-    report.metric("gap_largest", summary["gap"][-1], label=f"train/test gap at n = {n1:,}")
-    report.metric("rank_corr", spearman(summary["n"], summary["test_acc"]))
+    m.record("test_acc_smallest", summary["test_acc"][0], label=f"test accuracy at n = {n0:,} (mean)")
+    m.record("test_acc_largest", summary["test_acc"][-1], label=f"test accuracy at n = {n1:,} (mean)")
+    m.record("gap_smallest", summary["gap"][0], label=f"train/test gap at n = {n0:,}")
+    m.record("gap_largest", summary["gap"][-1], label=f"train/test gap at n = {n1:,}")
+    m["rank_corr"] = spearman(summary["n"], summary["test_acc"])
     for k in ("a", "b", "r2", "halving_factor"):
-        report.metric(f"power_law.{k}", fit[k])
-    report.metric("power_law_exponent", fit["b"], label="power-law exponent b of the test error (error ~ n^-b)")
+        m["power_law", k] = fit[k]
+    m.record("power_law_exponent", fit["b"], label="power-law exponent b of the test error (error ~ n^-b)")
     for k, d in decisions.items():
-        report.metric(f"effect.{k}", d.to_dict())
+        m["effect", k] = d.to_dict()
+    m.record("imagenet_over_1980s", DATASET_SIZES[-1][1] / 100,
+             label="ImageNet's training set over a 1980s task's ~100")
+    m["largest_n_over_1980s"] = n1 / 100
+    return m
 
 
-def run(ctx):
-    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ..report import Report
-
-    cfg = settings(ctx.quick)
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
-    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
-    n_avail = len(data.y_train)
-    n_classes = int(data.num_classes)
+def _sizes(cfg, data) -> list:
+    """The training-set sizes this data allows (all of a smaller training set as the last point)."""
+    n_avail, n_classes = len(data.y_train), int(data.num_classes)
     sizes = [n for n in cfg["sizes"] if n_classes <= n <= n_avail]
     if n_avail not in sizes and n_avail < cfg["sizes"][-1]:
-        sizes.append(n_avail)  # use all of a smaller training set as the last point
-    report.data_note = (f"{ctx.data_note} Class-balanced training subsets of {', '.join(f'{n:,}' for n in sizes)} "
-                        f"images; the same {len(data.y_test):,} test images for every size.")
-    report.config.update(cfg, sizes=sizes)
-    report.text(f"Model, fixed for every n: MLP -> {' -> '.join(map(str, cfg['hidden']))} -> {n_classes} (ReLU), Adam "
-                f"lr {cfg['lr']:g}, batch {cfg['batch_size']}; each size trains for {cfg['updates']} updates (whole "
-                f"epochs, at least {cfg['min_epochs']}); {cfg['repeats']} seeds per size, each its own subset, initial "
-                "weights and batch order.")
-    jobs = _jobs(ctx, cfg, data, sizes)
-    ctx.log(f"data: {len(jobs)} trainings over sizes {sizes}")
-    summary = summarize(ctx.map(learning_curve_point, jobs))
-    err = 1.0 - np.asarray(summary["test_acc"])
-    fit = fit_power_law(summary["n"], err)
-    supported, because, decisions = data_verdict(summary["n"], summary["test_acc_by_repeat"], summary["gap_by_repeat"])
+        sizes.append(n_avail)
+    return sizes
 
+
+def _curve_section(report, summary, fit, repeats):
     report.section("Test accuracy and the train/test gap against n")
-    report.figure(_curve_figure(summary, fit, cfg["repeats"]), "learning_curve",
+    report.figure(_curve_figure(summary, fit, repeats), "learning_curve",
                   f"Left: train and test accuracy against the training-set size (log axis), means over "
-                  f"{cfg['repeats']} seeds with the test accuracy's 95% intervals; the shaded band is the gap. Right: "
+                  f"{repeats} seeds with the test accuracy's 95% intervals; the shaded band is the gap. Right: "
                   "test error on log-log axes with the power-law fit error = a n^-b.")
     report.table(["n", "epochs", "train acc", "test acc", "gap"],
                  [[n, f"{e:g}", f"{tr:.3f}", stats.estimate(ta).text(".3f"), f"{g:.3f}"] for n, e, tr, ta, g in
                   zip(summary["n"], summary["epochs"], summary["train_acc"], summary["test_acc_by_repeat"],
                       summary["gap"])],
-                 caption=f"Eval mode, after training: means over {cfg['repeats']} seeds (test accuracy ± the 95% "
+                 caption=f"Eval mode, after training: means over {repeats} seeds (test accuracy ± the 95% "
                          "interval's half-width).")
-    _metrics(report, summary, fit, decisions)
 
+
+def _scale_section(report, summary, fit, data_name):
     report.section("\"Thousands of times too small\"")
-    n_max = summary["n"][-1]
+    n_max, err = summary["n"][-1], 1.0 - np.asarray(summary["test_acc"])
     rows = [[name, size, note, f"{size / 100:,.0f}x", f"{fit['a'] * size ** -fit['b']:.3f}"]
             for name, size, note in DATASET_SIZES]
     report.table(["dataset", "training examples", "", "times the 1980s' ~100", "error the fit predicts"], rows,
                  caption="The fit's prediction far beyond the measured sizes is an extrapolation (real curves "
                          "flatten at the model's capacity and the labels' noise); the ratio is the point.")
     imagenet = DATASET_SIZES[-1][1]
-    report.metric("imagenet_over_1980s", imagenet / 100, label="ImageNet's training set over a 1980s task's ~100")
-    report.metric("largest_n_over_1980s", n_max / 100)
     report.text(f"ImageNet's 1.28 million labelled images are {imagenet / 100:,.0f} times the ~100 examples of a "
                 f"mid-1980s task such as the family trees, and {imagenet / 7291:,.0f} times the 7,291 digits of "
                 f"LeCun's 1989 zip-code net: \"thousands of times too small\" is the right order of magnitude. Here, "
-                f"on {data.name}, {n_max / summary['n'][0]:,.0f} times more data (n = {summary['n'][0]:,} -> "
+                f"on {data_name}, {n_max / summary['n'][0]:,.0f} times more data (n = {summary['n'][0]:,} -> "
                 f"{n_max:,}) took the test error from {err[0]:.3f} to {err[-1]:.3f}.")
     report.finding(f"Test error falls as n^-{fit['b']:.3f} (R² {fit['r2']:.2f}): each {fit['halving_factor']:.1f}x "
                    "more labelled data halves the error, at this range of n.")
     report.finding(f"Train/test gap {summary['gap'][0]:.3f} at n = {summary['n'][0]:,} against "
                    f"{summary['gap'][-1]:.3f} at n = {n_max:,}: small sets are memorized, large ones generalize.")
+
+
+def run(ctx):
+    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
+    sizes = _sizes(cfg, data)
+    report.data_note = (f"{ctx.data_note} Class-balanced training subsets of {', '.join(f'{n:,}' for n in sizes)} "
+                        f"images; the same {len(data.y_test):,} test images for every size.")
+    report.config.update(cfg, sizes=sizes)
+    report.text(f"Model, fixed for every n: MLP -> {' -> '.join(map(str, cfg['hidden']))} -> {data.num_classes} "
+                f"(ReLU), Adam lr {cfg['lr']:g}, batch {cfg['batch_size']}; each size trains for {cfg['updates']} "
+                f"updates (whole epochs, at least {cfg['min_epochs']}); {cfg['repeats']} seeds per size, each its own "
+                "subset, initial weights and batch order.")
+    jobs = _jobs(ctx, cfg, data, sizes)                                                      # sweep
+    ctx.log(f"data: {len(jobs)} trainings over sizes {sizes}")
+    summary = summarize(ctx.map(learning_curve_point, jobs))                                 # measure
+    fit = fit_power_law(summary["n"], 1.0 - np.asarray(summary["test_acc"]))
+    supported, because, decisions = data_verdict(summary["n"], summary["test_acc_by_repeat"],  # verdict
+                                                 summary["gap_by_repeat"])
+    _measure(report, summary, fit, decisions)                                               # report
+    _curve_section(report, summary, fit, cfg["repeats"])
+    _scale_section(report, summary, fit, data.name)
     report.conclude(supported, because, rule=stats.rule_text(cfg["repeats"], quick=ctx.quick, paired_arms=False)
                     + " The sizes are compared seed by seed (seed i's smallest and largest subsets).")
     return report

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 from ._tracking import accuracy_gap, train_tracked
 from ._uncertainty import mc_dropout_stats
 
@@ -55,18 +56,13 @@ VERDICT_RATE = 0.5
 
 #: sizes of the two modes: the slice is small on purpose (the network must be able to memorize it); the
 #: test set is large so that the test accuracy of one run is precise (sd ~0.01 at 2,000 images).
-_SETTINGS = {
-    True: {"n_train": 300, "n_test": 2000, "hidden": [256, 256], "epochs": 30, "lr": 1e-3, "batch_size": 32,
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"n_train": 300, "n_test": 2000, "hidden": [256, 256], "epochs": 30, "lr": 1e-3, "batch_size": 32,
            "rates": [0.0, 0.25, 0.5, 0.75], "seeds": 4, "mc_T": 20, "every": 5},
-    False: {"n_train": 1000, "n_test": 10000, "hidden": [512, 512], "epochs": 80, "lr": 1e-3,
-            "batch_size": 32, "rates": [0.0, 0.1, 0.3, 0.5, 0.7], "seeds": 4, "mc_T": 30, "every": 5},
-}
-
-
-def settings(quick: bool) -> dict:
-    """The experiment's sizes for quick (True) or full (False) mode (a copy)."""
-    s = _SETTINGS[bool(quick)]
-    return {k: list(v) if isinstance(v, list) else v for k, v in s.items()}
+    full={"n_train": 1000, "n_test": 10000, "hidden": [512, 512], "epochs": 80, "lr": 1e-3, "batch_size": 32,
+          "rates": [0.0, 0.1, 0.3, 0.5, 0.7], "seeds": 4, "mc_T": 30, "every": 5})
+settings = EXPERIMENT.settings
 
 
 def train_dropout_model(*, p, X_train, y_train, X_test, y_test, hidden, epochs, lr, batch_size, seed, mc_T=0,
@@ -263,23 +259,25 @@ def _table(summary):
              summary[p]["test_loss"], pm(p, "loss_gaps")] for p in summary]
 
 
-def _metrics(report, summary, decisions, rate):
+def _measure(report, summary, decisions, rate) -> Metrics:
+    """Every number of the report under its structured name: per rate, the headline gaps, the decisions."""
+    m = Metrics(report)
     for p, s in summary.items():
         for k in ("train_acc", "test_acc", "gap", "loss_gap", "gap_std", "loss_gap_std", "test_acc_std"):
-            report.metric(f"p{p:g}.{k}", s[k])
-    report.metric("verdict_rate", rate)
-    report.metric("gap_p0", summary[0.0]["gap"], label="accuracy gap without dropout (train - test, mean)")
-    report.metric("gap_dropout", summary[rate]["gap"], label=f"accuracy gap with p = {rate:g} (mean)")
-    report.metric("loss_gap_p0", summary[0.0]["loss_gap"], label="loss gap without dropout (test - train, nats)")
-    report.metric("loss_gap_dropout", summary[rate]["loss_gap"], label=f"loss gap with p = {rate:g} (nats)")
-    report.metric("test_acc_p0", summary[0.0]["test_acc"], label="test accuracy without dropout (mean)")
-    report.metric("test_acc_dropout", summary[rate]["test_acc"], label=f"test accuracy with p = {rate:g} (mean)")
+            m[f"p{p:g}", k] = s[k]
+    m["verdict_rate"] = rate
+    m.record("gap_p0", summary[0.0]["gap"], label="accuracy gap without dropout (train - test, mean)")
+    m.record("gap_dropout", summary[rate]["gap"], label=f"accuracy gap with p = {rate:g} (mean)")
+    m.record("loss_gap_p0", summary[0.0]["loss_gap"], label="loss gap without dropout (test - train, nats)")
+    m.record("loss_gap_dropout", summary[rate]["loss_gap"], label=f"loss gap with p = {rate:g} (nats)")
+    m.record("test_acc_p0", summary[0.0]["test_acc"], label="test accuracy without dropout (mean)")
+    m.record("test_acc_dropout", summary[rate]["test_acc"], label=f"test accuracy with p = {rate:g} (mean)")
     for key, d in decisions.items():
-        report.metric(f"effect.{key}", d.to_dict())
-    report.metric("gap_reduction", decisions["gap"].estimate.mean,
-                  label="accuracy-gap reduction (mean over seeds)")
-    report.metric("gap_reduction_ci95", decisions["gap"].estimate.half_width,
-                  label="accuracy-gap reduction: 95% interval half-width (the noise)")
+        m["effect", key] = d.to_dict()
+    m.record("gap_reduction", decisions["gap"].estimate.mean, label="accuracy-gap reduction (mean over seeds)")
+    m.record("gap_reduction_ci95", decisions["gap"].estimate.half_width,
+             label="accuracy-gap reduction: 95% interval half-width (the noise)")
+    return m
 
 
 def _mc_section(report, mc, rate):
@@ -300,9 +298,10 @@ def _mc_section(report, mc, rate):
         ["AUROC of the plain softmax entropy", f"{mc['auroc_eval_entropy']:.3f}"],
     ], caption="AUROC: the probability that a random misclassified image has a higher entropy than a random "
                "correct one (0.5 = no signal). One network: a description, not a comparison.")
+    m = Metrics(report)
     for k in ("mc_accuracy", "eval_accuracy", "entropy_correct", "entropy_wrong", "std_correct", "std_wrong",
               "auroc_entropy", "auroc_eval_entropy", "n_wrong"):
-        report.metric(f"mc.{k}", mc[k])
+        m["mc", k] = mc[k]
     higher = mc["entropy_wrong"] > mc["entropy_correct"]
     report.finding(f"MC dropout (p = {rate:g}, T = {mc['T']}): mean accuracy {mc['mc_accuracy']:.3f} vs "
                    f"{mc['eval_accuracy']:.3f} in eval mode; entropy {mc['entropy_wrong']:.3f} nats on errors vs "
@@ -311,41 +310,35 @@ def _mc_section(report, mc, rate):
                    f"{mc['auroc_entropy']:.2f}).")
 
 
-def run(ctx):
-    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ..report import Report
-
-    cfg = settings(ctx.quick)
-    rate, n_seeds = VERDICT_RATE, cfg["seeds"]
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
+def _describe(report, cfg, data, rate):
+    """The data note and the model, written before the results."""
     report.text(CONVENTION)
-    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
-    X_tr, y_tr, X_te, y_te = data.X_train, data.y_train, data.X_test, data.y_test
-    report.data_note = (f"{ctx.data_note} The training slice is small on purpose: {len(y_tr)} class-balanced "
-                        f"images, which the network can memorize; the {len(y_te):,} test images make one run's test "
-                        "accuracy precise.")
-    report.text(f"Model: MLP {int(np.prod(X_tr.shape[1:]))} -> {' -> '.join(map(str, cfg['hidden']))} -> "
+    report.data_note = (f"{data.note()} The training slice is small on purpose: {len(data.y_train)} class-balanced "
+                        f"images, which the network can memorize; the {len(data.y_test):,} test images make one run's "
+                        "test accuracy precise.")
+    report.text(f"Model: MLP {int(np.prod(data.X_train.shape[1:]))} -> {' -> '.join(map(str, cfg['hidden']))} -> "
                 f"{data.num_classes}, ReLU, Dropout(p) after each hidden layer; Adam lr {cfg['lr']:g}, batch "
-                f"{cfg['batch_size']}, {cfg['epochs']} epochs; {n_seeds} seeds, each giving every rate the same "
+                f"{cfg['batch_size']}, {cfg['epochs']} epochs; {cfg['seeds']} seeds, each giving every rate the same "
                 f"initial weights and batch order. The verdict compares p = {rate:g} (fixed before the run) with "
                 "p = 0, seed by seed.")
     report.config.update(cfg, verdict_rate=rate)
 
-    jobs = [{"p": p, "X_train": X_tr, "y_train": y_tr, "X_test": X_te, "y_test": y_te, "hidden": cfg["hidden"],
-             "epochs": cfg["epochs"], "lr": cfg["lr"], "batch_size": cfg["batch_size"],
+
+def _sweep(ctx, cfg, data, rate) -> list:
+    """Every rate from every seed (the same weights and batch order for every rate of a seed); MC dropout on the
+    first seed's p = ``rate`` network."""
+    jobs = [{"p": p, "X_train": data.X_train, "y_train": data.y_train, "X_test": data.X_test, "y_test": data.y_test,
+             "hidden": cfg["hidden"], "epochs": cfg["epochs"], "lr": cfg["lr"], "batch_size": cfg["batch_size"],
              "seed": ctx.seed_for("dropout", "run", r), "seed_index": r,
              "mc_T": cfg["mc_T"] if r == 0 and p == rate else 0, "every": cfg["every"]}
-            for r in range(n_seeds) for p in cfg["rates"]]
-    ctx.log(f"dropout: training {len(jobs)} networks ({len(cfg['rates'])} rates x {n_seeds} seeds)")
-    results = ctx.map(train_dropout_model, jobs)
-    summary = summarize(results)
-    rates = sorted(summary)
-    supported, because, decisions = dropout_verdict(summary, rate=rate)
+            for r in range(cfg["seeds"]) for p in cfg["rates"]]
+    ctx.log(f"dropout: training {len(jobs)} networks ({len(cfg['rates'])} rates x {cfg['seeds']} seeds)")
+    return ctx.map(train_dropout_model, jobs)
 
+
+def _results_section(report, results, summary, n_seeds):
     report.section("The train/test gap against the dropout rate")
-    report.figure(_curves_figure(results, rates), "dropout_curves",
+    report.figure(_curves_figure(results, sorted(summary)), "dropout_curves",
                   "Accuracy and loss on the training slice (solid) and the test set (dashed) during training, "
                   "dropout off for both, for the first seed; the colour is the dropout rate (colorbar).")
     report.figure(_gap_figure(summary, n_seeds), "dropout_gap",
@@ -355,9 +348,9 @@ def run(ctx):
                  _table(summary),
                  caption=f"After the last epoch, both sets evaluated with dropout off: means over {n_seeds} seeds, "
                          "± the 95% interval's half-width where the verdict uses the number.")
-    _metrics(report, summary, decisions, rate)
-    _mc_section(report, next(r for r in results if r["p"] == rate and r.get("mc"))["mc"], rate)
 
+
+def _findings(report, summary, rate, supported, quick, n_train, n_seeds):
     s0 = summary[0.0]
     report.finding(f"Without dropout the network reaches {s0['train_acc']:.3f} training accuracy but "
                    f"{s0['test_acc']:.3f} test accuracy: gap {s0['gap']:.3f} (mean of {n_seeds} seeds).")
@@ -365,8 +358,23 @@ def run(ctx):
         report.finding(f"Training accuracy is {summary[rate]['train_acc']:.3f} with and without dropout here: the "
                        "accuracy gap measures the test accuracy alone; the loss gap also shows how much more "
                        "confident (and wrong) the memorizing network is on the test set.")
-    if supported is None and ctx.quick:
-        report.finding(f"Quick mode's {n_seeds} seeds on a {len(y_tr)}-image slice are too few to separate an "
+    if supported is None and quick:
+        report.finding(f"Quick mode's {n_seeds} seeds on a {n_train}-image slice are too few to separate an "
                        "effect of this size from the noise; the full run (more data, a larger test set) decides it.")
-    report.conclude(supported, because, rule=stats.rule_text(n_seeds, quick=ctx.quick))
+
+
+def run(ctx):
+    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    rate = VERDICT_RATE
+    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
+    _describe(report, cfg, data, rate)
+    results = _sweep(ctx, cfg, data, rate)                              # sweep
+    summary = summarize(results)                                        # measure
+    supported, because, decisions = dropout_verdict(summary, rate=rate)  # verdict
+    _measure(report, summary, decisions, rate)                          # report
+    _results_section(report, results, summary, cfg["seeds"])
+    _mc_section(report, next(r for r in results if r["p"] == rate and r.get("mc"))["mc"], rate)
+    _findings(report, summary, rate, supported, ctx.quick, len(data.y_train), cfg["seeds"])
+    report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 
 __all__ = ["CLAIM", "NAME", "RECIPES", "TITLE", "bootstrap_trainer", "ensemble_verdict", "prefix_scores", "run",
            "settings"]
@@ -54,12 +55,13 @@ REFERENCES = (
 )
 
 #: ``replicates``: independent bagging ensembles (their spread is the noise the verdict is judged against).
-_SETTINGS = {
-    True: {"n_train": 1600, "n_test": 4000, "members": 5, "replicates": 4, "hidden": [64], "epochs": 15, "lr": 2e-3,
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"n_train": 1600, "n_test": 4000, "members": 5, "replicates": 4, "hidden": [64], "epochs": 15, "lr": 2e-3,
            "batch_size": 32},
-    False: {"n_train": 10000, "n_test": 10000, "members": 6, "replicates": 3, "hidden": [256], "epochs": 8,
-            "lr": 1e-3, "batch_size": 64},
-}
+    full={"n_train": 10000, "n_test": 10000, "members": 6, "replicates": 3, "hidden": [256], "epochs": 8, "lr": 1e-3,
+          "batch_size": 64})
+settings = EXPERIMENT.settings
 
 
 def bootstrap_trainer(model, train_arrays, validation_arrays, data_rng, settings):
@@ -74,12 +76,6 @@ def bootstrap_trainer(model, train_arrays, validation_arrays, data_rng, settings
     n = len(train_arrays[0])
     idx = data_rng.integers(0, n, size=n)
     return default_trainer(model, tuple(a[idx] for a in train_arrays), validation_arrays, data_rng, settings)
-
-
-def settings(quick: bool) -> dict:
-    """The experiment's sizes for quick (True) or full (False) mode (a copy)."""
-    s = _SETTINGS[bool(quick)]
-    return {k: list(v) if isinstance(v, list) else v for k, v in s.items()}
 
 
 def _nll(probs, y):
@@ -217,7 +213,7 @@ def _recipe_table(report, recipe, sc, note=""):
                        ("pairwise_disagreement", last["pairwise_disagreement"]),
                        ("oracle_acc", last["oracle_acc"]), ("member_acc", last["member_acc"]),
                        ("acc_by_k", [s["mean_acc"] for s in sc])):
-        report.metric(f"{recipe}.{key}", value)
+        Metrics(report)[recipe, key] = value
     report.finding(f"{recipe}{note}: averaging {last['k']} members gives {last['mean_acc']:.4f} against the best "
                    f"member's {last['best_member_acc']:.4f} ({last['mean_acc'] - last['best_member_acc']:+.4f}) and "
                    f"the average member's {last['mean_member_acc']:.4f}; majority vote {last['vote_acc']:.4f}; "
@@ -227,35 +223,25 @@ def _recipe_table(report, recipe, sc, note=""):
 
 def _headline(report, K, R, gains, decision, replicas, scores):
     """The verdict's numbers as metrics (the headline ones labelled)."""
-    ens_mean = float(np.mean([sc[-1]["mean_acc"] for sc in replicas]))
-    best_mean = float(np.mean([sc[-1]["best_member_acc"] for sc in replicas]))
-    report.metric("members", K)
-    report.metric("replicates", R)
-    report.metric("replicate_gains", gains)
-    report.metric("effect.gain_over_best", decision.to_dict())
-    report.metric("ensemble_acc", ens_mean, label=f"bagging ensemble of {K}: test accuracy (mean of {R} replicates)")
-    report.metric("best_member_acc", best_mean, label="its best member: test accuracy (mean of replicates)")
-    report.metric("mean_member_acc", float(np.mean([sc[-1]["mean_member_acc"] for sc in replicas])),
-                  label="its average member: test accuracy")
-    report.metric("gain_over_best", decision.estimate.mean, label="gain over the best member (mean of replicates)")
-    report.metric("gain_over_best_ci95", decision.estimate.half_width,
-                  label="gain over the best member: 95% interval half-width (the noise)")
-    report.metric("seeds.gain", scores["seeds"][-1]["mean_acc"] - scores["seeds"][-1]["best_member_acc"],
-                  label="seeds only (one ensemble): gain over its best member")
+    m = Metrics(report)
+    m["members"], m["replicates"], m["replicate_gains"] = K, R, gains
+    m["effect", "gain_over_best"] = decision.to_dict()
+    m.record("ensemble_acc", float(np.mean([sc[-1]["mean_acc"] for sc in replicas])),
+             label=f"bagging ensemble of {K}: test accuracy (mean of {R} replicates)")
+    m.record("best_member_acc", float(np.mean([sc[-1]["best_member_acc"] for sc in replicas])),
+             label="its best member: test accuracy (mean of replicates)")
+    m.record("mean_member_acc", float(np.mean([sc[-1]["mean_member_acc"] for sc in replicas])),
+             label="its average member: test accuracy")
+    m.record("gain_over_best", decision.estimate.mean, label="gain over the best member (mean of replicates)")
+    m.record("gain_over_best_ci95", decision.estimate.half_width,
+             label="gain over the best member: 95% interval half-width (the noise)")
+    m.record(("seeds", "gain"), scores["seeds"][-1]["mean_acc"] - scores["seeds"][-1]["best_member_acc"],
+             label="seeds only (one ensemble): gain over its best member")
 
 
-def run(ctx):
-    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ...training.ensemble import Ensemble
-    from ..report import Report
-
-    cfg = settings(ctx.quick)
+def _setup(ctx, cfg, report, data) -> tuple:
+    """``(spec, seeds, bagging seeds, executor)``; the setup described in the report."""
     K, R = cfg["members"], cfg["replicates"]
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
-    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
-    X_te, y_te = data.X_test, data.y_test
     report.data_note = ctx.data_note
     report.config.update(cfg)
     executor = getattr(ctx, "executor", None)
@@ -273,16 +259,24 @@ def run(ctx):
                 f"{cfg['epochs']} epochs), each from its own seed; executor: {executor_note}. Bagging: {R} "
                 f"independent ensembles (replicates) of {K} members; seeds only: one ensemble of {K} members with the "
                 "first replicate's seeds, without resampling.")
-    bag = _train(ctx, cfg, spec, data, "bagging", bag_seeds, executor)
-    plain = _train(ctx, cfg, spec, data, "seeds", seeds, executor)
+    return spec, seeds, bag_seeds, executor
+
+
+def _scores(bag, plain, K, R, X_te, y_te) -> tuple:
+    """``(replicas, scores, gains)``: each bagging replicate's prefix scores, the first replicate's and the
+    seeds-only ensemble's, and each replicate's gain over its best member."""
+    from ...training.ensemble import Ensemble
+
     members = list(bag.members)
     replicas = [prefix_scores(Ensemble(members[r * K:(r + 1) * K]), X_te, y_te) for r in range(R)]
     scores = {"bagging": replicas[0], "seeds": prefix_scores(plain, X_te, y_te)}
-    gains = [sc[-1]["mean_acc"] - sc[-1]["best_member_acc"] for sc in replicas]
+    return replicas, scores, [sc[-1]["mean_acc"] - sc[-1]["best_member_acc"] for sc in replicas]
+
+
+def _write(report, K, R, replicas, scores, gains, decision):
+    """Figure, tables, headline numbers and findings."""
     ens_mean = float(np.mean([sc[-1]["mean_acc"] for sc in replicas]))
     best_mean = float(np.mean([sc[-1]["best_member_acc"] for sc in replicas]))
-    supported, because, decision = ensemble_verdict(gains, ens_mean, best_mean)
-
     report.section("Accuracy of 1...K members against the best single member")
     report.figure(_curve_figure(scores, gains), "ensemble_members",
                   "Top: test accuracy of the average of the first k members (mean of probabilities and majority "
@@ -308,6 +302,22 @@ def run(ctx):
         report.finding(f"Bagging buys diversity with accuracy: each bagged member trains on ~63% distinct images, so "
                        f"the bagged ensemble ({main['mean_acc']:.4f}) beats its own members but not the best member "
                        f"trained on all the data ({seeds_last['best_member_acc']:.4f}).")
+
+
+def run(ctx):
+    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    K, R = cfg["members"], cfg["replicates"]
+    data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
+    spec, seeds, bag_seeds, executor = _setup(ctx, cfg, report, data)
+    bag = _train(ctx, cfg, spec, data, "bagging", bag_seeds, executor)              # sweep
+    plain = _train(ctx, cfg, spec, data, "seeds", seeds, executor)
+    replicas, scores, gains = _scores(bag, plain, K, R, data.X_test, data.y_test)  # measure
+    supported, because, decision = ensemble_verdict(                                # verdict
+        gains, float(np.mean([sc[-1]["mean_acc"] for sc in replicas])),
+        float(np.mean([sc[-1]["best_member_acc"] for sc in replicas])))
+    _write(report, K, R, replicas, scores, gains, decision)                         # report
+    seeds_last = scores["seeds"][-1]
     report.conclude(supported, f"{because} (Bagging, {R} replicates of {K} members. Seeds only, one ensemble, not "
                                f"judged: {seeds_last['mean_acc']:.4f} vs its best member "
                                f"{seeds_last['best_member_acc']:.4f}.)",

@@ -43,6 +43,7 @@ import time
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 from . import _deepnet as D
 
 NAME = "init"
@@ -82,14 +83,13 @@ REFERENCES = (
 #: A zero-init layer counts as symmetric when its units differ by less than this (relative).
 SYMMETRIC = 1e-6
 
-
-def sizes(quick: bool) -> dict:
-    """The sizes of both parts for quick or full mode."""
-    if quick:
-        return {"depth": 5, "width": 32, "steps": 150, "lr": 0.05, "deep_depth": 30, "deep_width": 64,
-                "deep_steps": 200, "deep_lr": 0.01, "batch_size": 64, "probe": 256, "bins": 30, "seeds": 3}
-    return {"depth": 10, "width": 64, "steps": 1500, "lr": 0.05, "deep_depth": 30, "deep_width": 64,
-            "deep_steps": 1500, "deep_lr": 0.01, "batch_size": 64, "probe": 512, "bins": 40, "seeds": 3}
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"depth": 5, "width": 32, "steps": 150, "lr": 0.05, "deep_depth": 30, "deep_width": 64, "deep_steps": 200,
+           "deep_lr": 0.01, "batch_size": 64, "probe": 256, "bins": 30, "seeds": 3},
+    full={"depth": 10, "width": 64, "steps": 1500, "lr": 0.05, "deep_depth": 30, "deep_width": 64, "deep_steps": 1500,
+          "deep_lr": 0.01, "batch_size": 64, "probe": 512, "bins": 40, "seeds": 3})
+settings = sizes = EXPERIMENT.settings  # ``sizes``: this module's earlier name for it
 
 
 def histogram(values, lo, hi, bins):
@@ -241,7 +241,7 @@ def _diagnose_deep(report, X, num_classes, depth, width, seed):
         first, mid, last = rep.rows[0], rep.rows[len(rep.rows) // 2], rep.rows[-1]
         rows.append([LABELS[i], f"{first.act_var:.2g}", f"{mid.act_var:.2g}", f"{last.act_var:.2g}",
                      f"{last.act_ratio:.2f}"])
-        report.metric(f"deep.diag.act_var_last.{i}", last.act_var)
+        Metrics(report)["deep", "diag", "act_var_last", i] = last.act_var
         said += [f"{LABELS[i]}: {s}" for s in rep.findings()[:2]]
     report.table(["init", "Var[y] layer 1", f"Var[y] layer {len(rep.rows) // 2 + 1}", f"Var[y] layer {len(rep.rows)}",
                   "measured / predicted (last)"], rows,
@@ -275,34 +275,33 @@ def _sweep(ctx, cfg, common):
     return results[:len(deep)], results[len(deep):], time.perf_counter() - t0
 
 
-def _metrics(report, res, deep_res, grid_seeds, deep_seeds, L, chance_loss):
+def _measure(report, res, deep_res, grid_seeds, deep_seeds, L, chance_loss) -> Metrics:
+    """Every number of the report, under its structured name; the first seed unless ``seeds``."""
+    m = Metrics(report)
     for (a, i), r in res.items():
-        report.metric(f"accuracy.{a}.{i}", r["accuracy"])
-        report.metric(f"initial_loss.{a}.{i}", r["loss"][0])
-        report.metric(f"final_loss.{a}.{i}", r["loss"][-1])
-        report.metric(f"act_std_last.{a}.{i}", r["act_std"][-1])
+        m["accuracy", a, i] = r["accuracy"]
+        m["initial_loss", a, i], m["final_loss", a, i] = r["loss"][0], r["loss"][-1]
+        m["act_std_last", a, i] = r["act_std"][-1]
     for a in ACTIVATIONS:
-        report.metric(f"zeros.unit_spread.{a}", max(res[(a, "zeros")]["spread"]),
-                      label=f"zero init, {a}: how different the hidden units end up (0: identical)")
-        report.metric(f"unit_spread_min.{a}", min(max(res[(a, i)]["spread"]) for i in INITS if i != "zeros"))
+        m.record(("zeros", "unit_spread", a), max(res[(a, "zeros")]["spread"]),
+                 label=f"zero init, {a}: how different the hidden units end up (0: identical)")
+        m["unit_spread_min", a] = min(max(res[(a, i)]["spread"]) for i in INITS if i != "zeros")
     for (a, i), values in grid_seeds.items():
-        report.metric(f"seeds.accuracy.{a}.{i}", values)
+        m["seeds", "accuracy", a, i] = values
     for i, r in deep_res.items():
-        report.metric(f"deep.loss_initial.{i}", r["loss"][0])
-        report.metric(f"deep.loss_final.{i}", r["loss"][-1])
-        report.metric(f"deep.loss_ratio.{i}", loss_ratio(r["loss"]))
-        report.metric(f"deep.loss_ratio_mean.{i}", float(np.mean(deep_seeds[i])),
-                      label=f"{L}-layer ReLU net, {LABELS[i]}: final / initial loss (mean over seeds)")
-        report.metric(f"seeds.deep.loss_ratio.{i}", deep_seeds[i])
-        report.metric(f"deep.accuracy.{i}", r["accuracy"])
-        report.metric(f"deep.act_std_first.{i}", r["act_std"][0])
-        report.metric(f"deep.act_std_last.{i}", r["act_std"][-1])
-        report.metric(f"deep.std_ratio.{i}", r["act_std"][-1] / r["act_std"][0] if r["act_std"][0] > 0 else math.nan,
-                      label=f"measured: {LABELS[i]} activation std, layer {L} over layer 1")
-    report.metric("deep.std_ratio_theory", float(std_theory(L)[-1]),
-                  label=f"theory: LeCun/Glorot activation std, layer {L} over layer 1")
-    report.metric("deep.depth", L)
-    report.metric("chance_loss", chance_loss)
+        m["deep", "loss_initial", i], m["deep", "loss_final", i] = r["loss"][0], r["loss"][-1]
+        m["deep", "loss_ratio", i] = loss_ratio(r["loss"])
+        m.record(("deep", "loss_ratio_mean", i), float(np.mean(deep_seeds[i])),
+                 label=f"{L}-layer ReLU net, {LABELS[i]}: final / initial loss (mean over seeds)")
+        m["seeds", "deep", "loss_ratio", i] = deep_seeds[i]
+        m["deep", "accuracy", i] = r["accuracy"]
+        m["deep", "act_std_first", i], m["deep", "act_std_last", i] = r["act_std"][0], r["act_std"][-1]
+        m.record(("deep", "std_ratio", i), r["act_std"][-1] / r["act_std"][0] if r["act_std"][0] > 0 else math.nan,
+                 label=f"measured: {LABELS[i]} activation std, layer {L} over layer 1")
+    m.record(("deep", "std_ratio_theory"), float(std_theory(L)[-1]),
+             label=f"theory: LeCun/Glorot activation std, layer {L} over layer 1")
+    m["deep", "depth"], m["chance_loss"] = L, chance_loss
+    return m
 
 
 def _text(report, cfg, data, chance_loss):
@@ -366,8 +365,8 @@ def _figures(report, res, deep_res, cfg, data, chance_loss):
                   "theory line), with He it stays constant.")
 
 
-def _tables(report, res, grid_seeds, deep_seeds, cfg):
-    m, L = report.metrics, cfg["deep_depth"]
+def _tables(report, m, res, grid_seeds, deep_seeds, cfg):
+    L = cfg["deep_depth"]
 
     def acc(a, i):
         return stats.estimate(grid_seeds[(a, i)]).text(".3f") if (a, i) in grid_seeds and cfg["seeds"] > 1 \
@@ -382,19 +381,18 @@ def _tables(report, res, grid_seeds, deep_seeds, cfg):
                                  for a in ACTIVATIONS] for i in INITS],
                  "Probe loss at the start and the end of training, first seed (n/a: diverged).")
     report.table(["init", "loss start → end", "end / start (all seeds)", f"std layer 1 → layer {L}", "test accuracy"],
-                 [[LABELS[i], f"{_fmt(m[f'deep.loss_initial.{i}'])} → {_fmt(m[f'deep.loss_final.{i}'])}",
+                 [[LABELS[i], f"{_fmt(m['deep', 'loss_initial', i])} → {_fmt(m['deep', 'loss_final', i])}",
                    stats.estimate(deep_seeds[i]).text(".2f"),
-                   f"{_fmt(m[f'deep.act_std_first.{i}'], '.2g')} → {_fmt(m[f'deep.act_std_last.{i}'], '.2g')}",
-                   f"{m[f'deep.accuracy.{i}']:.1%}"] for i in DEEP_INITS],
+                   f"{_fmt(m['deep', 'act_std_first', i], '.2g')} → {_fmt(m['deep', 'act_std_last', i], '.2g')}",
+                   f"{m['deep', 'accuracy', i]:.1%}"] for i in DEEP_INITS],
                  f"The {L}-layer ReLU net, first seed except the loss ratio (mean ± 95% half-width over "
                  f"{cfg['seeds']} seeds). Theory for LeCun: the std shrinks by (1/2)^(({L}-1)/2) = "
-                 f"{m['deep.std_ratio_theory']:.2g} from layer 1 to layer {L}.")
+                 f"{m['deep', 'std_ratio_theory']:.2g} from layer 1 to layer {L}.")
 
 
-def _findings(report, res, L):
-    m = report.metrics
+def _findings(report, m, res, L):
     for a in ACTIVATIONS:
-        s, other = m[f"zeros.unit_spread.{a}"], m[f"unit_spread_min.{a}"]
+        s, other = m["zeros", "unit_spread", a], m["unit_spread_min", a]
         same = s is not None and s < SYMMETRIC
         report.finding(f"Zero init, {a}: after training the units of each hidden layer differ by at most {s:.2g} "
                        f"(relative) — {'all identical: the symmetry is never broken' if same else 'not identical'}; "
@@ -407,28 +405,24 @@ def _findings(report, res, L):
                    "larger (the deep-learning tutorials of Bengio's group use 4x Glorot's scale for sigmoid).")
     for i in ("lecun", "xavier"):
         report.finding(f"{L}-layer ReLU net, {LABELS[i]}: activation std falls from "
-                       f"{_fmt(m[f'deep.act_std_first.{i}'], '.2g')} to {_fmt(m[f'deep.act_std_last.{i}'], '.2g')} "
-                       f"(ratio {_fmt(m[f'deep.std_ratio.{i}'], '.2g')}; theory {m['deep.std_ratio_theory']:.2g}); He's "
-                       f"ratio is {_fmt(m['deep.std_ratio.he'], '.2g')}.")
+                       f"{_fmt(m['deep', 'act_std_first', i], '.2g')} to {_fmt(m['deep', 'act_std_last', i], '.2g')} "
+                       f"(ratio {_fmt(m['deep', 'std_ratio', i], '.2g')}; theory {m['deep', 'std_ratio_theory']:.2g}); "
+                       f"He's ratio is {_fmt(m['deep', 'std_ratio', 'he'], '.2g')}.")
 
 
-def run(ctx):
-    """Run both parts and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
-    from ..report import Report
-
-    cfg = sizes(ctx.quick)
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
+def _data(ctx, report) -> tuple:
+    """``(X, y, X_test, y_test, num_classes)``: the images flattened and standardized; the data note set."""
     data = ctx.images()
     X, X_test = D.flatten_standardize(data.X_train, data.X_test)
     y, y_test = data.y_train.astype(np.int64), data.y_test.astype(np.int64)
-    chance_loss = math.log(data.num_classes)
     report.data_note = data.note() + (" Inputs are flattened and standardized with the training set's mean and "
                                       "std (unit-variance inputs are what the init formulas assume).")
-    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "batch_size": cfg["batch_size"],
-              "probe": cfg["probe"], "bins": cfg["bins"]}
-    deep_all, grid_all, sweep_s = _sweep(ctx, cfg, common)
+    return X, y, X_test, y_test, data
+
+
+def _by_seed(deep_all, grid_all) -> tuple:
+    """``(deep_res, res, deep_seeds, grid_seeds)``: the first seed's runs by init (and activation), and the
+    verdict's per-seed numbers: the deep nets' loss ratios, the judged grid cells' accuracies."""
     deep_res = {r["init"]: r for r in deep_all if r["seed_index"] == 0}
     res = {(r["activation"], r["init"]): r for r in grid_all if r["seed_index"] == 0}
     deep_seeds = {i: [loss_ratio(r["loss"]) for r in sorted(deep_all, key=lambda r: r["seed_index"]) if r["init"] == i]
@@ -437,19 +431,34 @@ def run(ctx):
     for r in sorted(grid_all, key=lambda r: r["seed_index"]):
         if r["activation"] in JUDGED and r["init"] in (*GOOD, *BAD):
             grid_seeds.setdefault((r["activation"], r["init"]), []).append(r["accuracy"])
-    _metrics(report, res, deep_res, grid_seeds, deep_seeds, cfg["deep_depth"], chance_loss)
+    return deep_res, res, deep_seeds, grid_seeds
+
+
+def run(ctx):
+    """Run both parts and return the :class:`~nnbasics.lab.report.Report` (module docstring)."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    X, y, X_test, y_test, data = _data(ctx, report)
+    chance_loss = math.log(data.num_classes)
+    common = {"X": X, "y": y, "X_test": X_test, "y_test": y_test, "batch_size": cfg["batch_size"],
+              "probe": cfg["probe"], "bins": cfg["bins"]}
+    # sweep
+    deep_all, grid_all, sweep_s = _sweep(ctx, cfg, common)
+    deep_res, res, deep_seeds, grid_seeds = _by_seed(deep_all, grid_all)
+    # measure, verdict
+    m = _measure(report, res, deep_res, grid_seeds, deep_seeds, cfg["deep_depth"], chance_loss)
+    supported, because, decisions = verdict(deep_seeds, grid_seeds)
+    for k, d in decisions.items():
+        m["effect", k] = d.to_dict()
+    # report
     report.timings["sweep_s"] = round(sweep_s, 3)
     report.config.update({"sizes": cfg, "optimizer": "SGD momentum 0.9, gradient-norm clip 5",
                           "thresholds": {"fall": FALL, "stall": STALL, "symmetric": SYMMETRIC},
                           "judged_activations": list(JUDGED)})
     _text(report, cfg, data, chance_loss)
     _figures(report, res, deep_res, cfg, data, chance_loss)
-    _tables(report, res, grid_seeds, deep_seeds, cfg)
-    _findings(report, res, cfg["deep_depth"])
+    _tables(report, m, res, grid_seeds, deep_seeds, cfg)
+    _findings(report, m, res, cfg["deep_depth"])
     _diagnose_deep(report, X[:cfg["probe"]], data.num_classes, cfg["deep_depth"], cfg["deep_width"],
                    ctx.seed_for(NAME, "deep", "weights"))
-    supported, because, decisions = verdict(deep_seeds, grid_seeds)
-    for k, d in decisions.items():
-        report.metric(f"effect.{k}", d.to_dict())
     report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report

@@ -51,6 +51,7 @@ from ..._validate import check_int, is_real
 from ...tensor import as_tensor
 from ...training.callbacks import Callback
 from .. import stats
+from ..experiment import Experiment
 
 __all__ = ["CELLS", "CLAIM", "NAME", "TITLE", "build_recurrent", "longest_solved", "loss_gradient_norms", "recall_task",
            "rnn_verdict", "run", "settings", "summarize", "train_recall"]
@@ -75,20 +76,15 @@ REFERENCES = (
       "12(10)."), "https://doi.org/10.1162/089976600300015015"),
 )
 
-_SETTINGS = {
-    True: {"delays": [5, 15, 30], "repeats": 4, "steps": 300, "batch_size": 32, "lr": 1e-2, "hidden": 32,
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"delays": [5, 15, 30], "repeats": 4, "steps": 300, "batch_size": 32, "lr": 1e-2, "hidden": 32,
            "n_symbols": 4, "noise": 1.0, "gate_bias": 3.0, "n_test": 500, "patience": 20, "grad_batch": 64,
            "baseline_steps": 150},
-    False: {"delays": [5, 10, 20, 40, 60, 80], "repeats": 3, "steps": 1500, "batch_size": 32, "lr": 1e-2,
-            "hidden": 32, "n_symbols": 4, "noise": 0.5, "gate_bias": 3.0, "n_test": 2000, "patience": 20,
-            "grad_batch": 256, "baseline_steps": 300},
-}
-
-
-def settings(quick: bool) -> dict:
-    """The experiment's sizes for quick (True) or full (False) mode (a copy)."""
-    s = _SETTINGS[bool(quick)]
-    return {k: list(v) if isinstance(v, list) else v for k, v in s.items()}
+    full={"delays": [5, 10, 20, 40, 60, 80], "repeats": 3, "steps": 1500, "batch_size": 32, "lr": 1e-2, "hidden": 32,
+          "n_symbols": 4, "noise": 0.5, "gate_bias": 3.0, "n_test": 2000, "patience": 20, "grad_batch": 256,
+          "baseline_steps": 300})
+settings = EXPERIMENT.settings
 
 
 # ------------------------------------------------------------------ the task
