@@ -33,10 +33,11 @@ import numpy as np
 
 from ..._validate import is_int
 from .. import stats
-from ..experiment import Experiment
+from ..experiment import Experiment, Metrics
 
-__all__ = ["CLAIM", "NAME", "TITLE", "build_image_model", "cnn_verdict", "feature_maps", "first_conv_filters",
-           "matched_hidden", "parameter_count", "run", "settings", "shift_images", "train_image_model"]
+__all__ = ["CLAIM", "EXPERIMENT", "NAME", "TITLE", "build_image_model", "cnn_verdict", "feature_maps",
+           "first_conv_filters", "matched_hidden", "parameter_count", "run", "settings", "shift_images",
+           "train_image_model"]
 
 NAME = "cnn"
 TITLE = "CNNs win on images: an MLP against a CNN, the translation test, learned filters and feature maps"
@@ -398,37 +399,36 @@ def _learned(report, cnn_model, X_te, y_te, class_names):
         report.figure(_maps_figure(X_te[k], maps, i), f"feature_maps_conv{i + 1}",
                       f"A test image of class \"{class_names[int(y_te[k])]}\" through conv layer {i + 1} and its "
                       "ReLU: each map lights up where its filter's pattern occurs, wherever that is in the image.")
-    report.metric("filters_shape", list(filt.shape))
+    Metrics(report)["filters_shape"] = list(filt.shape)
 
 
 def _record(report, by_seed, specs, decisions, drops, cfg, sizes):
     """The metrics (headline ones labelled) and the findings; ``sizes`` = (training images, test images)."""
-    n_seeds = cfg["seeds"]
+    m, n_seeds = Metrics(report), cfg["seeds"]
+    mean = {n: float(np.mean([r["test_acc"] for r in by_seed[n]])) for n in specs}
+    params = {n: by_seed[n][0]["params"] for n in specs}
     for n in specs:
-        accs = [r["test_acc"] for r in by_seed[n]]
-        report.metric(f"{n}_test_acc", float(np.mean(accs)), label=f"{n}: test accuracy (mean over seeds)")
-        report.metric(f"{n}_test_accs", accs)
-        report.metric(f"{n}_train_acc", float(np.mean([r["curves"]["train_acc"][-1] for r in by_seed[n]])))
-        report.metric(f"{n}_params", by_seed[n][0]["params"], label=f"{n}: parameters")
-        report.metric(f"{n}_shift_acc", [float(np.mean([r["shift_acc"][j] for r in by_seed[n]]))
-                                         for j in range(len(cfg["shifts"]))])
-        report.metric(f"{n}_shift_drop", float(np.mean(drops[n])),
-                      label=f"{n}: accuracy lost to a {max(cfg['shifts'])}-pixel shift")
-        report.metric(f"{n}_seconds", float(np.mean([r["seconds"] for r in by_seed[n]])))
+        m.record(f"{n}_test_acc", mean[n], label=f"{n}: test accuracy (mean over seeds)")
+        m[f"{n}_test_accs"] = [r["test_acc"] for r in by_seed[n]]
+        m[f"{n}_train_acc"] = float(np.mean([r["curves"]["train_acc"][-1] for r in by_seed[n]]))
+        m.record(f"{n}_params", params[n], label=f"{n}: parameters")
+        m[f"{n}_shift_acc"] = [float(np.mean([r["shift_acc"][j] for r in by_seed[n]]))
+                               for j in range(len(cfg["shifts"]))]
+        m.record(f"{n}_shift_drop", float(np.mean(drops[n])),
+                 label=f"{n}: accuracy lost to a {max(cfg['shifts'])}-pixel shift")
+        m[f"{n}_seconds"] = float(np.mean([r["seconds"] for r in by_seed[n]]))
     for n, d in decisions.items():
-        report.metric(f"effect.cnn_minus_{n}", d.to_dict())
-    best_mlp = max((n for n in specs if n != "cnn"), key=lambda n: np.mean([r["test_acc"] for r in by_seed[n]]))
-    report.metric("best_mlp", best_mlp)
-    report.metric("cnn_minus_best_mlp", decisions[best_mlp].estimate.mean,
-                  label=f"CNN minus the better MLP ({best_mlp}): test accuracy (mean over seeds)")
+        m["effect", f"cnn_minus_{n}"] = d.to_dict()
+    best_mlp = max((n for n in specs if n != "cnn"), key=lambda n: mean[n])
+    m["best_mlp"] = best_mlp
+    m.record("cnn_minus_best_mlp", decisions[best_mlp].estimate.mean,
+             label=f"CNN minus the better MLP ({best_mlp}): test accuracy (mean over seeds)")
     for k, v in (("shifts", cfg["shifts"]), ("epochs", cfg["epochs"]), ("n_train", sizes[0]), ("n_test", sizes[1]),
                  ("seeds", n_seeds)):
-        report.metric(k, v)
-
-    m = report.metrics
-    report.finding(f"The CNN ({m['cnn_params']:,} parameters) reached {m['cnn_test_acc']:.3f} test accuracy; the "
-                   f"parameter-matched MLP ({m['mlp_params']:,}) {m['mlp_test_acc']:.3f} and the wide MLP "
-                   f"({m['mlp_wide_params']:,}) {m['mlp_wide_test_acc']:.3f} (means over {n_seeds} seeds).")
+        m[k] = v
+    report.finding(f"The CNN ({params['cnn']:,} parameters) reached {mean['cnn']:.3f} test accuracy; the "
+                   f"parameter-matched MLP ({params['mlp']:,}) {mean['mlp']:.3f} and the wide MLP "
+                   f"({params['mlp_wide']:,}) {mean['mlp_wide']:.3f} (means over {n_seeds} seeds).")
     less = stats.all_of(stats.decide(stats.paired(drops[n], drops["cnn"])) for n in specs if n != "cnn")
     report.finding(f"Shifting the test images by {max(cfg['shifts'])} pixels cost accuracy: "
                    + ", ".join(f"{n} {stats.estimate(drops[n]).text('.3f')}" for n in specs)
@@ -437,38 +437,30 @@ def _record(report, by_seed, specs, decisions, drops, cfg, sizes):
                       None: " -- whether the CNN lost less is within the noise."}[less])
 
 
-def run(ctx):
-    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ..report import Report
-
-    cfg = settings(ctx.quick)
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
+def _setup(ctx, cfg, report) -> tuple:
+    """``(data, arrays, specs, jobs)``: the images, the three models (the MLP sized to the CNN's parameter
+    count), and a job per model and seed, each seed shared by the three (the same batch order)."""
     data = ctx.images(n_train=cfg["n_train"], n_test=cfg["n_test"])
     X_tr, y_tr = np.ascontiguousarray(data.X_train, np.float32), np.asarray(data.y_train, np.int64)
     X_te, y_te = np.ascontiguousarray(data.X_test, np.float32), np.asarray(data.y_test, np.int64)
     report.data_note = data.note()
-
-    input_shape, C, n_seeds = tuple(data.input_shape), int(data.num_classes), cfg["seeds"]
+    input_shape, C = tuple(data.input_shape), int(data.num_classes)
     cnn_params = parameter_count(build_image_model(cfg["cnn"], input_shape, C, rng=0))
-    D = int(np.prod(input_shape))
-    specs = {"mlp": {"kind": "mlp", "hidden": [matched_hidden(cnn_params, D, C)]},
+    specs = {"mlp": {"kind": "mlp", "hidden": [matched_hidden(cnn_params, int(np.prod(input_shape)), C)]},
              "mlp_wide": {"kind": "mlp", "hidden": list(cfg["mlp_wide_hidden"])},
              "cnn": dict(cfg["cnn"])}
-    seeds, shift_seed = [ctx.seed_for("cnn", "train", *([r] if r else [])) for r in range(n_seeds)], \
-        ctx.seed_for("cnn", "shift")
+    seeds = [ctx.seed_for("cnn", "train", *([r] if r else [])) for r in range(cfg["seeds"])]
+    shift_seed = ctx.seed_for("cnn", "shift")
     common = {"X_train": X_tr, "y_train": y_tr, "X_test": X_te, "y_test": y_te, "epochs": cfg["epochs"],
               "lr": cfg["lr"], "batch_size": cfg["batch_size"], "shifts": cfg["shifts"],
               "shift_seed": shift_seed, "every": cfg["every"]}
-    jobs = [{"name": name, "spec": spec, "seed": seed, **common} for seed in seeds for name, spec in specs.items()]
-    results = ctx.map(train_image_model, jobs, desc="cnn: models x seeds")
-    by_seed = {n: [r for r in results if r["name"] == n] for n in specs}  # in seed order
-    first = [by_seed[n][0] for n in specs]
     report.config.update(settings=cfg, specs=specs, seeds={"train": seeds, "shift": shift_seed})
-    supported, because, decisions = cnn_verdict(
-        {n: {"test_accs": [r["test_acc"] for r in by_seed[n]], "params": by_seed[n][0]["params"]} for n in specs})
+    jobs = [{"name": name, "spec": spec, "seed": seed, **common} for seed in seeds for name, spec in specs.items()]
+    return data, (X_tr, y_tr, X_te, y_te), specs, jobs
 
+
+def _accuracy_section(report, cfg, by_seed, specs, D, C):
+    n_seeds = cfg["seeds"]
     report.text(f"Training: Adam lr {cfg['lr']:g}, batch {cfg['batch_size']}, {cfg['epochs']} epochs, cross-entropy; "
                 f"{n_seeds} seeds, each shared by the three models (so the same batch order); test accuracy after the "
                 "last epoch. `mlp` is sized to the CNN's parameter count, `mlp_wide` is far bigger on purpose.")
@@ -480,25 +472,40 @@ def run(ctx):
                    f"{np.mean([r['seconds'] for r in by_seed[n]]):.1f}"] for n in specs],
                  caption=f"Train and test accuracy (eval mode) after the last epoch: means over {n_seeds} seeds, test "
                          "accuracy ± the 95% interval's half-width.")
-    report.figure(_curves_figure(first), "curves",
+    report.figure(_curves_figure([by_seed[n][0] for n in specs]), "curves",
                   "Test accuracy and training loss per epoch (first seed). The CNN climbs faster and higher with "
                   "fewer parameters.")
 
+
+def _shift_section(report, cfg, by_seed, specs, drops, X_te, y_te, shift_seed, class_names):
     report.section("Translation test", "Each test image is moved by s pixels up, down, left or right (chosen at "
                    "random per image, the same for every model), the uncovered border filled with 0.")
-    report.figure(_samples_figure(X_te, y_te, max(cfg["shifts"]), shift_seed, data.class_names), "samples",
+    report.figure(_samples_figure(X_te, y_te, max(cfg["shifts"]), shift_seed, class_names), "samples",
                   "The data: one test image per class, and the same image shifted by the largest shift tested.")
     report.figure(_shift_figure(by_seed, list(specs), cfg["shifts"]), "translation",
-                  f"Accuracy against the shift (mean over {n_seeds} seeds, 95% intervals). Weight sharing and pooling "
-                  "make the CNN's features move with the pattern; the MLP's weights are tied to pixel positions.")
-    drops = {n: [r["shift_drop"] for r in by_seed[n]] for n in specs}
+                  f"Accuracy against the shift (mean over {cfg['seeds']} seeds, 95% intervals). Weight sharing and "
+                  "pooling make the CNN's features move with the pattern; the MLP's weights are tied to pixel "
+                  "positions.")
     report.table(["model"] + [f"shift {s} px" for s in cfg["shifts"]] + ["drop"],
                  [[n] + [f"{np.mean([r['shift_acc'][j] for r in by_seed[n]]):.3f}" for j in range(len(cfg["shifts"]))]
                   + [stats.estimate(drops[n]).text(".3f")] for n in specs],
                  caption="Test accuracy of shifted images (means over seeds); drop = accuracy at shift 0 minus at the "
                          "largest shift, ± the 95% interval's half-width.")
-    _learned(report, by_seed["cnn"][0]["model"], X_te, y_te, data.class_names)
 
+
+def run(ctx):
+    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    data, (X_tr, y_tr, X_te, y_te), specs, jobs = _setup(ctx, cfg, report)
+    results = ctx.map(train_image_model, jobs, desc="cnn: models x seeds")                      # sweep
+    by_seed = {n: [r for r in results if r["name"] == n] for n in specs}  # in seed order        # measure
+    drops = {n: [r["shift_drop"] for r in by_seed[n]] for n in specs}
+    supported, because, decisions = cnn_verdict(                                                # verdict
+        {n: {"test_accs": [r["test_acc"] for r in by_seed[n]], "params": by_seed[n][0]["params"]} for n in specs})
+    D, C = int(np.prod(data.input_shape)), int(data.num_classes)                                # report
+    _accuracy_section(report, cfg, by_seed, specs, D, C)
+    _shift_section(report, cfg, by_seed, specs, drops, X_te, y_te, jobs[0]["shift_seed"], data.class_names)
+    _learned(report, by_seed["cnn"][0]["model"], X_te, y_te, data.class_names)
     _record(report, by_seed, specs, decisions, drops, cfg, (len(y_tr), len(y_te)))
-    report.conclude(supported, because, rule=stats.rule_text(n_seeds, quick=ctx.quick))
+    report.conclude(supported, because, rule=stats.rule_text(cfg["seeds"], quick=ctx.quick))
     return report

@@ -22,8 +22,8 @@ from .. import stats
 from ..experiment import Experiment, Metrics
 from ._tracking import spearman, train_tracked, updates_to_epochs
 
-__all__ = ["CLAIM", "DATASET_SIZES", "NAME", "TITLE", "data_verdict", "fit_power_law", "learning_curve_point", "run",
-           "settings", "summarize"]
+__all__ = ["CLAIM", "DATASET_SIZES", "EXPERIMENT", "NAME", "TITLE", "data_verdict", "fit_power_law",
+           "learning_curve_point", "run", "settings", "summarize"]
 
 NAME = "data"
 TITLE = "Data: learning curves against the training-set size"

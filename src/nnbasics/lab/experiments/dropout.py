@@ -29,7 +29,7 @@ from ..experiment import Experiment, Metrics
 from ._tracking import accuracy_gap, train_tracked
 from ._uncertainty import mc_dropout_stats
 
-__all__ = ["CLAIM", "NAME", "TITLE", "VERDICT_RATE", "dropout_verdict", "run", "settings", "summarize",
+__all__ = ["CLAIM", "EXPERIMENT", "NAME", "TITLE", "VERDICT_RATE", "dropout_verdict", "run", "settings", "summarize",
            "train_dropout_model"]
 
 NAME = "dropout"

@@ -33,8 +33,8 @@ import numpy as np
 from .. import stats
 from ..experiment import Experiment, Metrics
 
-__all__ = ["CLAIM", "NAME", "RECIPES", "TITLE", "bootstrap_trainer", "ensemble_verdict", "prefix_scores", "run",
-           "settings"]
+__all__ = ["CLAIM", "EXPERIMENT", "NAME", "RECIPES", "TITLE", "bootstrap_trainer", "ensemble_verdict", "prefix_scores",
+           "run", "settings"]
 
 NAME = "ensemble"
 TITLE = "Ensembles: the average of K networks against the best single network"

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import dataclass
 
+from ..experiment import Experiment, Metrics
 from ..report import Report
 
 NAME = "hinton"
@@ -31,6 +33,8 @@ TITLE = "Hinton's four reasons, measured"
 CLAIM = ("Deep learning did not work in the 1980s for four reasons: \"our labelled datasets were thousands of times "
          "too small; our computers were millions of times too slow; we initialized the weights in a stupid way; "
          "we used the wrong type of non-linearity\" (Geoffrey Hinton).")
+
+EXPERIMENT = Experiment(NAME, TITLE, CLAIM)  # no settings of its own: each reason runs in this mode
 
 #: (experiment, Hinton's words), in his order.
 REASONS = (
@@ -100,13 +104,13 @@ def _reason_section(report, number, words, name, sub):
         report.table(["measured", "value"], [[w, v] for w, v in metrics.values()],
                      caption=f"Headline numbers of the {name} experiment.")
         for key, (w, v) in metrics.items():
-            report.metric(f"{name}.{key}", v, label=f"{name}: {w}")
+            Metrics(report).record((name, key), v, label=f"{name}: {w}")
     fig = _key_figure(sub, name)
     if fig is not None:
         report.figure(fig.png, f"{name}_{fig.name}", f"From the {name} experiment: {fig.caption}")
     for f in sub.findings[:2]:
         report.finding(f"{name}: {f}")
-    report.metric(f"{name}.verdict", sub.verdict)
+    Metrics(report)[name, "verdict"] = sub.verdict
 
 
 def _part_text(name, sub):
@@ -121,55 +125,92 @@ def _part_text(name, sub):
     return text
 
 
-def run(ctx) -> Report:
-    """Run data, speed, init and activation with this context and compose their reports."""
-    from ..html import format_value
+@dataclass
+class _Outcome:
+    """One reason's experiment as run: its report, or why it failed; its wall and CPU seconds."""
+
+    name: str
+    words: str
+    sub: Report | None
+    error: str  # "TypeError: message" when it failed
+    note: str  # the exception as Python prints it
+    wall: float
+    cpu: float
+
+
+def _sweep(ctx) -> list:
+    """Run the four reasons' experiments with this context (a failure is reported, not raised)."""
     from ..registry import run_in_context
 
-    report = Report(NAME, TITLE, CLAIM)
-    report.text("Each of the four reasons is one lab experiment, run here with the same mode and seed; each "
-                "writes its full report into a subfolder of this one (linked below). This page gathers their "
-                "verdicts, headline numbers and one key figure each.")
-    rows, timing_rows, verdicts, notes, parts = [], [], [], [], []
-    t_start, c_start = time.perf_counter(), time.process_time()
+    out = []
     for name, words in ctx.progress(REASONS, total=len(REASONS), desc="hinton: four reasons"):
         t0, c0 = time.perf_counter(), time.process_time()
         try:
-            sub = run_in_context(name, ctx)
+            sub, error, note = run_in_context(name, ctx), "", ""
         except Exception as e:  # noqa: BLE001 - reported in the table; the study still says what it measured
             ctx.log(f"hinton: {name} failed: {type(e).__name__}: {e}")
-            verdicts.append(None)
-            rows.append([words, name, f"failed: {type(e).__name__}: {e}", "inconclusive (failed)"])
-            notes.append((name, "".join(traceback.format_exception_only(type(e), e)).strip()))
-            timing_rows.append([name, time.perf_counter() - t0, time.process_time() - c0])
-            parts.append({"label": f"{len(parts) + 1}. {words}", "verdict": None, "because": _part_text(name, None)})
-            continue
-        timing_rows.append([name, time.perf_counter() - t0, time.process_time() - c0])
-        report.add_subreport(name, sub)
-        verdicts.append(sub.verdict)
-        rows.append([words, f"[{name}]({name}/report.html)", sub.because or "(no reason given)",
-                     sub.verdict or "no verdict"])
-        parts.append({"label": f"{len(parts) + 1}. {words}", "verdict": sub.verdict or "no verdict",
-                      "because": f"({name}) {_part_text(name, sub).rstrip('.')}.", "link": f"{name}/report.html"})
-        _reason_section(report, len(verdicts), words, name, sub)
+            sub, error = None, f"{type(e).__name__}: {e}"
+            note = "".join(traceback.format_exception_only(type(e), e)).strip()
+        out.append(_Outcome(name, words, sub, error, note, time.perf_counter() - t0, time.process_time() - c0))
+    return out
 
-    wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
-    supported, because = overall_verdict(verdicts)
+
+def _reasons(report, outcomes) -> tuple:
+    """Each reason's section (sub-reports attached); ``(summary rows, verdicts, failure notes, parts)``."""
+    rows, verdicts, notes, parts = [], [], [], []
+    for o in outcomes:
+        label, sub = f"{len(parts) + 1}. {o.words}", o.sub
+        if sub is None:
+            verdicts.append(None)
+            rows.append([o.words, o.name, f"failed: {o.error}", "inconclusive (failed)"])
+            notes.append((o.name, o.note))
+            parts.append({"label": label, "verdict": None, "because": _part_text(o.name, None)})
+            continue
+        report.add_subreport(o.name, sub)
+        verdicts.append(sub.verdict)
+        rows.append([o.words, f"[{o.name}]({o.name}/report.html)", sub.because or "(no reason given)",
+                     sub.verdict or "no verdict"])
+        parts.append({"label": label, "verdict": sub.verdict or "no verdict",
+                      "because": f"({o.name}) {_part_text(o.name, sub).rstrip('.')}.", "link": f"{o.name}/report.html"})
+        _reason_section(report, len(verdicts), o.words, o.name, sub)
+    return rows, verdicts, notes, parts
+
+
+def _summary(ctx, report, outcomes, rows, notes, verdicts, wall, cpu):
+    """The summary table, the timings, the study's headline numbers and its data note."""
     report.section("Summary")
     report.table(["reason (Hinton)", "experiment", "measured", "verdict"], rows,
                  caption="One row per reason; each experiment's full report is in the subfolder of its name.")
     for name, text in notes:
         report.text(f"`{name}` failed: `{text}`")
+    timing_rows = [[o.name, o.wall, o.cpu] for o in outcomes]
     report.table(["experiment", "wall s", "CPU s (this process)"], timing_rows + [["total", wall, cpu]],
                  caption=f"{ctx.mode.capitalize()} mode. Budgets on 2 cores: quick <= 60 s, full <= 15 minutes "
                          "(sweeps in pool workers add CPU time not counted here).")
-    report.metric("supported_count", sum(v == "supported" for v in verdicts), label="reasons supported")
-    report.metric("not_supported_count", sum(v == "not supported" for v in verdicts), label="reasons not supported")
-    report.metric("total_wall_s", wall, label="the whole study's wall-clock time (s)")
+    m = Metrics(report)
+    m.record("supported_count", sum(v == "supported" for v in verdicts), label="reasons supported")
+    m.record("not_supported_count", sum(v == "not supported" for v in verdicts), label="reasons not supported")
+    m.record("total_wall_s", wall, label="the whole study's wall-clock time (s)")
     report.timings.update({f"{r[0]}_wall_s": round(r[1], 3) for r in timing_rows})
     ctx.data_note = ("Each reason's own data (see its section): " + "; ".join(
         f"{name}: {sub.data_note.split(' — ')[0].rstrip('.')}" for name, sub in report.subreports if sub.data_note)
                      if report.subreports else "")
+
+
+def run(ctx) -> Report:
+    """Run data, speed, init and activation with this context and compose their reports."""
+    from ..html import format_value
+
+    report = EXPERIMENT.report()
+    report.text("Each of the four reasons is one lab experiment, run here with the same mode and seed; each "
+                "writes its full report into a subfolder of this one (linked below). This page gathers their "
+                "verdicts, headline numbers and one key figure each.")
+    t_start, c_start = time.perf_counter(), time.process_time()
+    outcomes = _sweep(ctx)                                                    # sweep
+    wall, cpu = time.perf_counter() - t_start, time.process_time() - c_start
+    rows, verdicts, notes, parts = _reasons(report, outcomes)                 # measure
+    supported, because = overall_verdict(verdicts)                            # verdict
+    _summary(ctx, report, outcomes, rows, notes, verdicts, wall, cpu)        # report
     report.finding(f"Overall: {because}; the whole study took {format_value(wall)} s wall.")
     summary = ", ".join(f"{name} {v or 'failed'}" for (name, _), v in zip(REASONS, verdicts))
     report.conclude(supported, f"{because} ({summary}).", parts=parts,

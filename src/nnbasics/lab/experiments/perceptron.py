@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment, Metrics
 from ..report import Report
 
 NAME = "perceptron"
@@ -49,6 +50,10 @@ TASKS = {
 MODELS = {"single": "single layer (sigmoid, gradient descent)", "rule": "perceptron rule (step unit)",
           "hidden": "one hidden layer (2-4-1, tanh)"}
 HIDDEN = 4
+
+EXPERIMENT = Experiment(NAME, TITLE, CLAIM, REFERENCES, quick={"seeds": 5, "steps": 600},
+                        full={"seeds": 20, "steps": 2000})
+settings = EXPERIMENT.settings
 
 
 def build(model: str, seed: int):
@@ -141,30 +146,18 @@ def _predictor(model, state):
     return prob
 
 
-def run(ctx) -> Report:
-    """Train single-layer and hidden-layer models on AND, OR, XOR; draw their decision boundaries."""
-    from .. import plots
-
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
-    n_seeds, steps = (5, 600) if ctx.quick else (20, 2000)
+def _sweep(ctx, cfg) -> list:
+    """Every model on every truth table from every seed (results in seed order)."""
     ctx.data_note = ("The four points of the AND, OR and XOR truth tables, {0,1}^2 — the lecture's own example; "
                      "nothing to download, and the whole question is whether a line can separate them.")
-    report.config.update(seeds_per_model=n_seeds, steps=steps, hidden_units=HIDDEN, optimizer="Adam lr=0.1")
-    jobs = [{"task": task, "model": model, "seed": ctx.seed_for("perceptron", task, model, i),
-             "steps": steps} for task in TASKS for model in MODELS for i in range(n_seeds)]  # results in seed order
-    results = ctx.map(train_gate, jobs, desc="perceptron: AND/OR/XOR x models x seeds")
+    jobs = [{"task": task, "model": model, "seed": ctx.seed_for("perceptron", task, model, i), "steps": cfg["steps"]}
+            for task in TASKS for model in MODELS for i in range(cfg["seeds"])]
+    return ctx.map(train_gate, jobs, desc="perceptron: AND/OR/XOR x models x seeds")
 
-    def of(task, model):
-        return [r for r in results if r["task"] == task and r["model"] == model]
 
-    def accs(task, model):
-        return np.array([r["accuracy"] for r in of(task, model)])
-
-    xor_single = np.maximum(accs("XOR", "single"), accs("XOR", "rule"))  # per seed: the better single-layer model
-    separable_worst = float(min(accs("AND", "single").min(), accs("OR", "single").min()))
-    supported, because, lead = verdict(xor_single, accs("XOR", "hidden"), separable_worst)
+def _write(report, of, accs, n_seeds, steps):
+    """The setup, the accuracy table, the decision boundaries and the XOR loss curves."""
+    from .. import plots
 
     report.text(f"Each model is trained on the 4 points of each truth table from {n_seeds} seeds "
                 f"({steps} full-batch Adam steps for the gradient-trained nets; the perceptron rule runs until it "
@@ -175,27 +168,43 @@ def run(ctx) -> Report:
     for task in TASKS:
         for model, label in MODELS.items():
             a = accs(task, model)
-            rows.append([task, label, float(a.mean()), float(a.min()), float(a.max()), f"{int((a == 1).sum())}/{len(a)}"])
+            rows.append([task, label, float(a.mean()), float(a.min()), float(a.max()),
+                         f"{int((a == 1).sum())}/{len(a)}"])
     report.table(["task", "model", "mean accuracy", "worst", "best", "seeds at 100%"], rows,
                  caption="Accuracy on the 4 points, over seeds.")
-
     report.section("Decision boundaries")
     report.figure(_boundaries_figure(of, plots), "decision_boundaries",
                   "Predicted output over the plane (shaded: blue 0, orange 1) and the 4 points coloured by their "
                   "target, for the best seed of each model. A single unit draws one straight line: it separates AND "
                   "and OR but leaves one XOR corner on the wrong side. The hidden layer bends the boundary around "
                   "the diagonal.")
-
     series = {}
     for model in ("single", "hidden"):
-        best = max(of("XOR", model), key=lambda r: r["accuracy"])
-        curve = best["curve"]
+        curve = max(of("XOR", model), key=lambda r: r["accuracy"])["curve"]
         series[MODELS[model]] = (np.linspace(0, steps, len(curve)), curve)
     report.figure(plots.line_plot(series, "step", "binary cross-entropy", "XOR: training loss", logy=True),
                   "xor_loss", "Loss on XOR (best seed of each). The single layer stalls at log 2 = 0.693 (it can only "
                   "output 0.5 everywhere, the best a line can do on the loss); the hidden-layer net drives the loss "
                   "towards 0.")
 
+
+def run(ctx) -> Report:
+    """Train single-layer and hidden-layer models on AND, OR, XOR; draw their decision boundaries."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    n_seeds, steps = cfg["seeds"], cfg["steps"]
+    report.config.update(seeds_per_model=n_seeds, steps=steps, hidden_units=HIDDEN, optimizer="Adam lr=0.1")
+    results = _sweep(ctx, cfg)                                                      # sweep
+
+    def of(task, model):                                                            # measure
+        return [r for r in results if r["task"] == task and r["model"] == model]
+
+    def accs(task, model):
+        return np.array([r["accuracy"] for r in of(task, model)])
+
+    xor_single = np.maximum(accs("XOR", "single"), accs("XOR", "rule"))  # per seed: the better single-layer model
+    separable_worst = float(min(accs("AND", "single").min(), accs("OR", "single").min()))
+    supported, because, lead = verdict(xor_single, accs("XOR", "hidden"), separable_worst)  # verdict
+    _write(report, of, accs, n_seeds, steps)                                        # report
     _record(report, accs, of, lead, n_seeds)
     report.conclude(supported, because, rule=stats.rule_text(n_seeds, quick=ctx.quick, paired_arms=False)
                     + " The 75% ceiling of a single layer on XOR is a bound, not an average: one run above it "
@@ -208,20 +217,21 @@ def _record(report, accs, of, lead, n_seeds):
     xor_single_best = float(np.maximum(accs("XOR", "single"), accs("XOR", "rule")).max())
     xor_hidden_solved = float(np.mean(accs("XOR", "hidden") == 1.0))
     separable_worst = float(min(accs("AND", "single").min(), accs("OR", "single").min()))
-    report.metric("xor_single_layer_accuracy", float(accs("XOR", "single").max()),
-                  label="XOR, single layer (sigmoid unit): best accuracy over seeds")
-    report.metric("xor_perceptron_rule_accuracy", float(accs("XOR", "rule").max()),
-                  label="XOR, perceptron rule: best accuracy over seeds")
-    report.metric("xor_hidden_layer_accuracy", float(accs("XOR", "hidden").max()),
-                  label="XOR, one hidden layer: best accuracy over seeds")
-    report.metric("xor_hidden_solved_fraction", xor_hidden_solved, label="XOR, one hidden layer: share of seeds at 100%")
-    report.metric("and_single_layer_accuracy", float(accs("AND", "single").min()),
-                  label="AND, single layer: worst accuracy over seeds")
-    report.metric("or_single_layer_accuracy", float(accs("OR", "single").min()),
-                  label="OR, single layer: worst accuracy over seeds")
-    report.metric("xor_single_layer_final_loss", float(np.mean([r["loss"] for r in of("XOR", "single")])),
-                  label="XOR, single layer: final loss (log 2 = 0.693 is chance)")
-    report.metric("effect.hidden_minus_single", lead.to_dict())
+    m = Metrics(report)
+    m.record("xor_single_layer_accuracy", float(accs("XOR", "single").max()),
+             label="XOR, single layer (sigmoid unit): best accuracy over seeds")
+    m.record("xor_perceptron_rule_accuracy", float(accs("XOR", "rule").max()),
+             label="XOR, perceptron rule: best accuracy over seeds")
+    m.record("xor_hidden_layer_accuracy", float(accs("XOR", "hidden").max()),
+             label="XOR, one hidden layer: best accuracy over seeds")
+    m.record("xor_hidden_solved_fraction", xor_hidden_solved, label="XOR, one hidden layer: share of seeds at 100%")
+    m.record("and_single_layer_accuracy", float(accs("AND", "single").min()),
+             label="AND, single layer: worst accuracy over seeds")
+    m.record("or_single_layer_accuracy", float(accs("OR", "single").min()),
+             label="OR, single layer: worst accuracy over seeds")
+    m.record("xor_single_layer_final_loss", float(np.mean([r["loss"] for r in of("XOR", "single")])),
+             label="XOR, single layer: final loss (log 2 = 0.693 is chance)")
+    m["effect", "hidden_minus_single"] = lead.to_dict()
     report.finding(f"No single-layer model got more than {xor_single_best:.0%} of XOR right, over "
                    f"{2 * n_seeds} runs (the sigmoid unit trained by gradient descent and the perceptron rule).")
     report.finding(f"The 2-{HIDDEN}-1 network with one hidden layer got all four XOR points in "

@@ -51,10 +51,10 @@ from ..._validate import check_int, is_real
 from ...tensor import as_tensor
 from ...training.callbacks import Callback
 from .. import stats
-from ..experiment import Experiment
+from ..experiment import Experiment, Metrics
 
-__all__ = ["CELLS", "CLAIM", "NAME", "TITLE", "build_recurrent", "longest_solved", "loss_gradient_norms", "recall_task",
-           "rnn_verdict", "run", "settings", "summarize", "train_recall"]
+__all__ = ["CELLS", "CLAIM", "EXPERIMENT", "NAME", "TITLE", "build_recurrent", "longest_solved", "loss_gradient_norms",
+           "recall_task", "rnn_verdict", "run", "settings", "summarize", "train_recall"]
 
 NAME = "rnn"
 TITLE = "LSTMs remember where RNNs forget: accuracy against the delay, the gradient through time, and no recurrence"
@@ -429,7 +429,8 @@ def _gradients(ctx, cfg, K, T_max):
     return grads, log10
 
 
-def _baseline(ctx, cfg, report):
+def _run_baselines(ctx, cfg) -> list:
+    """``[(label, result)]``: the softmax-only model against an LSTM on two short texts."""
     from ...demo import softmax_baseline
 
     texts = [("hihello", "hihello"), ("sentence", softmax_baseline.DEFAULT_TEXT)]
@@ -437,6 +438,10 @@ def _baseline(ctx, cfg, report):
     for label, text in texts:
         r = softmax_baseline.run(text, steps=cfg["baseline_steps"], rng=ctx.seed_for("rnn", "baseline", label))
         base.append((repr(text) if len(text) < 20 else f"{label} ({len(text)} chars)", r))
+    return base
+
+
+def _baseline_section(report, base):
     report.section("Without recurrence", "Next-character prediction with a softmax over a lookup table from the "
                    "current character (logits = W onehot(x_t) + b) against an LSTM, same text, same steps. Whatever "
                    "the table learns, it gives the same answer each time a character recurs: its accuracy cannot "
@@ -447,13 +452,10 @@ def _baseline(ctx, cfg, report):
                   "H(next | current); the LSTM's goes below it.")
     report.table(["text", "context-free bound", "softmax-only acc", "LSTM acc", "floor (nats)", "softmax-only loss",
                   "LSTM loss"],
-                 [[label, f"{r['context_free_bound']:.3f}", f"{r['baseline_accuracy']:.3f}", f"{r['lstm_accuracy']:.3f}",
-                   f"{r['conditional_entropy']:.3f}", f"{r['baseline_loss']:.3f}", f"{r['lstm_loss']:.3f}"]
+                 [[label, f"{r['context_free_bound']:.3f}", f"{r['baseline_accuracy']:.3f}",
+                   f"{r['lstm_accuracy']:.3f}", f"{r['conditional_entropy']:.3f}", f"{r['baseline_loss']:.3f}",
+                   f"{r['lstm_loss']:.3f}"]
                   for label, r in base])
-    for label, r in zip(("hihello", "sentence"), (b[1] for b in base), strict=True):
-        report.metric(f"baseline_{label}_acc", r["baseline_accuracy"])
-        report.metric(f"baseline_{label}_bound", r["context_free_bound"])
-        report.metric(f"baseline_{label}_lstm_acc", r["lstm_accuracy"])
     for label, r in base:
         ok = r["baseline_accuracy"] <= r["context_free_bound"] + 1e-9
         report.finding(f"{label}: the softmax-only model reached {r['baseline_accuracy']:.3f} accuracy "
@@ -461,31 +463,35 @@ def _baseline(ctx, cfg, report):
                        f"LSTM {r['lstm_accuracy']:.3f}.")
 
 
-def _metrics(report, summary, grads, log10, per_seed_mean, delays, T_max, chance):
+def _measure(report, summary, grads, log10, per_seed_mean, base, delays, T_max, chance) -> Metrics:
+    """Every number of the report under its structured name."""
+    m = Metrics(report)
+    for label, r in zip(("hihello", "sentence"), (b[1] for b in base), strict=True):
+        m[f"baseline_{label}_acc"] = r["baseline_accuracy"]
+        m[f"baseline_{label}_bound"] = r["context_free_bound"]
+        m[f"baseline_{label}_lstm_acc"] = r["lstm_accuracy"]
     for c in CELLS:
-        report.metric(f"{c}_acc_by_delay", {str(d): summary[c][d]["acc"] for d in delays})
-        report.metric(f"{c}_acc_longest", summary[c][T_max]["acc"], label=f"{c}: test accuracy at delay {T_max}")
-        report.metric(f"grad_ratio_{c}", grads[c]["ratio"])
-        report.metric(f"grad_log10_ratio_{c}", grads[c]["log10_ratio"])
-        report.metric(f"grad_log10_ratios_{c}", log10[c])
-        report.metric(f"grad_norms_{c}", grads[c]["norms"])
-        report.metric(f"{c}_acc_mean_over_delays", float(np.mean(per_seed_mean[c])),
-                      label=f"{c}: test accuracy averaged over delays {delays[0]}-{T_max}")
-        report.metric(f"{c}_acc_mean_over_delays_by_seed", per_seed_mean[c])
-        report.metric(f"{c}_longest_solved_delay", longest_solved(summary[c]))
-    report.metric("grad_ratio_lstm_bias0", grads["lstm (forget bias 0)"]["ratio"])
-    report.metric("grad_lstm_over_rnn", grads["lstm"]["ratio"] / grads["rnn"]["ratio"],
-                  label=f"gradient kept over {T_max + 1} steps at init: LSTM / RNN (first seed)")
-    report.metric("lstm_minus_rnn_longest", summary["lstm"][T_max]["acc"] - summary["rnn"][T_max]["acc"])
-    report.metric("delays", delays)
-    report.metric("longest_delay", T_max)
-    report.metric("chance", chance)
+        m[f"{c}_acc_by_delay"] = {str(d): summary[c][d]["acc"] for d in delays}
+        m.record(f"{c}_acc_longest", summary[c][T_max]["acc"], label=f"{c}: test accuracy at delay {T_max}")
+        m[f"grad_ratio_{c}"], m[f"grad_log10_ratio_{c}"] = grads[c]["ratio"], grads[c]["log10_ratio"]
+        m[f"grad_log10_ratios_{c}"], m[f"grad_norms_{c}"] = log10[c], grads[c]["norms"]
+        m.record(f"{c}_acc_mean_over_delays", float(np.mean(per_seed_mean[c])),
+                 label=f"{c}: test accuracy averaged over delays {delays[0]}-{T_max}")
+        m[f"{c}_acc_mean_over_delays_by_seed"] = per_seed_mean[c]
+        m[f"{c}_longest_solved_delay"] = longest_solved(summary[c])
+    m["grad_ratio_lstm_bias0"] = grads["lstm (forget bias 0)"]["ratio"]
+    m.record("grad_lstm_over_rnn", grads["lstm"]["ratio"] / grads["rnn"]["ratio"],
+             label=f"gradient kept over {T_max + 1} steps at init: LSTM / RNN (first seed)")
+    m["lstm_minus_rnn_longest"] = summary["lstm"][T_max]["acc"] - summary["rnn"][T_max]["acc"]
+    m["delays"], m["longest_delay"], m["chance"] = delays, T_max, chance
+    return m
 
 
 def _findings(report, summary, grads, cfg, T_max, chance):
     solved = {c: longest_solved(summary[c]) for c in CELLS}
-    report.finding(f"At delay {T_max}: RNN {summary['rnn'][T_max]['acc']:.3f}, LSTM {summary['lstm'][T_max]['acc']:.3f}, "
-                   f"GRU {summary['gru'][T_max]['acc']:.3f} test accuracy (chance {chance:.2f}).")
+    report.finding(f"At delay {T_max}: RNN {summary['rnn'][T_max]['acc']:.3f}, LSTM "
+                   f"{summary['lstm'][T_max]['acc']:.3f}, GRU {summary['gru'][T_max]['acc']:.3f} test accuracy "
+                   f"(chance {chance:.2f}).")
     report.finding("Longest delay solved (mean test accuracy >= 0.9): " + ", ".join(
         f"{c} {solved[c] if solved[c] is not None else 'none'}" for c in CELLS) + ".")
     report.finding(f"Back through {T_max + 1} steps at initialization the RNN's gradient shrinks by "
@@ -494,16 +500,8 @@ def _findings(report, summary, grads, cfg, T_max, chance):
                    f"LSTM's by {grads['lstm (forget bias 0)']['ratio']:.1e} (first seed).")
 
 
-def run(ctx):
-    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
-    from ..report import Report
-
-    cfg = settings(ctx.quick)
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
-    K, delays, n_seeds = cfg["n_symbols"], cfg["delays"], cfg["repeats"]
-    chance, T_max = 1.0 / K, max(delays)
+def _describe(ctx, cfg, report):
+    K, delays = cfg["n_symbols"], cfg["delays"]
     report.data_note = (f"Generated sequences (the recall task): step 0 shows one of {K} symbols, then `delay` steps "
                         f"of Gaussian noise (std {cfg['noise']:g}); the label is the first symbol, read at the last "
                         f"step. Delays {delays}. Generated because the claim is about how far back a model can "
@@ -513,20 +511,27 @@ def run(ctx):
     report.text(f"Models: one recurrent layer of {cfg['hidden']} units (tanh RNN, LSTM, GRU), a Linear classifier "
                 f"on the last state; Adam lr {cfg['lr']:g}, batches of {cfg['batch_size']} fresh sequences, at most "
                 f"{cfg['steps']} steps (stopping once {cfg['patience']} batches in a row are perfect); "
-                f"{n_seeds} seeds per delay, each shared by the three cells (the same batches), tested on "
+                f"{cfg['repeats']} seeds per delay, each shared by the three cells (the same batches), tested on "
                 f"{cfg['n_test']} held-out sequences. LSTM forget-gate and GRU update-gate biases start at "
                 f"+{cfg['gate_bias']:g}.")
 
-    # 1. accuracy against the delay
+
+def _sweep(ctx, cfg) -> tuple:
+    """``(results, per-seed means)``: every cell at every delay from every seed (each seed shared by the three cells),
+    and each seed's accuracy averaged over the delays."""
     keys = ("steps", "batch_size", "lr", "hidden", "n_symbols", "noise", "gate_bias", "n_test", "patience")
+    delays, n_seeds = cfg["delays"], cfg["repeats"]
     jobs = [{"cell": c, "delay": d, "seed": ctx.seed_for("rnn", "train", d, rep),
              "test_seed": ctx.seed_for("rnn", "test", d), **{k: cfg[k] for k in keys}}
             for d in delays for rep in range(n_seeds) for c in CELLS]
     results = ctx.map(train_recall, jobs, desc="rnn: cells x delays x seeds")
-    summary = summarize(results)
     acc = {(r["cell"], r["delay"], r["seed"]): r["test_acc"] for r in results}
     per_seed_mean = {c: [float(np.mean([acc[(c, d, ctx.seed_for("rnn", "train", d, rep))] for d in delays]))
-                         for rep in range(n_seeds)] for c in CELLS}  # each seed's accuracy averaged over delays
+                         for rep in range(n_seeds)] for c in CELLS}
+    return results, per_seed_mean
+
+
+def _memory_section(report, summary, results, chance, n_seeds, delays, T_max):
     report.section("Memory over a delay")
     report.figure(_accuracy_figure(summary, chance), "accuracy_vs_delay",
                   f"Test accuracy against the delay (mean over {n_seeds} seeds, 95% intervals). The dotted line is "
@@ -540,8 +545,8 @@ def run(ctx):
     report.figure(_loss_figure(results, T_max), "training_loss",
                   f"Training loss at the longest delay ({T_max}), first seed.")
 
-    # 2. gradient through time at the initial weights of the trained models (longest delay)
-    grads, log10 = _gradients(ctx, cfg, K, T_max)
+
+def _gradient_section(report, grads, log10, T_max):
     report.section("Gradient through time", "The task's loss at the last step, T = delay + 1, backpropagated to "
                    "every hidden state, at the initial weights of the models trained above (the figure: the first "
                    "seed; the verdict: every seed).")
@@ -554,16 +559,27 @@ def run(ctx):
                    stats.estimate(log10[k]).text(".1f") if k in log10 else f"{g['log10_ratio']:.1f}"]
                   for k, g in grads.items()])
 
-    # 3. no recurrence: the softmax-only baseline
-    _baseline(ctx, cfg, report)
-    _metrics(report, summary, grads, log10, per_seed_mean, delays, T_max, chance)
-    report.config.update(settings=cfg)
 
-    _findings(report, summary, grads, cfg, T_max, chance)
-    supported, because, decisions = rnn_verdict(delay=T_max, acc_rnn=per_seed_mean["rnn"], acc_lstm=per_seed_mean["lstm"],
-                                                grad_log10_rnn=log10["rnn"], grad_log10_lstm=log10["lstm"],
-                                                chance=chance)
+def run(ctx):
+    """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
+    cfg, report = EXPERIMENT.begin(ctx)
+    K, delays, n_seeds = cfg["n_symbols"], cfg["delays"], cfg["repeats"]
+    chance, T_max = 1.0 / K, max(delays)
+    _describe(ctx, cfg, report)
+    results, per_seed_mean = _sweep(ctx, cfg)                             # sweep: accuracy against the delay,
+    grads, log10 = _gradients(ctx, cfg, K, T_max)                         # the gradient through time at init,
+    base = _run_baselines(ctx, cfg)                                       # no recurrence
+    summary = summarize(results)                                          # measure
+    m = _measure(report, summary, grads, log10, per_seed_mean, base, delays, T_max, chance)
+    supported, because, decisions = rnn_verdict(                         # verdict
+        delay=T_max, acc_rnn=per_seed_mean["rnn"], acc_lstm=per_seed_mean["lstm"], grad_log10_rnn=log10["rnn"],
+        grad_log10_lstm=log10["lstm"], chance=chance)
     for k, d in decisions.items():
-        report.metric(f"effect.{k}", d.to_dict())
+        m["effect", k] = d.to_dict()
+    _memory_section(report, summary, results, chance, n_seeds, delays, T_max)   # report
+    _gradient_section(report, grads, log10, T_max)
+    _baseline_section(report, base)
+    report.config.update(settings=cfg)
+    _findings(report, summary, grads, cfg, T_max, chance)
     report.conclude(supported, because, rule=stats.rule_text(n_seeds, quick=ctx.quick))
     return report

@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 from .. import stats
+from ..experiment import Experiment
 from ..report import Report
 
 NAME = "speed"
@@ -63,6 +64,14 @@ ERA_MACHINE = "DEC VAX-11/780 (1977-1980s; ~1 MIPS)"
 MLP_1M = (784, (1024, 192), 10)
 EPOCH_IMAGES = 60_000
 MILLION = 1.0e6
+
+EXPERIMENT = Experiment(
+    NAME, TITLE, CLAIM, REFERENCES,
+    quick={"n": 384, "mm_reps": 4, "runs": 5, "mlp_shape": (256, (256, 128), 10), "mlp_batch": 128, "mlp_steps": 5,
+           "cnn_size": 16, "cnn_batch": 32, "cnn_steps": 2, "cnn_runs": 3, "gpu_n": 2048},
+    full={"n": 1024, "mm_reps": 5, "runs": 7, "mlp_shape": MLP_1M, "mlp_batch": 128, "mlp_steps": 20, "cnn_size": 28,
+          "cnn_batch": 64, "cnn_steps": 5, "cnn_runs": 5, "gpu_n": 4096})
+settings = EXPERIMENT.settings
 
 
 #: Other processes busy on more than this many cores during the timings make the report warn.
@@ -267,14 +276,6 @@ def verdict(flops_runs, era_flops: float = ERA_FLOPS):
     return d.supported, because, d
 
 
-def _settings(quick):
-    if quick:
-        return {"n": 384, "mm_reps": 4, "runs": 5, "mlp_shape": (256, (256, 128), 10), "mlp_batch": 128,
-                "mlp_steps": 5, "cnn_size": 16, "cnn_batch": 32, "cnn_steps": 2, "cnn_runs": 3, "gpu_n": 2048}
-    return {"n": 1024, "mm_reps": 5, "runs": 7, "mlp_shape": MLP_1M, "mlp_batch": 128, "mlp_steps": 20,
-            "cnn_size": 28, "cnn_batch": 64, "cnn_steps": 5, "cnn_runs": 5, "gpu_n": 4096}
-
-
 def _measure(ctx, c, report):
     """Time everything; ``{"flops": {library: [FLOP/s per run]}, "nn_mlp", "nn_cnn", "th_*", "busy", ...}``."""
     from ...ops.parallel import num_threads
@@ -416,10 +417,7 @@ def run(ctx) -> Report:
     """Measure matmul GFLOP/s and MLP/CNN training throughput; compare with 1986."""
     from ...ops.parallel import num_threads
 
-    report = Report(NAME, TITLE, CLAIM)
-    for citation, url in REFERENCES:
-        report.reference(citation, url)
-    c = _settings(ctx.quick)
+    c, report = EXPERIMENT.begin(ctx)
     ctx.data_note = ("Random arrays of the benchmark's shapes (the values do not change the speed): "
                      f"{c['n']}x{c['n']} float32 matrices; MLP batches of {c['mlp_batch']} x {c['mlp_shape'][0]}; CNN "
                      f"batches of {c['cnn_batch']} x 1 x {c['cnn_size']} x {c['cnn_size']}.")
