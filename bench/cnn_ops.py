@@ -39,7 +39,7 @@ def main(argv=None):
 
     import nnbasics as nb
     import nnbasics.functional as F
-    from nnbasics import autograd
+    from nnbasics import autograd, threads
     from nnbasics.models import build_model
     from nnbasics.ops import parallel
     from nnbasics.optim import Adam
@@ -96,7 +96,7 @@ def main(argv=None):
         step(i)
         times.append(time.perf_counter() - t0)
     n = args.steps
-    print(f"{args.model}, batch {args.batch}, {parallel.num_threads()} thread(s), {n} steps: "
+    print(f"{args.model}, batch {args.batch}, {threads.num_threads()} thread(s), {n} steps: "
           f"step min {min(times) * 1e3:.1f} ms, median {np.median(times) * 1e3:.1f} ms")
     inside = acc.pop("(inside parallel_for)", 0.0)
     print(f"inside parallel_for regions {inside / n * 1e3:.2f} ms/step; "

@@ -14,6 +14,7 @@ Example:
 """
 
 from . import functional, nn, ops, optim, return_types
+from . import kernels as _kernels  # noqa: F401  (registers the fast implementations of the reference ops)
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
@@ -40,6 +41,7 @@ from .creation import (
     zeros_like,
 )
 from .device import DeviceError, device
+from .dispatch import is_reference_mode, reference_mode
 from .functional.discrete import allclose, ceil, floor, isfinite, isinf, isnan, nonzero, round, trunc
 from .functional.reduce import std, var
 from .functional.selection import argsort, kthvalue, max, median, min, mode, sort, topk
@@ -183,6 +185,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "int64",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "is_reference_mode",
     "is_tensor",
     "isfinite",
     "isinf",
@@ -223,6 +226,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "randn",
     "randn_like",
     "randperm",
+    "reference_mode",
     "relu",
     "remainder",
     "repeat",

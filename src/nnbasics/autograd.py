@@ -10,17 +10,22 @@ The engine (:func:`backward`) orders the graph with an explicit stack (no
 recursion, so a chain of 100,000 ops is fine), adds gradients that reach a
 tensor along several paths (``x*x`` at 3 gives 6), and frees each op's saved
 arrays once it has been used unless ``retain_graph=True``.
+
+This is the reference engine. Faster implementations of an op (and of :func:`propagate`,
+the backward walk) are registered by :mod:`nnbasics.kernels` through :mod:`nnbasics.dispatch`;
+:meth:`Function.apply` runs the first one that takes its inputs, or the op's own
+``forward``/``backward`` in reference mode (``NNBASICS_REFERENCE=1``).
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
-import sys
 import threading
 
 from . import versions as _versions
 from .backend import xp
+from .dispatch import dispatchable
 
 # NumPy < 2 promotes 0-d float32 (op) Python float to float64 (value-based casting);
 # Function.apply undoes that so float32 stays float32 on NumPy 1.26 as on 2.x (NEP 50).
@@ -30,12 +35,12 @@ _ndarray = xp.ndarray
 __all__ = [
     "Function",
     "backward",
-    "no_grad",
     "enable_grad",
-    "set_grad_enabled",
     "is_grad_enabled",
-    "recording",
+    "no_grad",
     "record_op",
+    "recording",
+    "set_grad_enabled",
 ]
 
 
@@ -191,6 +196,14 @@ class Function:
     #: The error to raise at backward when an in-place change overwrote what this op kept (nnbasics.versions).
     clobbered = None
 
+    #: Fast implementations registered by :mod:`nnbasics.kernels` as ``(when, kernel)`` pairs
+    #: (:func:`nnbasics.dispatch.register`); empty in reference mode. Never inherited.
+    kernels = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.kernels = ()  # NOTE: a kernel registered for an op is not one of its subclasses' (nor its own kernel's)
+
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors and link the output into the graph.
@@ -203,21 +216,18 @@ class Function:
             Tensor: the output, with ``requires_grad`` set when any input
             requires grad and recording is enabled.
         """
-        fn = cls()
-        # NOTE: this runs for every op: unrolled for the usual 1 or 2 inputs (~0.25 us less)
-        n = len(inputs)
-        if n == 2:
-            a, b = inputs
-            needs, arrays = (a.requires_grad, b.requires_grad), (a._array, b._array)
-        elif n == 1:
-            needs, arrays = (inputs[0].requires_grad,), (inputs[0]._array,)
-        else:
-            needs, arrays = tuple([t.requires_grad for t in inputs]), [t._array for t in inputs]
+        arrays = [t._array for t in inputs]
+        needs = tuple([t.requires_grad for t in inputs])
+        impl = cls  # the reference, or the first registered kernel that takes these inputs
+        for when, kernel in cls.kernels:
+            if when is None or when(*arrays, **params):
+                impl = kernel
+                break
+        fn = impl()
         record = _mode.enabled and True in needs
         if record:
             fn.needs_grad = needs
-            # the inputs' versions, checked by backward (nnbasics.versions)
-            fn.versions = (a._vc[0], b._vc[0]) if n == 2 else tuple([t._vc[0] for t in inputs])
+            fn.versions = tuple([t._vc[0] for t in inputs])  # checked by backward (nnbasics.versions)
         try:
             out = fn.forward(*arrays, **params)
         except ValueError as e:
@@ -231,9 +241,7 @@ class Function:
             _anomaly.check_forward(fn, arrays, out, record)
         if record:
             fn.inputs = inputs
-            result = _make(out, True, fn)
-        else:
-            result = _make(out, False, None)
+        result = _make(out, record, fn if record else None)
         if _RECORDING:
             record_op(cls, inputs, params, result)
         return result
@@ -294,12 +302,8 @@ def _topological_order(root):
         if fn.released:
             raise RuntimeError(_RELEASED_MSG)
         inputs = fn.inputs
-        # NOTE: the version check, once per op: the inputs' versions now against those apply() noted
-        if len(inputs) == 2:
-            now = (inputs[0]._vc[0], inputs[1]._vc[0])
-        else:
-            now = tuple([i._vc[0] for i in inputs])
-        if now != fn.versions or fn.clobbered is not None:
+        # the version check: the inputs' versions now against those apply() noted
+        if tuple([i._vc[0] for i in inputs]) != fn.versions or fn.clobbered is not None:
             _versions.check_inputs(fn)  # raises, or points fn at the tensors as they were
             inputs = fn.inputs
         push((t, True))
@@ -343,93 +347,65 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         g0 = g0.astype(root._array.dtype, copy=False)
 
-    order = _topological_order(root)
-    # id(tensor) -> (gradient so far, whether that array may also be held elsewhere: the
-    # caller's grad, a hook's result, an upstream gradient passed through, an array an op
-    # returned for two inputs). Shared arrays are copied before a leaf keeps them. The flag
-    # travels with the array (ids of dead arrays are reused, so no set of ids).
-    grads = {id(root): (g0, True)}
-    pop = grads.pop
-    anomaly = _ANOMALY
+    propagate(_topological_order(root), root, g0, retain_graph)
+
+
+@dispatchable
+def propagate(order, root, grad, retain_graph: bool) -> None:
+    """Send ``grad`` = d(root)/d(root) back through ``order`` (:func:`_topological_order`'s), into the leaves.
+
+    Each tensor's gradient is complete once every op that used it has sent its share (the
+    order guarantees it); it then goes through the tensor's hooks, into ``.grad`` for a leaf
+    (or a tensor that retains its grad), and through the tensor's op to its inputs, where the
+    shares of several paths add up. A leaf's first gradient is copied, so that ``.grad`` owns
+    its memory (an op may pass one array to several inputs). Each op's saved arrays are freed
+    after its backward unless ``retain_graph``.
+    """
+    grads = {id(root): grad}  # id(tensor) -> d(root)/d(tensor) so far
     for t in reversed(order):
-        entry = pop(id(t), None)
-        if entry is None:
+        g = grads.pop(id(t), None)
+        if g is None:  # no path from the root reaches t
             continue
-        g, g_shared = entry
         if t._hooks:
-            for hook in t._hooks:
-                r = hook(_make(g, False, None))
-                if r is not None:
-                    g = (r._array if isinstance(r, _Tensor) else xp.asarray(r)).astype(t._array.dtype, copy=False)
-                    g_shared = True
+            g = _run_hooks(t, g)
         fn = t._ctx
         if fn is None or t._retains_grad:
-            _accumulate_leaf(t, g, g_shared)
-            if fn is None:
-                continue
+            _accumulate_leaf(t, g)
+        if fn is None:
+            continue
         in_grads = fn.backward(g)
-        if anomaly:
+        if _ANOMALY:
             _anomaly.check_backward(fn, g, in_grads)
-        n = len(in_grads)
-        twice = n > 1 and (in_grads[0] is in_grads[1] if n == 2 else len({id(ig) for ig in in_grads}) < n)
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
-            dtype = inp._array.dtype
-            if ig.dtype is not dtype and ig.dtype != dtype:
-                ig = ig.astype(dtype)
-            key = id(inp)
-            prev = grads.get(key)
-            if prev is None:
-                grads[key] = (ig, ig is g or (twice and sum(o is ig for o in in_grads) > 1))
-            else:
-                grads[key] = (prev[0] + ig, False)
+            if ig.dtype != inp._array.dtype:  # an op on mixed dtypes: each input gets its own dtype back
+                ig = ig.astype(inp._array.dtype)
+            prev = grads.get(id(inp))
+            grads[id(inp)] = ig if prev is None else prev + ig
         if not retain_graph:
             fn.release()
 
 
-def _accumulate_leaf(t, g, maybe_shared):
-    if type(g) is not _ndarray:  # a NumPy scalar from a 0-d backward: .grad holds a 0-d array
-        g = xp.asarray(g)
+def _run_hooks(t, g):
+    """``g`` passed through ``t``'s hooks in order; a hook that returns a value replaces it."""
+    for hook in t._hooks:
+        r = hook(_make(g, False, None))
+        if r is not None:
+            g = (r._array if isinstance(r, _Tensor) else xp.asarray(r)).astype(t._array.dtype, copy=False)
+    return g
+
+
+def _accumulate_leaf(t, g):
+    """``t.grad += g``; the first gradient is a copy that ``t.grad`` owns."""
+    g = xp.asarray(g)  # NOTE: a 0-d backward may give a NumPy scalar; .grad holds an array
     if t.grad is None:
-        if maybe_shared or (g.base is not None and not _sole_view(g)):
-            g = g.copy()
-        t.grad = _make(g, False, None)
+        t.grad = _make(g.copy(), False, None)
     else:
         t.grad = _make(xp.asarray(t.grad._array + g), False, None)
 
 
-_getrefcount = getattr(sys, "getrefcount", None)
-_sole_count = None  # what _getrefcount(view.base) reads when only the view holds its base
-
-
-def _sole_view_count():
-    """Measure, once, the count of a base held by one view alone (2 on CPython 3.10-3.13)."""
-    global _sole_count
-    if _sole_count is None:
-        view = xp.empty((2, 3), dtype=xp.float32).T
-        _sole_count = _getrefcount(view.base)
-    return _sole_count
-
-
-def _sole_view(a) -> bool:
-    """True when view ``a`` may be kept as a leaf's grad without a copy.
-
-    That is when it is writeable (not a broadcast), spans all of its base array, and
-    nothing but ``a`` references that base: then the base was made by a backward for
-    this gradient alone (``W.grad`` from the transpose in ``x @ W.T``), and copying it
-    would only cost time. The count is CPython's, as PyTorch's AccumulateGrad steals a
-    gradient whose use count is 1, compared with the count of a base known to be held by
-    one view alone; where ``sys.getrefcount`` is missing (PyPy) views are always copied.
-    """
-    base = a.base
-    if _getrefcount is None or type(base) is not xp.ndarray or not a.flags.writeable or a.nbytes != base.nbytes:
-        return False
-    del base
-    return _getrefcount(a.base) <= _sole_view_count()
-
-
-from .tensor import Tensor as _Tensor  # noqa: E402  (tensor.py imports this module)
+from .tensor import Tensor as _Tensor
 
 _make = _Tensor._make
 

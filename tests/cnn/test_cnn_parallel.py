@@ -10,6 +10,7 @@ import pytest
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics.ops import conv as conv_ops
+from nnbasics import threads as nthreads
 from nnbasics.ops import parallel, workspace
 
 
@@ -19,10 +20,10 @@ def threads(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ELEMENTS", 0)
     monkeypatch.setattr(parallel, "PIECES_PER_THREAD", 1)  # one chunk per thread (pieces: test below)
     monkeypatch.setattr(workspace, "MIN_BYTES", 0)
-    old = parallel._threads
-    parallel.set_num_threads(3)
+    old = nthreads._threads
+    nthreads.set_num_threads(3)
     yield
-    parallel._threads = old
+    nthreads._threads = old
 
 
 def test_parallel_for_covers_the_range_once_in_chunks(threads):
@@ -103,14 +104,14 @@ def test_parallel_for_single_call_when_small_or_one_thread(monkeypatch):
     calls = []
     parallel.parallel_for(8, lambda lo, hi: calls.append((lo, hi)), elements=10)  # below MIN_ELEMENTS
     assert calls == [(0, 8)]
-    old = parallel._threads
+    old = nthreads._threads
     try:
-        parallel.set_num_threads(1)
+        nthreads.set_num_threads(1)
         calls.clear()
         parallel.parallel_for(8, lambda lo, hi: calls.append((lo, hi)), elements=10**9)
         assert calls == [(0, 8)]
     finally:
-        parallel._threads = old
+        nthreads._threads = old
 
 
 def test_parallel_for_propagates_errors_after_all_chunks(threads):
@@ -127,20 +128,20 @@ def test_parallel_for_propagates_errors_after_all_chunks(threads):
 
 
 def test_num_threads_from_environment_and_validation(monkeypatch):
-    old = parallel._threads
+    old = nthreads._threads
     try:
         monkeypatch.setenv("NNBASICS_NUM_THREADS", "5")
-        parallel.set_num_threads(None)
-        assert parallel.num_threads() == 5
+        nthreads.set_num_threads(None)
+        assert nthreads.num_threads() == 5
         monkeypatch.delenv("NNBASICS_NUM_THREADS")
         monkeypatch.setenv("OMP_NUM_THREADS", "2")
-        parallel.set_num_threads(None)
-        assert parallel.num_threads() == 2
+        nthreads.set_num_threads(None)
+        assert nthreads.num_threads() == 2
         for bad in (0, -1, 2.0, True, "2"):
             with pytest.raises(ValueError, match="set_num_threads: expected a positive int"):
-                parallel.set_num_threads(bad)
+                nthreads.set_num_threads(bad)
     finally:
-        parallel._threads = old
+        nthreads._threads = old
 
 
 def _relu_pool_grads(x_cl, g):
@@ -158,7 +159,7 @@ def test_relu_and_max_pool_split_across_threads_match_one_thread(threads, rng, h
     x_cl = x.transpose(0, 3, 1, 2)  # channels-last, as conv2d returns
     g = rng.standard_normal((5, 3, h // 2, w // 2)).astype(np.float32)
     split = _relu_pool_grads(x_cl, g)
-    parallel.set_num_threads(1)
+    nthreads.set_num_threads(1)
     single = _relu_pool_grads(x_cl, g)
     for a, b in zip(split, single):
         np.testing.assert_array_equal(a, b)
@@ -172,12 +173,12 @@ def test_parallel_blas_for_sets_one_blas_thread_per_chunk_or_runs_once(threads, 
         local.append(n)
         return 7  # the "previous" per-thread setting, restored after the chunk
 
-    monkeypatch.setattr(parallel, "_blas_local", fake_local)
+    monkeypatch.setattr(nthreads, "_blas_local", fake_local)
     parallel.parallel_blas_for(9, lambda lo, hi: calls.append((lo, hi)))
     assert sorted(calls) == [(0, 3), (3, 6), (6, 9)]
     assert sorted(local) == [1, 1, 1, 7, 7, 7]
     calls.clear()
-    monkeypatch.setattr(parallel, "_blas_local", None)  # no per-thread BLAS setting: one call, BLAS threads it
+    monkeypatch.setattr(nthreads, "_blas_local", None)  # no per-thread BLAS setting: one call, BLAS threads it
     parallel.parallel_blas_for(9, lambda lo, hi: calls.append((lo, hi)))
     assert calls == [(0, 9)]
 
@@ -198,7 +199,7 @@ def test_conv2d_split_across_threads_matches_one_thread(threads, rng, monkeypatc
         return [y._array.copy()] + [t.grad._array.copy() for t in ts]
 
     split = run()
-    parallel.set_num_threads(1)
+    nthreads.set_num_threads(1)
     single = run()
     for a, b_ in zip(split, single):
         np.testing.assert_allclose(a, b_, rtol=1e-5, atol=1e-5)  # partial weight-gradient sums: another order

@@ -1,8 +1,8 @@
-"""ops.parallel.single_thread_blas: BLAS on the calling thread only inside, the old count restored after."""
+"""threads.single_thread_blas: BLAS on the calling thread only inside, the old count restored after."""
 
 import numpy as np
 
-from nnbasics.ops import parallel
+from nnbasics import threads
 
 
 def _current_count(setter):
@@ -12,16 +12,16 @@ def _current_count(setter):
 
 
 def test_single_thread_blas_sets_one_and_restores():
-    setter = parallel._blas_setter()
+    setter = threads._blas_setter()
     if setter is None:  # no per-thread OpenBLAS setting (older OpenBLAS): the manager must be a no-op
-        with parallel.single_thread_blas():
+        with threads.single_thread_blas():
             assert np.dot(np.ones((3, 2)), np.ones((2, 5))).sum() == 30.0
         return
     outer = setter(2)
     try:
-        with parallel.single_thread_blas():
+        with threads.single_thread_blas():
             assert _current_count(setter) == 1
-            with parallel.single_thread_blas():
+            with threads.single_thread_blas():
                 assert _current_count(setter) == 1
             assert _current_count(setter) == 1
         assert _current_count(setter) == 2
@@ -30,10 +30,10 @@ def test_single_thread_blas_sets_one_and_restores():
 
 
 def test_single_thread_blas_restores_on_error():
-    setter = parallel._blas_setter()
+    setter = threads._blas_setter()
     before = _current_count(setter) if setter is not None else None
     try:
-        with parallel.single_thread_blas():
+        with threads.single_thread_blas():
             raise KeyError("boom")
     except KeyError:
         pass

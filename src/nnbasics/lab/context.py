@@ -230,7 +230,7 @@ def _call(fn, job, index, name):
 
 
 def _call_one_blas_thread(fn, job, index, name):
-    from ..ops.parallel import single_thread_blas
+    from ..threads import single_thread_blas
 
     with single_thread_blas():
         return _call(fn, job, index, name)

@@ -127,7 +127,7 @@ def _blas_policy(module, ctx):
     """
     import contextlib
 
-    from ..ops.parallel import single_thread_blas
+    from ..threads import single_thread_blas
 
     if ctx.quick and getattr(module, "QUICK_SINGLE_THREAD_BLAS", True):
         return single_thread_blas()

@@ -6,15 +6,12 @@ waits. :func:`parallel_for` cuts such a pass into contiguous chunks along one ax
 them on a small persistent thread pool plus the calling thread; NumPy drops the GIL inside
 each ufunc loop, so the chunks really do run at the same time.
 
-The thread count is :func:`num_threads`: :func:`set_num_threads` if called, else the first of
-the environment variables ``NNBASICS_NUM_THREADS``, ``OMP_NUM_THREADS``,
-``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` that holds a positive integer (so
-``OPENBLAS_NUM_THREADS=1`` keeps everything on one core, as it does the GEMMs), else the
-number of CPUs this process may run on. With one thread :func:`parallel_for` is a plain call.
+The thread count is :func:`nnbasics.threads.num_threads` (the public setting, with
+:func:`~nnbasics.threads.set_num_threads`). With one thread :func:`parallel_for` is a plain call.
 
 Example:
     >>> import numpy as np
-    >>> from nnbasics.ops import parallel
+    >>> from nnbasics.kernels import parallel
     >>> a = np.arange(10.0); out = np.empty_like(a)
     >>> parallel.parallel_for(len(a), lambda lo, hi: np.multiply(a[lo:hi], 2, out=out[lo:hi]))
     >>> out[:3].tolist()
@@ -23,20 +20,12 @@ Example:
 
 from __future__ import annotations
 
-import os
 import threading
 from itertools import chain as _chain
 
-__all__ = [
-    "MIN_ELEMENTS",
-    "PIECES_PER_THREAD",
-    "num_threads",
-    "parallel_blas_for",
-    "parallel_for",
-    "set_num_threads",
-    "single_thread_blas",
-    "uniform_fill",
-]
+from ..threads import _blas_setter, num_threads
+
+__all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "parallel_blas_for", "parallel_for", "uniform_fill"]
 
 #: Pieces per thread in :func:`parallel_for`: the threads take pieces in turn, so a thread
 #: that starts late (a pool thread wakes up 0.05-0.2 ms after the call) or is slowed by another
@@ -48,44 +37,8 @@ PIECES_PER_THREAD = 4
 #: ~20-50 microseconds; a 256 Ki-element float32 pass takes ~50-100).
 MIN_ELEMENTS = 2**18
 
-_ENV = ("NNBASICS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-_threads = None
 _executor = None
-_blas_local = False  # not looked up yet
 _lock = threading.Lock()
-
-
-def _from_env():
-    for name in _ENV:
-        v = os.environ.get(name, "").strip()
-        if v.isdigit() and int(v) > 0:
-            return int(v)
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
-def num_threads() -> int:
-    """Threads :func:`parallel_for` uses (see the module doc for where the number comes from)."""
-    global _threads
-    if _threads is None:
-        _threads = _from_env()
-    return _threads
-
-
-def set_num_threads(n) -> None:
-    """Use ``n`` threads for elementwise passes from now on (``None``: back to the default).
-
-    Args:
-        n: positive int, or None to read the environment again.
-
-    Raises:
-        ValueError: ``n`` is not a positive int.
-    """
-    global _threads
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"set_num_threads: expected a positive int (or None for the default); got {n!r}.")
-    _threads = n
 
 
 def _pool(workers):
@@ -149,32 +102,6 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
         raise error
 
 
-def _find_blas_local():
-    """OpenBLAS's ``openblas_set_num_threads_local`` (0.3.27+: the BLAS thread count of the
-    calling thread only), from the OpenBLAS that NumPy loaded; None where there is none."""
-    import ctypes
-    import glob
-
-    import numpy
-
-    paths = []
-    try:
-        with open("/proc/self/maps") as fh:  # the library actually loaded (Linux)
-            paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        pass
-    root = os.path.dirname(os.path.dirname(numpy.__file__))
-    paths += glob.glob(os.path.join(root, "numpy.libs", "*openblas*")) + glob.glob(os.path.join(root, "numpy", ".dylibs", "*openblas*"))
-    for path in paths:
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        return fn
-    return None
-
-
 def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
     """:func:`parallel_for` for chunks that call BLAS: inside each chunk BLAS runs on that thread alone.
 
@@ -185,13 +112,10 @@ def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
     as NumPy 2 ships); without it (another BLAS, older OpenBLAS) the chunks would fight over
     BLAS's own threads, so ``fn(0, n)`` runs as one call and BLAS threads it.
     """
-    global _blas_local
     if min(num_threads(), n) <= 1:
         fn(0, n)
         return
-    if _blas_local is False:
-        _blas_local = _find_blas_local()
-    set_local = _blas_local
+    set_local = _blas_setter()
     if set_local is None:
         fn(0, n)
         return
@@ -204,38 +128,6 @@ def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
             set_local(previous)
 
     parallel_for(n, chunk, elements)
-
-
-def _blas_setter():
-    global _blas_local
-    if _blas_local is False:
-        _blas_local = _find_blas_local()
-    return _blas_local
-
-
-class single_thread_blas:
-    """Context manager: BLAS runs on the calling thread only while inside (OpenBLAS 0.3.27+).
-
-    Tiny GEMMs (a narrow MLP's ``(64, 32) @ (32, 32)``) cost less than handing half of each to a
-    second BLAS thread; on a busy 2-core machine the hand-off can stall for a millisecond. A
-    20-layer width-32 MLP, 150 SGD steps on this machine: 1.29 s of CPU with BLAS's default
-    threads, 0.25 s with one. Where the per-thread setting is not available (another BLAS, an
-    older OpenBLAS) this does nothing. Re-entrant: each exit restores the count it found.
-
-    Example:
-        >>> with single_thread_blas():
-        ...     pass  # tiny matrix products here
-    """
-
-    def __enter__(self):
-        self._set = _blas_setter()
-        self._previous = self._set(1) if self._set is not None else None
-        return self
-
-    def __exit__(self, *exc):
-        if self._set is not None:
-            self._set(self._previous)
-        return False
 
 
 def uniform_fill(gen, out) -> None:

@@ -13,11 +13,12 @@ or user variable that still holds it raises the count, and the array is then ski
 array is never handed out twice while alive, whoever got it first, and results given to users
 may come from here. The pool is bounded (``MAX_BYTES``, least-recently-used arrays dropped;
 arrays over a quarter of it, e.g. those of large inference batches, are not kept);
-where reference counts are unavailable or unreliable (PyPy, free-threaded CPython) it is off
-and :func:`empty` is ``xp.empty``. :func:`clear` drops everything it holds.
+where reference counts are unavailable or unreliable (PyPy, free-threaded CPython;
+:mod:`nnbasics.kernels.refcount`) it is off and :func:`empty` is ``xp.empty``. :func:`clear`
+drops everything it holds.
 
 Example:
-    >>> from nnbasics.ops import workspace
+    >>> from nnbasics.kernels import workspace
     >>> a = workspace.empty((2, 3), "float32")
     >>> b = workspace.empty((2, 3), "float32")
     >>> a is b  # a is still alive, so b is another array
@@ -26,10 +27,10 @@ Example:
 
 from __future__ import annotations
 
-import sys
 from collections import OrderedDict
 
 from ..backend import xp
+from . import refcount
 
 __all__ = ["MAX_BYTES", "clear", "empty", "empty_like", "zeros"]
 
@@ -38,9 +39,7 @@ MAX_BYTES = 256 * 2**20
 #: Arrays smaller than this come straight from ``xp.empty`` (the allocator reuses those cheaply).
 MIN_BYTES = 256 * 2**10
 
-_getrefcount = getattr(sys, "getrefcount", None)
-_gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-_enabled = _getrefcount is not None and _gil
+_enabled = refcount.ENABLED
 _pool: OrderedDict = OrderedDict()  # (shape, dtype) -> [arrays], most recently used last
 _bytes = 0
 _free_count = None
@@ -50,13 +49,13 @@ def _measure_free_count():
     """The count :func:`_take` reads for an array held by a pool list alone (and the loop variable)."""
     probe = [xp.empty(1)]
     for a in probe:
-        return _getrefcount(a)
+        return refcount.count(a)
     return None  # pragma: no cover
 
 
 def _take(arrays, free):
     for a in arrays:
-        if _getrefcount(a) <= free:  # only the list, this loop variable and the call's argument
+        if refcount.count(a) <= free:  # only the list, this loop variable and the call's argument
             return a
     return None
 

@@ -39,8 +39,8 @@ from ... import functional as F
 from ... import nn, optim
 from ...autograd import no_grad
 from ...models.mlp import mlp
-from ...ops.parallel import single_thread_blas
 from ...tensor import tensor
+from ...threads import single_thread_blas
 
 __all__ = [
     "ACTIVATION_KWARGS", "accuracy", "build_net", "flatten_standardize", "linear_layers", "mean_slope", "probe_loss",

@@ -278,7 +278,7 @@ def verdict(flops_runs, era_flops: float = ERA_FLOPS):
 
 def _measure(ctx, c, report):
     """Time everything; ``{"flops": {library: [FLOP/s per run]}, "nn_mlp", "nn_cnn", "th_*", "busy", ...}``."""
-    from ...ops.parallel import num_threads
+    from ...threads import num_threads
 
     rng = ctx.rng("speed", "data")
     have_torch = torch_available()
@@ -311,7 +311,7 @@ def _ratio(a, b):
 
 
 def _measured_section(ctx, report, c, m):
-    from ...ops.parallel import num_threads
+    from ...threads import num_threads
 
     mlp_flop, cnn_flop = 6.0 * mlp_weights(*c["mlp_shape"]), cnn_train_flop(c["cnn_size"])
     nn_mm, th_mm = m["median"]["nnbasics (NumPy BLAS)"], None if m["th_mm"] is None else float(np.median(m["th_mm"]))
@@ -415,7 +415,7 @@ def _metrics(report, m, best, epoch):
 
 def run(ctx) -> Report:
     """Measure matmul GFLOP/s and MLP/CNN training throughput; compare with 1986."""
-    from ...ops.parallel import num_threads
+    from ...threads import num_threads
 
     c, report = EXPERIMENT.begin(ctx)
     ctx.data_note = ("Random arrays of the benchmark's shapes (the values do not change the speed): "
