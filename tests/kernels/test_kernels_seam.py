@@ -14,6 +14,8 @@ from nnbasics import autograd, dispatch
 from nnbasics.autograd import Function
 from nnbasics.ops.elementwise import ReLU
 
+pytestmark = pytest.mark.usefixtures("kernels_on")  # also where the suite runs in reference mode
+
 
 class Twice(Function):
     """A toy reference op: z = 2a."""
@@ -35,7 +37,7 @@ def toy(monkeypatch):
 
 def test_a_kernel_runs_where_its_condition_holds_else_the_reference(toy):
     @dispatch.register(toy, when=lambda a: a.size > 3)
-    class Twice(toy):  # noqa: F811 - a kernel keeps its reference's name
+    class Twice(toy):
         def forward(self, a):
             out = np.empty_like(a)
             np.add(a, a, out=out)
@@ -55,7 +57,7 @@ def test_a_kernel_runs_where_its_condition_holds_else_the_reference(toy):
 
 def test_kernels_are_tried_in_registration_order_and_not_inherited(toy):
     @dispatch.register(toy)
-    class Twice(toy):  # noqa: F811
+    class Twice(toy):
         pass
 
     second = dispatch.register(toy, when=lambda a: True)(type("Twice", (toy,), {}))
@@ -109,9 +111,8 @@ def test_reference_mode_nests_restores_and_decorates():
             assert not nb.is_reference_mode() and ReLU.kernels != ()
         assert nb.is_reference_mode()
     assert not nb.is_reference_mode() and ReLU.kernels != ()
-    with pytest.raises(KeyError):
-        with nb.reference_mode():
-            raise KeyError("boom")
+    with pytest.raises(KeyError), nb.reference_mode():
+        raise KeyError("boom")
     assert not nb.is_reference_mode()
 
     @nb.reference_mode()
