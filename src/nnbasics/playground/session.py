@@ -29,7 +29,7 @@ import threading
 import time
 
 from ..diagnostics import SignalMonitor
-from ..ops.parallel import single_thread_blas
+from ..threads import single_thread_blas
 from .config import ConfigError, change_kind, normalize, options
 from .csvdata import CsvError, parse_csv
 from .datasets import available_image_sets, make_data
