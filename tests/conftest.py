@@ -34,3 +34,13 @@ def torch():
 def rng():
     """A seeded Generator; tests never use NumPy's global random state."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def kernels_on():
+    """Run the test on nnbasics' kernels (nnbasics/kernels), also where the suite runs in
+    reference mode (NNBASICS_REFERENCE=1): for tests of a kernel's own blocks, threads and buffers."""
+    import nnbasics as nb
+
+    with nb.reference_mode(False):
+        yield
