@@ -40,8 +40,8 @@ def main(argv=None):
     import nnbasics as nb
     import nnbasics.functional as F
     from nnbasics import autograd, threads
+    from nnbasics.kernels import parallel
     from nnbasics.models import build_model
-    from nnbasics.ops import parallel
     from nnbasics.optim import Adam
 
     acc = collections.defaultdict(float)
@@ -66,9 +66,9 @@ def main(argv=None):
                 setattr(cls, meth, timed(cls.__dict__[meth], f"{cls.__name__}.{meth}"))
     inner = parallel.parallel_for
     parallel.parallel_for = timed(inner, "(inside parallel_for)")  # parallel_blas_for calls it too
-    import nnbasics.ops as ops_pkg
+    import nnbasics.kernels as kernels_pkg
 
-    for mod in vars(ops_pkg).values():
+    for mod in vars(kernels_pkg).values():
         if getattr(mod, "parallel_for", None) is inner:
             mod.parallel_for = parallel.parallel_for
 

@@ -91,8 +91,9 @@ def _find_blas_local():
     return None
 
 
-def _blas_setter():
-    """OpenBLAS's per-thread setter (looked up once), or None."""
+def blas_setter():
+    """OpenBLAS's ``openblas_set_num_threads_local`` (sets the calling thread's BLAS thread count,
+    returns the one it replaces), looked up once; None where there is none."""
     global _blas_local
     if _blas_local is False:
         _blas_local = _find_blas_local()
@@ -114,7 +115,7 @@ class single_thread_blas:
     """
 
     def __enter__(self):
-        self._set = _blas_setter()
+        self._set = blas_setter()
         self._previous = self._set(1) if self._set is not None else None
         return self
 

@@ -12,8 +12,8 @@ from parity import assert_parity
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import nn
-from nnbasics.ops import conv as conv_ops
-from nnbasics.ops import workspace
+from nnbasics.kernels import conv as conv_kernel
+from nnbasics.kernels import workspace
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own padded copy
 
@@ -83,9 +83,10 @@ def test_conv2d_output_feeds_further_ops(torch, rng):
 
 
 @pytest.mark.parametrize("block_bytes", [1, 2 * 25 * 3 * 4])  # 1 image per block; 2, 2 and a ragged 1
+@pytest.mark.usefixtures("kernels_on")
 def test_input_gradient_in_image_blocks(torch, rng, monkeypatch, block_bytes):
     # the input gradient is built block by block over the images: blocks must join seamlessly
-    monkeypatch.setattr(conv_ops, "_GX_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(conv_kernel, "_GX_BLOCK_BYTES", block_bytes)
     kw = {"stride": (1, 2), "padding": (1, 2), "dilation": (2, 1)}
     x, w, b = _arrays(rng, (5, 3, 7, 6), (4, 3, 3, 2), np.float32)
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
@@ -212,12 +213,13 @@ def test_first_layer_skips_input_gradient():
 
 
 @pytest.mark.parametrize("blocks", [(1, 1), (3 * 5 * 6 * 2 * 3 * 4 * 4 + 1, 3 * 5 * 6 * 2 * 3 * 3 * 4 + 1)])
+@pytest.mark.usefixtures("kernels_on")
 def test_conv2d_in_image_blocks(torch, rng, monkeypatch, blocks):
     # the forward and weight gradient (im2col rows) and the stride-1 input gradient (a
     # convolution of dY with the flipped kernel) walk the images in blocks of im2col matrix:
     # 1 image per block; 3, 3 and a ragged 1
-    monkeypatch.setattr(conv_ops, "_GXC_BLOCK_BYTES", blocks[0])
-    monkeypatch.setattr(conv_ops, "_ROWS_BLOCK_BYTES", blocks[1])
+    monkeypatch.setattr(conv_kernel, "_GXC_BLOCK_BYTES", blocks[0])
+    monkeypatch.setattr(conv_kernel, "_ROWS_BLOCK_BYTES", blocks[1])
     x, w, b = _arrays(rng, (7, 3, 5, 6), (4, 3, 2, 3), np.float32)
     kw = {"padding": 1, "dilation": (2, 1)}
     assert_parity(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kw),
@@ -225,9 +227,10 @@ def test_conv2d_in_image_blocks(torch, rng, monkeypatch, blocks):
 
 
 @pytest.mark.parametrize("split", [4, 7])  # 70 output positions: 17 blocks of 4 and a ragged 2 / 10 of 7
+@pytest.mark.usefixtures("kernels_on")
 def test_one_channel_weight_grad_summed_over_blocks(torch, rng, monkeypatch, split):
     # the one-channel (K-major) weight gradient is a sum of GEMMs over blocks of positions
-    monkeypatch.setattr(conv_ops, "_SPLIT_K", split)
+    monkeypatch.setattr(conv_kernel, "_SPLIT_K", split)
     for b_on in (True, False):
         x, w, b = _arrays(rng, (2, 1, 7, 5), (3, 1, 3, 3), np.float32)
         if b_on:

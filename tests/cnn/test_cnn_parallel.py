@@ -1,17 +1,20 @@
-"""nnbasics.ops.parallel: chunked elementwise passes on several threads, and the ops that use it."""
+"""nnbasics.kernels.parallel: chunked elementwise passes on several threads, and the ops that use it."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 
 import nnbasics as nb
 import nnbasics.functional as F
-from nnbasics.ops import conv as conv_ops
 from nnbasics import threads as nthreads
-from nnbasics.ops import parallel, workspace
+from nnbasics.kernels import conv as conv_kernel
+from nnbasics.kernels import parallel, workspace
+
+pytestmark = pytest.mark.usefixtures("kernels_on")  # the kernels' own machinery, in any mode
 
 
 @pytest.fixture
@@ -32,6 +35,7 @@ def test_parallel_for_covers_the_range_once_in_chunks(threads):
     def fn(lo, hi):
         seen.append((lo, hi))
         names.add(threading.current_thread().name)
+        time.sleep(0.02)  # NOTE: as a real chunk does, let go of the GIL: a warm pool's idle thread takes a piece
 
     parallel.parallel_for(10, fn)
     assert sorted(seen) == [(0, 3), (3, 6), (6, 10)]
@@ -186,7 +190,7 @@ def test_parallel_blas_for_sets_one_blas_thread_per_chunk_or_runs_once(threads, 
 @pytest.mark.parametrize("c", [3, 1])  # im2col rows (blocked) / one channel (K-major, split-K weight gradient)
 def test_conv2d_split_across_threads_matches_one_thread(threads, rng, monkeypatch, c):
     # forward, weight gradient and stride-1 input gradient walk their image chunks on 3 threads
-    monkeypatch.setattr(conv_ops, "_SPLIT_K", 16)  # 210 positions: 13 blocks, ragged end
+    monkeypatch.setattr(conv_kernel, "_SPLIT_K", 16)  # 210 positions: 13 blocks, ragged end
     x = rng.standard_normal((7, c, 6, 5)).astype(np.float32)
     w = rng.standard_normal((4, c, 3, 2)).astype(np.float32)
     b = rng.standard_normal(4).astype(np.float32)

@@ -10,7 +10,7 @@ from parity import assert_parity
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import nn
-from nnbasics.ops import workspace
+from nnbasics.kernels import workspace
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ import pytest
 
 import nnbasics as nb
 import nnbasics.functional as F
-from nnbasics.ops import workspace
+from nnbasics.kernels import workspace
+
+pytestmark = pytest.mark.usefixtures("kernels_on")  # the kernels' own machinery, in any mode
 
 
 @pytest.fixture(autouse=True)

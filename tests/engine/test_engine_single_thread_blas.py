@@ -12,7 +12,7 @@ def _current_count(setter):
 
 
 def test_single_thread_blas_sets_one_and_restores():
-    setter = threads._blas_setter()
+    setter = threads.blas_setter()
     if setter is None:  # no per-thread OpenBLAS setting (older OpenBLAS): the manager must be a no-op
         with threads.single_thread_blas():
             assert np.dot(np.ones((3, 2)), np.ones((2, 5))).sum() == 30.0
@@ -30,7 +30,7 @@ def test_single_thread_blas_sets_one_and_restores():
 
 
 def test_single_thread_blas_restores_on_error():
-    setter = threads._blas_setter()
+    setter = threads.blas_setter()
     before = _current_count(setter) if setter is not None else None
     try:
         with threads.single_thread_blas():

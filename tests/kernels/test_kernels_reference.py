@@ -21,9 +21,13 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
+import nnbasics.functional as F
 from nnbasics import autograd, dispatch, threads
+from nnbasics.functional.dropout import scaled_mask, uniform
+from nnbasics.kernels import parallel, workspace
+from nnbasics.ops import conv, embedding, linalg, movement, norm, pool
 from nnbasics.ops import elementwise as ew
-from nnbasics.ops import parallel, workspace
+from nnbasics.ops import recurrent as rc
 
 
 @dataclass
@@ -49,6 +53,120 @@ CASES = [
     Case("mul one input needs grad", ew.Mul, [(6, 5), (6, 5)], nb.mul, grads=[1]),
     Case("mul channels-last by C order", ew.Mul, [(2, 5, 7, 3), (2, 3, 5, 7)],
          lambda a, b: nb.mul(a.permute(0, 3, 1, 2), b)),
+]
+
+
+# Convolutions: odd sizes, non-square kernels, stride, padding (uneven: 'same' with an even kernel),
+# dilation, groups, depthwise, one input channel (with and without bias), a float64 one.
+_CONV = [
+    ((2, 3, 7, 5), (4, 3, 3, 2), {"padding": 1}),
+    ((2, 3, 7, 5), (5, 3, 2, 3), {"stride": 2, "padding": (1, 2)}),
+    ((2, 3, 7, 6), (4, 3, 3, 3), {"stride": (2, 3), "padding": 1, "dilation": (1, 2)}),
+    ((3, 2, 7, 5), (4, 2, 2, 2), {"padding": "same"}),
+    ((2, 4, 5, 7), (6, 2, 3, 3), {"groups": 2, "padding": 1}),
+    ((2, 4, 7, 5), (4, 1, 3, 2), {"groups": 4, "stride": 2, "padding": 1}),
+    ((2, 1, 7, 5), (3, 1, 3, 3), {"padding": 1}),
+    ((2, 3, 5, 6), (4, 3, 2, 3), {"padding": (2, 1)}),
+]
+CASES += [Case(f"conv2d {x} {w} {kw}", conv.Conv2d, [x, w, (w[0],)],
+               lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw), rtol=1e-5, atol=1e-5) for x, w, kw in _CONV]
+CASES += [
+    Case("conv2d one channel, no bias", conv.Conv2d, [(2, 1, 7, 5), (3, 1, 3, 3)],
+         lambda x, w: F.conv2d(x, w, stride=2, padding=1), rtol=1e-5, atol=1e-5),
+    Case("conv2d input needs no grad", conv.Conv2d, [(2, 3, 6, 5), (4, 3, 3, 3), (4,)],
+         lambda x, w, b: F.conv2d(x, w, b, padding=1), rtol=1e-5, atol=1e-5, grads=[1, 2]),
+    Case("conv2d float64", conv.Conv2d, [(2, 3, 6, 5), (4, 3, 3, 3), (4,)],
+         lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), rtol=1e-12, atol=1e-12, dtype=np.float64),
+]
+
+# Pooling: the 2x2 tournament (even and odd sizes, channels-last input, ties after a ReLU),
+# overlapping windows, padding, dilation, ceil_mode; average with each divisor rule.
+_MAX = [((2, 3, 6, 8), {"kernel_size": 2}), ((2, 3, 7, 9), {"kernel_size": 2}),
+        ((2, 3, 7, 6), {"kernel_size": 3, "stride": 2, "padding": 1}),
+        ((2, 2, 9, 7), {"kernel_size": (2, 3), "stride": 1, "dilation": 2}),
+        ((2, 2, 7, 8), {"kernel_size": 3, "stride": 2, "ceil_mode": True})]
+CASES += [Case(f"max_pool2d {x} {kw}", pool.MaxPool2d, [x], lambda x, kw=kw: F.max_pool2d(F.relu(x), **kw))
+          for x, kw in _MAX]
+CASES += [Case("max_pool2d channels-last 2x2", pool.MaxPool2d, [(2, 6, 8, 3)],
+               lambda x: F.max_pool2d(x.permute(0, 3, 1, 2), 2))]
+_AVG = [((2, 3, 6, 8), {"kernel_size": 2}),
+        ((2, 3, 7, 6), {"kernel_size": 3, "stride": 2, "padding": 1}),
+        ((2, 3, 7, 6), {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False}),
+        ((2, 2, 7, 8), {"kernel_size": 3, "stride": 2, "ceil_mode": True, "count_include_pad": False}),
+        ((2, 2, 7, 8), {"kernel_size": (2, 3), "stride": 1, "divisor_override": 4})]
+CASES += [Case(f"avg_pool2d {x} {kw}", pool.AvgPool2d, [x], lambda x, kw=kw: F.avg_pool2d(x, **kw),
+               rtol=1e-6, atol=1e-7) for x, kw in _AVG]
+
+# Recurrent layers (T 5, N 3, I 4, H 6): forward and reverse, with and without biases.
+_T, _N, _I, _H = 5, 3, 4, 6
+for _rev in (False, True):
+    CASES += [
+        Case(f"lstm reverse={_rev}", rc.LSTMLayer, [(_T, _N, _I), (_N, _H), (_N, _H), (4 * _H, _I), (4 * _H, _H),
+                                                       (4 * _H,), (4 * _H,)],
+             lambda *a, r=_rev: rc.lstm_layer(*a, reverse=r), rtol=1e-5, atol=1e-5),
+        Case(f"gru reverse={_rev}", rc.GRULayer, [(_T, _N, _I), (_N, _H), (3 * _H, _I), (3 * _H, _H), (3 * _H,), (3 * _H,)],
+             lambda *a, r=_rev: rc.gru_layer(*a, reverse=r), rtol=1e-5, atol=1e-5),
+        Case(f"rnn tanh reverse={_rev}", rc.RNNLayer, [(_T, _N, _I), (_N, _H), (_H, _I), (_H, _H), (_H,), (_H,)],
+             lambda *a, r=_rev: rc.rnn_layer(*a, reverse=r), rtol=1e-5, atol=1e-5),
+    ]
+CASES += [
+    Case("lstm no bias", rc.LSTMLayer, [(_T, _N, _I), (_N, _H), (_N, _H), (4 * _H, _I), (4 * _H, _H)],
+         rc.lstm_layer, rtol=1e-5, atol=1e-5),
+    Case("lstm weights only", rc.LSTMLayer, [(_T, _N, _I), (_N, _H), (_N, _H), (4 * _H, _I), (4 * _H, _H)],
+         rc.lstm_layer, rtol=1e-5, atol=1e-5, grads=[3, 4]),
+    Case("gru no bias", rc.GRULayer, [(_T, _N, _I), (_N, _H), (3 * _H, _I), (3 * _H, _H)], rc.gru_layer,
+         rtol=1e-5, atol=1e-5),
+    Case("rnn relu", rc.RNNLayer, [(_T, _N, _I), (_N, _H), (_H, _I), (_H, _H)],
+         lambda *a: rc.rnn_layer(*a, nonlinearity="relu"), rtol=1e-5, atol=1e-5),
+    Case("lstm float64", rc.LSTMLayer, [(_T, _N, _I), (_N, _H), (_N, _H), (4 * _H, _I), (4 * _H, _H)],
+         rc.lstm_layer, rtol=1e-12, atol=1e-12, dtype=np.float64),
+]
+
+# Normalization: batch norm in training and eval mode, 4-d and 2-d, with and without the affine
+# parameters; layer norm over 1 and 2 dims.
+_RM, _RV = np.linspace(-1, 1, 3).astype(np.float32), np.linspace(0.5, 2, 3).astype(np.float32)
+CASES += [
+    Case("batch_norm training", norm.BatchNorm, [(4, 3, 5, 7), (3,), (3,)],
+         lambda x, w, b: norm.batch_norm(x, w, b, training=True), rtol=1e-5, atol=1e-5),
+    Case("batch_norm 2-d, no affine", norm.BatchNorm, [(6, 3)], lambda x: norm.batch_norm(x, training=True),
+         rtol=1e-5, atol=1e-5),
+    Case("batch_norm weight only", norm.BatchNorm, [(4, 3, 5), (3,)],
+         lambda x, w: norm.batch_norm(x, w, training=True), rtol=1e-5, atol=1e-5),
+    Case("batch_norm eval", norm.BatchNorm, [(4, 3, 5, 7), (3,), (3,)],
+         lambda x, w, b: norm.batch_norm(x, w, b, _RM.copy(), _RV.copy(), training=False), rtol=1e-5, atol=1e-5),
+    Case("batch_norm float64", norm.BatchNorm, [(4, 3, 5, 7), (3,), (3,)],
+         lambda x, w, b: norm.batch_norm(x, w, b, training=True), rtol=1e-12, atol=1e-12, dtype=np.float64),
+    Case("layer_norm last dim", norm.LayerNorm, [(4, 5, 7), (7,), (7,)],
+         lambda x, w, b: norm.layer_norm(x, 1, w, b), rtol=1e-5, atol=1e-5),
+    Case("layer_norm two dims, no affine", norm.LayerNorm, [(4, 5, 7)], lambda x: norm.layer_norm(x, 2),
+         rtol=1e-5, atol=1e-5),
+    Case("layer_norm bias only", norm.LayerNorm, [(4, 5, 7), (5, 7)],
+         lambda x, b: norm.layer_norm(x, 2, None, b), rtol=1e-5, atol=1e-5),
+]
+
+# Matrix products: plain, x @ W.T (a transposed view), a batch against a matrix, 1-D operands,
+# broadcast batch dims, a transposed left operand.
+_MM = 1e-5
+CASES += [
+    Case("matmul 2-d", linalg.MatMul, [(5, 3), (3, 4)], nb.matmul, rtol=_MM, atol=_MM),
+    Case("matmul x @ W.T", linalg.MatMul, [(5, 3), (4, 3)], lambda x, w: x @ w.T, rtol=_MM, atol=_MM),
+    Case("matmul a.T @ b", linalg.MatMul, [(3, 5), (3, 4)], lambda a, b: a.T @ b, rtol=_MM, atol=_MM),
+    Case("matmul batch @ matrix", linalg.MatMul, [(2, 5, 3), (3, 4)], nb.matmul, rtol=_MM, atol=_MM),
+    Case("matmul broadcast batches", linalg.MatMul, [(2, 1, 5, 3), (3, 3, 4)], nb.matmul, rtol=_MM, atol=_MM),
+    Case("matmul vector @ matrix", linalg.MatMul, [(3,), (3, 4)], nb.matmul, rtol=_MM, atol=_MM),
+    Case("matmul matrix @ vector", linalg.MatMul, [(5, 3), (3,)], nb.matmul, rtol=_MM, atol=_MM),
+    Case("matmul vector @ vector", linalg.MatMul, [(3,), (3,)], nb.matmul, rtol=_MM, atol=_MM),
+]
+# Indexing (slices, repeated integer indices, a bool mask) and embedding lookups (repeats, padding).
+_IDX = np.array([0, 3, 0, 2, 3, 3])
+CASES += [
+    Case("getitem slice", movement.GetItem, [(5, 4)], lambda x: x[1:4, ::2]),
+    Case("getitem repeated indices", movement.GetItem, [(5, 4)], lambda x: x[_IDX]),
+    Case("getitem bool mask", movement.GetItem, [(5, 4)], lambda x: x[nb.tensor(np.arange(20).reshape(5, 4) % 3 == 0)]),
+    Case("embedding repeats", embedding.EmbeddingLookup, [(5, 3)],
+         lambda w: F.embedding(nb.tensor(_IDX.reshape(2, 3)), w), rtol=1e-6, atol=1e-6),
+    Case("embedding padding_idx", embedding.EmbeddingLookup, [(5, 3)],
+         lambda w: F.embedding(nb.tensor(_IDX.reshape(3, 2)), w, padding_idx=3), rtol=1e-6, atol=1e-6),
 ]
 
 
@@ -107,9 +225,22 @@ def test_kernel_equals_reference(case, n_threads):
             np.testing.assert_allclose(f, r, rtol=case.rtol, atol=case.atol, err_msg=f"{case.name}: {what}")
 
 
+def test_batch_norm_updates_the_running_statistics_alike():
+    x = np.random.default_rng(5).standard_normal((8, 3, 4, 5)).astype(np.float32) * 3 + 1
+    stats = {}
+    for reference in (False, True):
+        with nb.reference_mode(reference):
+            rm, rv = _RM.copy(), _RV.copy()
+            norm.batch_norm(nb.tensor(x, requires_grad=True), None, None, rm, rv, training=True, momentum=0.3)
+            stats[reference] = rm, rv
+    for f, r in zip(stats[False], stats[True]):
+        np.testing.assert_allclose(f, r, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(stats[True][0], _RM)  # they moved
+
+
 def test_every_kernel_has_a_case():
-    covered = {c.op for c in CASES} | {autograd.propagate}  # the walk: tests below
-    missing = [ref for ref in dispatch._registered if ref not in covered]
+    covered = {c.op for c in CASES} | {autograd.propagate, uniform, scaled_mask}  # below
+    missing = [ref for ref in dispatch._registered if ref not in covered and ref.__module__.startswith("nnbasics.")]
     assert not missing, f"kernels without a both-ways case: {missing}"
 
 
@@ -164,3 +295,28 @@ def test_a_second_backward_accumulates_on_both_paths():
             for _ in range(2):
                 (x @ w.T).sum().backward()
             np.testing.assert_array_equal(w.grad._array, np.full((2, 3), 8.0, np.float32))
+
+
+# ------------------------------------------------------------------ dispatchable functions
+@pytest.mark.parametrize("which", ["dropout", "dropout2d"])
+def test_dropout_masks_are_drawn_alike_on_both_paths(which, n_threads, monkeypatch):
+    calls = []
+    for ref in (uniform, scaled_mask):  # a spy around each kernel (published on entering reference_mode)
+        (when, kernel), = dispatch._registered[ref]
+        monkeypatch.setitem(dispatch._registered, ref, [(when, lambda *a, k=kernel: calls.append(k) or k(*a))])
+    x = np.random.default_rng(4).standard_normal((6, 5, 4, 3)).astype(np.float32)
+    g = np.random.default_rng(5).standard_normal(x.shape).astype(np.float32)
+    results = {}
+    for reference in (False, True):
+        with nb.reference_mode(reference):
+            assert (uniform.kernels == ()) == reference
+            t = nb.tensor(x, requires_grad=True)
+            y = getattr(F, which)(t, 0.4, rng=np.random.default_rng(9))
+            y.backward(nb.tensor(g))
+            results[reference] = y._array.copy(), t.grad._array.copy()
+    assert len(calls) == 2  # the kernels ran once each, on the fast path only
+    for f, r in zip(results[False], results[True]):
+        np.testing.assert_array_equal(f, r)
+    assert 0 < (results[True][0] == 0).mean() < 1
+    monkeypatch.undo()
+    dispatch._set_reference(dispatch.is_reference_mode())  # publish the real kernels again

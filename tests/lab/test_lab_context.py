@@ -101,7 +101,7 @@ def test_a_failing_jobs_note_shows_arrays_by_shape_not_by_value():
 def blas_threads_inside(_i):
     from nnbasics import threads
 
-    setter = threads._blas_setter()
+    setter = threads.blas_setter()
     if setter is None:
         return None
     now = setter(1)
@@ -114,7 +114,7 @@ def test_pool_jobs_run_their_blas_on_one_thread():
         out = LabContext(executor=ex, progress=False).map(blas_threads_inside, [{"_i": 0}, {"_i": 1}])
     from nnbasics import threads
 
-    assert out == ([None, None] if threads._blas_setter() is None else [1, 1])
+    assert out == ([None, None] if threads.blas_setter() is None else [1, 1])
 
 
 def test_context_validates_its_arguments():
@@ -204,10 +204,10 @@ def _blas_module(name, opt_out):
 def test_quick_runs_use_one_blas_thread_unless_the_experiment_opts_out(monkeypatch, quick, opt_out):
     import sys
 
-    from nnbasics.lab import registry
     from nnbasics import threads
+    from nnbasics.lab import registry
 
-    setter = threads._blas_setter()
+    setter = threads.blas_setter()
     name = f"blas_stand_in_{int(opt_out)}"
     monkeypatch.setitem(sys.modules, name, _blas_module(name, opt_out))
     monkeypatch.setitem(registry.EXPERIMENTS, "perceptron", name)

@@ -9,7 +9,7 @@ import pytest
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import nn
-from nnbasics.ops import workspace
+from nnbasics.kernels import workspace
 
 N, I, H, V = 4, 8, 32, 11  # distinct sizes
 

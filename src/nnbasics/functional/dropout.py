@@ -17,7 +17,7 @@ import math
 
 from .._validate import is_real
 from ..backend import is_float_dtype, xp
-from ..ops import parallel, workspace
+from ..dispatch import dispatchable
 from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
@@ -84,21 +84,29 @@ def _float_input(x, owner):
     return x
 
 
+@dispatchable
+def uniform(gen, shape, dtype):
+    """U[0, 1) draws of ``shape`` in ``dtype`` (float32 or float64) from Generator ``gen``.
+
+    A kernel (nnbasics.kernels.dropout) draws the same numbers into a reused array on several threads.
+    """
+    return gen.random(shape, dtype=dtype)
+
+
+@dispatchable
+def scaled_mask(keep, scale, dtype):
+    """The dropout mask in ``dtype``: ``scale`` where ``keep`` (bool) is True, 0 where it is False."""
+    return xp.multiply(keep, dtype.type(scale), dtype=dtype)
+
+
 def _uniform(rng, shape, dtype):
     """U[0, 1) draws in the input's precision (float32 stays float32: no float64 temporaries)."""
-    dt = dtype if dtype in (xp.float32, xp.float64) else xp.float32
-    # drawn into a reused scratch array, split across threads: the same numbers as one
-    # ``random(shape, dtype)`` call (see nnbasics.ops.parallel.uniform_fill)
-    out = workspace.empty(shape, dt)
-    parallel.uniform_fill(as_generator(rng), out)
-    return out
+    return uniform(as_generator(rng), shape, dtype if dtype in (xp.float32, xp.float64) else xp.dtype(xp.float32))
 
 
 def _masked(x, keep, scale):
     """x * (keep * scale): the mask is built once, scaled, in x's dtype; one Mul op on the graph."""
-    m = workspace.empty(keep.shape, x.dtype)
-    xp.multiply(keep, x.dtype.type(scale), out=m)  # 0 or scale, in x's dtype
-    return x * Tensor._make(m, False, None)
+    return x * Tensor._make(scaled_mask(keep, scale, x.dtype), False, None)
 
 
 def _in_place(input, name, fn):

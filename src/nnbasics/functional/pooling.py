@@ -1,6 +1,6 @@
 """Pooling (PyTorch's ``F.max_pool2d``, ``F.avg_pool2d``, ``F.adaptive_avg_pool2d``) and global average pooling.
 
-Max and average pooling are primitives (:mod:`nnbasics.ops.pool`, scatter-free kernels);
+Max and average pooling are primitives (:mod:`nnbasics.ops.pool`, by windows);
 adaptive average pooling is composed: ``A_h @ x @ A_w^T`` with averaging matrices whose
 row ``i`` averages PyTorch's window ``[floor(i*H/OH), ceil((i+1)*H/OH))`` — windows of
 unequal size and overlapping when OH does not divide H — or plain average pooling when it does.

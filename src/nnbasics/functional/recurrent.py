@@ -1,7 +1,7 @@
 """Recurrent building blocks as functions: embedding lookup, single RNN/LSTM/GRU cell steps,
-and whole-sequence layers (the fused ops of :mod:`nnbasics.ops.recurrent`).
+and whole-sequence layers (the ops of :mod:`nnbasics.ops.recurrent`).
 
-The ``*_cell`` functions run one time step through the fused layer op (a sequence of
+The ``*_cell`` functions run one time step through the layer op (a sequence of
 length 1), so a cell and a layer share one implementation and one backward. The
 ``*_cell_composed`` twins write the same formulas with elementary ops: they are the
 readable definition and the test oracle of the fused ops.

@@ -16,4 +16,16 @@ implements, under the conditions it handles; importing this package registers th
 (``NNBASICS_REFERENCE=1``, :func:`nnbasics.reference_mode`) switches every kernel off.
 """
 
-from . import elementwise, engine  # noqa: F401  (importing registers the kernels)
+# importing registers the kernels
+from . import (  # noqa: F401
+    conv,
+    dropout,
+    elementwise,
+    embedding,
+    engine,
+    linalg,
+    movement,
+    norm,
+    pool,
+    recurrent,
+)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from ..backend import is_float_dtype, xp
 from ..dispatch import register
 from ..ops import elementwise as ref
-from ..ops import workspace
-from ..ops.parallel import parallel_for
 from ..ops.util import sum_to
+from . import workspace
+from .parallel import parallel_for
 
 # NumPy 2's clip against (0, inf) runs vectorized, its maximum against a scalar 0 does not
 # (float32, 800 K elements: 0.09 against 0.30 ms; NumPy 1.26: both ~0.31 ms). The two differ

@@ -24,7 +24,7 @@ from __future__ import annotations
 from .. import autograd
 from ..backend import xp
 from ..dispatch import register
-from ..ops.refcount import sole_view
+from .refcount import sole_view
 
 _ndarray = xp.ndarray
 _make = autograd._make

@@ -1,9 +1,9 @@
 """Convolution layers: Conv1d and Conv2d (PyTorch's arguments, weight layout and initialization).
 
-The arithmetic is one primitive, :class:`nnbasics.ops.conv.Conv2d` (im2col + GEMM, channels-last
-inside); a Conv1d is a Conv2d of height 1. ``weight`` is (out_channels, in_channels/groups,
-*kernel_size) and ``bias`` (out_channels,), so ``load_state_dict`` moves weights to and from
-``torch.nn.Conv1d/Conv2d`` unchanged.
+The arithmetic is one primitive, :class:`nnbasics.ops.conv.Conv2d` (im2col + GEMM; its kernel
+works channels-last); a Conv1d is a Conv2d of height 1. ``weight`` is (out_channels,
+in_channels/groups, *kernel_size) and ``bias`` (out_channels,), so ``load_state_dict`` moves
+weights to and from ``torch.nn.Conv1d/Conv2d`` unchanged.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d (PyTorch's arguments) and GlobalAvgPool2d.
 
-No parameters; the arithmetic is in :mod:`nnbasics.ops.pool` (scatter-free kernels) and
+No parameters; the arithmetic is in :mod:`nnbasics.ops.pool` (by windows) and
 :func:`nnbasics.functional.adaptive_avg_pool2d`.
 """
 

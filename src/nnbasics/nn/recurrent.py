@@ -1,9 +1,10 @@
 """Recurrent layers and cells with PyTorch's arguments, parameter names, layouts and return values.
 
-``RNN``/``LSTM``/``GRU`` run whole sequences: each layer and direction is ONE fused op
-(:mod:`nnbasics.ops.recurrent`) — all input projections in one matrix product, one recurrent
-product per step, backward through time written out — so a 5,000-step sequence is one graph
-node per layer. ``RNNCell``/``LSTMCell``/``GRUCell`` run one step (the same op with T = 1).
+``RNN``/``LSTM``/``GRU`` run whole sequences: each layer and direction is ONE op
+(:mod:`nnbasics.ops.recurrent`: the step equations and backward through time written out; its
+kernel, :mod:`nnbasics.kernels.recurrent`, runs all input projections as one matrix product),
+so a 5,000-step sequence is one graph node per layer. ``RNNCell``/``LSTMCell``/``GRUCell`` run
+one step (the same op with T = 1).
 
 State dicts interchange with PyTorch: ``weight_ih_l{k}`` (G*H, I), ``weight_hh_l{k}`` (G*H, H),
 ``bias_ih_l{k}``, ``bias_hh_l{k}`` (G*H,), with ``_reverse`` for the backward direction, in

@@ -1,8 +1,9 @@
 """Primitive ops: the only place where derivatives are written.
 
 Each op is a :class:`~nnbasics.autograd.Function` subclass with ``forward`` and
-``backward`` side by side, plus a lowercase function that validates its
-arguments and applies it. Composites (var, std, ...) live in
+``backward`` side by side, written as plainly as the maths (the reference), plus a
+lowercase function that validates its arguments and applies it. Faster implementations are
+registered for some of them by :mod:`nnbasics.kernels` (docs/reading-the-code.md). Composites (var, std, ...) live in
 :mod:`nnbasics.functional`. The spatial and recurrent ops (``conv``, ``pool``, ``norm``,
 ``recurrent``, ``embedding``) are imported as submodules; :mod:`nnbasics.functional` re-exports them.
 """

@@ -23,33 +23,15 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, g):
-        a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
-        a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
-        b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
+        a, b = self.a, self.b
+        a2 = a[None, :] if a.ndim == 1 else a  # (1, k): a row
+        b2 = b[:, None] if b.ndim == 1 else b  # (k, 1): a column
         if b.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
             g = g[..., None]
         if a.ndim == 1:
             g = g[..., None, :]
-        ga = gb = None
-        if self.needs_grad[0]:
-            if a.ndim == 2 and b.ndim == 2 and not a.flags.c_contiguous:
-                ga = (b @ g.T).T  # a is a transposed view: its grad gets the same layout (see gb)
-            else:
-                ga = g @ b2.swapaxes(-1, -2)
-            ga = sum_to(ga, a2.shape).reshape(a.shape)
-        if self.needs_grad[1]:
-            if b2.ndim == 2 and a2.ndim > 2:
-                # (..., m, k) batch folded into rows: one GEMM instead of a batch and a sum
-                k, n = a2.shape[-1], g.shape[-1]
-                gb = a2.reshape(-1, k).T @ g.reshape(-1, n)
-            elif a.ndim == 2 and b.ndim == 2 and not b.flags.c_contiguous:
-                # NOTE: b is a transposed view (x @ W.T): computing its grad transposed gives W's
-                # grad C-contiguous; a strided copy of it later costs almost as much as the GEMM.
-                gb = (g.T @ a).T
-            else:
-                gb = a2.swapaxes(-1, -2) @ g
-                gb = sum_to(gb, b2.shape)
-            gb = gb.reshape(b.shape)
+        ga = sum_to(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if self.needs_grad[0] else None
+        gb = sum_to(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape) if self.needs_grad[1] else None
         return ga, gb
 
 

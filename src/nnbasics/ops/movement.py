@@ -12,8 +12,7 @@ from ..autograd import Function
 from ..backend import is_int_dtype, xp
 from ..tensor import Tensor
 from ..views import register
-from . import workspace
-from .util import retype, as_operand, normalize_dim, sum_to
+from .util import as_operand, normalize_dim, retype, sum_to
 
 __all__ = [
     "reshape", "view", "alias", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
@@ -86,13 +85,16 @@ class GetItem(Function):
         return x[index]
 
     def backward(self, g):
-        out = workspace.zeros(self.shape, g.dtype)  # big ones reused: no fresh page faults per step
-        idx = self.index
-        if _is_basic(idx) or (not isinstance(idx, tuple) and getattr(idx, "dtype", None) == xp.bool_):
-            out[idx] = g  # no position repeats: plain assignment
-        else:
-            xp.add.at(out, idx, g)
-        return (out,)
+        return (scatter_index(xp.zeros(self.shape, dtype=g.dtype), self.index, g),)
+
+
+def scatter_index(out, index, g):
+    """``out[index] += g`` where positions may repeat (integer arrays); ``out`` returned."""
+    if _is_basic(index) or (not isinstance(index, tuple) and getattr(index, "dtype", None) == xp.bool_):
+        out[index] = g  # no position repeats: plain assignment
+    else:
+        xp.add.at(out, index, g)
+    return out
 
 
 class Concatenate(Function):

@@ -1,11 +1,11 @@
-"""Fused normalization primitives: batch norm and layer norm, one op each.
+"""Normalization primitives: batch norm and layer norm, one op each, with their textbook backward.
 
-Both are fused for speed (one forward, one backward instead of ~10 composed ops) and for
-stability: the variance is the two-pass, centered one, ``mean((x - mean(x))^2)``, never
-``mean(x^2) - mean(x)^2`` (which cancels catastrophically for data far from zero), and
-float32 inputs are computed in float32 throughout. Their composed twins (built from the
-mean/var primitives) are ``nnbasics.functional.normalization.batch_norm_composed`` and
-``layer_norm_composed``, used as test oracles.
+Each is one primitive rather than ~10 composed ops, for stability and speed: the variance is
+the two-pass, centered one, ``mean((x - mean(x))^2)``, never ``mean(x^2) - mean(x)^2`` (which
+cancels catastrophically for data far from zero), and float32 inputs are computed in float32
+throughout. Their composed twins (built from the mean/var primitives) are
+``nnbasics.functional.normalization.batch_norm_composed`` and ``layer_norm_composed``, used as
+test oracles; the kernels registered for them (:mod:`nnbasics.kernels.norm`) take fewer passes.
 
 Notation: x_hat = (x - mu) * r with r = 1 / sqrt(var + eps), y = x_hat * w + b, n the
 number of values each mean is taken over, and for an upstream gradient g:
@@ -24,21 +24,19 @@ from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["batch_norm", "layer_norm"]
+__all__ = ["batch_norm", "layer_norm", "update_running"]
 
 
-def _channel_sum(a3):
-    """Sum of (N, C, L) over N and L -> (C,); the contiguous L first (pairwise summation)."""
-    return a3.sum(axis=2).sum(axis=0)
-
-
-def _channel_dot(a3, b3):
-    """sum(a * b) of two (N, C, L) arrays over N and L -> (C,), without the (N, C, L) product.
-
-    NOTE: einsum accumulates each row of L values (not pairwise), then the N rows are summed:
-    for L = 784 float32 values the relative error stays ~1e-7 (checked against float64).
-    """
-    return xp.einsum("ncl,ncl->nc", a3, b3).sum(axis=0)
+def update_running(running_mean, running_var, mean, var, n, momentum):
+    """``running = (1 - momentum) * running + momentum * batch_stat``, IN PLACE, as PyTorch: the
+    running variance takes the UNBIASED batch variance var * n / (n - 1) (either may be None)."""
+    if running_mean is not None:
+        running_mean *= 1.0 - momentum
+        running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
+    if running_var is not None:
+        unbiased = var * (n / (n - 1)) if n > 1 else var
+        running_var *= 1.0 - momentum
+        running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
 
 
 class BatchNorm(Function):
@@ -47,84 +45,44 @@ class BatchNorm(Function):
     Inputs: x (N, C, *), then weight (C,) and/or bias (C,) when ``affine`` says so.
     Params: ``affine`` = (has_weight, has_bias); ``training``: normalize with the batch
     statistics (else with ``running_mean``/``running_var``); ``running_mean``/``running_var``:
-    (C,) arrays or None, updated IN PLACE in training mode as
-    ``running = (1 - momentum) * running + momentum * batch_stat`` with the UNBIASED batch
-    variance (the normalization itself uses the biased one), as PyTorch's ``batch_norm``;
+    (C,) arrays or None, updated IN PLACE in training mode (:func:`update_running`);
     ``momentum``: the update factor; ``eps``: added to the variance.
 
-    Backward: see the module docstring (batch statistics in training, constants in eval).
+    Per channel c, over its n = N * prod(*) values (the module doc's formulas)::
+
+        x_hat = (x - mu) / sqrt(var + eps);   y = w * x_hat + b
+        training: dx = w r (g - mean(g) - x_hat mean(g x_hat));   eval: dx = w r g
+        dw = sum(g x_hat);   db = sum(g)
     """
 
     def forward(self, x, *params, affine, training, running_mean, running_var, momentum, eps):
         dt = x.dtype
-        w = params[0].astype(dt, copy=False) if affine[0] else None
+        w = params[0].astype(dt, copy=False) if affine[0] else xp.ones(x.shape[1], dtype=dt)
         b = params[-1].astype(dt, copy=False) if affine[1] else None
-        N, C = x.shape[0], x.shape[1]
-        L = math.prod(x.shape[2:])
-        x3 = x.reshape(N, C, L)  # a view when x is contiguous
-        self.affine, self.training, self.shape, self.w = affine, training, x.shape, w
+        axes = (0,) + tuple(range(2, x.ndim))  # every dim but the channels
+        channel = (1, -1) + (1,) * (x.ndim - 2)  # a (C,) vector broadcast along dim 1
         if training:
-            n = N * L
-            mean = _channel_sum(x3) / n  # (C,)
-            xc = x3 - mean[:, None]  # (N, C, L), centered: the two-pass variance
-            var = _channel_dot(xc, xc) / n  # biased: normalization uses it
-            if running_mean is not None:
-                running_mean *= 1.0 - momentum
-                running_mean += (momentum * mean).astype(running_mean.dtype, copy=False)
-            if running_var is not None:
-                unbiased = var * (n / (n - 1)) if n > 1 else var  # NOTE: torch: running var is unbiased
-                running_var *= 1.0 - momentum
-                running_var += (momentum * unbiased).astype(running_var.dtype, copy=False)
-            r = (1.0 / xp.sqrt(var + eps)).astype(dt, copy=False)  # (C,)
-            self.xc, self.r, self.n = xc, r, n  # NOTE: x_hat = xc * r is never stored (one pass less)
-            y = xc * (r * w if w is not None else r)[:, None]
-            shift = b
-        else:  # fixed statistics: one pass, y = x * scale + shift
-            mean = running_mean.astype(dt, copy=False)
-            r = (1.0 / xp.sqrt(running_var.astype(dt, copy=False) + eps)).astype(dt, copy=False)
-            self.x3, self.mean, self.r = x3, mean, r
-            scale = r * w if w is not None else r
-            shift = -mean * scale if b is None else b - mean * scale
-            y = x3 * scale[:, None]
-        if shift is not None:
-            y += shift[:, None]
-        return y.reshape(x.shape)
+            mean = x.mean(axis=axes)
+            var = ((x - mean.reshape(channel)) ** 2).mean(axis=axes)  # biased, centered
+            update_running(running_mean, running_var, mean, var, x.shape[0] * math.prod(x.shape[2:]), momentum)
+        else:
+            mean, var = running_mean.astype(dt, copy=False), running_var.astype(dt, copy=False)
+        r = (1.0 / xp.sqrt(var + eps)).astype(dt, copy=False)  # (C,)
+        x_hat = (x - mean.reshape(channel)) * r.reshape(channel)
+        self.x_hat, self.r, self.w, self.axes, self.channel = x_hat, r, w, axes, channel
+        self.affine, self.training = affine, training
+        y = x_hat * w.reshape(channel)
+        return y if b is None else y + b.reshape(channel)
 
     def backward(self, g):
-        needs = self.needs_grad
-        need_w = needs[1] if self.affine[0] else False
-        need_b = needs[-1] if self.affine[1] else False
-        shape, w, r = self.shape, self.w, self.r
-        N, C = shape[0], shape[1]
-        g3 = g.reshape(N, C, -1)
-        scale = r * w if w is not None else r  # (C,)
-        gb = gw = gx = None
+        x_hat, r, w, axes, channel = self.x_hat, self.r, self.w, self.axes, self.channel
+        gb, gw = g.sum(axis=axes), (g * x_hat).sum(axis=axes)  # (C,) each
         if self.training:
-            xc = self.xc
-            if need_b or needs[0]:
-                gb = _channel_sum(g3)
-            if need_w or needs[0]:
-                gw = _channel_dot(g3, xc) * r  # sum(g * x_hat)
-            if needs[0]:
-                # dx = scale * (g - gb/n - x_hat * gw/n), x_hat = xc * r
-                n = self.n
-                gx = xc * (-r * gw / n)[:, None]
-                gx += g3
-                gx *= scale[:, None]
-                gx -= (scale * gb / n)[:, None]
+            n = g.shape[0] * math.prod(g.shape[2:])
+            gx = (w * r).reshape(channel) * (g - (gb / n).reshape(channel) - x_hat * (gw / n).reshape(channel))
         else:
-            if need_b:
-                gb = _channel_sum(g3)
-            if need_w:
-                gw = (_channel_dot(g3, self.x3) - self.mean * _channel_sum(g3)) * r  # sum(g * (x - mu) * r)
-            if needs[0]:
-                gx = g3 * scale[:, None]
-        out = [None if gx is None else gx.reshape(shape)]
-        if self.affine[0]:
-            out.append(gw if need_w else None)
-        if self.affine[1]:
-            out.append(gb if need_b else None)
-        return tuple(out)
+            gx = (w * r).reshape(channel) * g
+        return (gx,) + ((gw,) if self.affine[0] else ()) + ((gb,) if self.affine[1] else ())
 
 
 class LayerNorm(Function):
@@ -134,46 +92,33 @@ class LayerNorm(Function):
     when ``affine`` = (has_weight, has_bias) says so. Each row of D = prod(S) values is
     normalized by its own mean and biased variance; statistics are always the input's own.
 
-    Backward, per row (n = D): with gx_hat = g * w,
-    dL/dx = r * (gx_hat - mean(gx_hat) - x_hat * mean(gx_hat * x_hat)).
+    Per row, with r = 1 / sqrt(var + eps) and gx_hat = g * w::
+
+        x_hat = (x - mean(x)) r;   y = x_hat * w + b
+        dx = r (gx_hat - mean(gx_hat) - x_hat mean(gx_hat x_hat))
+        dw = sum over rows of g x_hat;   db = sum over rows of g
     """
 
     def forward(self, x, *params, affine, k, eps):
-        dt = x.dtype
-        D = math.prod(x.shape[x.ndim - k:])
-        w = params[0].astype(dt, copy=False).reshape(D) if affine[0] else None
-        b = params[-1].astype(dt, copy=False).reshape(D) if affine[1] else None
-        x2 = x.reshape(-1, D)  # (M, D)
-        mean = x2.sum(axis=1, keepdims=True) / D  # (M, 1)
-        xc = x2 - mean
-        var = (xc * xc).sum(axis=1, keepdims=True) / D
-        r = (1.0 / xp.sqrt(var + eps)).astype(dt, copy=False)  # (M, 1)
-        xc *= r  # x_hat, in place
-        self.xhat, self.r, self.w, self.affine, self.shape = xc, r, w, affine, x.shape
-        self.pshape = params[0].shape if params else None
-        y = xc * w if w is not None else xc.copy()
-        if b is not None:
-            y += b
+        dt, shape = x.dtype, x.shape[x.ndim - k:]
+        x2 = x.reshape(-1, math.prod(shape))  # (M, D): one row per normalized group
+        w = params[0].astype(dt, copy=False).reshape(-1) if affine[0] else xp.ones(x2.shape[1], dtype=dt)
+        b = params[-1].astype(dt, copy=False).reshape(-1) if affine[1] else None
+        mean = x2.mean(axis=1, keepdims=True)  # (M, 1)
+        var = ((x2 - mean) ** 2).mean(axis=1, keepdims=True)
+        r = (1.0 / xp.sqrt(var + eps)).astype(dt, copy=False)
+        x_hat = (x2 - mean) * r
+        self.x_hat, self.r, self.w, self.affine, self.shapes = x_hat, r, w, affine, (x.shape, shape)
+        y = x_hat * w if b is None else x_hat * w + b
         return y.reshape(x.shape)
 
     def backward(self, g):
-        needs = self.needs_grad
-        xhat, r, w, shape = self.xhat, self.r, self.w, self.shape
-        D = xhat.shape[1]
-        g2 = g.reshape(-1, D)
-        out = [None]
-        if needs[0]:
-            gxh = g2 * w if w is not None else g2
-            gx = xhat * ((gxh * xhat).sum(axis=1, keepdims=True) / -D)
-            gx += gxh
-            gx -= gxh.sum(axis=1, keepdims=True) / D
-            gx *= r
-            out[0] = gx.reshape(shape)
-        if self.affine[0]:
-            out.append((g2 * xhat).sum(axis=0).reshape(self.pshape) if needs[1] else None)
-        if self.affine[1]:
-            out.append(g2.sum(axis=0).reshape(self.pshape) if needs[-1] else None)
-        return tuple(out)
+        x_hat, r, w, (x_shape, shape) = self.x_hat, self.r, self.w, self.shapes
+        g2 = g.reshape(x_hat.shape)
+        gxh = g2 * w
+        gx = r * (gxh - gxh.mean(axis=1, keepdims=True) - x_hat * (gxh * x_hat).mean(axis=1, keepdims=True))
+        gw, gb = (g2 * x_hat).sum(axis=0).reshape(shape), g2.sum(axis=0).reshape(shape)
+        return (gx.reshape(x_shape),) + ((gw,) if self.affine[0] else ()) + ((gb,) if self.affine[1] else ())
 
 
 def _affine_inputs(weight, bias):

@@ -1,16 +1,18 @@
-"""Pooling primitives: 2-D max and average pooling (PyTorch's semantics), scatter-free.
+"""Pooling primitives: 2-D max and average pooling (PyTorch's semantics), by windows.
 
-Both walk the ``kh * kw`` kernel offsets instead of the pixels: offset (p, q) of every
-window at once is the strided slice ``x[:, :, p*dh :: sh, q*dw :: sw]`` (cut to OH x OW), so
-forward is ``kh * kw`` elementwise maxima / sums over (N, C, OH, OW) arrays and backward is
-``kh * kw`` strided slice-writes (slice-adds where windows overlap). No ``np.add.at``, no
-argmax indices, no Python loop over pixels or images. The slices keep the input's memory
-layout, so channels-last activations (what :mod:`nnbasics.ops.conv` returns) stay channels-last.
-The common 2x2 / stride-2 max-pool is a three-match tournament whose three boolean outcomes
-are all that backward needs (no equality search, no zero-filled gradient); its arrays come
-from :mod:`nnbasics.ops.workspace`, big batches are split across threads
-(:mod:`nnbasics.ops.parallel`), and a gradient arriving in another memory layout than the
-input's (NCHW from a flatten + linear) is relaid out once first.
+The windows are im2col's columns (:mod:`nnbasics.ops.conv`): cut every (kh, kw) window of the
+padded input out as a column, ``cols`` (N, C, kh*kw, OH, OW), and pooling is a reduction over
+the window axis. Backward puts each window's gradient back with col2im, im2col's adjoint, so
+that where windows overlap their shares add up:
+
+* max: ``y = max(cols)``; the gradient goes to the first maximum of each window in row-major
+  order (PyTorch's CPU kernel's choice: after a ReLU whole windows tie at 0, and one element
+  gets it), ``dx = col2im(onehot(argmax) * dY)``;
+* average: ``y = sum(cols) / divisor``, ``dx = col2im(dY / divisor)`` for every element of the
+  window.
+
+The kernels registered for them (:mod:`nnbasics.kernels.pool`) walk the kernel offsets
+instead, in the input's memory layout, on several threads.
 
 Output size (PyTorch): ``OH = floor_or_ceil((H + 2p - d*(k-1) - 1) / s) + 1``; with
 ``ceil_mode`` the last window must start inside the input or the left padding, else it is
@@ -21,10 +23,9 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import xp
-from . import workspace
-from .parallel import parallel_for
+from .conv import col2im_array, im2col_array
 
-__all__ = ["avg_pool2d", "max_pool2d", "pool_output_size"]
+__all__ = ["avg_divisor", "avg_pool2d", "max_pool2d", "pool_output_size"]
 
 
 def pool_output_size(size: int, kernel: int, stride: int, padding: int = 0, dilation: int = 1,
@@ -39,166 +40,7 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int = 0, dila
     return num // stride + 1
 
 
-def _padded(x, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, fill):
-    """x itself, or a copy with ``fill`` around it, large enough for every window."""
-    n, c, h, w = x.shape
-    hn = (oh - 1) * sh + dh * (kh - 1) + 1  # rows the windows reach, padding included
-    wn = (ow - 1) * sw + dw * (kw - 1) + 1
-    if ph == 0 and pw == 0 and hn <= h and wn <= w:
-        return x
-    hb, wb = max(hn, ph + h), max(wn, pw + w)
-    buf = xp.empty((n, hb, wb, c), dtype=x.dtype).transpose(0, 3, 1, 2)  # channels-last, like conv outputs
-    buf[...] = fill
-    buf[:, :, ph:ph + h, pw:pw + w] = x
-    return buf
-
-
-def _offsets(kh, kw, sh, sw, dh, dw, oh, ow):
-    """The (row, col) slices of every kernel offset, row-major (the order ties are broken in)."""
-    he, we = sh * (oh - 1) + 1, sw * (ow - 1) + 1
-    return [(slice(i * dh, i * dh + he, sh), slice(j * dw, j * dw + we, sw)) for i in range(kh) for j in range(kw)]
-
-
-def _empty_as(shape, like, dtype=None):
-    """A workspace array of ``shape`` laid out in memory as ``like`` (channels-last stays so)."""
-    dtype = like.dtype if dtype is None else dtype
-    if like.ndim == 4 and like.strides[1] < like.strides[3] and like.strides[1] == like.itemsize:
-        n, c, h, w = shape
-        return workspace.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
-    return workspace.empty(shape, dtype)
-
-
-def _axis_order(a):
-    """The axes of ``a`` from the largest stride to the smallest (its memory layout)."""
-    return sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]))
-
-
-def _max2x2_forward(x, oh, ow):
-    """2x2 windows, stride 2: the maximum and the three comparisons that locate the first one.
-
-    A tournament in row-major order: ``a = max(x00, x01)``, ``b = max(x10, x11)``,
-    ``y = max(a, b)``; ``right_a = x01 > x00``, ``right_b = x11 > x10``, ``top = a >= b``.
-    Strict comparisons keep the earlier element on a tie, so the saved booleans point at the
-    first maximum exactly as PyTorch's row-major scan does (ties are common: after a ReLU
-    whole windows are 0).
-    """
-    he, we = 2 * oh, 2 * ow
-    shape = (x.shape[0], x.shape[1], oh, ow)
-    a, b = _empty_as(shape, x), _empty_as(shape, x)
-    right_a, right_b, top = (_empty_as(shape, x, xp.bool_) for _ in range(3))
-
-    def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
-        xs = x[lo:hi]
-        x00, x01 = xs[:, :, 0:he:2, 0:we:2], xs[:, :, 0:he:2, 1:we:2]
-        x10, x11 = xs[:, :, 1:he:2, 0:we:2], xs[:, :, 1:he:2, 1:we:2]
-        al, bl = a[lo:hi], b[lo:hi]
-        xp.greater(x01, x00, out=right_a[lo:hi])
-        xp.maximum(x00, x01, out=al)
-        xp.greater(x11, x10, out=right_b[lo:hi])
-        xp.maximum(x10, x11, out=bl)
-        xp.greater_equal(al, bl, out=top[lo:hi])
-        xp.maximum(al, bl, out=al)
-
-    parallel_for(x.shape[0], part, elements=x.size)
-    return a, (right_a, right_b, top)
-
-
-def _max2x2_backward(g, masks, shape, like):
-    """dx of :func:`_max2x2_forward`: g routed down the tournament, one product per element."""
-    right_a, right_b, top = masks
-    h, w = shape[2:]
-    oh, ow = g.shape[2:]
-    g_in = g
-    if _axis_order(g) != _axis_order(top):
-        # e.g. an NCHW gradient from a flatten + linear meeting channels-last masks: one
-        # relayout copy (per chunk, so split across threads too), then every pass below is
-        # over matching memory (4.5 -> 1.1 ms for the lab CNN's second pooling layer)
-        g = _empty_as(g.shape, like)
-    gx = _empty_as(shape, like)
-    he, we = 2 * oh, 2 * ow
-    half = _empty_as(g.shape, like)
-    inv = _empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
-
-    def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
-        gxl, gl, hl, il = gx[lo:hi], g[lo:hi], half[lo:hi], inv[lo:hi]
-        if g is not g_in:
-            xp.copyto(gl, g_in[lo:hi])
-        if (h, w) != (he, we):
-            gxl.fill(0)  # the row / column no window reaches
-        for row, m_row, right in ((0, top[lo:hi], right_a[lo:hi]), (1, None, right_b[lo:hi])):
-            if m_row is None:
-                m_row = xp.logical_not(top[lo:hi], out=il)
-            xp.multiply(gl, m_row, out=hl)  # the windows whose maximum is in this row
-            xp.multiply(hl, right, out=gxl[:, :, row:he:2, 1:we:2])
-            xp.multiply(hl, xp.logical_not(right, out=il), out=gxl[:, :, row:he:2, 0:we:2])
-
-    parallel_for(g.shape[0], part, elements=gx.size)
-    return gx
-
-
-class MaxPool2d(Function):
-    """y[n, c, i, j] = max over the window of x (padding counts as -inf).
-
-    The gradient goes to the first maximum of each window in row-major order, as PyTorch's
-    CPU kernel sends it (ties, e.g. the zeros after a ReLU, give it to one element only).
-    2x2 windows with stride 2 (the usual case) take a tournament that records the winner
-    in three boolean arrays (:func:`_max2x2_forward`); other windows walk the offsets.
-    """
-
-    def forward(self, x, *, kernel_size, stride, padding, dilation, ceil_mode):
-        kh, kw = kernel_size
-        sh, sw = stride
-        ph, pw = padding
-        dh, dw = dilation
-        h, w = x.shape[2:]
-        oh = pool_output_size(h, kh, sh, ph, dh, ceil_mode)
-        ow = pool_output_size(w, kw, sw, pw, dw, ceil_mode)
-        needs = getattr(self, "needs_grad", None) is not None
-        if (kernel_size, stride, padding, dilation) == ((2, 2), (2, 2), (0, 0), (1, 1)) and 2 * oh <= h and 2 * ow <= w:
-            out, masks = _max2x2_forward(x, oh, ow)
-            if needs:
-                self.saved2x2 = (masks, x.shape, x)
-            return out
-        xb = _padded(x, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, -xp.inf)
-        offs = _offsets(kh, kw, sh, sw, dh, dw, oh, ow)
-        r0, c0 = offs[0]
-        if len(offs) == 1:
-            out = xb[:, :, r0, c0].copy()
-        else:
-            r1, c1 = offs[1]
-            out = xp.maximum(xb[:, :, r0, c0], xb[:, :, r1, c1])
-            for r, c in offs[2:]:
-                xp.maximum(out, xb[:, :, r, c], out=out)
-        if needs:
-            self.saved = (xb, out, offs, x.shape, ph, pw, sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1)
-        return out
-
-    def backward(self, g):
-        if getattr(self, "saved2x2", None) is not None:
-            return (_max2x2_backward(g, *self.saved2x2),)
-        xb, out, offs, shape, ph, pw, disjoint = self.saved
-        gb = xp.zeros_like(xb)
-        taken = None
-        last = len(offs) - 1
-        for k, (r, c) in enumerate(offs):
-            sel = xb[:, :, r, c] == out  # (N, C, OH, OW) bool
-            if taken is None:
-                taken = sel
-            else:
-                xp.greater(sel, taken, out=sel)  # sel and not taken: the first maximum wins
-                if k < last:
-                    xp.logical_or(taken, sel, out=taken)
-            if disjoint:
-                xp.multiply(g, sel, out=gb[:, :, r, c])
-            else:
-                gb[:, :, r, c] += g * sel
-        h, w = shape[2:]
-        if gb.shape[2:] != (h, w) or ph or pw:
-            gb = gb[:, :, ph:ph + h, pw:pw + w]
-        return (gb,)
-
-
-def _avg_divisor(size, k, s, p, o, include_pad):
+def avg_divisor(size, k, s, p, o, include_pad):
     """Per-window element counts along one axis (PyTorch's avg_pool2d rule)."""
     start = xp.arange(o) * s - p
     end = xp.minimum(start + k, size + p)
@@ -207,55 +49,81 @@ def _avg_divisor(size, k, s, p, o, include_pad):
     return full if include_pad else valid
 
 
-class AvgPool2d(Function):
-    """y[n, c, i, j] = sum over the window of x / divisor (zero padding).
+def _out_size(x, kernel_size, stride, padding, dilation, ceil_mode):
+    """(OH, OW) of a pooling of ``x`` (N, C, H, W)."""
+    return tuple(pool_output_size(x.shape[2 + i], kernel_size[i], stride[i], padding[i], dilation[i], ceil_mode)
+                 for i in (0, 1))
 
-    divisor: the window's size clipped to the padded input when ``count_include_pad``, else the
-    number of real input elements in it; ``divisor_override`` replaces both.
-    dx: each window's g / divisor added back onto the window.
+
+def _windows(x, kernel_size, stride, padding, dilation, out_size, fill):
+    """The windows of ``x`` as im2col columns, (N, C, kh*kw, OH, OW), and the padded shape.
+
+    The input is padded with ``fill`` by ``padding`` on the left and top, and on the right and
+    bottom as far as the last window reaches (with ``ceil_mode`` it may reach past the padding).
+    """
+    (n, c, h, w), (kh, kw), (ph, pw) = x.shape, kernel_size, padding
+    reach = [(o - 1) * s + d * (k - 1) + 1 for o, s, d, k in zip(out_size, stride, dilation, kernel_size)]
+    x_pad = xp.full((n, c, max(reach[0], ph + h), max(reach[1], pw + w)), fill, dtype=x.dtype)
+    x_pad[:, :, ph:ph + h, pw:pw + w] = x
+    cols = im2col_array(x_pad, kernel_size, stride, (0, 0), dilation)  # (N, C*kh*kw, OH*OW), rows (c, p, q)
+    return cols.reshape(n, c, kh * kw, *out_size), x_pad.shape
+
+
+def _unwindow(dcols, pad_shape, x_shape, kernel_size, stride, padding, dilation):
+    """col2im: the window gradients (N, C, kh*kw, OH, OW) added back onto the input, padding cut off."""
+    n, c, k = dcols.shape[:3]
+    dx = col2im_array(dcols.reshape(n, c * k, -1), pad_shape[2:], kernel_size, stride, (0, 0), dilation)
+    (ph, pw), (h, w) = padding, x_shape[2:]
+    return dx[:, :, ph:ph + h, pw:pw + w]
+
+
+class MaxPool2d(Function):
+    """y[n, c, i, j] = the maximum of window (i, j) of x (padding counts as -inf).
+
+    Shape: x (N, C, H, W) -> (N, C, OH, OW). With cols (N, C, kh*kw, OH, OW) the windows:
+    ``y = max(cols)`` over the window axis; dx = col2im(dY at each window's first maximum in
+    row-major order, 0 elsewhere), as PyTorch's CPU kernel sends it.
+    """
+
+    def forward(self, x, *, kernel_size, stride, padding, dilation, ceil_mode):
+        out_size = _out_size(x, kernel_size, stride, padding, dilation, ceil_mode)
+        cols, self.pad_shape = _windows(x, kernel_size, stride, padding, dilation, out_size, -xp.inf)
+        self.first_max = cols.argmax(axis=2)  # (N, C, OH, OW): which element of each window
+        self.geometry = (x.shape, kernel_size, stride, padding, dilation)
+        return cols.max(axis=2)
+
+    def backward(self, g):
+        x_shape, kernel_size = self.geometry[:2]
+        window = xp.arange(kernel_size[0] * kernel_size[1])[:, None, None]  # (kh*kw, 1, 1)
+        dcols = (window == self.first_max[:, :, None]) * g[:, :, None]  # (N, C, kh*kw, OH, OW)
+        return (_unwindow(dcols, self.pad_shape, x_shape, *self.geometry[1:]),)
+
+
+class AvgPool2d(Function):
+    """y[n, c, i, j] = the sum of window (i, j) of x / its divisor (zero padding).
+
+    Shape: x (N, C, H, W) -> (N, C, OH, OW). divisor: the window's size clipped to the padded
+    input when ``count_include_pad``, else the number of real input elements in it;
+    ``divisor_override`` replaces both. dx = col2im(dY / divisor, spread over each window).
     """
 
     def forward(self, x, *, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
-        kh, kw = kernel_size
-        sh, sw = stride
-        ph, pw = padding
-        h, w = x.shape[2:]
-        oh = pool_output_size(h, kh, sh, ph, 1, ceil_mode)
-        ow = pool_output_size(w, kw, sw, pw, 1, ceil_mode)
-        xb = _padded(x, oh, ow, kh, kw, sh, sw, ph, pw, 1, 1, 0)
-        offs = _offsets(kh, kw, sh, sw, 1, 1, oh, ow)
+        out_size = _out_size(x, kernel_size, stride, padding, (1, 1), ceil_mode)
+        cols, self.pad_shape = _windows(x, kernel_size, stride, padding, (1, 1), out_size, 0)
         if divisor_override:
             inv = xp.asarray(1.0 / divisor_override, dtype=x.dtype)
         else:
-            dh_ = _avg_divisor(h, kh, sh, ph, oh, count_include_pad)
-            dw_ = _avg_divisor(w, kw, sw, pw, ow, count_include_pad)
-            inv = (1.0 / (dh_[:, None] * dw_[None, :])).astype(x.dtype)  # (OH, OW)
-        r0, c0 = offs[0]
-        out = xb[:, :, r0, c0] * inv if len(offs) == 1 else xb[:, :, r0, c0] + xb[:, :, offs[1][0], offs[1][1]]
-        for r, c in offs[2:]:
-            out += xb[:, :, r, c]
-        if len(offs) > 1:
-            out *= inv
-        if getattr(self, "needs_grad", None) is not None:
-            self.saved = (xb.shape, inv, offs, x.shape, ph, pw, sh >= kh and sw >= kw)
-        return out
+            dh, dw = (avg_divisor(x.shape[2 + i], kernel_size[i], stride[i], padding[i], out_size[i],
+                                  count_include_pad) for i in (0, 1))
+            inv = (1.0 / (dh[:, None] * dw[None, :])).astype(x.dtype)  # (OH, OW)
+        self.inv, self.geometry = inv, (x.shape, kernel_size, stride, padding, (1, 1))
+        return cols.sum(axis=2) * inv
 
     def backward(self, g):
-        bshape, inv, offs, shape, ph, pw, disjoint = self.saved
-        gd = g * inv
-        if bshape == shape:
-            gb = xp.zeros(shape, dtype=g.dtype)
-        else:
-            gb = xp.zeros((bshape[0], bshape[2], bshape[3], bshape[1]), dtype=g.dtype).transpose(0, 3, 1, 2)
-        for r, c in offs:
-            if disjoint:
-                gb[:, :, r, c] = gd
-            else:
-                gb[:, :, r, c] += gd
-        h, w = shape[2:]
-        if gb.shape[2:] != (h, w) or ph or pw:
-            gb = gb[:, :, ph:ph + h, pw:pw + w]
-        return (gb,)
+        per_window = (g * self.inv)[:, :, None]  # (N, C, 1, OH, OW)
+        k = self.geometry[1][0] * self.geometry[1][1]
+        dcols = xp.broadcast_to(per_window, per_window.shape[:2] + (k,) + per_window.shape[3:])
+        return (_unwindow(dcols, self.pad_shape, *self.geometry),)
 
 
 def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):

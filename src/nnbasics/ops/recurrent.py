@@ -1,20 +1,15 @@
-"""Fused recurrent layers: one direction of one RNN / LSTM / GRU layer over a whole sequence.
+"""Recurrent layers: one direction of one RNN / LSTM / GRU layer over a whole sequence.
 
-Each op runs the whole sequence in one :class:`~nnbasics.autograd.Function`, so the graph
-has one node per layer and direction, not a pile of tiny nodes per time step (a 5,000-step
-sequence is one node too). The work is laid out for speed:
+Each op runs the whole sequence in one :class:`~nnbasics.autograd.Function`, so the graph has
+one node per layer and direction, not a pile of tiny nodes per time step (a 5,000-step
+sequence is one node too). Forward is a loop over the time steps with the cell's equations
+written out; backward is backpropagation through time, the same loop run backwards, each
+step's gradients from the chain rule on those equations. Gate orders and weight layouts are
+PyTorch's, so weights interchange: LSTM (i, f, g, o), GRU (r, z, n).
 
-* the input projections of all T steps are ONE matrix product ``X W_ih^T + b`` (T*N rows);
-* each step does ONE recurrent product ``h_{t-1} W_hh^T`` and a few fused elementwise passes
-  on the (N, G*H) gate slab, writing into buffers preallocated for the whole sequence;
-* backward through time keeps the gate gradients of every step in one (T, N, G*H) buffer,
-  so ``dW_hh = sum_t dgates_t^T h_{t-1}``, ``dW_ih`` and ``dX`` are each ONE GEMM at the end.
-
-Gate orders follow PyTorch, so weights interchange: LSTM (i, f, g, o), GRU (r, z, n).
-Internally the LSTM reorders its gates to (i, f, o, g) so that the three sigmoid gates are
-adjacent, keeps them gate-major ((4, T, N, H): each gate of each step one contiguous (N, H)
-block), and computes sigmoid(a) = (1 + tanh(a/2)) / 2: with the sigmoid rows of the
-weights pre-scaled by 1/2, a single ``tanh`` covers all four gates of a step.
+The kernels registered for them (:mod:`nnbasics.kernels.recurrent`) compute the same with one
+matrix product for all input projections, fused in-place gate passes and, for the LSTM, a
+gate-major layout.
 
 Outputs (one array each, as :class:`Function` has one output; modules slice them):
 
@@ -31,41 +26,22 @@ from __future__ import annotations
 from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor, as_tensor
-from . import workspace
 
-__all__ = ["GRULayer", "LSTMLayer", "RNNLayer", "gru_layer", "lstm_layer", "rnn_layer"]
+__all__ = ["GRULayer", "LSTMLayer", "RNNLayer", "gru_layer", "lstm_layer", "rnn_layer", "steps"]
 
 
-def _steps(T, reverse):
+def steps(T, reverse):
     """Time indices in processing order."""
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def _project(x, w_ih, bias):
-    """X W^T (+ bias) for all T steps in one GEMM: (T, N, I) -> (T, N, G*H), C-contiguous."""
-    T, N, I = x.shape
-    g = x.reshape(T * N, I) @ w_ih.T
-    if bias is not None:
-        g += bias
-    return g.reshape(T, N, -1)
+def _sigmoid(a):
+    """The logistic function 1 / (1 + e^-a), as (1 + tanh(a/2)) / 2: no overflow for any a."""
+    return 0.5 + 0.5 * xp.tanh(0.5 * a)
 
 
-def _dw_hh(dgates, hs, h0, reverse):
-    """sum_t dgates_t^T h_{t-1}, as one GEMM over the T-1 inner steps plus the first step's h0.
-
-    ``hs`` (T, N, H) are the outputs h_1..h_T in input order; the state entering step t is
-    hs[t-1] (forward) or hs[t+1] (reverse), and h0 for the first processed step.
-    """
-    T, _, G = dgates.shape
-    H = hs.shape[2]
-    if reverse:
-        d_inner, h_inner, d_first = dgates[: T - 1], hs[1:], dgates[T - 1]
-    else:
-        d_inner, h_inner, d_first = dgates[1:], hs[: T - 1], dgates[0]
-    dw = d_first.T @ h0  # (G, H)
-    if T > 1:
-        dw += d_inner.reshape(-1, G).T @ h_inner.reshape(-1, H)
-    return dw
+def _bias(b_ih, b_hh):
+    return 0 if b_ih is None else b_ih + b_hh
 
 
 # ---------------------------------------------------------------------------- Elman RNN
@@ -75,331 +51,168 @@ class RNNLayer(Function):
     Inputs: x (T, N, I), h0 (N, H), w_ih (H, I), w_hh (H, H)[, b_ih (H,), b_hh (H,)].
     Output: (T, N, H), the hidden states h_1..h_T in input order.
 
-    Backward through time with a_t the pre-activation and dh_t the total gradient at h_t
-    (from the output and from step t+1): da_t = dh_t * act'(a_t) (tanh: 1 - h_t^2;
-    relu: 1 where h_t > 0, 0 at the kink and below), dh_{t-1} += da_t W_hh.
+    Backward through time, from the last step back, with dh the gradient reaching h_t (from
+    the output and from step t+1)::
+
+        da = dh * act'(a_t)        tanh: 1 - h_t^2;  relu: 1 where h_t > 0 (0 at the kink)
+        dW_ih += da^T x_t;  dW_hh += da^T h_{t-1};  db += sum over N of da;  dx_t = da W_ih
+        dh = da W_hh               (to step t-1)
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh", reverse=False):
-        T, N, _ = x.shape
-        H = w_hh.shape[0]
-        self.has_bias = b_ih is not None
-        a = _project(x, w_ih, (b_ih + b_hh) if self.has_bias else None)  # (T, N, H), becomes h in place
-        whh_t = xp.ascontiguousarray(w_hh.T)  # (H, H)
-        relu = nonlinearity == "relu"
-        tmp = xp.empty((N, H), dtype=a.dtype)
+        act = (lambda a: xp.maximum(a, 0)) if nonlinearity == "relu" else xp.tanh
+        out = xp.empty((x.shape[0],) + h0.shape, dtype=x.dtype)  # (T, N, H)
         h = h0
-        for t in _steps(T, reverse):
-            xp.matmul(h, whh_t, out=tmp)
-            h = a[t]
-            h += tmp
-            if relu:
-                xp.maximum(h, 0, out=h)
-            else:
-                xp.tanh(h, out=h)
-        if self.needs_grad is not None:
-            self.saved = (x, h0, w_ih, w_hh, a)
-            self.relu, self.reverse = relu, reverse
-        return a
+        for t in steps(x.shape[0], reverse):
+            h = out[t] = act(x[t] @ w_ih.T + h @ w_hh.T + _bias(b_ih, b_hh))
+        self.saved = (x, h0, w_ih, w_hh, out)
+        self.relu, self.reverse, self.has_bias = nonlinearity == "relu", reverse, b_ih is not None
+        return out
 
-    def backward(self, g):
+    def backward(self, grad):
         x, h0, w_ih, w_hh, hs = self.saved
-        T, N, H = hs.shape
-        da = xp.empty_like(hs)  # (T, N, H): pre-activation gradients of every step
-        dh = xp.zeros((N, H), dtype=g.dtype)
-        for t in _steps(T, not self.reverse):
-            d = da[t]
-            xp.add(dh, g[t], out=d)
-            h = hs[t]
-            if self.relu:
-                d *= h > 0
-            else:
-                tmp = h * h
-                xp.subtract(1, tmp, out=tmp)
-                d *= tmp
-            xp.matmul(d, w_hh, out=dh)
-        needs = self.needs_grad
-        d2 = da.reshape(T * N, H)
-        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
-        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
-        dh0 = dh if needs[1] else None
-        dw_hh = _dw_hh(da, hs, h0, self.reverse) if needs[3] else None
-        if not self.has_bias:
-            return dx, dh0, dw_ih, dw_hh
-        db = d2.sum(axis=0)
-        return dx, dh0, dw_ih, dw_hh, db, db
+        dx, dw_ih, dw_hh = xp.zeros_like(x), xp.zeros_like(w_ih), xp.zeros_like(w_hh)
+        db = xp.zeros(w_hh.shape[0], dtype=grad.dtype)
+        dh = xp.zeros_like(h0)
+        order = list(steps(x.shape[0], self.reverse))
+        for k in reversed(range(len(order))):
+            t = order[k]
+            h_prev = hs[order[k - 1]] if k else h0
+            dh = dh + grad[t]
+            da = dh * (hs[t] > 0) if self.relu else dh * (1 - hs[t] * hs[t])
+            dw_ih += da.T @ x[t]
+            dw_hh += da.T @ h_prev
+            db += da.sum(axis=0)
+            dx[t] = da @ w_ih
+            dh = da @ w_hh
+        return (dx, dh, dw_ih, dw_hh) + ((db, db) if self.has_bias else ())
 
 
 # ---------------------------------------------------------------------------------- LSTM
-# Internal gate order (i, f, o, g): PyTorch's blocks (i, f, g, o) taken as 0, 1, 3, 2, so the
-# three sigmoid gates are adjacent. The permutation is its own inverse.
-_LSTM_ORDER = [0, 1, 3, 2]
-
-
-def _lstm_blocks(w, H):
-    """(4H, K) weights in PyTorch order -> (4, H, K) gate blocks in internal order (a copy)."""
-    return w.reshape(4, H, -1)[_LSTM_ORDER]
-
-
 class LSTMLayer(Function):
     """Long short-term memory (Hochreiter & Schmidhuber 1997) over a whole sequence, PyTorch's gates.
-
-    Per step, with a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh split as (i, f, g, o)::
-
-        i, f, o = sigmoid(a_i), sigmoid(a_f), sigmoid(a_o);  g = tanh(a_g)
-        c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
     Inputs: x (T, N, I), h0 (N, H), c0 (N, H), w_ih (4H, I), w_hh (4H, H)[, b_ih (4H,), b_hh (4H,)].
     Output: (T + 1, N, H): h_1..h_T in input order, then the final cell state.
 
-    Backward (dh_t, dc_t: total gradients at step t)::
+    Per step, with the pre-activations a split into PyTorch's gate blocks (i, f, g, o)::
 
-        dc_t += dh_t * o * (1 - tanh(c_t)^2)
-        da_o = dh_t * tanh(c_t) * o (1 - o);  da_i = dc_t * g * i (1 - i)
-        da_f = dc_t * c_{t-1} * f (1 - f);    da_g = dc_t * i * (1 - g^2)
-        dc_{t-1} = dc_t * f;                  dh_{t-1} += da_t W_hh
+        a = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh                      (N, 4H)
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+        c_t = f * c_{t-1} + i * g;   h_t = o * tanh(c_t)
 
-    Layout: the gates are kept gate-major, (4, T, N, H) in the internal order (i, f, o, g), so
-    every gate of every step is one contiguous (N, H) block (elementwise passes on contiguous
-    blocks run about twice as fast as on column slices of an (N, 4H) slab). The products are
-    batched over the 4 gate blocks: the input projection (4, T*N, H), the recurrent product
-    ``h_{t-1} W_k^T`` per gate into a preallocated (4, N, H) buffer, and in backward
-    ``dh_{t-1} = sum_k da_k W_k``, dX, dW_ih and dW_hh.
+    Backward through time, from the last step back, with dh and dc the gradients reaching h_t
+    and c_t (from the output and from step t+1)::
+
+        dc += dh * o * (1 - tanh(c_t)^2)
+        da_i = dc * g * i (1 - i);        da_f = dc * c_{t-1} * f (1 - f)
+        da_g = dc * i * (1 - g^2);        da_o = dh * tanh(c_t) * o (1 - o)
+        dW_ih += da^T x_t;  dW_hh += da^T h_{t-1};  db += sum over N of da;  dx_t = da W_ih
+        dh = da W_hh;  dc = dc * f        (to step t-1)
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
-        T, N, I = x.shape
-        H = w_hh.shape[1]
-        dt = x.dtype
-        self.has_bias = b_ih is not None
-        # the sigmoid blocks halved: tanh(a/2) gives sigmoid(a) = (1 + tanh(a/2)) / 2
-        scale = xp.array([0.5, 0.5, 0.5, 1.0], dtype=dt)[:, None, None]
-        w_ih4 = _lstm_blocks(w_ih, H) * scale  # (4, H, I)
-        whh4_t = xp.ascontiguousarray((_lstm_blocks(w_hh, H) * scale).transpose(0, 2, 1))  # (4, H, H): W_k^T
-        # (4, T*N, H): one batched GEMM for all steps and gates; pre-activations, then activations in place
-        acts = xp.matmul(x.reshape(T * N, I), w_ih4.transpose(0, 2, 1), out=workspace.empty((4, T * N, H), dt))
-        if self.has_bias:
-            acts += _lstm_blocks((b_ih + b_hh)[:, None], H).reshape(4, 1, H) * scale
-        acts = acts.reshape(4, T, N, H)
-        # big per-sequence buffers from the workspace pool: no fresh page faults each step
-        out = workspace.empty((T + 1, N, H), dt)  # h_1..h_T, then c_T
-        cs = workspace.empty((T, N, H), dt)  # c_t
-        tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
-        rec = xp.empty((4, N, H), dtype=dt)  # h_{t-1} W_k^T
-        ig = xp.empty((N, H), dtype=dt)
+        T, H = x.shape[0], h0.shape[1]
+        out = xp.empty((T + 1,) + h0.shape, dtype=x.dtype)  # h_1..h_T, then c_T
+        gates = xp.empty((T,) + h0.shape[:1] + (4 * H,), dtype=x.dtype)  # i, f, g, o of every step
+        cs = xp.empty((T,) + h0.shape, dtype=x.dtype)  # c_t
         h, c = h0, c0
-        for t in _steps(T, reverse):
-            a = acts[:, t]  # (4, N, H), each block contiguous
-            xp.matmul(h, whh4_t, out=rec)
-            a += rec
-            xp.tanh(a, out=a)
-            s = a[:3]
-            s *= 0.5
-            s += 0.5
-            c_t = cs[t]
-            xp.multiply(a[1], c, out=c_t)  # f * c_{t-1}
-            xp.multiply(a[0], a[3], out=ig)  # i * g
-            c_t += ig
-            tc = tcs[t]
-            xp.tanh(c_t, out=tc)
-            h = out[t]
-            xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
-            c = c_t
+        for t in steps(T, reverse):
+            a = x[t] @ w_ih.T + h @ w_hh.T + _bias(b_ih, b_hh)
+            i, f, g, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), xp.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+            c = cs[t] = f * c + i * g
+            h = out[t] = o * xp.tanh(c)
+            gates[t] = xp.concatenate([i, f, g, o], axis=1)
         out[T] = c
-        if self.needs_grad is not None:
-            self.saved = (x, h0, c0, w_ih, w_hh, acts, out, cs, tcs)
-            self.reverse = reverse
+        self.saved = (x, h0, c0, w_ih, w_hh, gates, cs, out)
+        self.reverse, self.has_bias = reverse, b_ih is not None
         return out
 
-    def backward(self, g):
-        x, h0, c0, w_ih, w_hh, acts, out, cs, tcs = self.saved
-        T, N, H = cs.shape
-        I = x.shape[2]
-        dt = g.dtype
-        w_hh4 = _lstm_blocks(w_hh, H)  # (4, H, H): W_k, contiguous
-        da = workspace.empty((4, T, N, H), dt)  # pre-activation gradients, (i, f, o, g) blocks
-        dh = xp.zeros((N, H), dtype=dt)
-        dc = g[T].copy()
-        tmp = xp.empty((N, H), dtype=dt)
-        fac = xp.empty((4, N, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
-        rec = xp.empty((4, N, H), dtype=dt)  # da_k W_k
-        steps = list(_steps(T, self.reverse))
-        for k in range(T - 1, -1, -1):
-            t = steps[k]
-            a = acts[:, t]
-            d = da[:, t]
-            dh += g[t]
-            tc = tcs[t]
-            xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
-            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
-            xp.multiply(d[2], tc, out=tmp)
-            xp.subtract(dh, tmp, out=tmp)
-            tmp *= a[2]
-            dc += tmp
-            c_prev = cs[steps[k - 1]] if k > 0 else c0
-            xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
-            xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
-            xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
-            dc *= a[1]  # dc_{t-1} = dc * f
-            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
-            xp.multiply(a, a, out=fac)
-            xp.subtract(a[:3], fac[:3], out=fac[:3])
-            xp.subtract(1, fac[3], out=fac[3])
-            d *= fac
-            xp.matmul(d, w_hh4, out=rec)
-            xp.sum(rec, axis=0, out=dh)
-        needs = self.needs_grad
-        d2 = da.reshape(4, T * N, H)
-        x2 = x.reshape(T * N, I)
-        dx = None
-        if needs[0]:
-            dx4 = xp.matmul(d2, _lstm_blocks(w_ih, H), out=workspace.empty((4, T * N, I), dt))
-            dx = xp.sum(dx4, axis=0, out=workspace.empty((T * N, I), dt)).reshape(x.shape)
-            del dx4
-        dw_ih = xp.matmul(d2.transpose(0, 2, 1), x2)[_LSTM_ORDER].reshape(4 * H, I) if needs[3] else None
-        dw_hh = None
-        if needs[4]:
-            hs = out[:T]
-            if self.reverse:
-                d_inner, h_inner, d_first = da[:, : T - 1], hs[1:], da[:, T - 1]
-            else:
-                d_inner, h_inner, d_first = da[:, 1:], hs[: T - 1], da[:, 0]
-            dw = xp.matmul(d_first.transpose(0, 2, 1), h0)  # (4, H, H)
-            if T > 1:
-                dw += xp.matmul(d_inner.reshape(4, -1, H).transpose(0, 2, 1), h_inner.reshape(-1, H))
-            dw_hh = dw[_LSTM_ORDER].reshape(4 * H, H)
-        dh0 = dh if needs[1] else None
-        dc0 = dc if needs[2] else None
-        if not self.has_bias:
-            return dx, dh0, dc0, dw_ih, dw_hh
-        db = d2.sum(axis=1)[_LSTM_ORDER].reshape(4 * H)
-        return dx, dh0, dc0, dw_ih, dw_hh, db, db
+    def backward(self, grad):
+        x, h0, c0, w_ih, w_hh, gates, cs, hs = self.saved
+        H = h0.shape[1]
+        dx, dw_ih, dw_hh = xp.zeros_like(x), xp.zeros_like(w_ih), xp.zeros_like(w_hh)
+        db = xp.zeros(4 * H, dtype=grad.dtype)
+        dh, dc = xp.zeros_like(h0), grad[-1].copy()  # the last row of the output is c_T
+        order = list(steps(x.shape[0], self.reverse))
+        for k in reversed(range(len(order))):
+            t = order[k]
+            h_prev, c_prev = (hs[order[k - 1]], cs[order[k - 1]]) if k else (h0, c0)
+            i, f, g, o = (gates[t][:, j * H:(j + 1) * H] for j in range(4))
+            tanh_c = xp.tanh(cs[t])
+            dh = dh + grad[t]
+            dc = dc + dh * o * (1 - tanh_c * tanh_c)
+            da = xp.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g * g),
+                                 dh * tanh_c * o * (1 - o)], axis=1)  # (N, 4H), gates i, f, g, o
+            dw_ih += da.T @ x[t]
+            dw_hh += da.T @ h_prev
+            db += da.sum(axis=0)
+            dx[t] = da @ w_ih
+            dh, dc = da @ w_hh, dc * f
+        return (dx, dh, dc, dw_ih, dw_hh) + ((db, db) if self.has_bias else ())
 
 
 # ----------------------------------------------------------------------------------- GRU
 class GRULayer(Function):
     """Gated recurrent unit (Cho et al. 2014) over a whole sequence, PyTorch's formulation.
 
-    Per step, with gates in PyTorch's order (r, z, n)::
-
-        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-        n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h
-
     Inputs: x (T, N, I), h0 (N, H), w_ih (3H, I), w_hh (3H, H)[, b_ih (3H,), b_hh (3H,)].
     Output: (T, N, H), the hidden states h_1..h_T in input order.
 
-    Backward, with dh the total gradient at h'::
+    Per step, with the input and hidden projections split into PyTorch's blocks (r, z, n)::
 
-        dn = dh (1 - z) (1 - n^2) = da_n (input side);  dz = dh (h - n) z (1 - z)
-        dr = da_n * (W_hn h + b_hn) * r (1 - r);  recurrent-side gradient of the n rows: da_n * r
-        dh_prev = dh * z + [dr, dz, da_n * r] W_hh
+        gi = x_t W_ih^T + b_ih;   gh = h_{t-1} W_hh^T + b_hh                  (N, 3H) each
+        r = sigmoid(gi_r + gh_r);  z = sigmoid(gi_z + gh_z);  n = tanh(gi_n + r * gh_n)
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    Backward through time, from the last step back, with dh the gradient reaching h_t::
+
+        dn = dh (1 - z) (1 - n^2);   dz = dh (h_{t-1} - n) z (1 - z);   dr = dn gh_n r (1 - r)
+        dgi = [dr, dz, dn];   dgh = [dr, dz, dn * r]
+        dW_ih += dgi^T x_t;  dW_hh += dgh^T h_{t-1};  db_ih += sum dgi;  db_hh += sum dgh
+        dx_t = dgi W_ih;  dh = dh * z + dgh W_hh          (to step t-1)
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
-        T, N, _ = x.shape
-        H = w_hh.shape[1]
-        H2 = 2 * H
-        dt = x.dtype
-        self.has_bias = b_ih is not None
-        if self.has_bias:
-            bias = b_ih.copy()
-            bias[:H2] += b_hh[:H2]  # r and z take both biases; b_hn stays inside r * (...)
-            b_hn = b_hh[H2:]
-        else:
-            bias = b_hn = None
-        gx = _project(x, w_ih, bias)  # (T, N, 3H): r, z pre-activations then activations in place; n
-        whh_t = xp.ascontiguousarray(w_hh.T)  # (H, 3H)
-        out = xp.empty((T, N, H), dtype=dt)
-        ghn = xp.empty((T, N, H), dtype=dt)  # W_hn h + b_hn, saved for dr
-        tmp = xp.empty((N, 3 * H), dtype=dt)
-        tmp1 = xp.empty((N, H), dtype=dt)
+        T, H = x.shape[0], h0.shape[1]
+        out = xp.empty((T,) + h0.shape, dtype=x.dtype)
+        gates = xp.empty((T,) + h0.shape[:1] + (4 * H,), dtype=x.dtype)  # r, z, n and gh_n of every step
         h = h0
-        for t in _steps(T, reverse):
-            a = gx[t]
-            xp.matmul(h, whh_t, out=tmp)
-            rz = a[:, :H2]
-            rz += tmp[:, :H2]
-            # sigmoid = (1 + tanh(a / 2)) / 2
-            rz *= 0.5
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            hn = ghn[t]
-            if b_hn is not None:
-                xp.add(tmp[:, H2:], b_hn, out=hn)
-            else:
-                hn[...] = tmp[:, H2:]
-            n = a[:, H2:]
-            xp.multiply(a[:, :H], hn, out=tmp1)
-            n += tmp1
-            xp.tanh(n, out=n)
-            # h' = n + z * (h - n)
-            h_new = out[t]
-            xp.subtract(h, n, out=h_new)
-            h_new *= a[:, H:H2]
-            h_new += n
-            h = h_new
-        if self.needs_grad is not None:
-            self.saved = (x, h0, w_ih, w_hh, gx, ghn, out)
-            self.reverse = reverse
+        for t in steps(T, reverse):
+            gi = x[t] @ w_ih.T + (0 if b_ih is None else b_ih)
+            gh = h @ w_hh.T + (0 if b_hh is None else b_hh)
+            r, z = _sigmoid(gi[:, :H] + gh[:, :H]), _sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+            n = xp.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+            h = out[t] = (1 - z) * n + z * h
+            gates[t] = xp.concatenate([r, z, n, gh[:, 2 * H:]], axis=1)
+        self.saved = (x, h0, w_ih, w_hh, gates, out)
+        self.reverse, self.has_bias = reverse, b_ih is not None
         return out
 
-    def backward(self, g):
-        x, h0, w_ih, w_hh, acts, ghn, hs = self.saved
-        T, N, H = hs.shape
-        H2 = 2 * H
-        dt = g.dtype
-        dgx = xp.empty((T, N, 3 * H), dtype=dt)  # input-side pre-activation gradients
-        dgh_n = xp.empty((T, N, H), dtype=dt)  # recurrent-side gradient of the n rows: da_n * r
-        dh = xp.zeros((N, H), dtype=dt)
-        tmp = xp.empty((N, H), dtype=dt)
-        tmp2 = xp.empty((N, H2), dtype=dt)
-        dgh = xp.empty((N, 3 * H), dtype=dt)
-        steps = list(_steps(T, self.reverse))
-        for k in range(T - 1, -1, -1):
-            t = steps[k]
-            a = acts[t]
-            r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
-            h_prev = hs[steps[k - 1]] if k > 0 else h0
-            d = dgx[t]
-            dh += g[t]
-            dn = d[:, H2:]
-            # da_n = dh (1 - z)(1 - n^2)
-            xp.multiply(n, n, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            xp.multiply(dh, tmp, out=dn)
-            xp.subtract(1, z, out=tmp)
-            dn *= tmp
-            # dz = dh (h_prev - n), dr = da_n * ghn (sigmoid' applied below)
-            xp.subtract(h_prev, n, out=d[:, H:H2])
-            d[:, H:H2] *= dh
-            xp.multiply(dn, ghn[t], out=d[:, :H])
-            s = a[:, :H2]
-            xp.subtract(1, s, out=tmp2)
-            tmp2 *= s
-            d[:, :H2] *= tmp2
-            dghn = dgh_n[t]
-            xp.multiply(dn, r, out=dghn)
-            dgh[:, :H2] = d[:, :H2]
-            dgh[:, H2:] = dghn
-            dh *= z
-            dh += dgh @ w_hh
-        needs = self.needs_grad
-        d2 = dgx.reshape(T * N, 3 * H)
-        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
-        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
-        dw_hh = None
-        if needs[3]:
-            dgh_all = dgx.copy()
-            dgh_all[:, :, H2:] = dgh_n
-            dw_hh = _dw_hh(dgh_all, hs, h0, self.reverse)
-        dh0 = dh if needs[1] else None
-        if not self.has_bias:
-            return dx, dh0, dw_ih, dw_hh
-        db_ih = d2.sum(axis=0)
-        db_hh = db_ih.copy()
-        db_hh[H2:] = dgh_n.reshape(T * N, H).sum(axis=0)
-        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+    def backward(self, grad):
+        x, h0, w_ih, w_hh, gates, hs = self.saved
+        H = h0.shape[1]
+        dx, dw_ih, dw_hh = xp.zeros_like(x), xp.zeros_like(w_ih), xp.zeros_like(w_hh)
+        db_ih, db_hh = xp.zeros(3 * H, dtype=grad.dtype), xp.zeros(3 * H, dtype=grad.dtype)
+        dh = xp.zeros_like(h0)
+        order = list(steps(x.shape[0], self.reverse))
+        for k in reversed(range(len(order))):
+            t = order[k]
+            h_prev = hs[order[k - 1]] if k else h0
+            r, z, n, gh_n = (gates[t][:, j * H:(j + 1) * H] for j in range(4))
+            dh = dh + grad[t]
+            dn = dh * (1 - z) * (1 - n * n)
+            dz = dh * (h_prev - n) * z * (1 - z)
+            dr = dn * gh_n * r * (1 - r)
+            dgi = xp.concatenate([dr, dz, dn], axis=1)
+            dgh = xp.concatenate([dr, dz, dn * r], axis=1)
+            dw_ih += dgi.T @ x[t]
+            dw_hh += dgh.T @ h_prev
+            db_ih += dgi.sum(axis=0)
+            db_hh += dgh.sum(axis=0)
+            dx[t] = dgi @ w_ih
+            dh = dh * z + dgh @ w_hh
+        return (dx, dh, dw_ih, dw_hh) + ((db_ih, db_hh) if self.has_bias else ())
 
 
 # ------------------------------------------------------------------------------ functions

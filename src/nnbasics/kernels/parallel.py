@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from itertools import chain as _chain
 
-from ..threads import _blas_setter, num_threads
+from ..threads import blas_setter, num_threads
 
 __all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "parallel_blas_for", "parallel_for", "uniform_fill"]
 
@@ -115,7 +115,7 @@ def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
     if min(num_threads(), n) <= 1:
         fn(0, n)
         return
-    set_local = _blas_setter()
+    set_local = blas_setter()
     if set_local is None:
         fn(0, n)
         return

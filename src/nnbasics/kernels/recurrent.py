@@ -1,0 +1,352 @@
+"""Fast recurrent layers: one GEMM for all input projections, fused in-place gate passes, gate-major LSTM.
+
+The references (:mod:`nnbasics.ops.recurrent`) write each step's equations out. These kernels
+compute the same, laid out for speed:
+
+* the input projections of all T steps are ONE matrix product ``X W_ih^T + b`` (T*N rows);
+* each step does ONE recurrent product ``h_{t-1} W_hh^T`` and a few fused elementwise passes
+  on the (N, G*H) gate slab, writing into buffers preallocated for the whole sequence;
+* backward through time keeps the gate gradients of every step in one (T, N, G*H) buffer,
+  so ``dW_hh = sum_t dgates_t^T h_{t-1}``, ``dW_ih`` and ``dX`` are each ONE GEMM at the end.
+
+The LSTM reorders its gates to (i, f, o, g) so that the three sigmoid gates are adjacent,
+keeps them gate-major ((4, T, N, H): each gate of each step one contiguous (N, H) block), and
+computes sigmoid(a) = (1 + tanh(a/2)) / 2: with the sigmoid rows of the weights pre-scaled by
+1/2, a single ``tanh`` covers all four gates of a step. Its big per-sequence buffers come from
+:mod:`nnbasics.kernels.workspace`. Inputs, outputs and PyTorch's gate order and weight layout
+are the references'.
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..dispatch import register
+from ..ops import recurrent as ref
+from ..ops.recurrent import steps as _steps
+from . import workspace
+
+
+def _project(x, w_ih, bias):
+    """X W^T (+ bias) for all T steps in one GEMM: (T, N, I) -> (T, N, G*H), C-contiguous."""
+    T, N, I = x.shape
+    g = x.reshape(T * N, I) @ w_ih.T
+    if bias is not None:
+        g += bias
+    return g.reshape(T, N, -1)
+
+
+def _dw_hh(dgates, hs, h0, reverse):
+    """sum_t dgates_t^T h_{t-1}, as one GEMM over the T-1 inner steps plus the first step's h0.
+
+    ``hs`` (T, N, H) are the outputs h_1..h_T in input order; the state entering step t is
+    hs[t-1] (forward) or hs[t+1] (reverse), and h0 for the first processed step.
+    """
+    T, _, G = dgates.shape
+    H = hs.shape[2]
+    if reverse:
+        d_inner, h_inner, d_first = dgates[: T - 1], hs[1:], dgates[T - 1]
+    else:
+        d_inner, h_inner, d_first = dgates[1:], hs[: T - 1], dgates[0]
+    dw = d_first.T @ h0  # (G, H)
+    if T > 1:
+        dw += d_inner.reshape(-1, G).T @ h_inner.reshape(-1, H)
+    return dw
+
+
+# ---------------------------------------------------------------------------- Elman RNN
+@register(ref.RNNLayer)
+class RNNLayer(ref.RNNLayer):
+    """:class:`nnbasics.ops.recurrent.RNNLayer`: one input GEMM, activations in place, one GEMM per weight at the end."""
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh", reverse=False):
+        T, N, _ = x.shape
+        H = w_hh.shape[0]
+        self.has_bias = b_ih is not None
+        a = _project(x, w_ih, (b_ih + b_hh) if self.has_bias else None)  # (T, N, H), becomes h in place
+        whh_t = xp.ascontiguousarray(w_hh.T)  # (H, H)
+        relu = nonlinearity == "relu"
+        tmp = xp.empty((N, H), dtype=a.dtype)
+        h = h0
+        for t in _steps(T, reverse):
+            xp.matmul(h, whh_t, out=tmp)
+            h = a[t]
+            h += tmp
+            if relu:
+                xp.maximum(h, 0, out=h)
+            else:
+                xp.tanh(h, out=h)
+        if self.needs_grad is not None:
+            self.saved = (x, h0, w_ih, w_hh, a)
+            self.relu, self.reverse = relu, reverse
+        return a
+
+    def backward(self, g):
+        x, h0, w_ih, w_hh, hs = self.saved
+        T, N, H = hs.shape
+        da = xp.empty_like(hs)  # (T, N, H): pre-activation gradients of every step
+        dh = xp.zeros((N, H), dtype=g.dtype)
+        for t in _steps(T, not self.reverse):
+            d = da[t]
+            xp.add(dh, g[t], out=d)
+            h = hs[t]
+            if self.relu:
+                d *= h > 0
+            else:
+                tmp = h * h
+                xp.subtract(1, tmp, out=tmp)
+                d *= tmp
+            xp.matmul(d, w_hh, out=dh)
+        needs = self.needs_grad
+        d2 = da.reshape(T * N, H)
+        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
+        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
+        dh0 = dh if needs[1] else None
+        dw_hh = _dw_hh(da, hs, h0, self.reverse) if needs[3] else None
+        if not self.has_bias:
+            return dx, dh0, dw_ih, dw_hh
+        db = d2.sum(axis=0)
+        return dx, dh0, dw_ih, dw_hh, db, db
+
+
+# ---------------------------------------------------------------------------------- LSTM
+# Internal gate order (i, f, o, g): PyTorch's blocks (i, f, g, o) taken as 0, 1, 3, 2, so the
+# three sigmoid gates are adjacent. The permutation is its own inverse.
+_LSTM_ORDER = [0, 1, 3, 2]
+
+
+def _lstm_blocks(w, H):
+    """(4H, K) weights in PyTorch order -> (4, H, K) gate blocks in internal order (a copy)."""
+    return w.reshape(4, H, -1)[_LSTM_ORDER]
+
+
+@register(ref.LSTMLayer)
+class LSTMLayer(ref.LSTMLayer):
+    """:class:`nnbasics.ops.recurrent.LSTMLayer`, gate-major in the order (i, f, o, g).
+
+    The gates are kept gate-major, (4, T, N, H), so every gate of every step is one contiguous
+    (N, H) block (elementwise passes on contiguous blocks run about twice as fast as on column
+    slices of an (N, 4H) slab). The products are batched over the 4 gate blocks: the input
+    projection (4, T*N, H), the recurrent product ``h_{t-1} W_k^T`` per gate into a
+    preallocated (4, N, H) buffer, and in backward ``dh_{t-1} = sum_k da_k W_k``, dX, dW_ih and
+    dW_hh.
+    """
+
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
+        T, N, I = x.shape
+        H = w_hh.shape[1]
+        dt = x.dtype
+        self.has_bias = b_ih is not None
+        # the sigmoid blocks halved: tanh(a/2) gives sigmoid(a) = (1 + tanh(a/2)) / 2
+        scale = xp.array([0.5, 0.5, 0.5, 1.0], dtype=dt)[:, None, None]
+        w_ih4 = _lstm_blocks(w_ih, H) * scale  # (4, H, I)
+        whh4_t = xp.ascontiguousarray((_lstm_blocks(w_hh, H) * scale).transpose(0, 2, 1))  # (4, H, H): W_k^T
+        # (4, T*N, H): one batched GEMM for all steps and gates; pre-activations, then activations in place
+        acts = xp.matmul(x.reshape(T * N, I), w_ih4.transpose(0, 2, 1), out=workspace.empty((4, T * N, H), dt))
+        if self.has_bias:
+            acts += _lstm_blocks((b_ih + b_hh)[:, None], H).reshape(4, 1, H) * scale
+        acts = acts.reshape(4, T, N, H)
+        # big per-sequence buffers from the workspace pool: no fresh page faults each step
+        out = workspace.empty((T + 1, N, H), dt)  # h_1..h_T, then c_T
+        cs = workspace.empty((T, N, H), dt)  # c_t
+        tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
+        rec = xp.empty((4, N, H), dtype=dt)  # h_{t-1} W_k^T
+        ig = xp.empty((N, H), dtype=dt)
+        h, c = h0, c0
+        for t in _steps(T, reverse):
+            a = acts[:, t]  # (4, N, H), each block contiguous
+            xp.matmul(h, whh4_t, out=rec)
+            a += rec
+            xp.tanh(a, out=a)
+            s = a[:3]
+            s *= 0.5
+            s += 0.5
+            c_t = cs[t]
+            xp.multiply(a[1], c, out=c_t)  # f * c_{t-1}
+            xp.multiply(a[0], a[3], out=ig)  # i * g
+            c_t += ig
+            tc = tcs[t]
+            xp.tanh(c_t, out=tc)
+            h = out[t]
+            xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
+            c = c_t
+        out[T] = c
+        if self.needs_grad is not None:
+            self.saved = (x, h0, c0, w_ih, w_hh, acts, out, cs, tcs)
+            self.reverse = reverse
+        return out
+
+    def backward(self, g):
+        x, h0, c0, w_ih, w_hh, acts, out, cs, tcs = self.saved
+        T, N, H = cs.shape
+        I = x.shape[2]
+        dt = g.dtype
+        w_hh4 = _lstm_blocks(w_hh, H)  # (4, H, H): W_k, contiguous
+        da = workspace.empty((4, T, N, H), dt)  # pre-activation gradients, (i, f, o, g) blocks
+        dh = xp.zeros((N, H), dtype=dt)
+        dc = g[T].copy()
+        tmp = xp.empty((N, H), dtype=dt)
+        fac = xp.empty((4, N, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
+        rec = xp.empty((4, N, H), dtype=dt)  # da_k W_k
+        steps = list(_steps(T, self.reverse))
+        for k in range(T - 1, -1, -1):
+            t = steps[k]
+            a = acts[:, t]
+            d = da[:, t]
+            dh += g[t]
+            tc = tcs[t]
+            xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
+            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
+            xp.multiply(d[2], tc, out=tmp)
+            xp.subtract(dh, tmp, out=tmp)
+            tmp *= a[2]
+            dc += tmp
+            c_prev = cs[steps[k - 1]] if k > 0 else c0
+            xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
+            xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
+            xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
+            dc *= a[1]  # dc_{t-1} = dc * f
+            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
+            xp.multiply(a, a, out=fac)
+            xp.subtract(a[:3], fac[:3], out=fac[:3])
+            xp.subtract(1, fac[3], out=fac[3])
+            d *= fac
+            xp.matmul(d, w_hh4, out=rec)
+            xp.sum(rec, axis=0, out=dh)
+        needs = self.needs_grad
+        d2 = da.reshape(4, T * N, H)
+        x2 = x.reshape(T * N, I)
+        dx = None
+        if needs[0]:
+            dx4 = xp.matmul(d2, _lstm_blocks(w_ih, H), out=workspace.empty((4, T * N, I), dt))
+            dx = xp.sum(dx4, axis=0, out=workspace.empty((T * N, I), dt)).reshape(x.shape)
+            del dx4
+        dw_ih = xp.matmul(d2.transpose(0, 2, 1), x2)[_LSTM_ORDER].reshape(4 * H, I) if needs[3] else None
+        dw_hh = None
+        if needs[4]:
+            hs = out[:T]
+            if self.reverse:
+                d_inner, h_inner, d_first = da[:, : T - 1], hs[1:], da[:, T - 1]
+            else:
+                d_inner, h_inner, d_first = da[:, 1:], hs[: T - 1], da[:, 0]
+            dw = xp.matmul(d_first.transpose(0, 2, 1), h0)  # (4, H, H)
+            if T > 1:
+                dw += xp.matmul(d_inner.reshape(4, -1, H).transpose(0, 2, 1), h_inner.reshape(-1, H))
+            dw_hh = dw[_LSTM_ORDER].reshape(4 * H, H)
+        dh0 = dh if needs[1] else None
+        dc0 = dc if needs[2] else None
+        if not self.has_bias:
+            return dx, dh0, dc0, dw_ih, dw_hh
+        db = d2.sum(axis=1)[_LSTM_ORDER].reshape(4 * H)
+        return dx, dh0, dc0, dw_ih, dw_hh, db, db
+
+
+# ----------------------------------------------------------------------------------- GRU
+@register(ref.GRULayer)
+class GRULayer(ref.GRULayer):
+    """:class:`nnbasics.ops.recurrent.GRULayer`: one input GEMM, fused in-place passes on the (N, 3H) slab."""
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
+        T, N, _ = x.shape
+        H = w_hh.shape[1]
+        H2 = 2 * H
+        dt = x.dtype
+        self.has_bias = b_ih is not None
+        if self.has_bias:
+            bias = b_ih.copy()
+            bias[:H2] += b_hh[:H2]  # r and z take both biases; b_hn stays inside r * (...)
+            b_hn = b_hh[H2:]
+        else:
+            bias = b_hn = None
+        gx = _project(x, w_ih, bias)  # (T, N, 3H): r, z pre-activations then activations in place; n
+        whh_t = xp.ascontiguousarray(w_hh.T)  # (H, 3H)
+        out = xp.empty((T, N, H), dtype=dt)
+        ghn = xp.empty((T, N, H), dtype=dt)  # W_hn h + b_hn, saved for dr
+        tmp = xp.empty((N, 3 * H), dtype=dt)
+        tmp1 = xp.empty((N, H), dtype=dt)
+        h = h0
+        for t in _steps(T, reverse):
+            a = gx[t]
+            xp.matmul(h, whh_t, out=tmp)
+            rz = a[:, :H2]
+            rz += tmp[:, :H2]
+            # sigmoid = (1 + tanh(a / 2)) / 2
+            rz *= 0.5
+            xp.tanh(rz, out=rz)
+            rz *= 0.5
+            rz += 0.5
+            hn = ghn[t]
+            if b_hn is not None:
+                xp.add(tmp[:, H2:], b_hn, out=hn)
+            else:
+                hn[...] = tmp[:, H2:]
+            n = a[:, H2:]
+            xp.multiply(a[:, :H], hn, out=tmp1)
+            n += tmp1
+            xp.tanh(n, out=n)
+            # h' = n + z * (h - n)
+            h_new = out[t]
+            xp.subtract(h, n, out=h_new)
+            h_new *= a[:, H:H2]
+            h_new += n
+            h = h_new
+        if self.needs_grad is not None:
+            self.saved = (x, h0, w_ih, w_hh, gx, ghn, out)
+            self.reverse = reverse
+        return out
+
+    def backward(self, g):
+        x, h0, w_ih, w_hh, acts, ghn, hs = self.saved
+        T, N, H = hs.shape
+        H2 = 2 * H
+        dt = g.dtype
+        dgx = xp.empty((T, N, 3 * H), dtype=dt)  # input-side pre-activation gradients
+        dgh_n = xp.empty((T, N, H), dtype=dt)  # recurrent-side gradient of the n rows: da_n * r
+        dh = xp.zeros((N, H), dtype=dt)
+        tmp = xp.empty((N, H), dtype=dt)
+        tmp2 = xp.empty((N, H2), dtype=dt)
+        dgh = xp.empty((N, 3 * H), dtype=dt)
+        steps = list(_steps(T, self.reverse))
+        for k in range(T - 1, -1, -1):
+            t = steps[k]
+            a = acts[t]
+            r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
+            h_prev = hs[steps[k - 1]] if k > 0 else h0
+            d = dgx[t]
+            dh += g[t]
+            dn = d[:, H2:]
+            # da_n = dh (1 - z)(1 - n^2)
+            xp.multiply(n, n, out=tmp)
+            xp.subtract(1, tmp, out=tmp)
+            xp.multiply(dh, tmp, out=dn)
+            xp.subtract(1, z, out=tmp)
+            dn *= tmp
+            # dz = dh (h_prev - n), dr = da_n * ghn (sigmoid' applied below)
+            xp.subtract(h_prev, n, out=d[:, H:H2])
+            d[:, H:H2] *= dh
+            xp.multiply(dn, ghn[t], out=d[:, :H])
+            s = a[:, :H2]
+            xp.subtract(1, s, out=tmp2)
+            tmp2 *= s
+            d[:, :H2] *= tmp2
+            dghn = dgh_n[t]
+            xp.multiply(dn, r, out=dghn)
+            dgh[:, :H2] = d[:, :H2]
+            dgh[:, H2:] = dghn
+            dh *= z
+            dh += dgh @ w_hh
+        needs = self.needs_grad
+        d2 = dgx.reshape(T * N, 3 * H)
+        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
+        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
+        dw_hh = None
+        if needs[3]:
+            dgh_all = dgx.copy()
+            dgh_all[:, :, H2:] = dgh_n
+            dw_hh = _dw_hh(dgh_all, hs, h0, self.reverse)
+        dh0 = dh if needs[1] else None
+        if not self.has_bias:
+            return dx, dh0, dw_ih, dw_hh
+        db_ih = d2.sum(axis=0)
+        db_hh = db_ih.copy()
+        db_hh[H2:] = dgh_n.reshape(T * N, H).sum(axis=0)
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
