@@ -1,0 +1,156 @@
+"""One benchmark, two source trees, side by side: did a change make nnbasics slower?
+
+For each benchmark and thread count this starts one persistent nnbasics worker per source tree
+(the worker of this folder's ``mlp_step.py``, ``cnn_epoch.py`` or ``lstm_step.py``, run with
+``PYTHONPATH=<tree>/src``), then times them in alternating rounds with the harness of
+``_common.py`` (the order rotates every round, so a burst of load hits both alike). It reports
+the median ms per step of each tree, the ratio after/before (the median over rounds of the
+per-round ratio) and the machine's load (``/proc/loadavg``, sampled every round).
+``--reference`` adds a third worker: the after tree in reference mode (``NNBASICS_REFERENCE=1``),
+to show how much slower the readable reference ops are than the kernels.
+
+What each benchmark times (nnbasics only):
+
+* ``mlp``: one SGD step of the 784-256-256-10 MLP, batch 128, written ``x @ W.T + b``;
+* ``cnn``: the lab CNN's training on ``--images`` Fashion-MNIST images (batch 128), reported
+  per step (an epoch's steps are alike, so a part of one is enough);
+* ``lstm``: one char-LSTM step (E64, H256, T100, B32), Adam and clipping, time-major input.
+
+Usage::
+
+    git worktree add --detach /tmp/before main
+    python bench/compare_trees.py /tmp/before . --threads 1,2 --rounds 9 --reference
+    python bench/compare_trees.py /tmp/before . --bench mlp --rounds 2 --quick   # a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import pathlib
+import statistics
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import _common as C  # the bench folder's harness, found through the path above
+
+BENCHES = ("mlp", "cnn", "lstm")
+BATCH = 128  # the cnn benchmark's batch: its epoch time over the steps it takes
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("before", help="root of the tree before the change (holds src/nnbasics)")
+    p.add_argument("after", help="root of the tree after the change")
+    p.add_argument("--bench", nargs="+", choices=BENCHES, default=list(BENCHES), help="benchmarks (default: all)")
+    p.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2 (default 1,2)")
+    p.add_argument("--rounds", type=int, default=9, help="alternating rounds per setting (default 9)")
+    p.add_argument("--images", type=int, default=6400, help="cnn: training images per round (default 6400: 50 steps)")
+    p.add_argument("--quick", action="store_true", help="short rounds (a smoke test, not a measurement)")
+    p.add_argument("--reference", action="store_true",
+                   help="also time the after tree in reference mode (NNBASICS_REFERENCE=1)")
+    p.add_argument("--settle", type=float, default=0.1, help="seconds of sleep before each timed call (default 0.1)")
+    p.add_argument("--json", metavar="PATH", help="also write every round as JSON to PATH")
+    return p.parse_args(argv)
+
+
+def _job(bench, threads, args):
+    """(script, worker spec, op, op args, ms per step from a reply) of one benchmark."""
+    if bench == "mlp":
+        import mlp_step as mod
+
+        steps = 10 if args.quick else 40
+        spec = mod.config(mod.parse_args(["--warmup", "5"]), "nnbasics", threads)
+        return mod.__file__, spec, "time", {"steps": steps}, lambda r: r["ms"]
+    if bench == "lstm":
+        import lstm_step as mod
+
+        steps = 1 if args.quick else 3
+        spec = mod.config(mod.parse_args(["--warmup", "2"]), "nnbasics", "time-major", threads)
+        return mod.__file__, spec, "time", {"steps": steps}, lambda r: r["ms"]
+    import cnn_epoch as mod
+
+    images = 1280 if args.quick else args.images
+    spec = mod.config(mod.parse_args(["--images", str(images), "--test-images", "1000"]), "nnbasics", threads)
+    return mod.__file__, spec, "epoch", {}, lambda r: r["ms"] / -(-images // BATCH)
+
+
+@contextlib.contextmanager
+def _environment(**values):
+    """os.environ with ``values`` set (None: removed) inside; restored after (a worker copies it at start)."""
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def compare(bench, threads, args):
+    """The alternating rounds of one benchmark and thread count: ms per step per tree and round."""
+    script, spec, op, op_args, per_step = _job(bench, threads, args)
+    variants = {"before": (args.before, None), "after": (args.after, None)}
+    if args.reference:
+        variants["reference"] = (args.after, "1")
+    log, workers = C.LoadLog(), {}
+    try:
+        for name, (tree, reference) in variants.items():
+            src = str(pathlib.Path(tree).resolve() / "src")
+            with _environment(PYTHONPATH=src, NNBASICS_REFERENCE=reference):
+                print(f"starting worker {bench} {threads}t {name} ({src})", file=sys.stderr)
+                workers[name] = C.Worker(script, f"{bench} {threads}t {name}", spec, threads)
+        log.mark("workers ready")
+        _, replies = C.alternate(workers, args.rounds, op, op_args, settle=args.settle, log=log)
+    finally:
+        C.close_all(workers)
+    log.mark("end")
+    ms = {name: [per_step(r) for r in rs] for name, rs in replies.items()}
+    loads = [s["loadavg"][0] for s in log.samples]
+    row = {"bench": bench, "threads": threads, "rounds": ms, "load": loads,
+           "before_ms": statistics.median(ms["before"]), "after_ms": statistics.median(ms["after"]),
+           "ratio": C.median_ratio(ms["after"], ms["before"])}
+    if args.reference:
+        row["reference_ms"] = statistics.median(ms["reference"])
+        row["reference_slowdown"] = C.median_ratio(ms["reference"], ms["after"])
+    return row
+
+
+def print_table(rows, args):
+    ref = args.reference
+    print(f"\nnnbasics ms per step, medians of {args.rounds} alternating rounds; after/before and reference/after "
+          f"are medians of per-round ratios; before = {args.before}, after = {args.after}\n")
+    print("| benchmark | threads | before | after | after/before | load (1-min avg: min-median-max) |"
+          + (" reference mode | reference/after |" if ref else ""))
+    print("|---|---:|---:|---:|---:|---|" + ("---:|---:|" if ref else ""))
+    for r in rows:
+        load = r["load"] or [float("nan")]
+        line = (f"| {r['bench']} | {r['threads']} | {r['before_ms']:.2f} | {r['after_ms']:.2f} | {r['ratio']:.3f} | "
+                f"{min(load):.2f}-{statistics.median(load):.2f}-{max(load):.2f} |")
+        if ref:
+            line += f" {r['reference_ms']:.2f} | {r['reference_slowdown']:.2f}x |"
+        print(line)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows = [compare(bench, t, args) for bench in args.bench for t in C.parse_threads(args.threads)]
+    print(C.describe_machine(C.machine_record()))
+    print_table(rows, args)
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
