@@ -8,12 +8,23 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.parallel`: big elementwise passes and blocked GEMM loops split
   across threads (the count: :mod:`nnbasics.threads`);
 * :mod:`~nnbasics.kernels.engine`: the backward walk without needless gradient copies;
-* :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays.
+* :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
+* :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;
+* :mod:`~nnbasics.kernels.conv`: blocked im2col + GEMM, channels-last, threaded;
+* :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament;
+* :mod:`~nnbasics.kernels.norm`: batch and layer norm in fewer passes;
+* :mod:`~nnbasics.kernels.recurrent`: one input GEMM per sequence, fused gate passes;
+* :mod:`~nnbasics.kernels.movement`, :mod:`~nnbasics.kernels.embedding`,
+  :mod:`~nnbasics.kernels.dropout`: indexing and embedding gradients, the dropout mask.
 
 Each kernel is registered with :func:`nnbasics.dispatch.register` for the reference it
 implements, under the conditions it handles; importing this package registers them all
 (``import nnbasics`` does). Nothing outside this package imports it; reference mode
 (``NNBASICS_REFERENCE=1``, :func:`nnbasics.reference_mode`) switches every kernel off.
+
+Kernels of one reference are tried in registration order (the order of the imports below): a
+kernel for narrower conditions (a compiled one, say) goes before the general one it refines.
+Each must give its reference's values and gradients; tests/kernels runs every one both ways.
 """
 
 # importing registers the kernels

@@ -74,8 +74,8 @@ def _mul(a, b):
 
 def _big_same_float(a, b):
     """Two big float arrays of one shape and dtype (a dropout mask on activations)."""
-    return (a.shape == b.shape and a.dtype == b.dtype and a.ndim > 0 and is_float_dtype(a.dtype)
-            and a.size >= workspace.MIN_BYTES // a.itemsize)
+    return (a.size >= workspace.MIN_BYTES // a.itemsize and a.shape == b.shape and a.dtype == b.dtype
+            and a.ndim > 0 and is_float_dtype(a.dtype))  # NOTE: size first: most products are small
 
 
 @register(ref.Mul, when=_big_same_float)
