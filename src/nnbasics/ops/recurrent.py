@@ -112,11 +112,10 @@ class LSTMLayer(Function):
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
-        T, H = x.shape[0], h0.shape[1]
+        T, H, h, c = x.shape[0], h0.shape[1], h0, c0
         out = xp.empty((T + 1,) + h0.shape, dtype=x.dtype)  # h_1..h_T, then c_T
         gates = xp.empty((T,) + h0.shape[:1] + (4 * H,), dtype=x.dtype)  # i, f, g, o of every step
         cs = xp.empty((T,) + h0.shape, dtype=x.dtype)  # c_t
-        h, c = h0, c0
         for t in steps(T, reverse):
             a = x[t] @ w_ih.T + h @ w_hh.T + _bias(b_ih, b_hh)
             i, f, g, o = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H]), xp.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
@@ -174,10 +173,9 @@ class GRULayer(Function):
     """
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
-        T, H = x.shape[0], h0.shape[1]
+        T, H, h = x.shape[0], h0.shape[1], h0
         out = xp.empty((T,) + h0.shape, dtype=x.dtype)
         gates = xp.empty((T,) + h0.shape[:1] + (4 * H,), dtype=x.dtype)  # r, z, n and gh_n of every step
-        h = h0
         for t in steps(T, reverse):
             gi = x[t] @ w_ih.T + (0 if b_ih is None else b_ih)
             gh = h @ w_hh.T + (0 if b_hh is None else b_hh)
@@ -192,9 +190,8 @@ class GRULayer(Function):
     def backward(self, grad):
         x, h0, w_ih, w_hh, gates, hs = self.saved
         H = h0.shape[1]
-        dx, dw_ih, dw_hh = xp.zeros_like(x), xp.zeros_like(w_ih), xp.zeros_like(w_hh)
+        dx, dh, dw_ih, dw_hh = xp.zeros_like(x), xp.zeros_like(h0), xp.zeros_like(w_ih), xp.zeros_like(w_hh)
         db_ih, db_hh = xp.zeros(3 * H, dtype=grad.dtype), xp.zeros(3 * H, dtype=grad.dtype)
-        dh = xp.zeros_like(h0)
         order = list(steps(x.shape[0], self.reverse))
         for k in reversed(range(len(order))):
             t = order[k]
