@@ -367,7 +367,7 @@ def propagate(order, root, grad, retain_graph: bool) -> None:
         if g is None:  # no path from the root reaches t
             continue
         if t._hooks:
-            g = _run_hooks(t, g)
+            g = run_hooks(t, g)
         fn = t._ctx
         if fn is None or t._retains_grad:
             _accumulate_leaf(t, g)
@@ -387,7 +387,7 @@ def propagate(order, root, grad, retain_graph: bool) -> None:
             fn.release()
 
 
-def _run_hooks(t, g):
+def run_hooks(t, g):
     """``g`` passed through ``t``'s hooks in order; a hook that returns a value replaces it."""
     for hook in t._hooks:
         r = hook(_make(g, False, None))

@@ -22,12 +22,14 @@ the reference walk's, bit for bit; only fewer copies are made.
 from __future__ import annotations
 
 from .. import autograd
+from ..anomaly import check_backward, is_anomaly_enabled
 from ..backend import xp
 from ..dispatch import register
+from ..tensor import Tensor
 from .refcount import sole_view
 
 _ndarray = xp.ndarray
-_make = autograd._make
+_make = Tensor._make
 
 
 @register(autograd.propagate)
@@ -35,14 +37,14 @@ def propagate(order, root, grad, retain_graph):
     """:func:`nnbasics.autograd.propagate`, copying a leaf's gradient only where it may be shared."""
     grads = {id(root): (grad, True)}  # id(tensor) -> (gradient so far, may it be held elsewhere?)
     pop = grads.pop
-    anomaly = autograd._ANOMALY
+    anomaly = is_anomaly_enabled()
     for t in reversed(order):
         entry = pop(id(t), None)
         if entry is None:
             continue
         g, g_shared = entry
         if t._hooks:  # a hook may keep the gradient it is shown, or return one it keeps
-            g, g_shared = autograd._run_hooks(t, g), True
+            g, g_shared = autograd.run_hooks(t, g), True
         fn = t._ctx
         if fn is None or t._retains_grad:
             _accumulate_leaf(t, g, g_shared)
@@ -50,7 +52,7 @@ def propagate(order, root, grad, retain_graph):
                 continue
         in_grads = fn.backward(g)
         if anomaly:
-            autograd._anomaly.check_backward(fn, g, in_grads)
+            check_backward(fn, g, in_grads)
         n = len(in_grads)
         twice = n > 1 and (in_grads[0] is in_grads[1] if n == 2 else len({id(ig) for ig in in_grads}) < n)
         for inp, ig in zip(fn.inputs, in_grads):
