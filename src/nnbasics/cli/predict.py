@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ._command import Command
+from ._csv import read_csv_rows
 from ._data import class_names
 from ._files import check_output_file, load_model, write_output_file
 from ._options import BATCH_SIZE, RUN, Option, UsageError, plural
@@ -23,8 +24,8 @@ _MAX_ELEMENTS = 1 << 31
 
 OPTIONS = [
     RUN,
-    Option("input", ("input",), {"metavar": "INPUT", "help": "inputs: .npy, .csv, or an image file (PNG/JPEG, "
-                                                             "needs Pillow)"}),
+    Option("input", ("input",), {"metavar": "INPUT", "help": "inputs: .npy, .csv (or - for CSV on standard input), "
+                                                             "or an image file (PNG/JPEG, needs Pillow)"}),
     Option("proba", ("--proba",), {"action": "store_true", "help": "print class probabilities instead of labels"},
            False),
     Option("output", ("--output", "-o"), {"metavar": "FILE", "help": "write to FILE (.npy or .csv) instead of printing"}),
@@ -86,16 +87,19 @@ def read_inputs(path: Path, in_shape, data=None):
     """
     import numpy as np
 
-    if not path.exists():
+    if str(path) == "-":
+        suffix = ".csv"  # standard input: CSV text (printf '0.2,0.1\n' | nnbasics predict RUN -)
+    elif not path.exists():
         raise UsageError(f"no input file {path}.")
-    suffix = path.suffix.lower()
+    else:
+        suffix = path.suffix.lower()
     shape = None if in_shape is None else (list(in_shape) if isinstance(in_shape, list) else [in_shape])
     try:
         if suffix == ".npy":
             _check_npy(path)
             X = np.load(path, allow_pickle=False)
         elif suffix == ".csv":
-            X = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
+            X = read_csv_rows(path)
         elif suffix in IMAGE_SUFFIXES:
             if shape is None or len(shape) != 3:
                 raise UsageError(f"{path.name} is an image, but this model does not take images (one sample: "
