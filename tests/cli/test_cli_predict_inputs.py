@@ -69,6 +69,26 @@ def test_a_single_28x28_image_and_a_png(image_run, capsys):
     assert "resized to 28x28" in out.err and out.out == "6\tShirt\n"
 
 
+@pytest.mark.parametrize("kind", ["rgb", "rgba", "palette", "grey16", "jpeg"])
+def test_other_image_kinds_give_the_grey_png_class(image_run, capsys, kind):
+    # held-out image kinds; a 16-bit PNG was clipped to all white by convert("L") (a silent wrong class)
+    from PIL import Image
+
+    d, run = image_run
+    x = _pixels(2)
+    image, name = {
+        "rgb": (Image.fromarray(np.stack([x] * 3, -1)), "rgb.png"),
+        "rgba": (Image.fromarray(np.stack([x] * 4, -1)), "rgba.png"),
+        "palette": (Image.fromarray(x).convert("P"), "pal.png"),
+        "grey16": (Image.fromarray(x.astype(np.uint16) * 257), "grey16.png"),
+        "jpeg": (Image.fromarray(x), "pullover.jpg"),
+    }[kind]
+    image.save(d / name)
+    capsys.readouterr()
+    assert main(["predict", str(run), str(d / name)]) == 0
+    assert capsys.readouterr().out == "2\tPullover\n"
+
+
 def test_an_image_without_pillow_is_one_message(image_run, monkeypatch, capsys):
     import importlib.util
 

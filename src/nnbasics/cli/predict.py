@@ -66,6 +66,8 @@ def _read_image(path: Path, channels: int, size):
                          ".npy array).") from None
     try:
         with Image.open(path) as im:
+            if im.mode.startswith("I;16"):  # NOTE: 16-bit grey; convert("L") would clip every value above 255
+                im = Image.fromarray((np.asarray(im, dtype=np.float64) / 257).round().astype(np.uint8))
             im = im.convert("L" if channels == 1 else "RGB")
             if size is not None and im.size != (size[1], size[0]):
                 print(f"note: {path.name} is {im.size[0]}x{im.size[1]}; resized to {size[1]}x{size[0]} as the model "
