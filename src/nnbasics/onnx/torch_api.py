@@ -35,13 +35,14 @@ class ONNXProgram:
         self.model_proto = model_proto
 
     def save(self, destination, **kwargs) -> None:
-        """Write the model to ``destination`` (a path or a binary file)."""
+        """Write the model to ``destination`` (a path, written atomically as by :func:`export`, or a binary file)."""
+        from ..io.safetensors import atomic_write_bytes
+
         data = self.model_proto.SerializeToString()
         if hasattr(destination, "write"):
             destination.write(data)
             return
-        with open(os.fspath(destination), "wb") as f:
-            f.write(data)
+        atomic_write_bytes(os.fspath(destination), data)  # a failed or interrupted save keeps an existing file
 
     def __repr__(self):
         g = self.model_proto.graph
