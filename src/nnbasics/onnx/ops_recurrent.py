@@ -85,11 +85,12 @@ def _node(e, r, p, mode, n_states):
     ins = [e.inp(r, 0, np.float32), _reordered(e, r.inputs[first], mode, "W"),
            _reordered(e, r.inputs[first + 1], mode, "R"), _bias(e, r, first + 2, mode), ""]
     ins += [_state(e, r.inputs[1 + i]) for i in range(n_states)]
-    attrs = {"hidden_size": int(H), "direction": "reverse" if p["reverse"] else "forward"}
+    # NOTE: the cells (GRUCell, LSTMCell, RNNCell) call the layer ops without the defaulted keywords
+    attrs = {"hidden_size": int(H), "direction": "reverse" if p.get("reverse", False) else "forward"}
     if mode == "GRU":
         attrs["linear_before_reset"] = 1
     if mode == "RNN":
-        attrs["activations"] = ["Relu" if p["nonlinearity"] == "relu" else "Tanh"]
+        attrs["activations"] = ["Relu" if p.get("nonlinearity", "tanh") == "relu" else "Tanh"]
     return g.op(mode, ins, n_out=1 + n_states, hint=mode.lower(), **attrs)
 
 
