@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as xp
 
-__all__ = ["xp", "default_float", "is_float_dtype", "is_int_dtype", "to_numpy"]
+__all__ = ["default_float", "is_float_dtype", "is_int_dtype", "to_numpy", "xp"]
 
 #: dtype of tensors made from Python floats, and of every layer's parameters.
 default_float = xp.float32

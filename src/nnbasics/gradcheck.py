@@ -9,7 +9,7 @@ from .backend import xp
 from .rng import as_generator
 from .tensor import Tensor, as_tensor
 
-__all__ = ["gradcheck", "GradcheckError", "GradcheckResult"]
+__all__ = ["GradcheckError", "GradcheckResult", "gradcheck"]
 
 
 class GradcheckError(AssertionError):

@@ -149,17 +149,7 @@ def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: in
     net = copy.deepcopy(model).to(np.float64)
     if train is not None:
         net.train(bool(train))
-    xt, yt = _f64(x), _f64(y)
-    stochastic = [(m, copy.deepcopy(m.rng)) for m in net.modules() if isinstance(getattr(m, "rng", None), np.random.Generator)]
-
-    def evaluate():
-        for m, state in stochastic:
-            m.rng = copy.deepcopy(state)  # NOTE: same masks at every evaluation
-        out = first_tensor(net(xt))
-        if out is None:
-            raise TypeError(f"{owner}: the model returned no Tensor; cannot compute a loss.")
-        return loss_fn(out, yt)
-
+    evaluate = _frozen_loss(net, loss_fn, _f64(x), _f64(y), owner)
     named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError(f"{owner}: the model has no trainable parameter to check.")
@@ -173,26 +163,51 @@ def gradcheck_model(model: Module, x, y, loss="cross_entropy", *, max_coords: in
     with no_grad():
         for full, p in named:
             layer, _, pname = full.rpartition(".")
-            a_all = np.zeros(p.shape) if p.grad is None else np.asarray(p.grad._array, np.float64)
             size = int(p._array.size)
             idx = np.arange(size) if size <= max_coords else np.sort(gen.choice(size, max_coords, replace=False))
-            max_abs = max_rel = 0.0
-            for i in idx:
-                pos = np.unravel_index(int(i), p.shape)
-                orig = float(p._array[pos])
-                p._array[pos] = orig + eps
-                lp = float(evaluate()._array)
-                p._array[pos] = orig - eps
-                lm = float(evaluate()._array)
-                p._array[pos] = orig
-                n = (lp - lm) / (2 * eps)
-                a = float(a_all.reshape(-1)[i])
-                err = abs(a - n)
-                max_abs = max(max_abs, err)
-                max_rel = max(max_rel, err / max(abs(a), abs(n), floor))
-                if not math.isfinite(n) or not math.isfinite(a):
-                    max_rel = math.inf
+            max_abs, max_rel = _check_coordinates(p, idx, evaluate, eps, floor)
             rows.append(GradcheckRow(layer=layer or kinds.get("", ""), param=pname, kind=kinds.get(layer, ""),
                                      shape=tuple(p.shape), checked=len(idx), max_abs_error=max_abs,
                                      max_rel_error=max_rel, ok=bool(max_rel <= tol)))
     return GradcheckReport(rows=rows, tol=float(tol), eps=float(eps), loss=float(value._array))
+
+
+def _frozen_loss(net, loss_fn, xt, yt, owner):
+    """``evaluate() -> loss Tensor`` of ``net`` on the batch, every module's random stream reset to its state now,
+    so each evaluation draws the same dropout masks."""
+    stochastic = [(m, copy.deepcopy(m.rng)) for m in net.modules()
+                  if isinstance(getattr(m, "rng", None), np.random.Generator)]
+
+    def evaluate():
+        for m, state in stochastic:
+            m.rng = copy.deepcopy(state)  # NOTE: same masks at every evaluation
+        out = first_tensor(net(xt))
+        if out is None:
+            raise TypeError(f"{owner}: the model returned no Tensor; cannot compute a loss.")
+        return loss_fn(out, yt)
+
+    return evaluate
+
+
+def _check_coordinates(p, idx, evaluate, eps, floor) -> tuple:
+    """``(max |a - n|, max relative error)`` of parameter ``p``'s coordinates ``idx`` (flat): ``a`` its
+    autograd gradient, ``n`` the central difference ``(L(w + eps) - L(w - eps)) / (2 eps)`` (inf if either is
+    not finite)."""
+    a_all = np.zeros(p.shape) if p.grad is None else np.asarray(p.grad._array, np.float64)
+    max_abs = max_rel = 0.0
+    for i in idx:
+        pos = np.unravel_index(int(i), p.shape)
+        orig = float(p._array[pos])
+        p._array[pos] = orig + eps
+        lp = float(evaluate()._array)
+        p._array[pos] = orig - eps
+        lm = float(evaluate()._array)
+        p._array[pos] = orig
+        n = (lp - lm) / (2 * eps)
+        a = float(a_all.reshape(-1)[i])
+        err = abs(a - n)
+        max_abs = max(max_abs, err)
+        max_rel = max(max_rel, err / max(abs(a), abs(n), floor))
+        if not math.isfinite(n) or not math.isfinite(a):
+            max_rel = math.inf
+    return max_abs, max_rel

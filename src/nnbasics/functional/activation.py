@@ -25,11 +25,9 @@ from .._validate import is_int
 from ..ops import activation as _act
 from ..tensor import Tensor
 
-__all__ = [
-    "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu",
-    "silu", "swish", "mish", "softplus", "logsigmoid", "softsign", "hardtanh", "relu6", "hardsigmoid",
-    "maxout", "softmax", "log_softmax", "get_activation",
-]
+__all__ = ["celu", "elu", "gelu", "get_activation", "hardsigmoid", "hardtanh", "leaky_relu", "log_softmax",
+           "logsigmoid", "maxout", "mish", "prelu", "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus",
+           "softsign", "step", "swish", "tanh"]
 
 #: SELU's constants (Klambauer et al. 2017, "Self-Normalizing Neural Networks"), as PyTorch.
 SELU_ALPHA = 1.6732632423543772848170429916717

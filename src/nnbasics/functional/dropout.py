@@ -22,7 +22,7 @@ from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
 
-__all__ = ["dropout", "dropout2d", "alpha_dropout"]
+__all__ = ["alpha_dropout", "dropout", "dropout2d"]
 
 SCALINGS = ("inverted", "classic")
 
@@ -115,7 +115,7 @@ def _in_place(input, name, fn):
     return in_place(input, name, fn)
 
 
-def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,  # noqa: A002
+def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,
             keep_prob=None, scaling: str = "inverted") -> Tensor:
     """Zero each element with probability ``p`` (the DROP probability) during training.
 
@@ -162,7 +162,7 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = 
     return _masked(x, keep, 1.0 / (1.0 - q) if scaling == "inverted" else 1.0)
 
 
-def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,  # noqa: A002
+def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,
               keep_prob=None, scaling: str = "inverted") -> Tensor:
     """Channel dropout (Tompson et al. 2015): zero whole feature maps with probability ``p``.
 
@@ -189,7 +189,7 @@ def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool 
     return _masked(x, keep, 1.0 / (1.0 - q) if scaling == "inverted" else 1.0)
 
 
-def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, inplace: bool = False, *,  # noqa: A002
+def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, inplace: bool = False, *,
                   rng=None) -> Tensor:
     """Alpha dropout for SELU networks (Klambauer et al. 2017): keeps zero mean and unit variance.
 

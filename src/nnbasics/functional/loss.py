@@ -28,10 +28,8 @@ from ..ops.loss import check_class_target, check_class_weight
 from ..ops.util import as_operand
 from ..tensor import Tensor
 
-__all__ = [
-    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "multi_margin_loss",
-]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss",
+           "mse_loss", "multi_margin_loss", "nll_loss", "smooth_l1_loss"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -73,7 +71,7 @@ def _reduce(per: Tensor, reduction: str, denom=None) -> Tensor:
     return ops.sum(per) * Tensor._make(inv, False, None)
 
 
-def _float_input(name, input):  # noqa: A002
+def _float_input(name, input):
     x = as_operand(input)
     if not is_float_dtype(x.dtype):
         raise TypeError(f"{name}: input must be floating point; got dtype {x.dtype}. Use input.float().")
@@ -116,7 +114,7 @@ def _as_class_broadcast(w, x):
 
 
 # ------------------------------------------------------------- classification
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,  # noqa: A002
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits and class labels (or class probabilities), fused and stable.
 
@@ -205,7 +203,7 @@ def _soft_target_cross_entropy(x, t, weight, reduction, label_smoothing):
     return _reduce(per, reduction, x._array.size / c if reduction == "mean" else None)
 
 
-def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduction="mean",  # noqa: A002
+def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduction="mean",
                            label_smoothing=0.0) -> Tensor:
     """Composed twin of :func:`cross_entropy` for index targets (test oracle; slower).
 
@@ -227,7 +225,7 @@ def cross_entropy_composed(input, target, weight=None, ignore_index=-100, reduct
     return nll * (1.0 - label_smoothing) + _reduce(smooth, reduction, denom) * (label_smoothing / c)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,  # noqa: A002
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels under log-probabilities (e.g. from log_softmax).
 
@@ -266,7 +264,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     return _reduce(per, reduction, denom)
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy on probabilities: l = -w (y log x + (1 - y) log(1 - x)), logs clamped at -100.
 
@@ -290,7 +288,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(_weighted("binary_cross_entropy", per, weight), reduction)
 
 
-def binary_cross_entropy_composed(input, target) -> Tensor:  # noqa: A002
+def binary_cross_entropy_composed(input, target) -> Tensor:
     """Composed twin of the fused BCE (test oracle): -(y clip(log x) + (1 - y) clip(log(1 - x)))."""
     x, t = as_operand(input), as_operand(target)
     lx = ops.clip(ops.log(x), -100.0)
@@ -298,7 +296,7 @@ def binary_cross_entropy_composed(input, target) -> Tensor:  # noqa: A002
     return -(t * lx + (1.0 - t) * l1x)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None) -> Tensor:
     """Binary cross-entropy on logits, stable for any logit (fused with the sigmoid).
 
@@ -324,7 +322,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(_weighted("binary_cross_entropy_with_logits", per, weight), reduction)
 
 
-def binary_cross_entropy_with_logits_composed(input, target, pos_weight=None) -> Tensor:  # noqa: A002
+def binary_cross_entropy_with_logits_composed(input, target, pos_weight=None) -> Tensor:
     """Composed twin of the fused BCE-with-logits (test oracle; its gradient at x = 0 differs: kink of |x|)."""
     x, t = as_operand(input), as_operand(target)
     sp = ops.relu(-x) + ops.log(ops.exp(-ops.abs(x)) + 1.0)  # softplus(-x)
@@ -348,7 +346,7 @@ def _weighted(name, per, weight):
     return per * w
 
 
-def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,  # noqa: A002
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
                       reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss (Weston & Watkins / Crammer-Singer style, as ``torch.nn.MultiMarginLoss``).
 
@@ -399,7 +397,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
 
 
 # ----------------------------------------------------------------- regression
-def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Mean squared error: l = (x - y)^2, reduced by ``reduction``.
 
     Shape: input and target the same shape (no broadcasting). d l / d x = 2 (x - y).
@@ -417,7 +415,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Mean absolute error: l = |x - y|. d l / d x = sign(x - y), 0 at the kink x = y (as PyTorch).
 
     Example:
@@ -432,7 +430,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     return _reduce(ops.abs(x - _same_shape_target(name, x, target)), reduction)
 
 
-def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """Huber loss (Huber 1964): quadratic near 0, linear beyond ``delta``.
 
     With z = |x - y|:  l = 0.5 z^2 if z < delta, else delta (z - 0.5 delta).
@@ -456,7 +454,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Te
     return _reduce(ops.where(a._array < delta, quad, lin), reduction)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",  # noqa: A002
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """Smooth L1 loss (Girshick 2015, Fast R-CNN): L1 with a quadratic piece below ``beta``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ops
 from ..tensor import Tensor
 
-__all__ = ["var", "std"]
+__all__ = ["std", "var"]
 
 
 def _correction(unbiased, correction, owner) -> int:

@@ -23,11 +23,9 @@ from ..ops import activation as _act
 from .module import Module
 from .parameter import Parameter
 
-__all__ = [
-    "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU",
-    "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "ReLU6", "Hardsigmoid", "Maxout",
-    "Softmax", "LogSoftmax", "get_activation",
-]
+__all__ = ["CELU", "ELU", "GELU", "SELU", "Hardsigmoid", "Hardtanh", "LeakyReLU", "LogSoftmax", "Maxout", "Mish",
+           "PReLU", "ReLU", "ReLU6", "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
+           "get_activation"]
 
 
 class _InPlace(Module):

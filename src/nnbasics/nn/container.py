@@ -12,7 +12,7 @@ from collections import OrderedDict
 from .._validate import is_int
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["ModuleDict", "ModuleList", "Sequential"]
 
 
 def _check_module(m, owner):

@@ -16,7 +16,7 @@ from ..rng import as_generator
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "Dropout2d", "AlphaDropout", "mc_dropout_predict"]
+__all__ = ["AlphaDropout", "Dropout", "Dropout2d", "mc_dropout_predict"]
 
 
 class _DropoutNd(Module):

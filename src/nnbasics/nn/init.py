@@ -45,12 +45,9 @@ from ..backend import is_float_dtype, xp
 from ..rng import as_generator
 from ..tensor import Tensor
 
-__all__ = [
-    "calculate_gain", "calculate_fan_in_and_fan_out", "variance_scaling",
-    "zeros_", "ones_", "constant_", "eye_", "normal_", "uniform_", "trunc_normal_",
-    "lecun_normal_", "lecun_uniform_", "xavier_normal_", "xavier_uniform_",
-    "kaiming_normal_", "kaiming_uniform_", "orthogonal_",
-]
+__all__ = ["calculate_fan_in_and_fan_out", "calculate_gain", "constant_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+           "lecun_normal_", "lecun_uniform_", "normal_", "ones_", "orthogonal_", "trunc_normal_", "uniform_",
+           "variance_scaling", "xavier_normal_", "xavier_uniform_", "zeros_"]
 
 #: Standard deviation of N(0, 1) truncated to [-2, 2]; a truncated normal of std s / this
 #: constant has std s (Keras's VarianceScaling).

@@ -17,7 +17,7 @@ from ..rng import as_generator
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Linear", "Identity"]
+__all__ = ["Identity", "Linear"]
 
 
 class Linear(Module):

@@ -19,10 +19,8 @@ from ..functional.loss import check_reduction, legacy_reduction
 from ..tensor import Tensor, as_tensor
 from .module import Module
 
-__all__ = [
-    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss",
-    "HuberLoss", "SmoothL1Loss", "MultiMarginLoss",
-]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss", "MultiMarginLoss",
+           "NLLLoss", "SmoothL1Loss"]
 
 
 def _buffer(value):
@@ -38,7 +36,7 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
-    def __call__(self, input, target):  # noqa: A002
+    def __call__(self, input, target):
         try:
             return super().__call__(input, target)
         except ValueError as e:  # name the module, not only the function it calls
@@ -78,7 +76,7 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index = ignore_index
         self.label_smoothing = float(label_smoothing)
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
                                label_smoothing=self.label_smoothing)
 
@@ -96,7 +94,7 @@ class NLLLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
@@ -108,7 +106,7 @@ class BCELoss(_WeightedLoss):
         reduction: 'mean' | 'sum' | 'none'.
     """
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
@@ -125,7 +123,7 @@ class BCEWithLogitsLoss(_WeightedLoss):
         super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", _buffer(pos_weight))
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
 
@@ -133,14 +131,14 @@ class BCEWithLogitsLoss(_WeightedLoss):
 class MSELoss(_Loss):
     """Mean squared error: :func:`nnbasics.functional.mse_loss`. Input and target have the same shape."""
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error: :func:`nnbasics.functional.l1_loss`. Input and target have the same shape."""
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
@@ -153,7 +151,7 @@ class HuberLoss(_Loss):
             raise ValueError(f"`delta` of HuberLoss must be a positive number. Got {delta!r}.")
         self.delta = float(delta)
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.huber_loss(input, target, self.reduction, self.delta)
 
 
@@ -166,7 +164,7 @@ class SmoothL1Loss(_Loss):
             raise ValueError(f"`beta` of SmoothL1Loss must be a non-negative number. Got {beta!r}.")
         self.beta = float(beta)
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
@@ -188,5 +186,5 @@ class MultiMarginLoss(_WeightedLoss):
         self.p = int(p)
         self.margin = float(margin)
 
-    def forward(self, input, target) -> Tensor:  # noqa: A002
+    def forward(self, input, target) -> Tensor:
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)

@@ -7,8 +7,6 @@ reproducible order and dotted names that match PyTorch's state-dict keys.
 
 from __future__ import annotations
 
-import itertools
-import numbers
 from collections import OrderedDict, namedtuple
 
 from .. import anomaly as _anomaly
@@ -18,9 +16,10 @@ from ..backend import is_float_dtype, xp
 from ..device import check_device
 from ..tensor import Tensor, as_tensor
 from ..tensor_base import parse_to
+from .hooks import BackwardHookCall, RemovableHandle
 from .parameter import Parameter
 
-__all__ = ["Module", "RemovableHandle", "StateDictError", "IncompatibleKeys"]
+__all__ = ["IncompatibleKeys", "Module", "RemovableHandle", "StateDictError"]
 
 #: What ``load_state_dict`` returns: the keys it could not fill and the keys it did not use.
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -31,29 +30,6 @@ class StateDictError(ValueError, RuntimeError):
 
     Both a ValueError (bad user input) and a RuntimeError (what PyTorch raises).
     """
-
-
-class RemovableHandle:
-    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook.
-
-    Also a context manager: the hook is removed on leaving the ``with`` block.
-    """
-
-    _ids = itertools.count()
-
-    def __init__(self, registry):
-        self._registry = registry
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self._registry.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
-        return False
 
 
 class Module:
@@ -219,7 +195,7 @@ class Module:
         for _, b in self.named_buffers():
             yield b
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The sub-module at dotted path ``target`` (``""`` is this module), e.g. ``"encoder.0"``."""
         m = self
         if target == "":
@@ -313,7 +289,7 @@ class Module:
             )
         own = OrderedDict(self._state_items())
         missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict.keys() if k not in own]
+        unexpected = [k for k in state_dict if k not in own]
         arrays, wrong = {}, []
         for k, target in own.items():
             if k not in state_dict:
@@ -469,7 +445,7 @@ class Module:
             r = hook(self, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
-        watch = _BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
+        watch = BackwardHookCall(self, args) if self._backward_hooks and is_grad_enabled() else None
         if watch is not None:
             args = watch.inputs
         # anomaly mode (nnbasics.anomaly) tracks the running layers to name them in its errors
@@ -499,48 +475,9 @@ class Module:
         Returns:
             str: the table, with total, trainable and non-trainable parameter counts.
         """
-        shapes = [input_shape] if all(isinstance(d, numbers.Integral) for d in input_shape) else list(input_shape)
-        if dtype is None:
-            first = next(self.parameters(), None)
-            dtype = first.dtype if first is not None else xp.float32
-        inputs = [as_tensor(xp.zeros(tuple(s), dtype=dtype)) for s in shapes]
-        rows, handles = [], []
-        names = {id(m): n for n, m in self.named_modules()}
-        for m in self.modules():
-            own = sum(p.numel() for p in m._parameters.values() if p is not None)
-            if own or not any(True for _ in m.children()):
+        from .summary import summary
 
-                def record(mod, args, out, own=own):
-                    name = names.get(id(mod)) or "(root)"
-                    rows.append((f"{name} ({type(mod).__name__})", _format_shapes(out), own))
-
-                handles.append(m.register_forward_hook(record))
-        modes = [(m, m.training) for m in self.modules()]
-        try:
-            self.eval()
-            with no_grad():
-                self(*inputs)
-        finally:
-            for h in handles:
-                h.remove()
-            for m, mode in modes:
-                object.__setattr__(m, "training", mode)
-        total = sum(p.numel() for p in self.parameters())
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        header = ("Layer (type)", "Output Shape", "Param #")
-        w0 = max([len(header[0])] + [len(r[0]) for r in rows]) + 2
-        w1 = max([len(header[1])] + [len(r[1]) for r in rows]) + 2
-        w2 = max([len(header[2])] + [len(f"{r[2]:,}") for r in rows])
-        width = w0 + w1 + w2
-        lines = [f"{type(self).__name__} summary, input {_format_shapes(inputs)}", "-" * width,
-                 f"{header[0]:<{w0}}{header[1]:<{w1}}{header[2]:>{w2}}", "=" * width]
-        lines += [f"{a:<{w0}}{b:<{w1}}{c:>{w2},}" for a, b, c in rows]
-        lines += ["=" * width, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}", "-" * width]
-        text = "\n".join(lines)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
 
     def extra_repr(self) -> str:
         """Arguments shown inside this module's repr, e.g. ``in_features=3, out_features=2``."""
@@ -569,100 +506,3 @@ def _value_as_array(v, key):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"load_state_dict: value for {key!r} is {type(v).__name__} (dtype {arr.dtype}), not numeric.")
     return arr
-
-
-def _output_tensors(out):
-    if isinstance(out, Tensor):
-        return [out]
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _output_tensors(o)]
-    if isinstance(out, dict):
-        return [t for o in out.values() for t in _output_tensors(o)]
-    return []
-
-
-def _format_shapes(out):
-    if isinstance(out, Tensor):
-        return str(tuple(out.shape))
-    if isinstance(out, (tuple, list)):
-        return "[" + ", ".join(_format_shapes(o) for o in out) + "]"
-    return type(out).__name__
-
-
-class _BackwardHookCall:
-    """Collects grad_input / grad_output of one module call for its full backward hooks."""
-
-    def __init__(self, module, args):
-        self.module = module
-        wrapped = []
-        self.pending_in = set()
-        for i, a in enumerate(args):
-            if isinstance(a, Tensor) and a.requires_grad:
-                a = a * 1  # NOTE: identity node, so the hook sees this module's share of the gradient only
-                a.register_hook(self._input_hook(i))
-                self.pending_in.add(i)
-            wrapped.append(a)
-        self.inputs = tuple(wrapped)
-        self.n_in = len(args)
-        self._reset()
-
-    def _reset(self):
-        self.grad_input = [None] * self.n_in
-        self.todo_in = set(self.pending_in)
-        self.grad_output = None
-        self.todo_out = None
-
-    def watch_outputs(self, out):
-        """Hook the output tensors; returns ``out`` with any input passed straight through re-wrapped."""
-        passed = {id(t) for t in self.inputs if isinstance(t, Tensor)}
-
-        def rewrap(o):
-            if isinstance(o, Tensor):
-                return o * 1 if id(o) in passed else o  # its own node: output hook before input hook
-            if isinstance(o, tuple) and hasattr(o, "_fields"):  # namedtuple
-                return type(o)(*(rewrap(e) for e in o))
-            if isinstance(o, (tuple, list)):
-                return type(o)(rewrap(e) for e in o)
-            return o
-
-        if passed:
-            out = rewrap(out)
-        outs = _output_tensors(out)
-        self.n_out = len(outs)
-        self.out_needs = {j for j, t in enumerate(outs) if t.requires_grad}
-        for j in self.out_needs:
-            outs[j].register_hook(self._output_hook(j))
-        return out
-
-    def _output_hook(self, j):
-        def hook(g):
-            if self.grad_output is None:
-                self.grad_output = [None] * self.n_out
-                self.todo_out = set(self.out_needs)
-            self.grad_output[j] = g
-            self.todo_out.discard(j)
-            if not self.pending_in and not self.todo_out:
-                self._fire()
-
-        return hook
-
-    def _input_hook(self, i):
-        def hook(g):
-            self.grad_input[i] = g
-            self.todo_in.discard(i)
-            if not self.todo_in:
-                self._fire()
-
-        return hook
-
-    def _fire(self):
-        grad_output = tuple(self.grad_output) if self.grad_output is not None else (None,) * self.n_out
-        grad_input = tuple(self.grad_input)
-        self._reset()
-        for hook in list(self.module._backward_hooks.values()):
-            r = hook(self.module, grad_input, grad_output)
-            if r is not None:
-                raise TypeError(
-                    f"a full backward hook of {type(self.module).__name__} returned {type(r).__name__}; "
-                    "it must return None (use Tensor.register_hook to change gradients)."
-                )

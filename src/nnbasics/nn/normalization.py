@@ -13,8 +13,8 @@ from .._validate import check_positive_int, float_dtype
 from ..backend import xp
 from ..device import check_device
 from ..functional.normalization import (
-    check_eps,
     check_batch_size,
+    check_eps,
     check_momentum,
     normalized_shape_tuple,
 )

@@ -10,4 +10,4 @@ re-exported here under PyTorch's import path::
 from ..optim.clip import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from ..optim.constraints import MaxNorm, max_norm_
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "max_norm_", "MaxNorm"]
+__all__ = ["MaxNorm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "max_norm_"]

@@ -32,8 +32,5 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = [
-    "Optimizer", "SGD", "Adadelta", "Adagrad", "RMSprop", "Adam", "AdamW", "LBFGS",
-    "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-    "max_norm_", "MaxNorm", "lr_scheduler", "schedules",
-]
+__all__ = ["LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "MaxNorm", "Optimizer", "RMSprop", "clip_grad_norm_",
+           "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "lr_scheduler", "max_norm_", "schedules"]

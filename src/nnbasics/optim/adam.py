@@ -54,8 +54,8 @@ class Adam(Optimizer):
             self._decoupled = True
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas of {type(self).__name__} must be a pair (beta1, beta2). Got {betas!r}.")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=bool(amsgrad),
-                        maximize=bool(maximize))
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": bool(amsgrad), "maximize": bool(maximize)}
         super().__init__(params, defaults)
 
     def _check_hyperparams(self, group, where):

@@ -26,7 +26,7 @@ from .._validate import is_int, is_real
 from ..backend import xp
 from ..tensor import Tensor
 
-__all__ = ["max_norm_", "MaxNorm"]
+__all__ = ["MaxNorm", "max_norm_"]
 
 
 def _check(max_value, dim, norm_type, ndim=None):

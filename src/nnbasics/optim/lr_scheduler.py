@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from bisect import bisect_right
 
@@ -35,10 +36,8 @@ from .._validate import check_int, check_real, is_int
 from . import schedules
 from .optimizer import Optimizer
 
-__all__ = [
-    "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "LambdaLR",
-    "SequentialLR", "ReduceLROnPlateau",
-]
+__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+           "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
 def _check_optimizer(owner, optimizer):
@@ -287,7 +286,7 @@ class SequentialLR(LRScheduler):
             )
         for m in milestones:
             check_int(m, "a milestone of SequentialLR", low=1)
-        if any(a >= b for a, b in zip(milestones, milestones[1:])):
+        if any(a >= b for a, b in itertools.pairwise(milestones)):
             raise ValueError(f"milestones of SequentialLR must be strictly increasing. Got {milestones}.")
         self._schedulers, self._milestones = schedulers, [int(m) for m in milestones]
         self.optimizer = optimizer

@@ -43,8 +43,8 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
         speed_flags(type(self).__name__, differentiable)
-        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=bool(centered),
-                        weight_decay=weight_decay, maximize=bool(maximize))
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": bool(centered),
+                    "weight_decay": weight_decay, "maximize": bool(maximize)}
         super().__init__(params, defaults)
 
     def _check_hyperparams(self, group, where):

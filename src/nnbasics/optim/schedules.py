@@ -16,7 +16,7 @@ from bisect import bisect_right
 
 from .._validate import check_int, check_real
 
-__all__ = ["step_lr", "multistep_lr", "exponential_lr", "cosine_annealing_lr", "linear_warmup"]
+__all__ = ["cosine_annealing_lr", "exponential_lr", "linear_warmup", "multistep_lr", "step_lr"]
 
 
 def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:

@@ -44,8 +44,8 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         speed_flags(type(self).__name__, differentiable)
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=bool(nesterov), maximize=bool(maximize))
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                    "nesterov": bool(nesterov), "maximize": bool(maximize)}
         super().__init__(params, defaults)
 
     def _check_hyperparams(self, group, where):

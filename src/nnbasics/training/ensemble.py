@@ -44,7 +44,7 @@ from concurrent.futures import Executor, Future
 import numpy as np
 
 from .. import nn
-from .._validate import is_int
+from .._validate import check_positive_int, is_int
 from ..autograd import no_grad
 from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
@@ -500,20 +500,7 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         ValueError/TypeError: bad arguments or spec, before any worker starts.
         RuntimeError: a member failed; names its seed, the worker's error chained.
     """
-    if seeds is None:
-        n = 5 if n_members is None else n_members
-        if not is_int(n) or n < 1:
-            raise ValueError(f"train_ensemble: n_members must be a positive int; got {n_members!r}.")
-        seeds = list(range(int(n)))
-    else:
-        seeds = list(seeds)
-        if not seeds or any(not is_int(s) or s < 0 for s in seeds):
-            raise ValueError(f"train_ensemble: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
-        if n_members is not None and n_members != len(seeds):
-            raise ValueError(f"train_ensemble: n_members={n_members} but {len(seeds)} seeds were given.")
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"train_ensemble: seeds must differ (equal seeds train identical members); got {seeds}.")
-        seeds = [int(s) for s in seeds]
+    seeds = _check_seeds(n_members, seeds)
     _check_combine(combine, "train_ensemble")
     if callable(spec_or_factory) and not isinstance(spec_or_factory, (dict, str)):
         spec, factory = None, spec_or_factory
@@ -523,41 +510,61 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         spec, factory = load_spec(spec_or_factory), None
     train = _arrays(train_data, "train_data")
     validation = _arrays(validation_data, "validation_data")
-    if not is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"train_ensemble: batch_size must be a positive int; got {batch_size!r}.")
-    settings = {"epochs": epochs, "batch_size": int(batch_size), "optimizer": optimizer, "lr": lr,
-                "optimizer_kwargs": optimizer_kwargs, **fit_kwargs}
+    settings = {"epochs": epochs, "batch_size": check_positive_int(batch_size, "train_ensemble: batch_size"),
+                "optimizer": optimizer, "lr": lr, "optimizer_kwargs": optimizer_kwargs, **fit_kwargs}
     # Fail fast, here, on a bad spec or optimizer: build the first member once.
     probe = _build_member(spec, factory, seeds[0])
     make_optimizer(optimizer, probe.parameters(), lr, **(optimizer_kwargs or {}))
-
-    jobs = [{"spec": spec if spec is None else getattr(probe, "spec", spec), "factory": factory, "seed": s,
-             "train": train, "validation": validation, "settings": settings, "trainer": trainer} for s in seeds]
-    pool, owned = resolve_executor(executor, len(seeds), max_workers)
-    results = []
-    try:
-        futures = [pool.submit(_train_member, job) for job in jobs]
-        for seed, future in zip(seeds, futures):
-            try:
-                results.append(future.result())
-            except Exception as e:
-                for f in futures:
-                    f.cancel()
-                raise RuntimeError(f"train_ensemble: the member with seed {seed} failed: "
-                                   f"{type(e).__name__}: {e}") from e
-    finally:
-        if owned:
-            pool.shutdown(wait=True, cancel_futures=True)
-
+    spec = spec if spec is None else getattr(probe, "spec", spec)
+    jobs = [{"spec": spec, "factory": factory, "seed": s, "train": train, "validation": validation,
+             "settings": settings, "trainer": trainer} for s in seeds]
+    results = _run_jobs(jobs, executor, max_workers)
     members = []
     for res in results:
-        model = _build_member(jobs[0]["spec"], factory, res["seed"])
+        model = _build_member(spec, factory, res["seed"])
         model.load_state_dict(res["state"])
         members.append(model)
     ensemble = Ensemble(members, combine=combine)
     ensemble.seeds = seeds
     ensemble.histories = [r["history"] for r in results]
     if spec is not None:
-        ensemble.spec = {"model": "ensemble", "members": [jobs[0]["spec"]] * len(seeds), "combine": combine,
+        ensemble.spec = {"model": "ensemble", "members": [spec] * len(seeds), "combine": combine,
                          "seeds": list(seeds)}
     return ensemble
+
+
+def _check_seeds(n_members, seeds) -> list:
+    """The members' seeds: ``seeds`` checked (distinct ints >= 0, as many as ``n_members``), else ``0..n-1``."""
+    if seeds is None:
+        n = 5 if n_members is None else n_members
+        if not is_int(n) or n < 1:
+            raise ValueError(f"train_ensemble: n_members must be a positive int; got {n_members!r}.")
+        return list(range(int(n)))
+    seeds = list(seeds)
+    if not seeds or any(not is_int(s) or s < 0 for s in seeds):
+        raise ValueError(f"train_ensemble: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
+    if n_members is not None and n_members != len(seeds):
+        raise ValueError(f"train_ensemble: n_members={n_members} but {len(seeds)} seeds were given.")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"train_ensemble: seeds must differ (equal seeds train identical members); got {seeds}.")
+    return [int(s) for s in seeds]
+
+
+def _run_jobs(jobs, executor, max_workers) -> list:
+    """Each member's result, in seed order; the first failure cancels the rest and names its seed."""
+    pool, owned = resolve_executor(executor, len(jobs), max_workers)
+    results = []
+    try:
+        futures = [pool.submit(_train_member, job) for job in jobs]
+        for job, future in zip(jobs, futures):
+            try:
+                results.append(future.result())
+            except Exception as e:
+                for f in futures:
+                    f.cancel()
+                raise RuntimeError(f"train_ensemble: the member with seed {job['seed']} failed: "
+                                   f"{type(e).__name__}: {e}") from e
+    finally:
+        if owned:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return results

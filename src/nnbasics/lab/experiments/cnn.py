@@ -496,7 +496,7 @@ def _shift_section(report, cfg, by_seed, specs, drops, X_te, y_te, shift_seed, c
 def run(ctx):
     """Run the experiment in ``ctx`` (a :class:`nnbasics.lab.LabContext`); return the Report."""
     cfg, report = EXPERIMENT.begin(ctx)
-    data, (X_tr, y_tr, X_te, y_te), specs, jobs = _setup(ctx, cfg, report)
+    data, (_, y_tr, X_te, y_te), specs, jobs = _setup(ctx, cfg, report)
     results = ctx.map(train_image_model, jobs, desc="cnn: models x seeds")                      # sweep
     by_seed = {n: [r for r in results if r["name"] == n] for n in specs}  # in seed order        # measure
     drops = {n: [r["shift_drop"] for r in by_seed[n]] for n in specs}

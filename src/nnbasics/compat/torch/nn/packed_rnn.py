@@ -14,7 +14,7 @@ import numpy as np
 
 from .... import ops as _ops
 from ....tensor import as_tensor
-from .utils.rnn import PackedSequence, time_major_index, pad_packed_sequence
+from .utils.rnn import PackedSequence, pad_packed_sequence, time_major_index
 
 __all__ = ["PackedInput"]
 
