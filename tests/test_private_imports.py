@@ -30,11 +30,6 @@ ALLOWED = {
     # (torchvision uses torch.random); both namespaces are one compatibility layer.
     ("compat/torchvision/transforms/transforms.py", "nnbasics.compat.torch", "_random"): "torch's global stream",
     ("compat/torchvision/transforms/transforms.py", "nnbasics.compat.torch._dtypes", "resolve_dtype"): "torch's dtypes",
-    # Being rewritten by issue 18 items 1-3 (the kernels engineer's ops/ and functional/ split):
-    ("nn/activation.py", "nnbasics.ops.activation", "_number"): "ops/ rewrite in progress (issue 18 items 1-3)",
-    ("functional/activation.py", "nnbasics.ops.activation", "_number"): "ops/ rewrite in progress (issue 18 items 1-3)",
-    ("functional/dropout.py", "nnbasics.functional.activation", "_in_place"): "functional/dropout.py is being "
-                                                                             "rewritten (issue 18 items 1-3)",
 }
 
 

@@ -107,12 +107,17 @@ def check_real(value, name: str, *, low=None, high=None, low_open: bool = False,
 
 
 def int_tuple(value, n: int, name: str, *, low: int = 1) -> tuple:
-    """An int, or a sequence of ``n`` ints, as an ``n``-tuple of ints ``>= low`` (kernel sizes, strides, padding).
+    """An int, or ``n`` ints (a tuple, list or 1-D array), as an ``n``-tuple of ints ``>= low`` (kernel sizes, strides).
 
     Raises:
         ValueError: ``"{name} must be an int >= 1 or a tuple of 3 of them. Got (2, 0)."`` ("a pair" for n = 2).
     """
-    values = (value,) * n if is_int(value) else tuple(value) if isinstance(value, (tuple, list)) else ()
+    if is_int(value):
+        values = (value,) * n
+    elif isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        values = ()
+    else:  # a tuple, a list, a 1-D array...
+        values = tuple(value)
     if len(values) != n or not all(is_int(v) and v >= low for v in values):
         what = "a pair" if n == 2 else f"a tuple of {n}"
         raise ValueError(f"{name} must be an int >= {low} or {what} of them. Got {value!r}.")

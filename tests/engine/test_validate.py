@@ -68,7 +68,7 @@ def test_check_real_accepts_within_bounds():
 
 def test_pair_and_int_tuple():
     assert pair(3, "k") == (3, 3) and pair([2, 5], "k") == (2, 5) and pair((0, 1), "p", low=0) == (0, 1)
-    assert int_tuple(2, 3, "k") == (2, 2, 2)
+    assert int_tuple(2, 3, "k") == (2, 2, 2) and pair(np.array([2, 3]), "k") == (2, 3)
     for bad in ((2, 0), (1, 2, 3), True, 2.0, "ab", None):
         with pytest.raises(ValueError, match="k of Conv must be an int >= 1 or a pair of them"):
             pair(bad, "k of Conv")

@@ -20,9 +20,7 @@ Example:
 
 from __future__ import annotations
 
-import numbers
-
-from .._validate import is_int, is_real
+from .._validate import is_int, is_real, pair
 from ..backend import default_float, xp
 from ..rng import as_generator
 from ..tensor import Tensor, as_tensor
@@ -58,18 +56,6 @@ def _check_images(x, owner):
         raise ValueError(
             f"{owner} expected a batch of images of shape (N, C, H, W); got shape {tuple(x.shape)}.{hint}"
         )
-
-
-def _pair(v, name, owner, minimum):
-    """int -> (v, v); pair -> tuple; each an int >= minimum."""
-    pair = (v, v) if isinstance(v, numbers.Integral) else v
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or any(not is_int(d) or d < minimum for d in pair):
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
-    return int(pair[0]), int(pair[1])
 
 
 def _padding4(padding, owner):
@@ -198,7 +184,7 @@ class RandomCrop(_Random):
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant", rng=None):
         super().__init__(rng)
-        self.size = _pair(size, "size", "RandomCrop", 1)
+        self.size = pair(size, "RandomCrop: size")
         self.padding = _padding4(padding, "RandomCrop")
         self.pad_if_needed = bool(pad_if_needed)
         if not is_real(fill):
@@ -277,7 +263,7 @@ class RandomShift(_Random):
 
     def __init__(self, max_shift, fill=0, padding_mode="constant", rng=None):
         super().__init__(rng)
-        self.max_shift = _pair(max_shift, "max_shift", "RandomShift", 0)
+        self.max_shift = pair(max_shift, "RandomShift: max_shift", low=0)
         if not is_real(fill):
             raise TypeError(f"RandomShift: fill must be a number; got {fill!r}.")
         self.fill = fill

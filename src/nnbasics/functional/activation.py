@@ -74,7 +74,7 @@ def tanh(input) -> Tensor:
     return ops.tanh(input)
 
 
-def _in_place(input, name, fn):
+def apply_in_place(input, name, fn):
     """``input`` changed in place to ``fn(input)`` and returned, as PyTorch's ``inplace=True`` does."""
     from ..inplace import apply_  # NOTE: inplace imports the tensor module, which imports this package
 
@@ -89,7 +89,7 @@ def relu(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "relu_", relu)
+        return apply_in_place(input, "relu_", relu)
     return ops.relu(input)
 
 
@@ -105,7 +105,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "leaky_relu_", lambda t: leaky_relu(t, negative_slope))
+        return apply_in_place(input, "leaky_relu_", lambda t: leaky_relu(t, negative_slope))
     return _act.leaky_relu(input, negative_slope)
 
 
@@ -151,7 +151,7 @@ def elu(input, alpha=1.0, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "elu_", lambda t: elu(t, alpha))
+        return apply_in_place(input, "elu_", lambda t: elu(t, alpha))
     return _act.elu(input, alpha)
 
 
@@ -166,7 +166,7 @@ def selu(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "selu_", selu)
+        return apply_in_place(input, "selu_", selu)
     return _act.elu(input, SELU_ALPHA, SELU_SCALE)
 
 
@@ -181,8 +181,8 @@ def celu(input, alpha=1.0, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "celu_", lambda t: celu(t, alpha))
-    a = _act._number(alpha, "alpha", "celu")
+        return apply_in_place(input, "celu_", lambda t: celu(t, alpha))
+    a = _act.check_finite_real(alpha, "alpha", "celu")
     if a <= 0:
         raise ValueError(f"celu: alpha must be positive; got {alpha}.")
     return _act.elu(input, a, 1.0, 1.0 / a)
@@ -208,7 +208,7 @@ def silu(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "silu_", silu)
+        return apply_in_place(input, "silu_", silu)
     x = ops.util.as_operand(input)
     return x * ops.sigmoid(x)
 
@@ -225,7 +225,7 @@ def mish(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "mish_", mish)
+        return apply_in_place(input, "mish_", mish)
     x = ops.util.as_operand(input)
     return x * ops.tanh(_act.softplus(x))
 
@@ -278,7 +278,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "hardtanh_", lambda t: hardtanh(t, min_val, max_val))
+        return apply_in_place(input, "hardtanh_", lambda t: hardtanh(t, min_val, max_val))
     return _act.hardtanh(input, min_val, max_val)
 
 
@@ -290,7 +290,7 @@ def relu6(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "relu6_", relu6)
+        return apply_in_place(input, "relu6_", relu6)
     return _act.hardtanh(input, 0.0, 6.0)
 
 
@@ -302,7 +302,7 @@ def hardsigmoid(input, inplace=False) -> Tensor:
     Shape: any -> same.
     """
     if inplace:  # PyTorch's inplace=True: the input takes the result (nnbasics.inplace rules)
-        return _in_place(input, "hardsigmoid_", hardsigmoid)
+        return apply_in_place(input, "hardsigmoid_", hardsigmoid)
     x = ops.util.as_operand(input)
     return _act.hardtanh(x + 3.0, 0.0, 6.0) * (1.0 / 6.0)
 

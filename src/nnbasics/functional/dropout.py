@@ -21,6 +21,7 @@ from ..dispatch import dispatchable
 from ..ops.util import as_operand
 from ..rng import as_generator
 from ..tensor import Tensor
+from .activation import apply_in_place
 
 __all__ = ["alpha_dropout", "dropout", "dropout2d"]
 
@@ -109,12 +110,6 @@ def _masked(x, keep, scale):
     return x * Tensor._make(scaled_mask(keep, scale, x.dtype), False, None)
 
 
-def _in_place(input, name, fn):
-    from .activation import _in_place as in_place
-
-    return in_place(input, name, fn)
-
-
 def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = False, *, rng=None,
             keep_prob=None, scaling: str = "inverted") -> Tensor:
     """Zero each element with probability ``p`` (the DROP probability) during training.
@@ -152,7 +147,7 @@ def dropout(input, p: float = DEFAULT_P, training: bool = True, inplace: bool = 
     q = resolve_p(p, keep_prob)
     check_scaling(scaling)
     if inplace:
-        return _in_place(input, "dropout_", lambda t: dropout(t, q, training, rng=rng, scaling=scaling))
+        return apply_in_place(input, "dropout_", lambda t: dropout(t, q, training, rng=rng, scaling=scaling))
     x = _float_input(input, "dropout")
     if not training:
         return x if scaling == "inverted" or q == 0 else x * (1.0 - q)
@@ -176,7 +171,7 @@ def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool 
     q = resolve_p(p, keep_prob, "dropout2d")
     check_scaling(scaling, "dropout2d")
     if inplace:
-        return _in_place(input, "dropout2d_", lambda t: dropout2d(t, q, training, rng=rng, scaling=scaling))
+        return apply_in_place(input, "dropout2d_", lambda t: dropout2d(t, q, training, rng=rng, scaling=scaling))
     x = _float_input(input, "dropout2d")
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: input must be (N, C, H, W) or (C, H, W); got shape {tuple(x.shape)}.")
@@ -212,7 +207,7 @@ def alpha_dropout(input, p: float = DEFAULT_P, training: bool = False, inplace: 
     """
     q = resolve_p(p, None, "alpha_dropout")
     if inplace:
-        return _in_place(input, "alpha_dropout_", lambda t: alpha_dropout(t, q, training, rng=rng))
+        return apply_in_place(input, "alpha_dropout_", lambda t: alpha_dropout(t, q, training, rng=rng))
     x = _float_input(input, "alpha_dropout")
     if not training or q == 0:
         return x

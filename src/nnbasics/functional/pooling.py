@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 
-from .._validate import is_int
+from .._validate import is_int, pair
 from ..backend import xp
 from ..ops import matmul, mean, reshape
 from ..ops.pool import avg_pool2d as _avg_op
@@ -22,19 +22,13 @@ from ..tensor import Tensor, as_tensor
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "global_avg_pool2d", "max_pool2d"]
 
 
-def _pair(v, name, owner, minimum):
-    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    if len(vals) != 2 or any(not is_int(e) or e < minimum for e in vals):
-        raise ValueError(f"{owner}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
-    return int(vals[0]), int(vals[1])
-
-
 def pool_args(kernel_size, stride, padding, dilation, owner):
     """Validated (kernel, stride, padding, dilation) pairs; stride None means the kernel size."""
-    k = _pair(kernel_size, "kernel_size", owner, 1)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride", owner, 1)
-    p = _pair(padding, "padding", owner, 0)
-    d = _pair(dilation, "dilation", owner, 1)
+    k = pair(kernel_size, f"{owner}: kernel_size")
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    s = k if no_stride else pair(stride, f"{owner}: stride")
+    p = pair(padding, f"{owner}: padding", low=0)
+    d = pair(dilation, f"{owner}: dilation")
     for pi, ki, di in zip(p, k, d):
         if 2 * pi > di * (ki - 1) + 1:
             raise ValueError(f"{owner}: padding {padding!r} must be at most half of the (dilated) kernel size "

@@ -52,7 +52,7 @@ class Step(Module):
 
     def __init__(self, at_zero=0.0):
         super().__init__()
-        self.at_zero = _act._number(at_zero, "at_zero", "Step")
+        self.at_zero = _act.check_finite_real(at_zero, "at_zero", "Step")
 
     def forward(self, input):
         return F.step(input, self.at_zero)
@@ -97,7 +97,7 @@ class LeakyReLU(_InPlace):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__(inplace)
-        _act._number(negative_slope, "negative_slope", "LeakyReLU")
+        _act.check_finite_real(negative_slope, "negative_slope", "LeakyReLU")
         self.negative_slope = negative_slope
 
     def forward(self, input):
@@ -129,7 +129,7 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
         self.num_parameters = check_positive_int(num_parameters, "num_parameters of PReLU")
-        self.init = _act._number(init, "init", "PReLU")
+        self.init = _act.check_finite_real(init, "init", "PReLU")
         self.weight = Parameter(xp.empty((self.num_parameters,), dtype=default_float))
         self.reset_parameters()
 
@@ -162,7 +162,7 @@ class ELU(_InPlace):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__(inplace)
-        _act._number(alpha, "alpha", "ELU")
+        _act.check_finite_real(alpha, "alpha", "ELU")
         self.alpha = alpha
 
     def forward(self, input):
@@ -193,7 +193,7 @@ class CELU(_InPlace):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__(inplace)
-        if _act._number(alpha, "alpha", "CELU") <= 0:
+        if _act.check_finite_real(alpha, "alpha", "CELU") <= 0:
             raise ValueError(f"alpha of CELU must be positive; got {alpha}.")
         self.alpha = alpha
 
@@ -252,9 +252,9 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        if _act._number(beta, "beta", "Softplus") <= 0:
+        if _act.check_finite_real(beta, "beta", "Softplus") <= 0:
             raise ValueError(f"beta of Softplus must be positive; got {beta}.")
-        _act._number(threshold, "threshold", "Softplus")
+        _act.check_finite_real(threshold, "threshold", "Softplus")
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input):
@@ -282,8 +282,8 @@ class Hardtanh(_InPlace):
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__(inplace)
-        lo = _act._number(min_val, "min_val", "Hardtanh")
-        hi = _act._number(max_val, "max_val", "Hardtanh")
+        lo = _act.check_finite_real(min_val, "min_val", "Hardtanh")
+        hi = _act.check_finite_real(max_val, "max_val", "Hardtanh")
         if not lo < hi:
             raise ValueError(f"min_val of Hardtanh must be less than max_val; got {min_val} and {max_val}.")
         self.min_val, self.max_val = min_val, max_val

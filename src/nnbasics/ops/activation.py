@@ -13,15 +13,15 @@ about 1 ulp in float64 (exact GELU needs it).
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._validate import is_real
 from ..autograd import Function
 from ..backend import is_float_dtype, xp
 from ..tensor import Tensor
 from . import elementwise as _ew
 from .util import as_operand
 
-__all__ = ["step", "leaky_relu", "elu", "gelu", "softplus", "hardtanh", "erf"]
+__all__ = ["elu", "erf", "gelu", "hardtanh", "leaky_relu", "softplus", "step"]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -322,8 +322,9 @@ def _need_float(a, name):
     return a
 
 
-def _number(v, name, fn):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+def check_finite_real(v, name, fn):
+    """``v`` as a float, or TypeError: ``"{fn}: {name} must be a finite real number; got {v!r}."``."""
+    if not is_real(v) or not math.isfinite(v):
         raise TypeError(f"{fn}: {name} must be a finite real number; got {v!r}.")
     return float(v)
 
@@ -335,20 +336,20 @@ def erf(a) -> Tensor:
 
 def step(a, at_zero=0.0) -> Tensor:
     """Heaviside step (1 for a > 0, 0 for a < 0, ``at_zero`` at 0); zero gradient everywhere."""
-    return Step.apply(as_operand(a), at_zero=_number(at_zero, "at_zero", "step"))
+    return Step.apply(as_operand(a), at_zero=check_finite_real(at_zero, "at_zero", "step"))
 
 
 def leaky_relu(a, negative_slope=0.01) -> Tensor:
     """a for a > 0, negative_slope * a otherwise; gradient negative_slope at 0."""
-    slope = _number(negative_slope, "negative_slope", "leaky_relu")
+    slope = check_finite_real(negative_slope, "negative_slope", "leaky_relu")
     return LeakyReLU.apply(_need_float(as_operand(a), "leaky_relu"), slope=slope)
 
 
 def elu(a, alpha=1.0, scale=1.0, input_scale=1.0) -> Tensor:
     """scale * a for a > 0, scale * alpha * expm1(input_scale * a) otherwise (ELU/SELU/CELU kernel)."""
-    alpha = _number(alpha, "alpha", "elu")
-    scale = _number(scale, "scale", "elu")
-    input_scale = _number(input_scale, "input_scale", "elu")
+    alpha = check_finite_real(alpha, "alpha", "elu")
+    scale = check_finite_real(scale, "scale", "elu")
+    input_scale = check_finite_real(input_scale, "input_scale", "elu")
     if input_scale <= 0:
         raise ValueError(f"elu: input_scale must be positive (exp of the negative part only); got {input_scale}.")
     return ELU.apply(_need_float(as_operand(a), "elu"), alpha=alpha, scale=scale, input_scale=input_scale)
@@ -363,8 +364,8 @@ def gelu(a, approximate="none") -> Tensor:
 
 def softplus(a, beta=1.0, threshold=20.0) -> Tensor:
     """log(1 + exp(beta a)) / beta, linear where beta a > threshold; stable for any a."""
-    beta = _number(beta, "beta", "softplus")
-    threshold = _number(threshold, "threshold", "softplus")
+    beta = check_finite_real(beta, "beta", "softplus")
+    threshold = check_finite_real(threshold, "threshold", "softplus")
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive; got {beta}.")
     return Softplus.apply(_need_float(as_operand(a), "softplus"), beta=beta, threshold=threshold)
@@ -372,8 +373,8 @@ def softplus(a, beta=1.0, threshold=20.0) -> Tensor:
 
 def hardtanh(a, min_val=-1.0, max_val=1.0) -> Tensor:
     """clip(a, min_val, max_val); gradient 1 strictly inside, 0 at and beyond the bounds."""
-    lo = _number(min_val, "min_val", "hardtanh")
-    hi = _number(max_val, "max_val", "hardtanh")
+    lo = check_finite_real(min_val, "min_val", "hardtanh")
+    hi = check_finite_real(max_val, "max_val", "hardtanh")
     if not lo < hi:
         raise ValueError(f"hardtanh: min_val must be less than max_val; got min_val={lo}, max_val={hi}.")
     return Hardtanh.apply(_need_float(as_operand(a), "hardtanh"), lo=lo, hi=hi)

@@ -22,6 +22,7 @@ channels-last, on several threads, without storing the whole im2col matrix.
 
 from __future__ import annotations
 
+from .._validate import pair
 from ..autograd import Function
 from ..backend import xp
 from ..tensor import Tensor
@@ -147,7 +148,7 @@ def conv2d(x, weight, bias=None, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(
     Returns:
         Tensor (N, O, OH, OW).
     """
-    params = dict(stride=tuple(stride), padding=tuple(padding), dilation=tuple(dilation), groups=int(groups))
+    params = {"stride": tuple(stride), "padding": tuple(padding), "dilation": tuple(dilation), "groups": int(groups)}
     if bias is None:
         return Conv2d.apply(x, weight, **params)
     return Conv2d.apply(x, weight, bias, **params)
@@ -174,17 +175,6 @@ class Col2im(Function):
 
     def backward(self, g):
         return (im2col_array(g, *self.args),)
-
-
-def _pair(v, name, fn, minimum=1):
-    if isinstance(v, (tuple, list)) and len(v) == 2:
-        a, b = v
-    else:
-        a = b = v
-    for e in (a, b):
-        if isinstance(e, bool) or not isinstance(e, (int, xp.integer)) or e < minimum:
-            raise ValueError(f"{fn}: {name} must be an int >= {minimum} or a pair of them; got {v!r}.")
-    return int(a), int(b)
 
 
 def im2col(x, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -216,10 +206,10 @@ def im2col(x, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     x = as_operand(x)
     if x.ndim != 4:
         raise ValueError(f"im2col: expected input (N, C, H, W); got shape {tuple(x.shape)}.")
-    k = _pair(kernel_size, "kernel_size", "im2col")
-    d = _pair(dilation, "dilation", "im2col")
-    p = _pair(padding, "padding", "im2col", minimum=0)
-    s = _pair(stride, "stride", "im2col")
+    k = pair(kernel_size, "im2col: kernel_size")
+    d = pair(dilation, "im2col: dilation")
+    p = pair(padding, "im2col: padding", low=0)
+    s = pair(stride, "im2col: stride")
     h, w = x.shape[2:]
     if h + 2 * p[0] < d[0] * (k[0] - 1) + 1 or w + 2 * p[1] < d[1] * (k[1] - 1) + 1:
         raise ValueError(
@@ -250,11 +240,11 @@ def col2im(cols, output_size, kernel_size, dilation=1, padding=0, stride=1) -> T
         [[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]
     """
     cols = as_operand(cols)
-    k = _pair(kernel_size, "kernel_size", "col2im")
-    d = _pair(dilation, "dilation", "col2im")
-    p = _pair(padding, "padding", "col2im", minimum=0)
-    s = _pair(stride, "stride", "col2im")
-    size = _pair(output_size, "output_size", "col2im")
+    k = pair(kernel_size, "col2im: kernel_size")
+    d = pair(dilation, "col2im: dilation")
+    p = pair(padding, "col2im: padding", low=0)
+    s = pair(stride, "col2im: stride")
+    size = pair(output_size, "col2im: output_size")
     if cols.ndim != 3 or cols.shape[1] % (k[0] * k[1]):
         raise ValueError(
             f"col2im: expected cols (N, C*{k[0]}*{k[1]}, L) for kernel {k}; got shape {tuple(cols.shape)}."

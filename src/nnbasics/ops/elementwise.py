@@ -14,11 +14,8 @@ from ..backend import default_float, is_float_dtype, xp
 from ..tensor import Tensor
 from .util import as_operand, float_operand, operands, sum_to
 
-__all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "sign",
-    "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "clip", "cast", "compare",
-    "clone", "floor_divide", "remainder", "logical",
-]
+__all__ = ["abs", "add", "cast", "clip", "clone", "compare", "div", "exp", "floor_divide", "log", "logical", "maximum",
+           "minimum", "mul", "neg", "pow", "relu", "remainder", "sigmoid", "sign", "sqrt", "sub", "tanh", "where"]
 
 
 class Add(Function):
@@ -372,7 +369,7 @@ def sqrt(a) -> Tensor:
     return Sqrt.apply(float_operand(a, "sqrt"))
 
 
-def abs(a) -> Tensor:  # noqa: A001 - mirrors numpy/torch
+def abs(a) -> Tensor:  # mirrors numpy/torch
     """|a|; gradient 0 at a = 0."""
     return Abs.apply(as_operand(a))
 
@@ -423,12 +420,12 @@ def where(cond, a=None, b=None) -> Tensor:
     return Where.apply(a, b, cond=c)
 
 
-def clip(a, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+def clip(a, min=None, max=None) -> Tensor:  # PyTorch's names
     """Clamp into [min, max] (either may be None); gradient 1 inside, bounds included."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max.")
     # NOTE: NumPy scalar bounds would promote float32 to float64; Python numbers keep the input's dtype
-    min, max = (v.item() if isinstance(v, xp.generic) else v for v in (min, max))  # noqa: A001
+    min, max = (v.item() if isinstance(v, xp.generic) else v for v in (min, max))
     a = as_operand(a)
     if not is_float_dtype(a.dtype) and any(isinstance(v, float) for v in (min, max)):
         a = cast(a, default_float)  # int tensor clipped to a float bound: float32, as PyTorch

@@ -7,7 +7,7 @@ from ..backend import xp
 from ..tensor import Tensor, as_tensor
 from .util import operands, sum_to
 
-__all__ = ["matmul", "linear"]
+__all__ = ["linear", "matmul"]
 
 
 class MatMul(Function):
@@ -63,7 +63,7 @@ class Linear(Function):
         return gx, gw, (g2.sum(axis=0) if needs[2] else None)
 
 
-def linear(input, weight, bias=None) -> Tensor:  # noqa: A002 - PyTorch's name
+def linear(input, weight, bias=None) -> Tensor:  # PyTorch's name
     """Affine map ``input @ weight.T + bias`` over the last dim (PyTorch's ``F.linear``), fused.
 
     Shape: input (*, in_features), weight (out_features, in_features), bias (out_features,)

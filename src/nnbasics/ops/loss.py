@@ -21,10 +21,8 @@ from ..backend import is_float_dtype, is_int_dtype, xp
 from ..tensor import Tensor
 from .util import as_operand
 
-__all__ = [
-    "softmax_cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "check_class_target", "check_class_weight",
-]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "check_class_target", "check_class_weight",
+           "softmax_cross_entropy"]
 
 
 def _rows_of(x):
@@ -243,7 +241,8 @@ def softmax_cross_entropy(logits, target, weight=None, ignore_index=-100, label_
     )
 
 
-def _pair(name, input, target):  # noqa: A002
+def _input_and_target(name, input, target):
+    """``(input, target)`` of a binary cross-entropy as float Tensors of one shape (target cast to input's dtype)."""
     x = as_operand(input)
     _check_float(name, "input", x)
     t = as_operand(target)
@@ -262,12 +261,12 @@ def _pair(name, input, target):  # noqa: A002
     return x, t
 
 
-def binary_cross_entropy(input, target) -> Tensor:  # noqa: A002 - PyTorch's name
+def binary_cross_entropy(input, target) -> Tensor:  # PyTorch's name
     """Per-element BCE on probabilities ``input`` in [0, 1], log clamped at -100 (no reduction).
 
     Shape: input and target the same shape (any). Formula: :class:`BinaryCrossEntropy`.
     """
-    x, t = _pair("binary_cross_entropy", input, target)
+    x, t = _input_and_target("binary_cross_entropy", input, target)
     if x._array.size and ((x._array < 0).any() or (x._array > 1).any()):
         lo, hi = float(x._array.min()), float(x._array.max())
         raise ValueError(
@@ -277,7 +276,7 @@ def binary_cross_entropy(input, target) -> Tensor:  # noqa: A002 - PyTorch's nam
     return BinaryCrossEntropy.apply(x, t)
 
 
-def binary_cross_entropy_with_logits(input, target, pos_weight=None) -> Tensor:  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, pos_weight=None) -> Tensor:
     """Per-element BCE on logits (sigmoid folded in, stable for any logit), no reduction.
 
     Args:
@@ -288,7 +287,7 @@ def binary_cross_entropy_with_logits(input, target, pos_weight=None) -> Tensor: 
 
     Formula and derivatives: :class:`BinaryCrossEntropyWithLogits`.
     """
-    x, t = _pair("binary_cross_entropy_with_logits", input, target)
+    x, t = _input_and_target("binary_cross_entropy_with_logits", input, target)
     pw = None
     if pos_weight is not None:
         pw = pos_weight._array if isinstance(pos_weight, Tensor) else xp.asarray(pos_weight)

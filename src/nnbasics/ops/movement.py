@@ -14,11 +14,9 @@ from ..tensor import Tensor
 from ..views import register
 from .util import as_operand, normalize_dim, retype, sum_to
 
-__all__ = [
-    "reshape", "view", "alias", "flatten", "permute", "transpose", "expand", "squeeze", "unsqueeze",
-    "getitem", "as_index", "concatenate", "cat", "stack", "split", "chunk", "repeat", "pad",
-    "take_along_axis", "gather",
-]
+__all__ = ["alias", "as_index", "cat", "chunk", "concatenate", "expand", "flatten", "gather", "getitem", "pad",
+           "permute", "repeat", "reshape", "split", "squeeze", "stack", "take_along_axis", "transpose", "unsqueeze",
+           "view"]
 
 
 class Reshape(Function):

@@ -8,7 +8,7 @@ from .. import autograd as _autograd
 from ..backend import default_float, xp
 from ..tensor import Tensor, as_tensor
 
-__all__ = ["sum_to", "operands", "as_operand", "float_operand", "reduce_axes", "normalize_dim"]
+__all__ = ["as_operand", "float_operand", "normalize_dim", "operands", "reduce_axes", "sum_to"]
 
 
 def sum_to(grad, shape):
@@ -57,7 +57,7 @@ def as_operand(x, like=None) -> Tensor:
 def operands(a, b):
     """Both operands of a binary op as Tensors (numbers adopt the other's dtype)."""
     if isinstance(a, Tensor):
-        a, b = a, as_operand(b, a)
+        b = as_operand(b, a)
     else:
         b = as_operand(b)
         a = as_operand(a, b)

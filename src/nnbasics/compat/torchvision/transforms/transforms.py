@@ -17,7 +17,7 @@ __all__ = ["CenterCrop", "Compose", "ConvertImageDtype", "Grayscale", "Lambda", 
            "ToTensor", "batch_apply", "is_batchable"]
 
 
-def _pair(size, name):
+def _size_hw(size, name):
     if isinstance(size, numbers.Integral):
         return int(size), int(size)
     if isinstance(size, (tuple, list)) and len(size) == 1:
@@ -205,7 +205,7 @@ class RandomCrop:
     """A random ``size`` crop, after optional ``padding``."""
 
     def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
-        self.size = _pair(size, "RandomCrop")
+        self.size = _size_hw(size, "RandomCrop")
         self.padding = None if padding is None else _padding4(padding)
         self.pad_if_needed, self.fill, self.padding_mode = pad_if_needed, fill, padding_mode
 
@@ -233,7 +233,7 @@ class CenterCrop:
     """The central ``size`` crop (padded with zeros when the image is smaller)."""
 
     def __init__(self, size):
-        self.size = _pair(size, "CenterCrop")
+        self.size = _size_hw(size, "CenterCrop")
 
     def __call__(self, img):
         a, kind = as_hwc_array(img)
