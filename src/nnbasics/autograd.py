@@ -33,6 +33,7 @@ _LEGACY_PROMOTION = int(xp.__version__.split(".")[0]) < 2
 _ndarray = xp.ndarray
 
 __all__ = [
+    "AccumulateGrad",
     "Function",
     "backward",
     "enable_grad",
@@ -259,6 +260,44 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}{' (released)' if self.released else ''}>"
+
+    def name(self) -> str:
+        """The op's name (PyTorch's ``grad_fn.name()``)."""
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        """``((node, 0), ...)``, one per input, as PyTorch's ``grad_fn.next_functions``: the op that made
+        the input, an :class:`AccumulateGrad` for a leaf that requires grad, ``None`` otherwise;
+        ``()`` once backward has freed the graph."""
+        inputs = self.__dict__.get("inputs")
+        if inputs is None:
+            return ()
+        return tuple((t._ctx if t._ctx is not None else AccumulateGrad(t) if t.requires_grad else None, 0)
+                     for t in inputs)
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad (where backward adds into ``.grad``), as in PyTorch.
+
+    Attributes:
+        variable: the leaf tensor.
+    """
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 def _undo_legacy_promotion(out, arrays):

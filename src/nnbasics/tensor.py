@@ -19,11 +19,12 @@ from __future__ import annotations
 from .backend import xp
 from .device import DeviceError, check_device
 from .tensor_base import TYPE_NAMES, TensorBase, dtype_of, legacy_array, parse_to
+from .tensor_math import TensorMath
 
 __all__ = ["Tensor"]
 
 
-class Tensor(TensorBase):
+class Tensor(TensorBase, TensorMath):
     """An n-dimensional array that can record the ops applied to it.
 
     ``Tensor(...)`` follows PyTorch's ``torch.Tensor``: it makes **float32** tensors

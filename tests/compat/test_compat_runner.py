@@ -74,11 +74,11 @@ def test_missing_tensor_method_known_to_torch_is_unsupported(script, run):
     path = script("""
         import torch
         x = torch.ones(3)
-        x.pin_memory()
+        x.to_sparse()
     """)
     status, _, err = run(path)
     assert status == 2
-    assert "torch.Tensor.pin_memory is not supported" in err and "line 4" in err
+    assert "torch.Tensor.to_sparse is not supported" in err and "line 4" in err
 
 
 def test_typo_is_the_scripts_own_error(script, run):
@@ -182,23 +182,15 @@ def test_cli_passes_arguments_and_status(cli, script):
     assert proc.returncode == 4
 
 
-def test_walking_the_autograd_graph_is_unsupported_by_name(script, run):
+def test_the_autograd_graph_can_be_walked_and_hooks_on_nodes_are_unsupported(script, run):
     path = script("""
         import torch
         x = torch.ones(2, requires_grad=True)
-        loss = (x * 2).sum()
-        print(loss.grad_fn is not None)
-        print(loss.grad_fn.next_functions[0][0])
+        loss = (x * 2).sin().sum()
+        print(loss.grad_fn.name(), loss.grad_fn.next_functions[0][0].name(),
+              loss.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0])
+        loss.grad_fn.register_prehook(lambda g: g)
     """)
     status, out, err = run(path)
-    assert out.strip() == "True"
-    assert status == 2 and "torch.autograd.graph.Node.next_functions is not supported" in err
-
-
-@pytest.mark.parametrize("line", ["torch.ones(2).cuda()", "torch.nn.Linear(2, 2).to('cuda:0')",
-                                  "torch.ones(2).to(torch.device('mps'))"])
-def test_moving_to_a_gpu_stops_with_the_no_gpu_advice(script, run, line):
-    status, _, err = run(script(f"import torch\nx = 1\n{line}\n"))
-    assert status == 2
-    assert "is not supported by nnbasics" in err and "no CUDA/MPS backend" in err and "line 3" in err
-    assert "Traceback" not in err
+    assert out.split() == ["Sum", "Sin", "<AccumulateGrad>"]
+    assert status == 2 and "torch.autograd.graph.Node.register_prehook is not supported" in err

@@ -159,8 +159,7 @@ def diagnose(exc: BaseException) -> UnsupportedTorchAPI | None:
 
 
 #: attributes of torch's autograd graph nodes (``loss.grad_fn.next_functions``) that nnbasics' ops lack.
-_NODE_ATTRIBUTES = {"next_functions", "name", "metadata", "register_hook", "register_prehook", "saved_tensors",
-                    "register_forward_pre_hook"}
+_NODE_ATTRIBUTES = {"metadata", "register_hook", "register_prehook", "saved_tensors", "register_forward_pre_hook"}
 
 
 def _diagnose_attribute(obj, name):

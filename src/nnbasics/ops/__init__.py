@@ -8,7 +8,7 @@ registered for some of them by :mod:`nnbasics.kernels` (docs/reading-the-code.md
 ``recurrent``, ``embedding``) are imported as submodules; :mod:`nnbasics.functional` re-exports them.
 """
 
-from . import activation, elementwise, indexed, linalg, loss, movement, reduce, util  # noqa: F401
+from . import activation, elementwise, indexed, linalg, loss, movement, reduce, scan, unary, util  # noqa: F401
 from .elementwise import (  # noqa: F401
     abs,
     add,

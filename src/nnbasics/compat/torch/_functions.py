@@ -54,14 +54,12 @@ PUBLIC = (
 
 def _method_function(name):
     def function(input, *args, out=None, **kwargs):
-        if out is not None:
-            raise UnsupportedTorchAPI(f"torch.{name}(..., out=...)", "assign the result instead: y = torch."
-                                      f"{name}(...)", kind="call")
         t = input if isinstance(input, Tensor) else as_tensor(input)
         method = getattr(type(t), name, None)
         if method is None:
             raise UnsupportedTorchAPI(f"torch.{name}")
-        return method(t, *args, **kwargs)
+        result = method(t, *args, **kwargs)
+        return result if out is None else write_out(name, result, out, (t, *args))
 
     function.__name__ = function.__qualname__ = name
     function.__module__ = "torch"
@@ -73,6 +71,21 @@ def _method_function(name):
 #: ``any``, ``max``, ``abs``... would shadow the builtins the code below uses.
 MIRRORS = {name: _method_function(name) for name in METHOD_FUNCTIONS}
 MIRRORS["absolute"] = MIRRORS["abs"]
+
+
+def write_out(name, result, out, inputs):
+    """torch's ``out=``: the result written into ``out`` (resized when its shape differs), which is returned."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"torch.{name}: out must be a tensor; got {type(out).__name__}.")
+    if is_grad_enabled() and (out.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in inputs)):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    with no_grad():
+        if tuple(out.shape) == tuple(result.shape):
+            out.copy_(result)
+        else:
+            out.data = result.detach()
+    return out
 
 
 def _tensors(seq, api):
