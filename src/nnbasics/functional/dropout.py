@@ -14,6 +14,7 @@ https://jmlr.org/papers/v15/srivastava14a.html. Alpha dropout: Klambauer et al. 
 from __future__ import annotations
 
 import math
+import warnings
 
 from .._validate import is_real
 from ..backend import is_float_dtype, xp
@@ -166,13 +167,19 @@ def dropout2d(input, p: float = DEFAULT_P, training: bool = True, inplace: bool 
     probability), ``keep_prob`` and ``scaling`` conventions as :func:`dropout`.
 
     Shape:
-        input (N, C, H, W) or (C, H, W); output the same.
+        input (N, C, H, W) or (C, H, W); output the same. A 2-D input is dropped element-wise with a
+        warning, as in PyTorch.
     """
     q = resolve_p(p, keep_prob, "dropout2d")
     check_scaling(scaling, "dropout2d")
     if inplace:
         return apply_in_place(input, "dropout2d_", lambda t: dropout2d(t, q, training, rng=rng, scaling=scaling))
     x = _float_input(input, "dropout2d")
+    if x.ndim == 2:  # PyTorch warns and drops elements (it has no channel axis to drop here)
+        warnings.warn("dropout2d: received a 2-D input; it is dropped element-wise, as dropout() does (PyTorch "
+                      "does the same, with a deprecation warning). Use dropout for (N, features) inputs.",
+                      UserWarning, stacklevel=2)
+        return dropout(x, q, training, rng=rng, scaling=scaling)
     if x.ndim not in (3, 4):
         raise ValueError(f"dropout2d: input must be (N, C, H, W) or (C, H, W); got shape {tuple(x.shape)}.")
     if not training:
