@@ -56,3 +56,22 @@ def test_gpu_stubs_report_absence(script, run):
     status, out, err = run(path)
     assert out.strip() == "cpu 0 False False False"  # a torch.device never equals a string, in torch too
     assert status == 2 and "torch.cuda.get_device_name" in err and "no CUDA" in err
+
+
+def test_layer_subclass_passes_device_and_dtype_positionally(script, run):
+    path = script("""
+        import torch
+        import torch.nn as nn
+
+        class Layer(nn.Linear):  # pytorch/examples' forward-forward layer
+            def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+                super().__init__(in_features, out_features, bias, device, dtype)
+
+        a = Layer(3, 2)
+        b = Layer(3, 2, True, "cpu", torch.float64)
+        print(a.weight.dtype, b.weight.dtype, a(torch.ones(1, 3)).shape)
+        Layer(3, 2, True, "cuda")
+    """)
+    status, out, err = run(path)
+    assert out.split() == ["float32", "float64", "(1,", "2)"]
+    assert status == 2 and "device='cuda'" in err and "line 7, in __init__" in err

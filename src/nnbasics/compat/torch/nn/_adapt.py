@@ -7,6 +7,8 @@ same name whose ``__init__``
 
 * passes ``rng=`` the global generator (:mod:`..._random`, seeded by ``torch.manual_seed``) unless
   the caller gave one;
+* accepts ``device=`` and ``dtype=`` also positionally after the layer's own arguments, as torch's
+  ``(..., device=None, dtype=None)`` signatures allow;
 * accepts ``device=`` (None or CPU; a GPU raises the no-GPU message) and, where torch has it but
   the nnbasics class does not, ``inplace=`` (positionally too, e.g. ``nn.ReLU(True)``), computing
   out of place then: ``y = relu(x)`` gives torch's ``y`` and the input ``x`` is left as it was.
@@ -47,6 +49,7 @@ def adapt(cls, *, inplace_at=None, public=None, mixin=None):
         the subclass (same ``__name__``, ``__qualname__`` and docstring).
     """
     params = inspect.signature(cls.__init__).parameters
+    n_positional = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params.values()) - 1  # self
     takes_rng = "rng" in params
     takes_dtype = "dtype" in params
     if "inplace" in params:  # nnbasics' own class has torch's inplace: nothing to adapt
@@ -56,6 +59,13 @@ def adapt(cls, *, inplace_at=None, public=None, mixin=None):
 
     @functools.wraps(base_init)
     def __init__(self, *args, device=None, **kwargs):
+        if takes_dtype and 0 < len(args) - n_positional <= 2:
+            # NOTE: torch's factory modules end their positional parameters with (device, dtype):
+            # a subclass may pass them on as super().__init__(in_f, out_f, bias, device, dtype)
+            extra, args = args[n_positional:], args[:n_positional]
+            device = extra[0] if device is None else device
+            if len(extra) == 2 and kwargs.get("dtype") is None:
+                kwargs["dtype"] = extra[1]
         check_device(device, api)
         if inplace_at is not None:
             if len(args) > inplace_at:
