@@ -99,7 +99,7 @@ def apply_patches(text: str, patches, script_id: str) -> str:
     for pattern, repl, *rest in patches:
         count = int(rest[0]) if rest else 0
         new, n = re.subn(pattern, repl, text, count=count, flags=re.MULTILINE)
-        if n == 0:
+        if n == 0 and "optional" not in rest:
             raise ValueError(f"{script_id}: patch {pattern!r} matched nothing; the script changed upstream.")
         text = new
     return text
@@ -113,7 +113,7 @@ def patches_for(entry: dict, corpus: dict, seed=None) -> list:
     if seed is not None:
         pat = entry.get("seed_patch", corpus["defaults"].get("seed_patch"))
         if pat:
-            out.append([pat, rf"\g<1>{seed}\g<2>"])
+            out.append([pat, rf"\g<1>{seed}\g<2>", 0, "optional"])  # unseeded scripts differ run to run anyway
     return out
 
 

@@ -70,8 +70,8 @@ HINTS = {
     "torch.utils.tensorboard": "nnbasics writes training history with nnbasics.training (History, callbacks); "
                                "print or plot the numbers instead",
     "torch.utils.checkpoint": "activation checkpointing is a memory optimization; call the module directly",
-    "torchvision.models": "nnbasics.models has its own zoo (lenet5, lab-cnn, mlp...); pretrained torchvision "
-                          "weights are not available",
+    "torchvision.models": "torchvision.models has the ResNet family (weights=None) here, and nnbasics.models its "
+                          "own zoo (lenet5, lab-cnn, mlp...); pretrained torchvision weights are not available",
     "torchvision.io": "read images with PIL or matplotlib.image and convert with transforms.ToTensor()",
     "torchvision.ops": "detection ops (nms, roi_align) are not part of nnbasics",
     "torchtext": "nnbasics.data.text has character vocabularies and text loaders",

@@ -69,11 +69,13 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() has run; call super().__init__() first."
             )
         params, modules, buffers = self._parameters, self._modules, self._buffers
+        # NOTE: a reassigned parameter or submodule keeps its place in the registry, as in PyTorch
+        # (model.conv1 = nn.Conv2d(...) then list(model.children()) still starts with conv1)
         if isinstance(value, Parameter):
-            self._drop(name)
+            self._drop(name, keep=params)
             params[name] = value
         elif isinstance(value, Module):
-            self._drop(name)
+            self._drop(name, keep=modules)
             modules[name] = value
         elif name in params:
             if value is not None:
@@ -92,9 +94,10 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name):
+    def _drop(self, name, keep=None):
         for reg in (self._parameters, self._modules, self._buffers):
-            reg.pop(name, None)
+            if reg is not keep:
+                reg.pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name):

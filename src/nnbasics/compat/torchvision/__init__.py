@@ -6,15 +6,16 @@ layout (``root/MNIST/raw/...``, ``root/FashionMNIST/raw/...``, ``root/cifar-10-b
 files torchvision downloaded are reused, and otherwise nnbasics' lookup chain
 (``$NNBASICS_DATA``, the user cache, ``/usr/share/datasets``, then the official download).
 Samples are PIL images (when Pillow is installed, as torchvision) or uint8 arrays, passed
-through ``transform``. ``torchvision.models``, ``io`` and ``ops`` are not provided.
+through ``transform``. ``models`` has the ResNet family without pretrained weights; ``io`` and
+``ops`` are not provided.
 """
 
 from ..unsupported import module_getattr
-from . import datasets, transforms, utils
+from . import datasets, models, transforms, utils  # noqa: F401
 
 __version__ = "0.28.0+nnbasics"
 
-__all__ = ["datasets", "transforms", "utils"]
+__all__ = ["datasets", "models", "transforms", "utils"]
 
 
 def get_image_backend() -> str:
