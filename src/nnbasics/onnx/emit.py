@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops_elementwise, ops_layers, ops_loss, ops_movement, ops_recurrent, ops_reduce  # noqa: F401 (register)
+from . import ops_elementwise, ops_layers, ops_loss, ops_math, ops_movement, ops_recurrent, ops_reduce  # noqa: F401
 from .errors import OnnxExportError
 from .graph import GraphBuilder, onnx_dtype
 from .mapping import lookup
