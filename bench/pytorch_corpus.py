@@ -314,6 +314,8 @@ def main(argv=None) -> int:
     p.add_argument("--group", action="append", default=None, help="run only scripts of this group (course, heldout)")
     p.add_argument("--side", choices=("torch", "nnbasics", "both"), default="both")
     p.add_argument("--repeat", type=int, default=1, help="runs per side; >1 changes the seed each run (noise)")
+    p.add_argument("--ran-on-torch", action="store_true",
+                   help="only scripts whose earlier torch runs in --out ran to the end (for noise repeats)")
     p.add_argument("--timeout", type=int, default=None, help="seconds per run (default: the corpus file's)")
     p.add_argument("--out", default="runs/corpus", help="folder for results.json, results.md and the logs")
     p.add_argument("--table-only", action="store_true", help="rebuild results.md from results.json")
@@ -326,8 +328,11 @@ def main(argv=None) -> int:
         sources = dict(s.split("=", 1) for s in ns.source)
         fashion = fashion_raw_dir(Path.home() / ".cache" / "nnbasics-bench")
         sides = ("torch", "nnbasics") if ns.side == "both" else (ns.side,)
+        ran = {r["id"] for r in results if r["side"] == "torch" and r["status"] == "ok"}
         for entry in corpus["script"]:
             if entry["source"] not in sources or (ns.only and not re.search(ns.only, entry["id"])):
+                continue
+            if ns.ran_on_torch and entry["id"] not in ran:
                 continue
             if ns.group and entry.get("group", "course") not in ns.group:
                 continue
