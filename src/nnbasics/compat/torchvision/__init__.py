@@ -11,7 +11,7 @@ through ``transform``. ``models`` has the ResNet family without pretrained weigh
 """
 
 from ..unsupported import module_getattr
-from . import datasets, models, transforms, utils  # noqa: F401
+from . import datasets, models, transforms, utils
 
 __version__ = "0.28.0+nnbasics"
 
