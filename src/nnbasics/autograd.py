@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import threading
+import weakref
 
 from . import versions as _versions
 from .backend import xp
@@ -241,7 +242,7 @@ class Function:
         if _ANOMALY:
             _anomaly.check_forward(fn, arrays, out, record)
         if record:
-            fn.inputs = inputs
+            fn.inputs = tuple([t if t._ctx is None else edge(t) for t in inputs])
         result = _make(out, record, fn if record else None)
         if _RECORDING:
             record_op(cls, inputs, params, result)
@@ -298,6 +299,85 @@ class AccumulateGrad:
 
     def __repr__(self):
         return "<AccumulateGrad>"
+
+
+class Edge:
+    """What the graph keeps of a non-leaf input: its place in the graph, not its values.
+
+    An op's record (``fn.inputs``) holds its leaf inputs (parameters: their ``.grad`` is written)
+    and, for every input made by another op, this edge: the producing op, the version counter,
+    the hooks, and a weak reference to the tensor. The tensor's array is therefore freed when
+    the last Python reference to the tensor goes, unless an op kept the array for its backward
+    (ReLU keeps a mask, not its input; pooling keeps where the maxima were): as in PyTorch, whose
+    graph holds ``grad_fn`` edges, not tensors. All consumers of a tensor share its edge, so
+    gradients from several paths add up under one key. An in-place change gives the tensor a new
+    history (``_ctx``) and later consumers a new edge; earlier consumers keep the old one, whose
+    op is the history they used.
+
+    While the tensor is alive, reads go to it (``_array`` for the version check, ``grad`` and
+    ``_retains_grad`` for :meth:`~nnbasics.Tensor.retain_grad`, also called after the tensor was
+    used). Afterwards ``_array`` is the array itself while anything holds it (an op that saved it,
+    a ``detach()`` alias that may change it in place), else an array of the right shape and dtype
+    that takes no memory.
+    """
+
+    __slots__ = ("__weakref__", "_aref", "_ctx", "_dtype", "_hooks", "_ref", "_shape", "_vc")
+    requires_grad = True  # only tensors made by a recorded op have an edge
+    _base = None
+
+    def __init__(self, t):
+        self._ctx, self._vc, self._ref, self._aref = t._ctx, t._vc, weakref.ref(t), weakref.ref(t._array)
+        if t._hooks is None:
+            t._hooks = []  # shared: hooks registered on the tensor later are seen here
+        self._hooks = t._hooks
+        self._shape, self._dtype = t._array.shape, t._array.dtype
+
+    @property
+    def _array(self):
+        t = self._ref()
+        if t is not None:
+            return t._array
+        a = self._aref()  # an op kept it, or a detach() alias holds it: the version check needs it
+        if a is not None:
+            return a
+        return xp.broadcast_to(xp.empty((), dtype=self._dtype), self._shape)  # values gone, none needed
+
+    @property
+    def grad_fn(self):
+        """The op that made the tensor (the history this edge stands for)."""
+        return self._ctx
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def shape(self):
+        return self._shape
+
+    @property
+    def _retains_grad(self):
+        t = self._ref()
+        return t is not None and t._retains_grad and t._ctx is self._ctx
+
+    @property
+    def grad(self):
+        t = self._ref()
+        return None if t is None else t.grad
+
+    @grad.setter
+    def grad(self, value):
+        t = self._ref()
+        if t is not None:
+            t.grad = value
+
+
+def edge(t):
+    """The :class:`Edge` of non-leaf tensor ``t`` for its current history (made once, then shared)."""
+    e = t._edge
+    if e is None or e._ctx is not t._ctx:
+        e = t._edge = Edge(t)
+    return e
 
 
 def _undo_legacy_promotion(out, arrays):

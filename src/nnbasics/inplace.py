@@ -71,6 +71,7 @@ def _write(t, arr, name) -> None:
 def _standin(t):
     """The tensor as it is now, for the graph: a private copy of its values with its current history."""
     old = Tensor._make(t._array.copy(), t.requires_grad, t._ctx)
+    old._edge = t._edge  # the graph's edge of that history: ops that used t before share it with ops of ``old``
     return old
 
 

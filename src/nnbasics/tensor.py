@@ -73,6 +73,7 @@ class Tensor(TensorBase, TensorMath):
         t.requires_grad = requires_grad
         t.grad = None
         t._ctx = ctx
+        t._edge = None
         t._hooks = None
         t._retains_grad = False
         t._vc = [0]

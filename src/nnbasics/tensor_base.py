@@ -97,6 +97,7 @@ class TensorBase:
         "_array",
         "_base",
         "_ctx",
+        "_edge",
         "_hooks",
         "_past",
         "_retains_grad",
@@ -115,6 +116,7 @@ class TensorBase:
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._ctx = ctx
+        self._edge = None
         self._hooks = None
         self._retains_grad = False
         self._vc = vc
