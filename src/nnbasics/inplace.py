@@ -75,7 +75,7 @@ def _standin(t):
     return old
 
 
-def _rebase(t, old, new) -> None:
+def _rebase(t, old, new, standins=None) -> None:
     """``t`` (already holding ``new``'s values) takes ``new``'s op as its history; ``old`` keeps the old one."""
     past = getattr(t, "_past", None)
     if past is None:
@@ -86,10 +86,10 @@ def _rebase(t, old, new) -> None:
     t._ctx = new._ctx
     t.requires_grad = True
     if t._base is None:
-        rebuild(t, version)  # its views now show the new values: they get the new history too
+        rebuild(t, version, standins)  # its views now show the new values: they get the new history too
 
 
-def apply_(t, name, compute, *others):
+def apply_(t, name, compute, *others, standins=None):
     """Change ``t`` in place to ``compute(t)`` (an out-of-place op), following PyTorch's rules."""
     if not _records(t, others):
         with no_grad():
@@ -104,7 +104,7 @@ def apply_(t, name, compute, *others):
     old = _standin(t)
     new = compute(old)
     _write(t, new._array, name)
-    _rebase(t, old, new)
+    _rebase(t, old, new, standins)
     return t
 
 
@@ -122,9 +122,14 @@ def _view_apply_(t, name, compute):
             f"cannot follow. Assign through the base instead (x[index] = new_values), or work on a copy "
             f"(v = v.clone())."
         )
-    new = compute(_standin(t))
+    from .ops import index_put
+
+    old = _standin(t)
+    new = compute(old)
     register(t, base)  # made under no_grad: rebuild it too
-    setitem_(base, index, new)  # recorded on the base; writes into the memory t views; rebuilds t
+    # recorded on the base (base[index] = new), writing into the memory t views; then every view of the base is
+    # rebuilt, t keeping ``old`` as its past (one tensor per history: backward visits an op once)
+    apply_(base, "__setitem__", lambda s: index_put(s, index, new), new, standins={id(t): old})
     return t
 
 

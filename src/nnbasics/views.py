@@ -109,13 +109,16 @@ class _StaleView(Function):
         )
 
 
-def rebuild(root, version) -> None:
+def rebuild(root, version, standins=None) -> None:
     """Give every live view of ``root`` the history ``root[positions]`` after a recorded in-place change.
 
     Args:
         root: the base, already holding its new values and its new history.
         version: the shared version counter's value before the change (ops that used a view at
             this version or earlier get the view's old history).
+        standins: ``{id(view): tensor}``, a tensor already standing for a view's old history (the
+            in-place op through that view computed from it); else one is made here. Never two: two
+            tensors over one op would make backward run that op twice.
     """
     from .ops import getitem
     from .tensor import Tensor
@@ -129,7 +132,8 @@ def rebuild(root, version) -> None:
         past = getattr(v, "_past", None)
         if past is None:
             past = v._past = []
-        past.append((version, Tensor._make(v._array, v.requires_grad, v._ctx)))  # the history it had
+        old = None if standins is None else standins.get(id(v))
+        past.append((version, old if old is not None else Tensor._make(v._array, v.requires_grad, v._ctx)))
         with enable_grad():
             if index is None:
                 new = _StaleView.apply(Tensor._make(v._array, True, None))

@@ -39,6 +39,9 @@ SCENARIOS = {
     "transpose_view_mul_": "x.T.mul_(a.T)\nout = (x * R).sum()",
     "view_of_view_setitem": "x[1:][0][1] = a[0, 0] * 4\nout = (x * R).sum()",
     "leaf_view_refused": "a.T.add_(1)\nout = (a * R).sum()",
+    # used, then changed through itself: the op that used it and the in-place op both reach its old history
+    "view_used_then_changed_through_itself": ("v = x.t().contiguous().view(2, 3)\nw = v[v > 0].sum() + v\nv.exp_()\n"
+                                              "out = (w * R).sum() + (v * R).sum()"),
     "kept_input_changed_through_view": "y = x.sigmoid()\nz = x * y\nx.T.mul_(2)\nout = (z * R).sum()",
 }
 
