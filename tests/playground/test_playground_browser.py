@@ -224,3 +224,23 @@ def test_the_setup_travels_in_the_url(browser, served):
     shot(pg, "05-url-compare.png")
     ctx.close()
     assert problems == []
+
+
+def test_a_refused_change_shows_the_setup_still_in_effect(page, served):
+    # held-out case: the control kept the refused value (n 5, 5000 units, the CSV choice without a file) while the
+    # server trained the old setup; the layer row even survived later frames
+    page.select_option("#dataset", "csv")
+    wait(page, "!document.getElementById('error').hidden")
+    page.click("h2")
+    wait(page, "document.getElementById('dataset').value === 'spiral'", timeout=5)
+    for control, typed in (("#n", "5"), ("#units-0", "5000"), ("#lr", "0")):
+        page.click(control)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(typed)
+        page.keyboard.press("Enter")
+        wait(page, "!document.getElementById('error').hidden")
+        wait(page, f"document.querySelector('{control}').value !== '{typed}'", timeout=5)
+    cfg = served.session.configs["a"]
+    assert page.input_value("#n") == str(cfg["n"]) and page.input_value("#lr") == str(cfg["lr"])
+    assert page.input_value("#units-0") == str(cfg["layers"][0]["units"]) == "8"
+    assert all(p.startswith("Failed to load resource") for p in page.problems)  # the refusals' 400s only

@@ -36,7 +36,12 @@
     return out;
   }
 
-  const change = (changes, run) => post("config", { config: changes, run: run || state.editRun });
+  /** Send a change; when the server refuses it, the controls show again the setup that is still in effect. */
+  async function change(changes, run) {
+    const out = await post("config", { config: changes, run: run || state.editRun });
+    if (!out && state.frame) Controls.show(state.frame.configs[state.editRun], state.data, true);
+    return out;
+  }
 
   // ------------------------------------------------------------------ frames
   function mergeHistory(key, view) {

@@ -93,8 +93,9 @@ const Controls = (() => {
   }
 
   /** Show setup `cfg` in the controls (the focused one is left alone while the user types). */
-  function show(cfg, data) {
-    const focused = document.activeElement;
+  /** Show ``cfg`` in the controls; ``force`` also rewrites the control being edited (after a refused change). */
+  function show(cfg, data, force = false) {
+    const focused = force ? null : document.activeElement;
     document.querySelectorAll("[data-key]").forEach((input) => {
       if (input === focused) return;
       const v = cfg[input.dataset.key];
@@ -104,7 +105,7 @@ const Controls = (() => {
     if (focused !== $("dataset")) $("dataset").value = cfg.dataset;
     $("speed").value = cfg.speed;
     const key = JSON.stringify(cfg.layers), box = $("layers");
-    if (!box.contains(focused) && box.dataset.key !== key) { layerRows(cfg.layers); box.dataset.key = key; }
+    if (force || (!box.contains(focused) && box.dataset.key !== key)) { layerRows(cfg.layers); box.dataset.key = key; }
     const images = info.options.images.includes(cfg.dataset);
     $("n-label").textContent = images ? "train images" : cfg.dataset === "csv" ? "rows (from the file)" : "points";
     $("n").disabled = cfg.dataset === "csv";
