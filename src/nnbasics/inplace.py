@@ -19,7 +19,7 @@ views get the new history (:mod:`nnbasics.views`), as PyTorch regenerates a view
 
 from __future__ import annotations
 
-from .autograd import is_grad_enabled, no_grad
+from .autograd import edge, is_grad_enabled, no_grad
 from .backend import xp
 from .rng import as_generator
 from .tensor import Tensor
@@ -71,7 +71,9 @@ def _write(t, arr, name) -> None:
 def _standin(t):
     """The tensor as it is now, for the graph: a private copy of its values with its current history."""
     old = Tensor._make(t._array.copy(), t.requires_grad, t._ctx)
-    old._edge = t._edge  # the graph's edge of that history: ops that used t before share it with ops of ``old``
+    # the graph's edge of that history, made now if no op used t yet: ops that used t before and ops of ``old``
+    # (``t += t`` uses both) must share one edge, or backward would run t's op twice
+    old._edge = edge(t) if t._ctx is not None else None
     return old
 
 

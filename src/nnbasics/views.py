@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import weakref
 
-from .autograd import Function, enable_grad, is_grad_enabled
+from .autograd import Function, edge, enable_grad, is_grad_enabled
 from .backend import xp
 
 __all__ = ["is_tracked", "positions", "rebuild", "register"]
@@ -133,7 +133,10 @@ def rebuild(root, version, standins=None) -> None:
         if past is None:
             past = v._past = []
         old = None if standins is None else standins.get(id(v))
-        past.append((version, old if old is not None else Tensor._make(v._array, v.requires_grad, v._ctx)))
+        if old is None:
+            old = Tensor._make(v._array, v.requires_grad, v._ctx)
+            old._edge = edge(v) if v._ctx is not None else None  # one edge per history (see inplace._standin)
+        past.append((version, old))
         with enable_grad():
             if index is None:
                 new = _StaleView.apply(Tensor._make(v._array, True, None))

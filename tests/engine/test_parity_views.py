@@ -39,6 +39,10 @@ SCENARIOS = {
     "transpose_view_mul_": "x.T.mul_(a.T)\nout = (x * R).sum()",
     "view_of_view_setitem": "x[1:][0][1] = a[0, 0] * 4\nout = (x * R).sum()",
     "leaf_view_refused": "a.T.add_(1)\nout = (a * R).sum()",
+    # the tensor is both the changed one and the operand: one graph edge for its old history
+    "plus_equals_itself": "y = x * 2\ny += y\nout = (y * R).sum()",
+    "view_plus_equals_itself": "y = x[:, 1:]\ny += y\nout = (y * R[:, 1:]).sum() + (x * R).sum()",
+    "transposed_view_add_itself": "y = x.T\ny.add_(y)\nout = (y * R.T).sum()",
     # used, then changed through itself: the op that used it and the in-place op both reach its old history
     "view_used_then_changed_through_itself": ("v = x.t().contiguous().view(2, 3)\nw = v[v > 0].sum() + v\nv.exp_()\n"
                                               "out = (w * R).sum() + (v * R).sum()"),
