@@ -29,6 +29,12 @@ def _f(x):
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)
 
 
+def _ordinal(n: int) -> str:
+    """2 -> '2nd', 3 -> '3rd', 4 -> '4th', 11 -> '11th', 22 -> '22nd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _layer_rows(mon, step):
     rows = []
     for s in mon.stats(step):
@@ -85,7 +91,9 @@ def _model_section(report, xray, idx, model, mon):
     if not mon.steps:
         report.text("No training step was recorded for this model (its optimizer never stepped).")
         return {"class": type(model).__name__, "parameters": n_params, "recorded_steps": 0}, []
-    report.text(f"{len(mon.steps)} steps recorded (every {mon.every}. step of {mon.step}); layers in call order.")
+    which = "every step" if mon.every == 1 else f"every {_ordinal(mon.every)} step, to keep the record bounded"
+    report.text(f"{len(mon.steps)} of {mon.step} training steps recorded ({which}); layers in the order the model "
+                "called them.")
     first, last = 0, -1
     report.table(_HEADERS, _layer_rows(mon, first), caption=f"At the first recorded step ({mon.steps[first]}).")
     report.table(_HEADERS, _layer_rows(mon, last), caption=f"At the last recorded step ({mon.steps[last]}).")
