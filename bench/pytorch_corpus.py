@@ -263,45 +263,74 @@ def _summary(runs, key):
     return statistics.fmean(vals), (statistics.stdev(vals) if len(vals) > 1 else None)
 
 
+def agreement(torch_runs, nb_runs):
+    """``(metric, z)``: how far apart the two sides' means are, in standard errors of their difference.
+
+    The metric is the accuracy when both sides printed one, else the loss. ``z = |mean_t - mean_n| /
+    sqrt(sd_t^2 / n_t + sd_n^2 / n_n)`` (Welch's statistic); None with fewer than 2 runs a side or
+    no spread. ``z <= 2`` is "within run-to-run noise" (about a 5% two-sided test).
+    """
+    for key in ("accuracy", "loss"):
+        t = [r[key] for r in torch_runs if r["status"] == "ok" and r.get(key) is not None]
+        n = [r[key] for r in nb_runs if r["status"] == "ok" and r.get(key) is not None]
+        if t and n and len(t) == len([r for r in torch_runs if r["status"] == "ok"]):
+            if len(t) < 2 or len(n) < 2:
+                return key, None
+            se = math.sqrt(statistics.variance(t) / len(t) + statistics.variance(n) / len(n))
+            diff = abs(statistics.fmean(t) - statistics.fmean(n))
+            return key, (0.0 if diff == 0 else math.inf) if se == 0 else diff / se
+    return None, None
+
+
+def _row(entry, sides, counts):
+    cells = [entry["id"]]
+    ok = {}
+    for side in ("torch", "nnbasics"):
+        runs = sides.get(side, [])
+        n_ok = sum(r["status"] == "ok" for r in runs)
+        ok[side] = bool(runs) and n_ok == len(runs)
+        cells.append(("ran" if ok[side] else runs[0]["status"] if runs else "-")
+                     + (f" ({n_ok}/{len(runs)})" if len(runs) > 1 else ""))
+        counts[side] += ok[side]
+    counts["both"] += ok["torch"] and ok["nnbasics"]
+    for key, pct in (("loss", False), ("accuracy", True)):
+        for side in ("torch", "nnbasics"):
+            mean, sd = _summary(sides.get(side, []), key)
+            cells.append(_fmt(mean, pct) + (f" ± {_fmt(sd, pct)}" if sd is not None else ""))
+    key, z = agreement(sides.get("torch", []), sides.get("nnbasics", [])) if ok["torch"] and ok["nnbasics"] \
+        else (None, None)
+    if z is not None:
+        counts["compared"] += 1
+        counts["within"] += z <= 2
+    cells.append("" if z is None else f"{'yes' if z <= 2 else 'no'} ({key[:3]}, z={z:.1f})")
+    for side in ("torch", "nnbasics"):
+        walls = [r["wall_s"] for r in sides.get(side, []) if r.get("wall_s") is not None]
+        cells.append(f"{statistics.median(walls):.1f}" if walls else "")
+    note = entry.get("note", "")
+    nn_runs = sides.get("nnbasics", [])
+    if nn_runs and not ok["nnbasics"]:
+        note = (note + "; " if note else "") + (nn_runs[0].get("error") or "").replace("|", "\\|")
+    cells.append(note)
+    return "| " + " | ".join(cells) + " |"
+
+
 def table(results: list, corpus: dict) -> str:
-    """A Markdown table: one row per script, torch and nnbasics side by side."""
+    """A Markdown table: one row per script, torch and nnbasics side by side (mean ± sd over the runs)."""
     by = {}
     for r in results:
         by.setdefault(r["id"], {}).setdefault(r["side"], []).append(r)
-    lines = [("| script | torch | nnbasics | torch loss | nnbasics loss | torch acc | nnbasics acc | torch s "
-              "| nnbasics s | note |"), "|---|---|---|---|---|---|---|---|---|---|"]
-    counts = {"torch": 0, "nnbasics": 0, "both": 0, "total": 0}
+    lines = [("| script | torch | nnbasics | torch loss | nnbasics loss | torch acc | nnbasics acc | within noise "
+              "| torch s | nnbasics s | note |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
+    counts = {"torch": 0, "nnbasics": 0, "both": 0, "total": 0, "compared": 0, "within": 0}
     for entry in corpus["script"]:
         sides = by.get(entry["id"])
-        if not sides:
-            continue
-        counts["total"] += 1
-        cells = [entry["id"]]
-        ok = {}
-        for side in ("torch", "nnbasics"):
-            runs = sides.get(side, [])
-            n_ok = sum(r["status"] == "ok" for r in runs)
-            ok[side] = bool(runs) and n_ok == len(runs)
-            cells.append(("ran" if ok[side] else runs[0]["status"] if runs else "-")
-                         + (f" ({n_ok}/{len(runs)})" if len(runs) > 1 else ""))
-            counts[side] += ok[side]
-        counts["both"] += ok["torch"] and ok["nnbasics"]
-        for key, pct in (("loss", False), ("accuracy", True)):
-            for side in ("torch", "nnbasics"):
-                mean, sd = _summary(sides.get(side, []), key)
-                cells.append(_fmt(mean, pct) + (f" ± {_fmt(sd, pct)}" if sd is not None else ""))
-        for side in ("torch", "nnbasics"):
-            walls = [r["wall_s"] for r in sides.get(side, []) if r.get("wall_s") is not None]
-            cells.append(f"{statistics.median(walls):.1f}" if walls else "")
-        note = entry.get("note", "")
-        nn_runs = sides.get("nnbasics", [])
-        if nn_runs and not ok["nnbasics"]:
-            note = (note + "; " if note else "") + (nn_runs[0].get("error") or "").replace("|", "\\|")
-        cells.append(note)
-        lines.append("| " + " | ".join(cells) + " |")
+        if sides:
+            counts["total"] += 1
+            lines.append(_row(entry, sides, counts))
     lines.append("")
     lines.append(f"Ran to the end: torch {counts['torch']} of {counts['total']}, nnbasics {counts['nnbasics']} of "
-                 f"{counts['total']}; both {counts['both']}.")
+                 f"{counts['total']}; both {counts['both']}. Compared over repeated runs: {counts['compared']}; "
+                 f"within run-to-run noise (z <= 2): {counts['within']}.")
     return "\n".join(lines) + "\n"
 
 

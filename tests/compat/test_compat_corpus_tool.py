@@ -60,3 +60,16 @@ def test_table_counts_both_sides(corpus_tool):
     assert "Ran to the end: torch 2 of 2, nnbasics 1 of 2; both 1." in md
     assert "| a | ran | ran | 0.5 | 0.52 | 80.0% | 79.0% |" in md
     assert "torch.fft is not supported" in md
+
+
+def test_agreement_is_welchs_statistic(corpus_tool):
+    def runs(values, key="accuracy"):
+        return [{"status": "ok", key: v, "loss": 1.0} for v in values]
+
+    key, z = corpus_tool.agreement(runs([0.80, 0.82, 0.81]), runs([0.81, 0.83, 0.79]))
+    assert key == "accuracy" and z == pytest.approx(0.0, abs=1e-9)
+    key, z = corpus_tool.agreement(runs([0.80, 0.81, 0.80]), runs([0.60, 0.61, 0.60]))
+    assert z > 20
+    key, z = corpus_tool.agreement(runs([0.8], "x"), runs([0.8, 0.7], "x"))
+    assert key == "loss" and z is None  # no accuracy printed; the loss has no spread on the torch side
+    assert corpus_tool.agreement(runs([0.8]), runs([0.7]))[1] is None  # one run a side: no judgment
