@@ -194,3 +194,11 @@ def test_the_autograd_graph_can_be_walked_and_hooks_on_nodes_are_unsupported(scr
     status, out, err = run(path)
     assert out.split() == ["Sum", "Sin", "<AccumulateGrad>"]
     assert status == 2 and "torch.autograd.graph.Node.register_prehook is not supported" in err
+
+
+def test_from_import_of_a_missing_name(script, run):
+    status, _, err = run(script("from torch import fft\n"))
+    assert status == 2 and "torch.fft is not supported" in err and "numpy.fft" in err
+    status, _, err = run(script("from torch.nn.functional import relu, not_a_function\n"))
+    assert status == 1 and "cannot import name 'not_a_function' from 'torch.nn.functional'" in err
+    assert "nnbasics" not in err

@@ -31,7 +31,7 @@ import types
 from pathlib import Path
 
 from . import finder as _finder
-from .unsupported import NO_GPU, UnsupportedTorchAPI, best_hint, is_torch_name
+from .unsupported import NO_GPU, UnsupportedTorchAPI, best_hint, is_torch_name, public_name
 
 __all__ = ["ScriptError", "diagnose", "run_script", "script_source"]
 
@@ -107,6 +107,7 @@ def _where(tb) -> str:
 
 
 # ----------------------------------------------------------- diagnosis
+_FROM_IMPORT = re.compile(r"^cannot import name '(?P<name>\w+)' from '(?P<module>nnbasics\.compat\.[\w.]+)'")
 _KWARG = re.compile(r"^(?P<func>[\w.<>]+)\(\) got an unexpected keyword argument '(?P<arg>\w+)'")
 
 
@@ -146,6 +147,10 @@ def diagnose(exc: BaseException) -> UnsupportedTorchAPI | None:
         return _diagnose_attribute(exc.obj, exc.name)
     if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] in _ECOSYSTEM:
         return UnsupportedTorchAPI(exc.name, kind="module")
+    if isinstance(exc, ImportError):
+        m = _FROM_IMPORT.match(str(exc))  # `from torch import fft`: Python's message names our module
+        if m and is_torch_name(public_name(m.group("module")), m.group("name")):
+            return UnsupportedTorchAPI(f"{public_name(m.group('module'))}.{m.group('name')}", kind="module")
     if isinstance(exc, TypeError):
         m = _KWARG.match(str(exc))
         if m:
@@ -188,7 +193,23 @@ def _print_unsupported(err: UnsupportedTorchAPI, tb, stream) -> None:
     stream.write(f"Instead: {err.hint}.\n")
 
 
+def _public_message(exc):
+    """``exc`` with nnbasics' module names turned into torch's (``from torch import zeross`` names ``torch``)."""
+    text = str(exc)
+    if "nnbasics.compat." not in text:
+        return exc
+    clean = re.sub(r" \(/[^)]*\)$", "", re.sub(r"nnbasics\.compat\.", "", text))
+    try:
+        new = type(exc)(clean)
+    except Exception:  # noqa: BLE001 - an exception type with another constructor keeps its message
+        return exc
+    new.__traceback__, new.__cause__, new.__context__ = exc.__traceback__, exc.__cause__, exc.__context__
+    new.__suppress_context__ = exc.__suppress_context__
+    return new
+
+
 def _print_traceback(exc, stream) -> None:
+    exc = _public_message(exc)
     te = traceback.TracebackException.from_exception(exc)
     _filter_stack(te)
     text = "".join(te.format())
