@@ -94,3 +94,15 @@ def test_cli_xray_writes_where_asked(cli, script, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "xr" / "report.html").is_file()
     assert json.loads((tmp_path / "xr" / "metrics.json").read_text())["metrics"]["training_steps"] == 3
+
+
+def test_cli_refuses_a_report_folder_it_could_not_write_before_running(cli, script, tmp_path):
+    script("open('ran.txt', 'w').write('yes')\n")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    (tmp_path / "afile").write_text("x")
+    for target in ("busy", "afile", "afile/sub"):
+        proc = cli("run", "--xray", "--xray-output", target, "main.py")
+        assert proc.returncode == 2 and "--xray-output" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "ran.txt").exists()  # the script never ran
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"

@@ -39,10 +39,29 @@ def run(args) -> int:
         from ..compat.xray import XRay
 
         xray = XRay(args.script, output=args.xray_output, every=args.xray_every)
+        _check_report_folder(xray.output)
     try:
         return run_script(args.script, args.args, xray=xray)
     except ScriptError as e:
         raise UsageError(str(e)) from None
+
+
+def _check_report_folder(folder) -> None:
+    """Refuse, before the script runs, a report folder the report could not be written to."""
+    from pathlib import Path
+
+    from ..lab.report import check_output_folder
+
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--xray-output {folder} exists and is not a folder; choose another.")
+    if folder.is_dir():
+        why = check_output_folder(folder)
+        if why:
+            raise UsageError(f"--xray-output: {why}")
+    parent = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--xray-output {folder}: {parent} is a file, not a folder; choose another path.")
 
 
 COMMAND = Command(
