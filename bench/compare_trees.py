@@ -5,7 +5,9 @@ For each benchmark and thread count this starts one persistent nnbasics worker p
 ``PYTHONPATH=<tree>/src``), then times them in alternating rounds with the harness of
 ``_common.py`` (the order rotates every round, so a burst of load hits both alike). It reports
 the median ms per step of each tree, the ratio after/before (the median over rounds of the
-per-round ratio) and the machine's load (``/proc/loadavg``, sampled every round).
+per-round ratio) of wall time and of the worker's CPU time (on a loaded machine a
+descheduled worker loses wall time, not CPU time), and the machine's load (``/proc/loadavg``,
+sampled every round).
 ``--reference`` adds a third worker: the after tree in reference mode (``NNBASICS_REFERENCE=1``),
 to show how much slower the readable reference ops are than the kernels.
 
@@ -58,24 +60,25 @@ def parse_args(argv=None):
 
 
 def _job(bench, threads, args):
-    """(script, worker spec, op, op args, ms per step from a reply) of one benchmark."""
+    """(script, worker spec, op, op args, (wall ms, CPU ms) per step from a reply) of one benchmark."""
     if bench == "mlp":
         import mlp_step as mod
 
         steps = 10 if args.quick else 40
         spec = mod.config(mod.parse_args(["--warmup", "5"]), "nnbasics", threads)
-        return mod.__file__, spec, "time", {"steps": steps}, lambda r: r["ms"]
+        return mod.__file__, spec, "time", {"steps": steps}, lambda r: (r["ms"], r["cpu_ms"])
     if bench == "lstm":
         import lstm_step as mod
 
         steps = 1 if args.quick else 3
         spec = mod.config(mod.parse_args(["--warmup", "2"]), "nnbasics", "time-major", threads)
-        return mod.__file__, spec, "time", {"steps": steps}, lambda r: r["ms"]
+        return mod.__file__, spec, "time", {"steps": steps}, lambda r: (r["ms"], r["cpu_ms"])
     import cnn_epoch as mod
 
     images = 1280 if args.quick else args.images
     spec = mod.config(mod.parse_args(["--images", str(images), "--test-images", "1000"]), "nnbasics", threads)
-    return mod.__file__, spec, "epoch", {}, lambda r: r["ms"] / -(-images // BATCH)
+    steps = -(-images // BATCH)
+    return mod.__file__, spec, "epoch", {}, lambda r: (r["ms"] / steps, r["cpu_ms"] / steps)
 
 
 @contextlib.contextmanager
@@ -115,30 +118,32 @@ def compare(bench, threads, args):
     finally:
         C.close_all(workers)
     log.mark("end")
-    ms = {name: [per_step(r) for r in rs] for name, rs in replies.items()}
+    ms = {name: [per_step(r)[0] for r in rs] for name, rs in replies.items()}
+    cpu = {name: [per_step(r)[1] for r in rs] for name, rs in replies.items()}
     loads = [s["loadavg"][0] for s in log.samples]
-    row = {"bench": bench, "threads": threads, "rounds": ms, "load": loads,
+    row = {"bench": bench, "threads": threads, "rounds": ms, "cpu_rounds": cpu, "load": loads,
            "before_ms": statistics.median(ms["before"]), "after_ms": statistics.median(ms["after"]),
-           "ratio": C.median_ratio(ms["after"], ms["before"])}
+           "ratio": C.median_ratio(ms["after"], ms["before"]), "cpu_ratio": C.median_ratio(cpu["after"], cpu["before"])}
     if args.reference:
         row["reference_ms"] = statistics.median(ms["reference"])
         row["reference_slowdown"] = C.median_ratio(ms["reference"], ms["after"])
+        row["reference_cpu_slowdown"] = C.median_ratio(cpu["reference"], cpu["after"])
     return row
 
 
 def print_table(rows, args):
     ref = args.reference
-    print(f"\nnnbasics ms per step, medians of {args.rounds} alternating rounds; after/before and reference/after "
-          f"are medians of per-round ratios; before = {args.before}, after = {args.after}\n")
-    print("| benchmark | threads | before | after | after/before | load (1-min avg: min-median-max) |"
-          + (" reference mode | reference/after |" if ref else ""))
-    print("|---|---:|---:|---:|---:|---|" + ("---:|---:|" if ref else ""))
+    print(f"\nnnbasics ms per step, medians of {args.rounds} alternating rounds; ratios are medians of per-round "
+          f"ratios, of wall time and (CPU) of the worker's CPU time; before = {args.before}, after = {args.after}\n")
+    print("| benchmark | threads | before | after | after/before | (CPU) | load (1-min avg: min-median-max) |"
+          + (" reference mode | reference/after | (CPU) |" if ref else ""))
+    print("|---|---:|---:|---:|---:|---:|---|" + ("---:|---:|---:|" if ref else ""))
     for r in rows:
         load = r["load"] or [float("nan")]
         line = (f"| {r['bench']} | {r['threads']} | {r['before_ms']:.2f} | {r['after_ms']:.2f} | {r['ratio']:.3f} | "
-                f"{min(load):.2f}-{statistics.median(load):.2f}-{max(load):.2f} |")
+                f"{r['cpu_ratio']:.3f} | {min(load):.2f}-{statistics.median(load):.2f}-{max(load):.2f} |")
         if ref:
-            line += f" {r['reference_ms']:.2f} | {r['reference_slowdown']:.2f}x |"
+            line += f" {r['reference_ms']:.2f} | {r['reference_slowdown']:.2f}x | {r['reference_cpu_slowdown']:.2f}x |"
         print(line)
 
 
