@@ -226,7 +226,7 @@ class Function:
                 impl = kernel
                 break
         fn = impl()
-        record = _mode.enabled and True in needs
+        record = _mode.enabled and any(needs)
         if record:
             fn.needs_grad = needs
             fn.versions = tuple([t._vc[0] for t in inputs])  # checked by backward (nnbasics.versions)
