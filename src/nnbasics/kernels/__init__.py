@@ -11,7 +11,8 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
 * :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;
 * :mod:`~nnbasics.kernels.conv`: blocked im2col + GEMM, channels-last, threaded;
-* :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament;
+* :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament, its
+  backward fused with a preceding ReLU's (:mod:`~nnbasics.kernels.fusion`: which kernel made an array);
 * :mod:`~nnbasics.kernels.norm`: batch and layer norm in fewer passes;
 * :mod:`~nnbasics.kernels.recurrent`: one input GEMM per sequence, fused gate passes;
 * :mod:`~nnbasics.kernels.movement`, :mod:`~nnbasics.kernels.embedding`,

@@ -14,7 +14,7 @@ from ..backend import is_float_dtype, xp
 from ..dispatch import register
 from ..ops import elementwise as ref
 from ..ops.util import sum_to
-from . import workspace
+from . import fusion, workspace
 from .parallel import parallel_for
 
 # NumPy 2's clip against (0, inf) runs vectorized, its maximum against a scalar 0 does not
@@ -35,12 +35,17 @@ def _rows(a, fn):
 @register(ref.ReLU, when=lambda a: a.dtype.kind == "f")
 class ReLU(ref.ReLU):
     """:class:`nnbasics.ops.elementwise.ReLU` for float arrays: workspace buffers in the input's
-    layout, split across threads; no mask kept for inference."""
+    layout, split across threads; no mask kept for inference. A gradient that a following 2x2
+    max-pool kernel already masked (:mod:`nnbasics.kernels.pool`) is passed on as it is."""
+
+    #: A 2x2 max-pool kernel taking this output may mask its gradient for us (kernels/pool.py).
+    fuses_into_max_pool = True
+    premasked = None
 
     def forward(self, a):
         recording = self.needs_grad is not None
         mask = workspace.empty_like(a, xp.bool_) if recording else None
-        out = workspace.empty_like(a)
+        out = workspace.empty_like(a)[...]  # a view of its own: the object kernels/fusion.py notes
         zero, inf = a.dtype.type(0), a.dtype.type(xp.inf)
 
         def part(i):  # rows i (big arrays are split across threads)
@@ -53,9 +58,14 @@ class ReLU(ref.ReLU):
 
         _rows(a, part)
         self.mask = mask
+        if recording:
+            fusion.note(out, self)
         return out
 
     def backward(self, g):
+        if g is self.premasked:  # the max-pool after us masked it already (and only it reaches us)
+            self.premasked = None
+            return (g,)
         mask = self.mask
         out = workspace.empty_like(mask, xp.result_type(g.dtype, xp.bool_))
         _rows(out, lambda i: xp.multiply(g[i], mask[i], out=out[i]))

@@ -10,18 +10,27 @@ stay channels-last. The common 2x2 / stride-2 max-pool is a three-match tourname
 three boolean outcomes are all that backward needs (no equality search, no zero-filled
 gradient); its arrays come from :mod:`nnbasics.kernels.workspace`, big batches are split
 across threads (:mod:`nnbasics.kernels.parallel`), and a gradient arriving in another memory
-layout than the input's (NCHW from a flatten + linear) is relaid out once first.
+layout than the input's (NCHW from a flatten + linear) is relaid out once first. Backward keeps
+the input's layout, not the input (a ReLU's output can be freed after the pooling).
+
+**ReLU -> 2x2 max-pool** (a CNN's every block): when the input is the output of the ReLU kernel
+(:mod:`nnbasics.kernels.fusion`), the backward masks the small pooled gradient with ``y > 0``
+(the ReLU's derivative at each window's maximum: ``relu(a) = y > 0`` exactly where ``a > 0``)
+before scattering it, and the ReLU passes the result on without multiplying a full-size
+gradient by its mask again (a second full-size gradient array less at the peak of the step).
 
 The references (:mod:`nnbasics.ops.pool`) take the same maxima and sums over im2col windows.
 """
 
 from __future__ import annotations
 
+import weakref
+
 from ..backend import xp
 from ..dispatch import register
 from ..ops import pool as ref
 from ..ops.pool import avg_divisor, pool_output_size
-from . import workspace
+from . import fusion, workspace
 from .parallel import parallel_for
 
 
@@ -45,10 +54,19 @@ def _offsets(kh, kw, sh, sw, dh, dw, oh, ow):
     return [(slice(i * dh, i * dh + he, sh), slice(j * dw, j * dw + we, sw)) for i in range(kh) for j in range(kw)]
 
 
+def _channels_last(a) -> bool:
+    """True for a (N, C, H, W) array whose channels are adjacent in memory (a convolution's output)."""
+    return a.ndim == 4 and a.strides[1] < a.strides[3] and a.strides[1] == a.itemsize
+
+
 def _empty_as(shape, like, dtype=None):
-    """A workspace array of ``shape`` laid out in memory as ``like`` (channels-last stays so)."""
-    dtype = like.dtype if dtype is None else dtype
-    if like.ndim == 4 and like.strides[1] < like.strides[3] and like.strides[1] == like.itemsize:
+    """A workspace array of ``shape`` laid out in memory as ``like`` (channels-last stays so);
+    ``like`` is an array, or a bool saying whether it was channels-last (what backward keeps:
+    not the input itself, which may then be freed)."""
+    if not isinstance(like, bool):
+        dtype = like.dtype if dtype is None else dtype
+        like = _channels_last(like)
+    if like:
         n, c, h, w = shape
         return workspace.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
     return workspace.empty(shape, dtype)
@@ -90,7 +108,9 @@ def _max2x2_forward(x, oh, ow):
 
 
 def _max2x2_backward(g, masks, shape, like):
-    """dx of :func:`_max2x2_forward`: g routed down the tournament, one product per element."""
+    """dx of :func:`_max2x2_forward`: g routed down the tournament, one product per element.
+
+    ``like``: whether the input was channels-last (the gradient is laid out as it was)."""
     right_a, right_b, top = masks
     h, w = shape[2:]
     oh, ow = g.shape[2:]
@@ -99,10 +119,10 @@ def _max2x2_backward(g, masks, shape, like):
         # e.g. an NCHW gradient from a flatten + linear meeting channels-last masks: one
         # relayout copy (per chunk, so split across threads too), then every pass below is
         # over matching memory (4.5 -> 1.1 ms for the lab CNN's second pooling layer)
-        g = _empty_as(g.shape, like)
-    gx = _empty_as(shape, like)
+        g = _empty_as(g.shape, like, g.dtype)
+    gx = _empty_as(shape, like, g.dtype)
     he, we = 2 * oh, 2 * ow
-    half = _empty_as(g.shape, like)
+    half = _empty_as(g.shape, like, g.dtype)
     inv = _empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
 
     def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
@@ -141,7 +161,10 @@ class MaxPool2d(ref.MaxPool2d):
         if (kernel_size, stride, padding, dilation) == ((2, 2), (2, 2), (0, 0), (1, 1)) and 2 * oh <= h and 2 * ow <= w:
             out, masks = _max2x2_forward(x, oh, ow)
             if needs:
-                self.saved2x2 = (masks, x.shape, x)
+                self.saved2x2 = (masks, x.shape, _channels_last(x))
+                relu = fusion.producer(x)
+                if getattr(relu, "fuses_into_max_pool", False) and relu.needs_grad is not None:
+                    self.after_relu = (weakref.ref(relu), _positive(out))
             return out
         xb = _padded(x, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, -xp.inf)
         offs = _offsets(kh, kw, sh, sw, dh, dw, oh, ow)
@@ -159,7 +182,12 @@ class MaxPool2d(ref.MaxPool2d):
 
     def backward(self, g):
         if getattr(self, "saved2x2", None) is not None:
-            return (_max2x2_backward(g, *self.saved2x2),)
+            relu = self._fused_relu()
+            if relu is None:
+                return (_max2x2_backward(g, *self.saved2x2),)
+            gx = _max2x2_backward(_mul_mask(g, self.after_relu[1]), *self.saved2x2)
+            relu.premasked = gx  # the ReLU passes this exact array on (a sum with other paths it masks)
+            return (gx,)
         xb, out, offs, shape, ph, pw, disjoint = self.saved
         gb = xp.zeros_like(xb)
         taken = None
@@ -180,6 +208,34 @@ class MaxPool2d(ref.MaxPool2d):
         if gb.shape[2:] != (h, w) or ph or pw:
             gb = gb[:, :, ph:ph + h, pw:pw + w]
         return (gb,)
+
+
+    def _fused_relu(self):
+        """The ReLU kernel whose output this pool took, when its gradient may be masked here: the
+        input is that ReLU's output unchanged (its history and version as the ReLU left them) and
+        nobody looks at its gradient (no hook, no retain_grad). Else None."""
+        fused = getattr(self, "after_relu", None)
+        if fused is None:
+            return None
+        relu, inp = fused[0](), self.inputs[0]
+        if relu is None or relu.released or inp._ctx is not relu or self.versions[0] != 0 or inp._hooks \
+                or inp._retains_grad:
+            return None
+        return relu
+
+
+def _positive(y):
+    """y > 0 as a bool array in y's layout (the ReLU's derivative at each window's maximum)."""
+    pos = _empty_as(y.shape, y, xp.bool_)
+    parallel_for(y.shape[0], lambda lo, hi: xp.greater(y[lo:hi], 0, out=pos[lo:hi]), elements=y.size)
+    return pos
+
+
+def _mul_mask(g, mask):
+    """g * mask (0 where the ReLU before the pool was 0), in the mask's layout, split across threads."""
+    out = _empty_as(g.shape, _channels_last(mask), g.dtype)
+    parallel_for(g.shape[0], lambda lo, hi: xp.multiply(g[lo:hi], mask[lo:hi], out=out[lo:hi]), elements=g.size)
+    return out
 
 
 @register(ref.AvgPool2d)
