@@ -156,8 +156,8 @@ def test_conv2d_contract():
                  ])
     big = nb.randn(2, 3, 7, 7, rng=0)
     check_module(lambda rng: nn.Conv2d(3, 2, 5, rng=rng), big, expected_shape=(2, 2, 3, 3),
-                 bad_inputs=[(nb.randn(2, 3, 4, 7, rng=1), r"Conv2d expected input \(N, 3, H, W\) with H, W >= 5, 5"
-                                                          r".*\(2, 3, 4, 7\)")])
+                 bad_inputs=[(nb.randn(2, 3, 4, 7, rng=1), (r"Conv2d expected input \(N, 3, H, W\) with H, W >= 5, 5"
+                                                          r".*\(2, 3, 4, 7\)"))])
 
 
 def test_conv1d_contract():

@@ -139,7 +139,8 @@ def test_composite_gradients_match_finite_differences(shapes, seed):
     out = _composite(a, b, w)
     np.testing.assert_allclose(out.item(), _composite(a_np, b_np, w), rtol=1e-12)
     out.backward()
-    f = lambda x, y: float(_composite(x, y, w))
+    def f(x, y):
+        return float(_composite(x, y, w))
     np.testing.assert_allclose(a.grad._array, central_diff(f, [a_np, b_np], 0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(b.grad._array, central_diff(f, [a_np, b_np], 1), rtol=1e-5, atol=1e-6)
 

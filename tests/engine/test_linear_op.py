@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from parity import assert_parity
 
 import nnbasics as nb
 import nnbasics.functional as F
-from parity import assert_parity
 
 IN, OUT = 5, 3
 X_SHAPES = [(IN,), (7, IN), (2, 7, IN), (2, 1, 4, IN)]

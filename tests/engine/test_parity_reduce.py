@@ -46,7 +46,7 @@ def test_numpy_spelling_axis_keepdims(torch, rng):
 def test_zero_dim_input(torch):
     x = np.array(1.7)
     for name in ("sum", "mean", "amax", "amin"):
-        assert_parity(lambda x: getattr(x, name)(), lambda x: getattr(x, name)(), x, torch=torch)
+        assert_parity(lambda x, name=name: getattr(x, name)(), lambda x, name=name: getattr(x, name)(), x, torch=torch)
     assert_parity(lambda x: x.sum(0), lambda x: x.sum(0), x, torch=torch)
     assert_parity(lambda x: x.softmax(0), lambda x: x.softmax(0), x, torch=torch)
 

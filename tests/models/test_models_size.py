@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nnbasics.models import available_models, build_model
 from nnbasics.models.size import MAX_PARAMETERS, spec_size
-from nnbasics.models.spec import SpecError, layer_params, layer_table, build_from_spec, layer_types
+from nnbasics.models.spec import SpecError, build_from_spec, layer_params, layer_table, layer_types
 
 _SETTINGS = settings(max_examples=15, derandomize=True, deadline=None, database=None,
                      suppress_health_check=list(HealthCheck))

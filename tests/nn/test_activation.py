@@ -12,7 +12,7 @@ from parity import assert_parity
 
 import nnbasics as nb
 import nnbasics.functional as F
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.ops import activation as A
 
 ATOL, RTOL = 1e-5, 1e-4

@@ -1,5 +1,6 @@
 """nn.Sequential, nn.ModuleList, nn.ModuleDict."""
 
+import itertools
 from collections import OrderedDict
 
 import numpy as np
@@ -7,11 +8,11 @@ import pytest
 from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 
 
 def _layers(*sizes, rng=0):
-    return [nn.Linear(a, b, rng=rng + i) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    return [nn.Linear(a, b, rng=rng + i) for i, (a, b) in enumerate(itertools.pairwise(sizes))]
 
 
 # ----------------------------------------------------------------- Sequential

@@ -5,7 +5,7 @@ import pytest
 from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 
 
 @pytest.mark.parametrize("start, end, expected", [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.nn import init
 
 SHAPE = (1000, 800)  # fan_in 800, fan_out 1000: 800k samples, variance known to ~0.2%

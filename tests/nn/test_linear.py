@@ -8,7 +8,7 @@ from contract import check_module
 from parity import assert_parity
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 
 ATOL, RTOL = 1e-5, 1e-4
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
-from contract import check_module
+from nnbasics import nn
 
 N, C = 5, 7
 LOGITS = nb.randn(N, C, rng=0)

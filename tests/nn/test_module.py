@@ -7,7 +7,7 @@ import pytest
 from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 from nnbasics.nn.module import IncompatibleKeys, StateDictError
 
 
@@ -83,7 +83,7 @@ def test_children_and_modules():
     net = Net()
     assert [type(c).__name__ for c in net.children()] == ["Affine", "Sequential"]
     assert [n for n, _ in net.named_modules()] == ["", "enc", "head", "head.0", "head.1"]
-    assert list(net.modules())[0] is net
+    assert next(iter(net.modules())) is net
     assert net.get_submodule("head.1") is net.head[1]
     with pytest.raises(AttributeError, match="'nope'"):
         net.get_submodule("head.nope")

@@ -5,7 +5,7 @@ import pytest
 from contract import check_module
 
 import nnbasics as nb
-import nnbasics.nn as nn
+from nnbasics import nn
 
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 

@@ -84,7 +84,7 @@ def test_readme_example_runs():
     import re
 
     readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
-    code = re.search(r"## Ten lines\n\n```python\n(.*?)```", readme, re.S).group(1)
+    code = re.search(r"## Ten lines\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     ns = {}
     exec(compile(code, "README.md", "exec"), ns)  # noqa: S102 - our own README
     assert ns["loss"].item() < 0.01

@@ -68,13 +68,13 @@ PLATEAU_METRICS = [1.0, 0.9, 0.9, 0.95, 0.9, 0.89999, 0.85, 0.86, 0.87, 0.85, 0.
                    0.71, 0.7, 0.69, 0.7, 0.7, 0.7, 0.7, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
 
 PLATEAU = {
-    "min-rel": dict(factor=0.5, patience=2),
-    "min-rel-threshold": dict(factor=0.5, patience=1, threshold=0.05),
-    "min-abs-cooldown": dict(factor=0.3, patience=1, threshold=0.01, threshold_mode="abs", cooldown=3),
-    "min-lr-per-group": dict(factor=0.5, patience=0, min_lr=[0.02, 0.001]),
-    "max-rel": dict(mode="max", factor=0.5, patience=2),
-    "max-abs": dict(mode="max", factor=0.7, patience=1, threshold=0.02, threshold_mode="abs", min_lr=0.01),
-    "eps": dict(factor=0.5, patience=0, eps=0.02),
+    "min-rel": {"factor": 0.5, "patience": 2},
+    "min-rel-threshold": {"factor": 0.5, "patience": 1, "threshold": 0.05},
+    "min-abs-cooldown": {"factor": 0.3, "patience": 1, "threshold": 0.01, "threshold_mode": "abs", "cooldown": 3},
+    "min-lr-per-group": {"factor": 0.5, "patience": 0, "min_lr": [0.02, 0.001]},
+    "max-rel": {"mode": "max", "factor": 0.5, "patience": 2},
+    "max-abs": {"mode": "max", "factor": 0.7, "patience": 1, "threshold": 0.02, "threshold_mode": "abs", "min_lr": 0.01},
+    "eps": {"factor": 0.5, "patience": 0, "eps": 0.02},
 }
 
 

@@ -8,11 +8,11 @@ from nnbasics import optim
 from nnbasics.nn import Parameter
 
 STATEFUL = [
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
-    ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
-    ("AdamW", dict(lr=0.05, amsgrad=True)),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.05, "amsgrad": True}),
 ]
 
 

@@ -17,42 +17,42 @@ STEPS = 10
 
 # (optimizer, kwargs, the same kwargs without the option under test: the option must change torch's trajectory)
 CONFIGS = [
-    ("SGD", dict(lr=0.1), None),
-    ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.1)),
-    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.5), dict(lr=0.1, momentum=0.9)),
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True), dict(lr=0.1, momentum=0.9)),
-    ("SGD", dict(lr=0.1, weight_decay=0.3), dict(lr=0.1)),
-    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.3, maximize=True), dict(lr=0.1, momentum=0.9, weight_decay=0.3)),
-    ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, weight_decay=0.3), dict(lr=0.1, momentum=0.8, nesterov=True)),
-    ("SGD", dict(lr=0.1, maximize=True), dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1), None),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.2), dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5), dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, weight_decay=0.3), dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, eps=0.1), dict(lr=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.2, weight_decay=0.1, maximize=True),
-     dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.2, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01), None),
-    ("RMSprop", dict(lr=0.01, momentum=0.9), dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, centered=True), dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, alpha=0.9), dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, weight_decay=0.3), dict(lr=0.01)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
-     dict(lr=0.01, momentum=0.9, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, maximize=True), dict(lr=0.01, momentum=0.5, centered=True)),
-    ("Adam", dict(lr=0.05), None),
-    ("Adam", dict(lr=0.05, betas=(0.8, 0.9)), dict(lr=0.05)),
-    ("Adam", dict(lr=0.05, weight_decay=0.3), dict(lr=0.05)),
-    ("Adam", dict(lr=0.05, eps=0.1), dict(lr=0.05)),
-    ("Adam", dict(lr=0.1, betas=(0.9, 0.8), amsgrad=True), dict(lr=0.1, betas=(0.9, 0.8))),
-    ("Adam", dict(lr=0.1, betas=(0.9, 0.8), amsgrad=True, weight_decay=0.3),
-     dict(lr=0.1, betas=(0.9, 0.8), weight_decay=0.3)),
-    ("Adam", dict(lr=0.05, maximize=True), dict(lr=0.05)),
-    ("AdamW", dict(lr=0.05), dict(lr=0.05, weight_decay=0.0)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.5), dict(lr=0.05, weight_decay=0.0)),
-    ("AdamW", dict(lr=0.1, betas=(0.9, 0.8), amsgrad=True, weight_decay=0.3),
-     dict(lr=0.1, betas=(0.9, 0.8), weight_decay=0.3)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.3, maximize=True), dict(lr=0.05, weight_decay=0.3)),
+    ("SGD", {"lr": 0.1}, None),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}, {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5}, {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.3}, {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.3, "maximize": True}, {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.3}),
+    ("SGD", {"lr": 0.1, "momentum": 0.8, "nesterov": True, "weight_decay": 0.3}, {"lr": 0.1, "momentum": 0.8, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "maximize": True}, {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1}, None),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.2}, {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5}, {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.3}, {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "eps": 0.1}, {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.2, "weight_decay": 0.1, "maximize": True},
+     {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.2, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01}, None),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}, {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "centered": True}, {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9}, {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "weight_decay": 0.3}, {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True, "weight_decay": 0.1},
+     {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "maximize": True}, {"lr": 0.01, "momentum": 0.5, "centered": True}),
+    ("Adam", {"lr": 0.05}, None),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.9)}, {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.3}, {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "eps": 0.1}, {"lr": 0.05}),
+    ("Adam", {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True}, {"lr": 0.1, "betas": (0.9, 0.8)}),
+    ("Adam", {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True, "weight_decay": 0.3},
+     {"lr": 0.1, "betas": (0.9, 0.8), "weight_decay": 0.3}),
+    ("Adam", {"lr": 0.05, "maximize": True}, {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05}, {"lr": 0.05, "weight_decay": 0.0}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.5}, {"lr": 0.05, "weight_decay": 0.0}),
+    ("AdamW", {"lr": 0.1, "betas": (0.9, 0.8), "amsgrad": True, "weight_decay": 0.3},
+     {"lr": 0.1, "betas": (0.9, 0.8), "weight_decay": 0.3}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.3, "maximize": True}, {"lr": 0.05, "weight_decay": 0.3}),
 ]
 
 
@@ -137,11 +137,11 @@ def test_trajectory_matches_torch_float64(torch, cfg):
 
 
 FLOAT32_CONFIGS = [
-    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
-    ("Adam", dict(lr=0.05, amsgrad=True, weight_decay=0.1)),
-    ("AdamW", dict(lr=0.05, weight_decay=0.3)),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.3}),
 ]
 
 
@@ -165,9 +165,9 @@ def _adam_groups(W, b):
 
 
 @pytest.mark.parametrize("name,kwargs,groups", [
-    ("SGD", dict(lr=0.3, momentum=0.9), _groups),
-    ("RMSprop", dict(lr=0.01, momentum=0.9), _groups),
-    ("Adam", dict(lr=0.05), _adam_groups),
+    ("SGD", {"lr": 0.3, "momentum": 0.9}, _groups),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}, _groups),
+    ("Adam", {"lr": 0.05}, _adam_groups),
 ])
 def test_param_groups_match_torch(torch, name, kwargs, groups):
     ours, opt = run_nb(name, kwargs, groups=groups)
@@ -184,11 +184,11 @@ def test_param_groups_match_torch(torch, name, kwargs, groups):
 
 
 STATE_CONFIGS = [
-    ("SGD", dict(lr=0.1, momentum=0.9, weight_decay=0.1)),
-    ("Adagrad", dict(lr=0.1, lr_decay=0.1, initial_accumulator_value=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
-    ("Adam", dict(lr=0.05, amsgrad=True)),
-    ("AdamW", dict(lr=0.05, amsgrad=True)),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "initial_accumulator_value": 0.1}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9, "centered": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05, "amsgrad": True}),
 ]
 
 

@@ -25,7 +25,8 @@ def test_exponential_lr_values():
 
 
 def test_cosine_annealing_endpoints_midpoint_and_period():
-    f = lambda t: schedules.cosine_annealing_lr(t, 1.0, T_max=8, eta_min=0.2)
+    def f(t):
+        return schedules.cosine_annealing_lr(t, 1.0, T_max=8, eta_min=0.2)
     assert f(0) == 1.0 and f(8) == pytest.approx(0.2) and f(4) == pytest.approx(0.6)
     assert f(2) == pytest.approx(0.2 + 0.8 * (1 + math.cos(math.pi / 4)) / 2)
     assert f(12) == pytest.approx(f(4)) and f(16) == pytest.approx(1.0)  # keeps going past T_max

@@ -99,7 +99,8 @@ def test_live_changes_keep_the_weights():
 
 def test_schedules():
     cfg = normalize({"lr": 0.1, "schedule_steps": 100})
-    at = lambda kind, t: lr_at({**cfg, "schedule": kind}, t)
+    def at(kind, t):
+        return lr_at({**cfg, "schedule": kind}, t)
     assert at("constant", 500) == 0.1
     assert at("step", 99) == 0.1 and at("step", 100) == pytest.approx(0.05) and at("step", 250) == pytest.approx(0.025)
     assert at("exponential", 100) == pytest.approx(0.01) and at("exponential", 50) == pytest.approx(0.1 * 0.1 ** 0.5)
