@@ -260,6 +260,7 @@ class TensorBase:
         (a detached copy, as PyTorch).
 
         Example:
+            >>> from nnbasics import Tensor
             >>> t = Tensor([1.0, 2.0])
             >>> t.numpy()[0] = 5.0
             >>> t.tolist()
@@ -288,6 +289,7 @@ class TensorBase:
         whatever its shape; ``t`` keeps its identity, ``requires_grad`` and ``grad``.
 
         Example:
+            >>> from nnbasics import Tensor
             >>> w = Tensor([1.0, 2.0], requires_grad=True)
             >>> w.data.fill_(3.0)
             tensor([3., 3.])

@@ -24,7 +24,7 @@ Example:
     >>> fig, ax = plt.subplots(figsize=(4, 3))
     >>> _ = ax.plot([2, 5, 10, 20], [0.9, 0.8, 0.5, 0.1])
     >>> check_figure(fig)[0]
-    "axes 1: the x axis has no label"
+    'axes 1: the x axis has no label'
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ def mlp(*, in_features, out_features, hidden=(), activation="relu", init="defaul
           (0): Flatten(start_dim=1, end_dim=-1)
           (1): Linear(in_features=16, out_features=5, bias=True)
           (2): ReLU()
-          (3): Dropout(p=0.2)
+          (3): Dropout(p=0.2, inplace=False)
           (4): Linear(in_features=5, out_features=3, bias=True)
         )
     """

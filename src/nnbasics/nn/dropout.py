@@ -59,7 +59,7 @@ class Dropout(_DropoutNd):
         >>> drop.eval()(nb.ones(3)).tolist()
         [1.0, 1.0, 1.0]
         >>> Dropout(keep_prob=0.8).p  # TF1's tf.nn.dropout(x, 0.8)
-        0.19999999999999996
+        0.2
     """
 
     def forward(self, x) -> Tensor:

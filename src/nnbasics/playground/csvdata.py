@@ -20,7 +20,7 @@ Every problem raises :class:`CsvError` with one message naming the row and colum
 what to fix.
 
 Example:
-    >>> t = parse_csv("x1,x2,label\\n0,0,a\\n0,1,b\\n1,0,b\\n1,1,a\\n" * 3)
+    >>> t = parse_csv("x1,x2,label\\n" + "0,0,a\\n0,1,b\\n1,0,b\\n1,1,a\\n" * 3)
     >>> t.X.shape, t.task, t.class_names, t.feature_names
     ((12, 2), 'classification', ['a', 'b'], ['x1', 'x2'])
 """

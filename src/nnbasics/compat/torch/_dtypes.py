@@ -9,6 +9,7 @@
 
 Example:
     >>> import numpy as np
+    >>> from nnbasics.compat.torch import device, float32
     >>> float32 == np.float32, str(device("cpu")), device("cuda:1").index, device("cpu") == "cpu"
     (True, 'cpu', 1, False)
 """

@@ -30,7 +30,7 @@ def predictive_entropy(probs) -> np.ndarray:
     p = np.asarray(probs, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
-    return -terms.sum(-1)
+    return 0.0 - terms.sum(-1)  # 0.0 - x, not -x: a certain row's entropy is 0.0, never -0.0
 
 
 def auroc(scores, positive) -> float:
