@@ -108,8 +108,8 @@ def recall_task(n: int, delay: int, n_symbols: int = 4, noise: float = 0.5, rng=
 
     Example:
         >>> X, y = recall_task(3, delay=4, rng=0)
-        >>> X.shape, bool((X[np.arange(3), 0, y] == 1).all()), X[:, 1:, -1].max()
-        ((3, 5, 5), True, np.float32(0.0))
+        >>> X.shape, bool((X[np.arange(3), 0, y] == 1).all()), float(X[:, 1:, -1].max())
+        ((3, 5, 5), True, 0.0)
     """
     from ...rng import as_generator
 
