@@ -234,7 +234,7 @@ def test_a_bad_spec_fails_fast_listing_the_valid_keys(spiral):
 def test_default_executor_is_a_process_pool_sized_to_the_usable_cpus(monkeypatch):
     from concurrent.futures import ProcessPoolExecutor
 
-    from nnbasics.training import ensemble as ens_mod
+    from nnbasics.training import executors as ens_mod  # where resolve_executor lives (ensemble re-exports it)
 
     if hasattr(os, "sched_getaffinity"):
         assert ens_mod.usable_cpus() == len(os.sched_getaffinity(0))

@@ -79,6 +79,11 @@ def _checked(settings, command, where) -> dict:
     return check_settings(settings, options, where)
 
 
+def checked_settings(settings, where) -> dict:
+    """``nnbasics train``'s stored settings (a config.json's), checked as a --config file's."""
+    return _checked(settings, "train", where)
+
+
 def _embedded(checkpoint: Path):
     """The settings stored in a checkpoint's metadata (``extra["cli_config"]``), or None."""
     from ..training.checkpoint import read_checkpoint_metadata
@@ -159,6 +164,11 @@ def open_run(run, *, command="train") -> Run:
         _same_command(path, kind, command)
         names = ("best.safetensors", "last.safetensors") if command == "train-lm" else ("last.safetensors",)
         name = next((n for n in names if n in manifest["parts"]), None)
+        info = manifest.get("info", {})
+        if name is None and command == "train" and info.get("finished") is False and \
+                isinstance(info.get("members"), int) and info["members"] > 1:
+            raise UsageError(f"{path} is an ensemble stopped after {len(info.get('members_done') or [])} of its "
+                             f"{info['members']} members; finish it with `nnbasics train --resume {path}`.")
         if name is None:
             raise UsageError(f"{path}: the run lists no checkpoint ({', '.join(names)}); it is damaged. Retrain.")
         checkpoint = folder.part_path(name, manifest)

@@ -52,7 +52,6 @@ def resume_config(args):
     """
     from ..training.checkpoint import read_checkpoint_metadata
     from ._rundir import open_run
-    from .train import DEFAULTS
 
     run = open_run(args.resume, command="train")
     saved = run.config
@@ -60,22 +59,9 @@ def resume_config(args):
         raise UsageError(f"{run.checkpoint} stores no training settings, so it cannot be resumed here; train a new "
                          "run.")
     if (saved.get("members") or 1) > 1:
-        raise UsageError(f"{args.resume} is an ensemble; ensembles are saved only when every member finishes and "
-                         "cannot be resumed. Train it again.")
-    if args.config:
-        raise UsageError("--resume continues a run with its own settings; drop --config.")
-    if args.overwrite:
-        raise UsageError("--resume continues the run in its folder; drop --overwrite.")
-    given = {k: v for k, v in vars(args).items() if k in DEFAULTS}
-    if given.get("output") is not None and Path(given["output"]).resolve() != Path(args.resume).resolve():
-        raise UsageError(f"--resume continues the run in its own folder {args.resume}; drop --output.")
-    given.pop("output", None)
-    changed = [k for k, v in given.items() if k not in RESUMABLE and v != saved.get(k)]
-    if changed:
-        listed = ", ".join(f"--{k.replace('_', '-')} (the run's: {saved.get(k)!r})" for k in changed)
-        raise UsageError(f"--resume continues the run with its own settings; these differ: {listed}. Drop them, or "
-                         "start a new run with --output.")
-    config = {**DEFAULTS, **{k: v for k, v in saved.items() if k in DEFAULTS or k == "model_spec"}, **given}
+        raise UsageError(f"{args.resume} is an ensemble whose {saved['members']} members all finished; an ensemble "
+                         "cannot train more epochs. Train a new run with --output.")
+    config = resumed_settings(args, saved, RESUMABLE)
     try:
         done = read_checkpoint_metadata(run.checkpoint).get("epoch")
     except (OSError, ValueError) as e:
@@ -86,6 +72,26 @@ def resume_config(args):
         raise UsageError(f"{args.resume} has already trained {plural(done, 'epoch')} (of --epochs "
                          f"{config['epochs']}); give a larger --epochs to train more.")
     return config, run, done
+
+
+def resumed_settings(args, saved, resumable) -> dict:
+    """The run's ``saved`` settings with the flags ``--resume`` may change (``resumable``); any other is refused."""
+    from .train import DEFAULTS
+
+    if args.config:
+        raise UsageError("--resume continues a run with its own settings; drop --config.")
+    if args.overwrite:
+        raise UsageError("--resume continues the run in its folder; drop --overwrite.")
+    given = {k: v for k, v in vars(args).items() if k in DEFAULTS}
+    if given.get("output") is not None and Path(given["output"]).resolve() != Path(args.resume).resolve():
+        raise UsageError(f"--resume continues the run in its own folder {args.resume}; drop --output.")
+    given.pop("output", None)
+    changed = [k for k, v in given.items() if k not in resumable and v != saved.get(k)]
+    if changed:
+        listed = ", ".join(f"--{k.replace('_', '-')} (the run's: {saved.get(k)!r})" for k in changed)
+        raise UsageError(f"--resume continues the run with its own settings; these differ: {listed}. Drop them, or "
+                         "start a new run with --output.")
+    return {**DEFAULTS, **{k: v for k, v in saved.items() if k in DEFAULTS or k == "model_spec"}, **given}
 
 
 def replaced_parts(out: Path) -> tuple:
@@ -112,14 +118,15 @@ def disk_error(e: OSError, out: Path, writer) -> UsageError:
                       "choose another --output.")
 
 
-def train_and_save(job, args, out: Path, resume=None) -> int:
-    """Train ``job`` into run folder ``out`` (``resume``: ``(run, epochs done)``); the exit status."""
+def train_and_save(job, args, out: Path, resume=None, finished=None) -> int:
+    """Train ``job`` into run folder ``out`` (``resume``: ``(run, epochs done)``; ``finished``: an interrupted
+    ensemble's saved members); the exit status."""
     from ..training.runfolder import RunFolder, RunFolderError
     from .train import print_architecture, resolved_config
 
     config, model = job["config"], job["model"]
     if config["members"] > 1:
-        return _ensemble(job, args, out)
+        return _ensemble(job, args, out, finished)
     resolved = resolved_config(config, args, model.spec, out)
     created = not out.exists()
     print_architecture(model, job["train"][0])
@@ -214,28 +221,41 @@ def remove_if_unused(out: Path) -> None:
         pass
 
 
-def _ensemble(job, args, out: Path) -> int:
-    """``--members K``: the members train in parallel; the run folder is committed once, when all finished."""
+def _kept(out, saved, when) -> str:
+    """What an ensemble run that stopped still holds, and how to continue it."""
+    if not saved:
+        return "nothing was saved"
+    return (f"{out} keeps the {plural(len(saved), 'finished member')} (continue with `nnbasics train --resume {out}` "
+            f"{when})")
+
+
+def _ensemble(job, args, out: Path, finished=None) -> int:
+    """``--members K``: the members train in parallel, each committed as it finishes (``finished``: --resume's)."""
     from ..training.runfolder import RunFolder, RunFolderError
-    from ._ensemble import train_ensemble
+    from ._ensemble import interrupted_message, train_ensemble
 
     created = not out.exists()
     folder = RunFolder(out)
+    saved = dict(finished or {})
     try:
         with folder.lock():
             return train_ensemble(job["config"], args, job["model"].spec, job["opt_kwargs"], folder, job["train"],
-                                  job["test"], replace=replaced_parts(out), data=data_info(job))
+                                  job["test"], replace=() if finished else replaced_parts(out), data=data_info(job),
+                                  finished=saved)
     except KeyboardInterrupt:
-        print("\ninterrupted: an ensemble is saved only when all its members finish; nothing was saved.",
-              file=sys.stderr)
+        interrupted_message(out, job["config"]["members"], len(saved))
         return 130
     except RunFolderError as e:
         raise UsageError(str(e)) from None
     except BrokenPipeError:  # `| head` closed stdout: main() stops quietly
         raise
     except OSError as e:
-        raise UsageError(f"cannot save the ensemble in {out}: {e.strerror or e}; nothing was saved. Free space or "
-                         "choose another --output.") from None
+        raise UsageError(f"cannot save the ensemble in {out}: {e.strerror or e}; {_kept(out, saved, 'once there is room')}."
+                         " Free space or choose another --output.") from None
+    except RuntimeError as e:  # a member failed in its worker: train_ensemble names its seed and the error
+        if not str(e).startswith("train_ensemble:"):
+            raise
+        raise UsageError(f"{e}; {_kept(out, saved, 'after fixing the cause')}.") from None
     finally:
         if created:
             remove_if_unused(out)

@@ -216,10 +216,16 @@ def print_architecture(model, X) -> None:
 
 def run(args) -> int:
     """Train one model (or, with --members, an ensemble), saving the run folder after every epoch."""
+    from ._ensemble import unfinished_ensemble
     from ._rundir import check_output, default_output
-    from ._train_run import resume_config, train_and_save
+    from ._train_run import resume_config, resumed_settings, train_and_save
 
     if args.resume is not None:
+        partial = unfinished_ensemble(args.resume)
+        if partial is not None:  # an ensemble stopped between members: train the missing ones
+            config = resumed_settings(args, partial[0], ("progress", "data_root", "download"))
+            job = prepare(config, spec=config["model_spec"]["members"][0])
+            return train_and_save(job, args, Path(args.resume), finished=partial[1])
         config, run_, done = resume_config(args)
         job = prepare(config, spec=config["model_spec"])
         return train_and_save(job, args, run_.folder, resume=(run_, done))
@@ -236,7 +242,8 @@ def _add_actions(p) -> None:
     """Flags of this invocation only (not settings: not in --config, not stored)."""
     p.add_argument("--resume", metavar="RUN", default=None,
                    help="continue the run in folder RUN from its last saved epoch, with its own settings, to "
-                        "--epochs (default: the run's); bit-identical to a run that was never stopped")
+                        "--epochs (default: the run's); bit-identical to a run that was never stopped. An ensemble "
+                        "(--members) trains the members that had not finished")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the run already in --output (default: refuse; a default output is numbered)")
 

@@ -37,9 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import types
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 
 import numpy as np
 
@@ -49,6 +47,7 @@ from ..autograd import no_grad
 from ..functional import log_softmax
 from ..ops import cat, logsumexp, stack
 from ..tensor import Tensor, as_tensor
+from .executors import RayExecutor, SerialExecutor, resolve_executor, usable_cpus
 
 __all__ = ["COMBINE_RULES", "Ensemble", "EnsembleReport", "RayExecutor", "SerialExecutor", "train_ensemble",
            "usable_cpus"]
@@ -290,59 +289,6 @@ class Ensemble(nn.Module):
 
 
 # ------------------------------------------------------------------ training
-class SerialExecutor(Executor):
-    """An Executor that runs each task at once, in this process (for debugging and tiny jobs).
-
-    ``submit`` returns an already finished Future; exceptions are stored in it, as a pool would.
-    """
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 - delivered through the future, as by a pool
-            future.set_exception(e)
-        return future
-
-
-class RayExecutor(Executor):
-    """A ``concurrent.futures.Executor`` over Ray: each ``submit`` becomes one Ray task.
-
-    ``submit(fn, *args)`` runs ``ray.remote(fn).remote(*args)`` and returns the task's
-    ``ObjectRef.future()``, a ``concurrent.futures.Future``. Ray itself offers no Executor
-    (ray-project/ray#29456), so :func:`train_ensemble` wraps the ``ray`` module in this when
-    it is passed as ``executor=ray``; pass ``RayExecutor(num_cpus=2)`` to set task options.
-
-    Args:
-        ray: the ``ray`` module (default: ``import ray``); ``ray.init()`` is the caller's.
-        **options: Ray task options (``num_cpus``, ``num_gpus``, ``resources``...).
-
-    Example:
-        >>> import ray; ray.init()  # doctest: +SKIP
-        >>> ens = train_ensemble(spec, (X, y), n_members=8, executor=ray)  # doctest: +SKIP
-    """
-
-    def __init__(self, ray=None, **options):
-        if ray is None:
-            import ray
-        if not callable(getattr(ray, "remote", None)):
-            raise TypeError(f"RayExecutor needs the ray module (import ray; ray.init()). Got {type(ray).__name__}.")
-        self.ray, self.options = ray, options
-
-    def submit(self, fn, /, *args, **kwargs):
-        task = self.ray.remote(**self.options)(fn) if self.options else self.ray.remote(fn)
-        return task.remote(*args, **kwargs).future()
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask or cgroup share), not the host's count."""
-    if hasattr(os, "process_cpu_count"):  # Python >= 3.13
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
-
-
 _OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
 
@@ -427,41 +373,10 @@ def _arrays(data, what):
     return out
 
 
-def resolve_executor(executor, n_jobs, max_workers):
-    """(executor, owned): owned executors are shut down by train_ensemble."""
-    if executor is None or executor == "process":
-        workers = min(n_jobs, max_workers or usable_cpus())
-        if workers <= 1:
-            return SerialExecutor(), True
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # NOTE: spawn, not fork: safe with threads in the parent (BLAS, Dask) and on every OS;
-        # workers get only picklable data.
-        return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")), True
-    if executor == "serial":
-        return SerialExecutor(), True
-    if executor == "thread":
-        from concurrent.futures import ThreadPoolExecutor
-
-        return ThreadPoolExecutor(max_workers=min(n_jobs, max_workers or usable_cpus())), True
-    if isinstance(executor, str):  # a str is the right type, with a wrong value
-        raise ValueError(  # noqa: TRY004
-            f"train_ensemble: executor must be None/'process' (local process pool), 'serial', "
-            f"'thread', or a concurrent.futures.Executor; got {executor!r}.")
-    if isinstance(executor, types.ModuleType) and executor.__name__ == "ray":
-        return RayExecutor(executor), True
-    if hasattr(executor, "submit"):
-        return executor, False
-    if hasattr(executor, "get_executor"):  # a dask.distributed Client
-        return executor.get_executor(), False
-    raise TypeError(f"train_ensemble: executor must be a concurrent.futures.Executor (anything with submit), a "
-                    f"Dask Client, the ray module, 'serial', 'thread' or None; got {type(executor).__name__}.")
-
-
 def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, executor=None, combine="mean",
                    validation_data=None, epochs=10, batch_size=32, optimizer="adam", lr=1e-3,
-                   optimizer_kwargs=None, trainer=None, max_workers=None, **fit_kwargs) -> Ensemble:
+                   optimizer_kwargs=None, trainer=None, max_workers=None, finished=None, on_member=None,
+                   **fit_kwargs) -> Ensemble:
     """Train ``n_members`` models, one seed each, in parallel through an Executor; return the Ensemble.
 
     Each member's seed drives its initial weights and dropout masks and, through an
@@ -488,6 +403,13 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
         trainer: optional picklable ``trainer(model, train_arrays, validation_arrays, data_rng,
             settings) -> history dict`` replacing the default (which calls ``fit``).
         max_workers: cap on the local pool's workers.
+        finished: ``{seed: {"state": state dict of arrays, "history": dict}}`` of members already
+            trained (an interrupted run's, read back from their checkpoints): they are not trained
+            again. Each seed trains the same member anywhere, so the ensemble equals an
+            uninterrupted run's.
+        on_member: ``on_member(result)``, called in this process as each member finishes (in the
+            order they finish) with ``{"seed", "state", "history"}``: to save it at once, so that an
+            interruption keeps every finished member. An exception it raises stops the training.
         **fit_kwargs: passed to :func:`nnbasics.training.fit` (e.g. ``loss``, ``metrics``).
 
     Returns:
@@ -516,9 +438,15 @@ def train_ensemble(spec_or_factory, train_data, *, n_members=None, seeds=None, e
     probe = _build_member(spec, factory, seeds[0])
     make_optimizer(optimizer, probe.parameters(), lr, **(optimizer_kwargs or {}))
     spec = spec if spec is None else getattr(probe, "spec", spec)
+    done = _check_finished(finished, seeds)
     jobs = [{"spec": spec, "factory": factory, "seed": s, "train": train, "validation": validation,
-             "settings": settings, "trainer": trainer} for s in seeds]
-    results = _run_jobs(jobs, executor, max_workers)
+             "settings": settings, "trainer": trainer} for s in seeds if s not in done]
+    done.update({r["seed"]: r for r in _run_jobs(jobs, executor, max_workers, on_member)})
+    return _assemble(spec, factory, [done[s] for s in seeds], seeds, combine)
+
+
+def _assemble(spec, factory, results, seeds, combine) -> Ensemble:
+    """The Ensemble of the trained members' ``results`` (one per seed, in order)."""
     members = []
     for res in results:
         model = _build_member(spec, factory, res["seed"])
@@ -550,21 +478,62 @@ def _check_seeds(n_members, seeds) -> list:
     return [int(s) for s in seeds]
 
 
-def _run_jobs(jobs, executor, max_workers) -> list:
-    """Each member's result, in seed order; the first failure cancels the rest and names its seed."""
+def _check_finished(finished, seeds) -> dict:
+    """``{seed: {"seed", "state", "history"}}`` of the members given as already trained, checked."""
+    done = {}
+    for seed, result in (finished or {}).items():
+        if seed not in seeds:
+            raise ValueError(f"train_ensemble: finished holds seed {seed!r}, which is not one of the seeds {seeds}.")
+        if not isinstance(result, dict) or "state" not in result:
+            raise TypeError(f"train_ensemble: finished[{seed}] must be a dict with the member's 'state' (and "
+                            f"'history'); got {type(result).__name__}.")
+        done[seed] = {"seed": seed, "state": result["state"], "history": result.get("history")}
+    return done
+
+
+def _finishing(pool, jobs, submitted: list):
+    """``(job, future)`` as the members finish; each future is also appended to ``submitted``.
+
+    A :class:`SerialExecutor` runs a job when it is submitted, so its jobs are submitted one at a
+    time (a member is handed on before the next starts); other executors get every job at once and
+    their futures come back as they finish (``as_completed``; in the order given for futures that
+    are not ``concurrent.futures`` ones).
+    """
+    from concurrent.futures import as_completed
+
+    if isinstance(pool, SerialExecutor):
+        for job in jobs:
+            submitted.append(pool.submit(_train_member, job))
+            yield job, submitted[-1]
+        return
+    futures = {}
+    for job in jobs:
+        submitted.append(pool.submit(_train_member, job))
+        futures[submitted[-1]] = job
+    for future in as_completed(futures) if all(isinstance(f, Future) for f in futures) else futures:
+        yield futures[future], future
+
+
+def _run_jobs(jobs, executor, max_workers, on_member=None) -> list:
+    """Each member's result, in the jobs' order; ``on_member`` sees each as it finishes. The first failure
+    cancels the rest and names its seed."""
+    if not jobs:
+        return []
     pool, owned = resolve_executor(executor, len(jobs), max_workers)
-    results = []
+    results, submitted = {}, []
     try:
-        futures = [pool.submit(_train_member, job) for job in jobs]
-        for job, future in zip(jobs, futures):
+        for job, future in _finishing(pool, jobs, submitted):
+            seed = job["seed"]
             try:
-                results.append(future.result())
+                results[seed] = future.result()
             except Exception as e:
-                for f in futures:
+                for f in submitted:
                     f.cancel()
-                raise RuntimeError(f"train_ensemble: the member with seed {job['seed']} failed: "
+                raise RuntimeError(f"train_ensemble: the member with seed {seed} failed: "
                                    f"{type(e).__name__}: {e}") from e
+            if on_member is not None:
+                on_member(results[seed])
     finally:
         if owned:
             pool.shutdown(wait=True, cancel_futures=True)
-    return results
+    return [results[job["seed"]] for job in jobs]
