@@ -22,6 +22,7 @@ Usage::
 
     git worktree add --detach /tmp/before main
     python bench/compare_trees.py /tmp/before . --threads 1,2 --rounds 9 --reference
+    python bench/compare_trees.py /tmp/before . --bench lstm --threads 2 --under-load  # one busy competitor
     python bench/compare_trees.py /tmp/before . --bench mlp --rounds 2 --quick   # a smoke test
 """
 
@@ -55,6 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--reference", action="store_true",
                    help="also time the after tree in reference mode (NNBASICS_REFERENCE=1)")
     p.add_argument("--settle", type=float, default=0.1, help="seconds of sleep before each timed call (default 0.1)")
+    p.add_argument("--under-load", action="store_true",
+                   help="run one CPU-bound competitor process for the whole comparison (as the benchmarks' own flag)")
     p.add_argument("--json", metavar="PATH", help="also write every round as JSON to PATH")
     return p.parse_args(argv)
 
@@ -149,8 +152,10 @@ def print_table(rows, args):
 
 def main(argv=None):
     args = parse_args(argv)
-    rows = [compare(bench, t, args) for bench in args.bench for t in C.parse_threads(args.threads)]
+    with C.Competitor(args.under_load) as comp:
+        rows = [compare(bench, t, args) for bench in args.bench for t in C.parse_threads(args.threads)]
     print(C.describe_machine(C.machine_record()))
+    print(comp.describe())
     print_table(rows, args)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1) + "\n")

@@ -6,7 +6,9 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.workspace`: a pool of big arrays reused once nobody holds them
   (no page faults on fresh memory every step), on :mod:`~nnbasics.kernels.refcount`;
 * :mod:`~nnbasics.kernels.parallel`: big elementwise passes and blocked GEMM loops split
-  across threads (the count: :mod:`nnbasics.threads`);
+  across threads (the count: :mod:`nnbasics.threads`); fixed pieces whose result does not
+  depend on the thread count, run on one thread or all, whichever
+  :mod:`~nnbasics.kernels.adaptive` measures faster on the running job (under load, one);
 * :mod:`~nnbasics.kernels.engine`: the backward walk without needless gradient copies;
 * :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
 * :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;
@@ -14,7 +16,8 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament, its
   backward fused with a preceding ReLU's (:mod:`~nnbasics.kernels.fusion`: which kernel made an array);
 * :mod:`~nnbasics.kernels.norm`: batch and layer norm in fewer passes;
-* :mod:`~nnbasics.kernels.recurrent`: one input GEMM per sequence, fused gate passes;
+* :mod:`~nnbasics.kernels.recurrent`: one input GEMM per sequence, fused gate passes, the
+  LSTM's recurrence in row pieces of the batch (one hand-off per sequence, not per step);
 * :mod:`~nnbasics.kernels.movement`, :mod:`~nnbasics.kernels.embedding`,
   :mod:`~nnbasics.kernels.dropout`: indexing and embedding gradients, the dropout mask.
 

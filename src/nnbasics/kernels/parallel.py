@@ -21,11 +21,14 @@ Example:
 from __future__ import annotations
 
 import threading
+import time
 from itertools import chain as _chain
+from itertools import pairwise
 
 from ..threads import blas_setter, num_threads
+from . import adaptive
 
-__all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "parallel_blas_for", "parallel_for", "uniform_fill"]
+__all__ = ["MIN_ELEMENTS", "PIECES_PER_THREAD", "parallel_blas_for", "parallel_for", "run_pieces", "uniform_fill"]
 
 #: Pieces per thread in :func:`parallel_for`: the threads take pieces in turn, so a thread
 #: that starts late (a pool thread wakes up 0.05-0.2 ms after the call) or is slowed by another
@@ -74,8 +77,12 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
         fn(0, n)
         return
     pieces = min(n, k * PIECES_PER_THREAD)
-    bounds = [n * i // pieces for i in range(pieces + 1)]
-    order = iter(range(1, pieces))  # shared: each thread takes the next piece (next() is atomic under the GIL)
+    _run([n * i // pieces for i in range(pieces + 1)], fn, k)
+
+
+def _run(bounds, fn, k):
+    """``fn(lo, hi)`` for every piece ``bounds[i]:bounds[i + 1]``, on ``k`` threads taking them in turn."""
+    order = iter(range(1, len(bounds) - 1))  # shared: each thread takes the next piece (next() is atomic under the GIL)
 
     def take(first=None):  # every piece runs; a failing piece's error is raised once the thread runs out
         error = None
@@ -100,6 +107,53 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
             error = error or e
     if error is not None:
         raise error
+
+
+def run_pieces(bounds, fn, key=None) -> None:
+    """``fn(lo, hi)`` for the fixed pieces ``bounds[i]:bounds[i + 1]``, BLAS single-threaded inside each.
+
+    Unlike :func:`parallel_blas_for`, the pieces are the caller's and do not depend on the thread
+    count, and BLAS runs on one thread inside every piece even where only one thread runs them
+    all: each piece's arithmetic is then the same however many threads take the pieces, in
+    whatever order, so the result is identical on 1, 2 or more threads. A piece run by a thread
+    that the OS deschedules delays only that piece; the other threads go on with the rest. With a
+    ``key``, the thread count is one or :func:`num_threads`, whichever the calls of that key have
+    measured faster lately (:mod:`nnbasics.kernels.adaptive`): under load one thread often is.
+
+    Args:
+        bounds: increasing ints, ``bounds[0]`` to ``bounds[-1]``; each piece one call.
+        fn: callable ``fn(lo, hi)``; pieces never overlap, so ``fn`` may write its slice of shared outputs.
+        key: hashable naming the call site and size whose calls are timed to choose the thread
+            count; None: always :func:`num_threads`.
+
+    Needs OpenBLAS's per-thread setting (:func:`nnbasics.threads.blas_setter`); callers check it.
+    """
+    k = min(num_threads(), len(bounds) - 1)
+    set_local = blas_setter()
+
+    def piece(lo, hi):
+        previous = set_local(1)
+        try:
+            fn(lo, hi)
+        finally:
+            set_local(previous)
+
+    if k <= 1 or threading.current_thread().name.startswith("nnbasics"):
+        for lo, hi in pairwise(bounds):
+            piece(lo, hi)
+        return
+    if key is None:
+        _run(list(bounds), piece, k)
+        return
+    choice = adaptive.choice_for(key, k)
+    n = choice.pick()
+    start = time.perf_counter()
+    if n <= 1:
+        for lo, hi in pairwise(bounds):
+            piece(lo, hi)
+    else:
+        _run(list(bounds), piece, n)
+    choice.record(n, time.perf_counter() - start)
 
 
 def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:

@@ -23,7 +23,8 @@ from ..backend import xp
 from ..dispatch import register
 from ..ops import recurrent as ref
 from ..ops.recurrent import steps as _steps
-from . import workspace
+from ..threads import blas_setter, num_threads
+from . import parallel, workspace
 
 
 def _project(x, w_ih, bias):
@@ -119,6 +120,92 @@ def _lstm_blocks(w, H):
     return w.reshape(4, H, -1)[_LSTM_ORDER]
 
 
+#: Rows of the batch per piece of the LSTM's recurrence on several threads (at least), and the most
+#: pieces: see :func:`_row_bounds`.
+MIN_ROWS = 16
+MAX_PIECES = 4
+
+
+def _row_bounds(N):
+    """Fixed row pieces of a batch of N: up to MAX_PIECES of at least MIN_ROWS rows each.
+
+    The rows of a batch are independent through the whole recurrence, so each piece runs all
+    T steps by itself: one hand-off per call instead of a barrier per step (a barrier per step
+    waits for a descheduled thread 100 times a sequence). The bounds depend on N alone, never on
+    the thread count, and every piece runs with BLAS single-threaded, so the result is the same
+    for any number of threads and any schedule.
+    """
+    p = max(1, min(MAX_PIECES, N // MIN_ROWS))
+    return [N * i // p for i in range(p + 1)]
+
+
+def _by_rows(N, fn, key):
+    """``fn(lo, hi)`` over the batch's rows: one call on one thread, else fixed pieces on one or all
+    threads, whichever the calls of ``key`` measured faster lately (the result is the same)."""
+    if num_threads() <= 1 or blas_setter() is None:
+        fn(0, N)
+    else:
+        parallel.run_pieces(_row_bounds(N), fn, key)
+
+
+def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
+    """The forward recurrence on a block of rows (all arguments sliced to it; acts (4, T, n, H) in place)."""
+    _, _, n, H = acts.shape
+    rec = xp.empty((4, n, H), dtype=acts.dtype)  # h_{t-1} W_k^T
+    ig = xp.empty((n, H), dtype=acts.dtype)
+    h, c = h0, c0
+    for t in steps:
+        a = acts[:, t]  # (4, n, H), each block contiguous
+        xp.matmul(h, whh4_t, out=rec)
+        a += rec
+        xp.tanh(a, out=a)
+        s = a[:3]
+        s *= 0.5
+        s += 0.5
+        c_t = cs[t]
+        xp.multiply(a[1], c, out=c_t)  # f * c_{t-1}
+        xp.multiply(a[0], a[3], out=ig)  # i * g
+        c_t += ig
+        tc = tcs[t]
+        xp.tanh(c_t, out=tc)
+        h = out[t]
+        xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
+        c = c_t
+
+
+def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh, dc updated in place."""
+    n, H = dh.shape
+    dt = dh.dtype
+    tmp = xp.empty((n, H), dtype=dt)
+    fac = xp.empty((4, n, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
+    rec = xp.empty((4, n, H), dtype=dt)  # da_k W_k
+    for k in range(len(steps) - 1, -1, -1):
+        t = steps[k]
+        a = acts[:, t]
+        d = da[:, t]
+        dh += g[t]
+        tc = tcs[t]
+        xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
+        # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
+        xp.multiply(d[2], tc, out=tmp)
+        xp.subtract(dh, tmp, out=tmp)
+        tmp *= a[2]
+        dc += tmp
+        c_prev = cs[steps[k - 1]] if k > 0 else c0
+        xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
+        xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
+        xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
+        dc *= a[1]  # dc_{t-1} = dc * f
+        # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
+        xp.multiply(a, a, out=fac)
+        xp.subtract(a[:3], fac[:3], out=fac[:3])
+        xp.subtract(1, fac[3], out=fac[3])
+        d *= fac
+        xp.matmul(d, w_hh4, out=rec)
+        xp.sum(rec, axis=0, out=dh)
+
+
 @register(ref.LSTMLayer)
 class LSTMLayer(ref.LSTMLayer):
     """:class:`nnbasics.ops.recurrent.LSTMLayer`, gate-major in the order (i, f, o, g).
@@ -128,7 +215,8 @@ class LSTMLayer(ref.LSTMLayer):
     slices of an (N, 4H) slab). The products are batched over the 4 gate blocks: the input
     projection (4, T*N, H), the recurrent product ``h_{t-1} W_k^T`` per gate into a
     preallocated (4, N, H) buffer, and in backward ``dh_{t-1} = sum_k da_k W_k``, dX, dW_ih and
-    dW_hh.
+    dW_hh. On several threads the recurrence runs in fixed pieces of the batch's rows, each
+    through the whole sequence with single-threaded BLAS (:func:`_row_bounds`).
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
@@ -149,27 +237,10 @@ class LSTMLayer(ref.LSTMLayer):
         out = workspace.empty((T + 1, N, H), dt)  # h_1..h_T, then c_T
         cs = workspace.empty((T, N, H), dt)  # c_t
         tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
-        rec = xp.empty((4, N, H), dtype=dt)  # h_{t-1} W_k^T
-        ig = xp.empty((N, H), dtype=dt)
-        h, c = h0, c0
-        for t in _steps(T, reverse):
-            a = acts[:, t]  # (4, N, H), each block contiguous
-            xp.matmul(h, whh4_t, out=rec)
-            a += rec
-            xp.tanh(a, out=a)
-            s = a[:3]
-            s *= 0.5
-            s += 0.5
-            c_t = cs[t]
-            xp.multiply(a[1], c, out=c_t)  # f * c_{t-1}
-            xp.multiply(a[0], a[3], out=ig)  # i * g
-            c_t += ig
-            tc = tcs[t]
-            xp.tanh(c_t, out=tc)
-            h = out[t]
-            xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
-            c = c_t
-        out[T] = c
+        steps = list(_steps(T, reverse))
+        _by_rows(N, lambda lo, hi: _lstm_rows(acts[:, :, lo:hi], whh4_t, h0[lo:hi], c0[lo:hi], out[:, lo:hi],
+                                               cs[:, lo:hi], tcs[:, lo:hi], steps), ("lstm", x.shape, dt))
+        out[T] = cs[steps[-1]] if T else c0
         if self.needs_grad is not None:
             self.saved = (x, h0, c0, w_ih, w_hh, acts, out, cs, tcs)
             self.reverse = reverse
@@ -184,34 +255,10 @@ class LSTMLayer(ref.LSTMLayer):
         da = workspace.empty((4, T, N, H), dt)  # pre-activation gradients, (i, f, o, g) blocks
         dh = xp.zeros((N, H), dtype=dt)
         dc = g[T].copy()
-        tmp = xp.empty((N, H), dtype=dt)
-        fac = xp.empty((4, N, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
-        rec = xp.empty((4, N, H), dtype=dt)  # da_k W_k
         steps = list(_steps(T, self.reverse))
-        for k in range(T - 1, -1, -1):
-            t = steps[k]
-            a = acts[:, t]
-            d = da[:, t]
-            dh += g[t]
-            tc = tcs[t]
-            xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
-            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
-            xp.multiply(d[2], tc, out=tmp)
-            xp.subtract(dh, tmp, out=tmp)
-            tmp *= a[2]
-            dc += tmp
-            c_prev = cs[steps[k - 1]] if k > 0 else c0
-            xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
-            xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
-            xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
-            dc *= a[1]  # dc_{t-1} = dc * f
-            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
-            xp.multiply(a, a, out=fac)
-            xp.subtract(a[:3], fac[:3], out=fac[:3])
-            xp.subtract(1, fac[3], out=fac[3])
-            d *= fac
-            xp.matmul(d, w_hh4, out=rec)
-            xp.sum(rec, axis=0, out=dh)
+        _by_rows(N, lambda lo, hi: _lstm_rows_backward(g[:, lo:hi], acts[:, :, lo:hi], w_hh4, c0[lo:hi],
+                                                       cs[:, lo:hi], tcs[:, lo:hi], da[:, :, lo:hi], dh[lo:hi],
+                                                       dc[lo:hi], steps), ("lstm backward", x.shape, dt))
         needs = self.needs_grad
         d2 = da.reshape(4, T * N, H)
         x2 = x.reshape(T * N, I)

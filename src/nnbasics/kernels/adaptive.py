@@ -1,0 +1,105 @@
+"""One thread or several, whichever the running job measures faster (for calls whose result does not depend on it).
+
+On a quiet machine two threads beat one; with another busy process on a two-core machine a
+thread of ours is descheduled for milliseconds at a time, and a call that waits for its
+pieces can take several times as long on two threads as on one (issue 19: PyTorch's LSTM step
+under load, 5x its one-thread time). Which is faster depends on the machine's load *now*, so
+:class:`ThreadChoice` measures it on the job itself: it runs the current choice, times every
+call, and every so often runs the other choice for :data:`TRIAL` calls, then keeps the faster.
+
+The trials cost at most about ``1 / PATIENCE`` of the time: the number of calls between two
+trials grows with how much slower the other choice was (a choice ten times slower is tried ten
+times less often) and shrinks as the current choice gets slower; once the current choice's
+recent median is slower than the other's last one, the other is tried at once (a competitor
+that appears is noticed within a few calls). Only for work whose result is the same whatever the thread count
+(:func:`nnbasics.kernels.parallel.run_pieces`): the choice changes the time, never the numbers.
+
+Example:
+    >>> from nnbasics.kernels.adaptive import ThreadChoice
+    >>> choice = ThreadChoice(2)
+    >>> n = choice.pick()        # threads for the next call
+    >>> choice.record(n, 0.010)  # its wall time in seconds
+    >>> choice.pick() in (1, 2)
+    True
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from collections import deque
+
+__all__ = ["KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
+
+#: Calls of the other choice per trial (their median decides).
+TRIAL = 3
+#: Time on the current choice per time spent on trials (at least).
+PATIENCE = 20
+#: Recent times kept per choice (their median is its estimate).
+KEEP = 5
+#: Most choosers kept (one per call site and shape); the oldest is dropped beyond it.
+MAX_KEYS = 64
+
+
+class ThreadChoice:
+    """Picks between ``many`` threads and one by timing both on the running job (see the module doc).
+
+    Args:
+        many: the thread count to compare with one (>= 2); it is tried first.
+    """
+
+    def __init__(self, many: int):
+        self.current, self.other = many, 1
+        self.times = {many: deque(maxlen=KEEP), 1: deque(maxlen=KEEP)}
+        self.trial_left = 0
+        self.since = 0  # calls on the current choice since the last trial
+        self._lock = threading.Lock()
+
+    def _estimate(self, n):
+        t = self.times[n]
+        return statistics.median(t) if t else None
+
+    def pick(self) -> int:
+        """The thread count for the next call."""
+        with self._lock:
+            if self.trial_left:
+                return self.other
+            cur, other = self._estimate(self.current), self._estimate(self.other)
+            # due: never tried, or the current choice now looks slower than the other did, or the
+            # time since the last trial is PATIENCE times what a trial of the other costs
+            if cur is not None and (other is None and self.since >= TRIAL
+                                    or other is not None and (cur > other or self.since * cur >= PATIENCE * TRIAL * other)):
+                self.trial_left = TRIAL
+                self.times[self.other].clear()  # a trial's own times decide
+                return self.other
+            return self.current
+
+    def record(self, n: int, seconds: float) -> None:
+        """The wall time of a call made with ``n`` threads (the count :meth:`pick` gave)."""
+        with self._lock:
+            self.times[n].append(seconds)
+            if n == self.current:
+                self.since += 1
+            elif self.trial_left:
+                self.trial_left -= 1
+                if not self.trial_left:
+                    if self._estimate(self.other) < self._estimate(self.current):
+                        self.current, self.other = self.other, self.current
+                    self.since = 0
+
+
+_choices: dict = {}
+_choices_lock = threading.Lock()
+
+
+def choice_for(key, many: int) -> ThreadChoice:
+    """The :class:`ThreadChoice` of one call site and size (``key``: any hashable), made on first use."""
+    key = (key, many)
+    with _choices_lock:
+        c = _choices.pop(key, None)
+        if c is None:
+            c = ThreadChoice(many)
+            if len(_choices) >= MAX_KEYS:
+                _choices.pop(next(iter(_choices)))
+        _choices[key] = c  # most recently used last
+        return c

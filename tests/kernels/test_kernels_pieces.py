@@ -1,0 +1,155 @@
+"""Fixed pieces on a chosen number of threads (kernels/parallel.run_pieces, kernels/adaptive): the
+LSTM kernel's recurrence in row pieces gives the reference's values and gradients, and the very
+same bits on any thread count and whichever count the measurement picks; the chooser keeps the
+faster count, tries the other one, and notices when the faster one changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics import threads
+from nnbasics.kernels import adaptive, parallel, recurrent, workspace
+from nnbasics.ops import recurrent as rc
+
+pytestmark = pytest.mark.skipif(threads.blas_setter() is None, reason="needs OpenBLAS's per-thread setting")
+
+T, N, I, H = 6, 11, 4, 5  # N 11 in pieces of at least 2 rows: 4 pieces of uneven size
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    monkeypatch.setattr(recurrent, "MIN_ROWS", 2)
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+    monkeypatch.setattr(adaptive, "_choices", {})
+    old = threads._threads
+    yield
+    threads._threads = old
+
+
+def _lstm(arrays, upstream, reverse, n_threads, reference=False, picks=None, monkeypatch=None):
+    """Output and every gradient of one LSTM layer on ``n_threads``; ``picks`` forces the chooser's counts."""
+    threads.set_num_threads(n_threads)
+    if picks is not None:
+        seq = iter(picks)
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
+        out = rc.lstm_layer(*ts, reverse=reverse)
+        assert type(out._ctx) is (rc.LSTMLayer if reference else recurrent.LSTMLayer)
+        out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+
+
+def _inputs(dtype, seed=3):
+    rng = np.random.default_rng(seed)
+    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    return arrays, rng.standard_normal((T + 1, N, H)).astype(dtype)
+
+
+def test_row_bounds_depend_on_the_batch_size_only():
+    assert recurrent._row_bounds(32) == [0, 16, 32]
+    assert recurrent._row_bounds(15) == [0, 15]
+    assert recurrent._row_bounds(1000) == [0, 250, 500, 750, 1000]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-12)])
+def test_lstm_in_row_pieces_equals_the_reference(small_pieces, reverse, dtype, tol):
+    arrays, upstream = _inputs(dtype)
+    ref = _lstm(arrays, upstream, reverse, 1, reference=True)
+    for n in (1, 2, 3):
+        fast = _lstm(arrays, upstream, reverse, n)
+        for what, f, r in zip(["output", "x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh"], fast, ref):
+            assert np.abs(f - r).max() <= tol * np.abs(r).max(), f"{n} threads: {what}"
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_the_same_bits_on_any_thread_count_and_any_choice(small_pieces, monkeypatch, reverse):
+    arrays, upstream = _inputs(np.float32, seed=4)
+    two = _lstm(arrays, upstream, reverse, 2)
+    for n, picks in ((3, None), (2, [1, 1]), (2, [1, 2]), (3, [3, 1]), (3, [1, 3])):
+        other = _lstm(arrays, upstream, reverse, n, picks=picks, monkeypatch=monkeypatch)
+        for f, r in zip(other, two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")
+
+
+def test_run_pieces_covers_every_piece_once_with_blas_single_threaded():
+    seen = []
+    set_local = threads.blas_setter()
+
+    def fn(lo, hi):
+        previous = set_local(1)  # returns the count in effect inside the piece
+        set_local(previous)
+        seen.append((lo, hi, previous))
+
+    old = threads._threads
+    try:
+        for n in (1, 2, 3):
+            threads.set_num_threads(n)
+            seen.clear()
+            parallel.run_pieces([0, 3, 4, 9, 10], fn, key=("test", n))
+            assert sorted(seen) == [(0, 3, 1), (3, 4, 1), (4, 9, 1), (9, 10, 1)]
+    finally:
+        threads._threads = old
+
+
+def test_run_pieces_raises_a_pieces_error_after_the_others_ran():
+    ran = []
+
+    def fn(lo, hi):
+        ran.append(lo)
+        if lo == 2:
+            raise KeyError("piece 2")
+
+    old = threads._threads
+    try:
+        threads.set_num_threads(2)
+        with pytest.raises(KeyError, match="piece 2"):
+            parallel.run_pieces([0, 1, 2, 3, 4], fn)
+        assert sorted(ran) == [0, 1, 2, 3]
+    finally:
+        threads._threads = old
+
+
+def _drive(choice, cost, calls):
+    """``calls`` calls of a job whose count n takes cost(n, i) seconds; the counts picked."""
+    picked = []
+    for i in range(calls):
+        n = choice.pick()
+        picked.append(n)
+        choice.record(n, cost(n, i))
+    return picked
+
+
+def test_the_choice_keeps_the_faster_count_and_tries_the_other_rarely():
+    choice = adaptive.ThreadChoice(2)
+    picked = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 400)
+    assert picked[:3] == [2, 2, 2] and 1 in picked  # starts on many, tries one
+    assert picked[-100:].count(2) >= 90  # keeps the faster
+    spent_on_one = 0.015 * picked.count(1)
+    assert spent_on_one < 2 * 0.010 * picked.count(2) / adaptive.PATIENCE  # trials cost little
+
+
+def test_the_choice_goes_to_one_thread_under_load_and_back():
+    choice = adaptive.ThreadChoice(2)
+    quiet = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 100)
+    assert quiet[-20:].count(2) >= 17
+    loaded = _drive(choice, lambda n, i: 0.060 if n == 2 else 0.016, 100)  # a competitor appears
+    first_one = loaded.index(1)
+    assert first_one < 10 and loaded[-50:].count(1) >= 45
+    trial_time = 0.060 * loaded[first_one:].count(2)  # ten times slower: tried rarely
+    assert trial_time < 3 * 0.016 * loaded[first_one:].count(1) / adaptive.PATIENCE
+    back = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 300)  # it leaves
+    assert back[-50:].count(2) >= 45
+
+
+def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
+    monkeypatch.setattr(adaptive, "_choices", {})
+    a = adaptive.choice_for("a", 2)
+    assert adaptive.choice_for("a", 2) is a and adaptive.choice_for("a", 3) is not a
+    for i in range(adaptive.MAX_KEYS + 5):
+        adaptive.choice_for(i, 2)
+    assert len(adaptive._choices) == adaptive.MAX_KEYS
