@@ -9,7 +9,9 @@ per-round ratio) of wall time and of the worker's CPU time (on a loaded machine 
 descheduled worker loses wall time, not CPU time), and the machine's load (``/proc/loadavg``,
 sampled every round).
 ``--reference`` adds a third worker: the after tree in reference mode (``NNBASICS_REFERENCE=1``),
-to show how much slower the readable reference ops are than the kernels.
+to show how much slower the readable reference ops are than the kernels. ``--also LABEL=TREE``
+(repeatable) adds a worker per further tree, timed in the same rounds and compared with before
+like after (e.g. the tree where a redesign was complete and today's main, in one run).
 
 What each benchmark times (nnbasics only):
 
@@ -23,6 +25,7 @@ Usage::
     git worktree add --detach /tmp/before main
     python bench/compare_trees.py /tmp/before . --threads 1,2 --rounds 9 --reference
     python bench/compare_trees.py /tmp/before . --bench lstm --threads 2 --under-load  # one busy competitor
+    python bench/compare_trees.py /tmp/before /tmp/after --also main=. --threads 1,2 --rounds 9
     python bench/compare_trees.py /tmp/before . --bench mlp --rounds 2 --quick   # a smoke test
 """
 
@@ -55,11 +58,22 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="short rounds (a smoke test, not a measurement)")
     p.add_argument("--reference", action="store_true",
                    help="also time the after tree in reference mode (NNBASICS_REFERENCE=1)")
+    p.add_argument("--also", action="append", default=[], metavar="LABEL=TREE", type=_labelled_tree,
+                   help="a further tree timed in the same rounds and compared with before (repeatable)")
     p.add_argument("--settle", type=float, default=0.1, help="seconds of sleep before each timed call (default 0.1)")
     p.add_argument("--under-load", action="store_true",
                    help="run one CPU-bound competitor process for the whole comparison (as the benchmarks' own flag)")
     p.add_argument("--json", metavar="PATH", help="also write every round as JSON to PATH")
     return p.parse_args(argv)
+
+
+def _labelled_tree(text):
+    """``"main=/work/main"`` -> ``("main", "/work/main")`` (argparse type of ``--also``)."""
+    label, sep, tree = text.partition("=")
+    if not sep or not label or not tree or label in ("before", "after", "reference"):
+        raise argparse.ArgumentTypeError(f"expected LABEL=TREE with a label other than before, after and reference, "
+                                         f"e.g. main=/work/main; got {text!r}")
+    return label, tree
 
 
 def _job(bench, threads, args):
@@ -107,6 +121,7 @@ def compare(bench, threads, args):
     """The alternating rounds of one benchmark and thread count: ms per step per tree and round."""
     script, spec, op, op_args, per_step = _job(bench, threads, args)
     variants = {"before": (args.before, None), "after": (args.after, None)}
+    variants.update((label, (tree, None)) for label, tree in args.also)
     if args.reference:
         variants["reference"] = (args.after, "1")
     log, workers = C.LoadLog(), {}
@@ -127,6 +142,8 @@ def compare(bench, threads, args):
     row = {"bench": bench, "threads": threads, "rounds": ms, "cpu_rounds": cpu, "load": loads,
            "before_ms": statistics.median(ms["before"]), "after_ms": statistics.median(ms["after"]),
            "ratio": C.median_ratio(ms["after"], ms["before"]), "cpu_ratio": C.median_ratio(cpu["after"], cpu["before"])}
+    row["also"] = {label: {"ms": statistics.median(ms[label]), "ratio": C.median_ratio(ms[label], ms["before"]),
+                           "cpu_ratio": C.median_ratio(cpu[label], cpu["before"])} for label, _ in args.also}
     if args.reference:
         row["reference_ms"] = statistics.median(ms["reference"])
         row["reference_slowdown"] = C.median_ratio(ms["reference"], ms["after"])
@@ -138,13 +155,19 @@ def print_table(rows, args):
     ref = args.reference
     print(f"\nnnbasics ms per step, medians of {args.rounds} alternating rounds; ratios are medians of per-round "
           f"ratios, of wall time and (CPU) of the worker's CPU time; before = {args.before}, after = {args.after}\n")
-    print("| benchmark | threads | before | after | after/before | (CPU) | load (1-min avg: min-median-max) |"
-          + (" reference mode | reference/after | (CPU) |" if ref else ""))
-    print("|---|---:|---:|---:|---:|---:|---|" + ("---:|---:|---:|" if ref else ""))
+    also = [label for label, _ in args.also]
+    print("| benchmark | threads | before | after | after/before | (CPU) |"
+          + "".join(f" {a} | {a}/before | (CPU) |" for a in also)
+          + " load (1-min avg: min-median-max) |" + (" reference mode | reference/after | (CPU) |" if ref else ""))
+    print("|---|---:|---:|---:|---:|---:|" + "---:|---:|---:|" * len(also) + "---|" + ("---:|---:|---:|" if ref else ""))
     for r in rows:
         load = r["load"] or [float("nan")]
         line = (f"| {r['bench']} | {r['threads']} | {r['before_ms']:.2f} | {r['after_ms']:.2f} | {r['ratio']:.3f} | "
-                f"{r['cpu_ratio']:.3f} | {min(load):.2f}-{statistics.median(load):.2f}-{max(load):.2f} |")
+                f"{r['cpu_ratio']:.3f} |")
+        for a in also:
+            x = r["also"][a]
+            line += f" {x['ms']:.2f} | {x['ratio']:.3f} | {x['cpu_ratio']:.3f} |"
+        line += f" {min(load):.2f}-{statistics.median(load):.2f}-{max(load):.2f} |"
         if ref:
             line += f" {r['reference_ms']:.2f} | {r['reference_slowdown']:.2f}x | {r['reference_cpu_slowdown']:.2f}x |"
         print(line)
