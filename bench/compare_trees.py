@@ -55,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", default="1,2", help="thread counts, e.g. 1,2 (default 1,2)")
     p.add_argument("--rounds", type=int, default=9, help="alternating rounds per setting (default 9)")
     p.add_argument("--images", type=int, default=6400, help="cnn: training images per round (default 6400: 50 steps)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="mlp and lstm: steps per timed call (default 40 and 3; longer calls average a loaded machine's bursts)")
     p.add_argument("--quick", action="store_true", help="short rounds (a smoke test, not a measurement)")
     p.add_argument("--reference", action="store_true",
                    help="also time the after tree in reference mode (NNBASICS_REFERENCE=1)")
@@ -81,13 +83,13 @@ def _job(bench, threads, args):
     if bench == "mlp":
         import mlp_step as mod
 
-        steps = 10 if args.quick else 40
+        steps = 10 if args.quick else args.steps or 40
         spec = mod.config(mod.parse_args(["--warmup", "5"]), "nnbasics", threads)
         return mod.__file__, spec, "time", {"steps": steps}, lambda r: (r["ms"], r["cpu_ms"])
     if bench == "lstm":
         import lstm_step as mod
 
-        steps = 1 if args.quick else 3
+        steps = 1 if args.quick else args.steps or 3
         spec = mod.config(mod.parse_args(["--warmup", "2"]), "nnbasics", "time-major", threads)
         return mod.__file__, spec, "time", {"steps": steps}, lambda r: (r["ms"], r["cpu_ms"])
     import cnn_epoch as mod
@@ -142,6 +144,8 @@ def compare(bench, threads, args):
     row = {"bench": bench, "threads": threads, "rounds": ms, "cpu_rounds": cpu, "load": loads,
            "before_ms": statistics.median(ms["before"]), "after_ms": statistics.median(ms["after"]),
            "ratio": C.median_ratio(ms["after"], ms["before"]), "cpu_ratio": C.median_ratio(cpu["after"], cpu["before"])}
+    row["spread"] = {name: {"wall": _quartiles(ms[name], ms[base]), "cpu": _quartiles(cpu[name], cpu[base])}
+                     for name, base in _compared(args)}
     row["also"] = {label: {"ms": statistics.median(ms[label]), "ratio": C.median_ratio(ms[label], ms["before"]),
                            "cpu_ratio": C.median_ratio(cpu[label], cpu["before"])} for label, _ in args.also}
     if args.reference:
@@ -149,6 +153,35 @@ def compare(bench, threads, args):
         row["reference_slowdown"] = C.median_ratio(ms["reference"], ms["after"])
         row["reference_cpu_slowdown"] = C.median_ratio(cpu["reference"], cpu["after"])
     return row
+
+
+def _quartiles(a, b):
+    """Lower quartile, median and upper quartile of the per-round ratios ``a[r] / b[r]``."""
+    ratios = [x / y for x, y in zip(a, b)]
+    if len(ratios) < 2:
+        return [ratios[0]] * 3
+    q1, q2, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return [q1, q2, q3]
+
+
+def _compared(args):
+    """(worker, worker it is compared with) for every ratio of the table."""
+    pairs = [("after", "before")] + [(label, "before") for label, _ in args.also]
+    return pairs + ([("reference", "after")] if args.reference else [])
+
+
+def print_spread(rows, args):
+    """How much the per-round ratios scatter: quartiles of each ratio, wall and CPU time."""
+    pairs = _compared(args)
+    print("\nthe per-round ratios' quartiles (lower-median-upper), wall time / CPU time:\n")
+    print("| benchmark | threads |" + "".join(f" {a}/{b} |" for a, b in pairs))
+    print("|---|---:|" + "---|" * len(pairs))
+    for r in rows:
+        cells = []
+        for name, _ in pairs:
+            w, c = r["spread"][name]["wall"], r["spread"][name]["cpu"]
+            cells.append(f" {w[0]:.3f}-{w[1]:.3f}-{w[2]:.3f} / {c[0]:.3f}-{c[1]:.3f}-{c[2]:.3f} |")
+        print(f"| {r['bench']} | {r['threads']} |" + "".join(cells))
 
 
 def print_table(rows, args):
@@ -180,6 +213,7 @@ def main(argv=None):
     print(C.describe_machine(C.machine_record()))
     print(comp.describe())
     print_table(rows, args)
+    print_spread(rows, args)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=1) + "\n")
     return rows

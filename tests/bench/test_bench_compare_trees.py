@@ -23,7 +23,10 @@ def test_two_trees_and_reference_mode_side_by_side(tmp_path):
     assert all(len(v) == 2 for v in row["rounds"].values())
     assert row["ratio"] > 0 and row["reference_slowdown"] > 0 and row["load"]
     assert set(row["also"]) == {"main"} and row["also"]["main"]["ratio"] > 0 and row["also"]["main"]["cpu_ratio"] > 0
+    assert set(row["spread"]) == {"after", "main", "reference"}
+    assert all(q[0] <= q[1] <= q[2] for x in row["spread"].values() for q in (x["wall"], x["cpu"]))
     assert "| mlp | 1 |" in proc.stdout and "reference/after" in proc.stdout and "main/before" in proc.stdout
+    assert "quartiles" in proc.stdout
 
 
 def test_also_needs_a_label_and_a_tree():
