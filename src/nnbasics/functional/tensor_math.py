@@ -203,7 +203,12 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == 0:
         return (x != 0).to(x.dtype).sum(dim, keepdim) if dim is not None else (x != 0).to(x.dtype).sum()
     s = (a ** p).sum(dim, keepdim) if dim is not None else (a ** p).sum()
-    return s ** (1.0 / p) if p != 1 else s
+    if p == 1:
+        return s
+    # NOTE: d/ds s^(1/p) is inf at s = 0 and inf * 0 = nan; torch's norm has gradient 0 at 0
+    zero = s == 0
+    safe = _ops.where(zero, _const(1.0, s), s)
+    return _ops.where(zero, _const(0.0, s), safe ** (1.0 / p))
 
 
 def dist(input, other, p=2):

@@ -1,0 +1,27 @@
+"""PyTorch parity on held-out beginner cases an outside audit found different (issue 13).
+
+Each test runs the same computation in torch 2.13 and nnbasics and compares values and
+gradients; each one failed before its fix (see the commit that added it).
+"""
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+
+
+@pytest.mark.parametrize("p", [2, 3, "fro"])
+@pytest.mark.parametrize("dim", [None, 1])
+def test_norm_gradient_is_zero_at_a_zero_vector(torch, p, dim):
+    """torch's norm has gradient 0 where the norm is 0 (a zero row); d s^(1/p)/ds = inf there."""
+    x = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 1.0]], np.float32)
+    if dim is None:
+        x = x[:1]                                        # the whole input is zero
+    w = np.array([1.5, -0.5], np.float32) if dim == 1 else np.float32(2.0)
+    a = nb.tensor(x, requires_grad=True)
+    (a.norm(p=p, dim=dim) * nb.tensor(w)).sum().backward()
+    t = torch.tensor(x, requires_grad=True)
+    (t.norm(p=p, dim=dim) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(a.norm(p=p, dim=dim).detach().numpy(), t.norm(p=p, dim=dim).detach().numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
