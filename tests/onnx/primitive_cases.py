@@ -115,6 +115,20 @@ CASES = {
                               + (x == ops.abs(x)).float() + (x != 0.0).float()), f(4), {"b": _p(5, 4)}),
     "compare-int": (lambda m, i: (i > 3).long() + (i == 2).long(), ids(7, 5), {}),
     "argmax": (lambda m, x: x.argmax(1) + x.argmin(1, keepdim=True)[:, 0] * 10 + x.argmax() * 0, f(6), {}),
+    # values computed from the input without a gradient (ops_discrete.py): never constants of the example
+    "logical": (lambda m, x: ((~(x > 0) | (x < -1)) ^ ((x > 1) & (x < 2))).float(), f(4), {}),
+    "logical-functions": (lambda m, i: (nb.logical_and(i, i - 3) | nb.logical_or(i - 1, i - 2)
+                                        ^ nb.logical_xor(i, i - 4) & nb.logical_not(i - 5)).long(), ids(7, 5), {}),
+    "floor-divide": (lambda m, x, i: (x // 0.7) + ((i - 3) // 2 + (3 - i) // -2 + (i - 3) // (i + 1)).float(),
+                     both(f(5), ids(7, 5)), {}),
+    "rounding": (lambda m, x: x.floor() + x.ceil() * 2 + x.round() * 3 + x.trunc() * 4 + x.round(decimals=1),
+                 f(4, scale=3.0), {}),
+    "predicates": (lambda m, x: (x.isnan() | x.isinf()).float() + x.isfinite().float() * 2, f(4), {}),
+    "one-hot": (lambda m, i: F.one_hot(i, 7) * 2, ids(7, 5), {}),
+    "sort-topk": (lambda m, x: x.sort(1).values + x.sort(1, descending=True).indices.float()
+                  + x.topk(2, 1).values.sum(1, keepdim=True) + x.kthvalue(2, 1, keepdim=True).values
+                  + x.median(1, keepdim=True).values + x.argsort(0).float() + x.max(1).indices.unsqueeze(1),
+                  f(6), {}),
     # ----------------------------------------------------------------- activations
     "erf": (lambda m, x: act.erf(x), f(4), {}),
     "step": (lambda m, x: F.step(ops.where(x > 1.0, x * 0.0, x), at_zero=0.5), f(4), {}),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import autograd as _autograd
 from .. import ops
 from ..backend import xp
 from ..ops.util import as_operand
@@ -26,55 +27,62 @@ from ..tensor import Tensor
 __all__ = ["allclose", "isfinite", "isinf", "isnan", "nonzero", "one_hot"]
 
 
-def _zero_grad_values(x, values):
+def _no_grad_op(name, x, values, **params):
+    """A tensor of ``values`` computed from ``x`` with no gradient, reported to an ONNX trace as ``name``."""
+    out = Tensor._make(xp.asarray(values), False, None)
+    if _autograd._RECORDING:  # NOTE: else an ONNX trace would keep these values as a constant
+        _autograd.record_op("discrete", (x,), {"fn": name, **params}, out)
+    return out
+
+
+def _zero_grad_values(x, name, values, **params):
     """A tensor of ``values`` whose gradient w.r.t. ``x`` is zero (PyTorch's rounding functions)."""
+    out = _no_grad_op(name, x, values, **params)
     if not x.requires_grad:
-        return Tensor._make(values, False, None)
-    return ops.where(xp.zeros(x.shape, dtype=bool), x, Tensor._make(values, False, None))
+        return out
+    return ops.where(xp.zeros(x.shape, dtype=bool), x, out)
 
 
 def round(input, *, decimals: int = 0) -> Tensor:
     """Round half to even (as PyTorch and NumPy), to ``decimals`` places. Gradient 0."""
     x = as_operand(input)
-    return _zero_grad_values(x, xp.asarray(xp.round(x._array, decimals)))
+    return _zero_grad_values(x, "round", xp.round(x._array, decimals), decimals=int(decimals))
 
 
 def floor(input) -> Tensor:
     """Largest integer <= x (same dtype). Gradient 0."""
     x = as_operand(input)
-    return _zero_grad_values(x, xp.asarray(xp.floor(x._array)))
+    return _zero_grad_values(x, "floor", xp.floor(x._array))
 
 
 def ceil(input) -> Tensor:
     """Smallest integer >= x (same dtype). Gradient 0."""
     x = as_operand(input)
-    return _zero_grad_values(x, xp.asarray(xp.ceil(x._array)))
+    return _zero_grad_values(x, "ceil", xp.ceil(x._array))
 
 
 def trunc(input) -> Tensor:
     """x rounded toward zero (same dtype). Gradient 0."""
     x = as_operand(input)
-    return _zero_grad_values(x, xp.asarray(xp.trunc(x._array)))
-
-
-def _predicate(fn, input):
-    x = as_operand(input)
-    return Tensor._make(xp.asarray(fn(x._array)), False, None)
+    return _zero_grad_values(x, "trunc", xp.trunc(x._array))
 
 
 def isnan(input) -> Tensor:
     """Bool tensor: where x is NaN."""
-    return _predicate(xp.isnan, input)
+    x = as_operand(input)
+    return _no_grad_op("isnan", x, xp.isnan(x._array))
 
 
 def isinf(input) -> Tensor:
     """Bool tensor: where x is +inf or -inf."""
-    return _predicate(xp.isinf, input)
+    x = as_operand(input)
+    return _no_grad_op("isinf", x, xp.isinf(x._array))
 
 
 def isfinite(input) -> Tensor:
     """Bool tensor: where x is neither infinite nor NaN."""
-    return _predicate(xp.isfinite, input)
+    x = as_operand(input)
+    return _no_grad_op("isfinite", x, xp.isfinite(x._array))
 
 
 def nonzero(input, *, as_tuple: bool = False):
@@ -104,7 +112,8 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(a.max()) + 1 if a.size else 0
     if not isinstance(num_classes, numbers.Integral) or (a.size and a.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes}).")
-    return Tensor._make((a[..., None] == xp.arange(num_classes)).astype(xp.int64), False, None)
+    return _no_grad_op("one_hot", t, (a[..., None] == xp.arange(num_classes)).astype(xp.int64),
+                       num_classes=int(num_classes))
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import numbers
 
+from .. import autograd as _autograd
 from .. import ops, return_types
 from ..backend import xp
 from ..ops.util import as_operand, normalize_dim
@@ -59,14 +60,30 @@ def _take(a, start, stop, d):
     return a[(slice(None),) * d + (slice(start, stop),)]
 
 
+def _ordered(x, d, descending, start=0, stop=None):
+    """Positions ``start:stop`` of the stable order of ``x`` along ``d``: an int64 array (keepdim layout).
+
+    Reported to an ONNX trace as ``"sort_index"`` (``TopK``), so indices computed from the input
+    are never kept as constants.
+    """
+    stop = x.shape[d] if stop is None else stop
+    # NOTE: an array that owns its memory: a trace finds the views made of it (broadcast_to) by their base
+    idx = xp.array(_take(_order(x._array, d, descending), start, stop, d), copy=True)
+    if _autograd._RECORDING:
+        _autograd.record_op("sort_index", (x,), {"dim": d, "descending": bool(descending), "start": int(start),
+                                                  "stop": int(stop)}, Tensor._make(idx, False, None))
+    return idx
+
+
 def _pick(x, idx, d, keepdim, result):
     """``result(values, indices)`` with the values of ``x`` at ``idx`` (keepdim layout) along ``d``."""
     if x.ndim == 0:  # PyTorch accepts dim 0 / -1 on a 0-d tensor: the value itself, index 0
         return result(ops.reshape(x, ()), Tensor._make(xp.zeros((), xp.int64), False, None))
     values = ops.take_along_axis(x, idx, d)
+    index = Tensor._make(idx, False, None)  # NOTE: an ONNX trace knows idx's array: squeeze is recorded on it
     if not keepdim:
-        values, idx = ops.squeeze(values, d), xp.squeeze(idx, d)
-    return result(values, Tensor._make(idx, False, None))
+        values, index = ops.squeeze(values, d), ops.squeeze(index, d)
+    return result(values, index)
 
 
 def _with_dim(x, dim, keepdim, axis, keepdims, owner):
@@ -115,14 +132,14 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     """Sorted values and their original indices along ``dim``: ``(values, indices)`` (always stable)."""
     x = as_operand(input)
     d = _dim(x, dim, "sort")
-    return _pick(x, _order(x._array, d, descending) if x.ndim else None, d, True, return_types.sort)
+    return _pick(x, _ordered(x, d, descending) if x.ndim else None, d, True, return_types.sort)
 
 
 def argsort(input, dim=-1, descending=False, *, stable=False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (int64; always stable)."""
     x = as_operand(input)
     d = _dim(x, dim, "argsort")
-    idx = _order(x._array, d, descending) if x.ndim else xp.zeros((), xp.int64)
+    idx = _ordered(x, d, descending) if x.ndim else xp.zeros((), xp.int64)
     return Tensor._make(idx, False, None)
 
 
@@ -138,7 +155,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise IndexError(f"topk: k ({k}) out of range: dim {d} has size {n}.")
     if x.ndim == 0:
         return _pick(x, None, d, True, return_types.topk)
-    idx = _take(_order(x._array, d, descending=bool(largest)), 0, int(k), d)
+    idx = _ordered(x, d, bool(largest), 0, int(k))
     return _pick(x, idx, d, True, return_types.topk)
 
 
@@ -149,18 +166,27 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     n = x.shape[d] if x.ndim else 1
     if not isinstance(k, numbers.Integral) or not 1 <= k <= n:
         raise IndexError(f"kthvalue: k ({k}) out of range: dim {d} has size {n} (k counts from 1).")
-    idx = _take(_order(x._array, d, False), k - 1, k, d) if x.ndim else None
+    idx = _ordered(x, d, False, k - 1, k) if x.ndim else None
     return _pick(x, idx, d, keepdim, return_types.kthvalue)
 
 
-def _median_index(a, d):
+def _data_index(x, fn, idx):
+    """``idx`` computed from ``x``'s values in NumPy; reported to an ONNX trace, which refuses it."""
+    idx = xp.array(idx, dtype=xp.int64, copy=True)
+    if _autograd._RECORDING:
+        _autograd.record_op("data_index", (x,), {"fn": fn}, Tensor._make(idx, False, None))
+    return idx
+
+
+def _median_index(x, d):
     """Index of the lower median along ``d`` (keepdim layout); a slice with NaN gives its first NaN."""
-    n = a.shape[d]
-    idx = _take(_order(a, d, False), (n - 1) // 2, (n - 1) // 2 + 1, d)
-    if a.dtype.kind == "f":
+    a, n = x._array, x.shape[d]
+    if a.dtype.kind == "f" and xp.isnan(a).any():
         nan = xp.isnan(a)
+        idx = _take(_order(a, d, False), (n - 1) // 2, (n - 1) // 2 + 1, d)
         idx = xp.where(nan.any(axis=d, keepdims=True), xp.argmax(nan, axis=d, keepdims=True), idx)
-    return idx.astype(xp.int64, copy=False)
+        return _data_index(x, "median of values with NaN", idx)
+    return _ordered(x, d, False, (n - 1) // 2, (n - 1) // 2 + 1)
 
 
 def median(input, dim=None, keepdim=False):
@@ -174,10 +200,10 @@ def median(input, dim=None, keepdim=False):
         flat = ops.reshape(x, -1)
         if flat.shape[0] == 0:
             return Tensor._make(xp.asarray(xp.nan, dtype=x.dtype), False, None)
-        return ops.reshape(ops.take_along_axis(flat, _median_index(flat._array, 0), 0), ())
+        return ops.reshape(ops.take_along_axis(flat, _median_index(flat, 0), 0), ())
     d = _dim(x, dim, "median")
     _nonempty(x, d, "median")
-    return _pick(x, _median_index(x._array, d) if x.ndim else None, d, keepdim, return_types.median)
+    return _pick(x, _median_index(x, d) if x.ndim else None, d, keepdim, return_types.median)
 
 
 def _mode_index(a, d):
@@ -203,4 +229,5 @@ def mode(input, dim=-1, keepdim=False):
     x = as_operand(input)
     d = _dim(x, dim, "mode")
     _nonempty(x, d, "mode")
-    return _pick(x, _mode_index(x._array, d) if x.ndim else None, d, keepdim, return_types.mode)
+    return _pick(x, _data_index(x, "mode", _mode_index(x._array, d)) if x.ndim else None, d, keepdim,
+                 return_types.mode)

@@ -529,17 +529,23 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return as_tensor(np.isclose(_values(input), _values(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _truth(x):
+    """``x != 0`` as a bool tensor (bool tensors as they are), through ops an ONNX trace records."""
+    x = _t(x)
+    return x if x.dtype == np.bool_ else x != 0
+
+
 def logical_and(input, other):
-    return as_tensor(np.logical_and(_values(input), _values(other)))
+    return _ops.elementwise.logical("and", _truth(input), _truth(other))
 
 
 def logical_or(input, other):
-    return as_tensor(np.logical_or(_values(input), _values(other)))
+    return _ops.elementwise.logical("or", _truth(input), _truth(other))
 
 
 def logical_xor(input, other):
-    return as_tensor(np.logical_xor(_values(input), _values(other)))
+    return _ops.elementwise.logical("xor", _truth(input), _truth(other))
 
 
 def logical_not(input):
-    return as_tensor(np.logical_not(_values(input)))
+    return _ops.elementwise.logical("invert", _truth(input))

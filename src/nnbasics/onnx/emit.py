@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops_elementwise, ops_layers, ops_loss, ops_math, ops_movement, ops_recurrent, ops_reduce  # noqa: F401
+from . import (  # noqa: F401
+    ops_discrete,
+    ops_elementwise,
+    ops_layers,
+    ops_loss,
+    ops_math,
+    ops_movement,
+    ops_recurrent,
+    ops_reduce,
+)
 from .errors import OnnxExportError
 from .graph import GraphBuilder, onnx_dtype
 from .mapping import lookup

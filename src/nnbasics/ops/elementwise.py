@@ -454,7 +454,10 @@ def clone(a, contiguous: bool = False) -> Tensor:
 def floor_divide(a, b) -> Tensor:
     """a // b, rounded toward minus infinity (PyTorch's ``//``); no gradient (it is 0 almost everywhere)."""
     a, b = operands(a, b)
-    return Tensor._make(xp.asarray(xp.floor_divide(a._array, b._array)), False, None)
+    out = Tensor._make(xp.asarray(xp.floor_divide(a._array, b._array)), False, None)
+    if _autograd._RECORDING:
+        _autograd.record_op("floor_divide", (a, b), {}, out)
+    return out
 
 
 def remainder(a, b) -> Tensor:
@@ -480,8 +483,10 @@ def logical(op: str, a, b=None) -> Tensor:
     if any(x.dtype.kind not in "biu" for x in arrays):
         raise TypeError(f"{op}: only bool and integer tensors; got {[str(x.dtype) for x in arrays]}. "
                         "Compare first (x > 0) to get a bool tensor.")
-    out = xp.invert(arrays[0]) if b is None else _LOGICAL[op](*arrays)
-    return Tensor._make(xp.asarray(out), False, None)
+    out = Tensor._make(xp.asarray(xp.invert(arrays[0]) if b is None else _LOGICAL[op](*arrays)), False, None)
+    if _autograd._RECORDING:  # NOTE: an ONNX trace must see a mask made from the input (~(x == 0))
+        _autograd.record_op("logical", (a,) if b is None else (a, b), {"op": op}, out)
+    return out
 
 
 _COMPARE = {"lt": xp.less, "le": xp.less_equal, "gt": xp.greater, "ge": xp.greater_equal,

@@ -1,0 +1,78 @@
+"""Masks and indices computed from the input's values stay computed in the exported graph.
+
+Found by the audit of issue 16: ``~(x == 0)`` (a padding mask), ``a & b``, ``x // k``, ``floor``,
+``isnan``, ``one_hot`` and the indices of ``sort``/``topk`` were not recorded by the trace, so
+their values on the example input were written into the file as constants. With an example
+without padding, the exported model ignored padding forever, silently (no warning; 2.6 off).
+"""
+
+import warnings
+
+import numpy as np
+import onnx
+import pytest
+from onnx_roundtrip import run_onnx
+
+import nnbasics as nb
+import nnbasics.functional as F
+import nnbasics.onnx as nx
+from nnbasics import nn
+from nnbasics.onnx import UnsupportedModuleError
+
+MASKS = {
+    "invert": lambda x, h: ~(x == 0),
+    "and": lambda x, h: (x != 0) & (x != 5),
+    "or": lambda x, h: (x > 6) | (x == 0),
+    "xor": lambda x, h: (x == 1) ^ (x == 0),
+    "logical_not": lambda x, h: nb.logical_not(x),
+    "floor_divide": lambda x, h: (x // 4) == 0,
+    "floor": lambda x, h: (h[..., 0] * 3).floor() > 0,
+    "isfinite": lambda x, h: (h[..., 0] / (x != 0).float()).isfinite(),
+    "one_hot": lambda x, h: F.one_hot(x, 12)[..., 0] == 0,
+    "topk": lambda x, h: h.topk(2, dim=-1).indices[..., 0] == 1,
+    "argsort": lambda x, h: h[..., 0].argsort(1) > 2,
+}
+
+
+class Masked(nn.Module):
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = mask
+        self.emb = nn.Embedding(12, 4, rng=1)
+
+    def forward(self, x):
+        h = self.emb(x)
+        keep = self.mask(x, h)
+        return (h * keep.unsqueeze(-1).float()).sum(1)
+
+
+@pytest.mark.parametrize("opset", [nx.MIN_OPSET, onnx.defs.onnx_opset_version()])
+@pytest.mark.parametrize("name", sorted(MASKS))
+def test_a_mask_made_from_the_input_is_computed_in_the_graph(name, opset, tmp_path):
+    example = np.random.default_rng(0).integers(1, 5, (3, 6))  # no padding (0) in the example
+    other = np.array([[0, 0, 3, 5, 1, 2], [1, 2, 3, 4, 0, 5], [7, 0, 9, 11, 0, 0], [6, 6, 6, 8, 0, 10]])
+    model = Masked(MASKS[name]).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning either: the batch stays dynamic
+        nx.export(model, example, tmp_path / "m.onnx", opset=opset)
+    with nb.no_grad(), np.errstate(divide="ignore", invalid="ignore"):
+        ref = model(nb.tensor(other)).numpy()
+    np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", other)[0], ref, atol=1e-6)
+
+
+def test_bitwise_ops_of_integers_need_opset_18(tmp_path):
+    model = Masked(lambda x, h: (x & 1) == 1).eval()
+    example = np.random.default_rng(0).integers(0, 12, (3, 6))
+    with pytest.raises(UnsupportedModuleError, match="opset 18"):
+        nx.export(model, example, tmp_path / "m.onnx", opset=17)
+    nx.export(model, example, tmp_path / "m.onnx", opset=18)
+    other = np.arange(24).reshape(4, 6) % 12
+    with nb.no_grad():
+        ref = model(nb.tensor(other)).numpy()
+    np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", other)[0], ref, atol=1e-6)
+
+
+def test_indices_computed_in_numpy_are_refused_not_frozen(tmp_path):
+    model = Masked(lambda x, h: h.mode(-1).indices == 1).eval()
+    with pytest.raises(UnsupportedModuleError, match="data_index"):
+        nx.export(model, np.random.default_rng(0).integers(0, 12, (3, 6)), tmp_path / "m.onnx")
