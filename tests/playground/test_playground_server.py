@@ -165,3 +165,18 @@ def test_every_file_of_the_page_is_served_and_shipped():
     assert "MIT License" in licence and "Leon Sorokin" in licence
     assert resources.files("nnbasics.playground").joinpath("static", "uPlot.iife.min.js").read_text().startswith(
         "/*! https://github.com/leeoniya/uPlot (v1.6.32) */")
+
+
+@pytest.mark.parametrize("path, body, key", [
+    ("/api/compare", {"on": "no"}, "'on' must be true or false"),       # was taken as true: compare turned on
+    ("/api/config", {"config": {}, "run": ["a"]}, "'run' must be a string"),  # was "unhashable type: 'list'"
+    ("/api/preset", {"name": None}, "'name' must be a string"),         # was "unknown preset 'None'"
+    ("/api/preset", {"name": "xor-hidden", "play": "false"}, "'play' must be true or false"),
+    ("/api/upload", {"text": "a,label\n1,0\n" * 12, "name": 7}, "'name' must be a string"),
+])
+def test_control_fields_of_the_wrong_json_type_are_refused_not_coerced(server, path, body, key):
+    """Found by the audit (issue 17): fields were passed through bool()/str(), so {"on": "no"} meant on."""
+    compare_before = "b" in server.session.configs
+    status, _, out = request(server, "POST", path, body)
+    assert status == 400 and json.loads(out)["error"].startswith(key)
+    assert ("b" in server.session.configs) == compare_before

@@ -257,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, action, body) -> dict:
         s = self.server.session
         if action == "config":
-            out = s.set_config(body.get("config", {}), body.get("run", "a"))
+            out = s.set_config(body.get("config", {}), _field(body, "run", str, "a"))
             return {"applied": out["applied"], "config": out["config"]}
         if action == "play":
             s.play()
@@ -271,14 +271,14 @@ class _Handler(BaseHTTPRequestHandler):
         elif action == "reset":
             s.reset()
         elif action == "compare":
-            s.compare(bool(body.get("on", True)), body.get("config"))
+            s.compare(_field(body, "on", bool, True), body.get("config"))
         elif action == "preset":
-            s.apply_preset(str(body.get("name", "")), play=bool(body.get("play", True)))
+            s.apply_preset(_field(body, "name", str, ""), play=_field(body, "play", bool, True))
         else:  # upload
             text = body.get("text")
             if not isinstance(text, str):
                 raise ConfigError("upload: send the file's text as {\"name\": ..., \"text\": ...}.")
-            s.upload_csv(text, str(body.get("name", "data.csv")))
+            s.upload_csv(text, _field(body, "name", str, "data.csv"))
         return {}
 
     def _internal(self, e):
@@ -289,6 +289,16 @@ class _Handler(BaseHTTPRequestHandler):
                              "report it with the setup's URL.")
         except OSError:
             pass
+
+
+def _field(body, key, kind, default):
+    """``body[key]`` checked to be a JSON ``kind`` (str or bool; ``default`` when absent): ``"on": "no"``
+    is refused, not taken as true."""
+    value = body.get(key, default)
+    if not isinstance(value, kind):
+        name = {str: "a string", bool: "true or false"}[kind]
+        raise ConfigError(f"{key!r} must be {name}; got {value!r:.60}.")
+    return value
 
 
 def _client_frame(frame, state, session) -> dict:
