@@ -42,6 +42,7 @@ def files(tmp_path_factory):
     (d / "huge.npy").write_bytes(header + b" " * (128 - len(header) - 1) + b"\n" + b"\x00" * 64)
     np.save(d / "short.npy", np.ones((4, 2), np.float32))
     (d / "short.npy").write_bytes((d / "short.npy").read_bytes()[:-8])
+    np.save(d / "no-rows.npy", np.zeros((0, 2), np.float32))
     np.save(d / "nan.npy", np.array([[0, 0], [np.nan, 1], [1, 1], [np.inf, 0]], np.float32))
     (d / "nan.csv").write_text("0,0\n1,nan\n")
     (d / "deep.json").write_bytes(b'{"layers": ' + b"[" * 100000 + b"]" * 100000 + b"}")
@@ -84,6 +85,7 @@ HOSTILE = [
     ("train --output naming a file", ["train", "blobs", "--output", "@a-file"], "is a file, not a folder"),
     ("a .npy declaring 10^11 rows", ["predict", "@run", "@huge.npy"], "declares shape"),
     ("a truncated .npy", ["predict", "@run", "@short.npy"], "declares shape"),
+    ("a .npy with no rows", ["predict", "@run", "@no-rows.npy"], r"holds no samples \(shape \(0, 2\)\)"),
     ("NaN and inf rows in a .npy", ["predict", "@run", "@nan.npy"], r"2 rows \(2, 4; counting from 1\)"),
     ("NaN in a .csv", ["predict", "@run", "@nan.csv"], r"1 row \(2; counting from 1\)"),
     ("--spec nested 100,000 deep", ["train", "blobs", "--spec", "@deep.json"], "--spec"),

@@ -128,6 +128,9 @@ def _to_samples(X, shape, path):
         return X.reshape(1, *shape)  # one sample without its batch axis: (28, 28) for a (1, 28, 28) model
     if X.ndim >= 1 and len(X) and X.size == len(X) * size:
         return X.reshape(len(X), *shape)
+    if X.ndim >= 1 and len(X) == 0:
+        raise UsageError(f"{path} holds no samples (shape {tuple(X.shape)}); give at least one input of shape "
+                         f"{tuple(shape)}.")
     raise UsageError(f"{path}: the model takes inputs of shape {tuple(shape)} per sample; the file holds "
                      f"{tuple(X.shape[1:]) if X.ndim > 1 else tuple(X.shape)}.")
 
