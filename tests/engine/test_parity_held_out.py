@@ -25,3 +25,16 @@ def test_norm_gradient_is_zero_at_a_zero_vector(torch, p, dim):
     np.testing.assert_allclose(a.norm(p=p, dim=dim).detach().numpy(), t.norm(p=p, dim=dim).detach().numpy(),
                                rtol=1e-6)
     np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "std", "var", "norm"])
+@pytest.mark.parametrize("empty", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_an_empty_dim_reduces_every_dim_as_torch(torch, name, empty, keepdim):
+    """``x.sum(dim=())`` is the sum of everything in torch; it returned x unchanged (NumPy's axis=())."""
+    x = np.arange(1.0, 7.0, dtype=np.float32).reshape(2, 3)
+    ours = getattr(nb.tensor(x), name)(dim=empty, keepdim=keepdim)
+    theirs = getattr(torch.tensor(x), name)(dim=empty, keepdim=keepdim)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    assert nb.tensor(x).sum(axis=()).shape == (2, 3)  # NumPy's keyword keeps NumPy's meaning

@@ -124,17 +124,19 @@ def float_operand(x, op: str) -> Tensor:
 def reduce_axes(dim, axis, keepdim, keepdims, ndim):
     """Resolve PyTorch ``dim``/``keepdim`` and NumPy ``axis``/``keepdims`` to (axes, keep).
 
-    Returns ``axes`` as a tuple of non-negative ints (all dims when None).
+    Returns ``axes`` as a tuple of non-negative ints (all dims when None, and for an empty ``dim``:
+    PyTorch's ``x.sum(dim=())`` reduces everything, where NumPy's ``axis=()`` reduces nothing).
     """
     if axis is not None:
         if dim is not None:
             raise TypeError("give either dim (PyTorch) or axis (NumPy), not both.")
-        dim = axis
+        dims = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    else:
+        dims = None if dim is None else (dim,) if isinstance(dim, numbers.Integral) else tuple(dim) or None
     if keepdims is not None:
         keepdim = keepdims
-    if dim is None:
+    if dims is None:
         return tuple(range(ndim)), bool(keepdim)
-    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
     axes = tuple(normalize_dim(d, ndim) for d in dims)
     return (() if ndim == 0 else axes), bool(keepdim)  # a 0-d tensor accepts dim 0 / -1, as in PyTorch
 
