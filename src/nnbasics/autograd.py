@@ -100,6 +100,16 @@ class recording:
         return False
 
 
+def read_value(t, how: str):
+    """Tell the recorder that Python read tensor ``t``'s value (``how``: ``"bool()"``, ``"item()"``...).
+
+    A recorder without a ``read_value`` method ignores it. Call it as ``if autograd._RECORDING:``.
+    """
+    rec = _recorder.get()
+    if rec is not None and hasattr(rec, "read_value"):
+        rec.read_value(t, how)
+
+
 def record_op(op, inputs, params, out):
     """Report a primitive that is not a :class:`Function` (a comparison, an integer cast) to the recorder.
 

@@ -497,10 +497,10 @@ class Tensor(TensorBase, TensorMath):
         return _ops.argmin(self, dim, keepdim)
 
     def any(self, dim=None, keepdim=False):
-        return Tensor._make(xp.asarray(self._array.any(axis=dim, keepdims=keepdim)), False, None)
+        return _F.discrete.any_all("any", self, dim, keepdim)
 
     def all(self, dim=None, keepdim=False):
-        return Tensor._make(xp.asarray(self._array.all(axis=dim, keepdims=keepdim)), False, None)
+        return _F.discrete.any_all("all", self, dim, keepdim)
 
     def reshape(self, *shape):
         return _ops.reshape(self, *shape)

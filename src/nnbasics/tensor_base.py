@@ -89,6 +89,15 @@ def legacy_array(args, dtype):
     return to_array(data, dt)
 
 
+def _read_value(t, how):
+    """Tell an ONNX trace that Python read ``t``'s value (``if x.sum() > 0:``, ``x.item()``): the graph cannot
+    follow a Python decision, and the exporter warns with the line, as torch's tracer does."""
+    from . import autograd  # NOTE: at call time: autograd imports this module's subclass
+
+    if autograd._RECORDING:
+        autograd.read_value(t, how)
+
+
 class TensorBase:
     """The state of a :class:`~nnbasics.tensor.Tensor` and its op-free methods (see that class)."""
 
@@ -194,6 +203,7 @@ class TensorBase:
             yield self[i]
 
     def __bool__(self):
+        _read_value(self, "bool()")
         if self._array.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self._array.size} elements is ambiguous; "
@@ -246,10 +256,12 @@ class TensorBase:
         """The single value as a Python number."""
         if self._array.size != 1:
             raise ValueError(f"item(): the tensor has {self._array.size} elements, not 1.")
+        _read_value(self, "item()")
         return self._array.item()
 
     def tolist(self):
         """The values as (nested) Python lists; a 0-d tensor gives a number."""
+        _read_value(self, "tolist()")
         return self._array.tolist()
 
     def numpy(self, force: bool = False):

@@ -123,6 +123,8 @@ CASES = {
                      both(f(5), ids(7, 5)), {}),
     "rounding": (lambda m, x: x.floor() + x.ceil() * 2 + x.round() * 3 + x.trunc() * 4 + x.round(decimals=1),
                  f(4, scale=3.0), {}),
+    "any-all": (lambda m, x: (x > 0).any(1, keepdim=True).float() + (x > -1).all(1).unsqueeze(1).float()
+                + x.any().float() + (x > 0).all((0, 1)).float(), f(4), {}),
     "predicates": (lambda m, x: (x.isnan() | x.isinf()).float() + x.isfinite().float() * 2, f(4), {}),
     "one-hot": (lambda m, i: F.one_hot(i, 7) * 2, ids(7, 5), {}),
     "sort-topk": (lambda m, x: x.sort(1).values + x.sort(1, descending=True).indices.float()

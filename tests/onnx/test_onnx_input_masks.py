@@ -6,6 +6,7 @@ their values on the example input were written into the file as constants. With 
 without padding, the exported model ignored padding forever, silently (no warning; 2.6 off).
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -31,6 +32,8 @@ MASKS = {
     "one_hot": lambda x, h: F.one_hot(x, 12)[..., 0] == 0,
     "topk": lambda x, h: h.topk(2, dim=-1).indices[..., 0] == 1,
     "argsort": lambda x, h: h[..., 0].argsort(1) > 2,
+    "any": lambda x, h: (h > 0.5).any(-1) | (x == 0).any(1, keepdim=True),
+    "all": lambda x, h: (h > -0.5).all(dim=2) & x.all(1, keepdim=True) & x.bool().all(),
 }
 
 
@@ -76,3 +79,38 @@ def test_indices_computed_in_numpy_are_refused_not_frozen(tmp_path):
     model = Masked(lambda x, h: h.mode(-1).indices == 1).eval()
     with pytest.raises(UnsupportedModuleError, match="data_index"):
         nx.export(model, np.random.default_rng(0).integers(0, 12, (3, 6)), tmp_path / "m.onnx")
+
+
+class Branchy(nn.Module):
+    def __init__(self, read):
+        super().__init__()
+        self.read = read
+        self.fc = nn.Linear(4, 3, rng=0)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return self.read(self, x, y)
+
+
+@pytest.mark.parametrize("read, how", [
+    (lambda m, x, y: y if x.sum() > 0 else -y, "bool()"),          # every example input took the same branch
+    (lambda m, x, y: y * (2.0 if (x > 0).all() else 1.0), "bool()"),
+    (lambda m, x, y: y[:, : int(x.abs().argmax(1)[0]) + 1], "item()"),
+    (lambda m, x, y: y + x.tolist()[0][0], "tolist()"),
+])
+def test_python_reading_a_value_from_the_input_warns_with_the_line(read, how, tmp_path):
+    """Found by the audit (issue 16): ``if x.sum() > 0:`` in forward exported one branch with no warning
+    (torch's tracer warns); a positive example took it every time, so no trace could tell."""
+    example = np.abs(np.random.default_rng(0).standard_normal((3, 4))).astype(np.float32) + 0.1
+    with pytest.warns(nx.OnnxExportWarning, match=rf"test_onnx_input_masks.py:\d+ .*{re.escape(how)} read a value"):
+        nx.export(Branchy(read).eval(), example, tmp_path / "m.onnx", dynamic_batch=False)
+
+
+def test_reading_a_parameter_or_a_shape_does_not_warn(tmp_path):
+    def read(m, x, y):
+        scale = 2.0 if m.fc.weight.sum() > -100 else 1.0   # a parameter: the same for every input
+        return y * scale if x.shape[0] > 0 else y
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nx.export(Branchy(read).eval(), np.ones((3, 4), np.float32), tmp_path / "m.onnx")

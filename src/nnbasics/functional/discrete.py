@@ -15,12 +15,13 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import numbers
 
 from .. import autograd as _autograd
 from .. import ops
 from ..backend import xp
-from ..ops.util import as_operand
+from ..ops.util import as_operand, normalize_dim
 from ..tensor import Tensor
 
 # NOTE: round/floor/ceil/trunc stay out of __all__: `from nnbasics.functional import *` must not shadow builtins
@@ -65,6 +66,17 @@ def trunc(input) -> Tensor:
     """x rounded toward zero (same dtype). Gradient 0."""
     x = as_operand(input)
     return _zero_grad_values(x, "trunc", xp.trunc(x._array))
+
+
+def any_all(fn, input, dim=None, keepdim=False) -> Tensor:
+    """``x.any(dim)`` / ``x.all(dim)``: whether any / every element over ``dim`` (an int, a tuple, or None
+    for all) is non-zero; a bool tensor."""
+    x = as_operand(input)
+    axes = None if dim is None else tuple(normalize_dim(d, builtins.max(x.ndim, 1)) for d in
+                                          ((dim,) if isinstance(dim, numbers.Integral) else dim))
+    axes = None if x.ndim == 0 else axes
+    values = (xp.any if fn == "any" else xp.all)(x._array, axis=axes, keepdims=bool(keepdim))
+    return _no_grad_op(fn, x, values, axes=axes, keepdim=bool(keepdim))
 
 
 def isnan(input) -> Tensor:

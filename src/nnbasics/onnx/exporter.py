@@ -65,6 +65,11 @@ def _program(model, structure, arrays, sources, other_sources=None):
     ``other_sources``: a second reading of which dims are the batch, tried when the first fails.
     """
     tr0 = _first_trace(model, structure, arrays)
+    for where, how in dict.fromkeys(tr0.value_reads):
+        warnings.warn(f"export: at {where}: {how} read a value computed from the input; the file keeps what this "
+                      f"example gave (a Python `if` takes the example's branch, a number stays this number). "
+                      f"Keep such decisions out of forward, or use nb.where to choose per element.",
+                      OnnxExportWarning, stacklevel=3)
     if not sources:
         return static_program(tr0)
     prog, failure = _fitted(model, structure, arrays, sources, tr0)

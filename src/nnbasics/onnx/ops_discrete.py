@@ -1,6 +1,6 @@
 """ONNX mappings of the primitives without a gradient that compute a tensor from the input's values.
 
-``~mask``, ``a & b``, ``x // y``, ``floor``/``round``/``isnan``..., ``one_hot`` and the indices of
+``~mask``, ``a & b``, ``x // y``, ``any``/``all``, ``floor``/``round``/``isnan``..., ``one_hot`` and the indices of
 ``sort``/``topk``/``kthvalue``/``median`` are not :class:`~nnbasics.autograd.Function` s: they
 report themselves with ``autograd.record_op`` (``"logical"``, ``"floor_divide"``, ``"discrete"``,
 ``"sort_index"``). Without that report a trace would keep their result as a constant of the
@@ -70,6 +70,17 @@ def _discrete(e, r, p):
         ids = g.op("Unsqueeze", [e.inp(r, 0, np.int64), g.int64s([-1], "axes")])
         hot = g.op("Equal", [ids, g.int64s(list(range(p["num_classes"])), "classes")])
         return g.cast(hot, np.bool_, np.int64)
+    if fn in ("any", "all"):  # non-zero as 0/1, then the largest (any) or smallest (all)
+        g = e.g
+        x = e.inp(r, 0)
+        nz = g.op("Not", [g.op("Equal", [x, g.const(0, "zero", e.dtype(r.inputs[0]))])]) \
+            if e.dtype(r.inputs[0]) != np.bool_ else x
+        axes = p["axes"] if p["axes"] is not None else list(range(len(e.shape(r.inputs[0]))))
+        if not axes:
+            return nz
+        y = g.reduce("ReduceMax" if fn == "any" else "ReduceMin", g.cast(nz, np.bool_, np.int64), list(axes),
+                     p["keepdim"])
+        return g.cast(y, np.int64, np.bool_)
     x = e.inp(r, 0, np.float32)
     if fn in ("isnan", "isinf"):
         return g.op("IsNaN" if fn == "isnan" else "IsInf", [x])

@@ -90,6 +90,7 @@ class Trace:
     const_where: list  # the record (index) that first used each constant
     params: dict  # state-dict key -> array
     outputs: object  # the model's output: a reference, or a (nested) tuple of them
+    value_reads: list = dataclasses.field(default_factory=list)  # (where, how): Python read a value from the input
 
 
 class _Recorder:
@@ -110,6 +111,8 @@ class _Recorder:
         self.stack = []  # module paths being run
         self.opaque = opaque  # module -> bool: record the call as one op
         self.depth = 0  # > 0 inside an opaque module call
+        self.value_reads = []  # (where, how): Python read a value computed from the input
+        self._from_input = {}  # record index -> whether an input of the model flows into it
 
     def _name(self, t, ref):
         self.keep.append(t)
@@ -169,6 +172,25 @@ class _Recorder:
             return None
         ref = self.by_array[id(b)]
         return ArrayRef(ref) if v.shape == b.shape else ArrayRef(ref, tuple(v.shape))
+
+    def depends_on_input(self, ref) -> bool:
+        """Whether a model input flows into reference ``ref`` (parameters and constants do not)."""
+        if ref[0] == "input":
+            return True
+        if ref[0] != "out":
+            return False
+        j = ref[1]
+        if j not in self._from_input:
+            self._from_input[j] = any(self.depends_on_input(r) for r in self.records[j].inputs)
+        return self._from_input[j]
+
+    def read_value(self, t, how):
+        """Python read ``t``'s value: kept (with the user's line) when it came from the input."""
+        if self.depth:
+            return
+        r = self.by_tensor.get(id(t)) or self.by_array.get(id(array_of(t)))
+        if r is not None and self.depends_on_input(r):
+            self.value_reads.append((_where(), how))
 
     # --------------------------------------------------------------------- callbacks
     def __call__(self, op, inputs, params, out):
@@ -318,4 +340,4 @@ def trace(model, args, flat_inputs, opaque=lambda m: False) -> Trace:
         raise
     rec.check_unchanged()
     outputs = _structure(out, rec)
-    return Trace(list(flat_inputs), rec.records, rec.consts, rec.const_where, rec.params, outputs)
+    return Trace(list(flat_inputs), rec.records, rec.consts, rec.const_where, rec.params, outputs, rec.value_reads)
