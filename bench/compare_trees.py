@@ -16,6 +16,7 @@ like after (e.g. the tree where a redesign was complete and today's main, in one
 What each benchmark times (nnbasics only):
 
 * ``mlp``: one SGD step of the 784-256-256-10 MLP, batch 128, written ``x @ W.T + b``;
+  ``mlp-linear``: the same through ``F.linear`` (what ``nn.Linear`` runs);
 * ``cnn``: the lab CNN's training on ``--images`` Fashion-MNIST images (batch 128), reported
   per step (an epoch's steps are alike, so a part of one is enough);
 * ``lstm``: one char-LSTM step (E64, H256, T100, B32), Adam and clipping, time-major input.
@@ -42,7 +43,7 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import _common as C  # the bench folder's harness, found through the path above
 
-BENCHES = ("mlp", "cnn", "lstm")
+BENCHES = ("mlp", "mlp-linear", "cnn", "lstm")
 BATCH = 128  # the cnn benchmark's batch: its epoch time over the steps it takes
 
 
@@ -80,11 +81,12 @@ def _labelled_tree(text):
 
 def _job(bench, threads, args):
     """(script, worker spec, op, op args, (wall ms, CPU ms) per step from a reply) of one benchmark."""
-    if bench == "mlp":
+    if bench in ("mlp", "mlp-linear"):
         import mlp_step as mod
 
         steps = 10 if args.quick else args.steps or 40
-        spec = mod.config(mod.parse_args(["--warmup", "5"]), "nnbasics", threads)
+        impl = "nnbasics" if bench == "mlp" else "nnbasics-linear"
+        spec = mod.config(mod.parse_args(["--warmup", "5"]), impl, threads)
         return mod.__file__, spec, "time", {"steps": steps}, lambda r: (r["ms"], r["cpu_ms"])
     if bench == "lstm":
         import lstm_step as mod

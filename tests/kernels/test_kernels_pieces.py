@@ -11,6 +11,8 @@ import pytest
 import nnbasics as nb
 from nnbasics import threads
 from nnbasics.kernels import adaptive, parallel, recurrent, workspace
+from nnbasics.kernels import linalg as linalg_kernel
+from nnbasics.ops import linalg as linalg_ref
 from nnbasics.ops import recurrent as rc
 
 pytestmark = pytest.mark.skipif(threads.blas_setter() is None, reason="needs OpenBLAS's per-thread setting")
@@ -153,3 +155,54 @@ def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
     for i in range(adaptive.MAX_KEYS + 5):
         adaptive.choice_for(i, 2)
     assert len(adaptive._choices) == adaptive.MAX_KEYS
+
+
+# ------------------------------------------------------------------ the fused linear op
+def _linear(arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
+    threads.set_num_threads(n_threads)
+    if picks is not None:
+        seq = iter(picks)
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
+        out = nb.functional.linear(*ts)
+        assert type(out._ctx) is (linalg_ref.Linear if reference else linalg_kernel.Linear)
+        out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [ts[i].grad._array.copy() for i in grads]
+
+
+LINEAR = [([(11, 7), (9, 7), (9,)], [0, 1, 2]), ([(3, 5, 7), (9, 7)], [0, 1]), ([(11, 7), (9, 7), (9,)], [1, 2]),
+          ([(11, 7), (9, 7)], [0])]
+
+
+@pytest.fixture
+def small_linear_pieces(monkeypatch):
+    monkeypatch.setattr(linalg_kernel, "MIN_ROWS", 2)
+    monkeypatch.setattr(adaptive, "_choices", {})
+    old = threads._threads
+    yield
+    threads._threads = old
+
+
+@pytest.mark.parametrize("shapes,grads", LINEAR)
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+def test_linear_in_pieces_equals_the_reference(small_linear_pieces, shapes, grads, dtype, tol):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    upstream = rng.standard_normal(shapes[0][:-1] + (shapes[1][0],)).astype(dtype)
+    ref = _linear(arrays, upstream, 1, grads, reference=True)
+    for n in (1, 2, 3):
+        for f, r in zip(_linear(arrays, upstream, n, grads), ref):
+            assert f.shape == r.shape and f.dtype == r.dtype
+            assert np.abs(f - r).max() <= tol * np.abs(r).max(), f"{n} threads"
+
+
+@pytest.mark.parametrize("shapes,grads", LINEAR)
+def test_linear_gives_the_same_bits_on_any_thread_count_and_choice(small_linear_pieces, monkeypatch, shapes, grads):
+    rng = np.random.default_rng(6)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    upstream = rng.standard_normal(shapes[0][:-1] + (shapes[1][0],)).astype(np.float32)
+    two = _linear(arrays, upstream, 2, grads)
+    for n, picks in ((3, None), (2, [1, 1]), (2, [2, 1]), (3, [1, 3])):
+        for f, r in zip(_linear(arrays, upstream, n, grads, picks=picks, monkeypatch=monkeypatch), two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")

@@ -159,6 +159,15 @@ CASES += [
     Case("matmul matrix @ vector", linalg.MatMul, [(5, 3), (3,)], nb.matmul, tol=_MM),
     Case("matmul vector @ vector", linalg.MatMul, [(3,), (3,)], nb.matmul, tol=_MM),
 ]
+# The fused linear op: 2-d and batched input, with and without bias, one gradient only, float64.
+CASES += [
+    Case("linear 2-d", linalg.Linear, [(5, 3), (4, 3), (4,)], F.linear, tol=_MM),
+    Case("linear batched input", linalg.Linear, [(2, 5, 3), (4, 3), (4,)], F.linear, tol=_MM),
+    Case("linear no bias", linalg.Linear, [(5, 3), (4, 3)], F.linear, tol=_MM),
+    Case("linear weight grad only", linalg.Linear, [(5, 3), (4, 3), (4,)], F.linear, tol=_MM, grads=[1, 2]),
+    Case("linear input grad only", linalg.Linear, [(2, 5, 3), (4, 3)], F.linear, tol=_MM, grads=[0]),
+    Case("linear float64", linalg.Linear, [(5, 3), (4, 3), (4,)], F.linear, tol=1e-12, dtype=np.float64),
+]
 # Indexing (slices, repeated integer indices, a bool mask) and embedding lookups (repeats, padding).
 _IDX = np.array([0, 3, 0, 2, 3, 3])
 CASES += [

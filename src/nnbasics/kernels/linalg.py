@@ -4,14 +4,18 @@ The reference :class:`nnbasics.ops.linalg.MatMul` computes ``g b^T`` and ``a^T g
 This kernel computes the same products so that the results come out C-contiguous where the
 operand was a transposed view (``x @ W.T``: W's gradient; a strided copy of it later costs
 almost as much as the GEMM), and folds a batch of rows into one GEMM where a 2-D weight
-meets a batched input (one GEMM instead of a batch of them and a sum).
+meets a batched input (one GEMM instead of a batch of them and a sum). The fused linear op
+runs its GEMMs in fixed pieces on several threads (:class:`Linear`).
 """
 
 from __future__ import annotations
 
+from ..backend import xp
 from ..dispatch import register
 from ..ops import linalg as ref
 from ..ops.util import sum_to
+from ..threads import blas_setter, num_threads
+from . import parallel
 
 
 @register(ref.MatMul)
@@ -47,3 +51,82 @@ class MatMul(ref.MatMul):
                 gb = sum_to(gb, b2.shape)
             gb = gb.reshape(b.shape)
         return ga, gb
+
+
+# ------------------------------------------------------------------------------ Linear
+#: Rows per piece (at least) and most pieces of a GEMM split on several threads: see :func:`_bounds`.
+MIN_ROWS = 32
+MAX_PIECES = 4
+
+
+def _bounds(n):
+    """Fixed pieces of n rows: up to MAX_PIECES of at least MIN_ROWS (n alone decides, not the thread count)."""
+    p = max(1, min(MAX_PIECES, n // MIN_ROWS))
+    return [n * i // p for i in range(p + 1)]
+
+
+def _several_threads():
+    return num_threads() > 1 and blas_setter() is not None
+
+
+def _same_float(x, w, b=None):
+    return x.ndim >= 2 and x.dtype.kind == "f" and w.dtype == x.dtype and (b is None or b.dtype == x.dtype)
+
+
+@register(ref.Linear, when=_same_float)
+class Linear(ref.Linear):
+    """:class:`nnbasics.ops.linalg.Linear` whose GEMMs tolerate a descheduled thread.
+
+    On one thread: the reference. On several, every GEMM (``x W^T``, ``g W``, ``g^T x``) is cut
+    into fixed pieces of rows (:func:`_bounds`; leading dims folded into rows, one GEMM instead of
+    one per batch entry), each piece single-threaded BLAS, run on one thread or all, whichever
+    :mod:`nnbasics.kernels.adaptive` measures faster on the running job. BLAS's own threads split
+    every GEMM into halves fixed in advance, so with another busy process on the machine each GEMM
+    waits for a descheduled thread; here a slow thread delays one piece, and under steady load
+    the pieces run on one thread. The pieces do not depend on the thread count: the same bits on
+    any number of threads and for either choice.
+    """
+
+    def forward(self, x, w, b=None):
+        if not _several_threads():
+            return super().forward(x, w, b)
+        needs = self.needs_grad
+        if needs:  # as the reference: W for x's gradient, x for W's
+            self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
+        x2 = x.reshape(-1, x.shape[-1])  # (rows, in)
+        y = xp.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)  # (rows, out)
+
+        def rows(lo, hi):
+            xp.matmul(x2[lo:hi], w.T, out=y[lo:hi])
+            if b is not None:
+                y[lo:hi] += b
+
+        parallel.run_pieces(_bounds(len(y)), rows, ("linear", x2.shape, w.shape, b is not None))
+        return y.reshape(*x.shape[:-1], w.shape[0])
+
+    def backward(self, g):
+        if not _several_threads():
+            return super().backward(g)
+        needs = self.needs_grad
+        x, w = self.x, self.w
+        g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
+        x2 = x.reshape(-1, x.shape[-1]) if needs[1] else None  # (rows, in)
+        gx = xp.empty((g2.shape[0], w.shape[1]), dtype=g.dtype) if needs[0] else None
+        gw = xp.empty((g2.shape[1], x2.shape[1]), dtype=g.dtype) if needs[1] else None  # (out, in), C-ordered
+        # one run for both products: pieces of gx's rows, then of gw's rows, after them
+        bx = _bounds(len(gx)) if needs[0] else [0]
+        split = bx[-1]
+        bounds = bx + ([split + i for i in _bounds(len(gw))[1:]] if needs[1] else [])
+
+        def piece(lo, hi):
+            if lo < split:
+                xp.matmul(g2[lo:hi], w, out=gx[lo:hi])
+            else:
+                xp.matmul(g2[:, lo - split:hi - split].T, x2, out=gw[lo - split:hi - split])
+
+        if len(bounds) > 1:
+            parallel.run_pieces(bounds, piece, ("linear backward", g2.shape, x2 is not None and x2.shape, split))
+        gx = gx.reshape(*g.shape[:-1], gx.shape[1]) if needs[0] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
