@@ -467,10 +467,12 @@ def median_ratio(a: list[float], b: list[float]) -> float:
     return statistics.median(x / y for x, y in zip(a, b))
 
 
-def speed_rows(times: dict, meta: dict, base: str = "torch") -> list[dict]:
+def speed_rows(times: dict, meta: dict, base: str = "torch", replies: dict | None = None) -> list[dict]:
     """One row per worker: median, min, max over rounds; ``vs_base``, the median per-round ratio
     to the worker with the same variant and threads whose impl is ``base``; ``vs_1_thread``, to
-    the same impl and variant on one thread (where both were run)."""
+    the same impl and variant on one thread (where both were run). With ``replies`` (whose
+    entries carry ``cpu_ms``, the worker's CPU time over the same calls): ``cpu_median`` and
+    ``cpu_vs_base``, the same ratio of CPU time (a descheduled worker loses wall time, not CPU)."""
 
     def find(**want):
         for n, m in meta.items():
@@ -486,21 +488,32 @@ def speed_rows(times: dict, meta: dict, base: str = "torch") -> list[dict]:
         rows.append({"name": name, **m, "median": statistics.median(v), "min": min(v), "max": max(v),
                      "vs_base": median_ratio(v, times[b]) if b else None,
                      "vs_1_thread": median_ratio(v, times[one]) if one and m["threads"] != 1 else None})
+        cpu = [r.get("cpu_ms") for r in (replies or {}).get(name, [])]
+        if cpu and None not in cpu:
+            cpu_b = [r.get("cpu_ms") for r in replies.get(b, [])] if b else []
+            rows[-1]["cpu_median"] = statistics.median(cpu)
+            rows[-1]["cpu_vs_base"] = median_ratio(cpu, cpu_b) if cpu_b and None not in cpu_b else None
     return rows
 
 
 def print_speed_table(rows: list[dict], unit: str = "ms/step", base: str = "torch") -> None:
     """Markdown table of :func:`speed_rows` (a layout column where workers have a variant)."""
     var = any(r.get("variant") for r in rows)
+    cpu = any("cpu_median" in r for r in rows)
     print(f"| implementation |{' layout |' if var else ''} threads | {unit} (median) | min | max | vs {base} "
-          f"| vs 1 thread |")
-    print(f"|---|{'---|' if var else ''}---:|---:|---:|---:|---:|---:|")
+          f"| vs 1 thread |" + (f" CPU {unit} | vs {base} (CPU) |" if cpu else ""))
+    print(f"|---|{'---|' if var else ''}---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu else ""))
     for r in rows:
         vb = f"**{r['vs_base']:.3f}**" if r["vs_base"] is not None and r["impl"] != base else "-"
         v1 = f"{r['vs_1_thread']:.3f}" if r["vs_1_thread"] is not None else "-"
         layout = f" {r.get('variant') or '-'} |" if var else ""
-        print(f"| {r['impl']} |{layout} {r['threads']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} "
-              f"| {vb} | {v1} |")
+        line = (f"| {r['impl']} |{layout} {r['threads']} | {r['median']:.4g} | {r['min']:.4g} | {r['max']:.4g} "
+                f"| {vb} | {v1} |")
+        if cpu:
+            cb = r.get("cpu_vs_base")
+            cb = f"{cb:.3f}" if cb is not None and r["impl"] != base else "-"
+            line += f" {r['cpu_median']:.4g} | {cb} |" if "cpu_median" in r else " - | - |"
+        print(line)
 
 
 def print_memory_table(records: dict, meta: dict, base: str = "torch") -> None:

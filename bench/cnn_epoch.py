@@ -248,7 +248,7 @@ def print_speed(res, args, threads):
           f"ms per epoch")
     print(f"float32 GEMM peak (NumPy {args.gemm_size}^3, before / after the rounds): "
           + ", ".join(f"{t} thread(s) {before[t]:.0f} / {after[t]:.0f} GFLOP/s" for t in threads) + "\n")
-    rows = C.speed_rows(res["times"], res["meta"])
+    rows = C.speed_rows(res["times"], res["meta"], replies=res.get("replies"))
     C.print_speed_table(rows, unit="ms/epoch")
     res["rows"] = rows
     print("\n| implementation | threads | inference img/s | peak RSS MB | GFLOP/s | of GEMM peak |")

@@ -240,7 +240,7 @@ def main(argv=None):
     else:
         print(f"batch {args.batch}; {args.rounds} rounds x {args.steps} steps, workers alternating; "
               f"ms per step\n")
-        res["rows"] = C.speed_rows(res["times"], meta)
+        res["rows"] = C.speed_rows(res["times"], meta, replies=res.get("replies"))
         C.print_speed_table(res["rows"])
     C.write_json(args.json, res)
     return res

@@ -345,7 +345,7 @@ def speed(args, impls, threads):
 def print_speed(res, args):
     print(f"MLP {'-'.join(map(str, SIZES))} ReLU, batch {args.batch}, float32, SGD lr {args.lr}, cross-entropy; "
           f"{args.rounds} rounds x {args.steps} steps, workers alternating; ms per step\n")
-    rows = C.speed_rows(res["times"], res["meta"])
+    rows = C.speed_rows(res["times"], res["meta"], replies=res.get("replies"))
     res["rows"] = rows
     C.print_speed_table(rows)
     print("\n| implementation | threads | vs numpy | CPU ms/step (all threads) | page faults/step |")

@@ -60,6 +60,18 @@ def test_speed_rows_pair_rounds_with_the_same_variant_and_threads():
     assert rows["nb 2"]["vs_base"] == pytest.approx(1.5)  # median of 0.5, 1.5, 1.5
     assert rows["nb 2"]["vs_1_thread"] == pytest.approx(0.5)  # median of 0.5, 0.75, 0.5
     assert rows["nb 1"]["vs_1_thread"] is None and rows["t 1"]["median"] == 2.0
+    assert "cpu_median" not in rows["nb 1"]
+
+
+def test_speed_rows_give_the_cpu_time_ratio_of_the_same_rounds(capsys):
+    times = {"nb 1": [2.0, 4.0, 6.0], "t 1": [1.0, 4.0, 2.0]}
+    meta = {"nb 1": {"impl": "nnbasics", "threads": 1}, "t 1": {"impl": "torch", "threads": 1}}
+    replies = {"nb 1": [{"cpu_ms": c} for c in (1.0, 3.0, 2.0)], "t 1": [{"cpu_ms": c} for c in (2.0, 2.0, 1.0)]}
+    rows = C.speed_rows(times, meta, replies=replies)
+    by = {r["name"]: r for r in rows}
+    assert by["nb 1"]["cpu_median"] == 2.0 and by["nb 1"]["cpu_vs_base"] == pytest.approx(1.5)  # of 0.5, 1.5, 2
+    C.print_speed_table(rows)
+    assert "| nnbasics | 1 | 4 | 2 | 6 | **2.000** | - | 2 | 1.500 |" in capsys.readouterr().out
 
 
 def test_parse_threads_and_sizes():
