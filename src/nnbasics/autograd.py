@@ -127,9 +127,11 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off.
+    """Turn graph recording on or off: as a call, a context manager or a decorator (as PyTorch's).
 
-    The previous mode is restored on exit, also when an exception escapes.
+    ``set_grad_enabled(False)`` as a plain call switches recording off right away (it stays off
+    until switched back); as a ``with`` block the previous mode is restored on exit, also when
+    an exception escapes. :class:`no_grad` and :class:`enable_grad` act only when entered.
 
     Example:
         >>> with set_grad_enabled(False):
@@ -138,10 +140,15 @@ class set_grad_enabled:
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
-        self.prev = None
+        self.prev = _mode.enabled
+        # NOTE: torch's set_grad_enabled sets the mode when constructed; its subclasses here do not
+        self._at_once = type(self) is set_grad_enabled
+        if self._at_once:
+            _mode.enabled = self.mode
 
     def __enter__(self):
-        self.prev = _mode.enabled
+        if not self._at_once:
+            self.prev = _mode.enabled
         _mode.enabled = self.mode
         return self
 
@@ -150,6 +157,9 @@ class set_grad_enabled:
         return False
 
     def __call__(self, func):
+        if self._at_once:  # used as @set_grad_enabled(False): decorating changes nothing now
+            _mode.enabled = self.prev
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with set_grad_enabled(self.mode):

@@ -38,3 +38,42 @@ def test_an_empty_dim_reduces_every_dim_as_torch(torch, name, empty, keepdim):
     assert ours.shape == tuple(theirs.shape)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     assert nb.tensor(x).sum(axis=()).shape == (2, 3)  # NumPy's keyword keeps NumPy's meaning
+
+
+def _grad_mode_story(lib):
+    """set_grad_enabled as a call, a with block, a decorator; no_grad objects made but not entered."""
+    seen = [lib.is_grad_enabled()]
+    lib.set_grad_enabled(False)
+    seen.append(lib.is_grad_enabled())
+    with lib.set_grad_enabled(True):
+        seen.append(lib.is_grad_enabled())
+    seen.append(lib.is_grad_enabled())
+    lib.set_grad_enabled(True)
+    seen.append(lib.is_grad_enabled())
+
+    @lib.set_grad_enabled(False)
+    def f():
+        return lib.is_grad_enabled()
+
+    seen += [lib.is_grad_enabled(), f(), lib.is_grad_enabled()]
+    guard = lib.no_grad()
+    seen.append(lib.is_grad_enabled())
+    with guard:
+        seen.append(lib.is_grad_enabled())
+    seen.append(lib.is_grad_enabled())
+    with lib.no_grad():
+        with lib.set_grad_enabled(True):
+            seen.append(lib.is_grad_enabled())
+        seen.append(lib.is_grad_enabled())
+    seen.append(lib.is_grad_enabled())
+    return seen
+
+
+def test_set_grad_enabled_as_a_plain_call_switches_at_once(torch):
+    """``torch.set_grad_enabled(False)`` at the top of an inference script turns recording off;
+    it did nothing here (only its with-block did), so every op still recorded a graph."""
+    try:
+        assert _grad_mode_story(nb) == _grad_mode_story(torch)
+    finally:
+        nb.set_grad_enabled(True)
+        torch.set_grad_enabled(True)
