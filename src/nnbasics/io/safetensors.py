@@ -309,7 +309,9 @@ def atomic_write_bytes(path, data) -> str:
     temporary file behind; the next write to ``path`` removes it (its process is gone).
 
     The new file gets the old file's permissions, or those the user's umask gives a new file
-    (``0o666 & ~umask``), not ``mkstemp``'s private 0600.
+    (``0o666 & ~umask``), not ``mkstemp``'s private 0600. A symbolic link is followed (the file
+    it points to is replaced, the link stays); a path that is not a regular file (``/dev/null``,
+    a named pipe) is written into, never replaced.
 
     Args:
         path: the destination; its directory must exist.
@@ -324,10 +326,14 @@ def atomic_write_bytes(path, data) -> str:
             says the previous file is unchanged.
     """
     path = os.fspath(path)
+    chunks = data if isinstance(data, list) else [data]
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        return _write_special(path, chunks)  # NOTE: a rename would replace the device (as root: /dev/null)
+    if os.path.islink(path):
+        path = os.path.realpath(path)  # replace the file the link points to, keep the link
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist; create it first.")
-    chunks = data if isinstance(data, list) else [data]
     name = os.path.basename(path)
     _remove_stale_temps(directory, name)
     tmp = None
@@ -352,6 +358,17 @@ def atomic_write_bytes(path, data) -> str:
                           path) from e
         raise
     _fsync_directory(directory)
+    return path
+
+
+def _write_special(path, chunks) -> str:
+    """Write into a device or named pipe (no temporary file: it cannot be renamed over)."""
+    try:
+        with open(path, "wb") as f:
+            for chunk in chunks:
+                _write_all(f, chunk)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror}", path) from e
     return path
 
 
