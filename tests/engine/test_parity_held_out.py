@@ -77,3 +77,20 @@ def test_set_grad_enabled_as_a_plain_call_switches_at_once(torch):
     finally:
         nb.set_grad_enabled(True)
         torch.set_grad_enabled(True)
+
+
+def test_clamp_with_tensor_bounds_sends_gradients_to_the_bounds(torch):
+    """``x.clamp(min=t, max=u)`` gave t and u no gradient (their .grad stayed None); torch sends the
+    gradient to the bound that was taken, and to x where lo <= x <= hi (ties included)."""
+    x = np.array([-2.0, 0.0, 0.5, 1.0, 3.0, 0.7], np.float32)
+    lo = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.0], np.float32)
+    hi = np.array([1.0, 1.0, 1.0, 1.0, 2.0, 1.0], np.float32)  # last: lo > hi gives hi
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], np.float32)
+    grads = []
+    for lib in (nb, torch):
+        ts = [lib.tensor(a, requires_grad=True) for a in (x, lo, hi)]
+        out = ts[0].clamp(ts[1], ts[2])
+        (out * lib.tensor(w)).sum().backward()
+        grads.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for ours, theirs in zip(*grads):
+        np.testing.assert_array_equal(ours, theirs)

@@ -114,3 +114,35 @@ def test_reading_a_parameter_or_a_shape_does_not_warn(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nx.export(Branchy(read).eval(), np.ones((3, 4), np.float32), tmp_path / "m.onnx")
+
+
+class Bounded(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3, rng=0)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y.clamp(min=x[:, :3], max=x[:, 1:] + 1.0) + y.index_select(1, (x[0, :2] > 0).long()).sum(1, keepdim=True)
+
+
+def test_tensor_bounds_and_computed_indices_follow_the_input(tmp_path):
+    """clamp(min=tensor) raised a raw ValueError in the exporter; index_select with an index computed
+    from the input froze the example's index (both found by the audit)."""
+    example = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nx.export(Bounded().eval(), example, tmp_path / "m.onnx")
+    for other in (np.random.default_rng(1).standard_normal((5, 4)), -np.abs(np.random.default_rng(2).random((2, 4)))):
+        other = other.astype(np.float32)
+        with nb.no_grad():
+            ref = Bounded().eval()(nb.tensor(other)).numpy()
+        np.testing.assert_allclose(run_onnx(tmp_path / "m.onnx", other)[0], ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("forward", [lambda x: nb.nonzero(x > 0).float().sum() + x,
+                                     lambda x: nb.where(x > 0)[1].float().sum() + x])
+def test_nonzero_of_a_computed_mask_is_refused_not_frozen(forward, tmp_path):
+    model = Branchy(lambda m, x, y: forward(y)).eval()
+    with pytest.raises(UnsupportedModuleError, match="nonzero"):
+        nx.export(model, np.ones((3, 4), np.float32), tmp_path / "m.onnx", dynamic_batch=False)

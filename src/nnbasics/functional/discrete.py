@@ -103,10 +103,12 @@ def nonzero(input, *, as_tuple: bool = False):
     x = as_operand(input)
     idx = xp.nonzero(x._array) if x.ndim else xp.nonzero(x._array.reshape(1))
     cols = [Tensor._make(i.astype(xp.int64), False, None) for i in idx]
-    if as_tuple:
-        return tuple(cols)
-    return Tensor._make(xp.stack([c._array for c in cols], axis=1) if cols else xp.zeros((0, 0), xp.int64),
-                        False, None)
+    out = tuple(cols) if as_tuple else Tensor._make(
+        xp.stack([c._array for c in cols], axis=1) if cols else xp.zeros((0, 0), xp.int64), False, None)
+    if _autograd._RECORDING:  # NOTE: a count that depends on the values: an ONNX trace refuses it by name
+        for t in (out if as_tuple else (out,)):
+            _autograd.record_op("data_index", (x,), {"fn": "nonzero"}, t)
+    return out
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

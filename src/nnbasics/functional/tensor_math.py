@@ -379,12 +379,14 @@ def narrow(input, dim, start, length):
 def index_select(input, dim, index):
     """The entries at ``index`` (1-D int tensor) along ``dim``."""
     x = _t(input)
-    idx = np.asarray(index)
+    idx = index if isinstance(index, Tensor) else as_tensor(np.asarray(index))
     if idx.ndim > 1 or idx.dtype.kind not in "iu":
         raise RuntimeError("index_select(): index must be a 1-D integer tensor.")
     d = normalize_dim(dim, max(x.ndim, 1))
     sel = [slice(None)] * x.ndim
-    sel[d] = as_tensor(idx.reshape(-1).astype(np.int64))
+    # NOTE: through recorded ops (reshape, cast): an index computed from the input stays computed in ONNX
+    idx = idx if idx.ndim == 1 else idx.reshape(-1)
+    sel[d] = idx if idx.dtype == np.int64 else idx.long()
     return x[tuple(sel)]
 
 

@@ -105,5 +105,5 @@ def _sort_index(e, r, p):
     return g.op("Slice", [idx, e.ints([p["start"]], "starts"), e.ints([p["stop"]], "ends"), g.int64s([d], "axes")])
 
 
-refuses("data_index", "its indices are computed in NumPy from the values (mode, or median over values with NaN) "
-        "and ONNX has no operator for them; compute them after running the exported model")
+refuses("data_index", "its indices are computed in NumPy from the values (nonzero, where(cond), mode, median over "
+        "values with NaN) and nnbasics has no ONNX form for them; compute them after running the exported model")

@@ -427,9 +427,24 @@ def clip(a, min=None, max=None) -> Tensor:  # PyTorch's names
     # NOTE: NumPy scalar bounds would promote float32 to float64; Python numbers keep the input's dtype
     min, max = (v.item() if isinstance(v, xp.generic) else v for v in (min, max))
     a = as_operand(a)
+    if any(isinstance(v, (Tensor, xp.ndarray)) for v in (min, max)):
+        return _clip_by_tensors(a, min, max)
     if not is_float_dtype(a.dtype) and any(isinstance(v, float) for v in (min, max)):
         a = cast(a, default_float)  # int tensor clipped to a float bound: float32, as PyTorch
     return Clip.apply(a, lo=min, hi=max)
+
+
+def _clip_by_tensors(a, lo, hi) -> Tensor:
+    """``clamp(x, min=t, max=u)`` with tensor bounds, as PyTorch: the gradient goes to x where
+    lo <= x <= hi (ties included), else to the bound that was taken; lo > hi gives hi. Composed
+    of recorded ops (an ONNX trace follows the bounds)."""
+    if lo is not None:
+        lo = as_operand(lo)
+        a = where(compare(a, lo, "lt"), lo, a)
+    if hi is not None:
+        hi = as_operand(hi)
+        a = where(compare(a, hi, "gt"), hi, a)
+    return a
 
 
 def cast(a, dtype) -> Tensor:
