@@ -179,3 +179,29 @@ def test_autograd_grad_and_custom_function(both, fn):
             save({{"y": y.detach(), "grad": x.grad}})
     """)
     _assert_tree_close(nb, pt)
+
+
+def test_inplace_of_the_functional_dropouts_threshold_and_hardswish_changes_the_input(both):
+    """Found by the audit (issue 13): torch.nn.functional.dropout/dropout2d/alpha_dropout, threshold and
+    hardswish under nnbasics run accepted inplace=True and left the input unchanged (the result only was
+    returned), so `F.dropout(x, 0.5, self.training, inplace=True); return x` trained without dropout."""
+    nb, pt = both("""
+        import torch
+        import torch.nn.functional as F
+        torch.manual_seed(0)
+        x = torch.ones(400)
+        r = F.dropout(x, 0.5, training=True, inplace=True)
+        c = torch.ones(2, 6, 3, 3)
+        F.dropout2d(c, 0.5, inplace=True)
+        t = torch.tensor([-1.0, 0.5, 2.0])
+        F.threshold(t, 0.6, -5.0, inplace=True)
+        h = torch.tensor([-4.0, 0.5, 4.0])
+        F.hardswish(h, inplace=True)
+        a = torch.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+        y = a * 1
+        F.threshold(y, 0.6, -5.0, inplace=True)
+        y.sum().backward()
+        save({"same": r is x, "dropped": sorted(set(x.tolist())), "maps": sorted(set(c.sum((2, 3)).flatten().tolist())),
+              "threshold": t.tolist(), "hardswish": h.tolist(), "grad": a.grad.tolist(), "y": y.tolist()})
+    """)
+    _assert_tree_close(nb, pt)

@@ -2,7 +2,8 @@
 
 Differences from :mod:`nnbasics.functional` handled here, each torch API shape only:
 
-* ``inplace=`` is accepted by the activations and dropouts (the result is computed out of place);
+* ``inplace=`` changes the input itself in the activations, dropouts, ``threshold`` and ``hardswish``
+  (nnbasics' in-place rules: recorded for autograd, refused on a leaf that requires grad);
 * dropout draws from the global generator (``torch.manual_seed``) and defaults to ``training=True``;
 * ``softmax``/``log_softmax``/``softmin`` without ``dim`` use torch's legacy choice (dim 0 for 0-, 1-
   and 3-d inputs, else 1), and take ``dtype=``;
@@ -22,6 +23,7 @@ import numpy as np
 
 from .... import functional as _F
 from .... import ops as _ops
+from ....functional.activation import apply_in_place
 from ....tensor import as_tensor
 from ...unsupported import UnsupportedTorchAPI, module_getattr
 from .. import _random
@@ -104,24 +106,28 @@ softmin = _softmax_like(lambda x, dim: _F.softmax(-x, dim), "softmin")
 
 def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout with the mask drawn from the global generator."""
-    return _F.dropout(input, p, training, rng=_random.generator())
+    return _F.dropout(input, p, training, inplace, rng=_random.generator())
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    return _F.dropout2d(input, p, training, rng=_random.generator())
+    return _F.dropout2d(input, p, training, inplace, rng=_random.generator())
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
-    return _F.alpha_dropout(input, p, training, rng=_random.generator())
+    return _F.alpha_dropout(input, p, training, inplace, rng=_random.generator())
 
 
 def threshold(input, threshold, value, inplace=False):
     """``y = x if x > threshold else value``."""
-    return _ops.where(input > threshold, input, as_tensor(np.asarray(value, dtype=input.dtype)))
+    def fn(x):
+        return _ops.where(x > threshold, x, as_tensor(np.asarray(value, dtype=x.dtype)))
+    return apply_in_place(input, "threshold_", fn) if inplace else fn(input)
 
 
 def hardswish(input, inplace=False):
-    return input * _F.hardsigmoid(input)
+    def fn(x):
+        return x * _F.hardsigmoid(x)
+    return apply_in_place(input, "hardswish_", fn) if inplace else fn(input)
 
 
 def tanhshrink(input):
