@@ -94,3 +94,14 @@ def test_clamp_with_tensor_bounds_sends_gradients_to_the_bounds(torch):
         grads.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
     for ours, theirs in zip(*grads):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("target", [[2.0, 0.0], [1.0, -0.5]])
+def test_binary_cross_entropy_refuses_targets_outside_0_1_as_torch(torch, target):
+    """A learner's class ids (0..9) given to BCE were scored silently (0.69 for target 2); torch refuses."""
+    x, t = np.array([0.5, 0.3], np.float32), np.array(target, np.float32)
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    with pytest.raises(ValueError, match=r"target must hold values in \[0, 1\]"):
+        nb.functional.binary_cross_entropy(nb.tensor(x), nb.tensor(t))
+    nb.functional.binary_cross_entropy(nb.tensor(x), nb.tensor([1.0, 0.0]))  # in range: fine

@@ -273,6 +273,12 @@ def binary_cross_entropy(input, target) -> Tensor:  # PyTorch's name
             f"binary_cross_entropy: input must hold probabilities in [0, 1]; got values in [{lo:g}, {hi:g}]. "
             "Apply sigmoid first, or use binary_cross_entropy_with_logits on raw scores (more stable)."
         )
+    if t._array.size and ((t._array < 0).any() or (t._array > 1).any()):  # NOTE: NaN passes, as in torch
+        lo, hi = float(t._array.min()), float(t._array.max())
+        raise ValueError(
+            f"binary_cross_entropy: target must hold values in [0, 1] (1 = the positive class); got values in "
+            f"[{lo:g}, {hi:g}]. For class indices 0..C-1 use cross_entropy on C outputs."
+        )
     return BinaryCrossEntropy.apply(x, t)
 
 
