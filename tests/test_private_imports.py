@@ -27,6 +27,7 @@ ALLOWED = {
     ("functional/discrete.py", "nnbasics.autograd", "_RECORDING"): "the engine's recording flag, read per op",
     ("functional/selection.py", "nnbasics.autograd", "_RECORDING"): "the engine's recording flag, read per op",
     ("tensor_base.py", "nnbasics.autograd", "_RECORDING"): "the engine's recording flag, read per item()/bool()",
+    ("rng.py", "nnbasics.autograd", "_RECORDING"): "the engine's recording flag, read per random draw",
     ("anomaly.py", "nnbasics.autograd", "_ANOMALY"): "anomaly mode is the engine's flag; anomaly.py switches it",
     ("nn/module.py", "nnbasics.autograd", "_ANOMALY"): "a module's forward names itself in anomaly reports",
     # torchvision's transforms draw from torch's global random stream and read its dtype table, as in PyTorch

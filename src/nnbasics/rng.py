@@ -42,6 +42,7 @@ def as_generator(rng=None) -> np.random.Generator:
     if rng is None:
         return default_generator()
     if isinstance(rng, np.random.Generator):
+        _note_draw()
         return rng
     if is_int(rng):
         if rng < 0:
@@ -53,6 +54,14 @@ def as_generator(rng=None) -> np.random.Generator:
     )
 
 
+def _note_draw() -> None:
+    """Tell an ONNX trace that forward is about to draw random numbers (the file would keep this draw)."""
+    from . import autograd  # NOTE: at call time: autograd's imports reach this module
+
+    if autograd._RECORDING:
+        autograd.read_value(None, "a random draw")
+
+
 def default_generator() -> np.random.Generator:
     """The process-wide Generator behind every ``rng=None`` (PyTorch's ``torch.default_generator``).
 
@@ -60,6 +69,7 @@ def default_generator() -> np.random.Generator:
     resets its state in place, so layers and loaders that already hold it follow the new seed.
     """
     global _default, _initial_seed
+    _note_draw()
     if _default is None:
         _initial_seed = int(np.random.SeedSequence().entropy % 2**63)
         _default = np.random.default_rng(_initial_seed)

@@ -146,3 +146,22 @@ def test_nonzero_of_a_computed_mask_is_refused_not_frozen(forward, tmp_path):
     model = Branchy(lambda m, x, y: forward(y)).eval()
     with pytest.raises(UnsupportedModuleError, match="nonzero"):
         nx.export(model, np.ones((3, 4), np.float32), tmp_path / "m.onnx", dynamic_batch=False)
+
+
+_EVAL_DROPOUT = nn.Dropout(0.5).eval()  # built outside forward: building a layer draws its weights
+
+
+@pytest.mark.parametrize("draw, warns", [
+    (lambda m, x, y: F.dropout(y, 0.5), True),                    # F.dropout's default is training=True
+    (lambda m, x, y: y + nb.randn_like(y), True),
+    (lambda m, x, y: F.dropout(y, 0.5, m.training), False),       # eval mode at export: no draw
+    (lambda m, x, y: _EVAL_DROPOUT(y), False),
+])
+def test_a_random_draw_in_forward_warns(draw, warns, tmp_path):
+    """Found by the audit (issue 16): F.dropout(y, 0.5) in forward (training=True by default, as torch) drew a
+    mask at export, frozen into the file as a constant; with a fixed batch, silently."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        nx.export(Branchy(draw).eval(), np.ones((3, 4), np.float32), tmp_path / "m.onnx", dynamic_batch=False)
+    messages = [str(w.message) for w in seen if issubclass(w.category, nx.OnnxExportWarning)]
+    assert any("draws random numbers" in m and "test_onnx_input_masks.py" in m for m in messages) == warns, messages

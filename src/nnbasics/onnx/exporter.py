@@ -66,6 +66,12 @@ def _program(model, structure, arrays, sources, other_sources=None):
     """
     tr0 = _first_trace(model, structure, arrays)
     for where, how in dict.fromkeys(tr0.value_reads):
+        if how == "a random draw":
+            warnings.warn(f"export: at {where}: forward draws random numbers (a dropout called with training=True, "
+                          f"randn/rand/bernoulli...); the file keeps this example's draw as a constant. Export runs in "
+                          f"eval mode: pass training=self.training to F.dropout, or draw outside forward.",
+                          OnnxExportWarning, stacklevel=3)
+            continue
         warnings.warn(f"export: at {where}: {how} read a value computed from the input; the file keeps what this "
                       f"example gave (a Python `if` takes the example's branch, a number stays this number). "
                       f"Keep such decisions out of forward, or use nb.where to choose per element.",

@@ -188,6 +188,9 @@ class _Recorder:
         """Python read ``t``'s value: kept (with the user's line) when it came from the input."""
         if self.depth:
             return
+        if t is None:  # a random draw (nnbasics.rng): whatever it feeds is frozen at this example's numbers
+            self.value_reads.append((_where(), how))
+            return
         r = self.by_tensor.get(id(t)) or self.by_array.get(id(array_of(t)))
         if r is not None and self.depends_on_input(r):
             self.value_reads.append((_where(), how))
