@@ -36,7 +36,7 @@ def test_random_split_validation():
     with pytest.raises(TypeError, match="all ints or all floats"):
         random_split(ds, [5, "5"])
     with pytest.raises(TypeError, match="needs a dataset"):
-        random_split(np.arange(10), [5, 5])
+        random_split(iter(range(10)), [5, 5])  # no len, no indexing (a list or an array is fine, as in torch)
 
 
 @pytest.mark.parametrize("n,expected_total", [(30, 30), (35, 35), (300, 300)])
@@ -91,3 +91,12 @@ def test_dataset_labels_generic_dataset():
     np.testing.assert_array_equal(dataset_labels(Items()), [0, 1, 0, 1])
     sub = stratified_subset(Items(), 2, rng=0)
     assert sorted(dataset_labels(sub).tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize("data", [list(range(11)), range(11), tuple(range(11)), np.arange(11)])
+def test_random_split_takes_any_sequence_as_torch(data):
+    """Found by the audit (issue 13): random_split(list_of_samples, [0.5, 0.5]) raised 'needs a dataset'
+    (torch splits any sized, indexable sequence); the parts have torch's sizes and cover every item once."""
+    parts = random_split(data, [0.5, 0.5], rng=0)
+    assert [len(p) for p in parts] == [6, 5]
+    assert sorted(int(p[i]) for p in parts for i in range(len(p))) == list(range(11))

@@ -67,7 +67,7 @@ def random_split(dataset, lengths, rng=None, *, generator=None):
         list of Subset, one per length; together they hold every sample once.
     """
     rng = rng if generator is None else generator
-    if not _is_dataset(dataset):
+    if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):  # a list or range too, as torch
         raise TypeError(f"random_split needs a dataset (len and indexing). Got {type(dataset).__name__}.")
     n = len(dataset)
     sizes = _resolve_lengths(lengths, n, "random_split")
