@@ -12,7 +12,10 @@ timed workers use, one thread, fixed seeds; the CNN on random images of its batc
 Both are exact and repeatable; per step, divided by ``--steps``. They say nothing about time
 inside NumPy/BLAS (the same arrays in every tree are the same work), so a tree with more calls
 per step pays Python overhead; one with fewer calls per step cannot have become slower in
-Python. ``--ops`` also counts the recorded graph ops of one step (``Function.apply`` calls).
+Python. The recorded graph ops of one step (``Function.apply`` calls) are counted too, and
+``--modules N`` lists the N modules whose Python calls differ most from the first tree's.
+``--threads`` sets the thread variables of the children (calls made on other threads than the
+caller's are not counted: ``sys.setprofile`` sees one thread).
 
 Usage::
 
@@ -57,12 +60,16 @@ def make_step(bench: str):
 
 
 def count(step, steps: int) -> dict:
-    """Python and C calls over ``steps`` calls of ``step``, per step."""
+    """Python and C calls over ``steps`` calls of ``step``, per step, and Python calls per module."""
     counts = {"call": 0, "c_call": 0}
+    modules = {}
 
     def profile(frame, event, arg):
         if event in counts:
             counts[event] += 1
+            if event == "call":
+                name = frame.f_globals.get("__name__", "?")
+                modules[name] = modules.get(name, 0) + 1
 
     sys.setprofile(profile)
     try:
@@ -70,7 +77,8 @@ def count(step, steps: int) -> dict:
             step()
     finally:
         sys.setprofile(None)
-    return {"python_calls": counts["call"] / steps, "c_calls": counts["c_call"] / steps}
+    return {"python_calls": counts["call"] / steps, "c_calls": counts["c_call"] / steps,
+            "modules": {k: v / steps for k, v in sorted(modules.items())}}
 
 
 def child(benches: list, steps: int, warmup: int) -> dict:
@@ -104,13 +112,25 @@ def child(benches: list, steps: int, warmup: int) -> dict:
 def run_tree(path: str, args) -> dict:
     env = dict(os.environ, PYTHONPATH=str(pathlib.Path(path).resolve() / "src"))
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NNBASICS_NUM_THREADS"):
-        env[var] = "1"
+        env[var] = str(args.threads)
     cmd = [sys.executable, __file__, "--child", json.dumps({"benches": args.bench, "steps": args.steps,
                                                               "warmup": args.warmup})]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"the child for {path} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def print_modules(res: dict, args) -> None:
+    """Per benchmark and tree, the modules whose Python calls per step differ most from the first tree's."""
+    base = args.trees[0][0]
+    for bench in args.bench:
+        b = res[base][bench]["modules"]
+        for label, _ in args.trees[1:]:
+            m = res[label][bench]["modules"]
+            diff = sorted(((k, m.get(k, 0) - b.get(k, 0)) for k in set(b) | set(m)), key=lambda kv: -abs(kv[1]))
+            diff = [(k, d) for k, d in diff[:args.modules] if d]
+            print(f"\n{bench}, {label} - {base}: " + (", ".join(f"{k} {d:+.0f}" for k, d in diff) or "no difference"))
 
 
 def parse_args(argv=None):
@@ -120,6 +140,9 @@ def parse_args(argv=None):
     p.add_argument("--bench", nargs="+", choices=BENCHES, default=list(BENCHES), help="benchmarks (default: all)")
     p.add_argument("--steps", type=int, default=3, help="steps counted (default 3)")
     p.add_argument("--warmup", type=int, default=3, help="steps before counting (default 3)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS and nnbasics threads of the children (default 1)")
+    p.add_argument("--modules", type=int, default=0, metavar="N",
+                   help="list the N modules whose Python calls per step differ most from the first tree's")
     p.add_argument("--json", metavar="PATH", help="also write the counts as JSON to PATH")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -139,7 +162,8 @@ def main(argv=None):
         return None
     res = {label: run_tree(path, args) for label, path in args.trees}
     base = args.trees[0][0]
-    print(f"calls per training step (1 thread; {args.steps} steps counted after {args.warmup}); ratios to {base}\n")
+    print(f"calls per training step ({args.threads} thread(s); {args.steps} steps counted after {args.warmup}); "
+          f"ratios to {base}\n")
     print("| benchmark | tree | Python calls | ratio | C calls | ratio | graph ops |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for bench in args.bench:
@@ -148,6 +172,8 @@ def main(argv=None):
             r = res[label][bench]
             print(f"| {bench} | {label} | {r['python_calls']:,.0f} | {r['python_calls'] / b['python_calls']:.3f} | "
                   f"{r['c_calls']:,.0f} | {r['c_calls'] / b['c_calls']:.3f} | {r['ops']} |")
+    if args.modules:
+        print_modules(res, args)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
     return res
