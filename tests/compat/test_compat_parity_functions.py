@@ -205,3 +205,27 @@ def test_inplace_of_the_functional_dropouts_threshold_and_hardswish_changes_the_
               "threshold": t.tolist(), "hardswish": h.tolist(), "grad": a.grad.tolist(), "y": y.tolist()})
     """)
     _assert_tree_close(nb, pt)
+
+
+def test_out_of_the_creation_functions_cat_stack_and_where_is_written(both):
+    """Found by the audit (issue 13): torch.cat/stack/where and zeros/arange/linspace/eye/randn... under
+    nnbasics run accepted out= and ignored it, leaving the buffer unchanged without a word."""
+    nb, pt = both("""
+        import torch
+        def filled(make, buf):
+            r = make(buf)
+            return {"values": buf.tolist(), "returned_out": r is buf}
+        save({
+            "cat": filled(lambda o: torch.cat([torch.ones(2), torch.zeros(1)], out=o), torch.empty(3)),
+            "cat_resized": filled(lambda o: torch.cat([torch.ones(2), torch.zeros(1)], out=o), torch.empty(0)),
+            "stack": filled(lambda o: torch.stack([torch.ones(2), torch.zeros(2)], out=o), torch.empty(2, 2)),
+            "where": filled(lambda o: torch.where(torch.tensor([True, False]), torch.ones(2), torch.zeros(2), out=o),
+                            torch.empty(2)),
+            "zeros": filled(lambda o: torch.zeros(2, out=o), torch.ones(2)),
+            "arange": filled(lambda o: torch.arange(4, out=o), torch.empty(4, dtype=torch.long)),
+            "linspace": filled(lambda o: torch.linspace(0, 1, 3, out=o), torch.empty(3)),
+            "eye": filled(lambda o: torch.eye(2, out=o), torch.empty(2, 2)),
+            "randn_changed": bool((torch.randn(3, out=torch.zeros(3)) != 0).all()),
+        })
+    """)
+    _assert_tree_close(nb, pt)

@@ -20,6 +20,7 @@ from ...tensor import Tensor
 from ...tensor import as_tensor as _wrap  # nnbasics' own: keeps the dtype, shares memory
 from . import _random
 from ._dtypes import check_device, get_default_dtype, resolve_dtype
+from ._out import accepts_out
 
 __all__ = [
     "arange", "as_tensor", "bernoulli", "empty", "empty_like", "eye", "from_numpy", "full",
@@ -110,21 +111,25 @@ def _dtype_or_default(dtype):
     return get_default_dtype() if d is None else d
 
 
+@accepts_out
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     return _finish(np.zeros(_size(size, "torch.zeros"), _dtype_or_default(dtype)), requires_grad, device,
                    "torch.zeros")
 
 
+@accepts_out
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     return _finish(np.ones(_size(size, "torch.ones"), _dtype_or_default(dtype)), requires_grad, device, "torch.ones")
 
 
+@accepts_out
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, memory_format=None):
     # NOTE: torch leaves the memory uninitialized; zeros are one valid content, and reproducible.
     return _finish(np.zeros(_size(size, "torch.empty"), _dtype_or_default(dtype)), requires_grad, device,
                    "torch.empty")
 
 
+@accepts_out
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, numbers.Integral)
@@ -157,6 +162,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
                    "torch.full_like")
 
 
+@accepts_out
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
     """``torch.arange``: int64 for integer arguments, the default float dtype otherwise."""
     if end is None:
@@ -174,21 +180,25 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(arr, requires_grad, device, "torch.arange")
 
 
+@accepts_out
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None):
     return _finish(np.linspace(float(start), float(end), int(steps)).astype(_dtype_or_default(dtype)),
                    requires_grad, device, "torch.linspace")
 
 
+@accepts_out
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False, out=None):
     return _finish(np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype_or_default(dtype)),
                    requires_grad, device, "torch.logspace")
 
 
+@accepts_out
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None):
     return _finish(np.eye(int(n), None if m is None else int(m), dtype=_dtype_or_default(dtype)), requires_grad,
                    device, "torch.eye")
 
 
+@accepts_out
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform on [0, 1) from the global generator (or ``generator``)."""
     g = _random.resolve(generator)
@@ -196,6 +206,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, ou
                    "torch.rand")
 
 
+@accepts_out
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal from the global generator (or ``generator``)."""
     g = _random.resolve(generator)
@@ -203,6 +214,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
                    device, "torch.randn")
 
 
+@accepts_out
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """``torch.randint(high, size)`` or ``torch.randint(low, high, size)``: int64 in [low, high)."""
     if size is None:
@@ -225,6 +237,7 @@ def randint_like(input, low, high=None, *, dtype=None, device=None):
                    False, device, "torch.randint_like")
 
 
+@accepts_out
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """A random permutation of ``0 .. n-1`` (int64)."""
     g = _random.resolve(generator)
@@ -232,6 +245,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
                    "torch.randperm")
 
 
+@accepts_out
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """``torch.normal``: tensors or floats for ``mean``/``std`` (broadcast), or floats and ``size``."""
     g = _random.resolve(generator)
@@ -242,6 +256,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _finish((m + s * g.standard_normal(shape)).astype(d), requires_grad, device, "torch.normal")
 
 
+@accepts_out
 def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 draws with probabilities ``input`` (or the scalar ``p``), in ``input``'s dtype."""
     a = np.asarray(input)
@@ -250,6 +265,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     return _wrap((g.random(a.shape) < probs).astype(a.dtype))
 
 
+@accepts_out
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Indices drawn with probabilities proportional to the rows of ``input`` ((C,) or (N, C)); int64."""
     a = np.asarray(input, np.float64)

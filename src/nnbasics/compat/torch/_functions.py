@@ -24,6 +24,7 @@ from ...autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ...tensor import Tensor
 from ..unsupported import UnsupportedTorchAPI
 from ._creation import as_tensor
+from ._out import accepts_out, write_out
 
 #: torch functions that are ``input.<name>(*args, **kwargs)``.
 METHOD_FUNCTIONS = (
@@ -73,27 +74,13 @@ MIRRORS = {name: _method_function(name) for name in METHOD_FUNCTIONS}
 MIRRORS["absolute"] = MIRRORS["abs"]
 
 
-def write_out(name, result, out, inputs):
-    """torch's ``out=``: the result written into ``out`` (resized when its shape differs), which is returned."""
-    if not isinstance(out, Tensor):
-        raise TypeError(f"torch.{name}: out must be a tensor; got {type(out).__name__}.")
-    if is_grad_enabled() and (out.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in inputs)):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
-                           "but one of the arguments requires grad.")
-    with no_grad():
-        if tuple(out.shape) == tuple(result.shape):
-            out.copy_(result)
-        else:
-            out.data = result.detach()
-    return out
-
-
 def _tensors(seq, api):
     if isinstance(seq, Tensor) or not isinstance(seq, (list, tuple)):
         raise TypeError(f"{api}: expected a list or tuple of tensors; got {type(seq).__name__}.")
     return [t if isinstance(t, Tensor) else as_tensor(t) for t in seq]
 
 
+@accepts_out
 def cat(tensors, dim=0, *, axis=None, out=None):
     """Join tensors along an existing dimension (``torch.cat``); empty 1-d tensors are skipped, as torch does."""
     ts = [t for t in _tensors(tensors, "torch.cat") if not (t.ndim == 1 and t.shape[0] == 0)] or list(tensors)[:1]
@@ -103,6 +90,7 @@ def cat(tensors, dim=0, *, axis=None, out=None):
 concat = concatenate = cat
 
 
+@accepts_out
 def stack(tensors, dim=0, *, out=None):
     """Join tensors along a new dimension."""
     return _ops.stack(_tensors(tensors, "torch.stack"), dim)
@@ -123,10 +111,11 @@ def column_stack(tensors):
     return cat(ts, 1)
 
 
+@accepts_out
 def where(condition, input=None, other=None, *, out=None):
     """``torch.where(cond, x, y)`` elementwise; ``torch.where(cond)`` the indices of the true elements."""
-    if input is None and other is None:
-        return tuple(as_tensor(i.astype(np.int64)) for i in np.nonzero(np.asarray(condition)))
+    if input is None and other is None:  # nonzero(cond, as_tuple=True), through nnbasics (an ONNX trace refuses it)
+        return _ops.where(condition if isinstance(condition, Tensor) else as_tensor(np.asarray(condition)))
     cond = condition if isinstance(condition, Tensor) else as_tensor(condition)
     a = input if isinstance(input, Tensor) else as_tensor(np.asarray(input, dtype=_scalar_dtype(input, other)))
     b = other if isinstance(other, Tensor) else as_tensor(np.asarray(other, dtype=_scalar_dtype(other, a)))
