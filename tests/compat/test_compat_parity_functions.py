@@ -229,3 +229,16 @@ def test_out_of_the_creation_functions_cat_stack_and_where_is_written(both):
         })
     """)
     _assert_tree_close(nb, pt)
+
+
+def test_autograd_backward_refuses_what_it_cannot_do_instead_of_ignoring_it():
+    """torch.autograd.backward(y, inputs=[x]) / create_graph=True were silently run as a plain backward."""
+    import nnbasics.compat.torch as torch
+
+    x = torch.ones(2, requires_grad=True)
+    for kwargs in ({"inputs": [x]}, {"create_graph": True}):
+        with pytest.raises(NotImplementedError, match="first-order"):
+            torch.autograd.backward((x * x).sum(), **kwargs)
+    assert x.grad is None
+    torch.autograd.backward([(x * 3).sum()])
+    assert x.grad.tolist() == [3.0, 3.0]

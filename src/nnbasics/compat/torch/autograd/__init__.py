@@ -37,8 +37,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """``torch.autograd.backward``: ``t.backward(g)`` for each tensor."""
     ts = _as_list(tensors)
     gs = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(ts)
-    for t, g in zip(ts, gs):
-        t.backward(g, retain_graph=bool(retain_graph))
+    for t, g in zip(ts, gs):  # NOTE: create_graph / inputs passed on: nnbasics refuses them, never ignores
+        t.backward(g, retain_graph=bool(retain_graph), create_graph=create_graph, inputs=inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
