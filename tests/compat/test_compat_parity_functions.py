@@ -233,7 +233,7 @@ def test_out_of_the_creation_functions_cat_stack_and_where_is_written(both):
 
 def test_autograd_backward_refuses_what_it_cannot_do_instead_of_ignoring_it():
     """torch.autograd.backward(y, inputs=[x]) / create_graph=True were silently run as a plain backward."""
-    import nnbasics.compat.torch as torch
+    from nnbasics.compat import torch
 
     x = torch.ones(2, requires_grad=True)
     for kwargs in ({"inputs": [x]}, {"create_graph": True}):
