@@ -89,3 +89,15 @@ def test_errors_are_one_message_and_leave_files_alone(spiral_run, tmp_path, caps
     (tmp_path / "empty").mkdir()
     assert "no checkpoint in" in _exit2(["export", str(tmp_path / "empty"), "--onnx", str(path)], capsys)
     assert path.read_bytes() == b"previous"
+
+
+def test_export_of_an_image_run_says_how_to_scale_inputs_and_names_the_classes(tmp_path, capsys):
+    """Found by the audit (issues 14/16): predict divides raw pixels by 255 as training did, but the
+    exported file does not, and export said nothing: raw images through onnxruntime gave other answers."""
+    run = tmp_path / "shapes"
+    assert main(["train", "shapes", "--n-train", "32", "--n-test", "16", "--hidden", "4", "--epochs", "1",
+                 "--progress", "none", "--output", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(run), "--onnx", str(tmp_path / "m.onnx")]) == 0
+    out = capsys.readouterr().out
+    assert "divide raw 0-255 images by 255" in out and "classes: output i is 0=" in out

@@ -104,7 +104,23 @@ def run(args) -> int:
     print(f"wrote {out}: {type(model).__name__}, {len(g.node)} ONNX nodes, opset {args.opset}")
     print(f"  inputs:  {', '.join(_describe(i) for i in g.input)}")
     print(f"  outputs: {', '.join(_describe(o) for o in g.output)}")
+    _print_preprocessing(path, char)
     return 0
+
+
+def _print_preprocessing(path, char) -> None:
+    """What the file expects that it does not do itself: the training's input scaling, the class order."""
+    if char:
+        return
+    from .predict import _stored_data
+
+    data = _stored_data(path)
+    scale, classes = data.get("raw_scale"), data.get("classes")
+    if isinstance(scale, (int, float)) and scale > 0:
+        print(f"  scaling: the model was trained on pixels / {scale:g}; divide raw 0-255 images by {scale:g} "
+              f"before running the file (it does not scale them).")
+    if isinstance(classes, list) and classes:
+        print(f"  classes: output i is {', '.join(f'{i}={c}' for i, c in enumerate(classes))}")
 
 
 COMMAND = Command(
