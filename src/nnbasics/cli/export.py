@@ -112,9 +112,9 @@ def _print_preprocessing(path, char) -> None:
     """What the file expects that it does not do itself: the training's input scaling, the class order."""
     if char:
         return
-    from .predict import _stored_data
+    from .predict import stored_data
 
-    data = _stored_data(path)
+    data = stored_data(path)
     scale, classes = data.get("raw_scale"), data.get("classes")
     if isinstance(scale, (int, float)) and scale > 0:
         print(f"  scaling: the model was trained on pixels / {scale:g}; divide raw 0-255 images by {scale:g} "

@@ -180,7 +180,7 @@ def input_shape(model, run):
     return None if info is None or info.input_shape is None else list(info.input_shape)
 
 
-def _stored_data(checkpoint):
+def stored_data(checkpoint):
     """The checkpoint's ``extra["data"]`` (what training stored about its inputs), or {}."""
     from ..training.checkpoint import read_checkpoint_metadata
 
@@ -205,7 +205,7 @@ def run(args) -> int:
         check_output_file(args.output, "--output")
     run_ = open_run(args.run)
     model = load_model(run_.checkpoint)
-    data = _stored_data(run_.checkpoint)
+    data = stored_data(run_.checkpoint)
     X = read_inputs(path, input_shape(model, {**run_.config, "_data": data}), data)
     try:
         logits = predict(model, X, batch_size=args.batch_size).astype(np.float64)
