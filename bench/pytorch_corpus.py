@@ -343,6 +343,12 @@ def main(argv=None) -> int:
     p.add_argument("--group", action="append", default=None, help="run only scripts of this group (course, heldout)")
     p.add_argument("--side", choices=("torch", "nnbasics", "both"), default="both")
     p.add_argument("--repeat", type=int, default=1, help="runs per side; >1 changes the seed each run (noise)")
+    p.add_argument("--seeds", default=None,
+                   help="comma-separated seeds to run (instead of --repeat's 1..N), e.g. 2 or 4,5")
+    p.add_argument("--keep", action="store_true",
+                   help="keep a script's earlier runs of other seeds (the sample grows); same seeds are replaced")
+    p.add_argument("--resume", action="store_true",
+                   help="skip a script's side that already has a result for every requested seed")
     p.add_argument("--ran-on-torch", action="store_true",
                    help="only scripts whose earlier torch runs in --out ran to the end (for noise repeats)")
     p.add_argument("--timeout", type=int, default=None, help="seconds per run (default: the corpus file's)")
@@ -358,6 +364,8 @@ def main(argv=None) -> int:
         fashion = fashion_raw_dir(Path.home() / ".cache" / "nnbasics-bench")
         sides = ("torch", "nnbasics") if ns.side == "both" else (ns.side,)
         ran = {r["id"] for r in results if r["side"] == "torch" and r["status"] == "ok"}
+        seeds = ([int(x) for x in ns.seeds.split(",")] if ns.seeds
+                 else [None] if ns.repeat == 1 else list(range(1, ns.repeat + 1)))
         for entry in corpus["script"]:
             if entry["source"] not in sources or (ns.only and not re.search(ns.only, entry["id"])):
                 continue
@@ -365,9 +373,12 @@ def main(argv=None) -> int:
                 continue
             if ns.group and entry.get("group", "course") not in ns.group:
                 continue
-            seeds = [None] if ns.repeat == 1 else list(range(1, ns.repeat + 1))
             for side in sides:
-                results = [r for r in results if not (r["id"] == entry["id"] and r["side"] == side)]
+                have = {r["seed"] for r in results if r["id"] == entry["id"] and r["side"] == side}
+                if ns.resume and set(seeds) <= have:
+                    continue
+                results = [r for r in results if not (r["id"] == entry["id"] and r["side"] == side
+                                                      and (not ns.keep or r["seed"] in seeds))]
                 for seed in seeds:
                     r = run_one(entry, corpus, sources, side, out / "logs", fashion, seed, ns.timeout)
                     results.append(r)

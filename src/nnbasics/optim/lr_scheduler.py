@@ -36,8 +36,8 @@ from .._validate import check_int, check_real, is_int
 from . import schedules
 from .optimizer import Optimizer
 
-__all__ = ["CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
-           "ReduceLROnPlateau", "SequentialLR", "StepLR"]
+__all__ = ["ConstantLR", "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR",
+           "MultiStepLR", "MultiplicativeLR", "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
 def _check_optimizer(owner, optimizer):
@@ -218,6 +218,44 @@ class LinearLR(LRScheduler):
         return schedules.linear_warmup(step, base_lr, self.total_iters, self.start_factor, self.end_factor)
 
 
+class ConstantLR(LRScheduler):
+    """Scale the lr by ``factor`` for the first ``total_iters`` steps, then the base lr (PyTorch's).
+
+    Args:
+        optimizer: the Optimizer.
+        factor: the factor, in [0, 1] (default 1/3).
+        total_iters: steps at the reduced lr (default 5).
+        last_epoch: -1 to start fresh.
+    """
+
+    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        self.factor = check_real(factor, "factor of ConstantLR", low=0.0, high=1.0)
+        self.total_iters = check_int(total_iters, "total_iters of ConstantLR", low=0)
+        super().__init__(optimizer, last_epoch)
+
+    def _lr(self, step, base_lr, i):
+        return base_lr * (self.factor if step < self.total_iters else 1.0)
+
+
+class PolynomialLR(LRScheduler):
+    """Decay to 0 over ``total_iters`` steps: ``base_lr * (1 - min(t, total_iters) / total_iters) ** power``.
+
+    Args:
+        optimizer: the Optimizer.
+        total_iters: steps until the lr reaches 0 (default 5).
+        power: the exponent (default 1: linear).
+        last_epoch: -1 to start fresh.
+    """
+
+    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self.total_iters = check_int(total_iters, "total_iters of PolynomialLR", low=1)
+        self.power = check_real(power, "power of PolynomialLR")
+        super().__init__(optimizer, last_epoch)
+
+    def _lr(self, step, base_lr, i):
+        return base_lr * (1.0 - min(step, self.total_iters) / self.total_iters) ** self.power
+
+
 class LambdaLR(LRScheduler):
     """Set the lr to ``base_lr * lr_lambda(step)``.
 
@@ -246,6 +284,22 @@ class LambdaLR(LRScheduler):
 
     def _lr(self, step, base_lr, i):
         return base_lr * self.lr_lambdas[i](step)
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the lr by ``lr_lambda(t)`` at every step t >= 1: ``lr_t = base_lr * prod_{k=1..t} f(k)``.
+
+    Args:
+        optimizer: the Optimizer.
+        lr_lambda: a function of the step giving a factor, or a list of them, one per param group.
+        last_epoch: -1 to start fresh.
+    """
+
+    def _lr(self, step, base_lr, i):
+        lr = base_lr
+        for k in range(1, step + 1):
+            lr *= self.lr_lambdas[i](k)
+        return lr
 
 
 class SequentialLR(LRScheduler):
@@ -444,3 +498,9 @@ class ReduceLROnPlateau:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore attributes saved by :meth:`state_dict`."""
         self.__dict__.update(copy.deepcopy(state_dict))
+
+
+# NOTE: the cyclic family lives in its own module (it builds on LRScheduler above); served here as in torch.
+from .cyclic_lr import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
+
+__all__ += ["CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR"]
