@@ -351,6 +351,8 @@ def main(argv=None) -> int:
                    help="skip a script's side that already has a result for every requested seed")
     p.add_argument("--ran-on-torch", action="store_true",
                    help="only scripts whose earlier torch runs in --out ran to the end (for noise repeats)")
+    p.add_argument("--with-metric", action="store_true",
+                   help="only scripts whose earlier torch runs in --out printed a loss or an accuracy")
     p.add_argument("--timeout", type=int, default=None, help="seconds per run (default: the corpus file's)")
     p.add_argument("--out", default="runs/corpus", help="folder for results.json, results.md and the logs")
     p.add_argument("--table-only", action="store_true", help="rebuild results.md from results.json")
@@ -364,12 +366,16 @@ def main(argv=None) -> int:
         fashion = fashion_raw_dir(Path.home() / ".cache" / "nnbasics-bench")
         sides = ("torch", "nnbasics") if ns.side == "both" else (ns.side,)
         ran = {r["id"] for r in results if r["side"] == "torch" and r["status"] == "ok"}
+        measured = {r["id"] for r in results if r["side"] == "torch" and r["status"] == "ok"
+                    and (r.get("loss") is not None or r.get("accuracy") is not None)}
         seeds = ([int(x) for x in ns.seeds.split(",")] if ns.seeds
                  else [None] if ns.repeat == 1 else list(range(1, ns.repeat + 1)))
         for entry in corpus["script"]:
             if entry["source"] not in sources or (ns.only and not re.search(ns.only, entry["id"])):
                 continue
             if ns.ran_on_torch and entry["id"] not in ran:
+                continue
+            if ns.with_metric and entry["id"] not in measured:
                 continue
             if ns.group and entry.get("group", "course") not in ns.group:
                 continue
