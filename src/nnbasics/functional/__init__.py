@@ -8,6 +8,7 @@ Each submodule holds one concept and lists its names in ``__all__``.
 from ..ops import linear, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
 from .activation import *
 from .conv import *
+from .conv_transpose import *
 from .discrete import *
 from .dropout import *
 from .loss import *

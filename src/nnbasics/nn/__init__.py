@@ -9,6 +9,7 @@ from . import init, rnn_utils, utils  # noqa: F401
 from .activation import *
 from .container import *
 from .conv import *
+from .conv_transpose import *
 from .dropout import *
 from .embedding import *
 from .flatten import *

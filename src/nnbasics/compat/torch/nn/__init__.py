@@ -13,6 +13,7 @@ from ....nn import Module, ModuleDict, ModuleList, Parameter, Sequential
 from ....nn import activation as _act
 from ....nn import container as _container
 from ....nn import conv as _conv
+from ....nn import conv_transpose as _convt
 from ....nn import dropout as _drop
 from ....nn import embedding as _emb
 from ....nn import flatten as _flat
@@ -32,12 +33,12 @@ _INPLACE_AT = {
     "AlphaDropout": 1, "Hardtanh": 2, "Threshold": 2, "RReLU": 2,
 }
 
-_SOURCES = (_act, _conv, _drop, _emb, _flat, _lin, _loss, _norm, _pool, _rec)
+_SOURCES = (_act, _conv, _convt, _drop, _emb, _flat, _lin, _loss, _norm, _pool, _rec)
 
 #: torch.nn names served from nnbasics' modules (each adapted once).
 _LAYER_NAMES = (
     "AdaptiveAvgPool2d", "AlphaDropout", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "CELU", "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU",
+    "CELU", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU",
     "GRU", "GRUCell", "Hardsigmoid", "Hardtanh", "HuberLoss", "Identity", "L1Loss", "LSTM", "LSTMCell", "LayerNorm",
     "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Mish", "MultiMarginLoss", "NLLLoss", "PReLU",
     "RNN", "RNNCell", "ReLU", "ReLU6", "SELU", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Softsign",

@@ -30,7 +30,8 @@ from .. import _random
 from .._dtypes import resolve_dtype
 
 _PASS = (
-    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "embedding", "fold", "gelu",
+    "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "embedding", "fold", "gelu",
     "layer_norm", "linear", "logsigmoid", "max_pool2d", "normalize", "prelu", "sigmoid", "softplus", "softsign",
     "tanh", "unfold",
 )
