@@ -63,6 +63,9 @@ else:
     runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
+#: relative agreement of two deterministic runs (no seed dependence) that counts as equal
+DETERMINISTIC_RTOL = 1e-4
+
 _NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 
 
@@ -267,8 +270,10 @@ def agreement(torch_runs, nb_runs):
     """``(metric, z)``: how far apart the two sides' means are, in standard errors of their difference.
 
     The metric is the accuracy when both sides printed one, else the loss. ``z = |mean_t - mean_n| /
-    sqrt(sd_t^2 / n_t + sd_n^2 / n_n)`` (Welch's statistic); None with fewer than 2 runs a side or
-    no spread. ``z <= 2`` is "within run-to-run noise" (about a 5% two-sided test).
+    sqrt(sd_t^2 / n_t + sd_n^2 / n_n)`` (Welch's statistic); None with fewer than 2 runs a side.
+    ``z <= 2`` is "within run-to-run noise" (about a 5% two-sided test). A script whose runs do
+    not depend on the seed (no spread on either side) is within noise when the two values agree to
+    ``DETERMINISTIC_RTOL`` (float32 rounding over a training run), else z is infinite.
     """
     for key in ("accuracy", "loss"):
         t = [r[key] for r in torch_runs if r["status"] == "ok" and r.get(key) is not None]
@@ -278,7 +283,10 @@ def agreement(torch_runs, nb_runs):
                 return key, None
             se = math.sqrt(statistics.variance(t) / len(t) + statistics.variance(n) / len(n))
             diff = abs(statistics.fmean(t) - statistics.fmean(n))
-            return key, (0.0 if diff == 0 else math.inf) if se == 0 else diff / se
+            if se == 0:  # deterministic on both sides: equal up to float32 rounding, or apart
+                scale = max(abs(statistics.fmean(t)), abs(statistics.fmean(n)))
+                return key, 0.0 if diff <= DETERMINISTIC_RTOL * scale else math.inf
+            return key, diff / se
     return None, None
 
 

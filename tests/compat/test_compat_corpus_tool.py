@@ -73,3 +73,13 @@ def test_agreement_is_welchs_statistic(corpus_tool):
     key, z = corpus_tool.agreement(runs([0.8], "x"), runs([0.8, 0.7], "x"))
     assert key == "loss" and z is None  # no accuracy printed; the loss has no spread on the torch side
     assert corpus_tool.agreement(runs([0.8]), runs([0.7]))[1] is None  # one run a side: no judgment
+
+
+def test_deterministic_scripts_agree_up_to_float32_rounding(corpus_tool):
+    """A script whose result does not depend on the seed has no spread: equal values up to rounding agree."""
+    def runs(values):
+        return [{"status": "ok", "loss": v} for v in values]
+
+    key, z = corpus_tool.agreement(runs([8.943641662597656] * 3), runs([8.94363784790039] * 3))
+    assert key == "loss" and z == 0.0
+    assert corpus_tool.agreement(runs([8.9436] * 3), runs([9.09] * 3))[1] == float("inf")
