@@ -47,7 +47,7 @@ def _layer_entry(draw, kind):
             entry[p.name] = draw(_ARGS[p.name])
         elif p.default is p.empty:
             raise AssertionError(f"test: no value strategy for the required argument {p.name!r} of {kind}")
-    if kind.startswith("conv") and isinstance(entry["kernel_size"], list) and kind == "conv1d":
+    if kind.startswith("conv") and isinstance(entry["kernel_size"], list) and kind in ("conv1d", "convtranspose1d"):
         entry["kernel_size"] = entry["kernel_size"][:1]
     return entry
 

@@ -96,6 +96,8 @@ def _recurrent(gates, cell=False):
 
 _LAYERS = {
     "linear": _linear, "conv1d": _conv(1), "conv2d": _conv(2),
+    # C_in * C_out/G * k == C_out * C_in/G * k: a transposed convolution holds as many weights
+    "convtranspose1d": _conv(1), "convtranspose2d": _conv(2),
     "embedding": lambda a: _int(a["num_embeddings"]) * _int(a["embedding_dim"]),
     "batchnorm1d": _batchnorm, "batchnorm2d": _batchnorm, "layernorm": _layernorm,
     "prelu": lambda a: _int(a["num_parameters"]),
