@@ -67,7 +67,8 @@ def _conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups
     return y
 
 
-def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, owner, nd):
+def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, owner, nd):
+    """Validate and run a transposed convolution of ``nd`` (1 or 2) spatial dims; ``owner`` names it in errors."""
     x, w = as_operand(input), as_operand(weight)
     stride, padding, output_padding, dilation, groups = _args(owner, nd, stride, padding, output_padding, dilation,
                                                               groups)
@@ -120,7 +121,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         >>> conv_transpose2d(nb.ones(1, 2, 3, 3), nb.ones(2, 4, 2, 2), stride=2).shape
         (1, 4, 6, 6)
     """
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation,
                            "conv_transpose2d", 2)
 
 
@@ -136,5 +137,5 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         >>> conv_transpose1d(nb.ones(1, 2, 5), nb.ones(2, 3, 3)).shape
         (1, 3, 7)
     """
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation,
                            "conv_transpose1d", 1)

@@ -13,7 +13,7 @@ import math
 from .._validate import check_positive_int, float_dtype, int_tuple
 from ..backend import xp
 from ..device import check_device
-from ..functional.conv_transpose import _conv_transpose, conv_transpose_output_size
+from ..functional.conv_transpose import conv_transpose_nd, conv_transpose_output_size
 from ..rng import as_generator
 from .module import Module
 from .parameter import Parameter
@@ -87,7 +87,7 @@ class _ConvTransposeNd(Module):
 
     def forward(self, x, output_size=None):
         """(N, C_in, *spatial) -> (N, C_out, *out_spatial); ``output_size`` picks the output_padding."""
-        return _conv_transpose(x, self.weight, self.bias, self.stride, self.padding,
+        return conv_transpose_nd(x, self.weight, self.bias, self.stride, self.padding,
                                self._output_padding(x, output_size), self.groups, self.dilation,
                                type(self).__name__, self._nd)
 

@@ -15,8 +15,8 @@ Example (the 1cycle policy over 10 steps):
     >>> for _ in range(10):
     ...     lrs.append(round(sched.get_last_lr()[0], 4))
     ...     opt.step(); sched.step()
-    >>> lrs[:3], lrs[-1]
-    ([0.004, 0.052, 0.1], 0.0005)
+    >>> lrs[:4]  # up from max_lr / 25 to max_lr over 30% of the steps, then down
+    [0.004, 0.052, 0.1, 0.095]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 from .._validate import check_int, check_real
-from .lr_scheduler import LRScheduler, _check_optimizer
+from .lr_scheduler import LRScheduler, check_optimizer
 
 __all__ = ["CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR"]
 
@@ -91,7 +91,7 @@ class OneCycleLR(LRScheduler):
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
         owner = "OneCycleLR"
-        _check_optimizer(owner, optimizer)
+        check_optimizer(owner, optimizer)
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError(f"{owner}: give total_steps, or both epochs and steps_per_epoch.")
@@ -176,7 +176,7 @@ class CyclicLR(LRScheduler):
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
                  max_momentum=0.9, last_epoch=-1):
         owner = "CyclicLR"
-        _check_optimizer(owner, optimizer)
+        check_optimizer(owner, optimizer)
         groups = optimizer.param_groups
         n = len(groups)
         up = float(check_real(step_size_up, f"step_size_up of {owner}", low=0.0, low_open=True))

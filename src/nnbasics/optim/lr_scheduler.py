@@ -40,7 +40,7 @@ __all__ = ["ConstantLR", "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "L
            "MultiStepLR", "MultiplicativeLR", "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
-def _check_optimizer(owner, optimizer):
+def check_optimizer(owner, optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{owner} needs an nnbasics Optimizer; got {type(optimizer).__name__}.")
 
@@ -63,7 +63,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch: int = -1):
         name = type(self).__name__
-        _check_optimizer(name, optimizer)
+        check_optimizer(name, optimizer)
         if not is_int(last_epoch) or last_epoch < -1:
             raise ValueError(f"last_epoch of {name} must be an int >= -1. Got {last_epoch!r}.")
         self.optimizer = optimizer
@@ -270,7 +270,7 @@ class LambdaLR(LRScheduler):
     _unsaved = ("optimizer", "lr_lambdas")
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        _check_optimizer("LambdaLR", optimizer)
+        check_optimizer("LambdaLR", optimizer)
         n = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != n:
@@ -321,7 +321,7 @@ class SequentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch: int = -1):
-        _check_optimizer("SequentialLR", optimizer)
+        check_optimizer("SequentialLR", optimizer)
         schedulers, milestones = list(schedulers), list(milestones)
         if not schedulers:
             raise ValueError("SequentialLR expects at least one scheduler.")
@@ -421,7 +421,7 @@ class ReduceLROnPlateau:
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
                  eps: float = 1e-8):
         owner = "ReduceLROnPlateau"
-        _check_optimizer(owner, optimizer)
+        check_optimizer(owner, optimizer)
         if mode not in ("min", "max"):
             raise ValueError(f"mode of {owner} must be 'min' or 'max'. Got {mode!r}.")
         if threshold_mode not in ("rel", "abs"):
