@@ -61,3 +61,24 @@ def test_state_dicts_cross_between_torch_and_nnbasics(torch, name, kwargs):
     np.testing.assert_allclose(nw.detach().numpy(), tw.detach().numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(nbias.detach().numpy(), tb.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert all(isinstance(s["step"], int) for s in n_next.state_dict()["state"].values() if "step" in s)
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CONFIGS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CONFIGS)])
+def test_a_torch_state_dict_loads_as_torch_returns_it(torch, name, kwargs):
+    """Found by the audit (issue 13): n_opt.load_state_dict(t_opt.state_dict()) with torch's own tensors
+    (no .numpy() by hand) stored them as they were, and step() then failed inside NumPy
+    ("return arrays must be of ArrayType") or mixed torch tensors into the update."""
+    r = np.random.default_rng(1)
+    w0, b0, x = r.standard_normal((3, 4)), r.standard_normal(4), r.standard_normal((6, 3))
+    tw, tb = torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    nw, nbias = nb.tensor(w0, requires_grad=True), nb.tensor(b0, requires_grad=True)
+    t_opt = getattr(torch.optim, name)([tw, tb], **kwargs)
+    _steps(torch, t_opt, tw, tb, x, 4)
+    with torch.no_grad():
+        nw.data, nbias.data = nb.tensor(tw.numpy()), nb.tensor(tb.numpy())
+    n_opt = getattr(nb.optim, name)([nw, nbias], **kwargs)
+    n_opt.load_state_dict(t_opt.state_dict())
+    assert all(isinstance(v, (np.ndarray, int, float)) for s in n_opt.state_dict()["state"].values() for v in s.values())
+    _steps(torch, t_opt, tw, tb, x, 3)
+    _steps(nb, n_opt, nw, nbias, x, 3)
+    np.testing.assert_allclose(nw.detach().numpy(), tw.detach().numpy(), rtol=1e-9, atol=1e-12)

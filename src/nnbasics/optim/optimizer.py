@@ -224,6 +224,7 @@ class Optimizer:
             p = self.param_groups[gi]["params"][pos]
             restored = {}
             for key, value in s.items():
+                value = _foreign_array(value)
                 if isinstance(value, (xp.ndarray, Tensor)) and value.ndim == 0 and p._array.ndim != 0:
                     value = _scalar_state(key, value)  # PyTorch keeps ``step`` as a 0-d tensor
                 if isinstance(value, (xp.ndarray, Tensor)):
@@ -251,6 +252,19 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines.extend(f"    {k}: {group[k]}" for k in sorted(group) if k != "params")
         return "\n".join(lines) + "\n)"
+
+
+def _foreign_array(value):
+    """A tensor of another library (a real ``torch.optim`` state dict holds torch tensors) as an ndarray;
+    anything else as it is. Kept as is, a torch tensor failed later inside ``step``."""
+    if isinstance(value, (xp.ndarray, Tensor)) or not hasattr(value, "__array__"):
+        return value
+    detach = getattr(value, "detach", None)
+    if callable(detach):  # torch: off the graph and the device; bfloat16 has no NumPy dtype
+        value = detach().cpu()
+        if str(getattr(value, "dtype", "")).endswith("bfloat16"):
+            value = value.float()
+    return xp.asarray(value)
 
 
 def _scalar_state(key, value):
