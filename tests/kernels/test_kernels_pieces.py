@@ -206,3 +206,43 @@ def test_linear_gives_the_same_bits_on_any_thread_count_and_choice(small_linear_
     for n, picks in ((3, None), (2, [1, 1]), (2, [2, 1]), (3, [1, 3])):
         for f, r in zip(_linear(arrays, upstream, n, grads, picks=picks, monkeypatch=monkeypatch), two):
             np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")
+
+
+# ------------------------------------------------------------------ 2-D matrix products
+MATMUL = [("a @ b", lambda a, b: a @ b, [(11, 7), (7, 9)], [0, 1]),
+          ("x @ W.T", lambda a, b: a @ b.T, [(11, 7), (9, 7)], [0, 1]),
+          ("a.T @ b", lambda a, b: a.T @ b, [(7, 11), (7, 9)], [0, 1]),
+          ("W.T grad only", lambda a, b: a @ b.T, [(11, 7), (9, 7)], [1]),
+          ("a grad only", lambda a, b: a @ b, [(11, 7), (7, 9)], [0])]
+
+
+def _matmul(run, arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
+    threads.set_num_threads(n_threads)
+    if picks is not None:
+        seq = iter(picks)
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
+        out = run(*ts)
+        assert type(out._ctx) is (linalg_ref.MatMul if reference else linalg_kernel.MatMul)
+        out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [ts[i].grad._array.copy() for i in grads]
+
+
+@pytest.mark.parametrize("name,run,shapes,grads", MATMUL, ids=[m[0] for m in MATMUL])
+def test_matmul_in_pieces_equals_the_reference_with_the_same_bits_on_any_thread_count(
+        small_linear_pieces, monkeypatch, name, run, shapes, grads):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    with nb.no_grad():
+        upstream = rng.standard_normal(run(*[nb.tensor(a) for a in arrays]).shape).astype(np.float32)
+    ref = _matmul(run, arrays, upstream, 1, grads, reference=True)
+    two = _matmul(run, arrays, upstream, 2, grads)
+    for f, r in zip(two, ref):
+        assert f.shape == r.shape and f.dtype == r.dtype
+        assert np.abs(f - r).max() <= 1e-6 * np.abs(r).max()
+    for g, t in zip(two[1:], [arrays[i] for i in grads]):
+        assert g.flags.c_contiguous == t.flags.c_contiguous  # the gradient of a leaf: C order, as before
+    for n, picks in ((3, None), (2, [1, 1]), (2, [2, 1]), (3, [1, 3])):
+        for f, r in zip(_matmul(run, arrays, upstream, n, grads, picks=picks, monkeypatch=monkeypatch), two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{name}: {n} threads, picks {picks}")

@@ -20,10 +20,22 @@ from . import parallel
 
 @register(ref.MatMul)
 class MatMul(ref.MatMul):
-    """:class:`nnbasics.ops.linalg.MatMul` with layout-aware gradients (see the module doc)."""
+    """:class:`nnbasics.ops.linalg.MatMul` with layout-aware gradients (see the module doc); a 2-D
+    float product on several threads runs its GEMMs in fixed row pieces, as :class:`Linear` does."""
+
+    def forward(self, a, b):
+        if not (_plain_2d(a, b) and _several_threads()):
+            return super().forward(a, b)
+        self.a, self.b = a, b
+        z = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+        parallel.run_pieces(_bounds(len(z)), lambda lo, hi: xp.matmul(a[lo:hi], b, out=z[lo:hi]),
+                            ("matmul", a.shape, b.shape))
+        return z
 
     def backward(self, g):
         a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
+        if _plain_2d(a, b) and _several_threads():
+            return _backward_2d_in_pieces(a, b, g, self.needs_grad)
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
         if b.ndim == 1:  # first: for 1-D @ 1-D, g is 0-d
@@ -130,3 +142,43 @@ class Linear(ref.Linear):
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+
+
+def _plain_2d(a, b):
+    return a.ndim == 2 and b.ndim == 2 and a.dtype.kind == "f" and b.dtype == a.dtype
+
+
+def _backward_2d_in_pieces(a, b, g, needs):
+    """MatMul's gradients of a 2-D product in fixed row pieces (single-threaded BLAS in each), in the
+    layouts :meth:`MatMul.backward` gives them: a gradient of a transposed view is computed transposed."""
+    jobs = []  # (out rows, fn(lo, hi) writing out[lo:hi])
+    ga = gb = None
+    if needs[0]:
+        if a.flags.c_contiguous:
+            ga = xp.empty(a.shape, dtype=a.dtype)  # g b^T, by rows of g
+            jobs.append((ga.shape[0], lambda lo, hi: xp.matmul(g[lo:hi], b.T, out=ga[lo:hi])))
+        else:
+            ga_t = xp.empty(a.shape[::-1], dtype=a.dtype)  # (b g^T) = ga^T, by rows of b
+            jobs.append((ga_t.shape[0], lambda lo, hi: xp.matmul(b[lo:hi], g.T, out=ga_t[lo:hi])))
+            ga = ga_t.T
+    if needs[1]:
+        if b.flags.c_contiguous:
+            gb = xp.empty(b.shape, dtype=b.dtype)  # a^T g, by rows of a^T
+            jobs.append((gb.shape[0], lambda lo, hi: xp.matmul(a[:, lo:hi].T, g, out=gb[lo:hi])))
+        else:
+            gb_t = xp.empty(b.shape[::-1], dtype=b.dtype)  # g^T a = gb^T, by rows of g^T
+            jobs.append((gb_t.shape[0], lambda lo, hi: xp.matmul(g[:, lo:hi].T, a, out=gb_t[lo:hi])))
+            gb = gb_t.T
+    bounds, starts = [0], []
+    for rows, _ in jobs:  # one run for all: each job's pieces after the previous job's
+        starts.append(bounds[-1])
+        bounds += [bounds[-1] + i for i in _bounds(rows)[1:]]
+
+    def piece(lo, hi):
+        j = max(i for i, s in enumerate(starts) if s <= lo)
+        jobs[j][1](lo - starts[j], hi - starts[j])
+
+    if jobs:
+        parallel.run_pieces(bounds, piece, ("matmul backward", a.shape, b.shape, tuple(needs),
+                                            a.flags.c_contiguous, b.flags.c_contiguous))
+    return ga, gb
