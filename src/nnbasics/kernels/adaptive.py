@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import statistics
 import threading
 from collections import deque
 
@@ -56,8 +55,8 @@ class ThreadChoice:
         self._lock = threading.Lock()
 
     def _estimate(self, n):
-        t = self.times[n]
-        return statistics.median(t) if t else None
+        t = sorted(self.times[n])  # the median (not statistics.median: importing it costs ~3 ms)
+        return None if not t else (t[(len(t) - 1) // 2] + t[len(t) // 2]) / 2
 
     def pick(self) -> int:
         """The thread count for the next call."""
