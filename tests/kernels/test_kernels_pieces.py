@@ -246,3 +246,31 @@ def test_matmul_in_pieces_equals_the_reference_with_the_same_bits_on_any_thread_
     for n, picks in ((3, None), (2, [1, 1]), (2, [2, 1]), (3, [1, 3])):
         for f, r in zip(_matmul(run, arrays, upstream, n, grads, picks=picks, monkeypatch=monkeypatch), two):
             np.testing.assert_array_equal(f, r, err_msg=f"{name}: {n} threads, picks {picks}")
+
+
+# ------------------------------------------------------------------ the Elman RNN's recurrence
+def _rnn(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
+    threads.set_num_threads(n_threads)
+    if picks is not None:
+        seq = iter(picks)
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
+        out = rc.rnn_layer(*ts, **kw)
+        assert type(out._ctx) is (rc.RNNLayer if reference else recurrent.RNNLayer)
+        out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+
+
+@pytest.mark.parametrize("kw", [{}, {"reverse": True}, {"nonlinearity": "relu"}], ids=["tanh", "reverse", "relu"])
+def test_rnn_in_row_pieces_equals_the_reference_with_the_same_bits_on_any_thread_count(small_pieces, monkeypatch, kw):
+    rng = np.random.default_rng(9)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in [(T, N, I), (N, H), (H, I), (H, H), (H,), (H,)]]
+    upstream = rng.standard_normal((T, N, H)).astype(np.float32)
+    ref = _rnn(arrays, upstream, kw, 1, reference=True)
+    two = _rnn(arrays, upstream, kw, 2)
+    for f, r in zip(two, ref):
+        assert np.abs(f - r).max() <= 2e-6 * np.abs(r).max()
+    for n, picks in ((3, None), (2, [1, 1]), (3, [3, 1])):
+        for f, r in zip(_rnn(arrays, upstream, kw, n, picks=picks, monkeypatch=monkeypatch), two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")

@@ -55,27 +55,48 @@ def _dw_hh(dgates, hs, h0, reverse):
 
 
 # ---------------------------------------------------------------------------- Elman RNN
+def _rnn_rows(a, whh_t, h0, relu, steps):
+    """The forward recurrence on a block of rows: a (T, n, H) pre-activations, made h in place."""
+    tmp = xp.empty(a.shape[1:], dtype=a.dtype)
+    h = h0
+    for t in steps:
+        xp.matmul(h, whh_t, out=tmp)
+        h = a[t]
+        h += tmp
+        if relu:
+            xp.maximum(h, 0, out=h)
+        else:
+            xp.tanh(h, out=h)
+
+
+def _rnn_rows_backward(g, hs, w_hh, da, dh, relu, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh updated in place."""
+    for t in steps:
+        d = da[t]
+        xp.add(dh, g[t], out=d)
+        h = hs[t]
+        if relu:
+            d *= h > 0
+        else:
+            tmp = h * h
+            xp.subtract(1, tmp, out=tmp)
+            d *= tmp
+        xp.matmul(d, w_hh, out=dh)
+
+
 @register(ref.RNNLayer)
 class RNNLayer(ref.RNNLayer):
-    """:class:`nnbasics.ops.recurrent.RNNLayer`: one input GEMM, activations in place, one GEMM per weight at the end."""
+    """:class:`nnbasics.ops.recurrent.RNNLayer`: one input GEMM, activations in place, one GEMM per weight at
+    the end; on several threads the recurrence in fixed row pieces of the batch, as the LSTM's."""
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, nonlinearity="tanh", reverse=False):
         T, N, _ = x.shape
-        H = w_hh.shape[0]
         self.has_bias = b_ih is not None
         a = _project(x, w_ih, (b_ih + b_hh) if self.has_bias else None)  # (T, N, H), becomes h in place
         whh_t = xp.ascontiguousarray(w_hh.T)  # (H, H)
         relu = nonlinearity == "relu"
-        tmp = xp.empty((N, H), dtype=a.dtype)
-        h = h0
-        for t in _steps(T, reverse):
-            xp.matmul(h, whh_t, out=tmp)
-            h = a[t]
-            h += tmp
-            if relu:
-                xp.maximum(h, 0, out=h)
-            else:
-                xp.tanh(h, out=h)
+        steps = list(_steps(T, reverse))
+        _by_rows(N, lambda lo, hi: _rnn_rows(a[:, lo:hi], whh_t, h0[lo:hi], relu, steps), ("rnn", x.shape, a.dtype))
         if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, a)
             self.relu, self.reverse = relu, reverse
@@ -86,17 +107,9 @@ class RNNLayer(ref.RNNLayer):
         T, N, H = hs.shape
         da = xp.empty_like(hs)  # (T, N, H): pre-activation gradients of every step
         dh = xp.zeros((N, H), dtype=g.dtype)
-        for t in _steps(T, not self.reverse):
-            d = da[t]
-            xp.add(dh, g[t], out=d)
-            h = hs[t]
-            if self.relu:
-                d *= h > 0
-            else:
-                tmp = h * h
-                xp.subtract(1, tmp, out=tmp)
-                d *= tmp
-            xp.matmul(d, w_hh, out=dh)
+        steps = list(_steps(T, not self.reverse))
+        _by_rows(N, lambda lo, hi: _rnn_rows_backward(g[:, lo:hi], hs[:, lo:hi], w_hh, da[:, lo:hi], dh[lo:hi],
+                                                      self.relu, steps), ("rnn backward", hs.shape, g.dtype))
         needs = self.needs_grad
         d2 = da.reshape(T * N, H)
         dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
