@@ -274,3 +274,35 @@ def test_rnn_in_row_pieces_equals_the_reference_with_the_same_bits_on_any_thread
     for n, picks in ((3, None), (2, [1, 1]), (3, [3, 1])):
         for f, r in zip(_rnn(arrays, upstream, kw, n, picks=picks, monkeypatch=monkeypatch), two):
             np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")
+
+
+# ------------------------------------------------------------------ the GRU's recurrence
+def _gru(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
+    threads.set_num_threads(n_threads)
+    if picks is not None:
+        seq = iter(picks)
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
+        out = rc.gru_layer(*ts, **kw)
+        assert type(out._ctx) is (rc.GRULayer if reference else recurrent.GRULayer)
+        out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no bias"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gru_in_row_pieces_equals_the_reference_with_the_same_bits_on_any_thread_count(
+        small_pieces, monkeypatch, reverse, bias):
+    rng = np.random.default_rng(10)
+    shapes = [(T, N, I), (N, H), (3 * H, I), (3 * H, H)] + ([(3 * H,), (3 * H,)] if bias else [])
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    upstream = rng.standard_normal((T, N, H)).astype(np.float32)
+    kw = {"reverse": reverse}
+    ref = _gru(arrays, upstream, kw, 1, reference=True)
+    two = _gru(arrays, upstream, kw, 2)
+    for f, r in zip(two, ref):
+        assert np.abs(f - r).max() <= 2e-6 * np.abs(r).max()
+    for n, picks in ((3, None), (2, [1, 1]), (3, [3, 1])):
+        for f, r in zip(_gru(arrays, upstream, kw, n, picks=picks, monkeypatch=monkeypatch), two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")

@@ -301,9 +301,82 @@ class LSTMLayer(ref.LSTMLayer):
 
 
 # ----------------------------------------------------------------------------------- GRU
+def _gru_rows(gx, whh_t, b_hn, h0, out, ghn, steps):
+    """The forward recurrence on a block of rows (all arguments sliced to it; gx (T, n, 3H) in place)."""
+    n_rows, H = h0.shape
+    H2 = 2 * H
+    tmp = xp.empty((n_rows, 3 * H), dtype=gx.dtype)
+    tmp1 = xp.empty((n_rows, H), dtype=gx.dtype)
+    h = h0
+    for t in steps:
+        a = gx[t]
+        xp.matmul(h, whh_t, out=tmp)
+        rz = a[:, :H2]
+        rz += tmp[:, :H2]
+        # sigmoid = (1 + tanh(a / 2)) / 2
+        rz *= 0.5
+        xp.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        hn = ghn[t]
+        if b_hn is not None:
+            xp.add(tmp[:, H2:], b_hn, out=hn)
+        else:
+            hn[...] = tmp[:, H2:]
+        n = a[:, H2:]
+        xp.multiply(a[:, :H], hn, out=tmp1)
+        n += tmp1
+        xp.tanh(n, out=n)
+        # h' = n + z * (h - n)
+        h_new = out[t]
+        xp.subtract(h, n, out=h_new)
+        h_new *= a[:, H:H2]
+        h_new += n
+        h = h_new
+
+
+def _gru_rows_backward(g, acts, ghn, hs, h0, w_hh, dgx, dgh_n, dh, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh updated in place."""
+    n_rows, H = dh.shape
+    H2 = 2 * H
+    dt = dh.dtype
+    tmp = xp.empty((n_rows, H), dtype=dt)
+    tmp2 = xp.empty((n_rows, H2), dtype=dt)
+    dgh = xp.empty((n_rows, 3 * H), dtype=dt)
+    for k in range(len(steps) - 1, -1, -1):
+        t = steps[k]
+        a = acts[t]
+        r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
+        h_prev = hs[steps[k - 1]] if k > 0 else h0
+        d = dgx[t]
+        dh += g[t]
+        dn = d[:, H2:]
+        # da_n = dh (1 - z)(1 - n^2)
+        xp.multiply(n, n, out=tmp)
+        xp.subtract(1, tmp, out=tmp)
+        xp.multiply(dh, tmp, out=dn)
+        xp.subtract(1, z, out=tmp)
+        dn *= tmp
+        # dz = dh (h_prev - n), dr = da_n * ghn (sigmoid' applied below)
+        xp.subtract(h_prev, n, out=d[:, H:H2])
+        d[:, H:H2] *= dh
+        xp.multiply(dn, ghn[t], out=d[:, :H])
+        s = a[:, :H2]
+        xp.subtract(1, s, out=tmp2)
+        tmp2 *= s
+        d[:, :H2] *= tmp2
+        dghn = dgh_n[t]
+        xp.multiply(dn, r, out=dghn)
+        dgh[:, :H2] = d[:, :H2]
+        dgh[:, H2:] = dghn
+        dh *= z
+        dh += dgh @ w_hh
+
+
 @register(ref.GRULayer)
 class GRULayer(ref.GRULayer):
-    """:class:`nnbasics.ops.recurrent.GRULayer`: one input GEMM, fused in-place passes on the (N, 3H) slab."""
+    """:class:`nnbasics.ops.recurrent.GRULayer`: one input GEMM, fused in-place passes on the (N, 3H) slab; on
+    several threads the recurrence in fixed row pieces of the batch, as the LSTM's."""
 
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
         T, N, _ = x.shape
@@ -321,34 +394,9 @@ class GRULayer(ref.GRULayer):
         whh_t = xp.ascontiguousarray(w_hh.T)  # (H, 3H)
         out = xp.empty((T, N, H), dtype=dt)
         ghn = xp.empty((T, N, H), dtype=dt)  # W_hn h + b_hn, saved for dr
-        tmp = xp.empty((N, 3 * H), dtype=dt)
-        tmp1 = xp.empty((N, H), dtype=dt)
-        h = h0
-        for t in _steps(T, reverse):
-            a = gx[t]
-            xp.matmul(h, whh_t, out=tmp)
-            rz = a[:, :H2]
-            rz += tmp[:, :H2]
-            # sigmoid = (1 + tanh(a / 2)) / 2
-            rz *= 0.5
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            hn = ghn[t]
-            if b_hn is not None:
-                xp.add(tmp[:, H2:], b_hn, out=hn)
-            else:
-                hn[...] = tmp[:, H2:]
-            n = a[:, H2:]
-            xp.multiply(a[:, :H], hn, out=tmp1)
-            n += tmp1
-            xp.tanh(n, out=n)
-            # h' = n + z * (h - n)
-            h_new = out[t]
-            xp.subtract(h, n, out=h_new)
-            h_new *= a[:, H:H2]
-            h_new += n
-            h = h_new
+        steps = list(_steps(T, reverse))
+        _by_rows(N, lambda lo, hi: _gru_rows(gx[:, lo:hi], whh_t, b_hn, h0[lo:hi], out[:, lo:hi], ghn[:, lo:hi], steps),
+                 ("gru", x.shape, dt))
         if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, gx, ghn, out)
             self.reverse = reverse
@@ -362,38 +410,10 @@ class GRULayer(ref.GRULayer):
         dgx = xp.empty((T, N, 3 * H), dtype=dt)  # input-side pre-activation gradients
         dgh_n = xp.empty((T, N, H), dtype=dt)  # recurrent-side gradient of the n rows: da_n * r
         dh = xp.zeros((N, H), dtype=dt)
-        tmp = xp.empty((N, H), dtype=dt)
-        tmp2 = xp.empty((N, H2), dtype=dt)
-        dgh = xp.empty((N, 3 * H), dtype=dt)
         steps = list(_steps(T, self.reverse))
-        for k in range(T - 1, -1, -1):
-            t = steps[k]
-            a = acts[t]
-            r, z, n = a[:, :H], a[:, H:H2], a[:, H2:]
-            h_prev = hs[steps[k - 1]] if k > 0 else h0
-            d = dgx[t]
-            dh += g[t]
-            dn = d[:, H2:]
-            # da_n = dh (1 - z)(1 - n^2)
-            xp.multiply(n, n, out=tmp)
-            xp.subtract(1, tmp, out=tmp)
-            xp.multiply(dh, tmp, out=dn)
-            xp.subtract(1, z, out=tmp)
-            dn *= tmp
-            # dz = dh (h_prev - n), dr = da_n * ghn (sigmoid' applied below)
-            xp.subtract(h_prev, n, out=d[:, H:H2])
-            d[:, H:H2] *= dh
-            xp.multiply(dn, ghn[t], out=d[:, :H])
-            s = a[:, :H2]
-            xp.subtract(1, s, out=tmp2)
-            tmp2 *= s
-            d[:, :H2] *= tmp2
-            dghn = dgh_n[t]
-            xp.multiply(dn, r, out=dghn)
-            dgh[:, :H2] = d[:, :H2]
-            dgh[:, H2:] = dghn
-            dh *= z
-            dh += dgh @ w_hh
+        _by_rows(N, lambda lo, hi: _gru_rows_backward(g[:, lo:hi], acts[:, lo:hi], ghn[:, lo:hi], hs[:, lo:hi], h0[lo:hi],
+                                                      w_hh, dgx[:, lo:hi], dgh_n[:, lo:hi], dh[lo:hi], steps),
+                 ("gru backward", hs.shape, dt))
         needs = self.needs_grad
         d2 = dgx.reshape(T * N, 3 * H)
         dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
