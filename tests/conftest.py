@@ -2,6 +2,7 @@
 NNBASICS_REQUIRE_TORCH=1 (set by .ci/run), where its absence fails the test."""
 
 import os
+import signal
 
 # NOTE: before NumPy loads. Test matrices are tiny; on a busy 2-core machine two BLAS
 # threads made the LSTM tests 5-13x slower. Benchmarks (bench/) choose their own threads.
@@ -44,3 +45,17 @@ def kernels_on():
 
     with nb.reference_mode(False):
         yield
+
+
+@pytest.fixture
+def ctrl_c_reaches_children():
+    """A child process started in the test stops on SIGINT as it would in a terminal.
+
+    A background job of a non-interactive shell (``.ci/run ... &``, nohup) runs with SIGINT ignored,
+    children inherit SIG_IGN across exec, and Python then never raises KeyboardInterrupt: a
+    test that sends Ctrl-C would see the child go on. With Python's own handler installed here
+    for the test, the children start with SIGINT's default action (a handler resets on exec).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -74,7 +74,7 @@ def test_train_lm_resume_continues_bit_for_bit(tmp_path):
     assert main(["sample", str(tmp_path / "b"), "--length", "5", "--prime", "the"]) == 0
 
 
-def test_ctrl_c_keeps_the_finished_epochs_and_resume_finishes_the_run(tmp_path):
+def test_ctrl_c_keeps_the_finished_epochs_and_resume_finishes_the_run(tmp_path, ctrl_c_reaches_children):
     """Item 2: SIGINT -> exit 130, a message, the folder holding every finished epoch; --resume ends it."""
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "nnbasics", "train", "spiral", "--n-train", "3000", "--hidden", "64", "64",

@@ -13,7 +13,7 @@ import pytest
 from nnbasics.cli import main
 
 
-def test_serves_until_ctrl_c_and_refuses_requests_without_the_token():
+def test_serves_until_ctrl_c_and_refuses_requests_without_the_token(ctrl_c_reaches_children):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "nnbasics", "playground", "--port", "0", "--no-browser"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
