@@ -22,8 +22,9 @@ EXCEPTIONS = {
 }
 
 
-def _function_sizes(path: Path) -> dict:
-    """``{qualified name: lines}`` of every function and method in ``path``."""
+def function_sizes(tree: ast.AST) -> dict:
+    """``{qualified name: lines}`` of every function and method in a parsed module (``bench/code_sizes.py``
+    measures other trees with this too)."""
     sizes = {}
 
     def visit(node, prefix):
@@ -38,8 +39,13 @@ def _function_sizes(path: Path) -> dict:
             else:
                 visit(child, prefix)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")), "")
+    visit(tree, "")
     return sizes
+
+
+def _function_sizes(path: Path) -> dict:
+    """``{qualified name: lines}`` of every function and method in ``path``."""
+    return function_sizes(ast.parse(path.read_text(encoding="utf-8")))
 
 
 def _oversized() -> dict:

@@ -24,6 +24,19 @@ from .parameter import Parameter
 __all__ = ["Conv1d", "Conv2d"]
 
 
+def check_conv_sizes(owner, nd, in_channels, out_channels, groups, kernel_size, stride, dilation) -> tuple:
+    """``(in_channels, out_channels, groups, kernel_size, stride, dilation)`` of a convolution layer with ``nd``
+    spatial dims, checked as PyTorch checks them (channels divisible by groups; tuples of ``nd`` ints)."""
+    in_channels = check_positive_int(in_channels, f"in_channels of {owner}")
+    out_channels = check_positive_int(out_channels, f"out_channels of {owner}")
+    groups = check_positive_int(groups, f"groups of {owner}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups}).")
+    return (in_channels, out_channels, groups, int_tuple(kernel_size, nd, f"{owner}: kernel_size", low=1),
+            int_tuple(stride, nd, f"{owner}: stride", low=1), int_tuple(dilation, nd, f"{owner}: dilation", low=1))
+
+
 class _ConvNd(Module):
     """Shared constructor, initialization and repr of Conv1d/Conv2d (``_nd`` spatial dims)."""
 
@@ -35,15 +48,8 @@ class _ConvNd(Module):
         check_device(device)
         owner = type(self).__name__
         nd = self._nd
-        self.in_channels = check_positive_int(in_channels, f"in_channels of {owner}")
-        self.out_channels = check_positive_int(out_channels, f"out_channels of {owner}")
-        self.groups = check_positive_int(groups, f"groups of {owner}")
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                             f"divisible by groups ({groups}).")
-        self.kernel_size = int_tuple(kernel_size, nd, f"{owner}: kernel_size", low=1)
-        self.stride = int_tuple(stride, nd, f"{owner}: stride", low=1)
-        self.dilation = int_tuple(dilation, nd, f"{owner}: dilation", low=1)
+        (self.in_channels, self.out_channels, self.groups, self.kernel_size, self.stride,
+         self.dilation) = check_conv_sizes(owner, nd, in_channels, out_channels, groups, kernel_size, stride, dilation)
         self.padding = padding if isinstance(padding, str) else int_tuple(padding, nd, f"{owner}: padding", low=0)
         self._pads = resolve_padding(padding, self.kernel_size, self.dilation, self.stride, owner)
         if padding_mode != "zeros":

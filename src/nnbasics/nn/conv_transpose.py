@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
-from .._validate import check_positive_int, float_dtype, int_tuple
+from .._validate import float_dtype, int_tuple
 from ..backend import xp
 from ..device import check_device
 from ..functional.conv_transpose import conv_transpose_nd, conv_transpose_output_size
 from ..rng import as_generator
+from .conv import check_conv_sizes
 from .module import Module
 from .parameter import Parameter
 
@@ -31,17 +32,10 @@ class _ConvTransposeNd(Module):
         super().__init__()
         check_device(device)
         owner, nd = type(self).__name__, self._nd
-        self.in_channels = check_positive_int(in_channels, f"in_channels of {owner}")
-        self.out_channels = check_positive_int(out_channels, f"out_channels of {owner}")
-        self.groups = check_positive_int(groups, f"groups of {owner}")
-        if self.in_channels % self.groups or self.out_channels % self.groups:
-            raise ValueError(f"{owner}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                             f"divisible by groups ({groups}).")
-        self.kernel_size = int_tuple(kernel_size, nd, f"{owner}: kernel_size", low=1)
-        self.stride = int_tuple(stride, nd, f"{owner}: stride", low=1)
+        (self.in_channels, self.out_channels, self.groups, self.kernel_size, self.stride,
+         self.dilation) = check_conv_sizes(owner, nd, in_channels, out_channels, groups, kernel_size, stride, dilation)
         self.padding = int_tuple(padding, nd, f"{owner}: padding", low=0)
         self.output_padding = int_tuple(output_padding, nd, f"{owner}: output_padding", low=0)
-        self.dilation = int_tuple(dilation, nd, f"{owner}: dilation", low=1)
         if padding_mode != "zeros":
             raise ValueError(f"{owner}: only padding_mode='zeros' is supported; got {padding_mode!r}.")
         self.padding_mode = padding_mode
