@@ -85,7 +85,7 @@ def test_fused_backward_equals_the_reference(name, fused_calls):
         np.testing.assert_array_equal(f, r)
 
 
-def test_the_relu_output_is_freed_after_the_pool_and_backward_still_fused(fused_calls, monkeypatch):
+def test_the_relu_output_is_freed_after_the_pool_and_backward_still_fused(fused_calls, monkeypatch, kernels_on):
     import gc
     import weakref
 
