@@ -81,7 +81,14 @@ def machine_record() -> dict:
     except metadata.PackageNotFoundError:
         torch = None
     return {"cpu": cpu_model(), "cores": cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas_info(), "torch": torch}
+            "numpy": np.__version__, "blas": blas_info(), "nnbasics_gemm": _nnbasics_gemm(), "torch": torch}
+
+
+def _nnbasics_gemm() -> str:
+    """Which GEMM kernels nnbasics' own kernels use here (kernels/fastblas.py), in this process's environment."""
+    from nnbasics.kernels import fastblas
+
+    return fastblas.describe()
 
 
 def blas_info() -> str:
@@ -106,7 +113,8 @@ def blas_info() -> str:
 def describe_machine(rec: dict) -> str:
     """One line for the top of a table."""
     torch = f"; torch {rec['torch']}" if rec.get("torch") else ""
-    return f"CPU: {rec['cpu']}, {rec['cores']} cores; Python {rec['python']}; NumPy {rec['numpy']} ({rec['blas']}){torch}"
+    gemm = f"; nnbasics' GEMMs: {rec['nnbasics_gemm']}" if rec.get("nnbasics_gemm") else ""
+    return f"CPU: {rec['cpu']}, {rec['cores']} cores; Python {rec['python']}; NumPy {rec['numpy']} ({rec['blas']}){torch}{gemm}"
 
 
 class LoadLog:

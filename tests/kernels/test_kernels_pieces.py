@@ -5,12 +5,14 @@ faster count, tries the other one, and notices when the faster one changes."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 import nnbasics as nb
 from nnbasics import threads
-from nnbasics.kernels import adaptive, parallel, recurrent, workspace
+from nnbasics.kernels import adaptive, gemm, parallel, recurrent, workspace
 from nnbasics.kernels import linalg as linalg_kernel
 from nnbasics.ops import linalg as linalg_ref
 from nnbasics.ops import recurrent as rc
@@ -23,6 +25,8 @@ T, N, I, H = 6, 11, 4, 5  # N 11 in pieces of at least 2 rows: 4 pieces of uneve
 @pytest.fixture
 def small_pieces(monkeypatch):
     monkeypatch.setattr(recurrent, "MIN_ROWS", 2)
+    monkeypatch.setattr(gemm, "MIN_ROWS", 2)  # the per-sequence products in pieces too
+    monkeypatch.setattr(gemm, "PIECE_WORK", 1)
     monkeypatch.setattr(workspace, "MIN_BYTES", 0)
     monkeypatch.setattr(adaptive, "_choices", {})
     old = threads._threads
@@ -34,8 +38,8 @@ def _lstm(arrays, upstream, reverse, n_threads, reference=False, picks=None, mon
     """Output and every gradient of one LSTM layer on ``n_threads``; ``picks`` forces the chooser's counts."""
     threads.set_num_threads(n_threads)
     if picks is not None:
-        seq = iter(picks)
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
         ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
         out = rc.lstm_layer(*ts, reverse=reverse)
@@ -52,8 +56,8 @@ def _inputs(dtype, seed=3):
 
 
 def test_row_bounds_depend_on_the_batch_size_only():
-    assert recurrent._row_bounds(32) == [0, 16, 32]
-    assert recurrent._row_bounds(15) == [0, 15]
+    assert recurrent._row_bounds(32) == [0, 32]
+    assert recurrent._row_bounds(128) == [0, 64, 128]
     assert recurrent._row_bounds(1000) == [0, 250, 500, 750, 1000]
 
 
@@ -161,8 +165,8 @@ def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
 def _linear(arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
     threads.set_num_threads(n_threads)
     if picks is not None:
-        seq = iter(picks)
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
         ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
         out = nb.functional.linear(*ts)
@@ -177,7 +181,8 @@ LINEAR = [([(11, 7), (9, 7), (9,)], [0, 1, 2]), ([(3, 5, 7), (9, 7)], [0, 1]), (
 
 @pytest.fixture
 def small_linear_pieces(monkeypatch):
-    monkeypatch.setattr(linalg_kernel, "MIN_ROWS", 2)
+    monkeypatch.setattr(gemm, "MIN_ROWS", 2)
+    monkeypatch.setattr(gemm, "PIECE_WORK", 1)
     monkeypatch.setattr(adaptive, "_choices", {})
     old = threads._threads
     yield
@@ -219,8 +224,8 @@ MATMUL = [("a @ b", lambda a, b: a @ b, [(11, 7), (7, 9)], [0, 1]),
 def _matmul(run, arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
     threads.set_num_threads(n_threads)
     if picks is not None:
-        seq = iter(picks)
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
         ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
         out = run(*ts)
@@ -252,8 +257,8 @@ def test_matmul_in_pieces_equals_the_reference_with_the_same_bits_on_any_thread_
 def _rnn(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
     threads.set_num_threads(n_threads)
     if picks is not None:
-        seq = iter(picks)
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
         ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
         out = rc.rnn_layer(*ts, **kw)
@@ -280,8 +285,8 @@ def test_rnn_in_row_pieces_equals_the_reference_with_the_same_bits_on_any_thread
 def _gru(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
     threads.set_num_threads(n_threads)
     if picks is not None:
-        seq = iter(picks)
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: next(seq))
+        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
+        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
         ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
         out = rc.gru_layer(*ts, **kw)

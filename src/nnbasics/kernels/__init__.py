@@ -9,6 +9,9 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
   across threads (the count: :mod:`nnbasics.threads`); fixed pieces whose result does not
   depend on the thread count, run on one thread or all, whichever
   :mod:`~nnbasics.kernels.adaptive` measures faster on the running job (under load, one);
+* :mod:`~nnbasics.kernels.fastblas`: matrix products on the widest vector kernels the CPU has
+  (a private AVX-512 copy of NumPy's own OpenBLAS where NumPy's runs older kernels), and
+  :mod:`~nnbasics.kernels.gemm`: big products in fixed row pieces on several threads;
 * :mod:`~nnbasics.kernels.engine`: the backward walk without needless gradient copies;
 * :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
 * :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;

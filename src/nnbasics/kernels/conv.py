@@ -59,7 +59,7 @@ from ..backend import xp
 from ..dispatch import register
 from ..ops import conv as ref
 from ..ops.conv import conv_output_size
-from . import workspace
+from . import fastblas, workspace
 from .parallel import parallel_blas_for, parallel_for
 
 _as_strided = xp.lib.stride_tricks.as_strided
@@ -142,7 +142,7 @@ def _input_grad(g2, w_pos, shape_pad, kh, kw, sh, sw, dh, dw, oh, ow):
         t4 = tmp.reshape(n1 - n0, oh, ow, c)
         for p in range(kh):
             for q in range(kw):
-                xp.matmul(gg, w_pos[p, q], out=tmp)
+                fastblas.matmul(gg, w_pos[p, q], out=tmp)
                 blk[:, p * dh:p * dh + he:sh, q * dw:q * dw + we:sw] += t4
     return out
 
@@ -182,7 +182,7 @@ def _input_grad_as_conv(g, w_flip, x_hw, kh, kw, dh, dw, pt, pb, pl, pr):
             view = _windows_rows(gpad[n0:n1], kh, kw, 1, 1, dh, dw, h, w)
             cols = buf[:(n1 - n0) * per_image]
             xp.copyto(cols.reshape(view.shape), view)
-            xp.matmul(cols, w_flip, out=out[n0 * per_image:n1 * per_image])
+            fastblas.matmul(cols, w_flip, out=out[n0 * per_image:n1 * per_image])
 
     parallel_blas_for(n, part, elements=out.size)
     return out.reshape(n, h, w, c)
@@ -236,7 +236,7 @@ def _forward_blocks(xpad, wk_t, b, y, win):
         cols = buf[:(n1 - n0) * per_image]
         xp.copyto(cols.reshape(view.shape), view)
         yb = y[n0 * per_image:n1 * per_image]
-        xp.matmul(cols, wk_t, out=yb)
+        fastblas.matmul(cols, wk_t, out=yb)
         if b is not None:
             yb += b
     return y
@@ -259,7 +259,7 @@ def _forward_one_channel(xpad, wk, b, y, win):
         c_ = cols[:, lo * per_image:hi * per_image]
         xp.copyto(c_[:kh * kw].reshape(kh, kw, 1, hi - lo, oh, ow), win_k[:, :, :, lo:hi])
         c_[kh * kw] = 1
-        xp.matmul(c_.T, wb, out=y[lo * per_image:hi * per_image])
+        fastblas.matmul(c_.T, wb, out=y[lo * per_image:hi * per_image])
 
     parallel_blas_for(n, part, elements=y.size)
     return cols
@@ -292,7 +292,7 @@ def _weight_grad_blocks(xpad, g2, win):
         view = _windows_rows(xpad[n0:n1], *win)
         cols = buf[:(n1 - n0) * per_image]
         xp.copyto(cols.reshape(view.shape), view)
-        xp.matmul(cols.T, g2[n0 * per_image:n1 * per_image], out=tmp)  # (K, O): faster than dY^T @ cols
+        fastblas.matmul(cols.T, g2[n0 * per_image:n1 * per_image], out=tmp)  # (K, O): faster than dY^T @ cols
         gw += tmp
     return gw
 
@@ -331,15 +331,21 @@ def _matmul_split_k_serial(a, b):
     # gufunc loop releases it only for many outer iterations), so two threads running these
     # (10, 16 Ki) @ (16 Ki, 32) blocks took turns; dot releases it around the BLAS call (2
     # threads, this op: 2.2 ms -> 1.1 ms per step, the second chunk no longer waits for the first)
+    # (fastblas.matmul releases the GIL too, and adds each block's product into out itself)
     m = a.shape[1]
     if m <= 2 * _SPLIT_K:
-        return xp.dot(a, b)
-    out = xp.dot(a[:, :_SPLIT_K], b[:_SPLIT_K])
-    tmp = xp.empty_like(out)
+        return _dot(a, b)
+    out = _dot(a[:, :_SPLIT_K], b[:_SPLIT_K])
     for k0 in range(_SPLIT_K, m, _SPLIT_K):
-        xp.dot(a[:, k0:k0 + _SPLIT_K], b[k0:k0 + _SPLIT_K], out=tmp)
-        out += tmp
+        if fastblas.available():
+            fastblas.matmul(a[:, k0:k0 + _SPLIT_K], b[k0:k0 + _SPLIT_K], out, accumulate=True)
+        else:
+            out += xp.dot(a[:, k0:k0 + _SPLIT_K], b[k0:k0 + _SPLIT_K])
     return out
+
+
+def _dot(a, b):
+    return fastblas.matmul(a, b) if fastblas.available() else xp.dot(a, b)
 
 
 # ------------------------------------------------------------------- the kernel
@@ -380,14 +386,14 @@ class Conv2d(ref.Conv2d):
                 bias_done = True
             elif cg == 1:
                 cols = _contiguous(_windows_kmajor(xg, *win), (kh * kw, m))
-                xp.matmul(cols.T, wk.T, out=yg)
+                fastblas.matmul(cols.T, wk.T, out=yg)
             elif groups == 1:
                 _forward_blocked(xg, wk.T, b, yg, win)
                 bias_done = b is not None
                 cols = None  # backward rebuilds the blocks from xpad
             else:
                 cols = _contiguous(_windows_rows(xg, *win), (m, kh * kw * cg))
-                xp.matmul(cols, wk.T, out=yg)
+                fastblas.matmul(cols, wk.T, out=yg)
             if groups != 1:
                 y[:, gi * og:(gi + 1) * og] = yg
             cols_all.append(cols if keep_cols else None)
@@ -429,7 +435,7 @@ class Conv2d(ref.Conv2d):
                         gb = gwk[:, -1].copy()
                         gwk = gwk[:, :-1]
                 else:
-                    gwk = gg.T @ cols  # (Og, K)
+                    gwk = fastblas.matmul(gg.T, cols)  # (Og, K)
                 gw[gi * og:(gi + 1) * og] = gwk.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
         self.cols = self.xpad = None  # the im2col matrices go back to the workspace before the next allocation
         if len(needs) == 3 and needs[2] and gb is None:

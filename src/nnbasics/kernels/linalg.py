@@ -10,12 +10,14 @@ runs its GEMMs in fixed pieces on several threads (:class:`Linear`).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ..backend import xp
 from ..dispatch import register
 from ..ops import linalg as ref
 from ..ops.util import sum_to
 from ..threads import blas_setter, num_threads
-from . import parallel
+from . import fastblas, gemm, parallel
 
 
 @register(ref.MatMul)
@@ -24,17 +26,17 @@ class MatMul(ref.MatMul):
     float product on several threads runs its GEMMs in fixed row pieces, as :class:`Linear` does."""
 
     def forward(self, a, b):
-        if not (_plain_2d(a, b) and _several_threads()):
+        if not _plain_2d(a, b):
             return super().forward(a, b)
         self.a, self.b = a, b
         z = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-        parallel.run_pieces(_bounds(len(z)), lambda lo, hi: xp.matmul(a[lo:hi], b, out=z[lo:hi]),
-                            ("matmul", a.shape, b.shape))
+        _in_pieces([0, len(z)], [b.size], lambda lo, hi: fastblas.matmul(a[lo:hi], b, out=z[lo:hi]),
+                   ("matmul", a.shape, b.shape))
         return z
 
     def backward(self, g):
         a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
-        if _plain_2d(a, b) and _several_threads():
+        if _plain_2d(a, b):
             return _backward_2d_in_pieces(a, b, g, self.needs_grad)
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
@@ -66,15 +68,9 @@ class MatMul(ref.MatMul):
 
 
 # ------------------------------------------------------------------------------ Linear
-#: Rows per piece (at least) and most pieces of a GEMM split on several threads: see :func:`_bounds`.
-MIN_ROWS = 32
-MAX_PIECES = 4
-
-
-def _bounds(n):
-    """Fixed pieces of n rows: up to MAX_PIECES of at least MIN_ROWS (n alone decides, not the thread count)."""
-    p = max(1, min(MAX_PIECES, n // MIN_ROWS))
-    return [n * i // p for i in range(p + 1)]
+def _bounds(n, per_row):
+    """Fixed pieces of n rows of ``per_row`` multiply-adds each (:func:`nnbasics.kernels.gemm.row_bounds`)."""
+    return gemm.row_bounds(n, per_row)
 
 
 def _several_threads():
@@ -100,8 +96,6 @@ class Linear(ref.Linear):
     """
 
     def forward(self, x, w, b=None):
-        if not _several_threads():
-            return super().forward(x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
             self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
@@ -109,16 +103,14 @@ class Linear(ref.Linear):
         y = xp.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)  # (rows, out)
 
         def rows(lo, hi):
-            xp.matmul(x2[lo:hi], w.T, out=y[lo:hi])
+            fastblas.matmul(x2[lo:hi], w.T, out=y[lo:hi])
             if b is not None:
                 y[lo:hi] += b
 
-        parallel.run_pieces(_bounds(len(y)), rows, ("linear", x2.shape, w.shape, b is not None))
+        _in_pieces([0, len(y)], [w.size], rows, ("linear", x2.shape, w.shape, b is not None))
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
-        if not _several_threads():
-            return super().backward(g)
         needs = self.needs_grad
         x, w = self.x, self.w
         g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
@@ -126,22 +118,37 @@ class Linear(ref.Linear):
         gx = xp.empty((g2.shape[0], w.shape[1]), dtype=g.dtype) if needs[0] else None
         gw = xp.empty((g2.shape[1], x2.shape[1]), dtype=g.dtype) if needs[1] else None  # (out, in), C-ordered
         # one run for both products: pieces of gx's rows, then of gw's rows, after them
-        bx = _bounds(len(gx)) if needs[0] else [0]
-        split = bx[-1]
-        bounds = bx + ([split + i for i in _bounds(len(gw))[1:]] if needs[1] else [])
+        split = len(gx) if needs[0] else 0
+        jobs = ([0, split] if needs[0] else [0]) + ([split + len(gw)] if needs[1] else [])
+        work = ([w.size] if needs[0] else []) + ([g2.shape[0] * x2.shape[1]] if needs[1] else [])  # per row
 
         def piece(lo, hi):
             if lo < split:
-                xp.matmul(g2[lo:hi], w, out=gx[lo:hi])
+                fastblas.matmul(g2[lo:hi], w, out=gx[lo:hi])
             else:
-                xp.matmul(g2[:, lo - split:hi - split].T, x2, out=gw[lo - split:hi - split])
+                fastblas.matmul(g2[:, lo - split:hi - split].T, x2, out=gw[lo - split:hi - split])
 
-        if len(bounds) > 1:
-            parallel.run_pieces(bounds, piece, ("linear backward", g2.shape, x2 is not None and x2.shape, split))
+        if len(jobs) > 1:
+            _in_pieces(jobs, work, piece, ("linear backward", g2.shape, x2 is not None and x2.shape, split))
         gx = gx.reshape(*g.shape[:-1], gx.shape[1]) if needs[0] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+
+
+def _in_pieces(jobs, work, fn, key):
+    """``fn(lo, hi)`` over ``range(jobs[0], jobs[-1])``, each job ``jobs[i]:jobs[i + 1]`` (a product's
+    rows, ``work[i]`` multiply-adds per row) whole on one thread, or cut into fixed row pieces
+    (:func:`_bounds`) on several (:func:`nnbasics.kernels.parallel.run_pieces`: the same values on
+    any number of threads); products too small to split are one piece each."""
+    bounds = [jobs[0]]
+    for (lo, hi), per_row in zip(pairwise(jobs), work):
+        bounds += [lo + i for i in _bounds(hi - lo, per_row)[1:]]
+    if not _several_threads() or len(bounds) == len(jobs):  # nothing split: one call per product
+        for lo, hi in pairwise(jobs):
+            fn(lo, hi)
+        return
+    parallel.run_pieces(bounds, fn, key)
 
 
 def _plain_2d(a, b):
@@ -151,34 +158,33 @@ def _plain_2d(a, b):
 def _backward_2d_in_pieces(a, b, g, needs):
     """MatMul's gradients of a 2-D product in fixed row pieces (single-threaded BLAS in each), in the
     layouts :meth:`MatMul.backward` gives them: a gradient of a transposed view is computed transposed."""
-    jobs = []  # (out rows, fn(lo, hi) writing out[lo:hi])
+    jobs = []  # (out rows, multiply-adds per row, fn(lo, hi) writing out[lo:hi])
     ga = gb = None
     if needs[0]:
         if a.flags.c_contiguous:
             ga = xp.empty(a.shape, dtype=a.dtype)  # g b^T, by rows of g
-            jobs.append((ga.shape[0], lambda lo, hi: xp.matmul(g[lo:hi], b.T, out=ga[lo:hi])))
+            jobs.append((ga.shape[0], b.size, lambda lo, hi: fastblas.matmul(g[lo:hi], b.T, out=ga[lo:hi])))
         else:
             ga_t = xp.empty(a.shape[::-1], dtype=a.dtype)  # (b g^T) = ga^T, by rows of b
-            jobs.append((ga_t.shape[0], lambda lo, hi: xp.matmul(b[lo:hi], g.T, out=ga_t[lo:hi])))
+            jobs.append((ga_t.shape[0], g.size, lambda lo, hi: fastblas.matmul(b[lo:hi], g.T, out=ga_t[lo:hi])))
             ga = ga_t.T
     if needs[1]:
         if b.flags.c_contiguous:
             gb = xp.empty(b.shape, dtype=b.dtype)  # a^T g, by rows of a^T
-            jobs.append((gb.shape[0], lambda lo, hi: xp.matmul(a[:, lo:hi].T, g, out=gb[lo:hi])))
+            jobs.append((gb.shape[0], g.size, lambda lo, hi: fastblas.matmul(a[:, lo:hi].T, g, out=gb[lo:hi])))
         else:
             gb_t = xp.empty(b.shape[::-1], dtype=b.dtype)  # g^T a = gb^T, by rows of g^T
-            jobs.append((gb_t.shape[0], lambda lo, hi: xp.matmul(g[:, lo:hi].T, a, out=gb_t[lo:hi])))
+            jobs.append((gb_t.shape[0], a.size, lambda lo, hi: fastblas.matmul(g[:, lo:hi].T, a, out=gb_t[lo:hi])))
             gb = gb_t.T
-    bounds, starts = [0], []
-    for rows, _ in jobs:  # one run for all: each job's pieces after the previous job's
-        starts.append(bounds[-1])
-        bounds += [bounds[-1] + i for i in _bounds(rows)[1:]]
+    starts = [0]
+    for rows, _, _ in jobs:  # one run for all: each job's rows after the previous job's
+        starts.append(starts[-1] + rows)
 
     def piece(lo, hi):
-        j = max(i for i, s in enumerate(starts) if s <= lo)
-        jobs[j][1](lo - starts[j], hi - starts[j])
+        j = max(i for i, s in enumerate(starts[:-1]) if s <= lo)
+        jobs[j][2](lo - starts[j], hi - starts[j])
 
     if jobs:
-        parallel.run_pieces(bounds, piece, ("matmul backward", a.shape, b.shape, tuple(needs),
-                                            a.flags.c_contiguous, b.flags.c_contiguous))
+        _in_pieces(starts, [work for _, work, _ in jobs], piece,
+                   ("matmul backward", a.shape, b.shape, tuple(needs), a.flags.c_contiguous, b.flags.c_contiguous))
     return ga, gb

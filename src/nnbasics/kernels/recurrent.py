@@ -24,7 +24,7 @@ from ..dispatch import register
 from ..ops import recurrent as ref
 from ..ops.recurrent import steps as _steps
 from ..threads import blas_setter, num_threads
-from . import parallel, workspace
+from . import fastblas, gemm, parallel, workspace
 
 
 def _project(x, w_ih, bias):
@@ -134,8 +134,11 @@ def _lstm_blocks(w, H):
 
 
 #: Rows of the batch per piece of the LSTM's recurrence on several threads (at least), and the most
-#: pieces: see :func:`_row_bounds`.
-MIN_ROWS = 16
+#: pieces: see :func:`_row_bounds`. A piece makes ~20 small NumPy and BLAS calls per step, and two
+#: threads hand the GIL to each other between them: with pieces of 16 rows (batch 32) two threads
+#: ran the char-LSTM's recurrence no faster than one thread ran both pieces (19.3 against 20.0 ms),
+#: and one thread ran it whole in 15 ms. So a piece has at least 64 rows.
+MIN_ROWS = 64
 MAX_PIECES = 4
 
 
@@ -161,16 +164,48 @@ def _by_rows(N, fn, key):
         parallel.run_pieces(_row_bounds(N), fn, key)
 
 
+def _rows_of_contiguous(*arrays):
+    """True if every array is (..., n, H) with H contiguous and rows H apart (a block of rows of a
+    C-contiguous array): each (n, H) block of it is then one BLAS matrix with leading dimension H."""
+    return all(x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize for x in arrays)
+
+
+def _add_products(raw, h, w_t, a):
+    """``a[k] += h @ w_t[k]`` for the 4 gate blocks: h (n, K) C-contiguous, w_t (4, K, H)
+    C-contiguous, a (4, n, H) with rows H apart; the BLAS call adds into ``a`` (beta = 1)."""
+    n, K = h.shape
+    H = w_t.shape[2]
+    size = a.itemsize
+    hp, wp, ap = h.ctypes.data, w_t.ctypes.data, a.ctypes.data
+    for k in range(4):
+        raw(101, 111, 111, n, H, K, 1.0, hp, K, wp + k * K * H * size, H, 1.0, ap + k * a.strides[0], H)
+
+
+def _sum_of_products(raw, d, w, dh):
+    """``dh = sum_k d[k] @ w[k]``: d (4, n, H) with rows H apart, w (4, H, K) C-contiguous, dh (n, K)
+    C-contiguous; the first product writes ``dh`` (beta = 0), the others add to it (beta = 1)."""
+    n, H = d.shape[1:]
+    K = w.shape[2]
+    size = d.itemsize
+    dp, wp, hp = d.ctypes.data, w.ctypes.data, dh.ctypes.data
+    for k in range(4):
+        raw(101, 111, 111, n, K, H, 1.0, dp + k * d.strides[0], H, wp + k * H * K * size, K, 1.0 if k else 0.0, hp, K)
+
+
 def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
     """The forward recurrence on a block of rows (all arguments sliced to it; acts (4, T, n, H) in place)."""
     _, _, n, H = acts.shape
-    rec = xp.empty((4, n, H), dtype=acts.dtype)  # h_{t-1} W_k^T
+    raw = fastblas.raw(acts.dtype) if _rows_of_contiguous(acts, out) and whh4_t.flags.c_contiguous else None
+    rec = xp.empty((4, n, H), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_k^T
     ig = xp.empty((n, H), dtype=acts.dtype)
-    h, c = h0, c0
+    h, c = (h0 if raw is None else xp.ascontiguousarray(h0)), c0
     for t in steps:
         a = acts[:, t]  # (4, n, H), each block contiguous
-        xp.matmul(h, whh4_t, out=rec)
-        a += rec
+        if raw is None:
+            xp.matmul(h, whh4_t, out=rec)
+            a += rec
+        else:
+            _add_products(raw, h, whh4_t, a)  # a_k += h W_k^T: BLAS adds into the block itself
         xp.tanh(a, out=a)
         s = a[:3]
         s *= 0.5
@@ -192,7 +227,8 @@ def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
     dt = dh.dtype
     tmp = xp.empty((n, H), dtype=dt)
     fac = xp.empty((4, n, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
-    rec = xp.empty((4, n, H), dtype=dt)  # da_k W_k
+    raw = fastblas.raw(dt) if dh.flags.c_contiguous and w_hh4.flags.c_contiguous and _rows_of_contiguous(da) else None
+    rec = xp.empty((4, n, H), dtype=dt) if raw is None else None  # da_k W_k
     for k in range(len(steps) - 1, -1, -1):
         t = steps[k]
         a = acts[:, t]
@@ -215,8 +251,11 @@ def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
         xp.subtract(a[:3], fac[:3], out=fac[:3])
         xp.subtract(1, fac[3], out=fac[3])
         d *= fac
-        xp.matmul(d, w_hh4, out=rec)
-        xp.sum(rec, axis=0, out=dh)
+        if raw is None:
+            xp.matmul(d, w_hh4, out=rec)
+            xp.sum(rec, axis=0, out=dh)
+        else:
+            _sum_of_products(raw, d, w_hh4, dh)  # dh = sum_k d_k W_k, summed by BLAS as it goes
 
 
 @register(ref.LSTMLayer)
@@ -242,7 +281,10 @@ class LSTMLayer(ref.LSTMLayer):
         w_ih4 = _lstm_blocks(w_ih, H) * scale  # (4, H, I)
         whh4_t = xp.ascontiguousarray((_lstm_blocks(w_hh, H) * scale).transpose(0, 2, 1))  # (4, H, H): W_k^T
         # (4, T*N, H): one batched GEMM for all steps and gates; pre-activations, then activations in place
-        acts = xp.matmul(x.reshape(T * N, I), w_ih4.transpose(0, 2, 1), out=workspace.empty((4, T * N, H), dt))
+        acts = workspace.empty((4, T * N, H), dt)
+        x2 = x.reshape(T * N, I)
+        for k in range(4):
+            gemm.product(x2, w_ih4[k].T, acts[k], key="lstm x W_ih")
         if self.has_bias:
             acts += _lstm_blocks((b_ih + b_hh)[:, None], H).reshape(4, 1, H) * scale
         acts = acts.reshape(4, T, N, H)
@@ -276,11 +318,17 @@ class LSTMLayer(ref.LSTMLayer):
         d2 = da.reshape(4, T * N, H)
         x2 = x.reshape(T * N, I)
         dx = None
-        if needs[0]:
-            dx4 = xp.matmul(d2, _lstm_blocks(w_ih, H), out=workspace.empty((4, T * N, I), dt))
-            dx = xp.sum(dx4, axis=0, out=workspace.empty((T * N, I), dt)).reshape(x.shape)
-            del dx4
-        dw_ih = xp.matmul(d2.transpose(0, 2, 1), x2)[_LSTM_ORDER].reshape(4 * H, I) if needs[3] else None
+        if needs[0]:  # dX = sum_k dA_k W_ih,k, summed by BLAS as it goes
+            w_ih4 = _lstm_blocks(w_ih, H)
+            dx = workspace.empty((T * N, I), dt)
+            for k in range(4):
+                gemm.product(d2[k], w_ih4[k], dx, accumulate=k > 0, key="lstm dX")
+            dx = dx.reshape(x.shape)
+        dw_ih = None
+        if needs[3]:  # dW_ih in PyTorch's block order: block j is internal gate _LSTM_ORDER[j]
+            dw_ih = xp.empty((4 * H, I), dt)
+            for j, k in enumerate(_LSTM_ORDER):
+                gemm.product(d2[k].T, x2, dw_ih[j * H:(j + 1) * H], key="lstm dW_ih")
         dw_hh = None
         if needs[4]:
             hs = out[:T]
@@ -288,15 +336,18 @@ class LSTMLayer(ref.LSTMLayer):
                 d_inner, h_inner, d_first = da[:, : T - 1], hs[1:], da[:, T - 1]
             else:
                 d_inner, h_inner, d_first = da[:, 1:], hs[: T - 1], da[:, 0]
-            dw = xp.matmul(d_first.transpose(0, 2, 1), h0)  # (4, H, H)
-            if T > 1:
-                dw += xp.matmul(d_inner.reshape(4, -1, H).transpose(0, 2, 1), h_inner.reshape(-1, H))
-            dw_hh = dw[_LSTM_ORDER].reshape(4 * H, H)
+            dw_hh = xp.empty((4 * H, H), dt)  # PyTorch's block order, as dW_ih
+            h_inner = h_inner.reshape(-1, H)
+            for j, k in enumerate(_LSTM_ORDER):
+                block = dw_hh[j * H:(j + 1) * H]
+                gemm.product(d_first[k].T, h0, block, key="lstm dW_hh")
+                if T > 1:
+                    gemm.product(d_inner[k].reshape(-1, H).T, h_inner, block, accumulate=True, key="lstm dW_hh")
         dh0 = dh if needs[1] else None
         dc0 = dc if needs[2] else None
         if not self.has_bias:
             return dx, dh0, dc0, dw_ih, dw_hh
-        db = d2.sum(axis=1)[_LSTM_ORDER].reshape(4 * H)
+        db = xp.matmul(xp.ones(T * N, dt), d2)[_LSTM_ORDER].reshape(4 * H)  # GEMVs: ~2x d2.sum(axis=1)
         return dx, dh0, dc0, dw_ih, dw_hh, db, db
 
 

@@ -1,0 +1,63 @@
+"""Big matrix products in fixed row pieces, on the fastest kernels there are (:mod:`~nnbasics.kernels.fastblas`).
+
+``out = a @ b`` (or ``out += a @ b``) for 2-D arrays, where ``out`` has many rows: on several
+threads, the rows of ``out`` are cut into pieces that depend on the size only
+(:func:`row_bounds`) and run with :func:`nnbasics.kernels.parallel.run_pieces` (single-threaded
+BLAS in each piece, one thread or all, whichever the running job measures faster); on one
+thread, one call. Rows of a product do not depend on each other, so the pieces give the one
+call's values.
+
+Example:
+    >>> import numpy as np
+    >>> from nnbasics.kernels import gemm
+    >>> a = np.ones((300, 4), np.float32); b = np.ones((4, 2), np.float32)
+    >>> gemm.product(a, b, np.empty((300, 2), np.float32))[299].tolist()
+    [4.0, 4.0]
+"""
+
+from __future__ import annotations
+
+from ..threads import blas_setter, num_threads
+from . import fastblas, parallel
+
+__all__ = ["MAX_PIECES", "MIN_ROWS", "PIECE_WORK", "product", "row_bounds"]
+
+#: Rows per piece, at least: each piece packs the whole right-hand matrix again (its K x N block),
+#: so thin pieces waste it (the MLP's (128, 784) @ (784, 256) on one thread: 252 us in one call,
+#: 571 us in four pieces of 32 rows).
+MIN_ROWS = 128
+#: Multiply-adds per piece, at least: handing a piece to another thread costs ~50-100 us on the
+#: 2-core VM of BENCHMARKS.md, a piece should take several times that (~2**24: ~0.2 ms).
+PIECE_WORK = 2**24
+#: Most pieces of one product.
+MAX_PIECES = 8
+
+
+def row_bounds(m, per_row=0):
+    """Fixed pieces of m rows (``per_row`` multiply-adds each): up to MAX_PIECES, each of at least
+    MIN_ROWS rows and PIECE_WORK multiply-adds. The size alone decides, never the thread count, so
+    the values are the same on any number of threads; a product too small to split is one piece."""
+    p = max(1, min(MAX_PIECES, m // MIN_ROWS, m * per_row // PIECE_WORK))
+    return [m * i // p for i in range(p + 1)]
+
+
+def product(a, b, out, *, accumulate=False, key=None):
+    """``out = a @ b`` (``out += a @ b`` with ``accumulate``), in row pieces on several threads.
+
+    Args:
+        a: (m, k) array; b: (k, n) array; out: (m, n) array (see :func:`fastblas.matmul` for the
+            layouts that go to the fast kernels; others go to NumPy, piece by piece).
+        accumulate: add to ``out`` instead of overwriting it.
+        key: names the call site for the thread chooser (:mod:`~nnbasics.kernels.adaptive`);
+            the shapes are added to it.
+
+    Returns:
+        ``out``.
+    """
+    m = out.shape[0]
+    bounds = row_bounds(m, a.shape[1] * b.shape[1])
+    if len(bounds) <= 2 or num_threads() <= 1 or blas_setter() is None:
+        return fastblas.matmul(a, b, out, accumulate=accumulate)
+    parallel.run_pieces(bounds, lambda lo, hi: fastblas.matmul(a[lo:hi], b, out[lo:hi], accumulate=accumulate),
+                        None if key is None else (key, a.shape, b.shape, accumulate))
+    return out

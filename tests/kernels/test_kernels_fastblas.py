@@ -1,0 +1,178 @@
+"""The private AVX-512 copy of NumPy's OpenBLAS (kernels/fastblas.py): same products as NumPy, every
+layout it takes or hands back, the fallbacks, and the kernels that use it with and without it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+from nnbasics.kernels import fastblas
+
+RNG = np.random.default_rng(11)
+
+
+def _flags():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next((set(line.split(":", 1)[1].split()) for line in fh if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+def _layouts(m, k, n, dtype):
+    """(a, b) pairs of one product in every layout matmul takes: C, Fortran, transposed views, blocks."""
+    a = RNG.standard_normal((m, k)).astype(dtype)
+    b = RNG.standard_normal((k, n)).astype(dtype)
+    big_a = RNG.standard_normal((m + 3, k + 5)).astype(dtype)
+    big_b = RNG.standard_normal((n + 2, k + 4)).astype(dtype)
+    return [(a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b)),
+            (big_a[1:m + 1, 2:k + 2], b),  # a block of a bigger matrix: leading dimension k + 5
+            (a, big_b[1:n + 1, 3:k + 3].T),  # a transposed block
+            (a[:, ::-1], b)]  # a negative stride: NumPy's job
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-13)])
+@pytest.mark.parametrize("m,k,n", [(64, 300, 129), (1, 500, 80), (200, 1, 70), (33, 64, 1)])
+def test_matmul_equals_numpy_in_every_layout(dtype, tol, m, k, n):
+    for a, b in _layouts(m, k, n, dtype):
+        want = np.matmul(a, b)
+        got = fastblas.matmul(a, b)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.abs(got - want).max() <= tol * k * max(1.0, np.abs(want).max())
+        out = np.full((m + 2, n + 4), 7.0, dtype)  # into a block of a bigger array, the rest untouched
+        fastblas.matmul(a, b, out=out[1:m + 1, 2:n + 2])
+        assert np.abs(out[1:m + 1, 2:n + 2] - want).max() <= tol * k * max(1.0, np.abs(want).max())
+        assert (out[0] == 7).all() and (out[:, :2] == 7).all() and (out[:, n + 2:] == 7).all()
+        acc = np.ones((m, n), dtype)
+        assert fastblas.matmul(a, b, out=acc, accumulate=True) is acc
+        assert np.abs(acc - (1 + want)).max() <= tol * k * max(1.0, np.abs(want).max())
+
+
+def test_matmul_falls_back_to_numpy_where_blas_does_not_apply():
+    i = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(fastblas.matmul(i, i.T), i @ i.T)  # integers
+    a3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    np.testing.assert_allclose(fastblas.matmul(a3, a3.transpose(0, 2, 1)), a3 @ a3.transpose(0, 2, 1), rtol=1e-6)
+    a = RNG.standard_normal((40, 40)).astype(np.float32)
+    mixed = fastblas.matmul(a, a.astype(np.float64))
+    assert mixed.dtype == np.float64
+    np.testing.assert_allclose(mixed, a @ a.astype(np.float64), rtol=1e-6, atol=1e-5)
+    z = fastblas.matmul(np.ones((50, 0), np.float32), np.ones((0, 60), np.float32))  # k = 0: zeros
+    assert z.shape == (50, 60) and not z.any()
+    with pytest.raises(ValueError):
+        fastblas.matmul(a, a[:3])
+    with pytest.raises(ValueError, match="accumulate"):
+        fastblas.matmul(a, a, accumulate=True)
+
+
+def test_an_output_that_overlaps_an_operand_gives_numpys_answer():
+    buf = RNG.standard_normal((64, 64)).astype(np.float32)
+    want = buf @ buf[:, :64]
+    fastblas.matmul(buf, buf[:, :64], out=buf)  # BLAS would read what it already overwrote
+    np.testing.assert_allclose(buf, want, rtol=1e-5, atol=1e-4)
+
+
+def test_raw_gives_the_cblas_function_of_a_float_dtype_only():
+    if not fastblas.available():
+        assert fastblas.raw(np.float32) is None
+        return
+    assert fastblas.raw(np.float32) is not None and fastblas.raw(np.float64) is not None
+    assert fastblas.raw(np.int64) is None
+
+
+def _describe_in_child(env_extra, code="from nnbasics.kernels import fastblas; print(fastblas.describe())"):
+    env = dict(os.environ, **env_extra)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          check=True).stdout.strip()
+
+
+def test_it_runs_where_the_cpu_has_avx512_and_numpy_runs_older_kernels():
+    line = _describe_in_child({})
+    flags = _flags()
+    if not {"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"} <= flags:
+        assert line.startswith("NumPy's own BLAS") and fastblas.available() is False
+    elif "already" not in line:
+        assert line.startswith("a private copy") and "SkylakeX" in line, line
+        assert fastblas.available()
+
+
+def test_the_environment_variable_turns_it_off():
+    assert _describe_in_child({fastblas.ENV: "0"}) == f"NumPy's own BLAS ({fastblas.ENV}=0)"
+
+
+def test_importing_nnbasics_loads_nothing_and_loading_leaves_the_environment_as_it_was():
+    code = ("import os, nnbasics\n"
+            "maps = lambda: open('/proc/self/maps').read()\n"
+            "assert 'nnbasics-fastblas' not in maps(), 'loaded at import'\n"
+            "from nnbasics.kernels import fastblas\n"
+            "on = fastblas.available()\n"
+            "assert ('nnbasics-fastblas' in maps()) == on or not hasattr(os, 'memfd_create')\n"
+            "print(os.environ.get('OPENBLAS_CORETYPE'), os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "None None"
+
+
+def test_a_copy_that_fails_its_check_is_not_used(monkeypatch):
+    def differs(fns):
+        raise ArithmeticError("differs")
+
+    monkeypatch.setattr(fastblas, "_state", None)  # looked at again, from the start
+    monkeypatch.setattr(fastblas, "_self_check", differs)
+    assert not fastblas.available()
+    assert fastblas.describe() == "NumPy's own BLAS (the private copy failed: differs)" or \
+        fastblas.describe().startswith("NumPy's own BLAS (no AVX-512") or "already" in fastblas.describe()
+    a = RNG.standard_normal((70, 80)).astype(np.float32)
+    np.testing.assert_array_equal(fastblas.matmul(a, a.T), a @ a.T)  # NumPy's own, exactly
+
+
+@pytest.fixture(params=["fast", "numpy"])
+def fast_or_not(request, monkeypatch):
+    """Each kernel test twice: with the private copy (where this CPU has it) and with NumPy's BLAS."""
+    if request.param == "numpy":
+        monkeypatch.setattr(fastblas, "_state", False)
+    return request.param
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_lstm_kernel_equals_the_reference_either_way(fast_or_not, n_threads, monkeypatch):
+    from nnbasics import threads
+    from nnbasics.ops import recurrent as rc
+
+    T, N, I, H = 7, 5, 6, 8
+    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+    arrays = [RNG.standard_normal(s) for s in shapes]  # float64: the reference's answer to 1e-12
+    upstream = RNG.standard_normal((T + 1, N, H))
+    monkeypatch.setattr(threads, "_threads", n_threads)
+    results = []
+    for reference in (True, False):
+        with nb.reference_mode(reference):
+            ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
+            out = rc.lstm_layer(*ts)
+            out.backward(nb.tensor(upstream))
+            results.append([out._array] + [t.grad._array for t in ts])
+    for r, f in zip(*results):
+        assert np.abs(f - r).max() <= 1e-12 * max(1.0, np.abs(r).max())
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (3, 4, 7)])
+def test_linear_kernel_equals_the_reference_either_way(fast_or_not, shape):
+    import nnbasics.functional as F
+
+    x, w, b = RNG.standard_normal(shape), RNG.standard_normal((5, 7)), RNG.standard_normal(5)
+    g = RNG.standard_normal(shape[:-1] + (5,))
+    results = []
+    for reference in (True, False):
+        with nb.reference_mode(reference):
+            ts = [nb.tensor(a.copy(), requires_grad=True) for a in (x, w, b)]
+            y = F.linear(*ts)
+            y.backward(nb.tensor(g))
+            results.append([y._array] + [t.grad._array for t in ts])
+    for r, f in zip(*results):
+        np.testing.assert_allclose(f, r, rtol=1e-12, atol=1e-12)
