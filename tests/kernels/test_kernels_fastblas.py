@@ -176,3 +176,19 @@ def test_linear_kernel_equals_the_reference_either_way(fast_or_not, shape):
             results.append([y._array] + [t.grad._array for t in ts])
     for r, f in zip(*results):
         np.testing.assert_allclose(f, r, rtol=1e-12, atol=1e-12)
+
+
+def test_without_memfd_it_loads_from_a_temporary_file_and_removes_it(monkeypatch, tmp_path):
+    import tempfile
+
+    def no_memfd(name):
+        raise OSError("not allowed here")
+
+    monkeypatch.setattr(fastblas, "_state", None)
+    monkeypatch.setattr(fastblas.os, "memfd_create", no_memfd, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    on = fastblas.available()
+    assert list(tmp_path.iterdir()) == []  # loaded (or not) and gone
+    if on:
+        a = RNG.standard_normal((60, 70)).astype(np.float32)
+        np.testing.assert_allclose(fastblas.matmul(a, a.T), a @ a.T, rtol=1e-5, atol=1e-4)

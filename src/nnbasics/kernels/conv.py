@@ -286,14 +286,13 @@ def _weight_grad_blocks(xpad, g2, win):
     nb = _rows_block(n, per_image, k, xpad.dtype.itemsize)
     buf = workspace.empty((nb * per_image, k), xpad.dtype)
     gw = xp.zeros((k, g2.shape[1]), dtype=xp.result_type(xpad.dtype, g2.dtype))
-    tmp = xp.empty_like(gw)
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
         view = _windows_rows(xpad[n0:n1], *win)
         cols = buf[:(n1 - n0) * per_image]
         xp.copyto(cols.reshape(view.shape), view)
-        fastblas.matmul(cols.T, g2[n0 * per_image:n1 * per_image], out=tmp)  # (K, O): faster than dY^T @ cols
-        gw += tmp
+        # (K, O): faster than dY^T @ cols; BLAS adds each block's product into gw itself
+        fastblas.matmul(cols.T, g2[n0 * per_image:n1 * per_image], out=gw, accumulate=True)
     return gw
 
 

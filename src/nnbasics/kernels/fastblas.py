@@ -114,22 +114,41 @@ def _library():
     return None
 
 
+def _copy_into(path, fd):
+    """The file at ``path`` into ``fd``, in the kernel where it can (no 25 MB Python bytes object: freeing
+    one would raise malloc's mmap threshold for the rest of the process)."""
+    with open(path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        done = 0
+        try:
+            while done < size:
+                sent = os.sendfile(fd, src.fileno(), done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        except (AttributeError, OSError):
+            done = 0
+        if done < size:  # no sendfile here: in 64 KiB pieces
+            os.lseek(fd, 0, os.SEEK_SET)
+            src.seek(0)
+            while chunk := src.read(1 << 16):
+                os.write(fd, chunk)
+
+
 def _open_copy(path):
     """dlopen a private copy of the library at ``path``, with SkylakeX kernels and one thread."""
     import ctypes
 
-    with open(path, "rb") as src:
-        data = src.read()
     # no "openblas" in the name: code that looks for NumPy's library in /proc/self/maps goes by it
-    fd = os.memfd_create("nnbasics-fastblas") if hasattr(os, "memfd_create") else None
     tmp = None
-    if fd is None:
+    try:
+        fd = os.memfd_create("nnbasics-fastblas")
+    except (AttributeError, OSError):  # not Linux, or not allowed: a temporary file, removed once loaded
         import tempfile
 
         fd, tmp = tempfile.mkstemp(suffix=".so")
     try:
-        with os.fdopen(os.dup(fd), "wb") as dst:
-            dst.write(data)
+        _copy_into(path, fd)
         name = tmp or f"/proc/self/fd/{fd}"
         saved = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
         os.environ["OPENBLAS_CORETYPE"], os.environ["OPENBLAS_NUM_THREADS"] = "SkylakeX", "1"
