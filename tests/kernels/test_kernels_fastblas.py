@@ -62,6 +62,13 @@ def test_matmul_falls_back_to_numpy_where_blas_does_not_apply():
     mixed = fastblas.matmul(a, a.astype(np.float64))
     assert mixed.dtype == np.float64
     np.testing.assert_allclose(mixed, a @ a.astype(np.float64), rtol=1e-6, atol=1e-5)
+    big_endian = a.astype(">f4")  # the same kind and size, another byte order: NumPy's job
+    np.testing.assert_allclose(fastblas.matmul(big_endian, big_endian), a @ a, rtol=1e-5, atol=1e-4)
+    frozen = np.zeros((40, 40), np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError):  # NumPy refuses a read-only output; BLAS would have written it
+        fastblas.matmul(a, a, out=frozen)
+    assert not frozen.any()
     z = fastblas.matmul(np.ones((50, 0), np.float32), np.ones((0, 60), np.float32))  # k = 0: zeros
     assert z.shape == (50, 60) and not z.any()
     with pytest.raises(ValueError):
@@ -192,3 +199,22 @@ def test_without_memfd_it_loads_from_a_temporary_file_and_removes_it(monkeypatch
     if on:
         a = RNG.standard_normal((60, 70)).astype(np.float32)
         np.testing.assert_allclose(fastblas.matmul(a, a.T), a @ a.T, rtol=1e-5, atol=1e-4)
+
+
+def test_lstm_kernel_with_float32_inputs_and_float64_weights_equals_the_reference():
+    from nnbasics.ops import recurrent as rc
+
+    T, N, I, H = 5, 4, 6, 8  # the raw BLAS calls take one dtype: mixed ones go to NumPy's products
+    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+    arrays = [RNG.standard_normal(s).astype(np.float32 if i < 3 else np.float64) for i, s in enumerate(shapes)]
+    upstream = RNG.standard_normal((T + 1, N, H)).astype(np.float32)
+    results = []
+    for reference in (True, False):
+        with nb.reference_mode(reference):
+            ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
+            out = rc.lstm_layer(*ts)
+            out.backward(nb.tensor(upstream))
+            results.append([out._array] + [t.grad._array for t in ts])
+    for r, f in zip(*results):
+        assert f.dtype == r.dtype
+        assert np.abs(f - r).max() <= 1e-5 * max(1.0, np.abs(r).max())

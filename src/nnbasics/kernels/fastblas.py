@@ -102,7 +102,7 @@ def _cpu_flags():
 
 
 def _library():
-    """(path, symbol suffix) of the OpenBLAS NumPy loaded, from /proc/self/maps; None if not found."""
+    """The path of the OpenBLAS NumPy loaded, from /proc/self/maps (Linux); None if there is none."""
     try:
         with open("/proc/self/maps") as fh:
             paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line})
@@ -265,7 +265,8 @@ def _operand(x):
 def _fits(fns, a, b, out):
     """True if ``out (=|+=) a @ b`` can go to the private copy (see :func:`matmul`)."""
     return bool(fns and a.ndim == 2 and b.ndim == 2 and out.ndim == 2 and a.dtype == b.dtype == out.dtype
-                and a.dtype.kind == "f" and a.itemsize in (4, 8) and a.shape[1] == b.shape[0]
+                and (a.dtype == np.float32 or a.dtype == np.float64)  # native byte order only
+                and out.flags.writeable and a.shape[1] == b.shape[0]
                 and out.shape == (a.shape[0], b.shape[1]) and a.shape[0] * a.shape[1] * b.shape[1] >= MIN_WORK
                 and _operand(a) is not None and _operand(b) is not None and out.strides[1] == out.itemsize
                 and out.strides[0] >= max(1, out.shape[1]) * out.itemsize and not out.strides[0] % out.itemsize
@@ -286,9 +287,10 @@ def _gemm(fns, a, b, out, beta=0.0):
 def matmul(a, b, out=None, *, accumulate=False):
     """``numpy.matmul(a, b, out=out)`` (or ``out += a @ b``), on the private AVX-512 copy where it applies.
 
-    It applies to 2-D float32 or float64 operands of one dtype, each with one unit stride (C order,
-    Fortran order, a transposed view, a block of rows or columns of one), ``out`` (if given) of
-    that dtype with unit column stride; everything else goes to NumPy. BLAS runs on the calling
+    It applies to 2-D float32 or float64 operands of one dtype (native byte order), each with one
+    unit stride (C order, Fortran order, a transposed view, a block of rows or columns of one),
+    ``out`` (if given) of that dtype with unit column stride, writeable, not overlapping them, and
+    to products of at least :data:`MIN_WORK` multiply-adds; everything else goes to NumPy. BLAS runs on the calling
     thread only: callers split big products into pieces themselves
     (:func:`nnbasics.kernels.parallel.run_pieces`).
 

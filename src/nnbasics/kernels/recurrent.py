@@ -170,6 +170,15 @@ def _rows_of_contiguous(*arrays):
     return all(x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize for x in arrays)
 
 
+def _blas_ready(blocks, *others):
+    """True if the raw BLAS calls of the recurrence may take these arrays: one dtype, ``blocks``
+    (and an (T + 1, n, H) ``out``, if among ``others``) in rows of contiguous blocks, weights
+    C-contiguous; else the loop takes NumPy's products."""
+    dt = blocks.dtype
+    return all(x.dtype == dt for x in others) and _rows_of_contiguous(blocks) and all(
+        x.flags.c_contiguous or (x.ndim == 3 and _rows_of_contiguous(x)) for x in others)
+
+
 def _add_products(raw, h, w_t, a):
     """``a[k] += h @ w_t[k]`` for the 4 gate blocks: h (n, K) C-contiguous, w_t (4, K, H)
     C-contiguous, a (4, n, H) with rows H apart; the BLAS call adds into ``a`` (beta = 1)."""
@@ -195,7 +204,7 @@ def _sum_of_products(raw, d, w, dh):
 def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
     """The forward recurrence on a block of rows (all arguments sliced to it; acts (4, T, n, H) in place)."""
     _, _, n, H = acts.shape
-    raw = fastblas.raw(acts.dtype) if _rows_of_contiguous(acts, out) and whh4_t.flags.c_contiguous else None
+    raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh4_t, h0) else None
     rec = xp.empty((4, n, H), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_k^T
     ig = xp.empty((n, H), dtype=acts.dtype)
     h, c = (h0 if raw is None else xp.ascontiguousarray(h0)), c0
@@ -227,7 +236,7 @@ def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
     dt = dh.dtype
     tmp = xp.empty((n, H), dtype=dt)
     fac = xp.empty((4, n, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
-    raw = fastblas.raw(dt) if dh.flags.c_contiguous and w_hh4.flags.c_contiguous and _rows_of_contiguous(da) else None
+    raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh4) else None
     rec = xp.empty((4, n, H), dtype=dt) if raw is None else None  # da_k W_k
     for k in range(len(steps) - 1, -1, -1):
         t = steps[k]
