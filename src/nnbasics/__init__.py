@@ -13,7 +13,7 @@ Example:
     (3, 2)
 """
 
-from . import functional, nn, ops, optim, return_types
+from . import functional, ops, return_types
 from . import kernels as _kernels  # noqa: F401  (registers the fast implementations of the reference ops)
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -106,6 +106,23 @@ from .tensor_base import is_tensor, numel
 from .versions import InplaceError
 
 __version__ = "0.1.0"
+
+#: Subpackages imported on first use (``nb.nn``, ``from nnbasics import nn``, ``import nnbasics.optim``
+#: as before): the layers and optimizers are ~30 ms of ``import nnbasics``'s ~150 (issue 19).
+_LAZY = ("nn", "optim")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)  # sets the attribute: asked once
+    raise AttributeError(f"module 'nnbasics' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 float16 = _xp.float16
 float32 = _xp.float32
