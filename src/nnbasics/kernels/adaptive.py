@@ -12,7 +12,9 @@ trials grows with how much slower the other choice was (a choice ten times slowe
 times less often) and shrinks as the current choice gets slower; once the current choice's
 recent median is slower than the other's last one, the other is tried at once (a competitor
 that appears is noticed within a few calls). Only for work whose result is the same whatever the thread count
-(:func:`nnbasics.kernels.parallel.run_pieces`): the choice changes the time, never the numbers.
+(:func:`nnbasics.kernels.parallel.run_pieces`, and :func:`~nnbasics.kernels.parallel.parallel_for`,
+whose pieces are fixed by the thread setting, not by the threads that run them): the choice
+changes the time, never the numbers.
 
 Example:
     >>> from nnbasics.kernels.adaptive import ThreadChoice
@@ -36,8 +38,8 @@ TRIAL = 3
 PATIENCE = 20
 #: Recent times kept per choice (their median is its estimate).
 KEEP = 5
-#: Most choosers kept (one per call site and shape); the oldest is dropped beyond it.
-MAX_KEYS = 64
+#: Most choosers kept (one per call site and shape); the least recently used is dropped beyond it.
+MAX_KEYS = 256
 
 
 class ThreadChoice:

@@ -61,7 +61,10 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
 
     The range is cut into up to ``num_threads() * PIECES_PER_THREAD`` pieces at fixed bounds
     (the same for every call with the same ``n`` and thread count, so results that add
-    per-piece partial sums in piece order are deterministic); the threads take them in turn.
+    per-piece partial sums in piece order are deterministic); the threads take them in turn, or,
+    where the calls of this call site and size have lately run faster so (a busy competitor
+    on the machine), the calling thread runs them all (:mod:`nnbasics.kernels.adaptive`): the
+    same pieces, so the same values.
 
     Args:
         n: length of the axis to split (e.g. the batch size).
@@ -77,7 +80,18 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
         fn(0, n)
         return
     pieces = min(n, k * PIECES_PER_THREAD)
-    _run([n * i // pieces for i in range(pieces + 1)], fn, k)
+    bounds = [n * i // pieces for i in range(pieces + 1)]
+    # the pieces are fixed by the thread setting; whether they run on all k threads or one after
+    # another on this one, the chooser times (the same pieces either way: the same values)
+    choice = adaptive.choice_for((getattr(fn, "__code__", None), n, elements), k)
+    m = choice.pick()
+    start = time.perf_counter()
+    if m <= 1:
+        for lo, hi in pairwise(bounds):
+            fn(lo, hi)
+    else:
+        _run(bounds, fn, m)
+    choice.record(m, time.perf_counter() - start)
 
 
 def _run(bounds, fn, k):
