@@ -92,51 +92,109 @@ def test_raw_gives_the_cblas_function_of_a_float_dtype_only():
     assert fastblas.raw(np.int64) is None
 
 
-def _describe_in_child(env_extra, code="from nnbasics.kernels import fastblas; print(fastblas.describe())"):
-    env = dict(os.environ, **env_extra)
+def _describe_in_child(env_extra, drop=(), code="from nnbasics.kernels import fastblas; print(fastblas.describe())"):
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(env_extra)
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
                           check=True).stdout.strip()
 
 
-def test_it_runs_where_the_cpu_has_avx512_and_numpy_runs_older_kernels():
-    line = _describe_in_child({})
-    flags = _flags()
-    if not {"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"} <= flags:
-        assert line.startswith("NumPy's own BLAS") and fastblas.available() is False
-    elif "already" not in line:
-        assert line.startswith("a private copy") and "SkylakeX" in line, line
-        assert fastblas.available()
+def test_numpys_own_openblas_is_called_directly_with_the_kernels_it_chose():
+    line = _describe_in_child({}, drop=("OPENBLAS_CORETYPE",))
+    if line.startswith("a private copy"):  # NumPy's OpenBLAS chose an older family than this CPU runs
+        assert "SkylakeX" in line and {"avx512f", "avx512bw"} <= _flags()
+    else:
+        assert line.startswith("NumPy's own OpenBLAS, called directly"), line
+
+
+def test_a_kernel_family_chosen_with_openblas_coretype_is_kept():
+    line = _describe_in_child({"OPENBLAS_CORETYPE": "Haswell"})
+    assert line == ("NumPy's own OpenBLAS, called directly, Haswell kernels (OPENBLAS_CORETYPE=Haswell chooses them), "
+                    "one thread per call"), line
 
 
 def test_the_environment_variable_turns_it_off():
-    assert _describe_in_child({fastblas.ENV: "0"}) == f"NumPy's own BLAS ({fastblas.ENV}=0)"
+    assert _describe_in_child({fastblas.ENV: "0"}) == f"NumPy's own BLAS, through numpy.matmul ({fastblas.ENV}=0)"
 
 
-def test_importing_nnbasics_loads_nothing_and_loading_leaves_the_environment_as_it_was():
-    code = ("import os, nnbasics\n"
-            "maps = lambda: open('/proc/self/maps').read()\n"
-            "assert 'nnbasics-fastblas' not in maps(), 'loaded at import'\n"
-            "from nnbasics.kernels import fastblas\n"
-            "on = fastblas.available()\n"
-            "assert ('nnbasics-fastblas' in maps()) == on or not hasattr(os, 'memfd_create')\n"
-            "print(os.environ.get('OPENBLAS_CORETYPE'), os.environ.get('OPENBLAS_NUM_THREADS'))")
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "None None"
+@pytest.fixture
+def numpy_chose_haswell(monkeypatch):
+    """As on a CPU newer than NumPy's OpenBLAS knows: NumPy's library says Haswell, no OPENBLAS_CORETYPE."""
+    real = fastblas._corename
+    own = fastblas._library()
+    monkeypatch.setattr(fastblas, "_corename", lambda lib: "Haswell" if lib._name == own else real(lib))
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    monkeypatch.setattr(fastblas, "_state", None)  # looked at again, from the start
 
 
-def test_a_copy_that_fails_its_check_is_not_used(monkeypatch):
+def test_a_private_avx512_copy_where_numpy_chose_older_kernels_by_itself(numpy_chose_haswell):
+    line = fastblas.describe()
+    if not {"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"} <= _flags():
+        assert line == "NumPy's own OpenBLAS, called directly, Haswell kernels (no AVX-512 here), one thread per call"
+        return
+    assert line == "a private copy of NumPy's OpenBLAS with SkylakeX kernels (NumPy's runs Haswell)", line
+    with open("/proc/self/maps") as fh:
+        assert "nnbasics-fastblas" in fh.read() or not hasattr(os, "memfd_create")
+    assert "OPENBLAS_CORETYPE" not in os.environ  # set for the load only
+    for m, k, n in ((64, 300, 129), (200, 1, 70)):
+        a, b = RNG.standard_normal((m, k)).astype(np.float32), RNG.standard_normal((k, n)).astype(np.float32)
+        want = a @ b
+        assert np.abs(fastblas.matmul(a, b) - want).max() <= 2e-6 * k * max(1.0, np.abs(want).max())
+
+
+def test_importing_nnbasics_loads_no_blas_of_its_own():
+    code = ("import nnbasics\n"
+            "assert 'nnbasics-fastblas' not in open('/proc/self/maps').read(), 'loaded at import'\n"
+            "import nnbasics.kernels.fastblas as f\n"
+            "assert f._state is None, 'looked up at import'\n"
+            "print('ok')")
+    assert _describe_in_child({}, code=code) == "ok"
+
+
+def test_a_blas_that_fails_its_check_is_not_called(monkeypatch, numpy_chose_haswell):
     def differs(fns):
         raise ArithmeticError("differs")
 
-    monkeypatch.setattr(fastblas, "_state", None)  # looked at again, from the start
     monkeypatch.setattr(fastblas, "_self_check", differs)
     assert not fastblas.available()
-    assert fastblas.describe() == "NumPy's own BLAS (the private copy failed: differs)" or \
-        fastblas.describe().startswith("NumPy's own BLAS (no AVX-512") or "already" in fastblas.describe()
+    assert fastblas.describe().startswith("NumPy's own BLAS, through numpy.matmul (")
+    assert "differs" in fastblas.describe()
+    assert fastblas.raw(np.float32) is None
     a = RNG.standard_normal((70, 80)).astype(np.float32)
     np.testing.assert_array_equal(fastblas.matmul(a, a.T), a @ a.T)  # NumPy's own, exactly
+
+
+def test_without_memfd_the_copy_loads_from_a_temporary_file_and_removes_it(monkeypatch, tmp_path, numpy_chose_haswell):
+    import tempfile
+
+    def no_memfd(name):
+        raise OSError("not allowed here")
+
+    monkeypatch.setattr(fastblas.os, "memfd_create", no_memfd, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    line = fastblas.describe()
+    assert list(tmp_path.iterdir()) == []  # loaded (or not) and gone
+    if line.startswith("a private copy"):
+        a = RNG.standard_normal((60, 70)).astype(np.float32)
+        np.testing.assert_allclose(fastblas.matmul(a, a.T), a @ a.T, rtol=1e-5, atol=1e-4)
+
+
+def test_one_thread_keeps_numpys_openblas_on_the_calling_thread_and_restores_it():
+    from nnbasics import threads
+
+    set_local = threads.blas_setter()
+    if set_local is None:  # NumPy 1.26's OpenBLAS 0.3.23: no per-thread setting, so no direct calls
+        assert not fastblas.available() and fastblas.raw(np.float32) is None
+        return
+    before = set_local(3)
+    try:
+        with fastblas.one_thread():
+            inside = set_local(1)
+            set_local(inside)
+        after = set_local(3)
+    finally:
+        set_local(before)
+    assert inside == (1 if fastblas._state[2] is not None else 3) and after == 3
 
 
 @pytest.fixture(params=["fast", "numpy"])
@@ -183,22 +241,6 @@ def test_linear_kernel_equals_the_reference_either_way(fast_or_not, shape):
             results.append([y._array] + [t.grad._array for t in ts])
     for r, f in zip(*results):
         np.testing.assert_allclose(f, r, rtol=1e-12, atol=1e-12)
-
-
-def test_without_memfd_it_loads_from_a_temporary_file_and_removes_it(monkeypatch, tmp_path):
-    import tempfile
-
-    def no_memfd(name):
-        raise OSError("not allowed here")
-
-    monkeypatch.setattr(fastblas, "_state", None)
-    monkeypatch.setattr(fastblas.os, "memfd_create", no_memfd, raising=False)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    on = fastblas.available()
-    assert list(tmp_path.iterdir()) == []  # loaded (or not) and gone
-    if on:
-        a = RNG.standard_normal((60, 70)).astype(np.float32)
-        np.testing.assert_allclose(fastblas.matmul(a, a.T), a @ a.T, rtol=1e-5, atol=1e-4)
 
 
 def test_lstm_kernel_with_float32_inputs_and_float64_weights_equals_the_reference():

@@ -1,32 +1,34 @@
-"""Matrix products on the widest vector kernels the CPU has: a private copy of NumPy's own OpenBLAS.
+"""Matrix products called straight into BLAS, on the widest kernels the CPU and its settings allow.
 
-NumPy ships OpenBLAS built for many CPUs at once (``DYNAMIC_ARCH``); at start-up it picks the
-kernels of the CPU model it recognises. A CPU newer than the build knows gets an older family's
-kernels: on this project's AMD EPYC (Zen, AVX-512) NumPy's OpenBLAS 0.3.31 runs its *Haswell*
-(AVX2) kernels, and a float32 GEMM runs at ~55 % of the speed its *SkylakeX* (AVX-512) kernels
-give on the same core (``(3200, 256) @ (256, 1024)``: 12.9 against 6.7 ms, one thread).
+The kernels call BLAS's ``cblas_sgemm``/``cblas_dgemm`` themselves (through :mod:`ctypes`)
+rather than ``numpy.matmul``: a call adds into its output (``C += A B``, BLAS's ``beta = 1``: no
+temporary and no extra pass), takes any one-unit-stride layout as it is, releases the GIL
+around every product (NumPy's ``matmul`` keeps it for a single small 2-D product), and costs
+~1.3 us (:func:`raw`, for hot loops) instead of NumPy's ~5-10 us for a batched product. Which
+OpenBLAS is called:
 
-OpenBLAS takes its kernel family from ``OPENBLAS_CORETYPE`` when the library is loaded, once per
-process; NumPy's copy is loaded before any of our code runs, and changing it would change the
-user's own NumPy. So this module loads a **second, private instance of the same library file**
-(read into an anonymous in-memory file, so the dynamic loader sees a new library rather than the
-one NumPy loaded), with ``OPENBLAS_CORETYPE=SkylakeX`` and one thread, and calls its
-``cblas_sgemm``/``cblas_dgemm`` through :mod:`ctypes` on NumPy arrays. NumPy itself is untouched.
+* **NumPy's own**, the library NumPy loaded, with the kernels it chose (the usual case), always
+  on the calling thread only (its per-thread setting, ``openblas_set_num_threads_local``): the
+  kernels split big products into pieces themselves (:mod:`~nnbasics.kernels.gemm`), so the
+  values never depend on BLAS's thread count and a descheduled BLAS thread never stalls a step.
+* **A private copy of it with AVX-512 kernels**, where NumPy's OpenBLAS chose an older family
+  by itself: NumPy's OpenBLAS (``DYNAMIC_ARCH``) picks its kernels by CPU model, and a CPU newer
+  than the build knows gets an older family's (AVX2 kernels run a float32 GEMM at ~55 % of the
+  speed of the AVX-512 ones on an AVX-512 core: ``(3200, 256) @ (256, 1024)``, 12.9 against 6.7
+  ms). OpenBLAS takes its family once, when it loads, so this module then loads a **second
+  instance of the same library file** (copied into an anonymous in-memory file, so the loader
+  sees a new library), with ``OPENBLAS_CORETYPE=SkylakeX`` and one thread. Only where the CPU
+  lists the AVX-512 subsets SkylakeX needs (``avx512f``, ``dq``, ``cd``, ``bw``, ``vl`` in
+  ``/proc/cpuinfo``: Linux lists them only when the OS saves the registers), where
+  **``OPENBLAS_CORETYPE`` is not set** (whoever set it chose the kernels: the choice is kept, and
+  NumPy's own library is called), and after the copy passed a check against NumPy.
+* neither where NumPy's BLAS is not OpenBLAS, or ``NNBASICS_FAST_BLAS=0``: :func:`matmul` is then
+  :func:`numpy.matmul` and :func:`raw` is None (the kernels take their NumPy paths).
 
-It is used only where all of these hold (else :func:`matmul` is :func:`numpy.matmul`):
-
-* the CPU reports the AVX-512 subsets SkylakeX kernels need (``avx512f``, ``avx512dq``,
-  ``avx512cd``, ``avx512bw``, ``avx512vl`` in ``/proc/cpuinfo``: Linux lists them only when the
-  OS saves the registers too), so the kernels cannot meet an illegal instruction;
-* NumPy's OpenBLAS runs an AVX2-or-older family (on a CPU it already serves with AVX-512 there
-  is nothing to gain);
-* the private copy loads, says it runs SkylakeX, and passes a check against NumPy on products of
-  several shapes and layouts (relative error below 1e-5 in float32);
-* ``NNBASICS_FAST_BLAS`` is not ``0`` (read when the copy is first needed).
-
-The products differ from NumPy's in the last bits (another kernel adds in another order), never
-more than float rounding; they are deterministic for a given CPU. Reference mode runs no
-kernel, so it never gets here. Loading costs ~20 ms once, on the first product that asks.
+The private copy's products differ from NumPy's in the last bits (another kernel adds in another
+order), as a product on another CPU does; nothing depends on timing. NumPy itself is never
+changed; importing nnbasics loads nothing; reference mode runs no kernel, so never gets here.
+:func:`describe` says which BLAS runs (the benchmarks print it).
 
 Example:
     >>> import numpy as np
@@ -43,7 +45,9 @@ import threading
 
 import numpy as np
 
-__all__ = ["ENV", "available", "describe", "matmul", "raw"]
+from ..threads import num_threads
+
+__all__ = ["ENV", "available", "describe", "matmul", "one_thread", "raw"]
 
 #: Environment variable: ``0`` keeps every product on NumPy's own BLAS.
 ENV = "NNBASICS_FAST_BLAS"
@@ -54,34 +58,61 @@ _OLDER = frozenset({"haswell", "zen", "sandybridge", "nehalem", "prescott", "cor
                     "dunnington", "atom", "bulldozer", "piledriver", "steamroller", "excavator",
                     "barcelona", "opteron", "katmai", "coppermine", "northwood", "banias"})
 
-#: Smallest product (m * n * k multiply-adds) sent to the private copy by :func:`matmul`: below it
-#: the ~5 us of checks and the foreign call cost more than the faster kernels save.
+#: Smallest product (m * n * k multiply-adds) :func:`matmul` calls BLAS for itself: below it the
+#: ~5 us of checks and the foreign call cost more than they save.
 MIN_WORK = 2**15
 
 _lock = threading.Lock()
-_state = None  # None: not looked at yet; False: not used; else the loaded (sgemm, dgemm)
+_alone = threading.local()  # depth of one_thread() blocks on this thread
+_state = None  # None: not looked at yet; False: numpy.matmul; else (sgemm, dgemm, per-thread setter or None)
 _why = "not looked at yet"
 
 
 def available() -> bool:
-    """True where :func:`matmul` runs on the private AVX-512 copy (loads it on the first call)."""
+    """True where the kernels call BLAS directly (NumPy's own OpenBLAS or the private AVX-512 copy;
+    looked up on the first call)."""
     return bool(_load())
 
 
 def raw(dtype):
-    """The private copy's ``cblas_sgemm`` (float32) or ``cblas_dgemm`` (float64); None where not available.
+    """The ``cblas_sgemm`` (float32) or ``cblas_dgemm`` (float64) the kernels call; None where there is none.
 
     For hot loops that compute their pointers once (each call through :func:`matmul` checks its
     arrays, ~5 us; this ~1.3 us). Called as ``gemm(101, ta, tb, m, n, k, alpha, A, lda, B, ldb,
     beta, C, ldc)``: row-major (101), ``ta``/``tb`` 111 (as stored) or 112 (transposed), ``A``,
     ``B``, ``C`` addresses (``x.ctypes.data``), ``C = alpha op(A) op(B) + beta C``. The caller
-    answers for the shapes, strides and lifetimes: nothing is checked.
+    answers for the shapes, strides and lifetimes (nothing is checked) and runs the loop inside
+    :func:`one_thread` (NumPy's own OpenBLAS would otherwise split each product across its threads).
     """
     fns = _state if _state is not None else _load()
     if not fns:
         return None
     dtype = np.dtype(dtype)
     return fns[0] if dtype == np.float32 else fns[1] if dtype == np.float64 else None
+
+
+class one_thread:
+    """Context manager: the products of :func:`raw` and :func:`matmul` run on the calling thread only, inside.
+
+    Needed where :func:`raw` is NumPy's own OpenBLAS (whose calls otherwise use its thread pool);
+    the private copy has one thread anyway. For work no other thread of nnbasics' shares (a
+    product too small to split): :func:`matmul` then calls ``numpy.matmul``, which holds the GIL
+    through a single 2-D product but costs less than a direct call. Re-entrant: restores the count
+    it found.
+    """
+
+    def __enter__(self):
+        fns = _state if _state is not None else _load()
+        self._set = fns[2] if fns else None
+        self._previous = self._set(1) if self._set is not None else None
+        _alone.depth = getattr(_alone, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        _alone.depth -= 1
+        if self._set is not None:
+            self._set(self._previous)
+        return False
 
 
 def describe() -> str:
@@ -175,15 +206,15 @@ def _symbol(lib, names):
     raise AttributeError(names[0])
 
 
-def _bind(lib):
-    """The copy's (sgemm, dgemm), its int width and name checked; raises where anything is off."""
+def _bind(lib, expect=None):
+    """(kernel family, (sgemm, dgemm)) of an OpenBLAS, its int width read from its symbols; raises
+    where anything is off (``expect``: the family it must run)."""
     import ctypes
 
     corename = _symbol(lib, ["scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"])
-    corename.restype = ctypes.c_char_p
-    core = corename().decode()
-    if core.lower() != "skylakex":
-        raise OSError(f"the copy runs {core}, not SkylakeX")
+    core = _corename(lib)
+    if expect is not None and core.lower() != expect:
+        raise OSError(f"the copy runs {core}, not {expect}")
     ilp64 = "64" in corename.__name__
     idx = ctypes.c_longlong if ilp64 else ctypes.c_int
     suffix = "64_" if ilp64 else ""
@@ -195,7 +226,7 @@ def _bind(lib):
         fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, idx, idx, idx, scalar, p, idx, p, idx, scalar, p, idx]
         fn.restype = None
         fns.append(fn)
-    return core, tuple(fns)  # loaded with OPENBLAS_NUM_THREADS=1: no thread pool, every call on its caller's thread
+    return core, tuple(fns)
 
 
 def _self_check(fns):
@@ -206,7 +237,7 @@ def _self_check(fns):
             a = rng.standard_normal((m, k)).astype(dt)
             b = rng.standard_normal((k, n)).astype(dt)
             for aa, bb in ((a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b))):
-                got = _gemm(fns, aa, bb, np.empty((m, n), dt))
+                got = _gemm(fns if len(fns) == 3 else (*fns, None), aa, bb, np.empty((m, n), dt))
                 want = np.matmul(aa, bb)
                 if not np.abs(got - want).max() <= tol * max(1.0, np.abs(want).max()) * k:
                     raise ArithmeticError(f"the copy's {dt.__name__} product ({m}, {k}) @ ({k}, {n}) differs from NumPy's")
@@ -219,35 +250,61 @@ def _load():
     with _lock:
         if _state is not None:
             return _state
-        _state, _why = False, "NumPy's own BLAS"
+        _state, _why = False, "NumPy's own BLAS, through numpy.matmul"
         if os.environ.get(ENV, "").strip() == "0":
-            _why = f"NumPy's own BLAS ({ENV}=0)"
-            return _state
-        missing = _NEEDS - _cpu_flags()
-        if missing:
-            _why = "NumPy's own BLAS (no AVX-512 here)"
+            _why += f" ({ENV}=0)"
             return _state
         path = _library()
         if path is None:
-            _why = "NumPy's own BLAS (not OpenBLAS, or not found)"
+            _why += " (not OpenBLAS, or not found)"
             return _state
-        try:
-            import ctypes
+        import ctypes
 
+        try:
             own = ctypes.CDLL(path)  # NumPy's, already loaded: which family does it run?
-            name = _symbol(own, ["scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"])
-            name.restype = ctypes.c_char_p
-            numpy_core = name().decode()
-            if numpy_core.lower() not in _OLDER:
-                _why = f"NumPy's own BLAS (already {numpy_core} kernels)"
-                return _state
-            core, fns = _bind(_open_copy(path))
-            _self_check(fns)
-        except (OSError, AttributeError, ArithmeticError, ValueError) as e:
-            _why = f"NumPy's own BLAS (the private copy failed: {e})"
+            numpy_core = _corename(own)
+        except (OSError, AttributeError) as e:
+            _why += f" (its OpenBLAS does not answer: {e})"
             return _state
-        _state, _why = fns, f"a private copy of NumPy's OpenBLAS with {core} kernels (NumPy's runs {numpy_core})"
+        forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+        reason = None
+        if forced:
+            reason = f"OPENBLAS_CORETYPE={forced} chooses them"
+        elif numpy_core.lower() not in _OLDER:
+            reason = "the widest this CPU has"
+        elif not _NEEDS <= _cpu_flags():
+            reason = "no AVX-512 here"
+        else:
+            try:
+                core, fns = _bind(_open_copy(path), expect="skylakex")
+                _self_check(fns)
+                _state = (*fns, None)
+                _why = f"a private copy of NumPy's OpenBLAS with {core} kernels (NumPy's runs {numpy_core})"
+                return _state
+            except (OSError, AttributeError, ArithmeticError, ValueError) as e:
+                reason = f"the private AVX-512 copy failed: {e}"
+        try:
+            from ..threads import blas_setter
+
+            set_local = blas_setter()
+            if set_local is None:
+                raise AttributeError("no openblas_set_num_threads_local (OpenBLAS < 0.3.27)")
+            _, fns = _bind(own)
+            _self_check((*fns, set_local))
+        except (OSError, AttributeError, ArithmeticError, ValueError) as e:
+            _why += f" ({reason}; calling it directly failed: {e})"
+            return _state
+        _state = (*fns, set_local)
+        _why = f"NumPy's own OpenBLAS, called directly, {numpy_core} kernels ({reason}), one thread per call"
         return _state
+
+
+def _corename(lib):
+    import ctypes
+
+    name = _symbol(lib, ["scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"])
+    name.restype = ctypes.c_char_p
+    return name().decode()
 
 
 def _operand(x):
@@ -263,7 +320,7 @@ def _operand(x):
 
 
 def _fits(fns, a, b, out):
-    """True if ``out (=|+=) a @ b`` can go to the private copy (see :func:`matmul`)."""
+    """True if ``out (=|+=) a @ b`` can be one direct BLAS call (see :func:`matmul`)."""
     return bool(fns and a.ndim == 2 and b.ndim == 2 and out.ndim == 2 and a.dtype == b.dtype == out.dtype
                 and (a.dtype == np.float32 or a.dtype == np.float64)  # native byte order only
                 and out.flags.writeable and a.shape[1] == b.shape[0]
@@ -280,19 +337,26 @@ def _gemm(fns, a, b, out, beta=0.0):
         ta, lda = _operand(a)
         tb, ldb = _operand(b)
         fn = fns[0] if out.dtype == np.float32 else fns[1]
-        fn(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, beta, out.ctypes.data, out.strides[0] // out.itemsize)
+        set_local = fns[2]  # NumPy's own OpenBLAS: on this thread only (the private copy has no threads)
+        previous = set_local(1) if set_local is not None else None
+        try:
+            fn(101, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb, beta, out.ctypes.data,
+               out.strides[0] // out.itemsize)
+        finally:
+            if previous is not None:
+                set_local(previous)
     return out
 
 
 def matmul(a, b, out=None, *, accumulate=False):
-    """``numpy.matmul(a, b, out=out)`` (or ``out += a @ b``), on the private AVX-512 copy where it applies.
+    """``numpy.matmul(a, b, out=out)`` (or ``out += a @ b``), one direct BLAS call on this thread where it applies.
 
     It applies to 2-D float32 or float64 operands of one dtype (native byte order), each with one
     unit stride (C order, Fortran order, a transposed view, a block of rows or columns of one),
     ``out`` (if given) of that dtype with unit column stride, writeable, not overlapping them, and
     to products of at least :data:`MIN_WORK` multiply-adds; everything else goes to NumPy. BLAS runs on the calling
     thread only: callers split big products into pieces themselves
-    (:func:`nnbasics.kernels.parallel.run_pieces`).
+    (:mod:`nnbasics.kernels.gemm`).
 
     Args:
         a: (m, k) array.
@@ -311,6 +375,10 @@ def matmul(a, b, out=None, *, accumulate=False):
             out += np.matmul(a, b)
             return out
         return _gemm(fns, a, b, out, 1.0)
+    if fns and fns[2] is not None and (num_threads() <= 1 or getattr(_alone, "depth", 0)):
+        # NumPy's own kernels, and no other thread of ours waits on the GIL: numpy.matmul is the
+        # same BLAS call with less overhead (in one_thread(), on this thread only, as a direct call)
+        return np.matmul(a, b, out=out)
     if out is None and fns and a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.shape[1:] == b.shape[:1]:
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     if out is None or not _fits(fns, a, b, out):

@@ -57,7 +57,8 @@ def product(a, b, out, *, accumulate=False, key=None):
     m = out.shape[0]
     bounds = row_bounds(m, a.shape[1] * b.shape[1])
     if len(bounds) <= 2 or num_threads() <= 1 or blas_setter() is None:
-        return fastblas.matmul(a, b, out, accumulate=accumulate)
+        with fastblas.one_thread():  # one piece: BLAS on this thread (the same values on any thread count)
+            return fastblas.matmul(a, b, out, accumulate=accumulate)
     parallel.run_pieces(bounds, lambda lo, hi: fastblas.matmul(a[lo:hi], b, out[lo:hi], accumulate=accumulate),
                         None if key is None else (key, a.shape, b.shape, accumulate))
     return out

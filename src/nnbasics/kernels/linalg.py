@@ -144,9 +144,10 @@ def _in_pieces(jobs, work, fn, key):
     bounds = [jobs[0]]
     for (lo, hi), per_row in zip(pairwise(jobs), work):
         bounds += [lo + i for i in _bounds(hi - lo, per_row)[1:]]
-    if not _several_threads() or len(bounds) == len(jobs):  # nothing split: one call per product
-        for lo, hi in pairwise(jobs):
-            fn(lo, hi)
+    if not _several_threads() or len(bounds) == len(jobs):  # nothing split: one call per product,
+        with fastblas.one_thread():  # BLAS on this thread (the same values as on any thread count)
+            for lo, hi in pairwise(jobs):
+                fn(lo, hi)
         return
     parallel.run_pieces(bounds, fn, key)
 

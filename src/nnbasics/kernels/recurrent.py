@@ -207,7 +207,12 @@ def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
     raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh4_t, h0) else None
     rec = xp.empty((4, n, H), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_k^T
     ig = xp.empty((n, H), dtype=acts.dtype)
-    h, c = (h0 if raw is None else xp.ascontiguousarray(h0)), c0
+    with fastblas.one_thread():
+        _lstm_steps(raw, acts, whh4_t, h0, c0, out, cs, tcs, steps, rec, ig)
+
+
+def _lstm_steps(raw, acts, whh4_t, h0, c0, out, cs, tcs, steps, rec, ig):
+    h, c = h0, c0
     for t in steps:
         a = acts[:, t]  # (4, n, H), each block contiguous
         if raw is None:
@@ -238,33 +243,34 @@ def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
     fac = xp.empty((4, n, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
     raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh4) else None
     rec = xp.empty((4, n, H), dtype=dt) if raw is None else None  # da_k W_k
-    for k in range(len(steps) - 1, -1, -1):
-        t = steps[k]
-        a = acts[:, t]
-        d = da[:, t]
-        dh += g[t]
-        tc = tcs[t]
-        xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
-        # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
-        xp.multiply(d[2], tc, out=tmp)
-        xp.subtract(dh, tmp, out=tmp)
-        tmp *= a[2]
-        dc += tmp
-        c_prev = cs[steps[k - 1]] if k > 0 else c0
-        xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
-        xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
-        xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
-        dc *= a[1]  # dc_{t-1} = dc * f
-        # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
-        xp.multiply(a, a, out=fac)
-        xp.subtract(a[:3], fac[:3], out=fac[:3])
-        xp.subtract(1, fac[3], out=fac[3])
-        d *= fac
-        if raw is None:
-            xp.matmul(d, w_hh4, out=rec)
-            xp.sum(rec, axis=0, out=dh)
-        else:
-            _sum_of_products(raw, d, w_hh4, dh)  # dh = sum_k d_k W_k, summed by BLAS as it goes
+    with fastblas.one_thread():  # the direct BLAS calls on this thread only
+        for k in range(len(steps) - 1, -1, -1):
+            t = steps[k]
+            a = acts[:, t]
+            d = da[:, t]
+            dh += g[t]
+            tc = tcs[t]
+            xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
+            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
+            xp.multiply(d[2], tc, out=tmp)
+            xp.subtract(dh, tmp, out=tmp)
+            tmp *= a[2]
+            dc += tmp
+            c_prev = cs[steps[k - 1]] if k > 0 else c0
+            xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
+            xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
+            xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
+            dc *= a[1]  # dc_{t-1} = dc * f
+            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
+            xp.multiply(a, a, out=fac)
+            xp.subtract(a[:3], fac[:3], out=fac[:3])
+            xp.subtract(1, fac[3], out=fac[3])
+            d *= fac
+            if raw is None:
+                xp.matmul(d, w_hh4, out=rec)
+                xp.sum(rec, axis=0, out=dh)
+            else:
+                _sum_of_products(raw, d, w_hh4, dh)  # dh = sum_k d_k W_k, summed by BLAS as it goes
 
 
 @register(ref.LSTMLayer)
