@@ -109,8 +109,21 @@ def test_numpys_own_openblas_is_called_directly_with_the_kernels_it_chose():
 
 def test_a_kernel_family_chosen_with_openblas_coretype_is_kept():
     line = _describe_in_child({"OPENBLAS_CORETYPE": "Haswell"})
-    assert line == ("NumPy's own OpenBLAS, called directly, Haswell kernels (OPENBLAS_CORETYPE=Haswell chooses them), "
-                    "one thread per call"), line
+    assert line == ("NumPy's own OpenBLAS, called directly, Haswell kernels (OPENBLAS_CORETYPE=Haswell chooses them; "
+                    "NNBASICS_FAST_BLAS=avx512 asks for AVX-512 ones), one thread per call"), line
+
+
+def test_avx512_asked_for_loads_the_copy_even_under_openblas_coretype():
+    line = _describe_in_child({"OPENBLAS_CORETYPE": "Haswell", fastblas.ENV: "avx512"})
+    if {"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"} <= _flags():
+        assert line == ("a private copy of NumPy's OpenBLAS with SkylakeX kernels (NumPy's runs Haswell, as "
+                        "OPENBLAS_CORETYPE=Haswell says; NNBASICS_FAST_BLAS=avx512 asked for these)"), line
+    else:
+        assert line == "NumPy's own OpenBLAS, called directly, Haswell kernels (no AVX-512 here), one thread per call"
+    code = ("import numpy as np; from nnbasics.kernels import fastblas\n"
+            "a = np.random.default_rng(0).standard_normal((90, 80)).astype(np.float32)\n"
+            "print(float(abs(fastblas.matmul(a, a.T) - a @ a.T).max()) < 1e-3)")
+    assert _describe_in_child({"OPENBLAS_CORETYPE": "Haswell", fastblas.ENV: "avx512"}, code=code) == "True"
 
 
 def test_the_environment_variable_turns_it_off():

@@ -21,7 +21,8 @@ OpenBLAS is called:
   lists the AVX-512 subsets SkylakeX needs (``avx512f``, ``dq``, ``cd``, ``bw``, ``vl`` in
   ``/proc/cpuinfo``: Linux lists them only when the OS saves the registers), where
   **``OPENBLAS_CORETYPE`` is not set** (whoever set it chose the kernels: the choice is kept, and
-  NumPy's own library is called), and after the copy passed a check against NumPy.
+  NumPy's own library is called) unless ``NNBASICS_FAST_BLAS=avx512`` asks for the copy anyway,
+  and after the copy passed a check against NumPy.
 * neither where NumPy's BLAS is not OpenBLAS, or ``NNBASICS_FAST_BLAS=0``: :func:`matmul` is then
   :func:`numpy.matmul` and :func:`raw` is None (the kernels take their NumPy paths).
 
@@ -49,7 +50,8 @@ from ..threads import num_threads
 
 __all__ = ["ENV", "available", "describe", "matmul", "one_thread", "raw"]
 
-#: Environment variable: ``0`` keeps every product on NumPy's own BLAS.
+#: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
+#: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).
 ENV = "NNBASICS_FAST_BLAS"
 #: CPU flags the SkylakeX kernels use (OpenBLAS ``dynamic.c``: ``support_avx512``).
 _NEEDS = frozenset({"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl"})
@@ -267,11 +269,12 @@ def _load():
             _why += f" (its OpenBLAS does not answer: {e})"
             return _state
         forced = os.environ.get("OPENBLAS_CORETYPE", "").strip()
+        asked = os.environ.get(ENV, "").strip().lower() == "avx512"  # the user's explicit request
         reason = None
-        if forced:
-            reason = f"OPENBLAS_CORETYPE={forced} chooses them"
-        elif numpy_core.lower() not in _OLDER:
-            reason = "the widest this CPU has"
+        if numpy_core.lower() not in _OLDER:
+            reason = f"OPENBLAS_CORETYPE={forced} chooses them" if forced else "the widest this CPU has"
+        elif forced and not asked:
+            reason = f"OPENBLAS_CORETYPE={forced} chooses them; {ENV}=avx512 asks for AVX-512 ones"
         elif not _NEEDS <= _cpu_flags():
             reason = "no AVX-512 here"
         else:
@@ -279,7 +282,8 @@ def _load():
                 core, fns = _bind(_open_copy(path), expect="skylakex")
                 _self_check(fns)
                 _state = (*fns, None)
-                _why = f"a private copy of NumPy's OpenBLAS with {core} kernels (NumPy's runs {numpy_core})"
+                _why = f"a private copy of NumPy's OpenBLAS with {core} kernels (NumPy's runs {numpy_core}" + (
+                    f", as OPENBLAS_CORETYPE={forced} says; {ENV}=avx512 asked for these)" if forced else ")")
                 return _state
             except (OSError, AttributeError, ArithmeticError, ValueError) as e:
                 reason = f"the private AVX-512 copy failed: {e}"
