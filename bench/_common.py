@@ -81,7 +81,12 @@ def machine_record() -> dict:
     except metadata.PackageNotFoundError:
         torch = None
     return {"cpu": cpu_model(), "cores": cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas_info(), "nnbasics_gemm": _nnbasics_gemm(), "torch": torch}
+            "numpy": np.__version__, "blas": blas_info(), "nnbasics_gemm": _nnbasics_gemm(), "torch": torch,
+            "blas_env": {k: os.environ[k] for k in BLAS_ENV if k in os.environ}}
+
+
+#: Environment variables that choose BLAS kernels (this project's machine sets OPENBLAS_CORETYPE=Haswell).
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NNBASICS_FAST_BLAS")
 
 
 def _nnbasics_gemm() -> str:
@@ -114,6 +119,8 @@ def describe_machine(rec: dict) -> str:
     """One line for the top of a table."""
     torch = f"; torch {rec['torch']}" if rec.get("torch") else ""
     gemm = f"; nnbasics' GEMMs: {rec['nnbasics_gemm']}" if rec.get("nnbasics_gemm") else ""
+    if rec.get("blas_env"):
+        gemm += "; environment: " + " ".join(f"{k}={v}" for k, v in rec["blas_env"].items())
     return f"CPU: {rec['cpu']}, {rec['cores']} cores; Python {rec['python']}; NumPy {rec['numpy']} ({rec['blas']}){torch}{gemm}"
 
 
