@@ -153,6 +153,8 @@ def test_a_private_avx512_copy_where_numpy_chose_older_kernels_by_itself(numpy_c
         a, b = RNG.standard_normal((m, k)).astype(np.float32), RNG.standard_normal((k, n)).astype(np.float32)
         want = a @ b
         assert np.abs(fastblas.matmul(a, b) - want).max() <= 2e-6 * k * max(1.0, np.abs(want).max())
+    assert fastblas.private()
+    test_linear_kernel_equals_the_reference_either_way("fast", (40, 7))  # the kernel path on one thread too
 
 
 def test_importing_nnbasics_loads_no_blas_of_its_own():

@@ -438,7 +438,8 @@ class Conv2d(ref.Conv2d):
                 gw[gi * og:(gi + 1) * og] = gwk.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
         self.cols = self.xpad = None  # the im2col matrices go back to the workspace before the next allocation
         if len(needs) == 3 and needs[2] and gb is None:
-            gb = xp.ones(m, dtype=g2.dtype) @ g2  # a GEMV: 9x faster than g2.sum(axis=0) here
+            with fastblas.one_thread():  # a GEMV: 9x faster than g2.sum(axis=0) here; on this thread
+                gb = xp.ones(m, dtype=g2.dtype) @ g2
         if needs[0] and self.w_flip is not None:
             gx = _input_grad_as_conv(g, self.w_flip, (h, wd), kh, kw, dh, dw, *self.padding).transpose(0, 3, 1, 2)
         elif needs[0]:

@@ -48,7 +48,7 @@ import numpy as np
 
 from ..threads import num_threads
 
-__all__ = ["ENV", "available", "describe", "matmul", "one_thread", "raw"]
+__all__ = ["ENV", "available", "describe", "matmul", "one_thread", "private", "raw"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
 #: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).
@@ -115,6 +115,12 @@ class one_thread:
         if self._set is not None:
             self._set(self._previous)
         return False
+
+
+def private() -> bool:
+    """True where the products run on the private AVX-512 copy (faster than NumPy's own kernels)."""
+    fns = _state if _state is not None else _load()
+    return bool(fns) and fns[2] is None
 
 
 def describe() -> str:

@@ -26,7 +26,7 @@ class MatMul(ref.MatMul):
     float product on several threads runs its GEMMs in fixed row pieces, as :class:`Linear` does."""
 
     def forward(self, a, b):
-        if not _plain_2d(a, b):
+        if not (_plain_2d(a, b) and (_several_threads() or fastblas.private())):
             return super().forward(a, b)
         self.a, self.b = a, b
         z = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
@@ -36,7 +36,7 @@ class MatMul(ref.MatMul):
 
     def backward(self, g):
         a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
-        if _plain_2d(a, b):
+        if _plain_2d(a, b) and (_several_threads() or fastblas.private()):
             return _backward_2d_in_pieces(a, b, g, self.needs_grad)
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
@@ -85,9 +85,10 @@ def _same_float(x, w, b=None):
 class Linear(ref.Linear):
     """:class:`nnbasics.ops.linalg.Linear` whose GEMMs tolerate a descheduled thread.
 
-    On one thread: the reference. On several, every GEMM (``x W^T``, ``g W``, ``g^T x``) is cut
-    into fixed pieces of rows (:func:`_bounds`; leading dims folded into rows, one GEMM instead of
-    one per batch entry), each piece single-threaded BLAS, run on one thread or all, whichever
+    On one thread: the reference (unless :mod:`~nnbasics.kernels.fastblas` runs a private AVX-512
+    BLAS). On several, every GEMM (``x W^T``, ``g W``, ``g^T x``) big enough is cut into fixed
+    pieces of rows (:func:`_bounds`; leading dims folded into rows, one GEMM instead of one per
+    batch entry), each piece single-threaded BLAS, run on one thread or all, whichever
     :mod:`nnbasics.kernels.adaptive` measures faster on the running job. BLAS's own threads split
     every GEMM into halves fixed in advance, so with another busy process on the machine each GEMM
     waits for a descheduled thread; here a slow thread delays one piece, and under steady load
@@ -96,6 +97,8 @@ class Linear(ref.Linear):
     """
 
     def forward(self, x, w, b=None):
+        if not (_several_threads() or fastblas.private()):  # one thread: the reference's NumPy calls cost least
+            return super().forward(x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
             self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
@@ -111,6 +114,8 @@ class Linear(ref.Linear):
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
+        if not (_several_threads() or fastblas.private()):
+            return super().backward(g)
         needs = self.needs_grad
         x, w = self.x, self.w
         g2 = g.reshape(-1, g.shape[-1])  # (rows, out)

@@ -362,7 +362,8 @@ class LSTMLayer(ref.LSTMLayer):
         dc0 = dc if needs[2] else None
         if not self.has_bias:
             return dx, dh0, dc0, dw_ih, dw_hh
-        db = xp.matmul(xp.ones(T * N, dt), d2)[_LSTM_ORDER].reshape(4 * H)  # GEMVs: ~2x d2.sum(axis=1)
+        with fastblas.one_thread():  # GEMVs: ~2x d2.sum(axis=1); on this thread (BLAS's split stalls under load)
+            db = xp.matmul(xp.ones(T * N, dt), d2)[_LSTM_ORDER].reshape(4 * H)
         return dx, dh0, dc0, dw_ih, dw_hh, db, db
 
 
