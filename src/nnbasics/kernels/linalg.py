@@ -97,8 +97,9 @@ class Linear(ref.Linear):
     """
 
     def forward(self, x, w, b=None):
-        if not (_several_threads() or fastblas.private()):  # one thread: the reference's NumPy calls cost least
-            return super().forward(x, w, b)
+        rows = x.size // max(1, x.shape[-1])
+        if not (fastblas.private() or _several_threads() and _splits(rows, w.size)):
+            return self._reference(super().forward, x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
             self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
@@ -114,10 +115,11 @@ class Linear(ref.Linear):
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
-        if not (_several_threads() or fastblas.private()):
-            return super().backward(g)
-        needs = self.needs_grad
-        x, w = self.x, self.w
+        needs, x, w = self.needs_grad, self.x, self.w
+        rows = g.size // max(1, g.shape[-1])
+        if not (fastblas.private() or _several_threads() and (
+                needs[0] and _splits(rows, w.size) or needs[1] and _splits(g.shape[-1], rows * x.shape[-1]))):
+            return self._reference(super().backward, g)
         g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
         x2 = x.reshape(-1, x.shape[-1]) if needs[1] else None  # (rows, in)
         gx = xp.empty((g2.shape[0], w.shape[1]), dtype=g.dtype) if needs[0] else None
@@ -139,6 +141,21 @@ class Linear(ref.Linear):
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+
+
+    @staticmethod
+    def _reference(method, *args):
+        """The reference's NumPy calls (the cheapest where no product is split): BLAS on this thread
+        alone where nnbasics runs several (the values then never depend on BLAS's thread count)."""
+        if not _several_threads():
+            return method(*args)
+        with fastblas.one_thread():
+            return method(*args)
+
+
+def _splits(rows, per_row):
+    """True if a product of ``rows`` rows, ``per_row`` multiply-adds each, is cut into pieces."""
+    return len(_bounds(rows, per_row)) > 2
 
 
 def _in_pieces(jobs, work, fn, key):
