@@ -234,13 +234,22 @@ def fast_or_not(request, monkeypatch):
 @pytest.mark.parametrize("n_threads", [1, 2])
 def test_lstm_kernel_equals_the_reference_either_way(fast_or_not, n_threads, monkeypatch):
     from nnbasics import threads
+
+    monkeypatch.setattr(threads, "_threads", n_threads)
+    T, N, I, H = 7, 5, 6, 8
+    arrays = [RNG.standard_normal(s) for s in _lstm_shapes(T, N, I, H)]  # float64: the reference's answer to 1e-12
+    for r, f in zip(*_lstm_reference_and_kernel(arrays, RNG.standard_normal((T + 1, N, H)))):
+        assert np.abs(f - r).max() <= 1e-12 * max(1.0, np.abs(r).max())
+
+
+def _lstm_shapes(T, N, I, H):
+    return [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+
+
+def _lstm_reference_and_kernel(arrays, upstream):
+    """[output, every input's gradient] of one LSTM layer, by the reference and by the kernel."""
     from nnbasics.ops import recurrent as rc
 
-    T, N, I, H = 7, 5, 6, 8
-    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
-    arrays = [RNG.standard_normal(s) for s in shapes]  # float64: the reference's answer to 1e-12
-    upstream = RNG.standard_normal((T + 1, N, H))
-    monkeypatch.setattr(threads, "_threads", n_threads)
     results = []
     for reference in (True, False):
         with nb.reference_mode(reference):
@@ -248,8 +257,7 @@ def test_lstm_kernel_equals_the_reference_either_way(fast_or_not, n_threads, mon
             out = rc.lstm_layer(*ts)
             out.backward(nb.tensor(upstream))
             results.append([out._array] + [t.grad._array for t in ts])
-    for r, f in zip(*results):
-        assert np.abs(f - r).max() <= 1e-12 * max(1.0, np.abs(r).max())
+    return results
 
 
 @pytest.mark.parametrize("shape", [(9, 7), (3, 4, 7)])
@@ -270,19 +278,9 @@ def test_linear_kernel_equals_the_reference_either_way(fast_or_not, shape):
 
 
 def test_lstm_kernel_with_float32_inputs_and_float64_weights_equals_the_reference():
-    from nnbasics.ops import recurrent as rc
-
     T, N, I, H = 5, 4, 6, 8  # the raw BLAS calls take one dtype: mixed ones go to NumPy's products
-    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
-    arrays = [RNG.standard_normal(s).astype(np.float32 if i < 3 else np.float64) for i, s in enumerate(shapes)]
-    upstream = RNG.standard_normal((T + 1, N, H)).astype(np.float32)
-    results = []
-    for reference in (True, False):
-        with nb.reference_mode(reference):
-            ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
-            out = rc.lstm_layer(*ts)
-            out.backward(nb.tensor(upstream))
-            results.append([out._array] + [t.grad._array for t in ts])
-    for r, f in zip(*results):
+    arrays = [RNG.standard_normal(s).astype(np.float32 if i < 3 else np.float64)
+              for i, s in enumerate(_lstm_shapes(T, N, I, H))]
+    for r, f in zip(*_lstm_reference_and_kernel(arrays, RNG.standard_normal((T + 1, N, H)).astype(np.float32))):
         assert f.dtype == r.dtype
         assert np.abs(f - r).max() <= 1e-5 * max(1.0, np.abs(r).max())

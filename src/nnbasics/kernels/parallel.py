@@ -83,7 +83,13 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
     bounds = [n * i // pieces for i in range(pieces + 1)]
     # the pieces are fixed by the thread setting; whether they run on all k threads or one after
     # another on this one, the chooser times (the same pieces either way: the same values)
-    choice = adaptive.choice_for((getattr(fn, "__code__", None), n, elements), k)
+    _run_chosen(bounds, fn, (getattr(fn, "__code__", None), n, elements), k)
+
+
+def _run_chosen(bounds, fn, key, k):
+    """The pieces on ``k`` threads or one after another on this one, whichever the calls of ``key``
+    measured faster lately (:mod:`nnbasics.kernels.adaptive`); the calls are timed for it."""
+    choice = adaptive.choice_for(key, k)
     m = choice.pick()
     start = time.perf_counter()
     if m <= 1:
@@ -159,15 +165,7 @@ def run_pieces(bounds, fn, key=None) -> None:
     if key is None:
         _run(list(bounds), piece, k)
         return
-    choice = adaptive.choice_for(key, k)
-    n = choice.pick()
-    start = time.perf_counter()
-    if n <= 1:
-        for lo, hi in pairwise(bounds):
-            piece(lo, hi)
-    else:
-        _run(list(bounds), piece, n)
-    choice.record(n, time.perf_counter() - start)
+    _run_chosen(list(bounds), piece, key, k)
 
 
 def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
