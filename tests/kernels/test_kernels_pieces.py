@@ -102,52 +102,6 @@ def test_run_pieces_covers_every_piece_once_with_blas_single_threaded():
         threads._threads = old
 
 
-@pytest.mark.parametrize("pick", [1, 2])
-def test_parallel_for_runs_the_same_pieces_on_the_threads_or_the_caller_as_the_choice_says(monkeypatch, pick):
-    import threading
-
-    monkeypatch.setattr(adaptive, "_choices", {})
-    monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: pick)
-    recorded = []
-    monkeypatch.setattr(adaptive.ThreadChoice, "record", lambda self, n, t: recorded.append(n))
-    seen = []
-    old = threads._threads
-    try:
-        threads.set_num_threads(2)
-        parallel.parallel_for(10, lambda lo, hi: seen.append((lo, hi, threading.current_thread().name)))
-    finally:
-        threads._threads = old
-    # 2 threads x PIECES_PER_THREAD pieces of range(10), whoever runs them
-    assert sorted((lo, hi) for lo, hi, _ in seen) == [(10 * i // 8, 10 * (i + 1) // 8) for i in range(8)]
-    names = {name for _, _, name in seen}
-    if pick == 1:
-        assert names == {threading.current_thread().name}  # every piece on the caller
-    assert recorded == [pick]
-
-
-def test_parallel_for_goes_to_one_thread_when_two_are_slower(monkeypatch):
-    import threading
-
-    monkeypatch.setattr(adaptive, "_choices", {})
-    clock = [0.0]
-    monkeypatch.setattr(parallel.time, "perf_counter", lambda: clock[0])
-    old = threads._threads
-    counts = []
-
-    def fn(lo, hi):  # a piece on a pool thread "takes" 5 units, on the caller 0.1 (a busy machine)
-        clock[0] += 5.0 if threading.current_thread().name.startswith("nnbasics") else 0.1
-
-    try:
-        threads.set_num_threads(2)
-        for _ in range(60):
-            parallel.parallel_for(8, fn)
-            choice = next(iter(adaptive._choices.values()))
-            counts.append(choice.current)
-    finally:
-        threads._threads = old
-    assert counts[-1] == 1 and counts.count(1) > 40
-
-
 def test_run_pieces_raises_a_pieces_error_after_the_others_ran():
     ran = []
 
