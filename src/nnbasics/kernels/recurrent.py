@@ -212,6 +212,8 @@ def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
 
 
 def _lstm_steps(raw, acts, whh4_t, h0, c0, out, cs, tcs, steps, rec, ig):
+    """The steps of :func:`_lstm_rows`: ``a_k += h_{t-1} W_k^T`` (by ``raw`` BLAS calls adding into the
+    gate blocks, else NumPy's batched product into ``rec``), then the gates, ``c_t``, ``h_t``."""
     h, c = h0, c0
     for t in steps:
         a = acts[:, t]  # (4, n, H), each block contiguous
