@@ -34,18 +34,27 @@ def small_pieces(monkeypatch):
     threads._threads = old
 
 
-def _lstm(arrays, upstream, reverse, n_threads, reference=False, picks=None, monkeypatch=None):
-    """Output and every gradient of one LSTM layer on ``n_threads``; ``picks`` forces the chooser's counts."""
+def _op(call, classes, arrays, upstream, n_threads, grads=None, reference=False, picks=None, monkeypatch=None):
+    """Output and the gradients of ``grads`` (default: every input) of ``call(*tensors)`` on
+    ``n_threads``, by the reference or the kernel (``classes``: (reference op, kernel), the one that
+    ran is checked); ``picks`` forces the thread choosers' counts, in turn."""
+    grads = range(len(arrays)) if grads is None else grads
     threads.set_num_threads(n_threads)
     if picks is not None:
         seq = itertools.cycle(picks)  # the choosers of every call site, in turn
         monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
     with nb.reference_mode(reference):
-        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
-        out = rc.lstm_layer(*ts, reverse=reverse)
-        assert type(out._ctx) is (rc.LSTMLayer if reference else recurrent.LSTMLayer)
+        ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
+        out = call(*ts)
+        assert type(out._ctx) is classes[0 if reference else 1]
         out.backward(nb.tensor(upstream))
-    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+    return [out._array.copy()] + [ts[i].grad._array.copy() for i in grads]
+
+
+def _lstm(arrays, upstream, reverse, n_threads, reference=False, picks=None, monkeypatch=None):
+    """Output and every gradient of one LSTM layer on ``n_threads``; ``picks`` forces the chooser's counts."""
+    return _op(lambda *ts: rc.lstm_layer(*ts, reverse=reverse), (rc.LSTMLayer, recurrent.LSTMLayer), arrays, upstream, n_threads,
+               reference=reference, picks=picks, monkeypatch=monkeypatch)
 
 
 def _inputs(dtype, seed=3):
@@ -163,16 +172,8 @@ def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
 
 # ------------------------------------------------------------------ the fused linear op
 def _linear(arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
-    threads.set_num_threads(n_threads)
-    if picks is not None:
-        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
-    with nb.reference_mode(reference):
-        ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
-        out = nb.functional.linear(*ts)
-        assert type(out._ctx) is (linalg_ref.Linear if reference else linalg_kernel.Linear)
-        out.backward(nb.tensor(upstream))
-    return [out._array.copy()] + [ts[i].grad._array.copy() for i in grads]
+    return _op(nb.functional.linear, (linalg_ref.Linear, linalg_kernel.Linear), arrays, upstream, n_threads, grads, reference, picks,
+               monkeypatch)
 
 
 LINEAR = [([(11, 7), (9, 7), (9,)], [0, 1, 2]), ([(3, 5, 7), (9, 7)], [0, 1]), ([(11, 7), (9, 7), (9,)], [1, 2]),
@@ -222,16 +223,7 @@ MATMUL = [("a @ b", lambda a, b: a @ b, [(11, 7), (7, 9)], [0, 1]),
 
 
 def _matmul(run, arrays, upstream, n_threads, grads, reference=False, picks=None, monkeypatch=None):
-    threads.set_num_threads(n_threads)
-    if picks is not None:
-        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
-    with nb.reference_mode(reference):
-        ts = [nb.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
-        out = run(*ts)
-        assert type(out._ctx) is (linalg_ref.MatMul if reference else linalg_kernel.MatMul)
-        out.backward(nb.tensor(upstream))
-    return [out._array.copy()] + [ts[i].grad._array.copy() for i in grads]
+    return _op(run, (linalg_ref.MatMul, linalg_kernel.MatMul), arrays, upstream, n_threads, grads, reference, picks, monkeypatch)
 
 
 @pytest.mark.parametrize("name,run,shapes,grads", MATMUL, ids=[m[0] for m in MATMUL])
@@ -255,16 +247,8 @@ def test_matmul_in_pieces_equals_the_reference_with_the_same_bits_on_any_thread_
 
 # ------------------------------------------------------------------ the Elman RNN's recurrence
 def _rnn(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
-    threads.set_num_threads(n_threads)
-    if picks is not None:
-        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
-    with nb.reference_mode(reference):
-        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
-        out = rc.rnn_layer(*ts, **kw)
-        assert type(out._ctx) is (rc.RNNLayer if reference else recurrent.RNNLayer)
-        out.backward(nb.tensor(upstream))
-    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+    return _op(lambda *ts: rc.rnn_layer(*ts, **kw), (rc.RNNLayer, recurrent.RNNLayer), arrays, upstream, n_threads,
+               reference=reference, picks=picks, monkeypatch=monkeypatch)
 
 
 @pytest.mark.parametrize("kw", [{}, {"reverse": True}, {"nonlinearity": "relu"}], ids=["tanh", "reverse", "relu"])
@@ -283,16 +267,8 @@ def test_rnn_in_row_pieces_equals_the_reference_with_the_same_bits_on_any_thread
 
 # ------------------------------------------------------------------ the GRU's recurrence
 def _gru(arrays, upstream, kw, n_threads, reference=False, picks=None, monkeypatch=None):
-    threads.set_num_threads(n_threads)
-    if picks is not None:
-        seq = itertools.cycle(picks)  # the choosers of every call site, in turn
-        monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
-    with nb.reference_mode(reference):
-        ts = [nb.tensor(a.copy(), requires_grad=True) for a in arrays]
-        out = rc.gru_layer(*ts, **kw)
-        assert type(out._ctx) is (rc.GRULayer if reference else recurrent.GRULayer)
-        out.backward(nb.tensor(upstream))
-    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+    return _op(lambda *ts: rc.gru_layer(*ts, **kw), (rc.GRULayer, recurrent.GRULayer), arrays, upstream, n_threads,
+               reference=reference, picks=picks, monkeypatch=monkeypatch)
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no bias"])
