@@ -242,6 +242,32 @@ def test_lstm_kernel_equals_the_reference_either_way(fast_or_not, n_threads, mon
         assert np.abs(f - r).max() <= 1e-12 * max(1.0, np.abs(r).max())
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_recurrence_makes_one_blas_call_per_step_each_way(monkeypatch, reverse):
+    """A BLAS call costs ~3 us of overhead: the recurrence makes one per step forward
+    (``h_{t-1} W_hh^T`` for all four gates) and one backward (``da_t W_hh``), not one per gate.
+    Where there is no direct BLAS (NumPy 1.26's OpenBLAS), none: NumPy's products instead."""
+    from nnbasics.ops import recurrent as rc
+
+    calls = []
+    real = fastblas.raw
+    direct = real(np.float64) is not None
+
+    def counting(dtype):
+        fn = real(dtype)
+        return None if fn is None else (lambda *args: calls.append(args[3:6]) or fn(*args))
+
+    monkeypatch.setattr(fastblas, "raw", counting)
+    T, N, I, H = 6, 3, 4, 5
+    arrays = [RNG.standard_normal(s) for s in _lstm_shapes(T, N, I, H)]
+    ts = [nb.tensor(a, requires_grad=True) for a in arrays]
+    out = rc.lstm_layer(*ts, reverse=reverse)
+    assert calls == [(N, 4 * H, H)] * T * direct  # (m, n, k): (N, H) @ (H, 4H)
+    out.backward(nb.tensor(RNG.standard_normal((T + 1, N, H))))
+    assert calls[T * direct:] == [(N, H, 4 * H)] * T * direct  # (N, 4H) @ (4H, H)
+    assert np.isfinite(ts[4].grad._array).all() and np.abs(ts[4].grad._array).sum() > 0
+
+
 def _lstm_shapes(T, N, I, H):
     return [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
 

@@ -1,4 +1,4 @@
-"""Fast recurrent layers: one GEMM for all input projections, fused in-place gate passes, gate-major LSTM.
+"""Fast recurrent layers: one GEMM for all input projections, one per step, fused in-place gate passes.
 
 The references (:mod:`nnbasics.ops.recurrent`) write each step's equations out. These kernels
 compute the same, laid out for speed:
@@ -9,10 +9,11 @@ compute the same, laid out for speed:
 * backward through time keeps the gate gradients of every step in one (T, N, G*H) buffer,
   so ``dW_hh = sum_t dgates_t^T h_{t-1}``, ``dW_ih`` and ``dX`` are each ONE GEMM at the end.
 
-The LSTM reorders its gates to (i, f, o, g) so that the three sigmoid gates are adjacent,
-keeps them gate-major ((4, T, N, H): each gate of each step one contiguous (N, H) block), and
+The LSTM reorders its gates to (o, i, f, g) so that the three sigmoid gates are adjacent and
 computes sigmoid(a) = (1 + tanh(a/2)) / 2: with the sigmoid rows of the weights pre-scaled by
-1/2, a single ``tanh`` covers all four gates of a step. Its big per-sequence buffers come from
+1/2, a single ``tanh`` covers all four gates of a step. Each step's product adds into the
+step's (N, 4H) slab in one BLAS call, and backward's ``dh_{t-1} = da_t W_hh`` is one call too
+(a BLAS call costs ~3 us of overhead: one per gate was most of a small model's product). Its big per-sequence buffers come from
 :mod:`nnbasics.kernels.workspace`. Inputs, outputs and PyTorch's gate order and weight layout
 are the references'.
 """
@@ -123,18 +124,26 @@ class RNNLayer(ref.RNNLayer):
 
 
 # ---------------------------------------------------------------------------------- LSTM
-# Internal gate order (i, f, o, g): PyTorch's blocks (i, f, g, o) taken as 0, 1, 3, 2, so the
-# three sigmoid gates are adjacent. The permutation is its own inverse.
-_LSTM_ORDER = [0, 1, 3, 2]
+# Internal gate order (o, i, f, g): PyTorch's blocks (i, f, g, o) taken as 3, 0, 1, 2. The three
+# sigmoid gates are the first 3H columns of a step's (N, 4H) slab (one pass takes them), and the
+# three gates whose gradients backward scales by dc (i, f, g) are the last 3H (one pass too).
+_LSTM_ORDER = [3, 0, 1, 2]
+#: PyTorch's block j is internal block _LSTM_BACK[j] (the inverse permutation).
+_LSTM_BACK = [1, 2, 3, 0]
 
 
-def _lstm_blocks(w, H):
-    """(4H, K) weights in PyTorch order -> (4, H, K) gate blocks in internal order (a copy)."""
-    return w.reshape(4, H, -1)[_LSTM_ORDER]
+def _internal(w, H):
+    """(4H, ...) rows in PyTorch's gate order -> the same rows in internal order (a copy)."""
+    return w.reshape(4, H, -1)[_LSTM_ORDER].reshape(w.shape)
+
+
+def _pytorch_order(w, H):
+    """(4H, ...) rows in internal gate order -> PyTorch's order (a copy): the inverse of :func:`_internal`."""
+    return w.reshape(4, H, -1)[_LSTM_BACK].reshape(w.shape)
 
 
 #: Rows of the batch per piece of the LSTM's recurrence on several threads (at least), and the most
-#: pieces: see :func:`_row_bounds`. A piece makes ~20 small NumPy and BLAS calls per step, and two
+#: pieces: see :func:`_row_bounds`. A piece makes ~10 small NumPy and BLAS calls per step, and two
 #: threads hand the GIL to each other between them: with pieces of 16 rows (batch 32) two threads
 #: ran the char-LSTM's recurrence no faster than one thread ran both pieces (19.3 against 20.0 ms),
 #: and one thread ran it whole in 15 ms. So a piece has at least 64 rows.
@@ -165,127 +174,127 @@ def _by_rows(N, fn, key):
 
 
 def _rows_of_contiguous(*arrays):
-    """True if every array is (..., n, H) with H contiguous and rows H apart (a block of rows of a
-    C-contiguous array): each (n, H) block of it is then one BLAS matrix with leading dimension H."""
+    """True if every array is (..., n, W) with W contiguous and rows W apart (a block of rows of a
+    C-contiguous array): each (n, W) block of it is then one BLAS matrix with leading dimension W."""
     return all(x.strides[-1] == x.itemsize and x.strides[-2] == x.shape[-1] * x.itemsize for x in arrays)
 
 
-def _blas_ready(blocks, *others):
-    """True if the raw BLAS calls of the recurrence may take these arrays: one dtype, ``blocks``
-    (and an (T + 1, n, H) ``out``, if among ``others``) in rows of contiguous blocks, weights
-    C-contiguous; else the loop takes NumPy's products."""
-    dt = blocks.dtype
-    return all(x.dtype == dt for x in others) and _rows_of_contiguous(blocks) and all(
+def _blas_ready(slab, *others):
+    """True if the raw BLAS calls of the recurrence may take these arrays: one dtype, ``slab`` (and
+    any 3-D array among ``others``) in rows of contiguous blocks, the 2-D ones C-contiguous; else
+    the loop takes NumPy's products."""
+    dt = slab.dtype
+    return all(x.dtype == dt for x in others) and _rows_of_contiguous(slab) and all(
         x.flags.c_contiguous or (x.ndim == 3 and _rows_of_contiguous(x)) for x in others)
 
 
-def _add_products(raw, h, w_t, a):
-    """``a[k] += h @ w_t[k]`` for the 4 gate blocks: h (n, K) C-contiguous, w_t (4, K, H)
-    C-contiguous, a (4, n, H) with rows H apart; the BLAS call adds into ``a`` (beta = 1)."""
-    n, K = h.shape
-    H = w_t.shape[2]
-    size = a.itemsize
-    hp, wp, ap = h.ctypes.data, w_t.ctypes.data, a.ctypes.data
-    for k in range(4):
-        raw(101, 111, 111, n, H, K, 1.0, hp, K, wp + k * K * H * size, H, 1.0, ap + k * a.strides[0], H)
-
-
-def _sum_of_products(raw, d, w, dh):
-    """``dh = sum_k d[k] @ w[k]``: d (4, n, H) with rows H apart, w (4, H, K) C-contiguous, dh (n, K)
-    C-contiguous; the first product writes ``dh`` (beta = 0), the others add to it (beta = 1)."""
-    n, H = d.shape[1:]
-    K = w.shape[2]
-    size = d.itemsize
-    dp, wp, hp = d.ctypes.data, w.ctypes.data, dh.ctypes.data
-    for k in range(4):
-        raw(101, 111, 111, n, K, H, 1.0, dp + k * d.strides[0], H, wp + k * H * K * size, K, 1.0 if k else 0.0, hp, K)
-
-
-def _lstm_rows(acts, whh4_t, h0, c0, out, cs, tcs, steps):
-    """The forward recurrence on a block of rows (all arguments sliced to it; acts (4, T, n, H) in place)."""
-    _, _, n, H = acts.shape
-    raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh4_t, h0) else None
-    rec = xp.empty((4, n, H), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_k^T
-    ig = xp.empty((n, H), dtype=acts.dtype)
+def _lstm_rows(acts, whh_t, h0, c0, out, cs, tcs, steps):
+    """The forward recurrence on a block of rows (all arguments sliced to it; acts (T, n, 4H) in place)."""
+    n, G = acts.shape[1:]
+    raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh_t, h0) else None
+    rec = xp.empty((n, G), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_hh^T
+    ig = xp.empty((n, G // 4), dtype=acts.dtype)
     with fastblas.one_thread():
-        _lstm_steps(raw, acts, whh4_t, h0, c0, out, cs, tcs, steps, rec, ig)
+        _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig)
 
 
-def _lstm_steps(raw, acts, whh4_t, h0, c0, out, cs, tcs, steps, rec, ig):
-    """The steps of :func:`_lstm_rows`: ``a_k += h_{t-1} W_k^T`` (by ``raw`` BLAS calls adding into the
-    gate blocks, else NumPy's batched product into ``rec``), then the gates, ``c_t``, ``h_t``."""
+def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig):
+    """The steps of :func:`_lstm_rows`: ``a_t += h_{t-1} W_hh^T`` (one BLAS call adding into the
+    step's slab, else NumPy's product into ``rec``), then the gates, ``c_t``, ``h_t``.
+
+    With ``a = (a_o, a_i, a_f, a_g)`` (the sigmoid columns' weights halved in advance)::
+
+        o, i, f = (1 + tanh(a_o, a_i, a_f)) / 2,  g = tanh(a_g)
+        c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
+    """
+    n, G = acts.shape[1:]
+    H = G // 4
+    K = whh_t.shape[0]
+    if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
+        a_at, a_step = acts.ctypes.data, acts.strides[0]
+        o_at, o_step = out.ctypes.data, out.strides[0]
+        w_at, h_at = whh_t.ctypes.data, h0.ctypes.data
     h, c = h0, c0
     for t in steps:
-        a = acts[:, t]  # (4, n, H), each block contiguous
+        a = acts[t]  # (n, 4H): columns o, i, f, g
         if raw is None:
-            xp.matmul(h, whh4_t, out=rec)
+            xp.matmul(h, whh_t, out=rec)
             a += rec
         else:
-            _add_products(raw, h, whh4_t, a)  # a_k += h W_k^T: BLAS adds into the block itself
+            raw(101, 111, 111, n, G, K, 1.0, h_at, K, w_at, G, 1.0, a_at + t * a_step, G)
         xp.tanh(a, out=a)
-        s = a[:3]
+        s = a[:, :3 * H]
         s *= 0.5
         s += 0.5
         c_t = cs[t]
-        xp.multiply(a[1], c, out=c_t)  # f * c_{t-1}
-        xp.multiply(a[0], a[3], out=ig)  # i * g
+        xp.multiply(a[:, 2 * H:3 * H], c, out=c_t)  # f * c_{t-1}
+        xp.multiply(a[:, H:2 * H], a[:, 3 * H:], out=ig)  # i * g
         c_t += ig
         tc = tcs[t]
         xp.tanh(c_t, out=tc)
         h = out[t]
-        xp.multiply(a[2], tc, out=h)  # o * tanh(c_t)
+        xp.multiply(a[:, :H], tc, out=h)  # o * tanh(c_t)
         c = c_t
+        if raw is not None:
+            h_at = o_at + t * o_step
 
 
-def _lstm_rows_backward(g, acts, w_hh4, c0, cs, tcs, da, dh, dc, steps):
-    """Backward through time on a block of rows (all arguments sliced to it); dh, dc updated in place."""
+def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh, dc updated in place.
+
+    Per step, with ``o, i, f, g`` the activations and ``c_prev`` the cell state entering it::
+
+        dc += dh * o * (1 - tanh(c_t)^2)
+        d(o, i, f, g) = (dh * tanh(c_t), dc * g, dc * c_prev, dc * i)        (then dc *= f)
+        da = d * (o(1-o), i(1-i), f(1-f), 1 - g^2)                          (to pre-activations)
+        dh = da W_hh                                                        (one product)
+    """
     n, H = dh.shape
+    G = da.shape[2]
     dt = dh.dtype
     tmp = xp.empty((n, H), dtype=dt)
-    fac = xp.empty((4, n, H), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
-    raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh4) else None
-    rec = xp.empty((4, n, H), dtype=dt) if raw is None else None  # da_k W_k
+    fac = xp.empty((n, G), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
+    raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh) else None
+    if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
+        d_at, d_step = da.ctypes.data, da.strides[0]
+        w_at, dh_at = w_hh.ctypes.data, dh.ctypes.data
     with fastblas.one_thread():  # the direct BLAS calls on this thread only
         for k in range(len(steps) - 1, -1, -1):
             t = steps[k]
-            a = acts[:, t]
-            d = da[:, t]
+            a, d = acts[t], da[t]  # (n, 4H): columns o, i, f, g
             dh += g[t]
             tc = tcs[t]
-            xp.multiply(dh, tc, out=d[2])  # d o = dh * tanh(c_t)
+            xp.multiply(dh, tc, out=d[:, :H])  # d o = dh * tanh(c_t)
             # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
-            xp.multiply(d[2], tc, out=tmp)
+            xp.multiply(d[:, :H], tc, out=tmp)
             xp.subtract(dh, tmp, out=tmp)
-            tmp *= a[2]
+            tmp *= a[:, :H]
             dc += tmp
-            c_prev = cs[steps[k - 1]] if k > 0 else c0
-            xp.multiply(dc, a[3], out=d[0])  # d i = dc * g
-            xp.multiply(dc, c_prev, out=d[1])  # d f = dc * c_{t-1}
-            xp.multiply(dc, a[0], out=d[3])  # d g = dc * i
-            dc *= a[1]  # dc_{t-1} = dc * f
-            # to pre-activations: sigmoid' = s - s^2 on (i, f, o), tanh' = 1 - g^2 on g
+            xp.multiply(dc, a[:, 3 * H:], out=d[:, H:2 * H])  # d i = dc * g
+            xp.multiply(dc, cs[steps[k - 1]] if k > 0 else c0, out=d[:, 2 * H:3 * H])  # d f = dc * c_prev
+            xp.multiply(dc, a[:, H:2 * H], out=d[:, 3 * H:])  # d g = dc * i
+            dc *= a[:, 2 * H:3 * H]  # dc_{t-1} = dc * f
+            # to pre-activations: sigmoid' = s - s^2 on (o, i, f), tanh' = 1 - g^2 on g
             xp.multiply(a, a, out=fac)
-            xp.subtract(a[:3], fac[:3], out=fac[:3])
-            xp.subtract(1, fac[3], out=fac[3])
+            xp.subtract(a[:, :3 * H], fac[:, :3 * H], out=fac[:, :3 * H])
+            xp.subtract(1, fac[:, 3 * H:], out=fac[:, 3 * H:])
             d *= fac
             if raw is None:
-                xp.matmul(d, w_hh4, out=rec)
-                xp.sum(rec, axis=0, out=dh)
-            else:
-                _sum_of_products(raw, d, w_hh4, dh)  # dh = sum_k d_k W_k, summed by BLAS as it goes
+                xp.matmul(d, w_hh, out=dh)
+            else:  # dh_{t-1} = da_t W_hh, one BLAS call
+                raw(101, 111, 111, n, H, G, 1.0, d_at + t * d_step, G, w_at, H, 0.0, dh_at, H)
 
 
 @register(ref.LSTMLayer)
 class LSTMLayer(ref.LSTMLayer):
-    """:class:`nnbasics.ops.recurrent.LSTMLayer`, gate-major in the order (i, f, o, g).
+    """:class:`nnbasics.ops.recurrent.LSTMLayer`, the gates in the order (o, i, f, g).
 
-    The gates are kept gate-major, (4, T, N, H), so every gate of every step is one contiguous
-    (N, H) block (elementwise passes on contiguous blocks run about twice as fast as on column
-    slices of an (N, 4H) slab). The products are batched over the 4 gate blocks: the input
-    projection (4, T*N, H), the recurrent product ``h_{t-1} W_k^T`` per gate into a
-    preallocated (4, N, H) buffer, and in backward ``dh_{t-1} = sum_k da_k W_k``, dX, dW_ih and
-    dW_hh. On several threads the recurrence runs in fixed pieces of the batch's rows, each
-    through the whole sequence with single-threaded BLAS (:func:`_row_bounds`).
+    Every step's gates are one (N, 4H) row slab of a (T, N, 4H) buffer, so each step makes ONE
+    recurrent product ``h_{t-1} W_hh^T`` (BLAS adds it into the slab) and backward ONE
+    ``dh_{t-1} = da_t W_hh`` (one call instead of one per gate: a BLAS call costs ~3 us of
+    overhead, most of a small model's product). The input projection, dX, dW_ih and dW_hh are one product each over
+    all T*N rows. On several threads the recurrence runs in fixed pieces of the batch's rows,
+    each through the whole sequence with single-threaded BLAS (:func:`_row_bounds`).
     """
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False):
@@ -293,24 +302,21 @@ class LSTMLayer(ref.LSTMLayer):
         H = w_hh.shape[1]
         dt = x.dtype
         self.has_bias = b_ih is not None
-        # the sigmoid blocks halved: tanh(a/2) gives sigmoid(a) = (1 + tanh(a/2)) / 2
-        scale = xp.array([0.5, 0.5, 0.5, 1.0], dtype=dt)[:, None, None]
-        w_ih4 = _lstm_blocks(w_ih, H) * scale  # (4, H, I)
-        whh4_t = xp.ascontiguousarray((_lstm_blocks(w_hh, H) * scale).transpose(0, 2, 1))  # (4, H, H): W_k^T
-        # (4, T*N, H): one batched GEMM for all steps and gates; pre-activations, then activations in place
-        acts = workspace.empty((4, T * N, H), dt)
-        x2 = x.reshape(T * N, I)
-        for k in range(4):
-            gemm.product(x2, w_ih4[k].T, acts[k], key="lstm x W_ih")
+        # the sigmoid rows halved: tanh(a/2) gives sigmoid(a) = (1 + tanh(a/2)) / 2
+        scale = xp.repeat(xp.array([0.5, 0.5, 0.5, 1.0], dtype=dt), H)  # (4H,)
+        w_ih_s = _internal(w_ih, H) * scale[:, None]  # (4H, I)
+        whh_t = xp.ascontiguousarray((_internal(w_hh, H) * scale[:, None]).T)  # (H, 4H)
+        acts = workspace.empty((T * N, 4 * H), dt)  # pre-activations of all steps, then activations in place
+        gemm.product(x.reshape(T * N, I), w_ih_s.T, acts, key="lstm x W_ih")
         if self.has_bias:
-            acts += _lstm_blocks((b_ih + b_hh)[:, None], H).reshape(4, 1, H) * scale
-        acts = acts.reshape(4, T, N, H)
+            acts += _internal(b_ih + b_hh, H) * scale
+        acts = acts.reshape(T, N, 4 * H)
         # big per-sequence buffers from the workspace pool: no fresh page faults each step
         out = workspace.empty((T + 1, N, H), dt)  # h_1..h_T, then c_T
         cs = workspace.empty((T, N, H), dt)  # c_t
         tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
         steps = list(_steps(T, reverse))
-        _by_rows(N, lambda lo, hi: _lstm_rows(acts[:, :, lo:hi], whh4_t, h0[lo:hi], c0[lo:hi], out[:, lo:hi],
+        _by_rows(N, lambda lo, hi: _lstm_rows(acts[:, lo:hi], whh_t, h0[lo:hi], c0[lo:hi], out[:, lo:hi],
                                                cs[:, lo:hi], tcs[:, lo:hi], steps), ("lstm", x.shape, dt))
         out[T] = cs[steps[-1]] if T else c0
         if self.needs_grad is not None:
@@ -319,54 +325,56 @@ class LSTMLayer(ref.LSTMLayer):
         return out
 
     def backward(self, g):
-        x, h0, c0, w_ih, w_hh, acts, out, cs, tcs = self.saved
+        x, _, c0, _, w_hh, acts, _, cs, tcs = self.saved
         T, N, H = cs.shape
-        I = x.shape[2]
+        G = 4 * H
         dt = g.dtype
-        w_hh4 = _lstm_blocks(w_hh, H)  # (4, H, H): W_k, contiguous
-        da = workspace.empty((4, T, N, H), dt)  # pre-activation gradients, (i, f, o, g) blocks
+        da = workspace.empty((T, N, G), dt)  # pre-activation gradients, columns o, i, f, g
+        w_hh_i = _internal(w_hh, H)  # (4H, H), contiguous
         dh = xp.zeros((N, H), dtype=dt)
         dc = g[T].copy()
         steps = list(_steps(T, self.reverse))
-        _by_rows(N, lambda lo, hi: _lstm_rows_backward(g[:, lo:hi], acts[:, :, lo:hi], w_hh4, c0[lo:hi],
-                                                       cs[:, lo:hi], tcs[:, lo:hi], da[:, :, lo:hi], dh[lo:hi],
-                                                       dc[lo:hi], steps), ("lstm backward", x.shape, dt))
+        _by_rows(N, lambda lo, hi: _lstm_rows_backward(g[:, lo:hi], acts[:, lo:hi], w_hh_i, c0[lo:hi], cs[:, lo:hi],
+                                                       tcs[:, lo:hi], da[:, lo:hi], dh[lo:hi], dc[lo:hi], steps),
+                 ("lstm backward", x.shape, dt))
+        return (*self._sequence_grads(da, dh, dc, dt), *self._bias_grads(da, dt))
+
+    def _sequence_grads(self, da, dh, dc, dt):
+        """dX, dh0, dc0, dW_ih, dW_hh from the pre-activation gradients of all steps, one product each."""
+        x, h0, _, w_ih, _, _, out, _, _ = self.saved
+        T, N, G = da.shape
+        H, I = G // 4, x.shape[2]
         needs = self.needs_grad
-        d2 = da.reshape(4, T * N, H)
-        x2 = x.reshape(T * N, I)
-        dx = None
-        if needs[0]:  # dX = sum_k dA_k W_ih,k, summed by BLAS as it goes
-            w_ih4 = _lstm_blocks(w_ih, H)
+        d2 = da.reshape(T * N, G)
+        dx = dw_ih = dw_hh = None
+        if needs[0]:
             dx = workspace.empty((T * N, I), dt)
-            for k in range(4):
-                gemm.product(d2[k], w_ih4[k], dx, accumulate=k > 0, key="lstm dX")
+            gemm.product(d2, _internal(w_ih, H), dx, key="lstm dX")
             dx = dx.reshape(x.shape)
-        dw_ih = None
-        if needs[3]:  # dW_ih in PyTorch's block order: block j is internal gate _LSTM_ORDER[j]
-            dw_ih = xp.empty((4 * H, I), dt)
-            for j, k in enumerate(_LSTM_ORDER):
-                gemm.product(d2[k].T, x2, dw_ih[j * H:(j + 1) * H], key="lstm dW_ih")
-        dw_hh = None
-        if needs[4]:
+        if needs[3]:
+            dw = xp.empty((G, I), dt)
+            gemm.product(d2.T, x.reshape(T * N, I), dw, key="lstm dW_ih")
+            dw_ih = _pytorch_order(dw, H)
+        if needs[4]:  # sum_t da_t^T h_{t-1}: the first step processed meets h0
             hs = out[:T]
             if self.reverse:
-                d_inner, h_inner, d_first = da[:, : T - 1], hs[1:], da[:, T - 1]
+                d_inner, h_inner, d_first = da[: T - 1], hs[1:], da[T - 1]
             else:
-                d_inner, h_inner, d_first = da[:, 1:], hs[: T - 1], da[:, 0]
-            dw_hh = xp.empty((4 * H, H), dt)  # PyTorch's block order, as dW_ih
-            h_inner = h_inner.reshape(-1, H)
-            for j, k in enumerate(_LSTM_ORDER):
-                block = dw_hh[j * H:(j + 1) * H]
-                gemm.product(d_first[k].T, h0, block, key="lstm dW_hh")
-                if T > 1:
-                    gemm.product(d_inner[k].reshape(-1, H).T, h_inner, block, accumulate=True, key="lstm dW_hh")
-        dh0 = dh if needs[1] else None
-        dc0 = dc if needs[2] else None
+                d_inner, h_inner, d_first = da[1:], hs[: T - 1], da[0]
+            dw = xp.empty((G, H), dt)
+            gemm.product(d_first.T, h0, dw, key="lstm dW_hh")
+            if T > 1:
+                gemm.product(d_inner.reshape(-1, G).T, h_inner.reshape(-1, H), dw, accumulate=True, key="lstm dW_hh")
+            dw_hh = _pytorch_order(dw, H)
+        return dx, dh if needs[1] else None, dc if needs[2] else None, dw_ih, dw_hh
+
+    def _bias_grads(self, da, dt):
         if not self.has_bias:
-            return dx, dh0, dc0, dw_ih, dw_hh
-        with fastblas.one_thread():  # GEMVs: ~2x d2.sum(axis=1); on this thread (BLAS's split stalls under load)
-            db = xp.matmul(xp.ones(T * N, dt), d2)[_LSTM_ORDER].reshape(4 * H)
-        return dx, dh0, dc0, dw_ih, dw_hh, db, db
+            return ()
+        T, N, G = da.shape
+        with fastblas.one_thread():  # a GEMV: ~2x da.sum(axis=(0, 1)); on this thread (BLAS's split stalls under load)
+            db = _pytorch_order(xp.matmul(xp.ones(T * N, dt), da.reshape(T * N, G)), G // 4)
+        return db, db
 
 
 # ----------------------------------------------------------------------------------- GRU

@@ -8,8 +8,8 @@ step's gradients from the chain rule on those equations. Gate orders and weight 
 PyTorch's, so weights interchange: LSTM (i, f, g, o), GRU (r, z, n).
 
 The kernels registered for them (:mod:`nnbasics.kernels.recurrent`) compute the same with one
-matrix product for all input projections, fused in-place gate passes and, for the LSTM, a
-gate-major layout.
+matrix product for all input projections, one recurrent product per step and fused in-place
+gate passes.
 
 Outputs (one array each, as :class:`Function` has one output; modules slice them):
 
