@@ -310,3 +310,57 @@ def test_lstm_kernel_with_float32_inputs_and_float64_weights_equals_the_referenc
     for r, f in zip(*_lstm_reference_and_kernel(arrays, RNG.standard_normal((T + 1, N, H)).astype(np.float32))):
         assert f.dtype == r.dtype
         assert np.abs(f - r).max() <= 1e-5 * max(1.0, np.abs(r).max())
+
+
+def test_the_self_check_runs_numpys_products_on_this_thread_alone(monkeypatch):
+    """Loading the kernels checks them against NumPy's products: a threaded NumPy product there
+    wakes OpenBLAS's pool, whose threads then spin ~0.1 s of CPU once per process (a whole core
+    of a busy 2-core machine). Where there is no direct BLAS (NumPy 1.26), nothing is loaded."""
+    from nnbasics import threads
+
+    fns = fastblas._state if fastblas._state is not None else fastblas._load()
+    set_local = threads.blas_setter()
+    if not fns:
+        assert fastblas.raw(np.float32) is None and fastblas.raw(np.float64) is None
+        return
+    counts = []
+    real = np.matmul
+
+    def matmul(*args, **kwargs):
+        now = set_local(1)  # the count in effect, put back
+        set_local(now)
+        counts.append(now)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(np, "matmul", matmul)
+    before = set_local(2)  # as a two-thread process has it
+    try:
+        fastblas._self_check(fns)
+        after = set_local(before)
+    finally:
+        set_local(before)
+    assert counts and set(counts) == {1}
+    assert after == 2  # and the caller's count is back
+
+
+def test_one_thread_keeps_numpys_own_products_on_this_thread_with_the_private_copy_too(monkeypatch):
+    """Inside ``one_thread()`` NumPy's products (the LSTM's bias GEMV) run on the calling thread
+    whichever kernels the direct calls take: with the private copy (no thread setting of its own)
+    too. Where NumPy's OpenBLAS has no per-thread setting (1.26) there is nothing to set."""
+    from nnbasics import threads
+
+    set_local = threads.blas_setter()
+    monkeypatch.setattr(fastblas, "_state", (None, None, None))  # as the private copy's state reads
+    if set_local is None:
+        with fastblas.one_thread() as ctx:
+            assert ctx._set is None
+        return
+    before = set_local(2)
+    try:
+        with fastblas.one_thread():
+            inside = set_local(1)
+            set_local(inside)
+        after = set_local(before)
+    finally:
+        set_local(before)
+    assert (inside, after) == (1, 2)

@@ -46,7 +46,7 @@ import threading
 
 import numpy as np
 
-from ..threads import num_threads
+from ..threads import blas_setter, num_threads, single_thread_blas
 
 __all__ = ["ENV", "available", "describe", "matmul", "one_thread", "private", "raw"]
 
@@ -97,7 +97,8 @@ class one_thread:
     """Context manager: the products of :func:`raw` and :func:`matmul` run on the calling thread only, inside.
 
     Needed where :func:`raw` is NumPy's own OpenBLAS (whose calls otherwise use its thread pool);
-    the private copy has one thread anyway. For work no other thread of nnbasics' shares (a
+    the private copy has one thread anyway, and NumPy's own products inside (a GEMV) run on this
+    thread too. For work no other thread of nnbasics' shares (a
     product too small to split): :func:`matmul` then calls ``numpy.matmul``, which holds the GIL
     through a single 2-D product but costs less than a direct call. Re-entrant: restores the count
     it found.
@@ -105,7 +106,7 @@ class one_thread:
 
     def __enter__(self):
         fns = _state if _state is not None else _load()
-        self._set = fns[2] if fns else None
+        self._set = fns[2] if fns and fns[2] is not None else blas_setter()
         self._previous = self._set(1) if self._set is not None else None
         _alone.depth = getattr(_alone, "depth", 0) + 1
         return self
@@ -238,7 +239,15 @@ def _bind(lib, expect=None):
 
 
 def _self_check(fns):
-    """The copy's products against NumPy's on a few shapes and layouts; raises on a mismatch."""
+    """The copy's products against NumPy's on a few shapes and layouts; raises on a mismatch.
+
+    NumPy's products here run on this thread alone: a threaded one would wake OpenBLAS's pool,
+    whose threads then spin for ~0.1 s of CPU (a busy core on a 2-core machine, once per process)."""
+    with single_thread_blas():
+        _check_products(fns)
+
+
+def _check_products(fns):
     rng = np.random.default_rng(0)
     for dt, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
         for m, k, n in ((1, 1, 1), (7, 33, 5), (64, 300, 129)):
@@ -294,8 +303,6 @@ def _load():
             except (OSError, AttributeError, ArithmeticError, ValueError) as e:
                 reason = f"the private AVX-512 copy failed: {e}"
         try:
-            from ..threads import blas_setter
-
             set_local = blas_setter()
             if set_local is None:
                 raise AttributeError("no openblas_set_num_threads_local (OpenBLAS < 0.3.27)")
