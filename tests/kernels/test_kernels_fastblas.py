@@ -364,3 +364,38 @@ def test_one_thread_keeps_numpys_own_products_on_this_thread_with_the_private_co
     finally:
         set_local(before)
     assert (inside, after) == (1, 2)
+
+
+def test_products_blas_runs_alone_anyway_skip_the_thread_setting_on_several_threads(monkeypatch):
+    """On several threads a product BLAS would split is held to the calling thread (two foreign
+    calls, ~1 us); one OpenBLAS runs alone anyway (at most ``fastblas.ALONE`` multiply-adds) is
+    not: the calls were ~10 % of a tiny MLP's step, which ran 1.11x its one-thread time."""
+    import nnbasics.functional as F
+    from nnbasics import threads
+
+    entered = []
+
+    class Counting(fastblas.one_thread):
+        def __enter__(self):
+            entered.append(1)
+            return super().__enter__()
+
+    monkeypatch.setattr(fastblas, "one_thread", Counting)
+    monkeypatch.setattr(threads, "_threads", 2)
+    rng = np.random.default_rng(0)
+
+    def linear_step(rows, n_in, n_out):
+        entered.clear()
+        x = nb.tensor(rng.standard_normal((rows, n_in)).astype(np.float32))
+        w = nb.tensor(rng.standard_normal((n_out, n_in)).astype(np.float32), requires_grad=True)
+        F.linear(x, w).sum().backward()
+        return len(entered), w.grad._array
+
+    assert 16 * 100 * 50 <= fastblas.ALONE < 32 * 784 * 256
+    calls, tiny_grad = linear_step(16, 100, 50)
+    assert calls == 0
+    calls, _ = linear_step(32, 784, 256)
+    assert calls == (2 if threads.blas_setter() is not None else 0)  # forward and backward
+    monkeypatch.setattr(threads, "_threads", 1)
+    rng = np.random.default_rng(0)
+    np.testing.assert_array_equal(linear_step(16, 100, 50)[1], tiny_grad)  # the same bits on one thread

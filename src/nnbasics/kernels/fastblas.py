@@ -48,7 +48,7 @@ import numpy as np
 
 from ..threads import blas_setter, num_threads, single_thread_blas
 
-__all__ = ["ENV", "available", "describe", "matmul", "one_thread", "private", "raw"]
+__all__ = ["ALONE", "ENV", "alone", "available", "describe", "matmul", "one_thread", "private", "raw"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
 #: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).
@@ -63,6 +63,14 @@ _OLDER = frozenset({"haswell", "zen", "sandybridge", "nehalem", "prescott", "cor
 #: Smallest product (m * n * k multiply-adds) :func:`matmul` calls BLAS for itself: below it the
 #: ~5 us of checks and the foreign call cost more than they save.
 MIN_WORK = 2**15
+#: Products of at most this many multiply-adds OpenBLAS runs on the calling thread whatever its
+#: thread count (interface/gemm.c: one thread while ``m * n * k <= SMP_THRESHOLD_MIN *
+#: GEMM_MULTITHREAD_THRESHOLD``, 65536 * 4 in a default build; measured here: (64, 64) @ (64, 65)
+#: woke no BLAS thread with OPENBLAS_NUM_THREADS=2, (128, 128) @ (128, 32) did). Such products
+#: need no :class:`one_thread` around them (two foreign calls, ~10 % of a tiny MLP's step on two
+#: threads). (A build with a smaller GEMM_MULTITHREAD_THRESHOLD may thread some of them: their
+#: last bits could then differ between thread counts.)
+ALONE = 65536 * 4
 
 _lock = threading.Lock()
 _alone = threading.local()  # depth of one_thread() blocks on this thread
@@ -347,6 +355,11 @@ def _fits(fns, a, b, out):
                 and not (np.may_share_memory(out, a) or np.may_share_memory(out, b)))
 
 
+def _small(a, b):
+    """A 2-D product BLAS runs on the calling thread anyway (:func:`alone`)."""
+    return a.ndim == 2 and b.ndim == 2 and alone(a.shape[0] * a.shape[1] * b.shape[1])
+
+
 def _gemm(fns, a, b, out, beta=0.0):
     m, k = a.shape
     n = b.shape[1]
@@ -363,6 +376,11 @@ def _gemm(fns, a, b, out, beta=0.0):
             if previous is not None:
                 set_local(previous)
     return out
+
+
+def alone(macs) -> bool:
+    """True for a product of ``macs`` multiply-adds that BLAS runs on the calling thread anyway (:data:`ALONE`)."""
+    return macs <= ALONE
 
 
 def matmul(a, b, out=None, *, accumulate=False):
@@ -392,9 +410,10 @@ def matmul(a, b, out=None, *, accumulate=False):
             out += np.matmul(a, b)
             return out
         return _gemm(fns, a, b, out, 1.0)
-    if fns and fns[2] is not None and (num_threads() <= 1 or getattr(_alone, "depth", 0)):
+    if fns and fns[2] is not None and (num_threads() <= 1 or getattr(_alone, "depth", 0) or _small(a, b)):
         # NumPy's own kernels, and no other thread of ours waits on the GIL: numpy.matmul is the
-        # same BLAS call with less overhead (in one_thread(), on this thread only, as a direct call)
+        # same BLAS call with less overhead (in one_thread() or too small to thread, on this
+        # thread only, as a direct call)
         return np.matmul(a, b, out=out)
     if out is None and fns and a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.shape[1:] == b.shape[:1]:
         out = np.empty((a.shape[0], b.shape[1]), a.dtype)

@@ -99,7 +99,7 @@ class Linear(ref.Linear):
     def forward(self, x, w, b=None):
         rows = x.size // max(1, x.shape[-1])
         if not (fastblas.private() or _several_threads() and _splits(rows, w.size)):
-            return self._reference(super().forward, x, w, b)
+            return self._reference(rows * w.size, super().forward, x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
             self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
@@ -117,9 +117,10 @@ class Linear(ref.Linear):
     def backward(self, g):
         needs, x, w = self.needs_grad, self.x, self.w
         rows = g.size // max(1, g.shape[-1])
+        n_in = w.shape[1] if w is not None else x.shape[-1]  # (one of them is kept)
         if not (fastblas.private() or _several_threads() and (
                 needs[0] and _splits(rows, w.size) or needs[1] and _splits(g.shape[-1], rows * x.shape[-1]))):
-            return self._reference(super().backward, g)
+            return self._reference(rows * g.shape[-1] * n_in, super().backward, g)
         g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
         x2 = x.reshape(-1, x.shape[-1]) if needs[1] else None  # (rows, in)
         gx = xp.empty((g2.shape[0], w.shape[1]), dtype=g.dtype) if needs[0] else None
@@ -144,10 +145,11 @@ class Linear(ref.Linear):
 
 
     @staticmethod
-    def _reference(method, *args):
+    def _reference(macs, method, *args):
         """The reference's NumPy calls (the cheapest where no product is split): BLAS on this thread
-        alone where nnbasics runs several (the values then never depend on BLAS's thread count)."""
-        if not _several_threads():
+        alone where nnbasics runs several (the values then never depend on BLAS's thread count);
+        ``macs``: multiply-adds of each of its products (none is threaded when they are few)."""
+        if not _several_threads() or fastblas.alone(macs):
             return method(*args)
         with fastblas.one_thread():
             return method(*args)
@@ -155,6 +157,8 @@ class Linear(ref.Linear):
 
 def _splits(rows, per_row):
     """True if a product of ``rows`` rows, ``per_row`` multiply-adds each, is cut into pieces."""
+    if rows < 2 * gemm.MIN_ROWS or rows * per_row < 2 * gemm.PIECE_WORK:  # the common answer, quickly
+        return False
     return len(_bounds(rows, per_row)) > 2
 
 
@@ -167,6 +171,10 @@ def _in_pieces(jobs, work, fn, key):
     for (lo, hi), per_row in zip(pairwise(jobs), work):
         bounds += [lo + i for i in _bounds(hi - lo, per_row)[1:]]
     if not _several_threads() or len(bounds) == len(jobs):  # nothing split: one call per product,
+        if all(fastblas.alone((hi - lo) * per_row) for (lo, hi), per_row in zip(pairwise(jobs), work)):
+            for lo, hi in pairwise(jobs):  # each on this thread anyway
+                fn(lo, hi)
+            return
         with fastblas.one_thread():  # BLAS on this thread (the same values as on any thread count)
             for lo, hi in pairwise(jobs):
                 fn(lo, hi)
