@@ -22,9 +22,13 @@ pytestmark = pytest.mark.skipif(threads.blas_setter() is None, reason="needs Ope
 T, N, I, H = 6, 11, 4, 5  # N 11 in pieces of at least 2 rows: 4 pieces of uneven size
 
 
-@pytest.fixture
-def small_pieces(monkeypatch):
-    monkeypatch.setattr(recurrent, "MIN_ROWS", 2)
+@pytest.fixture(params=["rows", "columns"])
+def small_pieces(monkeypatch, request):
+    """Pieces at the test's sizes: the recurrence in row pieces of the batch, or (the batch one
+    piece) each step's products in column pieces."""
+    if request.param == "rows":
+        monkeypatch.setattr(recurrent, "MIN_ROWS", 2)
+    monkeypatch.setattr(gemm, "MIN_COLS", 2)
     monkeypatch.setattr(gemm, "MIN_ROWS", 2)  # the per-sequence products in pieces too
     monkeypatch.setattr(gemm, "PIECE_WORK", 1)
     monkeypatch.setattr(workspace, "MIN_BYTES", 0)
@@ -68,6 +72,18 @@ def test_row_bounds_depend_on_the_batch_size_only():
     assert recurrent._row_bounds(32) == [0, 32]
     assert recurrent._row_bounds(128) == [0, 64, 128]
     assert recurrent._row_bounds(1000) == [0, 250, 500, 750, 1000]
+
+
+def test_a_big_step_product_is_cut_by_columns_only_where_the_batch_is_one_piece():
+    raw = object()  # _step_columns only asks whether there is one
+    # the char-LSTM's step, (32, 256) @ (256, 1024) and (32, 1024) @ (1024, 256): 8.4 M multiply-adds, one piece
+    assert recurrent._step_columns(raw, True, 1024, 32 * 256) == [0, 1024]
+    assert recurrent._step_columns(raw, True, 256, 32 * 1024) == [0, 256]
+    # H 512 at batch 64: 67 M, four pieces each way
+    assert recurrent._step_columns(raw, True, 2048, 64 * 512) == [0, 512, 1024, 1536, 2048]
+    assert recurrent._step_columns(raw, True, 512, 64 * 2048) == [0, 128, 256, 384, 512]
+    assert recurrent._step_columns(raw, False, 2048, 64 * 512) == [0, 2048]  # rows already in pieces
+    assert recurrent._step_columns(None, True, 2048, 64 * 512) == [0, 2048]  # NumPy's product
 
 
 @pytest.mark.parametrize("reverse", [False, True])

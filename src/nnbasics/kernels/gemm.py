@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..threads import blas_setter, num_threads
 from . import fastblas, parallel
 
-__all__ = ["MAX_PIECES", "MIN_ROWS", "PIECE_WORK", "product", "row_bounds"]
+__all__ = ["MAX_PIECES", "MIN_COLS", "MIN_ROWS", "PIECE_WORK", "column_bounds", "product", "row_bounds"]
 
 #: Rows per piece, at least: each piece packs the whole right-hand matrix again (its K x N block),
 #: so thin pieces waste it (the MLP's (128, 784) @ (784, 256) on one thread: 252 us in one call,
@@ -31,6 +31,9 @@ MIN_ROWS = 128
 PIECE_WORK = 2**24
 #: Most pieces of one product.
 MAX_PIECES = 8
+#: Columns per piece, at least, where a product with few rows is cut by columns (a recurrent
+#: step's (N, H) @ (H, 4H)): each piece packs only its own columns of the right-hand matrix.
+MIN_COLS = 128
 
 
 def row_bounds(m, per_row=0):
@@ -39,6 +42,13 @@ def row_bounds(m, per_row=0):
     the values are the same on any number of threads; a product too small to split is one piece."""
     p = max(1, min(MAX_PIECES, m // MIN_ROWS, m * per_row // PIECE_WORK))
     return [m * i // p for i in range(p + 1)]
+
+
+def column_bounds(n, per_col, piece_work=PIECE_WORK):
+    """Fixed pieces of n columns (``per_col`` multiply-adds each): up to MAX_PIECES, each of at least
+    MIN_COLS columns and ``piece_work`` multiply-adds. The size alone decides, never the thread count."""
+    p = max(1, min(MAX_PIECES, n // MIN_COLS, n * per_col // piece_work))
+    return [n * i // p for i in range(p + 1)]
 
 
 def product(a, b, out, *, accumulate=False, key=None):

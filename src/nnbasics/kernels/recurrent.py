@@ -188,19 +188,47 @@ def _blas_ready(slab, *others):
         x.flags.c_contiguous or (x.ndim == 3 and _rows_of_contiguous(x)) for x in others)
 
 
-def _lstm_rows(acts, whh_t, h0, c0, out, cs, tcs, steps):
-    """The forward recurrence on a block of rows (all arguments sliced to it; acts (T, n, 4H) in place)."""
+def _lstm_rows(acts, whh_t, h0, c0, out, cs, tcs, steps, whole):
+    """The forward recurrence on a block of rows (all arguments sliced to it; acts (T, n, 4H) in place);
+    ``whole``: the block is the whole batch (its step products may then be cut by columns)."""
     n, G = acts.shape[1:]
     raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh_t, h0) else None
     rec = xp.empty((n, G), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_hh^T
     ig = xp.empty((n, G // 4), dtype=acts.dtype)
+    cols = _step_columns(raw, whole, G, n * whh_t.shape[0])
     with fastblas.one_thread():
-        _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig)
+        _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig, cols)
 
 
-def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig):
-    """The steps of :func:`_lstm_rows`: ``a_t += h_{t-1} W_hh^T`` (one BLAS call adding into the
-    step's slab, else NumPy's product into ``rec``), then the gates, ``c_t``, ``h_t``.
+def _step_columns(raw, whole, n_cols, per_col):
+    """Column pieces of a step's product (:func:`gemm.column_bounds`) where the batch is one row
+    piece (``whole``) and BLAS is called directly; else one piece. The size decides, so the values
+    are the same on any thread count.
+
+    Measured on the 2-core VM of BENCHMARKS.md, quiet: H 512 at batch 64, (64, 512) @ (512, 2048),
+    67 M multiply-adds: 1153 us in one call, 666 us in four column pieces on two threads (a
+    hand-off costs ~50 us). The char-LSTM's (32, 256) @ (256, 1024), 8.4 M, stays one piece: in
+    two it took 142 against 167 us on two threads, but the whole step ran 1.8 % slower on two
+    threads and 4 % slower on one (the pieces run one after the other there).
+    """
+    if raw is None or not whole or blas_setter() is None:
+        return [0, n_cols]
+    return gemm.column_bounds(n_cols, per_col)
+
+
+def _in_columns(raw, cols, key, m, k, a_at, lda, b_at, ldb, beta, c_at, ldc, size):
+    """``C (=|+=) A B`` by raw BLAS calls, one per column piece ``cols`` of B and C, on one thread or
+    all (:func:`parallel.run_pieces`, which times which is faster); one call where there is one piece."""
+    if len(cols) == 2:
+        raw(101, 111, 111, m, cols[1], k, 1.0, a_at, lda, b_at, ldb, beta, c_at, ldc)
+        return
+    parallel.run_pieces(cols, lambda lo, hi: raw(101, 111, 111, m, hi - lo, k, 1.0, a_at, lda, b_at + lo * size, ldb,
+                                                 beta, c_at + lo * size, ldc), key)
+
+
+def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig, cols):
+    """The steps of :func:`_lstm_rows`: ``a_t += h_{t-1} W_hh^T`` (BLAS adding into the step's slab,
+    one call per column piece ``cols``, else NumPy's product into ``rec``), then the gates, ``c_t``, ``h_t``.
 
     With ``a = (a_o, a_i, a_f, a_g)`` (the sigmoid columns' weights halved in advance)::
 
@@ -214,6 +242,7 @@ def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig):
         a_at, a_step = acts.ctypes.data, acts.strides[0]
         o_at, o_step = out.ctypes.data, out.strides[0]
         w_at, h_at = whh_t.ctypes.data, h0.ctypes.data
+        key = ("lstm step", acts.shape, acts.dtype)
     h, c = h0, c0
     for t in steps:
         a = acts[t]  # (n, 4H): columns o, i, f, g
@@ -221,7 +250,7 @@ def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig):
             xp.matmul(h, whh_t, out=rec)
             a += rec
         else:
-            raw(101, 111, 111, n, G, K, 1.0, h_at, K, w_at, G, 1.0, a_at + t * a_step, G)
+            _in_columns(raw, cols, key, n, K, h_at, K, w_at, G, 1.0, a_at + t * a_step, G, acts.itemsize)
         xp.tanh(a, out=a)
         s = a[:, :3 * H]
         s *= 0.5
@@ -239,8 +268,9 @@ def _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig):
             h_at = o_at + t * o_step
 
 
-def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps):
-    """Backward through time on a block of rows (all arguments sliced to it); dh, dc updated in place.
+def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps, whole):
+    """Backward through time on a block of rows (all arguments sliced to it; ``whole`` as for
+    :func:`_lstm_rows`); dh, dc updated in place.
 
     Per step, with ``o, i, f, g`` the activations and ``c_prev`` the cell state entering it::
 
@@ -255,9 +285,11 @@ def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps):
     tmp = xp.empty((n, H), dtype=dt)
     fac = xp.empty((n, G), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
     raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh) else None
+    cols = _step_columns(raw, whole, H, n * G)
     if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
         d_at, d_step = da.ctypes.data, da.strides[0]
         w_at, dh_at = w_hh.ctypes.data, dh.ctypes.data
+        key = ("lstm step backward", da.shape, dt)
     with fastblas.one_thread():  # the direct BLAS calls on this thread only
         for k in range(len(steps) - 1, -1, -1):
             t = steps[k]
@@ -281,8 +313,8 @@ def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps):
             d *= fac
             if raw is None:
                 xp.matmul(d, w_hh, out=dh)
-            else:  # dh_{t-1} = da_t W_hh, one BLAS call
-                raw(101, 111, 111, n, H, G, 1.0, d_at + t * d_step, G, w_at, H, 0.0, dh_at, H)
+            else:  # dh_{t-1} = da_t W_hh, one BLAS call per column piece
+                _in_columns(raw, cols, key, n, G, d_at + t * d_step, G, w_at, H, 0.0, dh_at, H, dt.itemsize)
 
 
 @register(ref.LSTMLayer)
@@ -316,8 +348,9 @@ class LSTMLayer(ref.LSTMLayer):
         cs = workspace.empty((T, N, H), dt)  # c_t
         tcs = workspace.empty((T, N, H), dt)  # tanh(c_t)
         steps = list(_steps(T, reverse))
+        whole = len(_row_bounds(N)) == 2
         _by_rows(N, lambda lo, hi: _lstm_rows(acts[:, lo:hi], whh_t, h0[lo:hi], c0[lo:hi], out[:, lo:hi],
-                                               cs[:, lo:hi], tcs[:, lo:hi], steps), ("lstm", x.shape, dt))
+                                               cs[:, lo:hi], tcs[:, lo:hi], steps, whole), ("lstm", x.shape, dt))
         out[T] = cs[steps[-1]] if T else c0
         if self.needs_grad is not None:
             self.saved = (x, h0, c0, w_ih, w_hh, acts, out, cs, tcs)
@@ -334,8 +367,9 @@ class LSTMLayer(ref.LSTMLayer):
         dh = xp.zeros((N, H), dtype=dt)
         dc = g[T].copy()
         steps = list(_steps(T, self.reverse))
+        whole = len(_row_bounds(N)) == 2
         _by_rows(N, lambda lo, hi: _lstm_rows_backward(g[:, lo:hi], acts[:, lo:hi], w_hh_i, c0[lo:hi], cs[:, lo:hi],
-                                                       tcs[:, lo:hi], da[:, lo:hi], dh[lo:hi], dc[lo:hi], steps),
+                                                       tcs[:, lo:hi], da[:, lo:hi], dh[lo:hi], dc[lo:hi], steps, whole),
                  ("lstm backward", x.shape, dt))
         return (*self._sequence_grads(da, dh, dc, dt), *self._bias_grads(da, dt))
 
