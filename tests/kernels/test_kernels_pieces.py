@@ -74,8 +74,9 @@ def test_row_bounds_depend_on_the_batch_size_only():
     assert recurrent._row_bounds(1000) == [0, 250, 500, 750, 1000]
 
 
-def test_a_big_step_product_is_cut_by_columns_only_where_the_batch_is_one_piece():
+def test_a_big_step_product_is_cut_by_columns_only_where_the_batch_is_one_piece(monkeypatch):
     raw = object()  # _step_columns only asks whether there is one
+    monkeypatch.setattr(threads, "_threads", 2)
     # the char-LSTM's step, (32, 256) @ (256, 1024) and (32, 1024) @ (1024, 256): 8.4 M multiply-adds, one piece
     assert recurrent._step_columns(raw, True, 1024, 32 * 256) == [0, 1024]
     assert recurrent._step_columns(raw, True, 256, 32 * 1024) == [0, 256]
@@ -84,6 +85,8 @@ def test_a_big_step_product_is_cut_by_columns_only_where_the_batch_is_one_piece(
     assert recurrent._step_columns(raw, True, 512, 64 * 2048) == [0, 128, 256, 384, 512]
     assert recurrent._step_columns(raw, False, 2048, 64 * 512) == [0, 2048]  # rows already in pieces
     assert recurrent._step_columns(None, True, 2048, 64 * 512) == [0, 2048]  # NumPy's product
+    monkeypatch.setattr(threads, "_threads", 1)
+    assert recurrent._step_columns(raw, True, 2048, 64 * 512) == [0, 2048]  # one thread: one call
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -4,8 +4,12 @@
 threads, the rows of ``out`` are cut into pieces that depend on the size only
 (:func:`row_bounds`) and run with :func:`nnbasics.kernels.parallel.run_pieces` (single-threaded
 BLAS in each piece, one thread or all, whichever the running job measures faster); on one
-thread, one call. Rows of a product do not depend on each other, so the pieces give the one
-call's values.
+thread, one call. The pieces depend on the size alone, so on several threads the values are the
+same for any number of them and either choice of the chooser (timing never changes a result).
+They are not always the one call's values to the last bit: OpenBLAS computes the rows at the
+edge of a block with other instructions than the rest (measured: rows 120-127 of a (256, 64) @
+(64, 10) product computed as two 128-row pieces differ from the one call's by 1 ulp), so results
+on one thread and on several can differ in their last bits, as PyTorch's do.
 
 Example:
     >>> import numpy as np
@@ -38,15 +42,15 @@ MIN_COLS = 128
 
 def row_bounds(m, per_row=0):
     """Fixed pieces of m rows (``per_row`` multiply-adds each): up to MAX_PIECES, each of at least
-    MIN_ROWS rows and PIECE_WORK multiply-adds. The size alone decides, never the thread count, so
-    the values are the same on any number of threads; a product too small to split is one piece."""
+    MIN_ROWS rows and PIECE_WORK multiply-adds. The size alone decides, never the thread count or
+    the timing; a product too small to split is one piece."""
     p = max(1, min(MAX_PIECES, m // MIN_ROWS, m * per_row // PIECE_WORK))
     return [m * i // p for i in range(p + 1)]
 
 
 def column_bounds(n, per_col, piece_work=PIECE_WORK):
     """Fixed pieces of n columns (``per_col`` multiply-adds each): up to MAX_PIECES, each of at least
-    MIN_COLS columns and ``piece_work`` multiply-adds. The size alone decides, never the thread count."""
+    MIN_COLS columns and ``piece_work`` multiply-adds. The size alone decides, never the timing."""
     p = max(1, min(MAX_PIECES, n // MIN_COLS, n * per_col // piece_work))
     return [n * i // p for i in range(p + 1)]
 
@@ -67,7 +71,7 @@ def product(a, b, out, *, accumulate=False, key=None):
     m = out.shape[0]
     bounds = row_bounds(m, a.shape[1] * b.shape[1])
     if len(bounds) <= 2 or num_threads() <= 1 or blas_setter() is None:
-        with fastblas.one_thread():  # one piece: BLAS on this thread (the same values on any thread count)
+        with fastblas.one_thread():  # one piece: BLAS on this thread (never BLAS's own split)
             return fastblas.matmul(a, b, out, accumulate=accumulate)
     parallel.run_pieces(bounds, lambda lo, hi: fastblas.matmul(a[lo:hi], b, out[lo:hi], accumulate=accumulate),
                         None if key is None else (key, a.shape, b.shape, accumulate))

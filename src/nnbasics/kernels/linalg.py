@@ -92,8 +92,9 @@ class Linear(ref.Linear):
     :mod:`nnbasics.kernels.adaptive` measures faster on the running job. BLAS's own threads split
     every GEMM into halves fixed in advance, so with another busy process on the machine each GEMM
     waits for a descheduled thread; here a slow thread delays one piece, and under steady load
-    the pieces run on one thread. The pieces do not depend on the thread count: the same bits on
-    any number of threads and for either choice.
+    the pieces run on one thread. The pieces depend on the sizes alone: on several threads, the
+    same bits for any number of them and either choice (one thread computes each GEMM whole, whose
+    last bits may differ: :mod:`~nnbasics.kernels.gemm`).
     """
 
     def forward(self, x, w, b=None):
@@ -147,7 +148,7 @@ class Linear(ref.Linear):
     @staticmethod
     def _reference(macs, method, *args):
         """The reference's NumPy calls (the cheapest where no product is split): BLAS on this thread
-        alone where nnbasics runs several (the values then never depend on BLAS's thread count);
+        alone where nnbasics runs several (never BLAS's own split, which waits for a descheduled thread);
         ``macs``: multiply-adds of each of its products (none is threaded when they are few)."""
         if not _several_threads() or fastblas.alone(macs):
             return method(*args)
@@ -165,8 +166,8 @@ def _splits(rows, per_row):
 def _in_pieces(jobs, work, fn, key):
     """``fn(lo, hi)`` over ``range(jobs[0], jobs[-1])``, each job ``jobs[i]:jobs[i + 1]`` (a product's
     rows, ``work[i]`` multiply-adds per row) whole on one thread, or cut into fixed row pieces
-    (:func:`_bounds`) on several (:func:`nnbasics.kernels.parallel.run_pieces`: the same values on
-    any number of threads); products too small to split are one piece each."""
+    (:func:`_bounds`) on several (:func:`nnbasics.kernels.parallel.run_pieces`: the same values for
+    any number of them and either thread choice); products too small to split are one piece each."""
     bounds = [jobs[0]]
     for (lo, hi), per_row in zip(pairwise(jobs), work):
         bounds += [lo + i for i in _bounds(hi - lo, per_row)[1:]]
@@ -175,7 +176,7 @@ def _in_pieces(jobs, work, fn, key):
             for lo, hi in pairwise(jobs):  # each on this thread anyway
                 fn(lo, hi)
             return
-        with fastblas.one_thread():  # BLAS on this thread (the same values as on any thread count)
+        with fastblas.one_thread():  # BLAS on this thread (never BLAS's own split)
             for lo, hi in pairwise(jobs):
                 fn(lo, hi)
         return

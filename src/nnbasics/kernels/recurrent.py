@@ -156,9 +156,10 @@ def _row_bounds(N):
 
     The rows of a batch are independent through the whole recurrence, so each piece runs all
     T steps by itself: one hand-off per call instead of a barrier per step (a barrier per step
-    waits for a descheduled thread 100 times a sequence). The bounds depend on N alone, never on
-    the thread count, and every piece runs with BLAS single-threaded, so the result is the same
-    for any number of threads and any schedule.
+    waits for a descheduled thread 100 times a sequence). The bounds depend on N alone and every
+    piece runs with BLAS single-threaded, so on several threads the result is the same for any
+    number of them, any schedule and either choice of the thread chooser. One thread runs the
+    batch whole: its last bits may differ (see :mod:`~nnbasics.kernels.gemm`).
     """
     p = max(1, min(MAX_PIECES, N // MIN_ROWS))
     return [N * i // p for i in range(p + 1)]
@@ -201,9 +202,10 @@ def _lstm_rows(acts, whh_t, h0, c0, out, cs, tcs, steps, whole):
 
 
 def _step_columns(raw, whole, n_cols, per_col):
-    """Column pieces of a step's product (:func:`gemm.column_bounds`) where the batch is one row
-    piece (``whole``) and BLAS is called directly; else one piece. The size decides, so the values
-    are the same on any thread count.
+    """Column pieces of a step's product (:func:`gemm.column_bounds`) on several threads, where the
+    batch is one row piece (``whole``) and BLAS is called directly; else one piece. The size and
+    the thread setting decide, never the timing (the values are the same for either choice of the
+    thread chooser; one thread runs the product whole, as :mod:`~nnbasics.kernels.gemm` does).
 
     Measured on the 2-core VM of BENCHMARKS.md, quiet: H 512 at batch 64, (64, 512) @ (512, 2048),
     67 M multiply-adds: 1153 us in one call, 666 us in four column pieces on two threads (a
@@ -211,7 +213,7 @@ def _step_columns(raw, whole, n_cols, per_col):
     two it took 142 against 167 us on two threads, but the whole step ran 1.8 % slower on two
     threads and 4 % slower on one (the pieces run one after the other there).
     """
-    if raw is None or not whole or blas_setter() is None:
+    if raw is None or not whole or num_threads() <= 1 or blas_setter() is None:
         return [0, n_cols]
     return gemm.column_bounds(n_cols, per_col)
 
