@@ -90,3 +90,17 @@ def test_heldout_names_the_models_it_knows():
     proc = subprocess.run([sys.executable, os.path.join(BENCH, "heldout.py"), "--cases", "lstm-tiny"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "unknown case(s) lstm-tiny" in proc.stderr and "lstm-small" in proc.stderr
+
+
+def test_backends_prints_the_gemm_rates_of_each_library(torch, tmp_path):
+    res, text = run("backends.py", "--only", "gemm", tmp_path=tmp_path)
+    cols = res["gemm"]
+    assert "NumPy as set" in cols and "torch.mm" in cols
+    assert all(rate > 0 for col in cols.values() for rate in col.values())
+    assert "| 32x256x1024 |" in text and res["load"]
+
+
+def test_backends_names_its_parts():
+    proc = subprocess.run([sys.executable, os.path.join(BENCH, "backends.py"), "--only", "gemm,speed"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2 and "unknown part(s) speed" in proc.stderr
