@@ -118,7 +118,7 @@ class Linear(ref.Linear):
     def backward(self, g):
         needs, x, w = self.needs_grad, self.x, self.w
         rows = g.size // max(1, g.shape[-1])
-        n_in = w.shape[1] if w is not None else x.shape[-1]  # (one of them is kept)
+        n_in = w.shape[1] if w is not None else x.shape[-1] if x is not None else 0  # (kept as needed)
         if not (fastblas.private() or _several_threads() and (
                 needs[0] and _splits(rows, w.size) or needs[1] and _splits(g.shape[-1], rows * x.shape[-1]))):
             return self._reference(rows * g.shape[-1] * n_in, super().backward, g)
