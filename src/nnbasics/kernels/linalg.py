@@ -30,8 +30,7 @@ class MatMul(ref.MatMul):
             return super().forward(a, b)
         self.a, self.b = a, b
         z = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-        _in_pieces([0, len(z)], [b.size], lambda lo, hi: fastblas.matmul(a[lo:hi], b, out=z[lo:hi]),
-                   ("matmul", a.shape, b.shape))
+        _in_pieces([_part(a, b, z)], ("matmul", a.shape, b.shape))
         return z
 
     def backward(self, g):
@@ -68,9 +67,49 @@ class MatMul(ref.MatMul):
 
 
 # ------------------------------------------------------------------------------ Linear
-def _bounds(n, per_row):
-    """Fixed pieces of n rows of ``per_row`` multiply-adds each (:func:`nnbasics.kernels.gemm.row_bounds`)."""
-    return gemm.row_bounds(n, per_row)
+#: Multiply-adds per column piece, at least, where a product's rows are too few to cut: as for
+#: rows (:data:`nnbasics.kernels.gemm.PIECE_WORK`). Measured here on two threads, quiet: alone,
+#: (128, 784) @ (784, 256) took 414 us whole and 320 us in two column pieces; but within the
+#: MLP's step (batch 128), cutting it and its weight gradient in two made the step 1.07x slower
+#: (a thread that slept between the products wakes ~0.1 ms late), so pieces stay as big as rows'.
+COL_WORK = gemm.PIECE_WORK
+
+
+def _cut(m, n, k):
+    """The fixed pieces of an (m, k) @ (k, n) product on several threads: ``("rows", bounds)`` where
+    its rows make two pieces or more (:func:`nnbasics.kernels.gemm.row_bounds`), else ``("cols",
+    bounds)`` where its columns do (:func:`~nnbasics.kernels.gemm.column_bounds`, COL_WORK a
+    piece), else one piece of rows. The sizes alone decide."""
+    rows = gemm.row_bounds(m, k * n)
+    if len(rows) > 2:
+        return "rows", rows
+    cols = gemm.column_bounds(n, m * k, COL_WORK)
+    return ("cols", cols) if len(cols) > 2 else ("rows", rows)
+
+
+def _splits(m, n, k):
+    """True if an (m, k) @ (k, n) product is cut into pieces on several threads (:func:`_cut`)."""
+    if m * n * k < 2 * COL_WORK:  # the common answer, quickly
+        return False
+    return len(_cut(m, n, k)[1]) > 2
+
+
+def _part(a, b, out, bias=None):
+    """``out = a @ b (+ bias)`` as one part of :func:`_in_pieces`: its fixed pieces (:func:`_cut`), the
+    function computing piece ``lo:hi`` (rows of ``out``, or its columns), its multiply-adds."""
+    (m, k), n = a.shape, b.shape[1]
+    axis, bounds = _cut(m, n, k)
+    if axis == "rows":
+        def fn(lo, hi):
+            fastblas.matmul(a[lo:hi], b, out=out[lo:hi])
+            if bias is not None:
+                out[lo:hi] += bias
+    else:
+        def fn(lo, hi):
+            fastblas.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+            if bias is not None:
+                out[:, lo:hi] += bias[lo:hi]
+    return bounds, fn, m * n * k
 
 
 def _several_threads():
@@ -87,63 +126,46 @@ class Linear(ref.Linear):
 
     On one thread: the reference (unless :mod:`~nnbasics.kernels.fastblas` runs a private AVX-512
     BLAS). On several, every GEMM (``x W^T``, ``g W``, ``g^T x``) big enough is cut into fixed
-    pieces of rows (:func:`_bounds`; leading dims folded into rows, one GEMM instead of one per
-    batch entry), each piece single-threaded BLAS, run on one thread or all, whichever
-    :mod:`nnbasics.kernels.adaptive` measures faster on the running job. BLAS's own threads split
-    every GEMM into halves fixed in advance, so with another busy process on the machine each GEMM
-    waits for a descheduled thread; here a slow thread delays one piece, and under steady load
-    the pieces run on one thread. The pieces depend on the sizes alone: on several threads, the
-    same bits for any number of them and either choice (one thread computes each GEMM whole, whose
-    last bits may differ: :mod:`~nnbasics.kernels.gemm`).
+    pieces of rows, or of columns where the rows are too few (:func:`_cut`; leading dims folded
+    into rows, one GEMM instead of one per batch entry), each piece single-threaded BLAS, run on
+    one thread or all, whichever :mod:`nnbasics.kernels.adaptive` measures faster on the running
+    job. BLAS's own threads split every GEMM into halves fixed in advance, so with another busy
+    process on the machine each GEMM waits for a descheduled thread; here a slow thread delays
+    one piece, and under steady load the pieces run on one thread. The pieces depend on the sizes
+    alone: on several threads, the same bits for any number of them and either choice (one thread
+    computes each GEMM whole, whose last bits may differ: :mod:`~nnbasics.kernels.gemm`).
     """
 
     def forward(self, x, w, b=None):
         rows = x.size // max(1, x.shape[-1])
-        if not (fastblas.private() or _several_threads() and _splits(rows, w.size)):
+        if not (fastblas.private() or _several_threads() and _splits(rows, *w.shape)):
             return self._reference(rows * w.size, super().forward, x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
             self.x, self.w = (x if needs[1] else None), (w if needs[0] else None)
         x2 = x.reshape(-1, x.shape[-1])  # (rows, in)
         y = xp.empty((x2.shape[0], w.shape[0]), dtype=x.dtype)  # (rows, out)
-
-        def rows(lo, hi):
-            fastblas.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-            if b is not None:
-                y[lo:hi] += b
-
-        _in_pieces([0, len(y)], [w.size], rows, ("linear", x2.shape, w.shape, b is not None))
+        _in_pieces([_part(x2, w.T, y, b)], ("linear", x2.shape, w.shape, b is not None))
         return y.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(self, g):
         needs, x, w = self.needs_grad, self.x, self.w
-        rows = g.size // max(1, g.shape[-1])
+        rows, n_out = g.size // max(1, g.shape[-1]), g.shape[-1]
         n_in = w.shape[1] if w is not None else x.shape[-1] if x is not None else 0  # (kept as needed)
         if not (fastblas.private() or _several_threads() and (
-                needs[0] and _splits(rows, w.size) or needs[1] and _splits(g.shape[-1], rows * x.shape[-1]))):
-            return self._reference(rows * g.shape[-1] * n_in, super().backward, g)
-        g2 = g.reshape(-1, g.shape[-1])  # (rows, out)
-        x2 = x.reshape(-1, x.shape[-1]) if needs[1] else None  # (rows, in)
-        gx = xp.empty((g2.shape[0], w.shape[1]), dtype=g.dtype) if needs[0] else None
-        gw = xp.empty((g2.shape[1], x2.shape[1]), dtype=g.dtype) if needs[1] else None  # (out, in), C-ordered
-        # one run for both products: pieces of gx's rows, then of gw's rows, after them
-        split = len(gx) if needs[0] else 0
-        jobs = ([0, split] if needs[0] else [0]) + ([split + len(gw)] if needs[1] else [])
-        work = ([w.size] if needs[0] else []) + ([g2.shape[0] * x2.shape[1]] if needs[1] else [])  # per row
-
-        def piece(lo, hi):
-            if lo < split:
-                fastblas.matmul(g2[lo:hi], w, out=gx[lo:hi])
-            else:
-                fastblas.matmul(g2[:, lo - split:hi - split].T, x2, out=gw[lo - split:hi - split])
-
-        if len(jobs) > 1:
-            _in_pieces(jobs, work, piece, ("linear backward", g2.shape, x2 is not None and x2.shape, split))
-        gx = gx.reshape(*g.shape[:-1], gx.shape[1]) if needs[0] else None
+                needs[0] and _splits(rows, n_in, n_out) or needs[1] and _splits(n_out, n_in, rows))):
+            return self._reference(rows * n_out * n_in, super().backward, g)
+        g2 = g.reshape(-1, n_out)  # (rows, out)
+        x2 = x.reshape(-1, n_in) if needs[1] else None  # (rows, in)
+        gx = xp.empty((rows, n_in), dtype=g.dtype) if needs[0] else None
+        gw = xp.empty((n_out, n_in), dtype=g.dtype) if needs[1] else None  # C-ordered
+        parts = ([_part(g2, w, gx)] if needs[0] else []) + ([_part(g2.T, x2, gw)] if needs[1] else [])
+        if parts:  # one run for both products
+            _in_pieces(parts, ("linear backward", g2.shape, x2 is not None and x2.shape, needs[0]))
+        gx = gx.reshape(*g.shape[:-1], n_in) if needs[0] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if needs[2] else None)
-
 
     @staticmethod
     def _reference(macs, method, *args):
@@ -156,31 +178,22 @@ class Linear(ref.Linear):
             return method(*args)
 
 
-def _splits(rows, per_row):
-    """True if a product of ``rows`` rows, ``per_row`` multiply-adds each, is cut into pieces."""
-    if rows < 2 * gemm.MIN_ROWS or rows * per_row < 2 * gemm.PIECE_WORK:  # the common answer, quickly
-        return False
-    return len(_bounds(rows, per_row)) > 2
-
-
-def _in_pieces(jobs, work, fn, key):
-    """``fn(lo, hi)`` over ``range(jobs[0], jobs[-1])``, each job ``jobs[i]:jobs[i + 1]`` (a product's
-    rows, ``work[i]`` multiply-adds per row) whole on one thread, or cut into fixed row pieces
-    (:func:`_bounds`) on several (:func:`nnbasics.kernels.parallel.run_pieces`: the same values for
-    any number of them and either thread choice); products too small to split are one piece each."""
-    bounds = [jobs[0]]
-    for (lo, hi), per_row in zip(pairwise(jobs), work):
-        bounds += [lo + i for i in _bounds(hi - lo, per_row)[1:]]
-    if not _several_threads() or len(bounds) == len(jobs):  # nothing split: one call per product,
-        if all(fastblas.alone((hi - lo) * per_row) for (lo, hi), per_row in zip(pairwise(jobs), work)):
-            for lo, hi in pairwise(jobs):  # each on this thread anyway
-                fn(lo, hi)
+def _in_pieces(parts, key):
+    """Each part ``(bounds, fn, macs)`` of :func:`_part`: whole on one thread, or in its fixed pieces on
+    several (:func:`nnbasics.kernels.parallel.run_pieces`, all the parts' pieces in one run: the
+    same values for any number of threads and either thread choice); parts too small to split are
+    one piece each."""
+    if not _several_threads() or all(len(bounds) == 2 for bounds, _, _ in parts):  # one call per product,
+        if all(fastblas.alone(macs) for _, _, macs in parts):
+            for bounds, fn, _ in parts:  # each on this thread anyway
+                fn(bounds[0], bounds[-1])
             return
         with fastblas.one_thread():  # BLAS on this thread (never BLAS's own split)
-            for lo, hi in pairwise(jobs):
-                fn(lo, hi)
+            for bounds, fn, _ in parts:
+                fn(bounds[0], bounds[-1])
         return
-    parallel.run_pieces(bounds, fn, key)
+    pieces = [(fn, lo, hi) for bounds, fn, _ in parts for lo, hi in pairwise(bounds)]
+    parallel.run_pieces(range(len(pieces) + 1), lambda i, j: [f(lo, hi) for f, lo, hi in pieces[i:j]], key)
 
 
 def _plain_2d(a, b):
@@ -188,35 +201,26 @@ def _plain_2d(a, b):
 
 
 def _backward_2d_in_pieces(a, b, g, needs):
-    """MatMul's gradients of a 2-D product in fixed row pieces (single-threaded BLAS in each), in the
+    """MatMul's gradients of a 2-D product in fixed pieces (single-threaded BLAS in each), in the
     layouts :meth:`MatMul.backward` gives them: a gradient of a transposed view is computed transposed."""
-    jobs = []  # (out rows, multiply-adds per row, fn(lo, hi) writing out[lo:hi])
+    parts = []
     ga = gb = None
     if needs[0]:
         if a.flags.c_contiguous:
-            ga = xp.empty(a.shape, dtype=a.dtype)  # g b^T, by rows of g
-            jobs.append((ga.shape[0], b.size, lambda lo, hi: fastblas.matmul(g[lo:hi], b.T, out=ga[lo:hi])))
+            ga = xp.empty(a.shape, dtype=a.dtype)  # g b^T
+            parts.append(_part(g, b.T, ga))
         else:
-            ga_t = xp.empty(a.shape[::-1], dtype=a.dtype)  # (b g^T) = ga^T, by rows of b
-            jobs.append((ga_t.shape[0], g.size, lambda lo, hi: fastblas.matmul(b[lo:hi], g.T, out=ga_t[lo:hi])))
+            ga_t = xp.empty(a.shape[::-1], dtype=a.dtype)  # (b g^T) = ga^T
+            parts.append(_part(b, g.T, ga_t))
             ga = ga_t.T
     if needs[1]:
         if b.flags.c_contiguous:
-            gb = xp.empty(b.shape, dtype=b.dtype)  # a^T g, by rows of a^T
-            jobs.append((gb.shape[0], g.size, lambda lo, hi: fastblas.matmul(a[:, lo:hi].T, g, out=gb[lo:hi])))
+            gb = xp.empty(b.shape, dtype=b.dtype)  # a^T g
+            parts.append(_part(a.T, g, gb))
         else:
-            gb_t = xp.empty(b.shape[::-1], dtype=b.dtype)  # g^T a = gb^T, by rows of g^T
-            jobs.append((gb_t.shape[0], a.size, lambda lo, hi: fastblas.matmul(g[:, lo:hi].T, a, out=gb_t[lo:hi])))
+            gb_t = xp.empty(b.shape[::-1], dtype=b.dtype)  # g^T a = gb^T
+            parts.append(_part(g.T, a, gb_t))
             gb = gb_t.T
-    starts = [0]
-    for rows, _, _ in jobs:  # one run for all: each job's rows after the previous job's
-        starts.append(starts[-1] + rows)
-
-    def piece(lo, hi):
-        j = max(i for i, s in enumerate(starts[:-1]) if s <= lo)
-        jobs[j][2](lo - starts[j], hi - starts[j])
-
-    if jobs:
-        _in_pieces(starts, [work for _, work, _ in jobs], piece,
-                   ("matmul backward", a.shape, b.shape, tuple(needs), a.flags.c_contiguous, b.flags.c_contiguous))
+    if parts:
+        _in_pieces(parts, ("matmul backward", a.shape, b.shape, tuple(needs), a.flags.c_contiguous, b.flags.c_contiguous))
     return ga, gb
