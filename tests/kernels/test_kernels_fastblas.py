@@ -205,6 +205,30 @@ def test_without_memfd_the_copy_loads_from_a_temporary_file_and_removes_it(monke
         np.testing.assert_allclose(fastblas.matmul(a, a.T), a @ a.T, rtol=1e-5, atol=1e-4)
 
 
+def _count_now(set_local):
+    """OpenBLAS's thread count on this thread now (read by setting it, then put back)."""
+    now = set_local(1)
+    set_local(now)
+    return now
+
+
+def _with_count(set_local, outer, body):
+    """``body()`` with the calling thread's BLAS count set to ``outer``; returns (what body
+    returned, the count after it); the caller's own count is restored either way."""
+    before = set_local(outer)
+    try:
+        got = body()
+        after = _count_now(set_local)
+    finally:
+        set_local(before)
+    return got, after
+
+
+def _inside_one_thread(set_local):
+    with fastblas.one_thread():
+        return _count_now(set_local)
+
+
 def test_one_thread_keeps_numpys_openblas_on_the_calling_thread_and_restores_it():
     from nnbasics import threads
 
@@ -212,14 +236,7 @@ def test_one_thread_keeps_numpys_openblas_on_the_calling_thread_and_restores_it(
     if set_local is None:  # NumPy 1.26's OpenBLAS 0.3.23: no per-thread setting, so no direct calls
         assert not fastblas.available() and fastblas.raw(np.float32) is None
         return
-    before = set_local(3)
-    try:
-        with fastblas.one_thread():
-            inside = set_local(1)
-            set_local(inside)
-        after = set_local(3)
-    finally:
-        set_local(before)
+    inside, after = _with_count(set_local, 3, lambda: _inside_one_thread(set_local))
     assert inside == (1 if fastblas._state[2] is not None else 3) and after == 3
 
 
@@ -327,18 +344,11 @@ def test_the_self_check_runs_numpys_products_on_this_thread_alone(monkeypatch):
     real = np.matmul
 
     def matmul(*args, **kwargs):
-        now = set_local(1)  # the count in effect, put back
-        set_local(now)
-        counts.append(now)
+        counts.append(_count_now(set_local))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(np, "matmul", matmul)
-    before = set_local(2)  # as a two-thread process has it
-    try:
-        fastblas._self_check(fns)
-        after = set_local(before)
-    finally:
-        set_local(before)
+    _, after = _with_count(set_local, 2, lambda: fastblas._self_check(fns))  # as a two-thread process has it
     assert counts and set(counts) == {1}
     assert after == 2  # and the caller's count is back
 
@@ -355,15 +365,7 @@ def test_one_thread_keeps_numpys_own_products_on_this_thread_with_the_private_co
         with fastblas.one_thread() as ctx:
             assert ctx._set is None
         return
-    before = set_local(2)
-    try:
-        with fastblas.one_thread():
-            inside = set_local(1)
-            set_local(inside)
-        after = set_local(before)
-    finally:
-        set_local(before)
-    assert (inside, after) == (1, 2)
+    assert _with_count(set_local, 2, lambda: _inside_one_thread(set_local)) == (1, 2)
 
 
 def test_products_blas_runs_alone_anyway_skip_the_thread_setting_on_several_threads(monkeypatch):
