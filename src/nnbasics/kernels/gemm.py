@@ -48,10 +48,11 @@ def row_bounds(m, per_row=0):
     return [m * i // p for i in range(p + 1)]
 
 
-def column_bounds(n, per_col, piece_work=PIECE_WORK):
+def column_bounds(n, per_col, piece_work=None):
     """Fixed pieces of n columns (``per_col`` multiply-adds each): up to MAX_PIECES, each of at least
-    MIN_COLS columns and ``piece_work`` multiply-adds. The size alone decides, never the timing."""
-    p = max(1, min(MAX_PIECES, n // MIN_COLS, n * per_col // piece_work))
+    MIN_COLS columns and ``piece_work`` (default PIECE_WORK) multiply-adds. The size alone decides,
+    never the timing."""
+    p = max(1, min(MAX_PIECES, n // MIN_COLS, n * per_col // (PIECE_WORK if piece_work is None else piece_work)))
     return [n * i // p for i in range(p + 1)]
 
 
