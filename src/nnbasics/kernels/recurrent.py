@@ -56,15 +56,12 @@ def _dw_hh(dgates, hs, h0, reverse):
 
 
 # ---------------------------------------------------------------------------- Elman RNN
-def _rnn_rows(a, whh_t, h0, relu, steps, whole):
-    """The forward recurrence on a block of rows: a (T, n, H) pre-activations, made h in place;
-    ``whole``: the block is the whole batch (a big step product is then cut by columns)."""
-    n, H = a.shape[1:]
-    tmp = xp.empty((n, H), dtype=a.dtype)
-    cols, key = _step_columns(fastblas.available(), whole, H, n * H), ("rnn step", a.shape, a.dtype)
+def _rnn_rows(a, whh_t, h0, relu, steps):
+    """The forward recurrence on a block of rows: a (T, n, H) pre-activations, made h in place."""
+    tmp = xp.empty(a.shape[1:], dtype=a.dtype)
     h = h0
     for t in steps:
-        _step_product(h, whh_t, tmp, cols, key)
+        xp.matmul(h, whh_t, out=tmp)
         h = a[t]
         h += tmp
         if relu:
@@ -73,11 +70,8 @@ def _rnn_rows(a, whh_t, h0, relu, steps, whole):
             xp.tanh(h, out=h)
 
 
-def _rnn_rows_backward(g, hs, w_hh, da, dh, relu, steps, whole):
-    """Backward through time on a block of rows (all arguments sliced to it; ``whole`` as for
-    :func:`_rnn_rows`); dh updated in place."""
-    n, H = dh.shape
-    cols, key = _step_columns(fastblas.available(), whole, H, n * H), ("rnn step backward", hs.shape, dh.dtype)
+def _rnn_rows_backward(g, hs, w_hh, da, dh, relu, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh updated in place."""
     for t in steps:
         d = da[t]
         xp.add(dh, g[t], out=d)
@@ -88,7 +82,7 @@ def _rnn_rows_backward(g, hs, w_hh, da, dh, relu, steps, whole):
             tmp = h * h
             xp.subtract(1, tmp, out=tmp)
             d *= tmp
-        _step_product(d, w_hh, dh, cols, key)
+        xp.matmul(d, w_hh, out=dh)
 
 
 @register(ref.RNNLayer)
@@ -103,8 +97,7 @@ class RNNLayer(ref.RNNLayer):
         whh_t = xp.ascontiguousarray(w_hh.T)  # (H, H)
         relu = nonlinearity == "relu"
         steps = list(_steps(T, reverse))
-        whole = len(_row_bounds(N)) == 2
-        _by_rows(N, lambda lo, hi: _rnn_rows(a[:, lo:hi], whh_t, h0[lo:hi], relu, steps, whole), ("rnn", x.shape, a.dtype))
+        _by_rows(N, lambda lo, hi: _rnn_rows(a[:, lo:hi], whh_t, h0[lo:hi], relu, steps), ("rnn", x.shape, a.dtype))
         if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, a)
             self.relu, self.reverse = relu, reverse
@@ -116,9 +109,8 @@ class RNNLayer(ref.RNNLayer):
         da = xp.empty_like(hs)  # (T, N, H): pre-activation gradients of every step
         dh = xp.zeros((N, H), dtype=g.dtype)
         steps = list(_steps(T, not self.reverse))
-        whole = len(_row_bounds(N)) == 2
         _by_rows(N, lambda lo, hi: _rnn_rows_backward(g[:, lo:hi], hs[:, lo:hi], w_hh, da[:, lo:hi], dh[lo:hi],
-                                                      self.relu, steps, whole), ("rnn backward", hs.shape, g.dtype))
+                                                      self.relu, steps), ("rnn backward", hs.shape, g.dtype))
         needs = self.needs_grad
         d2 = da.reshape(T * N, H)
         dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
@@ -204,14 +196,14 @@ def _lstm_rows(acts, whh_t, h0, c0, out, cs, tcs, steps, whole):
     raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh_t, h0) else None
     rec = xp.empty((n, G), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_hh^T
     ig = xp.empty((n, G // 4), dtype=acts.dtype)
-    cols = _step_columns(raw is not None, whole, G, n * whh_t.shape[0])
+    cols = _step_columns(raw, whole, G, n * whh_t.shape[0])
     with fastblas.one_thread():
         _lstm_steps(raw, acts, whh_t, h0, c0, out, cs, tcs, steps, rec, ig, cols)
 
 
-def _step_columns(direct, whole, n_cols, per_col):
+def _step_columns(raw, whole, n_cols, per_col):
     """Column pieces of a step's product (:func:`gemm.column_bounds`) on several threads, where the
-    batch is one row piece (``whole``) and BLAS is called ``direct``-ly; else one piece. The size and
+    batch is one row piece (``whole``) and BLAS is called directly; else one piece. The size and
     the thread setting decide, never the timing (the values are the same for either choice of the
     thread chooser; one thread runs the product whole, as :mod:`~nnbasics.kernels.gemm` does).
 
@@ -221,18 +213,9 @@ def _step_columns(direct, whole, n_cols, per_col):
     two it took 142 against 167 us on two threads, but the whole step ran 1.8 % slower on two
     threads and 4 % slower on one (the pieces run one after the other there).
     """
-    if not direct or not whole or num_threads() <= 1 or blas_setter() is None:
+    if raw is None or not whole or num_threads() <= 1 or blas_setter() is None:
         return [0, n_cols]
     return gemm.column_bounds(n_cols, per_col)
-
-
-def _step_product(a, b, out, cols, key):
-    """``out = a @ b`` for a step of the GRU or the Elman RNN: NumPy's one product, or one direct call
-    per column piece ``cols`` (:func:`_step_columns`) on one thread or all (:func:`parallel.run_pieces`)."""
-    if len(cols) == 2:
-        xp.matmul(a, b, out=out)
-    else:
-        parallel.run_pieces(cols, lambda lo, hi: fastblas.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), key)
 
 
 def _in_columns(raw, cols, key, m, k, a_at, lda, b_at, ldb, beta, c_at, ldc, size):
@@ -304,7 +287,7 @@ def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps, whole):
     tmp = xp.empty((n, H), dtype=dt)
     fac = xp.empty((n, G), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
     raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh) else None
-    cols = _step_columns(raw is not None, whole, H, n * G)
+    cols = _step_columns(raw, whole, H, n * G)
     if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
         d_at, d_step = da.ctypes.data, da.strides[0]
         w_at, dh_at = w_hh.ctypes.data, dh.ctypes.data
@@ -431,18 +414,16 @@ class LSTMLayer(ref.LSTMLayer):
 
 
 # ----------------------------------------------------------------------------------- GRU
-def _gru_rows(gx, whh_t, b_hn, h0, out, ghn, steps, whole):
-    """The forward recurrence on a block of rows (all arguments sliced to it; gx (T, n, 3H) in place;
-    ``whole`` as for :func:`_rnn_rows`)."""
+def _gru_rows(gx, whh_t, b_hn, h0, out, ghn, steps):
+    """The forward recurrence on a block of rows (all arguments sliced to it; gx (T, n, 3H) in place)."""
     n_rows, H = h0.shape
     H2 = 2 * H
     tmp = xp.empty((n_rows, 3 * H), dtype=gx.dtype)
     tmp1 = xp.empty((n_rows, H), dtype=gx.dtype)
-    cols, key = _step_columns(fastblas.available(), whole, 3 * H, n_rows * H), ("gru step", gx.shape, gx.dtype)
     h = h0
     for t in steps:
         a = gx[t]
-        _step_product(h, whh_t, tmp, cols, key)
+        xp.matmul(h, whh_t, out=tmp)
         rz = a[:, :H2]
         rz += tmp[:, :H2]
         # sigmoid = (1 + tanh(a / 2)) / 2
@@ -467,15 +448,12 @@ def _gru_rows(gx, whh_t, b_hn, h0, out, ghn, steps, whole):
         h = h_new
 
 
-def _gru_rows_backward(g, acts, ghn, hs, h0, w_hh, dgx, dgh_n, dh, steps, whole):
-    """Backward through time on a block of rows (all arguments sliced to it; ``whole`` as for
-    :func:`_rnn_rows`); dh updated in place."""
+def _gru_rows_backward(g, acts, ghn, hs, h0, w_hh, dgx, dgh_n, dh, steps):
+    """Backward through time on a block of rows (all arguments sliced to it); dh updated in place."""
     n_rows, H = dh.shape
     H2 = 2 * H
     dt = dh.dtype
     tmp = xp.empty((n_rows, H), dtype=dt)
-    rec = xp.empty((n_rows, H), dtype=dt)  # dgh W_hh
-    cols, key = _step_columns(fastblas.available(), whole, H, n_rows * 3 * H), ("gru step backward", hs.shape, dt)
     tmp2 = xp.empty((n_rows, H2), dtype=dt)
     dgh = xp.empty((n_rows, 3 * H), dtype=dt)
     for k in range(len(steps) - 1, -1, -1):
@@ -505,8 +483,7 @@ def _gru_rows_backward(g, acts, ghn, hs, h0, w_hh, dgx, dgh_n, dh, steps, whole)
         dgh[:, :H2] = d[:, :H2]
         dgh[:, H2:] = dghn
         dh *= z
-        _step_product(dgh, w_hh, rec, cols, key)
-        dh += rec
+        dh += dgh @ w_hh
 
 
 @register(ref.GRULayer)
@@ -531,9 +508,8 @@ class GRULayer(ref.GRULayer):
         out = xp.empty((T, N, H), dtype=dt)
         ghn = xp.empty((T, N, H), dtype=dt)  # W_hn h + b_hn, saved for dr
         steps = list(_steps(T, reverse))
-        whole = len(_row_bounds(N)) == 2
-        _by_rows(N, lambda lo, hi: _gru_rows(gx[:, lo:hi], whh_t, b_hn, h0[lo:hi], out[:, lo:hi], ghn[:, lo:hi], steps,
-                                              whole), ("gru", x.shape, dt))
+        _by_rows(N, lambda lo, hi: _gru_rows(gx[:, lo:hi], whh_t, b_hn, h0[lo:hi], out[:, lo:hi], ghn[:, lo:hi], steps),
+                 ("gru", x.shape, dt))
         if self.needs_grad is not None:
             self.saved = (x, h0, w_ih, w_hh, gx, ghn, out)
             self.reverse = reverse
@@ -548,9 +524,8 @@ class GRULayer(ref.GRULayer):
         dgh_n = xp.empty((T, N, H), dtype=dt)  # recurrent-side gradient of the n rows: da_n * r
         dh = xp.zeros((N, H), dtype=dt)
         steps = list(_steps(T, self.reverse))
-        whole = len(_row_bounds(N)) == 2
         _by_rows(N, lambda lo, hi: _gru_rows_backward(g[:, lo:hi], acts[:, lo:hi], ghn[:, lo:hi], hs[:, lo:hi], h0[lo:hi],
-                                                      w_hh, dgx[:, lo:hi], dgh_n[:, lo:hi], dh[lo:hi], steps, whole),
+                                                      w_hh, dgx[:, lo:hi], dgh_n[:, lo:hi], dh[lo:hi], steps),
                  ("gru backward", hs.shape, dt))
         needs = self.needs_grad
         d2 = dgx.reshape(T * N, 3 * H)
