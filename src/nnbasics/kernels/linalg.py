@@ -10,6 +10,7 @@ runs its GEMMs in fixed pieces on several threads (:class:`Linear`).
 
 from __future__ import annotations
 
+import contextlib
 from itertools import pairwise
 
 from ..backend import xp
@@ -184,11 +185,9 @@ def _in_pieces(parts, key):
     same values for any number of threads and either thread choice); parts too small to split are
     one piece each."""
     if not _several_threads() or all(len(bounds) == 2 for bounds, _, _ in parts):  # one call per product,
-        if all(fastblas.alone(macs) for _, _, macs in parts):
-            for bounds, fn, _ in parts:  # each on this thread anyway
-                fn(bounds[0], bounds[-1])
-            return
-        with fastblas.one_thread():  # BLAS on this thread (never BLAS's own split)
+        # BLAS on this thread (never BLAS's own split), unless each is too small for it to split
+        alone = all(fastblas.alone(macs) for _, _, macs in parts)
+        with contextlib.nullcontext() if alone else fastblas.one_thread():
             for bounds, fn, _ in parts:
                 fn(bounds[0], bounds[-1])
         return
