@@ -518,8 +518,8 @@ def propagate(order, root, grad, retain_graph: bool) -> None:
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
-            if ig.dtype != inp._array.dtype:  # an op on mixed dtypes: each input gets its own dtype back
-                ig = ig.astype(inp._array.dtype)
+            if ig.dtype != inp.dtype:  # an op on mixed dtypes: each input gets its own dtype back
+                ig = ig.astype(inp.dtype)
             prev = grads.get(id(inp))
             grads[id(inp)] = ig if prev is None else prev + ig
         if not retain_graph:

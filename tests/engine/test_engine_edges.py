@@ -112,3 +112,27 @@ def test_the_record_names_the_producing_op_through_the_edge():
     del h
     gc.collect()
     assert y.grad_fn.inputs[0].shape == (3,)  # shape and dtype kept; the values are gone
+
+
+@pytest.mark.parametrize("reference", [True, False])
+def test_backward_never_rebuilds_the_values_of_a_dropped_intermediate(monkeypatch, reference):
+    """The walk needs a dropped tensor's dtype, which its edge keeps; rebuilding a stand-in array
+    for it (``Edge._array``) costs a NumPy ``broadcast_to`` per edge, ~8 % of a small MLP's step."""
+    real = nb.autograd.Edge._array
+
+    def values(self):
+        if self._ref() is None and self._aref() is None:
+            raise AssertionError("backward read the values of a dropped intermediate")
+        return real.fget(self)
+
+    monkeypatch.setattr(nb.autograd.Edge, "_array", property(values))
+    with nb.reference_mode(reference):
+        rng = np.random.default_rng(0)
+        w1 = nb.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+        w2 = nb.tensor(rng.standard_normal((2, 4)).astype(np.float32), requires_grad=True)
+        x = nb.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+        loss = nb.functional.cross_entropy(nb.functional.linear(nb.functional.linear(x, w1).relu(), w2),
+                                           nb.tensor([0, 1]))
+        loss.backward()
+    assert w1.grad.shape == (4, 3) and w2.grad.shape == (2, 4)
+    assert float(np.abs(w1.grad.numpy()).sum()) > 0

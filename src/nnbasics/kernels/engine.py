@@ -58,7 +58,7 @@ def propagate(order, root, grad, retain_graph):
         for inp, ig in zip(fn.inputs, in_grads):
             if ig is None or not inp.requires_grad:
                 continue
-            dtype = inp._array.dtype
+            dtype = inp.dtype  # an edge's own: its _array may have to be rebuilt
             if ig.dtype is not dtype and ig.dtype != dtype:
                 ig = ig.astype(dtype)
             key = id(inp)
