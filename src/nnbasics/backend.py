@@ -21,11 +21,15 @@ default_float = xp.float32
 
 def is_float_dtype(dtype) -> bool:
     """True for floating-point dtypes (the only ones that can carry gradients)."""
+    if isinstance(dtype, xp.dtype) and dtype.isbuiltin == 1:  # NumPy's own, in native order: by its kind
+        return dtype.kind == "f"  # (xp.issubdtype costs ~1.5 us, a few % of a small model's op)
     return xp.issubdtype(dtype, xp.floating)
 
 
 def is_int_dtype(dtype) -> bool:
     """True for signed and unsigned integer dtypes (indices and labels)."""
+    if isinstance(dtype, xp.dtype) and dtype.isbuiltin == 1:
+        return dtype.kind in "iu"
     return xp.issubdtype(dtype, xp.integer)
 
 

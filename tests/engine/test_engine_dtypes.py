@@ -137,3 +137,18 @@ def test_refusals_name_the_op_the_dtype_and_the_fix(name):
     thunk, exc, pattern = REFUSED[name]
     with pytest.raises(exc, match=pattern):
         thunk()
+
+
+def test_the_dtype_kind_checks_agree_with_numpy_for_every_dtype():
+    """``is_float_dtype``/``is_int_dtype`` answer NumPy's own dtypes by their kind (fast); the answer is
+    ``np.issubdtype``'s for those and for everything else (types, names, byte-swapped, structured)."""
+    from nnbasics.backend import is_float_dtype, is_int_dtype
+
+    specs = [np.dtype(c) for c in np.typecodes["All"] if c not in "Mm"] + [
+        np.dtype("datetime64[s]"), np.dtype("timedelta64[ms]"), np.dtype(">f4"), np.dtype(">i8"),
+        np.dtype([("a", np.float32)]), np.float32, np.int64, np.bool_, float, int, "float64", "uint8"]
+    for spec in specs:
+        assert is_float_dtype(spec) == np.issubdtype(spec, np.floating), spec
+        assert is_int_dtype(spec) == np.issubdtype(spec, np.integer), spec
+    assert is_float_dtype(np.dtype(np.float16)) and is_int_dtype(np.dtype(np.uint64))
+    assert not is_float_dtype(np.dtype(np.complex64)) and not is_int_dtype(np.dtype(np.bool_))
