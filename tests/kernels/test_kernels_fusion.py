@@ -110,3 +110,27 @@ def test_the_relu_output_is_freed_after_the_pool_and_backward_still_fused(fused_
     assert ref() is None  # the pool keeps its input's layout, not its input
     y.sum().backward()
     assert fused_calls and passed_on == [True]  # no full-size `g * mask` of its own: the pool's array went on
+
+
+def test_small_arrays_take_one_numpy_call_each_and_still_fuse(monkeypatch, kernels_on):
+    """Below parallel.MIN_ELEMENTS the ReLU kernel skips the workspace and the threads (a small MLP's
+    layer: ~3 us a call less); its output is still noted for the pool, and the values are the
+    reference's (PyTorch's sign of zero: relu(-0.0) is -0.0)."""
+    from nnbasics.kernels import elementwise
+
+    monkeypatch.setattr(elementwise, "parallel_for", lambda *a, **k: pytest.fail("a small ReLU went to the threads"))
+    calls = []
+    inner = pool._mul_mask
+    monkeypatch.setattr(pool, "_mul_mask", lambda g, m: calls.append(1) or inner(g, m))
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((3, 4, 6, 8)).astype(np.float32)
+    x0[0, 0, 0, :2] = -0.0
+    up = rng.standard_normal((3, 4, 3, 4))
+    fast = _run(relu_then_pool, x0, up, reference=False)
+    assert calls  # the pool masked the ReLU's gradient: fused
+    ref = _run(relu_then_pool, x0, up, reference=True)
+    for f, r in zip(fast, ref):
+        np.testing.assert_array_equal(f, r)
+    with nb.reference_mode(False):
+        y = F.relu(nb.tensor(x0[0, 0], requires_grad=True))
+    assert np.signbit(y._array[0, :2]).all() and y._array.flags.c_contiguous

@@ -14,7 +14,7 @@ from ..backend import is_float_dtype, xp
 from ..dispatch import register
 from ..ops import elementwise as ref
 from ..ops.util import sum_to
-from . import fusion, workspace
+from . import fusion, parallel, workspace
 from .parallel import parallel_for
 
 # NumPy 2's clip against (0, inf) runs vectorized, its maximum against a scalar 0 does not
@@ -35,8 +35,9 @@ def _rows(a, fn):
 @register(ref.ReLU, when=lambda a: a.dtype.kind == "f")
 class ReLU(ref.ReLU):
     """:class:`nnbasics.ops.elementwise.ReLU` for float arrays: workspace buffers in the input's
-    layout, split across threads; no mask kept for inference. A gradient that a following 2x2
-    max-pool kernel already masked (:mod:`nnbasics.kernels.pool`) is passed on as it is."""
+    layout, split across threads (small arrays: one NumPy call each); no mask kept for inference.
+    A gradient that a following 2x2 max-pool kernel already masked (:mod:`nnbasics.kernels.pool`)
+    is passed on as it is."""
 
     #: A 2x2 max-pool kernel taking this output may mask its gradient for us (kernels/pool.py).
     fuses_into_max_pool = True
@@ -44,9 +45,16 @@ class ReLU(ref.ReLU):
 
     def forward(self, a):
         recording = self.needs_grad is not None
+        zero, inf = a.dtype.type(0), a.dtype.type(xp.inf)
+        if a.size < parallel.MIN_ELEMENTS:  # too small for threads or the workspace: one NumPy call each
+            self.mask = xp.greater(a, 0) if recording else None  # (a layer of a small MLP: ~3 us less a call)
+            out = xp.empty_like(a)  # in a's layout (an array also where a is 0-d)
+            xp.clip(a, zero, inf, out=out) if _CLIP_RELU else xp.maximum(a, 0, out=out)
+            if recording:
+                fusion.note(out, self)
+            return out
         mask = workspace.empty_like(a, xp.bool_) if recording else None
         out = workspace.empty_like(a)[...]  # a view of its own: the object kernels/fusion.py notes
-        zero, inf = a.dtype.type(0), a.dtype.type(xp.inf)
 
         def part(i):  # rows i (big arrays are split across threads)
             if recording:
@@ -67,6 +75,8 @@ class ReLU(ref.ReLU):
             self.premasked = None
             return (g,)
         mask = self.mask
+        if mask.size < parallel.MIN_ELEMENTS:
+            return (xp.multiply(g, mask),)
         out = workspace.empty_like(mask, xp.result_type(g.dtype, xp.bool_))
         _rows(out, lambda i: xp.multiply(g[i], mask[i], out=out[i]))
         return (out,)
