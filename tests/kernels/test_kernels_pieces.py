@@ -180,6 +180,33 @@ def test_the_choice_goes_to_one_thread_under_load_and_back():
     assert back[-50:].count(2) >= 45
 
 
+
+def test_trials_the_other_count_keeps_losing_come_ever_more_rarely():
+    """A steady machine: each lost trial doubles the patience (up to BACKOFF times), so the trials'
+    share of the time falls from ~1/PATIENCE to ~1/(PATIENCE * BACKOFF) (before: a trial every ~90
+    calls here, 5 % of the time)."""
+    choice = adaptive.ThreadChoice(2)
+    picked = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 6000)
+    late = picked[1000:]
+    trial_time, kept_time = 0.015 * late.count(1), 0.010 * late.count(2)
+    assert late.count(2) > 0.99 * len(late)
+    assert trial_time < 2.5 * kept_time / (adaptive.PATIENCE * adaptive.BACKOFF)
+    assert choice.patience == adaptive.PATIENCE * adaptive.BACKOFF
+
+
+def test_after_a_long_steady_load_the_quiet_machine_is_noticed_within_the_backoff():
+    choice = adaptive.ThreadChoice(2)
+    _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 50)
+    loaded = _drive(choice, lambda n, i: 0.060 if n == 2 else 0.016, 4000)  # a competitor, for long
+    assert loaded[-1000:].count(1) == 1000 - loaded[-1000:].count(2) and loaded[-1000:].count(2) <= 3
+    assert choice.current == 1 and choice.patience == adaptive.PATIENCE * adaptive.BACKOFF
+    back = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 3000)  # it leaves
+    trial_cost = adaptive.TRIAL * 0.060  # what the last trial of two threads cost, under load
+    first_two = back.index(2)
+    assert first_two <= adaptive.PATIENCE * adaptive.BACKOFF * trial_cost / 0.015 + 1
+    assert back[first_two:first_two + adaptive.TRIAL] == [2] * adaptive.TRIAL  # the trial won: switched
+    assert back[-100:].count(2) >= 95
+
 def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
     monkeypatch.setattr(adaptive, "_choices", {})
     a = adaptive.choice_for("a", 2)

@@ -11,7 +11,11 @@ The trials cost at most about ``1 / PATIENCE`` of the time: the number of calls 
 trials grows with how much slower the other choice was (a choice ten times slower is tried ten
 times less often) and shrinks as the current choice gets slower; once the current choice's
 recent median is slower than the other's last one, the other is tried at once (a competitor
-that appears is noticed within a few calls). Only for work whose result is the same whatever the thread count
+that appears is noticed within a few calls). Each trial the other choice loses doubles the
+patience before the next (up to ``BACKOFF`` times: trials then cost ~1/160 of the time, where a
+steady machine kept them at 1/20 and a 2-thread LSTM step carried a trial every other step);
+a switch starts again at ``PATIENCE``. So a competitor that leaves is noticed after at most
+``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call). Only for work whose result is the same whatever the thread count
 (:func:`nnbasics.kernels.parallel.run_pieces`, and :func:`~nnbasics.kernels.parallel.parallel_for`,
 whose pieces are fixed by the thread setting, not by the threads that run them): the choice
 changes the time, never the numbers.
@@ -30,12 +34,14 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-__all__ = ["KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
+__all__ = ["BACKOFF", "KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
 
 #: Calls of the other choice per trial (their median decides).
 TRIAL = 3
 #: Time on the current choice per time spent on trials (at least).
 PATIENCE = 20
+#: Most times PATIENCE is doubled by trials the other choice lost in a row.
+BACKOFF = 8
 #: Recent times kept per choice (their median is its estimate).
 KEEP = 5
 #: Most choosers kept (one per call site and shape); the least recently used is dropped beyond it.
@@ -54,6 +60,7 @@ class ThreadChoice:
         self.times = {many: deque(maxlen=KEEP), 1: deque(maxlen=KEEP)}
         self.trial_left = 0
         self.since = 0  # calls on the current choice since the last trial
+        self.patience = PATIENCE  # doubled by each trial the other choice loses, up to BACKOFF times
         self._lock = threading.Lock()
 
     def _estimate(self, n):
@@ -69,7 +76,7 @@ class ThreadChoice:
             # due: never tried, or the current choice now looks slower than the other did, or the
             # time since the last trial is PATIENCE times what a trial of the other costs
             if cur is not None and (other is None and self.since >= TRIAL
-                                    or other is not None and (cur > other or self.since * cur >= PATIENCE * TRIAL * other)):
+                                    or other is not None and (cur > other or self.since * cur >= self.patience * TRIAL * other)):
                 self.trial_left = TRIAL
                 self.times[self.other].clear()  # a trial's own times decide
                 return self.other
@@ -86,6 +93,9 @@ class ThreadChoice:
                 if not self.trial_left:
                     if self._estimate(self.other) < self._estimate(self.current):
                         self.current, self.other = self.other, self.current
+                        self.patience = PATIENCE
+                    else:
+                        self.patience = min(2 * self.patience, PATIENCE * BACKOFF)
                     self.since = 0
 
 
