@@ -9,7 +9,9 @@
 * **alternation**: every round times every worker once, the order rotating from round to round,
   so a burst of load on the machine hits all of them alike; before each timed call the driver
   sleeps ``settle`` seconds, so BLAS and OpenMP threads still spinning after the previous
-  worker's last call (OpenBLAS spins ~2^28 cycles before sleeping) do not steal its cores;
+  worker's last call (OpenBLAS spins ~2^28 cycles before sleeping) do not steal its cores, and
+  the worker runs one untimed step before its timed ones (:func:`timed_steps`: steady-state
+  steps, as a training loop runs them, not the first one after a sleep);
 * **medians** over rounds, and ratios as the median of per-round ratios (the two numbers of a
   ratio come from the same round);
 * the **machine's load** (``/proc/loadavg``) and CPU model in every output;
@@ -295,11 +297,20 @@ def memory_probe(step, steps: int) -> dict:
 
 # ------------------------------------------------------------------------ worker side
 def timed_steps(step):
-    """A worker handler: ``time(steps)`` runs ``step`` that many times and returns ms per step,
-    CPU ms per step (all threads of the worker) and minor page faults per step."""
+    """A worker handler: ``time(steps, warm=1)`` runs ``step`` ``warm`` times untimed, then ``steps``
+    times timed, and returns ms per step, CPU ms per step (all threads of the worker) and minor
+    page faults per step.
+
+    The untimed step: a worker wakes from the driver's ``settle`` sleep and the other workers'
+    turns, and its first step pays for threads and a second core that went idle meanwhile
+    (nnbasics' held-out 2-thread LSTM E128 H512 B64 step: 100 ms right after a 0.5 s sleep, 84 ms
+    back to back, all its products on two threads either way); a training loop runs its steps
+    back to back, which is what the timed steps measure."""
     import resource
 
-    def handler(steps: int) -> dict:
+    def handler(steps: int, warm: int = 1) -> dict:
+        for _ in range(warm):
+            step()
         r0, c0 = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
         t0 = time.perf_counter()
         for _ in range(steps):
