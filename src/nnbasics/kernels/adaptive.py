@@ -15,7 +15,9 @@ that appears is noticed within a few calls). Each trial the other choice loses d
 patience before the next (up to ``BACKOFF`` times: trials then cost ~1/160 of the time, where a
 steady machine kept them at 1/20 and a 2-thread LSTM step carried a trial every other step);
 a switch starts again at ``PATIENCE``. So a competitor that leaves is noticed after at most
-``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call). Only for work whose result is the same whatever the thread count
+``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call).
+
+Only for work whose result is the same whatever the thread count
 (:func:`nnbasics.kernels.parallel.run_pieces`, and :func:`~nnbasics.kernels.parallel.parallel_for`,
 whose pieces are fixed by the thread setting, not by the threads that run them): the choice
 changes the time, never the numbers.
