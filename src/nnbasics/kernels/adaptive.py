@@ -77,8 +77,9 @@ class ThreadChoice:
             cur, other = self._estimate(self.current), self._estimate(self.other)
             # due: never tried, or the current choice now looks slower than the other did, or the
             # time since the last trial is PATIENCE times what a trial of the other costs
-            if cur is not None and (other is None and self.since >= TRIAL
-                                    or other is not None and (cur > other or self.since * cur >= self.patience * TRIAL * other)):
+            due = cur is not None and (other is None and self.since >= TRIAL or other is not None and (
+                cur > other or self.since * cur >= self.patience * TRIAL * other))
+            if due:
                 self.trial_left = TRIAL
                 self.times[self.other].clear()  # a trial's own times decide
                 return self.other

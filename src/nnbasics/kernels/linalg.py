@@ -167,19 +167,14 @@ class Linear(ref.Linear):
         parts = ([_part(g2, w, gx)] if needs[0] else []) + ([_part(gt2.T, x2, gw)] if needs[1] else [])
         if parts:  # one run for both products
             _in_pieces(parts, ("linear backward", g2.shape, x2 is not None and x2.shape, needs[0]))
-        gx = gx.reshape(*g.shape[:-1], n_in) if needs[0] else None
-        if len(needs) == 2:
-            return gx, gw
-        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+        return _with_bias_grad(needs, gx.reshape(*g.shape[:-1], n_in) if needs[0] else None, gw, g2)
 
     def _backward_as_stored(self, g, g2, xs, gs):
         """The reference's gradients, W's from the rows as x lies in memory (:func:`_rows_as_stored`)."""
         needs = self.needs_grad
         gx = g @ self.w if needs[0] else None
         gw = gs.T @ xs  # sum_r g_r^T x_r: the same sum as the reference's, its terms in another order
-        if len(needs) == 2:
-            return gx, gw
-        return gx, gw, (g2.sum(axis=0) if needs[2] else None)
+        return _with_bias_grad(needs, gx, gw, g2)
 
     @staticmethod
     def _reference(macs, method, *args):
@@ -190,6 +185,13 @@ class Linear(ref.Linear):
             return method(*args)
         with fastblas.one_thread():
             return method(*args)
+
+
+def _with_bias_grad(needs, gx, gw, g2):
+    """``(gx, gw)``, and the bias's gradient (g summed over its rows) where the op has a bias."""
+    if len(needs) == 2:
+        return gx, gw
+    return gx, gw, (g2.sum(axis=0) if needs[2] else None)
 
 
 def _rows_as_stored(x, g):

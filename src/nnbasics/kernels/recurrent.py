@@ -13,8 +13,8 @@ The LSTM reorders its gates to (o, i, f, g) so that the three sigmoid gates are 
 computes sigmoid(a) = (1 + tanh(a/2)) / 2: with the sigmoid rows of the weights pre-scaled by
 1/2, a single ``tanh`` covers all four gates of a step. Each step's product adds into the
 step's (N, 4H) slab in one BLAS call, and backward's ``dh_{t-1} = da_t W_hh`` is one call too
-(a BLAS call costs ~3 us of overhead: one per gate was most of a small model's product). Its big per-sequence buffers come from
-:mod:`nnbasics.kernels.workspace`. Inputs, outputs and PyTorch's gate order and weight layout
+(a BLAS call costs ~3 us of overhead: one per gate was most of a small model's product). Its
+big per-sequence buffers come from :mod:`nnbasics.kernels.workspace`. Inputs, outputs and PyTorch's gate order and weight layout
 are the references'.
 """
 
