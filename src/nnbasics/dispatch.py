@@ -77,7 +77,7 @@ def _publish(reference) -> None:
     reference.kernels = () if _reference else tuple(_registered.get(reference, ()))
 
 
-def register(reference, when=None):
+def register(reference, when=None, first=False):
     """Class or function decorator: register a kernel as the fast implementation of ``reference``.
 
     Args:
@@ -86,6 +86,8 @@ def register(reference, when=None):
         when: None (every call), or a predicate called with the op's input arrays and
             parameters (``when(*arrays, **params)``), or with the function's arguments; the
             kernel runs only where it returns True. Kernels registered earlier are tried first.
+        first: try this kernel before every kernel registered so far (a narrower kernel that
+            refines one it builds on, such as a compiled one: it is imported after it).
 
     Raises:
         TypeError: ``reference`` is neither; for an op, the kernel is not a subclass of it or
@@ -107,7 +109,8 @@ def register(reference, when=None):
             raise TypeError(f"register: a kernel of {reference.__name__} must be a subclass of it named "
                             f"{reference.__name__!r}; got {kernel!r}.")
         with _lock:
-            _registered.setdefault(reference, []).append((when, kernel))
+            kernels = _registered.setdefault(reference, [])
+            kernels.insert(0 if first else len(kernels), (when, kernel))
             _publish(reference)
         return kernel
 
