@@ -1,5 +1,6 @@
 """Shared fixtures. ``torch`` is the parity reference: skipped where absent, unless
-NNBASICS_REQUIRE_TORCH=1 (set by .ci/run), where its absence fails the test."""
+NNBASICS_REQUIRE_TORCH=1 (set by .ci/run), where its absence fails the test. ``numba`` (the
+optional compiled kernels) likewise, with NNBASICS_REQUIRE_NUMBA=1."""
 
 import os
 import signal
@@ -29,6 +30,18 @@ def _import_torch():
 def torch():
     """The torch module, for parity tests."""
     return _import_torch()
+
+
+@pytest.fixture
+def numba():
+    """The numba module, for tests of the optional compiled kernels (nnbasics.compiled)."""
+    try:
+        import numba
+    except ImportError:
+        if os.environ.get("NNBASICS_REQUIRE_NUMBA") == "1":
+            pytest.fail("numba is required (NNBASICS_REQUIRE_NUMBA=1) but does not load: pip install numba")
+        pytest.skip("numba not installed (the optional compiled kernels); pip install numba")
+    return numba
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from . import kernels as _kernels  # noqa: F401  (registers the fast implementat
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import xp as _xp
+from .compiled import compiled_kernels, is_compiled
 from .creation import (
     arange,
     as_tensor,
@@ -170,6 +171,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "clamp",
     "clip",
     "clone",
+    "compiled_kernels",
     "concat",
     "concatenate",
     "default_generator",
@@ -201,6 +203,7 @@ __all__ = [  # every public op and class; dtypes' short torch names (float, int.
     "int32",
     "int64",
     "is_anomaly_enabled",
+    "is_compiled",
     "is_grad_enabled",
     "is_reference_mode",
     "is_tensor",

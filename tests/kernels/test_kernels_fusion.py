@@ -7,7 +7,22 @@ import pytest
 import nnbasics as nb
 import nnbasics.functional as F
 from nnbasics import threads
-from nnbasics.kernels import parallel, pool, workspace
+from nnbasics.kernels import parallel, pool, pool_compiled, workspace
+
+
+def _count_fused(monkeypatch, calls):
+    """Append to ``calls`` for each fused pool backward: the NumPy kernel's ``g * mask``, or the
+    compiled kernel's backward asked to apply the mask (NNBASICS_COMPILED=numba runs this file too)."""
+    inner = pool._mul_mask
+    monkeypatch.setattr(pool, "_mul_mask", lambda g, m: calls.append(1) or inner(g, m))
+    inner_compiled = pool_compiled.max2x2_backward
+
+    def compiled_backward(g, code, shape, last, relu):
+        if relu:
+            calls.append(1)
+        return inner_compiled(g, code, shape, last, relu)
+
+    monkeypatch.setattr(pool_compiled, "max2x2_backward", compiled_backward)
 
 
 @pytest.fixture(params=[1, 3], ids=["1 thread", "3 threads"])
@@ -18,8 +33,7 @@ def fused_calls(request, monkeypatch):
     old = threads._threads
     threads.set_num_threads(request.param)
     calls = []
-    inner = pool._mul_mask
-    monkeypatch.setattr(pool, "_mul_mask", lambda g, m: calls.append(1) or inner(g, m))
+    _count_fused(monkeypatch, calls)
     yield calls
     threads._threads = old
 
@@ -120,8 +134,7 @@ def test_small_arrays_take_one_numpy_call_each_and_still_fuse(monkeypatch, kerne
 
     monkeypatch.setattr(elementwise, "parallel_for", lambda *a, **k: pytest.fail("a small ReLU went to the threads"))
     calls = []
-    inner = pool._mul_mask
-    monkeypatch.setattr(pool, "_mul_mask", lambda g, m: calls.append(1) or inner(g, m))
+    _count_fused(monkeypatch, calls)
     rng = np.random.default_rng(5)
     x0 = rng.standard_normal((3, 4, 6, 8)).astype(np.float32)
     x0[0, 0, 0, :2] = -0.0

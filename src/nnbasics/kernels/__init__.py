@@ -18,6 +18,8 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.conv`: blocked im2col + GEMM, channels-last, threaded;
 * :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament, its
   backward fused with a preceding ReLU's (:mod:`~nnbasics.kernels.fusion`: which kernel made an array);
+  :mod:`~nnbasics.kernels.pool_compiled`: the 2x2 max-pool as compiled loops, where the optional
+  compiled kernels are on (:mod:`nnbasics.compiled`, Numba);
 * :mod:`~nnbasics.kernels.norm`: batch and layer norm in fewer passes;
 * :mod:`~nnbasics.kernels.recurrent`: one input GEMM per sequence, fused gate passes, the
   LSTM's recurrence in row pieces of the batch (one hand-off per sequence, not per step);
@@ -45,5 +47,6 @@ from . import (  # noqa: F401
     movement,
     norm,
     pool,
+    pool_compiled,
     recurrent,
 )

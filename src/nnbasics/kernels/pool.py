@@ -54,18 +54,18 @@ def _offsets(kh, kw, sh, sw, dh, dw, oh, ow):
     return [(slice(i * dh, i * dh + he, sh), slice(j * dw, j * dw + we, sw)) for i in range(kh) for j in range(kw)]
 
 
-def _channels_last(a) -> bool:
+def channels_last(a) -> bool:
     """True for a (N, C, H, W) array whose channels are adjacent in memory (a convolution's output)."""
     return a.ndim == 4 and a.strides[1] < a.strides[3] and a.strides[1] == a.itemsize
 
 
-def _empty_as(shape, like, dtype=None):
+def empty_as(shape, like, dtype=None):
     """A workspace array of ``shape`` laid out in memory as ``like`` (channels-last stays so);
     ``like`` is an array, or a bool saying whether it was channels-last (what backward keeps:
     not the input itself, which may then be freed)."""
     if not isinstance(like, bool):
         dtype = like.dtype if dtype is None else dtype
-        like = _channels_last(like)
+        like = channels_last(like)
     if like:
         n, c, h, w = shape
         return workspace.empty((n, h, w, c), dtype).transpose(0, 3, 1, 2)
@@ -88,8 +88,8 @@ def _max2x2_forward(x, oh, ow):
     """
     he, we = 2 * oh, 2 * ow
     shape = (x.shape[0], x.shape[1], oh, ow)
-    a, b = _empty_as(shape, x), _empty_as(shape, x)
-    right_a, right_b, top = (_empty_as(shape, x, xp.bool_) for _ in range(3))
+    a, b = empty_as(shape, x), empty_as(shape, x)
+    right_a, right_b, top = (empty_as(shape, x, xp.bool_) for _ in range(3))
 
     def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
         xs = x[lo:hi]
@@ -119,11 +119,11 @@ def _max2x2_backward(g, masks, shape, like):
         # e.g. an NCHW gradient from a flatten + linear meeting channels-last masks: one
         # relayout copy (per chunk, so split across threads too), then every pass below is
         # over matching memory (4.5 -> 1.1 ms for the lab CNN's second pooling layer)
-        g = _empty_as(g.shape, like, g.dtype)
-    gx = _empty_as(shape, like, g.dtype)
+        g = empty_as(g.shape, like, g.dtype)
+    gx = empty_as(shape, like, g.dtype)
     he, we = 2 * oh, 2 * ow
-    half = _empty_as(g.shape, like, g.dtype)
-    inv = _empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
+    half = empty_as(g.shape, like, g.dtype)
+    inv = empty_as(g.shape, like, xp.bool_)  # the saved masks stay intact (retain_graph)
 
     def part(lo, hi):  # images lo:hi (split across threads by parallel_for)
         gxl, gl, hl, il = gx[lo:hi], g[lo:hi], half[lo:hi], inv[lo:hi]
@@ -161,7 +161,7 @@ class MaxPool2d(ref.MaxPool2d):
         if (kernel_size, stride, padding, dilation) == ((2, 2), (2, 2), (0, 0), (1, 1)) and 2 * oh <= h and 2 * ow <= w:
             out, masks = _max2x2_forward(x, oh, ow)
             if needs:
-                self.saved2x2 = (masks, x.shape, _channels_last(x))
+                self.saved2x2 = (masks, x.shape, channels_last(x))
                 relu = fusion.producer(x)
                 if getattr(relu, "fuses_into_max_pool", False) and relu.needs_grad is not None:
                     self.after_relu = (weakref.ref(relu), _positive(out))
@@ -226,14 +226,14 @@ class MaxPool2d(ref.MaxPool2d):
 
 def _positive(y):
     """y > 0 as a bool array in y's layout (the ReLU's derivative at each window's maximum)."""
-    pos = _empty_as(y.shape, y, xp.bool_)
+    pos = empty_as(y.shape, y, xp.bool_)
     parallel_for(y.shape[0], lambda lo, hi: xp.greater(y[lo:hi], 0, out=pos[lo:hi]), elements=y.size)
     return pos
 
 
 def _mul_mask(g, mask):
     """g * mask (0 where the ReLU before the pool was 0), in the mask's layout, split across threads."""
-    out = _empty_as(g.shape, _channels_last(mask), g.dtype)
+    out = empty_as(g.shape, channels_last(mask), g.dtype)
     parallel_for(g.shape[0], lambda lo, hi: xp.multiply(g[lo:hi], mask[lo:hi], out=out[lo:hi]), elements=g.size)
     return out
 

@@ -1,0 +1,135 @@
+"""The optional compiled kernels (Numba): off unless asked for; NumPy stays the default and the reference.
+
+A few kernels of :mod:`nnbasics.kernels` have a compiled twin for the passes NumPy can only do
+as several strided sweeps over memory (the 2x2 max-pool of every CNN block, for one: one loop
+reads each input once where the NumPy tournament makes six passes over strided quarters). They
+are an *extra*: ``pip install "nnbasics[numba]"``, then
+
+* ``NNBASICS_COMPILED=numba`` in the environment (read by the first kernel that asks; importing
+  nnbasics imports no Numba), or
+* :func:`compiled_kernels` for a block of code (a context manager, also a decorator).
+
+Each compiled kernel gives the same values and gradients as the kernel it refines (tests in
+tests/kernels compare them, and CI runs both); the first call of each compiles it (about a
+second; Numba keeps the machine code in a cache beside the module, or in the user's cache
+directory where that is read-only). Reference mode (:func:`nnbasics.reference_mode`) switches the
+compiled kernels off with all the others.
+
+Where the environment asks for them and Numba cannot be imported, nnbasics warns once and runs
+the NumPy kernels; :func:`compiled_kernels` raises instead (the caller asked in code).
+
+Example:
+    >>> import nnbasics as nb
+    >>> nb.is_compiled()  # NNBASICS_COMPILED unset
+    False
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import warnings
+
+__all__ = ["ENV", "compiled_kernels", "is_compiled", "numba"]
+
+#: The environment variable that turns the compiled kernels on: ``numba`` (or 1, true, yes, on); 0 or unset: off.
+ENV = "NNBASICS_COMPILED"
+_ON = ("numba", "1", "true", "yes", "on")
+_OFF = ("", "0", "false", "no", "off")
+
+_lock = threading.Lock()
+_wanted = None  # None: the environment not read yet; else True / False
+_numba = None  # the numba module once imported
+_why = None  # why Numba could not be imported (the message), once it failed
+
+
+def numba():
+    """The ``numba`` module, imported on the first call.
+
+    Raises:
+        ImportError: Numba is not installed or does not load here; the message says what to do.
+    """
+    global _numba, _why
+    if _numba is not None:
+        return _numba
+    if _why is not None:
+        raise ImportError(_why)
+    with _lock:
+        if _numba is None and _why is None:
+            try:
+                import numba as nb_module
+            except (ImportError, OSError) as exc:  # not installed, refusing this NumPy, or LLVM's library not loading
+                _why = (f"the compiled kernels need Numba, which does not load here ({type(exc).__name__}: {exc}); "
+                        f"install it with: pip install \"nnbasics[numba]\" (or run without {ENV})")
+            else:
+                _numba = nb_module
+    if _numba is None:
+        raise ImportError(_why)
+    return _numba
+
+
+def _from_environment() -> bool:
+    value = os.environ.get(ENV, "").strip().lower()
+    if value in _OFF:
+        return False
+    if value not in _ON:
+        warnings.warn(f"{ENV}={value!r} is not a setting: use {ENV}=numba for the compiled kernels, or 0; "
+                      "running the NumPy kernels.", RuntimeWarning, stacklevel=3)
+        return False
+    try:
+        numba()
+    except ImportError as exc:
+        warnings.warn(f"{ENV}={value}: {exc}; running the NumPy kernels.", RuntimeWarning, stacklevel=3)
+        return False
+    return True
+
+
+def is_compiled() -> bool:
+    """True while the compiled kernels are on (the environment, or :func:`compiled_kernels`)."""
+    global _wanted
+    if _wanted is None:
+        _wanted = _from_environment()
+    return _wanted
+
+
+class compiled_kernels:
+    """Context manager (and decorator): the compiled kernels on inside (``enabled=False``: off).
+
+    The setting found on entry is restored on exit, also when an exception escapes.
+    Process-wide: other threads switch too.
+
+    Raises:
+        ImportError: on entry with ``enabled=True`` where Numba cannot be imported (nothing changes).
+
+    Example::
+
+        with nb.compiled_kernels():
+            loss = model(x).cross_entropy(y)   # the 2x2 max-pools run compiled
+            loss.backward()
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = bool(enabled)
+        self.prev = []
+
+    def __enter__(self):
+        global _wanted
+        if self.enabled:
+            numba()
+        self.prev.append(is_compiled())
+        _wanted = self.enabled
+        return self
+
+    def __exit__(self, *exc):
+        global _wanted
+        _wanted = self.prev.pop()
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with compiled_kernels(self.enabled):
+                return func(*args, **kwargs)
+
+        return wrapper
