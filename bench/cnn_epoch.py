@@ -23,6 +23,11 @@ Usage::
     python bench/cnn_epoch.py --threads 1,2 --under-load       # one busy competitor process
     python bench/cnn_epoch.py --memory --batches 128,1024,8192 # peak RSS of 2 training steps
     python bench/cnn_epoch.py --profile --images 6400          # where nnbasics' time goes (cProfile)
+    python bench/cnn_epoch.py --threads 1,2 --compiled         # also nnbasics with NNBASICS_COMPILED=numba
+
+``--compiled`` adds a third worker per thread count, ``nnbasics+numba``: the same nnbasics with the
+optional compiled kernels on (``NNBASICS_COMPILED=numba``; Numba compiles, or loads from its
+cache, during the warm-up steps).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ import _common as C
 
 DATA = "/usr/share/datasets/fashion-mnist"
 BATCH = 128
+#: The name of the worker that runs nnbasics with its optional compiled kernels (``--compiled``).
+COMPILED = "nnbasics+numba"
 
 
 def parse_args(argv=None):
@@ -53,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gemm-size", type=int, default=2048, help="n of the n x n GEMM that measures the peak (default 2048)")
     p.add_argument("--profile", action="store_true", help="print cProfile's top functions of one nnbasics epoch")
+    p.add_argument("--compiled", action="store_true",
+                   help="also run nnbasics with its optional compiled kernels (NNBASICS_COMPILED=numba)")
     C.add_common_args(p, memory_batches="128,1024,8192")
     return p.parse_args(argv)
 
@@ -166,7 +175,9 @@ def setup_worker(cfg):
 
     if cfg["impl"] == "gemm":
         return {"gemm": lambda: gemm_rate(cfg["n"])}, {}
-    step, infer = (nnbasics_parts if cfg["impl"] == "nnbasics" else torch_parts)(cfg)
+    if cfg["impl"] == COMPILED:
+        os.environ["NNBASICS_COMPILED"] = "numba"  # read by nnbasics' first max-pool, after this
+    step, infer = (torch_parts if cfg["impl"] == "torch" else nnbasics_parts)(cfg)
     if cfg.get("memory"):  # random images of the batch size; the cost does not depend on the pixels
         rng = np.random.default_rng(cfg["seed"])
         xb, yb = rng.random((cfg["batch"], 1, 28, 28), dtype=np.float32), rng.integers(0, 10, cfg["batch"])
@@ -260,10 +271,11 @@ def print_speed(res, args, threads):
         print(f"| {r['impl']} | {r['threads']} | {statistics.median(x['infer_img_s'] for x in reps):.0f} | "
               f"{max(x['rss_mb'] for x in reps):.0f} | {gf:.0f} | {gf / peak:.0%} |")
     for t in threads:
-        a, b = f"nnbasics {t}t", f"torch {t}t"
-        if b in res["times"]:
-            per = [x / y for x, y in zip(res["times"][a], res["times"][b])]
-            print(f"\nnnbasics/torch per round, {t} thread(s): {', '.join(f'{q:.3f}' for q in per)}")
+        for impl in ("nnbasics", COMPILED):
+            a, b = f"{impl} {t}t", f"torch {t}t"
+            if a in res["times"] and b in res["times"]:
+                per = [x / y for x, y in zip(res["times"][a], res["times"][b])]
+                print(f"\n{impl}/torch per round, {t} thread(s): {', '.join(f'{q:.3f}' for q in per)}")
 
 
 def main(argv=None):
@@ -275,7 +287,7 @@ def main(argv=None):
     if args.profile:
         return profile(args)
     threads = C.parse_threads(args.threads)
-    impls = ["nnbasics"] + ([] if args.no_torch else ["torch"])
+    impls = ["nnbasics"] + ([COMPILED] if args.compiled else []) + ([] if args.no_torch else ["torch"])
     specs, meta = {}, {}
     if args.memory:
         for batch in C.parse_sizes(args.batches):
