@@ -1,18 +1,22 @@
 """The optional compiled kernels (Numba): off unless asked for; NumPy stays the default and the reference.
 
 A few kernels of :mod:`nnbasics.kernels` have a compiled twin for the passes NumPy can only do
-as several strided sweeps over memory (the 2x2 max-pool of every CNN block, for one: one loop
-reads each input once where the NumPy tournament makes six passes over strided quarters). They
-are an *extra*: ``pip install "nnbasics[numba]"``, then
+as several strided sweeps over memory (the 2x2 max-pool of every CNN block: one loop reads each
+input once where the NumPy tournament makes six passes over strided quarters), and the pieces of
+split matrix products run on native threads instead of Python's
+(:mod:`nnbasics.kernels.native_threads`: no GIL in the hand-off, so smaller products are split).
+They are an *extra*: ``pip install "nnbasics[numba]"``, then
 
 * ``NNBASICS_COMPILED=numba`` in the environment (read by the first kernel that asks; importing
   nnbasics imports no Numba), or
 * :func:`compiled_kernels` for a block of code (a context manager, also a decorator).
 
-Each compiled kernel gives the same values and gradients as the kernel it refines (tests in
-tests/kernels compare them, and CI runs both); the first call of each compiles it (about a
-second; Numba keeps the machine code in a cache beside the module, or in the user's cache
-directory where that is read-only). Reference mode (:func:`nnbasics.reference_mode`) switches the
+The compiled max-pool gives the NumPy kernel's values and gradients to the bit; the native
+pieces are smaller than Python's threads' pieces, so on two or more threads products can differ
+from the NumPy kernels' in their last bits (as on another thread count), never with the timing.
+Tests in tests/kernels compare both with the references, and CI runs both. The first call of
+each compiles it (about a second; Numba keeps the machine code in a cache beside the module, or
+in the user's cache directory where that is read-only). Reference mode (:func:`nnbasics.reference_mode`) switches the
 compiled kernels off with all the others.
 
 Where the environment asks for them and Numba cannot be imported, nnbasics warns once and runs

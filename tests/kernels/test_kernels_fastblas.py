@@ -384,6 +384,7 @@ def test_products_blas_runs_alone_anyway_skip_the_thread_setting_on_several_thre
 
     monkeypatch.setattr(fastblas, "one_thread", Counting)
     monkeypatch.setattr(threads, "_threads", 2)
+    monkeypatch.setattr(nb.compiled, "_wanted", False)  # the pieces' sizes on Python's threads
     rng = np.random.default_rng(0)
 
     def linear_step(rows, n_in, n_out):

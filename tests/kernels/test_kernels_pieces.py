@@ -77,16 +77,17 @@ def test_row_bounds_depend_on_the_batch_size_only():
 def test_a_big_step_product_is_cut_by_columns_only_where_the_batch_is_one_piece(monkeypatch):
     raw = object()  # _step_columns only asks whether there is one
     monkeypatch.setattr(threads, "_threads", 2)
+    monkeypatch.setattr(nb.compiled, "_wanted", False)  # Python's threads (native ones: test_kernels_native_threads.py)
     # the char-LSTM's step, (32, 256) @ (256, 1024) and (32, 1024) @ (1024, 256): 8.4 M multiply-adds, one piece
-    assert recurrent._step_columns(raw, True, 1024, 32 * 256) == [0, 1024]
-    assert recurrent._step_columns(raw, True, 256, 32 * 1024) == [0, 256]
+    assert recurrent._step_columns(raw, True, 1024, 32 * 256, np.float32) == [0, 1024]
+    assert recurrent._step_columns(raw, True, 256, 32 * 1024, np.float32) == [0, 256]
     # H 512 at batch 64: 67 M, four pieces each way
-    assert recurrent._step_columns(raw, True, 2048, 64 * 512) == [0, 512, 1024, 1536, 2048]
-    assert recurrent._step_columns(raw, True, 512, 64 * 2048) == [0, 128, 256, 384, 512]
-    assert recurrent._step_columns(raw, False, 2048, 64 * 512) == [0, 2048]  # rows already in pieces
-    assert recurrent._step_columns(None, True, 2048, 64 * 512) == [0, 2048]  # NumPy's product
+    assert recurrent._step_columns(raw, True, 2048, 64 * 512, np.float32) == [0, 512, 1024, 1536, 2048]
+    assert recurrent._step_columns(raw, True, 512, 64 * 2048, np.float32) == [0, 128, 256, 384, 512]
+    assert recurrent._step_columns(raw, False, 2048, 64 * 512, np.float32) == [0, 2048]  # rows already in pieces
+    assert recurrent._step_columns(None, True, 2048, 64 * 512, np.float32) == [0, 2048]  # NumPy's product
     monkeypatch.setattr(threads, "_threads", 1)
-    assert recurrent._step_columns(raw, True, 2048, 64 * 512) == [0, 2048]  # one thread: one call
+    assert recurrent._step_columns(raw, True, 2048, 64 * 512, np.float32) == [0, 2048]  # one thread: one call
 
 
 @pytest.mark.parametrize("reverse", [False, True])

@@ -48,7 +48,8 @@ import numpy as np
 
 from ..threads import blas_setter, num_threads, single_thread_blas
 
-__all__ = ["ALONE", "ENV", "alone", "available", "describe", "matmul", "one_thread", "private", "raw"]
+__all__ = ["ALONE", "ENV", "alone", "available", "call_args", "describe", "matmul", "one_thread", "private", "raw",
+           "thread_setter"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
 #: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).
@@ -353,6 +354,26 @@ def _fits(fns, a, b, out):
                 and _operand(a) is not None and _operand(b) is not None and out.strides[1] == out.itemsize
                 and out.strides[0] >= max(1, out.shape[1]) * out.itemsize and not out.strides[0] % out.itemsize
                 and not (np.may_share_memory(out, a) or np.may_share_memory(out, b)))
+
+
+def call_args(a, b, out):
+    """``(ta, tb, m, n, k, A, lda, B, ldb, C, ldc)``, the row-major BLAS call for ``out (=|+=) a @ b``
+    (addresses as ints), where it can be one direct call (:func:`matmul`'s conditions) and is not
+    empty; else None. For :mod:`~nnbasics.kernels.native_threads`, which runs such calls itself."""
+    fns = _state if _state is not None else _load()
+    if not _fits(fns, a, b, out) or not out.size:
+        return None
+    (ta, lda), (tb, ldb) = _operand(a), _operand(b)
+    m, k = a.shape
+    return (ta, tb, m, b.shape[1], k, a.ctypes.data, lda, b.ctypes.data, ldb, out.ctypes.data,
+            out.strides[0] // out.itemsize)
+
+
+def thread_setter():
+    """The per-thread BLAS thread-count setter the products need (NumPy's own OpenBLAS), or None
+    (the private copy, which has one thread, or no direct BLAS)."""
+    fns = _state if _state is not None else _load()
+    return fns[2] if fns else None
 
 
 def _small(a, b):

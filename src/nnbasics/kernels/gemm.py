@@ -40,11 +40,11 @@ MAX_PIECES = 8
 MIN_COLS = 128
 
 
-def row_bounds(m, per_row=0):
+def row_bounds(m, per_row=0, piece_work=None):
     """Fixed pieces of m rows (``per_row`` multiply-adds each): up to MAX_PIECES, each of at least
-    MIN_ROWS rows and PIECE_WORK multiply-adds. The size alone decides, never the thread count or
-    the timing; a product too small to split is one piece."""
-    p = max(1, min(MAX_PIECES, m // MIN_ROWS, m * per_row // PIECE_WORK))
+    MIN_ROWS rows and ``piece_work`` (default PIECE_WORK) multiply-adds. The size alone decides,
+    never the thread count or the timing; a product too small to split is one piece."""
+    p = max(1, min(MAX_PIECES, m // MIN_ROWS, m * per_row // (PIECE_WORK if piece_work is None else piece_work)))
     return [m * i // p for i in range(p + 1)]
 
 

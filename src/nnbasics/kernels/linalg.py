@@ -18,7 +18,7 @@ from ..dispatch import register
 from ..ops import linalg as ref
 from ..ops.util import sum_to
 from ..threads import blas_setter, num_threads
-from . import fastblas, gemm, parallel
+from . import fastblas, gemm, native_threads, parallel
 
 
 @register(ref.MatMul)
@@ -73,33 +73,41 @@ class MatMul(ref.MatMul):
 #: (128, 784) @ (784, 256) took 414 us whole and 320 us in two column pieces; but within the
 #: MLP's step (batch 128), cutting it and its weight gradient in two made the step 1.07x slower
 #: (a thread that slept between the products wakes ~0.1 ms late), so pieces stay as big as rows'.
+#: On native threads (the compiled kernels) pieces are smaller: :data:`native_threads.PIECE_WORK`.
 COL_WORK = gemm.PIECE_WORK
 
 
-def _cut(m, n, k):
+def _work(dtype):
+    """Multiply-adds per piece, at least: smaller where the pieces run on native threads (a hand-off
+    there costs microseconds, not tens of them: :mod:`~nnbasics.kernels.native_threads`)."""
+    return native_threads.PIECE_WORK if native_threads.available(dtype) else COL_WORK
+
+
+def _cut(m, n, k, work=COL_WORK):
     """The fixed pieces of an (m, k) @ (k, n) product on several threads: ``("rows", bounds)`` where
     its rows make two pieces or more (:func:`nnbasics.kernels.gemm.row_bounds`), else ``("cols",
-    bounds)`` where its columns do (:func:`~nnbasics.kernels.gemm.column_bounds`, COL_WORK a
-    piece), else one piece of rows. The sizes alone decide."""
-    rows = gemm.row_bounds(m, k * n)
+    bounds)`` where its columns do (:func:`~nnbasics.kernels.gemm.column_bounds`), each piece at
+    least ``work`` multiply-adds, else one piece of rows. The sizes alone decide."""
+    rows = gemm.row_bounds(m, k * n, work)
     if len(rows) > 2:
         return "rows", rows
-    cols = gemm.column_bounds(n, m * k, COL_WORK)
+    cols = gemm.column_bounds(n, m * k, work)
     return ("cols", cols) if len(cols) > 2 else ("rows", rows)
 
 
-def _splits(m, n, k):
+def _splits(m, n, k, work=COL_WORK):
     """True if an (m, k) @ (k, n) product is cut into pieces on several threads (:func:`_cut`)."""
-    if m * n * k < 2 * COL_WORK:  # the common answer, quickly
+    if m * n * k < 2 * work:  # the common answer, quickly
         return False
-    return len(_cut(m, n, k)[1]) > 2
+    return len(_cut(m, n, k, work)[1]) > 2
 
 
 def _part(a, b, out, bias=None):
     """``out = a @ b (+ bias)`` as one part of :func:`_in_pieces`: its fixed pieces (:func:`_cut`), the
-    function computing piece ``lo:hi`` (rows of ``out``, or its columns), its multiply-adds."""
+    function computing piece ``lo:hi`` (rows of ``out``, or its columns), its multiply-adds, and
+    ``(a, b, out, bias, axis)`` (for native threads)."""
     (m, k), n = a.shape, b.shape[1]
-    axis, bounds = _cut(m, n, k)
+    axis, bounds = _cut(m, n, k, _work(a.dtype))
     if axis == "rows":
         def fn(lo, hi):
             fastblas.matmul(a[lo:hi], b, out=out[lo:hi])
@@ -110,7 +118,7 @@ def _part(a, b, out, bias=None):
             fastblas.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
             if bias is not None:
                 out[:, lo:hi] += bias[lo:hi]
-    return bounds, fn, m * n * k
+    return bounds, fn, m * n * k, (a, b, out, bias, axis)
 
 
 def _several_threads():
@@ -139,7 +147,7 @@ class Linear(ref.Linear):
 
     def forward(self, x, w, b=None):
         rows = x.size // max(1, x.shape[-1])
-        if not (fastblas.private() or _several_threads() and _splits(rows, *w.shape)):
+        if not (fastblas.private() or _several_threads() and _splits(rows, *w.shape, _work(x.dtype))):
             return self._reference(rows * w.size, super().forward, x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
@@ -156,7 +164,8 @@ class Linear(ref.Linear):
         g2 = g.reshape(-1, n_out)  # (rows, out)
         xs, gs = _rows_as_stored(x, g) if needs[1] else (None, None)
         if not (fastblas.private() or _several_threads() and (
-                needs[0] and _splits(rows, n_in, n_out) or needs[1] and _splits(n_out, n_in, rows))):
+                needs[0] and _splits(rows, n_in, n_out, _work(g.dtype))
+                or needs[1] and _splits(n_out, n_in, rows, _work(g.dtype)))):
             if xs is None:
                 return self._reference(rows * n_out * n_in, super().backward, g)
             return self._reference(rows * n_out * n_in, self._backward_as_stored, g, g2, xs, gs)
@@ -213,19 +222,40 @@ def _rows_as_stored(x, g):
 
 
 def _in_pieces(parts, key):
-    """Each part ``(bounds, fn, macs)`` of :func:`_part`: whole on one thread, or in its fixed pieces on
-    several (:func:`nnbasics.kernels.parallel.run_pieces`, all the parts' pieces in one run: the
-    same values for any number of threads and either thread choice); parts too small to split are
-    one piece each."""
-    if not _several_threads() or all(len(bounds) == 2 for bounds, _, _ in parts):  # one call per product,
+    """Each part ``(bounds, fn, macs, spec)`` of :func:`_part`: whole on one thread, or in its fixed
+    pieces on several (all the parts' pieces in one run: on native threads where they can take them
+    (:func:`_natively`), else :func:`nnbasics.kernels.parallel.run_pieces`; the same values for any
+    number of threads and either thread choice); parts too small to split are one piece each."""
+    if not _several_threads() or all(len(bounds) == 2 for bounds, *_ in parts):  # one call per product,
         # BLAS on this thread (never BLAS's own split), unless each is too small for it to split
-        alone = all(fastblas.alone(macs) for _, _, macs in parts)
+        alone = all(fastblas.alone(macs) for _, _, macs, _ in parts)
         with contextlib.nullcontext() if alone else fastblas.one_thread():
-            for bounds, fn, _ in parts:
+            for bounds, fn, *_ in parts:
                 fn(bounds[0], bounds[-1])
         return
-    pieces = [(fn, lo, hi) for bounds, fn, _ in parts for lo, hi in pairwise(bounds)]
+    if _natively(parts, key):
+        return
+    pieces = [(fn, lo, hi) for bounds, fn, *_ in parts for lo, hi in pairwise(bounds)]
     parallel.run_pieces(range(len(pieces) + 1), lambda i, j: [f(lo, hi) for f, lo, hi in pieces[i:j]], key)
+
+
+def _natively(parts, key) -> bool:
+    """The parts' pieces as BLAS calls on native threads (:mod:`~nnbasics.kernels.native_threads`),
+    then each bias added; False (nothing done) where they cannot all go there."""
+    dtype = parts[0][3][0].dtype
+    if not native_threads.available(dtype):
+        return False
+    calls = []
+    for bounds, _, _, (a, b, out, _, axis) in parts:
+        args = fastblas.call_args(a, b, out)
+        if args is None or a.dtype != dtype:
+            return False
+        calls += native_threads.split(args, axis, bounds, a.itemsize)
+    native_threads.run(xp.array(calls, dtype=xp.int64), dtype, key)
+    for _, _, _, (_, _, out, bias, _) in parts:
+        if bias is not None:
+            out += bias
+    return True
 
 
 def _plain_2d(a, b):

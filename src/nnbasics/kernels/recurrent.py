@@ -20,12 +20,14 @@ are the references'.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ..backend import xp
 from ..dispatch import register
 from ..ops import recurrent as ref
 from ..ops.recurrent import steps as _steps
 from ..threads import blas_setter, num_threads
-from . import fastblas, gemm, parallel, workspace
+from . import fastblas, gemm, native_threads, parallel, workspace
 
 
 def _project(x, w_ih, bias):
@@ -196,35 +198,56 @@ def _lstm_rows(acts, whh_s, h0, c0, out, cs, tcs, steps, whole):
     raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh_s, h0) else None
     rec = xp.empty((n, G), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_hh^T
     ig = xp.empty((n, G // 4), dtype=acts.dtype)
-    cols = _step_columns(raw, whole, G, n * whh_s.shape[1])
+    cols = _step_columns(raw, whole, G, n * whh_s.shape[1], acts.dtype)
     with fastblas.one_thread():
         _lstm_steps(raw, acts, whh_s, h0, c0, out, cs, tcs, steps, rec, ig, cols)
 
 
-def _step_columns(raw, whole, n_cols, per_col):
+def _step_columns(raw, whole, n_cols, per_col, dtype):
     """Column pieces of a step's product (:func:`gemm.column_bounds`) on several threads, where the
     batch is one row piece (``whole``) and BLAS is called directly; else one piece. The size and
     the thread setting decide, never the timing (the values are the same for either choice of the
     thread chooser; one thread runs the product whole, as :mod:`~nnbasics.kernels.gemm` does).
+    Where the pieces run on native threads (:mod:`~nnbasics.kernels.native_threads`, with the
+    compiled kernels), they are smaller (its PIECE_WORK) and come as :class:`_NativeColumns`.
 
     Measured on the 2-core VM of BENCHMARKS.md, quiet: H 512 at batch 64, (64, 512) @ (512, 2048),
     67 M multiply-adds: 1153 us in one call, 666 us in four column pieces on two threads (a
-    hand-off costs ~50 us). The char-LSTM's (32, 256) @ (256, 1024), 8.4 M, stays one piece: in
-    two it took 142 against 167 us on two threads, but the whole step ran 1.8 % slower on two
-    threads and 4 % slower on one (the pieces run one after the other there).
+    hand-off costs ~50 us). The char-LSTM's (32, 256) @ (256, 1024), 8.4 M, stays one piece on
+    Python's threads: in two it took 142 against 167 us on two threads, but the whole step ran
+    1.8 % slower on two threads and 4 % slower on one (the pieces run one after the other there);
+    on native threads it is four pieces (forward and backward of the layer 0.79-0.83x).
     """
     if raw is None or not whole or num_threads() <= 1 or blas_setter() is None:
         return [0, n_cols]
+    if native_threads.available(dtype):
+        bounds = gemm.column_bounds(n_cols, per_col, native_threads.PIECE_WORK)
+        return _NativeColumns(bounds) if len(bounds) > 2 else bounds
     return gemm.column_bounds(n_cols, per_col)
+
+
+class _NativeColumns(list):
+    """Column bounds whose pieces run on native threads; ``calls`` is the pieces' BLAS calls, built
+    at the first step (A and C at 0: each step moves them)."""
+
+    calls = None
 
 
 def _in_columns(raw, cols, key, m, k, a_at, lda, b_at, ldb, beta, c_at, ldc, size, trans_b=False):
     """``C (=|+=) A B`` by raw BLAS calls, one per column piece ``cols`` of B and C, on one thread or
-    all (:func:`parallel.run_pieces`, which times which is faster); one call where there is one piece.
-    ``trans_b``: B is held as its transpose (rows of B^T, ``ldb`` apart)."""
+    all (:func:`parallel.run_pieces` or, for :class:`_NativeColumns`, native threads, either timing
+    which is faster); one call where there is one piece. ``trans_b``: B is held as its transpose
+    (rows of B^T, ``ldb`` apart)."""
     tb, b_step = (112, ldb * size) if trans_b else (111, size)
     if len(cols) == 2:
         raw(101, 111, tb, m, cols[1], k, 1.0, a_at, lda, b_at, ldb, beta, c_at, ldc)
+        return
+    if isinstance(cols, _NativeColumns):
+        if cols.calls is None:
+            cols.calls = xp.array([(111, tb, m, hi - lo, k, 0, lda, b_at + lo * b_step, ldb, lo * size, ldc)
+                                   for lo, hi in pairwise(cols)], dtype=xp.int64)
+        native_threads.run(cols.calls, xp.float32 if size == 4 else xp.float64, key, beta=beta, shift_a=a_at,
+                           shift_c=c_at)
         return
     parallel.run_pieces(cols, lambda lo, hi: raw(101, 111, tb, m, hi - lo, k, 1.0, a_at, lda, b_at + lo * b_step, ldb,
                                                  beta, c_at + lo * size, ldc), key)
@@ -289,7 +312,7 @@ def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps, whole):
     tmp = xp.empty((n, H), dtype=dt)
     fac = xp.empty((n, G), dtype=dt)  # derivative of the activations: s (1 - s) | 1 - g^2
     raw = fastblas.raw(dt) if dh.flags.c_contiguous and _blas_ready(da, w_hh) else None
-    cols = _step_columns(raw, whole, H, n * G)
+    cols = _step_columns(raw, whole, H, n * G, dt)
     if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
         d_at, d_step = da.ctypes.data, da.strides[0]
         w_at, dh_at = w_hh.ctypes.data, dh.ctypes.data

@@ -1,0 +1,156 @@
+"""Matrix-product pieces on native threads (kernels/native_threads.py, with the compiled kernels):
+taken where they apply, the same bits for any thread count above one and either thread choice,
+the reference's values, and Python's threads wherever they cannot run."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import nnbasics as nb
+import nnbasics.functional as F
+from nnbasics import threads
+from nnbasics.kernels import adaptive, fastblas, gemm, native_threads, recurrent, workspace
+from nnbasics.ops import recurrent as rc
+
+pytestmark = pytest.mark.skipif(threads.blas_setter() is None or not fastblas.available(),
+                                reason="needs direct BLAS calls and OpenBLAS's per-thread setting")
+
+
+@pytest.fixture
+def native(numba, monkeypatch, kernels_on):
+    """The compiled kernels on, native pieces at the tests' sizes, a fresh chooser; counts the runs."""
+    monkeypatch.setattr(nb.compiled, "_wanted", True)
+    monkeypatch.setattr(native_threads, "PIECE_WORK", 1)
+    monkeypatch.setattr(gemm, "MIN_COLS", 2)
+    monkeypatch.setattr(gemm, "MIN_ROWS", 16)
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)
+    monkeypatch.setattr(adaptive, "_choices", {})
+    runs = []
+    inner = native_threads.run
+    monkeypatch.setattr(native_threads, "run", lambda calls, *a, **k: runs.append(len(calls)) or inner(calls, *a, **k))
+    old = threads._threads
+    yield runs
+    threads._threads = old
+
+
+def _force(monkeypatch, picks):
+    seq = itertools.cycle(picks)
+    monkeypatch.setattr(adaptive.ThreadChoice, "pick", lambda self: min(next(seq), max(self.times)))
+
+
+def _calls(a, b, out, bounds):
+    return np.array([fastblas.call_args(a, b[:, lo:hi], out[:, lo:hi]) for lo, hi in itertools.pairwise(bounds)],
+                    dtype=np.int64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("picks", [[1], [2]], ids=["one thread", "native threads"])
+def test_run_computes_every_piece_as_one_blas_call_each(native, monkeypatch, dtype, picks):
+    threads.set_num_threads(2)
+    _force(monkeypatch, picks)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((40, 64)).astype(dtype), rng.standard_normal((64, 96)).astype(dtype)
+    bounds = [0, 32, 64, 96]
+    out = np.full((40, 96), 2.0, dtype)
+    native_threads.run(_calls(a, b, out, bounds), dtype, "t", beta=1.0)  # out += a @ b
+    want = np.full((40, 96), 2.0, dtype)
+    with fastblas.one_thread():
+        for lo, hi in itertools.pairwise(bounds):
+            fastblas.matmul(a, b[:, lo:hi], out=want[:, lo:hi], accumulate=True)
+    np.testing.assert_array_equal(out, want)
+
+
+def test_run_moves_a_and_c_by_the_shifts(native):
+    threads.set_num_threads(2)
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((2, 64, 32)).astype(np.float32)  # two (64, 32) matrices
+    b = rng.standard_normal((32, 96)).astype(np.float32)
+    out = np.zeros((2, 64, 96), np.float32)
+    calls = _calls(a[0], b, out[0], [0, 48, 96])
+    native_threads.run(calls, np.float32, "shift", shift_a=a.strides[0], shift_c=out.strides[0])
+    np.testing.assert_allclose(out[1], a[1] @ b, rtol=1e-5, atol=1e-5)
+    assert not out[0].any()
+
+
+def _lstm(arrays, upstream, n_threads, reference=False):
+    threads.set_num_threads(n_threads)
+    with nb.reference_mode(reference):
+        ts = [nb.tensor(x.copy(), requires_grad=True) for x in arrays]
+        out = rc.lstm_layer(*ts)
+    assert type(out._ctx) is (rc.LSTMLayer if reference else recurrent.LSTMLayer)
+    out.backward(nb.tensor(upstream))
+    return [out._array.copy()] + [t.grad._array.copy() for t in ts]
+
+
+def _lstm_inputs(dtype, T=5, N=6, I=4, H=8):
+    rng = np.random.default_rng(3)
+    shapes = [(T, N, I), (N, H), (N, H), (4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]
+    return [rng.standard_normal(s).astype(dtype) for s in shapes], rng.standard_normal((T + 1, N, H)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 2e-6), (np.float64, 1e-12)])
+def test_the_lstm_steps_run_on_native_threads_with_the_references_values(native, dtype, tol):
+    arrays, upstream = _lstm_inputs(dtype)
+    ref = _lstm(arrays, upstream, 1, reference=True)
+    fast = _lstm(arrays, upstream, 2)
+    assert native and min(native) > 1  # every step's product, both ways, in column pieces
+    for f, r in zip(fast, ref):
+        assert np.abs(f - r).max() <= tol * np.abs(r).max()
+
+
+def test_the_lstm_gives_the_same_bits_on_any_thread_count_and_choice(native, monkeypatch):
+    arrays, upstream = _lstm_inputs(np.float32)
+    two = _lstm(arrays, upstream, 2)
+    for n, picks in ((3, None), (2, [1]), (2, [1, 2]), (3, [3, 1])):
+        if picks:
+            _force(monkeypatch, picks)
+        for f, r in zip(_lstm(arrays, upstream, n), two):
+            np.testing.assert_array_equal(f, r, err_msg=f"{n} threads, picks {picks}")
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_runs_its_pieces_natively_with_the_references_values(native, monkeypatch, bias):
+    rng = np.random.default_rng(4)
+    x0, w0, b0 = (rng.standard_normal(s).astype(np.float32) for s in ((40, 64), (48, 64), (48,)))
+    up = rng.standard_normal((40, 48)).astype(np.float32)
+
+    def run(n, reference=False, picks=None):
+        threads.set_num_threads(n)
+        if picks:
+            _force(monkeypatch, picks)
+        with nb.reference_mode(reference):
+            x, w, b = (nb.tensor(a.copy(), requires_grad=True) for a in (x0, w0, b0))
+            y = F.linear(x, w, b if bias else None)
+            y.backward(nb.tensor(up))
+            return [y._array.copy(), x.grad._array.copy(), w.grad._array.copy()] + ([b.grad._array.copy()] if bias else [])
+
+    ref = run(1, reference=True)
+    fast = run(2)
+    assert len(native) == 2  # forward, then both gradients in one run
+    for f, r in zip(fast, ref):
+        assert np.abs(f - r).max() <= 2e-6 * np.abs(r).max()
+    for f, r in zip(run(3, picks=[1]), fast):
+        np.testing.assert_array_equal(f, r)
+
+
+def test_python_threads_where_native_ones_cannot_run(native, monkeypatch):
+    monkeypatch.setattr(native_threads, "_state", False)  # e.g. no OpenMP layer here
+    arrays, upstream = _lstm_inputs(np.float32)
+    _lstm(arrays, upstream, 2)
+    assert not native
+    assert not native_threads.available(np.float32)
+
+
+def test_native_pieces_only_with_the_compiled_kernels_and_several_threads(native, monkeypatch):
+    threads.set_num_threads(2)
+    assert native_threads.available(np.float32) and native_threads.available(np.float64)
+    assert not native_threads.available(np.float16)
+    cols = recurrent._step_columns(object(), True, 16, 4, np.float32)
+    assert isinstance(cols, recurrent._NativeColumns) and cols == gemm.column_bounds(16, 4, 1)
+    threads.set_num_threads(1)
+    assert not native_threads.available(np.float32)
+    threads.set_num_threads(2)
+    monkeypatch.setattr(nb.compiled, "_wanted", False)
+    assert not native_threads.available(np.float32)
+    assert not isinstance(recurrent._step_columns(object(), True, 16, 4, np.float32), recurrent._NativeColumns)
