@@ -323,6 +323,18 @@ def timed_steps(step):
     return handler
 
 
+#: Suffix of a worker's implementation name: the same implementation with nnbasics' optional compiled
+#: kernels on (``NNBASICS_COMPILED=numba`` in the worker; ``--compiled``).
+COMPILED_SUFFIX = "+numba"
+
+
+def with_compiled(impls: list[str], args) -> list[str]:
+    """``impls``, and with ``--compiled`` each nnbasics implementation again with its compiled kernels."""
+    if not getattr(args, "compiled", False):
+        return impls
+    return impls + [i + COMPILED_SUFFIX for i in impls if i.startswith("nnbasics")]
+
+
 def serve(setup, spec: dict) -> None:
     """Worker main loop: ``setup(spec)`` returns ``(handlers, info)``; then every request line
     ``{"op": name, "args": {...}}`` on stdin is answered with ``handlers[name](**args)`` as one
@@ -336,6 +348,10 @@ def serve(setup, spec: dict) -> None:
         out.write(json.dumps(obj) + "\n")
         out.flush()
 
+    impl = spec.get("impl")
+    if isinstance(impl, str) and impl.endswith(COMPILED_SUFFIX):  # nnbasics with its compiled kernels
+        os.environ["NNBASICS_COMPILED"] = "numba"  # read by nnbasics' first kernel that asks, after this
+        spec = {**spec, "impl": impl[:-len(COMPILED_SUFFIX)]}
     try:
         handlers, info = setup(spec)
     except Exception:  # noqa: BLE001 -- any failure of the setup is sent to the driver, which names the worker
@@ -574,6 +590,9 @@ def add_common_args(p, *, memory_batches: str) -> None:
     p.add_argument("--batches", default=memory_batches,
                    help=f"with --memory: batch sizes (default {memory_batches})")
     p.add_argument("--mem-steps", type=int, default=2, help="with --memory: training steps measured (default 2)")
+    p.add_argument("--compiled", action="store_true",
+                   help="also run each nnbasics worker with its optional compiled kernels (NNBASICS_COMPILED=numba; "
+                        "named impl+numba)")
     p.add_argument("--json", metavar="PATH", help="also write every measurement as JSON to PATH ('-' for stdout)")
     p.add_argument("--worker", help=argparse_suppress())
 

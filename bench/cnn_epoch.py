@@ -27,7 +27,7 @@ Usage::
 
 ``--compiled`` adds a third worker per thread count, ``nnbasics+numba``: the same nnbasics with the
 optional compiled kernels on (``NNBASICS_COMPILED=numba``; Numba compiles, or loads from its
-cache, during the warm-up steps).
+cache, during the warm-up steps; the memory mode loads them before it measures).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import _common as C
 DATA = "/usr/share/datasets/fashion-mnist"
 BATCH = 128
 #: The name of the worker that runs nnbasics with its optional compiled kernels (``--compiled``).
-COMPILED = "nnbasics+numba"
+COMPILED = "nnbasics" + C.COMPILED_SUFFIX
 
 
 def parse_args(argv=None):
@@ -60,8 +60,6 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gemm-size", type=int, default=2048, help="n of the n x n GEMM that measures the peak (default 2048)")
     p.add_argument("--profile", action="store_true", help="print cProfile's top functions of one nnbasics epoch")
-    p.add_argument("--compiled", action="store_true",
-                   help="also run nnbasics with its optional compiled kernels (NNBASICS_COMPILED=numba)")
     C.add_common_args(p, memory_batches="128,1024,8192")
     return p.parse_args(argv)
 
@@ -129,6 +127,19 @@ def nnbasics_parts(cfg):
     return step, infer
 
 
+def load_compiled():
+    """Import Numba and load the compiled max-pool's loops (from Numba's cache) on a tiny batch of both
+    layouts: import, not training, as the memory mode excludes for PyTorch too."""
+    import numpy as np
+
+    import nnbasics as nb
+    import nnbasics.functional as F
+
+    x = nb.tensor(np.ones((1, 2, 4, 4), np.float32), requires_grad=True)
+    for t in (x, x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)):
+        F.max_pool2d(F.relu(t), 2).sum().backward()
+
+
 def torch_parts(cfg):
     """(step(x, y), infer(x)) of the same model in PyTorch."""
     import torch
@@ -175,10 +186,10 @@ def setup_worker(cfg):
 
     if cfg["impl"] == "gemm":
         return {"gemm": lambda: gemm_rate(cfg["n"])}, {}
-    if cfg["impl"] == COMPILED:
-        os.environ["NNBASICS_COMPILED"] = "numba"  # read by nnbasics' first max-pool, after this
     step, infer = (torch_parts if cfg["impl"] == "torch" else nnbasics_parts)(cfg)
     if cfg.get("memory"):  # random images of the batch size; the cost does not depend on the pixels
+        if os.environ.get("NNBASICS_COMPILED") == "numba":  # a --compiled worker (bench/_common.py serve)
+            load_compiled()
         rng = np.random.default_rng(cfg["seed"])
         xb, yb = rng.random((cfg["batch"], 1, 28, 28), dtype=np.float32), rng.integers(0, 10, cfg["batch"])
         return {"memory": lambda steps: C.memory_probe(lambda: step(xb, yb), steps)}, {}
@@ -287,7 +298,7 @@ def main(argv=None):
     if args.profile:
         return profile(args)
     threads = C.parse_threads(args.threads)
-    impls = ["nnbasics"] + ([COMPILED] if args.compiled else []) + ([] if args.no_torch else ["torch"])
+    impls = C.with_compiled(["nnbasics"] + ([] if args.no_torch else ["torch"]), args)
     specs, meta = {}, {}
     if args.memory:
         for batch in C.parse_sizes(args.batches):

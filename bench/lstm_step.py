@@ -211,7 +211,7 @@ def main(argv=None):
         return profile(args)
     threads = C.parse_threads(args.threads)
     layouts = LAYOUTS if args.layout == "both" else (args.layout,)
-    impls = ["nnbasics"] + ([] if args.no_torch else ["torch"])
+    impls = C.with_compiled(["nnbasics"] + ([] if args.no_torch else ["torch"]), args)
     specs, meta = {}, {}
     if args.memory:
         for batch in C.parse_sizes(args.batches):

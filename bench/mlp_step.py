@@ -373,8 +373,8 @@ def main(argv=None):
     import importlib.util
 
     have_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
-    impls = ["nnbasics", "nnbasics-linear", "numpy"] + (["numpy-mirror"] if args.mirror else []) \
-        + (["torch"] if have_torch else [])
+    impls = C.with_compiled(["nnbasics", "nnbasics-linear", "numpy"] + (["numpy-mirror"] if args.mirror else [])
+                            + (["torch"] if have_torch else []), args)
     if args.memory:
         specs, meta = {}, {}
         for batch in C.parse_sizes(args.batches):
