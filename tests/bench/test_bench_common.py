@@ -113,3 +113,29 @@ def test_timed_steps_runs_an_untimed_step_first():
     calls.clear()
     rec = C.timed_steps(step)(2, warm=0)
     assert len(calls) == 2 and rec["ms"] >= 90
+
+
+def test_compiled_workers_get_the_switch_and_their_base_implementation(monkeypatch):
+    """--compiled adds an impl+numba worker per nnbasics implementation; serve() turns the compiled
+    kernels on in that worker before its setup, which sees the base implementation's name."""
+    import argparse
+    import io
+    import sys
+
+    args = argparse.Namespace(compiled=True)
+    assert C.with_compiled(["nnbasics", "nnbasics-linear", "numpy", "torch"], args) == [
+        "nnbasics", "nnbasics-linear", "numpy", "torch", "nnbasics+numba", "nnbasics-linear+numba"]
+    assert C.with_compiled(["nnbasics", "torch"], argparse.Namespace(compiled=False)) == ["nnbasics", "torch"]
+    monkeypatch.delenv("NNBASICS_COMPILED", raising=False)
+    seen = []
+
+    def setup(spec):
+        seen.append((spec["impl"], os.environ.get("NNBASICS_COMPILED")))
+        return {}, {}
+
+    monkeypatch.setattr(os, "dup2", lambda a, b: None)  # keep pytest's stdout
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # serve() points it at stderr: restored after the test
+    for impl in ("torch", "nnbasics+numba"):
+        monkeypatch.setattr(sys, "stdin", io.StringIO('{"op": "quit"}\n'))
+        C.serve(setup, {"impl": impl})
+    assert seen == [("torch", None), ("nnbasics", "numba")]
