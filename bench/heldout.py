@@ -21,6 +21,7 @@ Usage::
     python bench/heldout.py --threads 1,2 --rounds 3
     python bench/heldout.py --cases lstm-small,cnn-cifar --threads 2 --under-load
     python bench/heldout.py --memory --cases gru-bf,cnn-cifar --batches 256,2048   # peak RSS of 2 steps
+    python bench/heldout.py --threads 1,2 --compiled        # also nnbasics with NNBASICS_COMPILED=numba
 """
 
 from __future__ import annotations
@@ -155,19 +156,20 @@ def run_speed(args, cases, threads, impls):
 
 def print_speed(result, cases, threads, impls):
     C.print_context(result)
-    cols = " | ".join(f"nnbasics {t}t ms | vs torch" for t in threads)
+    cols = " | ".join(f"{t}t ms | vs torch" for t in threads)
     two = len(threads) > 1 and threads[0] == 1
-    print(f"| model | {cols} |" + (" nnbasics 2+t / 1t |" if two else ""))
-    print("|---|" + "---:|---:|" * len(threads) + ("---:|" if two else ""))
+    print(f"| model | implementation | {cols} |" + (" 2+t / 1t |" if two else ""))
+    print("|---|---|" + "---:|---:|" * len(threads) + ("---:|" if two else ""))
     for case in cases:
         times = result["cases"][case]["times"]
-        cells = []
-        for t in threads:
-            nb = times[f"nnbasics {t}t"]
-            vs = f"**{C.median_ratio(nb, times[f'torch {t}t']):.2f}**" if "torch" in impls else "-"
-            cells.append(f"{sorted(nb)[len(nb) // 2]:.3g} | {vs}")
-        extra = f" {C.median_ratio(times[f'nnbasics {threads[-1]}t'], times['nnbasics 1t']):.2f} |" if two else ""
-        print(f"| {case} | " + " | ".join(cells) + " |" + extra)
+        for impl in (i for i in impls if i != "torch"):
+            cells = []
+            for t in threads:
+                nb = times[f"{impl} {t}t"]
+                vs = f"**{C.median_ratio(nb, times[f'torch {t}t']):.2f}**" if "torch" in impls else "-"
+                cells.append(f"{sorted(nb)[len(nb) // 2]:.3g} | {vs}")
+            extra = f" {C.median_ratio(times[f'{impl} {threads[-1]}t'], times[f'{impl} 1t']):.2f} |" if two else ""
+            print(f"| {case} | {impl} | " + " | ".join(cells) + " |" + extra)
 
 
 def main(argv=None):
@@ -175,7 +177,7 @@ def main(argv=None):
     if args.worker:
         return C.serve(setup_worker, json.loads(args.worker))
     cases = args.cases.split(",")
-    impls = ["nnbasics"] + ([] if args.no_torch else ["torch"])
+    impls = C.with_compiled(["nnbasics"] + ([] if args.no_torch else ["torch"]), args)
     threads = C.parse_threads(args.threads)
     if args.memory:
         batches = C.parse_sizes(args.batches) if args.batches else [None]

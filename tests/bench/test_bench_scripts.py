@@ -72,14 +72,15 @@ def test_a_failing_worker_stops_the_run_with_its_traceback(tmp_path):
     assert "worker nnbasics 1t failed" in proc.stderr and "FileNotFoundError" in proc.stderr
 
 
-def test_heldout_models_side_by_side_and_memory(torch, tmp_path):
+def test_heldout_models_side_by_side_and_memory(torch, numba, tmp_path):
     res, text = run("heldout.py", "--cases", "mlp-tiny,cnn-small", "--threads", "1,2", "--rounds", "2", "--steps", "1",
-                    tmp_path=tmp_path)
+                    "--compiled", tmp_path=tmp_path)
     assert set(res["cases"]) == {"mlp-tiny", "cnn-small"}
     for case in res["cases"].values():
-        assert set(case["times"]) == {"nnbasics 1t", "torch 1t", "nnbasics 2t", "torch 2t"}
+        assert set(case["times"]) == {f"{i} {t}t" for i in ("nnbasics", "torch", "nnbasics+numba") for t in (1, 2)}
         assert all(len(v) == 2 and min(v) > 0 for v in case["times"].values())
-    assert "| mlp-tiny |" in text and "| cnn-small |" in text and "nnbasics 2+t / 1t" in text
+    for row in ("| mlp-tiny | nnbasics |", "| mlp-tiny | nnbasics+numba |", "| cnn-small | nnbasics |", "2+t / 1t"):
+        assert row in text
     res, text = run("heldout.py", "--memory", "--cases", "rnn", "--batches", "4", tmp_path=tmp_path)
     assert set(res["memory"]) == {"nnbasics rnn B4", "torch rnn B4"}
     assert all(rec["peak_mb"] >= rec["baseline_mb"] > 0 for rec in res["memory"].values())
