@@ -154,3 +154,21 @@ def test_native_pieces_only_with_the_compiled_kernels_and_several_threads(native
     monkeypatch.setattr(nb.compiled, "_wanted", False)
     assert not native_threads.available(np.float32)
     assert not isinstance(recurrent._step_columns(object(), True, 16, 4, np.float32), recurrent._NativeColumns)
+
+
+@pytest.mark.parametrize("axis", ["rows", "cols"])
+@pytest.mark.parametrize("a_t", [False, True], ids=["A as stored", "A transposed"])
+@pytest.mark.parametrize("b_t", [False, True], ids=["B as stored", "B transposed"])
+def test_split_gives_each_pieces_own_blas_call(axis, a_t, b_t):
+    """The pieces' calls derived from the whole product's are the calls of the pieces themselves,
+    for both operands held as stored or transposed (x @ W.T: B transposed; g.T @ x: A transposed)."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((96, 64) if a_t else (64, 96)).astype(np.float32)
+    b = rng.standard_normal((128, 96) if b_t else (96, 128)).astype(np.float32)
+    a, b = (a.T if a_t else a), (b.T if b_t else b)
+    out = np.empty((64, 128), np.float32)
+    bounds = [0, 32, 64] if axis == "rows" else [0, 64, 128]
+    got = native_threads.split(fastblas.call_args(a, b, out), axis, bounds, a.itemsize)
+    want = [fastblas.call_args(a[lo:hi], b, out[lo:hi]) if axis == "rows" else
+            fastblas.call_args(a, b[:, lo:hi], out[:, lo:hi]) for lo, hi in itertools.pairwise(bounds)]
+    assert got == want and None not in want

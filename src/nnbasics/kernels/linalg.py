@@ -247,8 +247,8 @@ def _natively(parts, key) -> bool:
         return False
     calls = []
     for bounds, _, _, (a, b, out, _, axis) in parts:
-        args = fastblas.call_args(a, b, out)
-        if args is None or a.dtype != dtype:
+        args = fastblas.call_args(a, b, out) if a.dtype == dtype else None
+        if args is None:
             return False
         calls += native_threads.split(args, axis, bounds, a.itemsize)
     native_threads.run(xp.array(calls, dtype=xp.int64), dtype, key)
