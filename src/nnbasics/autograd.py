@@ -213,6 +213,10 @@ class Function:
     needs_grad = None
     #: True once backward has run without retain_graph and saved arrays are freed.
     released = False
+    #: True once a backward with ``retain_graph=True`` has reached the op: its saved arrays must
+    #: outlive ``backward`` then (a kernel may otherwise hand big ones back to its workspace as
+    #: soon as it has used them, before ``release``).
+    retaining = False
     #: True for ops whose output dtype is chosen by a parameter (Cast), not by promotion.
     changes_dtype = False
     #: The error to raise at backward when an in-place change overwrote what this op kept (nnbasics.versions).
@@ -512,6 +516,8 @@ def propagate(order, root, grad, retain_graph: bool) -> None:
             _accumulate_leaf(t, g)
         if fn is None:
             continue
+        if retain_graph:
+            fn.retaining = True
         in_grads = fn.backward(g)
         if _ANOMALY:
             _anomaly.check_backward(fn, g, in_grads)

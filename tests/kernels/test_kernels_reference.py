@@ -237,6 +237,25 @@ def test_kernel_equals_reference(case, n_threads):
             assert err <= case.tol * scale, f"{case.name}: {what}: |kernel - reference| {err:.3g} > {case.tol} x {scale:.3g}"
 
 
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_kernel_backward_twice_with_retain_graph(case, n_threads):
+    """PyTorch's ``retain_graph=True``: a second backward through every kernel gives the same
+    gradients again (a kernel that frees what it saved as it goes must not, then)."""
+    rng = np.random.default_rng(11)
+    arrays = [np.asarray(rng.standard_normal(s), dtype=case.dtype) for s in case.shapes]
+    with nb.reference_mode(False):
+        needs = case.grads or range(len(arrays))
+        ts = [nb.tensor(a, requires_grad=i in needs) for i, a in enumerate(arrays)]
+        out = case.run(*ts)
+        assert any(p in dispatch.kernels_of(case.op) for p in _ops_in_graph(out)), case.name
+        up = nb.tensor(rng.standard_normal(out.shape).astype(out.dtype))
+        out.backward(up, retain_graph=True)
+        first = [ts[i].grad._array.copy() for i in needs]
+        out.backward(up)
+        for i, g in zip(needs, first):
+            np.testing.assert_array_equal(ts[i].grad._array, g + g, err_msg=f"{case.name}: grad {i}")
+
+
 def test_batch_norm_updates_the_running_statistics_alike():
     x = np.random.default_rng(5).standard_normal((8, 3, 4, 5)).astype(np.float32) * 3 + 1
     stats = {}

@@ -436,7 +436,8 @@ class Conv2d(ref.Conv2d):
                 else:
                     gwk = fastblas.matmul(gg.T, cols)  # (Og, K)
                 gw[gi * og:(gi + 1) * og] = gwk.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
-        self.cols = self.xpad = None  # the im2col matrices go back to the workspace before the next allocation
+        if not self.retaining:  # the im2col matrices go back to the workspace before the next allocation
+            self.cols = self.xpad = None
         if len(needs) == 3 and needs[2] and gb is None:
             with fastblas.one_thread():  # a GEMV: 9x faster than g2.sum(axis=0) here; on this thread
                 gb = xp.ones(m, dtype=g2.dtype) @ g2

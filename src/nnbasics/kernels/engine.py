@@ -50,6 +50,8 @@ def propagate(order, root, grad, retain_graph):
             _accumulate_leaf(t, g, g_shared)
             if fn is None:
                 continue
+        if retain_graph:
+            fn.retaining = True
         in_grads = fn.backward(g)
         if anomaly:
             check_backward(fn, g, in_grads)
