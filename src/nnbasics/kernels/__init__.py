@@ -16,6 +16,8 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
 * :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;
 * :mod:`~nnbasics.kernels.conv`: blocked im2col + GEMM, channels-last, threaded;
+  :mod:`~nnbasics.kernels.conv_winograd`: 3x3 / stride-1 layers by Winograd's F(2x2, 3x3)
+  (2.25x fewer multiply-adds), where the optional compiled kernels are on;
 * :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament, its
   backward fused with a preceding ReLU's (:mod:`~nnbasics.kernels.fusion`: which kernel made an array);
   :mod:`~nnbasics.kernels.pool_compiled`: the 2x2 max-pool as compiled loops, where the optional
@@ -39,6 +41,7 @@ Each must give its reference's values and gradients; tests/kernels runs every on
 # importing registers the kernels
 from . import (  # noqa: F401
     conv,
+    conv_winograd,
     dropout,
     elementwise,
     embedding,

@@ -33,7 +33,7 @@ from .. import compiled
 from ..threads import num_threads
 from . import adaptive, fastblas
 
-__all__ = ["PIECE_WORK", "available", "run", "split"]
+__all__ = ["PIECE_WORK", "available", "prototypes", "run", "split"]
 
 #: Multiply-adds per piece, at least, where pieces run on native threads (Python threads:
 #: :data:`nnbasics.kernels.gemm.PIECE_WORK`, 8x more). Char-LSTM forward and backward on two
@@ -58,8 +58,10 @@ def _pieces(p, beta, shift_a, shift_c, gemm, set_local):
 _prange = range  # numba.prange once compiled
 
 
-def _prototypes(nb):
-    """{dtype: (cblas gemm, per-thread setter)} as ctypes function pointers Numba can call."""
+def prototypes(nb):
+    """{dtype: (cblas gemm, per-thread setter)} as ctypes function pointers Numba can call
+    (``nb``: the numba module). The gemm is :func:`nnbasics.kernels.fastblas.raw`'s; a compiled
+    loop that calls it on one thread runs it inside :class:`~nnbasics.kernels.fastblas.one_thread`."""
     import ctypes
 
     i32, ptr = ctypes.c_int, ctypes.c_size_t  # addresses as integers (what the rows of p hold)
@@ -91,7 +93,7 @@ def _load():
                 nb.config.THREADING_LAYER = "omp"  # unless the user chose one (NUMBA_THREADING_LAYER)
             _prange = nb.prange
             loop = nb.njit(nogil=True, parallel=True, cache=True)(_pieces)
-            protos = _prototypes(nb)
+            protos = prototypes(nb)
             try:
                 gemm, set_local = protos[np.dtype(np.float32)]
                 loop(np.zeros((0, 11), np.int64), 0.0, 0, 0, gemm, set_local)  # compiles, starts the pool
