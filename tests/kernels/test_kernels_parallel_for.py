@@ -51,3 +51,31 @@ def test_parallel_for_goes_to_one_thread_when_two_are_slower(monkeypatch):
     finally:
         threads._threads = old
     assert counts[-1] == 1 and counts.count(1) > 40
+
+
+def test_each_caller_of_parallel_blas_for_has_its_own_thread_choice(monkeypatch):
+    """Two call sites of one size (two layers of equal output size) must not share the chooser's
+    timings: parallel_blas_for wraps every caller in the same chunk function (a bug: the choice for
+    a cheap pass decided an expensive one's). Keys: the wrapped function's code, or the caller's key."""
+    monkeypatch.setattr(adaptive, "_choices", {})
+    monkeypatch.setattr(parallel, "blas_setter", lambda: (lambda n: 1))
+    old = threads._threads
+
+    def first(lo, hi):
+        pass
+
+    def second(lo, hi):
+        pass
+
+    try:
+        threads.set_num_threads(2)
+        parallel.parallel_blas_for(8, first, elements=parallel.MIN_ELEMENTS)
+        parallel.parallel_blas_for(8, second, elements=parallel.MIN_ELEMENTS)
+        parallel.parallel_blas_for(8, first, elements=parallel.MIN_ELEMENTS, key=("layer", 1))
+        parallel.parallel_blas_for(8, first, elements=parallel.MIN_ELEMENTS, key=("layer", 2))
+        parallel.parallel_blas_for(8, first, elements=parallel.MIN_ELEMENTS)
+    finally:
+        threads._threads = old
+    sites = [k[0][0] for k in adaptive._choices]
+    assert len(adaptive._choices) == 4
+    assert first.__code__ in sites and second.__code__ in sites and ("layer", 1) in sites and ("layer", 2) in sites

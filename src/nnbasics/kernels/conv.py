@@ -184,7 +184,7 @@ def _input_grad_as_conv(g, w_flip, x_hw, kh, kw, dh, dw, pt, pb, pl, pr):
             xp.copyto(cols.reshape(view.shape), view)
             fastblas.matmul(cols, w_flip, out=out[n0 * per_image:n1 * per_image])
 
-    parallel_blas_for(n, part, elements=out.size)
+    parallel_blas_for(n, part, elements=out.size, key=("conv input grad", gpad.shape[1:], w_flip.shape))
     return out.reshape(n, h, w, c)
 
 
@@ -213,7 +213,7 @@ def _forward_blocked(xpad, wk_t, b, y, win):
     def part(lo, hi):
         _forward_blocks(xpad[lo:hi], wk_t, b, y[lo * per_image:hi * per_image], win)
 
-    parallel_blas_for(xpad.shape[0], part, elements=y.size)
+    parallel_blas_for(xpad.shape[0], part, elements=y.size, key=("conv forward", xpad.shape[1:], wk_t.shape))
     return y
 
 
@@ -261,7 +261,7 @@ def _forward_one_channel(xpad, wk, b, y, win):
         c_[kh * kw] = 1
         fastblas.matmul(c_.T, wb, out=y[lo * per_image:hi * per_image])
 
-    parallel_blas_for(n, part, elements=y.size)
+    parallel_blas_for(n, part, elements=y.size, key=("conv forward, one channel", xpad.shape[1:], wk.shape))
     return cols
 
 
@@ -273,7 +273,7 @@ def _weight_grad_blocked(xpad, g2, win):
     def part(lo, hi):
         parts[lo] = _weight_grad_blocks(xpad[lo:hi], g2[lo * per_image:hi * per_image], win)
 
-    parallel_blas_for(xpad.shape[0], part, elements=g2.size)
+    parallel_blas_for(xpad.shape[0], part, elements=g2.size, key=("conv weight grad", xpad.shape[1:], g2.shape[1]))
     return _sum_in_order(parts)
 
 

@@ -297,7 +297,7 @@ def forward(x, w, b, padding):
             for n0 in range(lo, hi, per):
                 block(xpad, n0, min(hi, n0 + per), th, tw, u, bias, y, v, m, gemm)
 
-    parallel_blas_for(n, part, elements=y.size)
+    parallel_blas_for(n, part, elements=y.size, key=("winograd forward", xpad.shape[1:], u.shape))
     return y, xpad, u
 
 
@@ -331,7 +331,7 @@ def backward(g, xpad, u, need_x, need_w, pad_shape):
                 block(xin, g4, n0, min(hi, n0 + per), th, tw, u, du, dxp, v, dm, dv, zero, gemm)
         parts[lo] = du
 
-    parallel_blas_for(n, part, elements=dxp.size + g.size)
+    parallel_blas_for(n, part, elements=dxp.size + g.size, key=("winograd backward", pad_shape[1:], u.shape, need_x, need_w))
     return (dxp if need_x else None), (filter_grad(conv._sum_in_order(parts)) if need_w else None)
 
 

@@ -56,7 +56,7 @@ def _pool(workers):
         return _executor
 
 
-def parallel_for(n: int, fn, elements: int | None = None) -> None:
+def parallel_for(n: int, fn, elements: int | None = None, key=None) -> None:
     """Run ``fn(lo, hi)`` over contiguous chunks covering ``range(n)``, on up to :func:`num_threads` threads.
 
     The range is cut into up to ``num_threads() * PIECES_PER_THREAD`` pieces at fixed bounds
@@ -71,6 +71,9 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
         fn: callable ``fn(lo, hi)`` that processes items ``lo:hi``; chunks never overlap, so
             ``fn`` may write its slice of shared output arrays.
         elements: total elements the pass touches; below :data:`MIN_ELEMENTS` it is one call.
+        key: hashable naming the work for the thread chooser, with ``n`` and ``elements`` (default:
+            ``fn``'s code, or the code of the function it wraps, ``fn.__wrapped__``). Callers whose
+            passes of one size cost differently from call to call (layers of other widths) say so.
 
     Exceptions raised by ``fn`` in any chunk propagate (the first one, after all chunks end).
     """
@@ -83,7 +86,9 @@ def parallel_for(n: int, fn, elements: int | None = None) -> None:
     bounds = [n * i // pieces for i in range(pieces + 1)]
     # the pieces are fixed by the thread setting; whether they run on all k threads or one after
     # another on this one, the chooser times (the same pieces either way: the same values)
-    _run_chosen(bounds, fn, (getattr(fn, "__code__", None), n, elements), k)
+    if key is None:  # the call site: a wrapper's (parallel_blas_for's chunk) is the function it wraps
+        key = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)
+    _run_chosen(bounds, fn, (key, n, elements), k)
 
 
 def _run_chosen(bounds, fn, key, k):
@@ -168,7 +173,7 @@ def run_pieces(bounds, fn, key=None) -> None:
     _run_chosen(list(bounds), piece, key, k)
 
 
-def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
+def parallel_blas_for(n: int, fn, elements: int | None = None, key=None) -> None:
     """:func:`parallel_for` for chunks that call BLAS: inside each chunk BLAS runs on that thread alone.
 
     Two threads each running single-threaded GEMMs on their own blocks of images beat one
@@ -193,7 +198,8 @@ def parallel_blas_for(n: int, fn, elements: int | None = None) -> None:
         finally:
             set_local(previous)
 
-    parallel_for(n, chunk, elements)
+    chunk.__wrapped__ = fn  # the thread chooser tells callers apart by it (every caller's chunk has one code)
+    parallel_for(n, chunk, elements, key)
 
 
 def uniform_fill(gen, out) -> None:
