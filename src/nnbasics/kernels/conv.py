@@ -66,7 +66,7 @@ _as_strided = xp.lib.stride_tricks.as_strided
 
 
 # ----------------------------------------------------------------- array helpers
-def _pad_nhwc(x, pt, pb, pl, pr):
+def pad_nhwc(x, pt, pb, pl, pr):
     """(N, C, H, W) array (any memory layout) -> zero-padded channels-last (N, Hp, Wp, C) copy."""
     n, c, h, w = x.shape
     out = workspace.empty((n, h + pt + pb, w + pl + pr, c), x.dtype)
@@ -169,7 +169,7 @@ def _input_grad_as_conv(g, w_flip, x_hw, kh, kw, dh, dw, pt, pb, pl, pr):
     n = g.shape[0]
     h, w = x_hw
     c = w_flip.shape[1]
-    gpad = _pad_nhwc(g, dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, dw * (kw - 1) - pr)
+    gpad = pad_nhwc(g, dh * (kh - 1) - pt, dh * (kh - 1) - pb, dw * (kw - 1) - pl, dw * (kw - 1) - pr)
     k = w_flip.shape[0]
     per_image = h * w
     out = workspace.empty((n * per_image, c), g.dtype)
@@ -274,7 +274,7 @@ def _weight_grad_blocked(xpad, g2, win):
         parts[lo] = _weight_grad_blocks(xpad[lo:hi], g2[lo * per_image:hi * per_image], win)
 
     parallel_blas_for(xpad.shape[0], part, elements=g2.size, key=("conv weight grad", xpad.shape[1:], g2.shape[1]))
-    return _sum_in_order(parts)
+    return sum_in_order(parts)
 
 
 def _weight_grad_blocks(xpad, g2, win):
@@ -313,10 +313,10 @@ def _matmul_split_k(a, b):
         parts[lo] = _matmul_split_k_serial(a[:, k0:k1], b[k0:k1])
 
     parallel_blas_for(blocks, part, elements=a.size + b.size)
-    return _sum_in_order(parts)
+    return sum_in_order(parts)
 
 
-def _sum_in_order(parts):
+def sum_in_order(parts):
     """Sum of the partial results ``{chunk start: array}`` in chunk order (deterministic)."""
     keys = sorted(parts)
     out = parts[keys[0]]
@@ -369,7 +369,7 @@ class Conv2d(ref.Conv2d):
         ow = conv_output_size(wd, kw, sw, pl + pr, dw)
         m = n * oh * ow
         og = o // groups
-        xpad = _pad_nhwc(x, pt, pb, pl, pr)  # (N, Hp, Wp, C)
+        xpad = pad_nhwc(x, pt, pb, pl, pr)  # (N, Hp, Wp, C)
         needs = getattr(self, "needs_grad", None)
         keep_cols = needs is not None and needs[1]
         win = (kh, kw, sh, sw, dh, dw, oh, ow)

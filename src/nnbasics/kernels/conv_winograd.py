@@ -282,7 +282,7 @@ def forward(x, w, b, padding):
     n, c, h, wd = x.shape
     o = w.shape[0]
     oh, ow, th, tw, pads = tiling((h, wd), padding)
-    xpad = conv._pad_nhwc(x, *pads)  # (N, 2*TH + 2, 2*TW + 2, C)
+    xpad = conv.pad_nhwc(x, *pads)  # (N, 2*TH + 2, 2*TW + 2, C)
     u = filter_transform(w)
     y = workspace.empty((n, oh, ow, o), x.dtype)
     bias = xp.zeros(o, x.dtype) if b is None else xp.ascontiguousarray(b)
@@ -332,7 +332,7 @@ def backward(g, xpad, u, need_x, need_w, pad_shape):
         parts[lo] = du
 
     parallel_blas_for(n, part, elements=dxp.size + g.size, key=("winograd backward", pad_shape[1:], u.shape, need_x, need_w))
-    return (dxp if need_x else None), (filter_grad(conv._sum_in_order(parts)) if need_w else None)
+    return (dxp if need_x else None), (filter_grad(conv.sum_in_order(parts)) if need_w else None)
 
 
 # ------------------------------------------------------------------- the kernel
