@@ -77,8 +77,11 @@ CASES += [
          lambda x, w: F.conv2d(x, w, stride=2, padding=1), tol=1e-6),
     Case("conv2d input needs no grad", conv.Conv2d, [(2, 3, 6, 5), (4, 3, 3, 3), (4,)],
          lambda x, w, b: F.conv2d(x, w, b, padding=1), tol=1e-6, grads=[1, 2]),
-    # 3x3 / stride 1 with 8+ channels: the Winograd kernel where the compiled kernels are on (CI's
-    # compiled leg; its own tests: test_kernels_conv_winograd.py), the im2col one elsewhere
+    # 3x3 / stride 1: the Winograd kernel from 16 -> 32 channels (NumPy blocks; the compiled ones in
+    # CI's compiled leg), and from 8 channels with the compiled kernels on (the im2col one without;
+    # its own tests: test_kernels_conv_winograd.py)
+    Case("conv2d 3x3 16 -> 32 channels", conv.Conv2d, [(2, 16, 7, 6), (32, 16, 3, 3), (32,)],
+         lambda x, w, b: F.conv2d(x, w, b, padding=1), tol=3e-6),
     Case("conv2d 3x3 8 channels", conv.Conv2d, [(2, 8, 7, 6), (5, 8, 3, 3), (5,)],
          lambda x, w, b: F.conv2d(x, w, b, padding=1), tol=3e-6),
     Case("conv2d float64", conv.Conv2d, [(2, 3, 6, 5), (4, 3, 3, 3), (4,)],

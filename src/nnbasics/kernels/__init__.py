@@ -16,8 +16,9 @@ compute it fast on a CPU with NumPy, and may be as ugly as that takes:
 * :mod:`~nnbasics.kernels.elementwise`: ReLU and Mul on big float arrays;
 * :mod:`~nnbasics.kernels.linalg`: matrix-product gradients in their operands' layout;
 * :mod:`~nnbasics.kernels.conv`: blocked im2col + GEMM, channels-last, threaded;
-  :mod:`~nnbasics.kernels.conv_winograd`: 3x3 / stride-1 layers by Winograd's F(2x2, 3x3)
-  (2.25x fewer multiply-adds), where the optional compiled kernels are on;
+  :mod:`~nnbasics.kernels.conv_winograd`: wide 3x3 / stride-1 layers by Winograd's F(2x2, 3x3)
+  (2.25x fewer multiply-adds; :mod:`~nnbasics.kernels.winograd_loops`: its tile transforms as
+  compiled loops, where the optional compiled kernels are on);
 * :mod:`~nnbasics.kernels.pool`: pooling by kernel offsets, the 2x2 max-pool tournament, its
   backward fused with a preceding ReLU's (:mod:`~nnbasics.kernels.fusion`: which kernel made an array);
   :mod:`~nnbasics.kernels.pool_compiled`: the 2x2 max-pool as compiled loops, where the optional

@@ -1,4 +1,4 @@
-"""3x3 convolutions by Winograd's F(2x2, 3x3), compiled (Numba, optional): 2.25x fewer multiply-adds.
+"""3x3 convolutions by Winograd's F(2x2, 3x3): 2.25x fewer multiply-adds than im2col.
 
 A 3x3 / stride-1 convolution computes each 2x2 block of outputs (a *tile*) from a 4x4 block of
 the padded input ``d`` (tiles step by 2, so neighbouring input blocks overlap by 2). Winograd's
@@ -20,48 +20,71 @@ position (a, b) of the 4x4 transformed tile, with K = C::
     y     = A^T M A + b       per tile (the 2x2 outputs)
 
 16 products of (T, C) @ (C, O) are 16 * T * C * O multiply-adds where im2col + GEMM needs
-9 * 4 * T * C * O: 2.25x fewer. The transforms are additions only (G's halves are exact), done
-by compiled loops over tiles with the channels innermost (a channels-last input: the
-convolution kernel's padded copy). Backward is the same algebra transposed (the gradient of
-a product of linear maps)::
+9 * 4 * T * C * O: 2.25x fewer. The transforms are additions only (G's halves are exact).
+Backward is the same algebra transposed (the gradient of a product of linear maps)::
 
     dM[ab] = (A dY A^T)[a, b]             (T, O)   the output gradient's tiles, transformed
     dU[ab] = sum over tiles V[ab]^T dM[ab] (C, O)   -> dW = G^T dU G
     dV[ab] = dM[ab] @ U[ab]^T             (T, C)   -> dx: B dV B^T added onto each 4x4 input block
 
-The images are walked in blocks whose transformed tiles stay in cache (:data:`BLOCK_BYTES`);
-each block's 16 products are direct single-threaded BLAS calls made from the compiled loop
-(:func:`nnbasics.kernels.native_threads.prototypes`), and blocks of images are split across
-threads as the NumPy kernel splits its im2col blocks. The values are the convolution's up to
+**In NumPy** (the default) every tile transform is one matrix product too: the 16 values of a
+transformed tile are fixed sums of the tile's 16 inputs, ``vec(B^T d B) = (B^T (x) B^T) vec(d)``
+(a Kronecker product), so a block of images is gathered into a (16, T*C) matrix (one strided copy
+from the padded channels-last input, 4 values per output where im2col copies 9) and multiplied by
+the (16, 16) matrix ``B^T (x) B^T``; likewise ``A^T (x) A^T`` (4, 16) for the output and the
+transposes for backward, whose input gradient is 16 strided adds of the tiles' gradients onto the
+padded gradient image. **Compiled** (:mod:`nnbasics.compiled` on), the transforms are loops over
+tiles (:mod:`nnbasics.kernels.winograd_loops`) that also make the 16 products as direct BLAS calls.
+
+The images are walked in blocks whose transformed tiles stay in cache (:data:`BLOCK_BYTES`), split
+across threads as the im2col kernel splits its blocks. The values are the convolution's up to
 rounding, in a different order of additions than im2col's: float32 results differ from the
 reference op in the last bits (~1e-6 relative; tested against it for values and gradients).
 
-The lab CNN's second convolution (32 -> 64 channels, 14x14, batch 128), one thread: forward
-10.4 -> 6.6 ms, backward (input and weight gradients) ~20 -> 11.5 ms (BENCHMARKS.md, issue 19
-session 7). With few input channels the products' K is small and im2col wins: the kernel takes
-layers with :data:`MIN_CHANNELS` input channels or more where the input needs a gradient, and
-:data:`MIN_CHANNELS_FORWARD` where it does not (it hands the others to the im2col kernel).
+The lab CNN's second convolution (32 -> 64 channels, 14x14, batch 128), one thread, im2col ->
+NumPy Winograd -> compiled: forward 10.1 -> 6.7 -> 6.1 ms, backward (input and weight gradients)
+23.4 -> 13.8 -> 13.0 ms (BENCHMARKS.md, issue 19 session 7). With few channels the products' K
+is small and im2col wins: :func:`worth` holds the measured thresholds, and the kernel hands the
+layers below them to the im2col kernel.
 """
 
 from __future__ import annotations
 
-import threading
+import functools
 
 from .. import compiled
 from ..backend import xp
 from ..dispatch import register
 from ..ops import conv as ref
-from . import conv, fastblas, native_threads, workspace
+from . import conv, fastblas, winograd_loops, workspace
 from .parallel import parallel_blas_for
 
-#: Input channels a layer needs for this kernel where its input needs a gradient; where it needs
-#: none (a first layer, inference), :data:`MIN_CHANNELS_FORWARD`. Fewer: the products' K is too
-#: small to pay for the transforms, and the im2col kernel runs. Measured, one thread, 3x3 / pad 1,
-#: forward + backward, im2col -> Winograd ms: C 4 -> 32 channels at 32x32, batch 64: 11.3 -> 9.3
+#: Input channels a layer needs for the compiled blocks where its input needs a gradient; where it
+#: needs none (a first layer, inference), :data:`MIN_CHANNELS_FORWARD`. Fewer: the products' K is
+#: too small to pay for the transforms, and the im2col kernel runs. Measured, one thread, 3x3 / pad
+#: 1, forward + backward, im2col -> Winograd ms: C 4 -> 32 channels at 32x32, batch 64: 11.3 -> 9.3
 #: with the input gradient, 5.9 -> 7.1 without; C 8: 13.1 -> 11.1, 7.6 -> 8.4; C 12 forward only:
 #: 5.95 -> 5.21; C 16: 19.6 -> 13.8, 12.7 -> 10.7; the lab CNN's 32 -> 64 at 14x14: 32.3 -> 19.0.
 MIN_CHANNELS = 4
 MIN_CHANNELS_FORWARD = 12
+
+#: The same for the NumPy blocks, whose transforms cost more (two small-K products, strided
+#: copies and adds): input and output channels both. Measured as above: 16 -> 64 at 16x16, batch
+#: 64: 11.2 -> 9.7 with the input gradient, 6.3 -> 6.6 without; 16 -> 32 at 32x32: 26.0 -> 26.5;
+#: 32 -> 32 at 16x16: 10.9 -> 10.3, 7.0 -> 6.7; 32 -> 64 at 14x14, batch 128: 29.5 -> 23.2,
+#: 18.1 -> 15.2; 64 -> 64 at 16x16, batch 32: 18.2 -> 13.8; 12 -> 32 at 32x32: 22.3 -> 22.8.
+NUMPY_MIN_CHANNELS = (16, 32)  # (in, out) where the input needs a gradient
+NUMPY_MIN_CHANNELS_FORWARD = (32, 32)
+
+
+def worth(c, o, input_grad, native):
+    """Whether Winograd beats im2col for a layer of ``c`` -> ``o`` channels (measured thresholds
+    above), with the compiled blocks (``native``) or NumPy's."""
+    if native:
+        return c >= (MIN_CHANNELS if input_grad else MIN_CHANNELS_FORWARD)
+    lo_c, lo_o = NUMPY_MIN_CHANNELS if input_grad else NUMPY_MIN_CHANNELS_FORWARD
+    return c >= lo_c and o >= lo_o
+
 
 #: Bytes of one block's transformed tiles (V and M, or dM and dV): blocks of 4-16 images of the
 #: lab CNN's second layer were within 4 % of each other, the whole batch at once 1.2x (forward)
@@ -70,171 +93,10 @@ BLOCK_BYTES = 2 * 2**20
 
 _DTYPES = (xp.dtype(xp.float32), xp.dtype(xp.float64))
 
-#: G of the module doc: the filter transform U = G W G^T.
+#: G, B^T and A^T of the module doc.
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
-
-
-# ------------------------------------------------------------- the compiled loops
-def _in_tiles(xp_, n0, n1, th, tw, v):
-    """v[4a + b, t, :] = (B^T d B)[a, b] for every tile t of images n0:n1 (t counts from 0).
-
-    ``xp_`` (N, 2*th + 2, 2*tw + 2, C) padded channels-last input; tile (i, j) reads its rows
-    2i .. 2i+3 and columns 2j .. 2j+3. ``v`` (16, >= T, C)."""
-    c_ = xp_.shape[3]
-    r = xp.empty((4, 4, c_), xp_.dtype)  # one tile's rows transformed
-    t = 0
-    for n in range(n0, n1):
-        for i in range(th):
-            for j in range(tw):
-                for q in range(4):
-                    for c in range(c_):
-                        d0, d1 = xp_[n, 2 * i, 2 * j + q, c], xp_[n, 2 * i + 1, 2 * j + q, c]
-                        d2, d3 = xp_[n, 2 * i + 2, 2 * j + q, c], xp_[n, 2 * i + 3, 2 * j + q, c]
-                        r[0, q, c] = d0 - d2  # B^T d: the rows
-                        r[1, q, c] = d1 + d2
-                        r[2, q, c] = d2 - d1
-                        r[3, q, c] = d1 - d3
-                for a in range(4):
-                    for c in range(c_):  # (B^T d) B: the columns
-                        e0, e1, e2, e3 = r[a, 0, c], r[a, 1, c], r[a, 2, c], r[a, 3, c]
-                        v[4 * a, t, c] = e0 - e2
-                        v[4 * a + 1, t, c] = e1 + e2
-                        v[4 * a + 2, t, c] = e2 - e1
-                        v[4 * a + 3, t, c] = e1 - e3
-                t += 1
-
-
-def _out_tiles(m, n0, n1, th, tw, b, y):
-    """y[n, 2i:2i+2, 2j:2j+2, :] = A^T M_tile A + b for every tile of images n0:n1 (rows and
-    columns past ``y``'s edge are dropped). ``m`` (16, >= T, O), ``y`` (N, OH, OW, O), ``b`` (O,)."""
-    oh, ow, o_ = y.shape[1], y.shape[2], y.shape[3]
-    s = xp.empty((2, 4, o_), m.dtype)  # A^T M: the tile's two output rows
-    t = 0
-    for n in range(n0, n1):
-        for i in range(th):
-            for j in range(tw):
-                for q in range(4):
-                    for o in range(o_):
-                        m0, m1, m2, m3 = m[q, t, o], m[4 + q, t, o], m[8 + q, t, o], m[12 + q, t, o]
-                        s[0, q, o] = m0 + m1 + m2
-                        s[1, q, o] = m1 - m2 - m3
-                for r in range(2):
-                    if 2 * i + r < oh:
-                        for o in range(o_):
-                            e0, e1, e2, e3 = s[r, 0, o], s[r, 1, o], s[r, 2, o], s[r, 3, o]
-                            y[n, 2 * i + r, 2 * j, o] = e0 + e1 + e2 + b[o]
-                            if 2 * j + 1 < ow:
-                                y[n, 2 * i + r, 2 * j + 1, o] = e1 - e2 - e3 + b[o]
-                t += 1
-
-
-def _grad_tiles(g, n0, n1, th, tw, dm, zero):
-    """dm[4a + b, t, :] = (A dY_tile A^T)[a, b] for every tile of images n0:n1 (outputs past
-    the edge count as ``zero``, 0 of the arrays' dtype). ``g`` (N, OH, OW, O), any strides;
-    ``dm`` (16, >= T, O)."""
-    oh, ow, o_ = g.shape[1], g.shape[2], g.shape[3]
-    u = xp.empty((4, 2, o_), dm.dtype)  # A dY, per tile column
-    t = 0
-    for n in range(n0, n1):
-        for i in range(th):
-            for j in range(tw):
-                for s in range(2):
-                    col = 2 * j + s
-                    for o in range(o_):
-                        y0 = g[n, 2 * i, col, o] if col < ow else zero
-                        y1 = g[n, 2 * i + 1, col, o] if col < ow and 2 * i + 1 < oh else zero
-                        u[0, s, o] = y0
-                        u[1, s, o] = y0 + y1
-                        u[2, s, o] = y0 - y1
-                        u[3, s, o] = -y1
-                for a in range(4):
-                    for o in range(o_):
-                        e0, e1 = u[a, 0, o], u[a, 1, o]
-                        dm[4 * a, t, o] = e0
-                        dm[4 * a + 1, t, o] = e0 + e1
-                        dm[4 * a + 2, t, o] = e0 - e1
-                        dm[4 * a + 3, t, o] = -e1
-                t += 1
-
-
-def _add_input_tiles(dv, n0, n1, th, tw, dxp):
-    """dxp[n, 2i:2i+4, 2j:2j+4, :] += B dV_tile B^T for every tile of images n0:n1 (the adjoint
-    of :func:`_in_tiles`). ``dv`` (16, >= T, C), ``dxp`` (N, 2*th + 2, 2*tw + 2, C)."""
-    c_ = dv.shape[2]
-    r = xp.empty((4, 4, c_), dv.dtype)  # B dV, per tile row
-    t = 0
-    for n in range(n0, n1):
-        for i in range(th):
-            for j in range(tw):
-                for a in range(4):
-                    for c in range(c_):
-                        v0, v1, v2, v3 = dv[4 * a, t, c], dv[4 * a + 1, t, c], dv[4 * a + 2, t, c], dv[4 * a + 3, t, c]
-                        r[a, 0, c] = v0
-                        r[a, 1, c] = v1 - v2 + v3
-                        r[a, 2, c] = v1 + v2 - v0
-                        r[a, 3, c] = -v3
-                for q in range(4):
-                    for c in range(c_):
-                        v0, v1, v2, v3 = r[0, q, c], r[1, q, c], r[2, q, c], r[3, q, c]
-                        dxp[n, 2 * i, 2 * j + q, c] += v0
-                        dxp[n, 2 * i + 1, 2 * j + q, c] += v1 - v2 + v3
-                        dxp[n, 2 * i + 2, 2 * j + q, c] += v1 + v2 - v0
-                        dxp[n, 2 * i + 3, 2 * j + q, c] -= v3
-                t += 1
-
-
-def _products(gemm, ta, tb, m, n, k, a, a_step, lda, b, b_step, ldb, beta, c, c_step, ldc):
-    """The 16 products ``C[ab] = op(A[ab]) op(B[ab]) + beta C[ab]`` (addresses step by the given bytes)."""
-    for ab in range(16):
-        gemm(101, ta, tb, m, n, k, 1.0, a + ab * a_step, lda, b + ab * b_step, ldb, beta, c + ab * c_step, ldc)
-
-
-def _forward_block(xp_, n0, n1, th, tw, u, b, y, v, m, gemm):
-    """y of images n0:n1: transform the input tiles, 16 products with the filters, transform back."""
-    _in_tiles(xp_, n0, n1, th, tw, v)
-    t, c_, o_ = (n1 - n0) * th * tw, v.shape[2], m.shape[2]
-    size = v.itemsize
-    _products(gemm, 111, 111, t, o_, c_, v.ctypes.data, v.shape[1] * c_ * size, c_,
-              u.ctypes.data, c_ * o_ * size, o_, 0.0, m.ctypes.data, m.shape[1] * o_ * size, o_)
-    _out_tiles(m, n0, n1, th, tw, b, y)
-
-
-def _backward_block(xp_, g, n0, n1, th, tw, u, du, dxp, v, dm, dv, zero, gemm):
-    """Images n0:n1 of backward: ``du += V^T dM`` (where ``du`` has rows) and ``dxp``'s tiles
-    from ``dV = dM U^T`` (where ``dxp`` has images), per position ab."""
-    _grad_tiles(g, n0, n1, th, tw, dm, zero)
-    t, c_, o_ = (n1 - n0) * th * tw, u.shape[1], u.shape[2]
-    size = dm.itemsize
-    dm_step = dm.shape[1] * o_ * size
-    if du.shape[1]:
-        _in_tiles(xp_, n0, n1, th, tw, v)
-        _products(gemm, 112, 111, c_, o_, t, v.ctypes.data, v.shape[1] * c_ * size, c_,
-                  dm.ctypes.data, dm_step, o_, 1.0, du.ctypes.data, c_ * o_ * size, o_)
-    if dxp.shape[0]:
-        _products(gemm, 111, 112, t, c_, o_, dm.ctypes.data, dm_step, o_,
-                  u.ctypes.data, c_ * o_ * size, o_, 0.0, dv.ctypes.data, dv.shape[1] * c_ * size, c_)
-        _add_input_tiles(dv, n0, n1, th, tw, dxp)
-
-
-_compiled = None
-_lock = threading.Lock()
-
-
-def _kernels():
-    """(forward block, backward block, {dtype: cblas gemm}) compiled (once; Numba caches the
-    machine code across processes). The helpers are compiled first and put in this module's
-    namespace, where the blocks find them when they compile."""
-    global _compiled
-    if _compiled is None:
-        with _lock:
-            if _compiled is None:
-                nb = compiled.numba()
-                jit = nb.njit(nogil=True, cache=True)
-                for name in ("_in_tiles", "_out_tiles", "_grad_tiles", "_add_input_tiles", "_products"):
-                    globals()[name] = jit(globals()[name])
-                gemms = {dtype: fns[0] for dtype, fns in native_threads.prototypes(nb).items()}
-                _compiled = (jit(_forward_block), jit(_backward_block), gemms)
-    return _compiled
+_BT = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
+_AT = ((1, 1, 1, 0), (0, 1, -1, -1))
 
 
 # ------------------------------------------------------------ the filter transforms
@@ -273,7 +135,105 @@ def _block_images(tiles_per_image, channels, itemsize):
     return max(1, BLOCK_BYTES // (16 * tiles_per_image * channels * itemsize))
 
 
+# ------------------------------------------------------- the blocks, in NumPy
+@functools.lru_cache(maxsize=4)
+def _kron(dtype):
+    """(B^T (x) B^T, its transpose, A^T (x) A^T, its transpose), C-contiguous, of ``dtype``: the tile
+    transforms as matrices over a tile's row-major values (16x16, 16x16, 4x16, 16x4)."""
+    bt, at = xp.asarray(_BT, dtype=dtype), xp.asarray(_AT, dtype=dtype)
+    kb, ka = xp.kron(bt, bt), xp.kron(at, at)
+    return kb, xp.ascontiguousarray(kb.T), ka, xp.ascontiguousarray(ka.T)
+
+
+def _input_tiles(xpad, th, tw):
+    """Strided view (4, 4, N, TH, TW, C) of the 4x4 input blocks: ``[r, s, n, i, j] = xpad[n, 2i + r, 2j + s]``."""
+    n, c = xpad.shape[0], xpad.shape[3]
+    s0, s1, s2, s3 = xpad.strides
+    return xp.lib.stride_tricks.as_strided(xpad, (4, 4, n, th, tw, c), (s1, s2, s0, 2 * s1, 2 * s2, s3),
+                                           writeable=False)
+
+
+def _take(buf, *shape):
+    """The first prod(shape) values of a flat buffer, as a C-contiguous array of ``shape``."""
+    size = 1
+    for s in shape:
+        size *= s
+    return buf[:size].reshape(shape)
+
+
+def _numpy_forward_block(xpad, n0, n1, th, tw, u, b, y, bufs):
+    """y of images n0:n1: gather the input tiles, transform, 16 products, transform back, scatter."""
+    kb, _, ka, _ = _kron(y.dtype)
+    nb, t, (c, o) = n1 - n0, (n1 - n0) * th * tw, u.shape[1:]
+    d = _take(bufs[0], 4, 4, nb, th, tw, c)
+    xp.copyto(d, _input_tiles(xpad[n0:n1], th, tw))
+    v = _take(bufs[1], 16, t, c)
+    fastblas.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))  # V = (B^T (x) B^T) D
+    m = _take(bufs[2], 16, t, o)
+    xp.matmul(v, u, out=m)  # the 16 products
+    yt = _take(bufs[3], 2, 2, nb, th, tw, o)
+    fastblas.matmul(ka, m.reshape(16, t * o), out=yt.reshape(4, t * o))  # (A^T (x) A^T) M
+    if b is not None:
+        yt += b
+    _scatter_outputs(yt, y[n0:n1])
+
+
+def _scatter_outputs(yt, y):
+    """y[n, 2i + r, 2j + s] = yt[r, s, n, i, j] (rows and columns past y's edge dropped)."""
+    for r in range(2):
+        for s in range(2):
+            dst = y[:, r::2, s::2]
+            dst[...] = yt[r, s, :, :dst.shape[1], :dst.shape[2]]
+
+
+def _gather_grad(g4, gt):
+    """gt[r, s, n, i, j] = dY[n, 2i + r, 2j + s] (0 past dY's edge)."""
+    for r in range(2):
+        for s in range(2):
+            src = g4[:, r::2, s::2]
+            dst = gt[r, s]
+            dst[:, :src.shape[1], :src.shape[2]] = src
+            dst[:, src.shape[1]:] = 0
+            dst[:, :, src.shape[2]:] = 0
+
+
+def _numpy_backward_block(xpad, g4, n0, n1, th, tw, u, du, dxp, bufs):
+    """Images n0:n1 of backward: ``du += V^T dM`` (where ``du`` has rows), and B dV B^T added onto
+    ``dxp``'s 4x4 blocks (where it has images)."""
+    kb, kbt, _, kat = _kron(g4.dtype)
+    nb, t, (c, o) = n1 - n0, (n1 - n0) * th * tw, u.shape[1:]
+    gt = _take(bufs[3], 2, 2, nb, th, tw, o)
+    _gather_grad(g4[n0:n1], gt)
+    dm = _take(bufs[2], 16, t, o)
+    fastblas.matmul(kat, gt.reshape(4, t * o), out=dm.reshape(16, t * o))  # dM = (A (x) A) dY
+    d = _take(bufs[0], 4, 4, nb, th, tw, c)
+    if du.shape[1]:
+        xp.copyto(d, _input_tiles(xpad[n0:n1], th, tw))
+        v = _take(bufs[1], 16, t, c)
+        fastblas.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))
+        du += xp.matmul(v.transpose(0, 2, 1), dm)
+    if dxp.shape[0]:
+        dv = _take(bufs[1], 16, t, c)
+        xp.matmul(dm, u.transpose(0, 2, 1), out=dv)  # dV = dM U^T
+        fastblas.matmul(kbt, dv.reshape(16, t * c), out=d.reshape(16, t * c))  # (B (x) B) dV
+        blk = dxp[n0:n1]
+        for r in range(4):
+            for s in range(4):
+                blk[:, r:r + 2 * th:2, s:s + 2 * tw:2] += d[r, s]
+
+
+def _numpy_buffers(rows, c, o, dtype):
+    """Flat workspace buffers of one part's blocks: tiles (16 x rows x C) twice, (16 x rows x O), (4 x rows x O)."""
+    return [workspace.empty((16 * rows * c,), dtype), workspace.empty((16 * rows * c,), dtype),
+            workspace.empty((16 * rows * o,), dtype), workspace.empty((4 * rows * o,), dtype)]
+
+
 # -------------------------------------------------------------- forward, backward
+def _compiled_here(dtype):
+    """True where the compiled blocks run: the switch is on and the kernels call BLAS directly."""
+    return compiled.is_compiled() and fastblas.raw(dtype) is not None
+
+
 def forward(x, w, b, padding):
     """y (N, OH, OW, O) channels-last = conv2d(x, w, b) with ``padding`` (top, bottom, left, right),
     stride 1; also the padded input and U (what backward needs).
@@ -285,19 +245,27 @@ def forward(x, w, b, padding):
     xpad = conv.pad_nhwc(x, *pads)  # (N, 2*TH + 2, 2*TW + 2, C)
     u = filter_transform(w)
     y = workspace.empty((n, oh, ow, o), x.dtype)
-    bias = xp.zeros(o, x.dtype) if b is None else xp.ascontiguousarray(b)
-    block, _, gemms = _kernels()
-    gemm = gemms[x.dtype]
+    bias = None if b is None else xp.ascontiguousarray(b)
     per = _block_images(th * tw, c + o, x.dtype.itemsize)
+    native = _compiled_here(x.dtype)
+    if native:
+        block, _, gemms = winograd_loops.blocks()
+        gemm = gemms[x.dtype]
+        bias = xp.zeros(o, x.dtype) if bias is None else bias
 
     def part(lo, hi):  # images lo:hi (split across threads by parallel_blas_for)
         rows = min(per, hi - lo) * th * tw
+        if not native:
+            bufs = _numpy_buffers(rows, c, o, x.dtype)
+            for n0 in range(lo, hi, per):
+                _numpy_forward_block(xpad, n0, min(hi, n0 + per), th, tw, u, bias, y, bufs)
+            return
         v, m = workspace.empty((16, rows, c), x.dtype), workspace.empty((16, rows, o), x.dtype)
         with fastblas.one_thread():
             for n0 in range(lo, hi, per):
                 block(xpad, n0, min(hi, n0 + per), th, tw, u, bias, y, v, m, gemm)
 
-    parallel_blas_for(n, part, elements=y.size, key=("winograd forward", xpad.shape[1:], u.shape))
+    parallel_blas_for(n, part, elements=y.size, key=("winograd forward", xpad.shape[1:], u.shape, native))
     return y, xpad, u
 
 
@@ -313,38 +281,45 @@ def backward(g, xpad, u, need_x, need_w, pad_shape):
     dt = g.dtype
     dxp = workspace.empty(pad_shape, dt) if need_x else xp.empty((0, 1, 1, 1), dt)
     xin = xpad if need_w else xp.empty((0, 1, 1, 1), dt)
-    _, block, gemms = _kernels()
-    gemm, zero = gemms[dt], dt.type(0)
     per = _block_images(th * tw, c + o, dt.itemsize)
+    native = _compiled_here(dt)
+    if native:
+        _, block, gemms = winograd_loops.blocks()
+        gemm = gemms[dt]
     parts = {}
 
     def part(lo, hi):  # images lo:hi (split across threads by parallel_blas_for); partial dU summed in order
         rows = min(per, hi - lo) * th * tw
         du = xp.zeros((16, c, o) if need_w else (16, 0, 0), dt)
+        if need_x:
+            dxp[lo:hi].fill(0)
+        parts[lo] = du
+        if not native:
+            bufs = _numpy_buffers(rows, c, o, dt)
+            for n0 in range(lo, hi, per):
+                _numpy_backward_block(xin, g4, n0, min(hi, n0 + per), th, tw, u, du, dxp, bufs)
+            return
         v = workspace.empty((16, rows if need_w else 0, c), dt)
         dv = workspace.empty((16, rows if need_x else 0, c), dt)
         dm = workspace.empty((16, rows, o), dt)
-        if need_x:
-            dxp[lo:hi].fill(0)
         with fastblas.one_thread():
             for n0 in range(lo, hi, per):
-                block(xin, g4, n0, min(hi, n0 + per), th, tw, u, du, dxp, v, dm, dv, zero, gemm)
-        parts[lo] = du
+                block(xin, g4, n0, min(hi, n0 + per), th, tw, u, du, dxp, v, dm, dv, dt.type(0), gemm)
 
-    parallel_blas_for(n, part, elements=dxp.size + g.size, key=("winograd backward", pad_shape[1:], u.shape, need_x, need_w))
+    parallel_blas_for(n, part, elements=dxp.size + g.size,
+                      key=("winograd backward", pad_shape[1:], u.shape, need_x, need_w, native))
     return (dxp if need_x else None), (filter_grad(conv.sum_in_order(parts)) if need_w else None)
 
 
 # ------------------------------------------------------------------- the kernel
 def _takes(x, w, b=None, *, stride, padding, dilation, groups):
-    """The compiled kernels are on, and this is a float32/64 3x3 convolution with stride 1, no
-    dilation, one group, at least :data:`MIN_CHANNELS` input channels and a non-empty output,
-    every array of one dtype, and the kernels call BLAS directly."""
-    return (compiled.is_compiled() and x.ndim == 4 and x.dtype in _DTYPES and w.dtype == x.dtype
+    """A float32/64 3x3 convolution with stride 1, no dilation, one group, at least
+    :data:`MIN_CHANNELS` input channels and a non-empty output, every array of one dtype."""
+    return (x.ndim == 4 and x.dtype in _DTYPES and w.dtype == x.dtype
             and (b is None or b.dtype == x.dtype) and w.shape[2:] == (3, 3) and groups == 1
             and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1) and x.shape[1] >= MIN_CHANNELS
             and x.shape[0] > 0 and w.shape[0] > 0
-            and min(tiling(x.shape[2:], padding)[:2]) > 0 and fastblas.raw(x.dtype) is not None)
+            and min(tiling(x.shape[2:], padding)[:2]) > 0)
 
 
 @register(ref.Conv2d, when=_takes, first=True)
@@ -357,8 +332,8 @@ class Conv2d(conv.Conv2d):
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups):
         needs = getattr(self, "needs_grad", None)
-        if x.shape[1] < MIN_CHANNELS_FORWARD and not (needs is not None and needs[0]):
-            self.winograd = None  # few channels and no input gradient: im2col is faster
+        if not worth(x.shape[1], w.shape[0], needs is not None and needs[0], _compiled_here(x.dtype)):
+            self.winograd = None  # few channels: im2col is faster
             return super().forward(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
         y, xpad, u = forward(x, w, b, padding)
         if needs is not None:
