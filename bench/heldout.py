@@ -10,7 +10,9 @@ optimizer, the same in both frameworks) of each of a set of smaller and larger m
 * ``mlp-b32`` (784-256-256-10 at batch 32), ``mlp-wide`` (784-1024-1024-10 at batch 1024),
   ``mlp-tiny`` (100-50-10 at batch 16), ReLU, cross-entropy;
 * ``cnn-cifar`` (3x32x32 images, conv 3->32 and 32->64, 3x3 pad 1, ReLU, 2x2 max-pool each,
-  linear to 10; batch 64) and ``cnn-small`` (the same on 1x28x28, 16 and 32 channels, batch 16).
+  linear to 10; batch 64) and ``cnn-small`` (the same on 1x28x28, 16 and 32 channels, batch 16);
+  ``cnn-vgg`` (3x24x24 images, batch 32: conv 3->32 and 32->32 pad 1, ReLU each, 2x2 max-pool,
+  conv 32->64 *without* padding (an even input, an odd 10x10 output), ReLU, linear to 10).
 
 Workers, alternation, medians and the load record are ``_common.py``'s: one persistent worker
 per framework and thread count builds every model once; for each model, every round times every
@@ -46,6 +48,7 @@ CASES = {
     "mlp-tiny": ("MLP", {"sizes": [100, 50, 10], "B": 16}, 1000),
     "cnn-cifar": ("CNN", {"cin": 3, "H": 32, "B": 64, "ch": 32}, 5),
     "cnn-small": ("CNN", {"cin": 1, "H": 28, "B": 16, "ch": 16}, 30),
+    "cnn-vgg": ("VGG", {"cin": 3, "H": 24, "B": 32, "ch": 32}, 5),
 }
 
 
@@ -94,6 +97,12 @@ def build(fw, kind, shape, batch=None):
             s = shape["sizes"]
             layers = [m for a, b in itertools.pairwise(s) for m in (nn.Linear(a, b), nn.ReLU())][:-1]
             x = tensor(rng.standard_normal((B, s[0])).astype(np.float32))
+        elif kind == "VGG":
+            ch, side = shape["ch"], shape["H"] // 2 - 2
+            layers = [nn.Conv2d(shape["cin"], ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(),
+                      nn.MaxPool2d(2), nn.Conv2d(ch, 2 * ch, 3), nn.ReLU(), nn.Flatten(),
+                      nn.Linear(2 * ch * side * side, 10)]
+            x = tensor(rng.standard_normal((B, shape["cin"], shape["H"], shape["H"])).astype(np.float32))
         else:  # CNN
             ch, side = shape["ch"], shape["H"] // 4
             layers = [nn.Conv2d(shape["cin"], ch, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),

@@ -2,18 +2,24 @@
 
 A few kernels of :mod:`nnbasics.kernels` have a compiled twin for the passes NumPy can only do
 as several strided sweeps over memory (the 2x2 max-pool of every CNN block: one loop reads each
-input once where the NumPy tournament makes six passes over strided quarters), and the pieces of
-split matrix products run on native threads instead of Python's
-(:mod:`nnbasics.kernels.native_threads`: no GIL in the hand-off, so smaller products are split).
+input once where the NumPy tournament makes six passes over strided quarters); the tile transforms
+of Winograd's 3x3 convolutions (:mod:`nnbasics.kernels.conv_winograd`) run as compiled loops, so
+that narrower layers take them (4 input channels and more, where NumPy's transforms pay from
+16 -> 32 channels); and the pieces of split matrix products run on native threads instead of
+Python's (:mod:`nnbasics.kernels.native_threads`: no GIL in the hand-off, so smaller products are
+split).
 They are an *extra*: ``pip install "nnbasics[numba]"``, then
 
 * ``NNBASICS_COMPILED=numba`` in the environment (read by the first kernel that asks; importing
   nnbasics imports no Numba), or
 * :func:`compiled_kernels` for a block of code (a context manager, also a decorator).
 
-The compiled max-pool gives the NumPy kernel's values and gradients to the bit; the native
-pieces are smaller than Python's threads' pieces, so on two or more threads products can differ
-from the NumPy kernels' in their last bits (as on another thread count), never with the timing.
+The compiled max-pool gives the NumPy kernel's values and gradients to the bit; Winograd's
+convolutions add in another order than im2col's (float32: within ~1e-6 relative of the
+reference, as a convolution on another library would be), and a layer the compiled transforms
+make worth it may run on im2col without them; the native pieces are smaller than
+Python's threads' pieces, so on two or more threads products can differ from the NumPy kernels'
+in their last bits (as on another thread count). Nothing depends on the timing.
 Tests in tests/kernels compare both with the references, and CI runs both. The first call of
 each compiles it (about a second; Numba keeps the machine code in a cache beside the module, or
 in the user's cache directory where that is read-only). Reference mode (:func:`nnbasics.reference_mode`) switches the
