@@ -304,7 +304,8 @@ def test_lab_cnn_trains_alike_with_winograd(numba, kernels_on, spied):
                 opt.step()
                 run.append(loss.item())
             losses[on] = run
-            assert spied == (_expected_blocks(True, np.float32) if on else set())
+            # (where the kernels call no BLAS directly, the NumPy blocks' thresholds hold: im2col)
+            assert spied == ({"compiled"} if on and fastblas.raw(np.float32) is not None else set())
             spied.clear()
     np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
     assert losses[True][-1] < losses[True][0]
