@@ -79,3 +79,46 @@ def test_each_caller_of_parallel_blas_for_has_its_own_thread_choice(monkeypatch)
     sites = [k[0][0] for k in adaptive._choices]
     assert len(adaptive._choices) == 4
     assert first.__code__ in sites and second.__code__ in sites and ("layer", 1) in sites and ("layer", 2) in sites
+
+
+def _drive(choice, cost, calls, clock=None, step=0.0):
+    """``calls`` calls whose count n takes cost(n) seconds (the fake clock moves ``step`` a call)."""
+    picked = []
+    for _ in range(calls):
+        n = choice.pick()
+        picked.append(n)
+        choice.record(n, cost(n))
+        if clock is not None:
+            clock[0] += step
+    return picked
+
+
+def test_a_switch_made_on_a_passing_disturbance_is_undone_after_confirm(monkeypatch):
+    """Two threads look slow at first (OpenBLAS's threads spinning after NumPy loaded it), so the
+    chooser goes to one; the disturbance passes. Without a second look, two threads 1.6x faster are
+    tried again only after ~100 calls; with it, CONFIRM seconds after the switch."""
+    clock = [0.0]
+    monkeypatch.setattr(adaptive.time, "perf_counter", lambda: clock[0])
+    choice = adaptive.ThreadChoice(2)
+    _drive(choice, lambda n: 0.004 if n == 2 else 0.0025, 12, clock, 0.01)  # disturbed: two threads slow
+    assert choice.current == 1
+    quiet = lambda n: 0.0015 if n == 2 else 0.0025  # noqa: E731 -- it passed
+    before = _drive(choice, quiet, 20, clock, 0.001)  # 20 ms on: not yet
+    assert 2 not in before
+    after = _drive(choice, quiet, 30, clock, adaptive.CONFIRM / 10)
+    assert choice.current == 2 and after[-5:] == [2] * 5
+    # and without the second look (the clock stands still), it stays on one thread for long
+    clock[0] = 0.0
+    stuck = adaptive.ThreadChoice(2)
+    _drive(stuck, lambda n: 0.004 if n == 2 else 0.0025, 12)
+    assert stuck.current == 1 and 2 not in _drive(stuck, quiet, 50)
+
+
+def test_a_switch_under_steady_load_costs_one_more_trial(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(adaptive.time, "perf_counter", lambda: clock[0])
+    choice = adaptive.ThreadChoice(2)
+    picked = _drive(choice, lambda n: 0.060 if n == 2 else 0.016, 400, clock, 0.016)  # a competitor throughout
+    assert choice.current == 1 and picked[-100:].count(1) >= 97
+    after_switch = picked[picked.index(1):]
+    assert after_switch.count(2) <= 2 * adaptive.TRIAL  # the second look, and at most one more trial

@@ -17,6 +17,13 @@ steady machine kept them at 1/20 and a 2-thread LSTM step carried a trial every 
 a switch starts again at ``PATIENCE``. So a competitor that leaves is noticed after at most
 ``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call).
 
+A switch is checked once more :data:`CONFIRM` seconds later, whatever the times say: a switch
+made on a passing disturbance would otherwise stand for ~100 calls (a choice 1.6x slower is
+tried that rarely). The common one: OpenBLAS's own threads spin for ~0.1 s after NumPy loads the
+library, on the core a program's first calls - and the first trials - need (the lab's CIFAR-like
+CNN on 2 threads kept one thread for its convolutions in half of the runs: 20-29 ms a step
+against 18-19).
+
 Only for work whose result is the same whatever the thread count
 (:func:`nnbasics.kernels.parallel.run_pieces`, and :func:`~nnbasics.kernels.parallel.parallel_for`,
 whose pieces are fixed by the thread setting, not by the threads that run them): the choice
@@ -34,9 +41,10 @@ Example:
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 
-__all__ = ["BACKOFF", "KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
+__all__ = ["BACKOFF", "CONFIRM", "KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
 
 #: Calls of the other choice per trial (their median decides).
 TRIAL = 3
@@ -46,6 +54,8 @@ PATIENCE = 20
 BACKOFF = 8
 #: Recent times kept per choice (their median is its estimate).
 KEEP = 5
+#: Seconds after a switch at which the count it left is tried once more (see the module doc).
+CONFIRM = 0.25
 #: Most choosers kept (one per call site and shape); the least recently used is dropped beyond it.
 MAX_KEYS = 256
 
@@ -63,6 +73,7 @@ class ThreadChoice:
         self.trial_left = 0
         self.since = 0  # calls on the current choice since the last trial
         self.patience = PATIENCE  # doubled by each trial the other choice loses, up to BACKOFF times
+        self.confirm_at = None  # perf_counter time of the check a switch is due (CONFIRM)
         self._lock = threading.Lock()
 
     def _estimate(self, n):
@@ -79,7 +90,10 @@ class ThreadChoice:
             # time since the last trial is PATIENCE times what a trial of the other costs
             due = cur is not None and (other is None and self.since >= TRIAL or other is not None and (
                 cur > other or self.since * cur >= self.patience * TRIAL * other))
+            if not due and self.confirm_at is not None and self.since >= TRIAL:
+                due = time.perf_counter() >= self.confirm_at  # a switch's second look
             if due:
+                self.confirm_at = None
                 self.trial_left = TRIAL
                 self.times[self.other].clear()  # a trial's own times decide
                 return self.other
@@ -97,6 +111,7 @@ class ThreadChoice:
                     if self._estimate(self.other) < self._estimate(self.current):
                         self.current, self.other = self.other, self.current
                         self.patience = PATIENCE
+                        self.confirm_at = time.perf_counter() + CONFIRM
                     else:
                         self.patience = min(2 * self.patience, PATIENCE * BACKOFF)
                     self.since = 0

@@ -109,15 +109,25 @@ def _kron_g(dtype):
 
 
 def filter_transform(w):
-    """U (16, C, O), C-contiguous: ``U[4a + b, c, o] = (G w[o, c] G^T)[a, b]`` for w (O, C, 3, 3)."""
+    """U (16, C, O), C-contiguous: ``U[4a + b, c, o] = (G w[o, c] G^T)[a, b]`` for w (O, C, 3, 3).
+
+    On this thread's BLAS only (:class:`~nnbasics.kernels.fastblas.one_thread`), as every product
+    of the kernels outside their pieces: a product big enough for BLAS's own threads (this one is
+    from 32 -> 64 channels) wakes them, and they spin for a while after it on the core the
+    kernels' own threads need (a 2-thread CNN step 20-26 ms, against 18-19 with BLAS on one thread)."""
     o, c = w.shape[:2]
-    return xp.ascontiguousarray((_kron_g(w.dtype) @ w.reshape(o * c, 9).T).reshape(16, o, c).transpose(0, 2, 1))
+    with fastblas.one_thread():
+        u = _kron_g(w.dtype) @ w.reshape(o * c, 9).T
+    return xp.ascontiguousarray(u.reshape(16, o, c).transpose(0, 2, 1))
 
 
 def filter_grad(du):
-    """dW (O, C, 3, 3) from dU (16, C, O): ``dW[o, c] = G^T dU[:, c, o] G`` (U's transform, transposed)."""
+    """dW (O, C, 3, 3) from dU (16, C, O): ``dW[o, c] = G^T dU[:, c, o] G`` (U's transform, transposed;
+    on this thread's BLAS only, as :func:`filter_transform`)."""
     _, c, o = du.shape
-    return xp.ascontiguousarray((du.reshape(16, c * o).T @ _kron_g(du.dtype)).reshape(c, o, 3, 3).transpose(1, 0, 2, 3))
+    with fastblas.one_thread():
+        dw = du.reshape(16, c * o).T @ _kron_g(du.dtype)
+    return xp.ascontiguousarray(dw.reshape(c, o, 3, 3).transpose(1, 0, 2, 3))
 
 
 def tiling(hw, padding):
@@ -168,11 +178,11 @@ def _numpy_forward_block(xpad, n0, n1, th, tw, u, b, y, bufs):
     d = _take(bufs[0], 4, 4, nb, th, tw, c)
     xp.copyto(d, _input_tiles(xpad[n0:n1], th, tw))
     v = _take(bufs[1], 16, t, c)
-    fastblas.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))  # V = (B^T (x) B^T) D
+    xp.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))  # V = (B^T (x) B^T) D
     m = _take(bufs[2], 16, t, o)
     xp.matmul(v, u, out=m)  # the 16 products
     yt = _take(bufs[3], 2, 2, nb, th, tw, o)
-    fastblas.matmul(ka, m.reshape(16, t * o), out=yt.reshape(4, t * o))  # (A^T (x) A^T) M
+    xp.matmul(ka, m.reshape(16, t * o), out=yt.reshape(4, t * o))  # (A^T (x) A^T) M
     if b is not None:
         yt += b
     _scatter_outputs(yt, y[n0:n1])
@@ -205,17 +215,17 @@ def _numpy_backward_block(xpad, g4, n0, n1, th, tw, u, du, dxp, bufs):
     gt = _take(bufs[3], 2, 2, nb, th, tw, o)
     _gather_grad(g4[n0:n1], gt)
     dm = _take(bufs[2], 16, t, o)
-    fastblas.matmul(kat, gt.reshape(4, t * o), out=dm.reshape(16, t * o))  # dM = (A (x) A) dY
+    xp.matmul(kat, gt.reshape(4, t * o), out=dm.reshape(16, t * o))  # dM = (A (x) A) dY
     d = _take(bufs[0], 4, 4, nb, th, tw, c)
     if du.shape[1]:
         xp.copyto(d, _input_tiles(xpad[n0:n1], th, tw))
         v = _take(bufs[1], 16, t, c)
-        fastblas.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))
+        xp.matmul(kb, d.reshape(16, t * c), out=v.reshape(16, t * c))
         du += xp.matmul(v.transpose(0, 2, 1), dm)
     if dxp.shape[0]:
         dv = _take(bufs[1], 16, t, c)
         xp.matmul(dm, u.transpose(0, 2, 1), out=dv)  # dV = dM U^T
-        fastblas.matmul(kbt, dv.reshape(16, t * c), out=d.reshape(16, t * c))  # (B (x) B) dV
+        xp.matmul(kbt, dv.reshape(16, t * c), out=d.reshape(16, t * c))  # (B (x) B) dV
         blk = dxp[n0:n1]
         for r in range(4):
             for s in range(4):
