@@ -41,7 +41,7 @@ import os
 import threading
 import warnings
 
-__all__ = ["ENV", "compiled_kernels", "is_compiled", "numba"]
+__all__ = ["ENV", "compiled_kernels", "is_compiled", "jit_helpers", "numba"]
 
 #: The environment variable that turns the compiled kernels on: ``numba`` (or 1, true, yes, on); 0 or unset: off.
 ENV = "NNBASICS_COMPILED"
@@ -77,6 +77,17 @@ def numba():
     if _numba is None:
         raise ImportError(_why)
     return _numba
+
+
+def jit_helpers(namespace: dict, names):
+    """Numba's ``njit(nogil=True, cache=True)``, once the functions ``names`` of a module's
+    ``namespace`` (its ``globals()``) are compiled in place: the compiled loops of that module find
+    the compiled helpers they call there (until then they are plain Python functions, which the
+    tests also run). Returns the decorator for the loops themselves."""
+    jit = numba().njit(nogil=True, cache=True)
+    for name in names:
+        namespace[name] = jit(namespace[name])
+    return jit
 
 
 def _from_environment() -> bool:

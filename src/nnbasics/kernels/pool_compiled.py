@@ -128,10 +128,7 @@ def _kernels():
     if _compiled is None:
         with _lock:
             if _compiled is None:
-                nb = compiled.numba()
-                jit = nb.njit(nogil=True, cache=True)
-                for name in ("_max", "_window"):
-                    globals()[name] = jit(globals()[name])
+                jit = compiled.jit_helpers(globals(), ("_max", "_window"))
                 _compiled = (jit(_forward), jit(_backward))
     return _compiled
 

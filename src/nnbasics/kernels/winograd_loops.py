@@ -175,10 +175,8 @@ def blocks():
     if _compiled is None:
         with _lock:
             if _compiled is None:
-                nb = compiled.numba()
-                jit = nb.njit(nogil=True, cache=True)
-                for name in ("_in_tiles", "_out_tiles", "_grad_tiles", "_add_input_tiles", "_products"):
-                    globals()[name] = jit(globals()[name])
-                gemms = {dtype: fns[0] for dtype, fns in native_threads.prototypes(nb).items()}
+                jit = compiled.jit_helpers(globals(), ("_in_tiles", "_out_tiles", "_grad_tiles", "_add_input_tiles",
+                                                       "_products"))
+                gemms = {dtype: fns[0] for dtype, fns in native_threads.prototypes(compiled.numba()).items()}
                 _compiled = (jit(forward_block), jit(backward_block), gemms)
     return _compiled
