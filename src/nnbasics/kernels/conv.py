@@ -343,6 +343,13 @@ def _matmul_split_k_serial(a, b):
     return out
 
 
+def bias_grad(g2):
+    """db (O,): the output gradient g2 (M, O) summed over its rows, as a GEMV with a row of ones (9x
+    faster than ``g2.sum(axis=0)`` here), on this thread's BLAS."""
+    with fastblas.one_thread():
+        return xp.ones(g2.shape[0], dtype=g2.dtype) @ g2
+
+
 def _dot(a, b):
     return fastblas.matmul(a, b) if fastblas.available() else xp.dot(a, b)
 
@@ -439,8 +446,7 @@ class Conv2d(ref.Conv2d):
         if not self.retaining:  # the im2col matrices go back to the workspace before the next allocation
             self.cols = self.xpad = None
         if len(needs) == 3 and needs[2] and gb is None:
-            with fastblas.one_thread():  # a GEMV: 9x faster than g2.sum(axis=0) here; on this thread
-                gb = xp.ones(m, dtype=g2.dtype) @ g2
+            gb = bias_grad(g2)
         if needs[0] and self.w_flip is not None:
             gx = _input_grad_as_conv(g, self.w_flip, (h, wd), kh, kw, dh, dw, *self.padding).transpose(0, 3, 1, 2)
         elif needs[0]:
