@@ -5,9 +5,11 @@ as several strided sweeps over memory (the 2x2 max-pool of every CNN block: one 
 input once where the NumPy tournament makes six passes over strided quarters); the tile transforms
 of Winograd's 3x3 convolutions (:mod:`nnbasics.kernels.conv_winograd`) run as compiled loops, so
 that narrower layers take them (4 input channels and more, where NumPy's transforms pay from
-16 -> 32 channels); and the pieces of split matrix products run on native threads instead of
+16 -> 32 channels); the pieces of split matrix products run on native threads instead of
 Python's (:mod:`nnbasics.kernels.native_threads`: no GIL in the hand-off, so smaller products are
-split).
+split); and on a CPU with AVX-512 the float32 matrix products themselves run as compiled code
+(:mod:`nnbasics.kernels.gemm_compiled`: a register-tiled product at about the core's peak, ~2x
+NumPy's BLAS where ``OPENBLAS_CORETYPE`` holds it to AVX2 kernels).
 They are an *extra*: ``pip install "nnbasics[numba]"``, then
 
 * ``NNBASICS_COMPILED=numba`` in the environment (read by the first kernel that asks; importing
@@ -17,7 +19,8 @@ They are an *extra*: ``pip install "nnbasics[numba]"``, then
 The compiled max-pool gives the NumPy kernel's values and gradients to the bit; Winograd's
 convolutions add in another order than im2col's (float32: within ~1e-6 relative of the
 reference, as a convolution on another library would be), and a layer the compiled transforms
-make worth it may run on im2col without them; the native pieces are smaller than
+make worth it may run on im2col without them; the compiled products add in another order than
+BLAS (float32: ~1e-6 relative); the native pieces are smaller than
 Python's threads' pieces, so on two or more threads products can differ from the NumPy kernels'
 in their last bits (as on another thread count). Nothing depends on the timing.
 Tests in tests/kernels compare both with the references, and CI runs both. The first call of

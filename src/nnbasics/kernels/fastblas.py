@@ -23,6 +23,11 @@ OpenBLAS is called:
   **``OPENBLAS_CORETYPE`` is not set** (whoever set it chose the kernels: the choice is kept, and
   NumPy's own library is called) unless ``NNBASICS_FAST_BLAS=avx512`` asks for the copy anyway,
   and after the copy passed a check against NumPy.
+* **not BLAS, for float32 with the compiled kernels on** (:mod:`nnbasics.compiled`) on a CPU with
+  AVX-512: :func:`raw` and :func:`matmul` then run :mod:`~nnbasics.kernels.gemm_compiled`'s
+  product (``cblas_sgemm``'s signature, ~2x NumPy's AVX2 kernels; products under 16 rows or 32
+  columns stay on BLAS), so every kernel that calls them, the native threads' pieces included,
+  takes it unchanged;
 * neither where NumPy's BLAS is not OpenBLAS, or ``NNBASICS_FAST_BLAS=0``: :func:`matmul` is then
   :func:`numpy.matmul` and :func:`raw` is None (the kernels take their NumPy paths).
 
@@ -47,9 +52,10 @@ import threading
 import numpy as np
 
 from ..threads import blas_setter, num_threads, single_thread_blas
+from . import gemm_compiled
 
-__all__ = ["ALONE", "ENV", "alone", "available", "call_args", "describe", "matmul", "one_thread", "private", "raw",
-           "thread_setter"]
+__all__ = ["ALONE", "ENV", "alone", "available", "beats_numpy", "call_args", "compiled_sgemm", "describe", "matmul",
+           "one_thread", "private", "raw", "thread_setter"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
 #: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).
@@ -99,7 +105,23 @@ def raw(dtype):
     if not fns:
         return None
     dtype = np.dtype(dtype)
-    return fns[0] if dtype == np.float32 else fns[1] if dtype == np.float64 else None
+    if dtype == np.float32:
+        return compiled_sgemm() or fns[0]
+    return fns[1] if dtype == np.float64 else None
+
+
+def compiled_sgemm():
+    """The compiled float32 product (:mod:`~nnbasics.kernels.gemm_compiled`, ``cblas_sgemm``'s
+    signature) where it runs now: the compiled kernels on, a CPU with AVX-512, and direct products
+    not switched off (``NNBASICS_FAST_BLAS=0``); else None."""
+    fns = _state if _state is not None else _load()
+    return gemm_compiled.cblas() if fns and gemm_compiled.available() else None
+
+
+def beats_numpy(dtype) -> bool:
+    """True where :func:`matmul` runs ``dtype``'s products faster than ``numpy.matmul`` does on one
+    thread: on the private AVX-512 copy, or (float32) on the compiled product."""
+    return private() or (np.dtype(dtype) == np.float32 and compiled_sgemm() is not None)
 
 
 class one_thread:
@@ -387,7 +409,7 @@ def _gemm(fns, a, b, out, beta=0.0):
     if m and n:
         ta, lda = _operand(a)
         tb, ldb = _operand(b)
-        fn = fns[0] if out.dtype == np.float32 else fns[1]
+        fn = (compiled_sgemm() or fns[0]) if out.dtype == np.float32 else fns[1]
         set_local = fns[2]  # NumPy's own OpenBLAS: on this thread only (the private copy has no threads)
         previous = set_local(1) if set_local is not None else None
         try:
@@ -397,6 +419,14 @@ def _gemm(fns, a, b, out, beta=0.0):
             if previous is not None:
                 set_local(previous)
     return out
+
+
+def _compiled_worth(a, b):
+    """True where a float32 product goes to the compiled product rather than NumPy's BLAS: it runs
+    here, and the product has whole tiles to fill (at least 16 rows and 32 columns; smaller ones
+    are faster in BLAS, measured: (8, 128) @ (128, 512) 22 against 16 us)."""
+    return (a.ndim == 2 and b.ndim == 2 and a.shape[0] >= 2 * gemm_compiled.MR and b.shape[1] >= gemm_compiled.NR
+            and compiled_sgemm() is not None)
 
 
 def alone(macs) -> bool:
@@ -431,7 +461,8 @@ def matmul(a, b, out=None, *, accumulate=False):
             out += np.matmul(a, b)
             return out
         return _gemm(fns, a, b, out, 1.0)
-    if fns and fns[2] is not None and (num_threads() <= 1 or getattr(_alone, "depth", 0) or _small(a, b)):
+    if fns and fns[2] is not None and (num_threads() <= 1 or getattr(_alone, "depth", 0) or _small(a, b)) and not (
+            a.dtype == np.float32 and _compiled_worth(a, b)):
         # NumPy's own kernels, and no other thread of ours waits on the GIL: numpy.matmul is the
         # same BLAS call with less overhead (in one_thread() or too small to thread, on this
         # thread only, as a direct call)

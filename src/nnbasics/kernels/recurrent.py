@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from .. import compiled
 from ..backend import xp
 from ..dispatch import register
 from ..ops import recurrent as ref
 from ..ops.recurrent import steps as _steps
 from ..threads import blas_setter, num_threads
-from . import fastblas, gemm, native_threads, parallel, workspace
+from . import fastblas, gemm, native_threads, parallel, recurrent_compiled, workspace
 
 
 def _project(x, w_ih, bias):
@@ -198,7 +199,7 @@ def _lstm_rows(acts, whh_s, h0, c0, out, cs, tcs, steps, whole):
     raw = fastblas.raw(acts.dtype) if _blas_ready(acts, out, whh_s, h0) else None
     rec = xp.empty((n, G), dtype=acts.dtype) if raw is None else None  # h_{t-1} W_hh^T
     ig = xp.empty((n, G // 4), dtype=acts.dtype)
-    cols = _step_columns(raw, whole, G, n * whh_s.shape[1], acts.dtype)
+    cols = _step_columns(raw, whole, G, n * (G // 4), acts.dtype)
     with fastblas.one_thread():
         _lstm_steps(raw, acts, whh_s, h0, c0, out, cs, tcs, steps, rec, ig, cols)
 
@@ -263,8 +264,8 @@ def _lstm_steps(raw, acts, whh_s, h0, c0, out, cs, tcs, steps, rec, ig, cols):
         c_t = f * c_{t-1} + i * g,  h_t = o * tanh(c_t)
     """
     n, G = acts.shape[1:]
-    H = G // 4
-    K = whh_s.shape[1]
+    H = K = G // 4
+    rows_of_t = whh_s.shape[0] == K  # W_hh^T itself (H, 4H), else its rows (4H, H), read transposed
     if raw is not None:  # pointers by arithmetic (``.ctypes.data`` costs ~1 us a call)
         a_at, a_step = acts.ctypes.data, acts.strides[0]
         o_at, o_step = out.ctypes.data, out.strides[0]
@@ -274,10 +275,11 @@ def _lstm_steps(raw, acts, whh_s, h0, c0, out, cs, tcs, steps, rec, ig, cols):
     for t in steps:
         a = acts[t]  # (n, 4H): columns o, i, f, g
         if raw is None:
-            xp.matmul(h, whh_s.T, out=rec)
+            xp.matmul(h, whh_s if rows_of_t else whh_s.T, out=rec)
             a += rec
         else:
-            _in_columns(raw, cols, key, n, K, h_at, K, w_at, K, 1.0, a_at + t * a_step, G, acts.itemsize, trans_b=True)
+            _in_columns(raw, cols, key, n, K, h_at, K, w_at, G if rows_of_t else K, 1.0, a_at + t * a_step, G,
+                        acts.itemsize, trans_b=not rows_of_t)
         xp.tanh(a, out=a)
         s = a[:, :3 * H]
         s *= 0.5
@@ -317,31 +319,41 @@ def _lstm_rows_backward(g, acts, w_hh, c0, cs, tcs, da, dh, dc, steps, whole):
         d_at, d_step = da.ctypes.data, da.strides[0]
         w_at, dh_at = w_hh.ctypes.data, dh.ctypes.data
         key = ("lstm step backward", da.shape, dt)
+    fused = compiled.is_compiled()  # the gate passes as one compiled loop (the same bits)
     with fastblas.one_thread():  # the direct BLAS calls on this thread only
         for k in range(len(steps) - 1, -1, -1):
             t = steps[k]
-            a, d = acts[t], da[t]  # (n, 4H): columns o, i, f, g
-            dh += g[t]
-            tc = tcs[t]
-            xp.multiply(dh, tc, out=d[:, :H])  # d o = dh * tanh(c_t)
-            # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
-            xp.multiply(d[:, :H], tc, out=tmp)
-            xp.subtract(dh, tmp, out=tmp)
-            tmp *= a[:, :H]
-            dc += tmp
-            xp.multiply(dc, a[:, 3 * H:], out=d[:, H:2 * H])  # d i = dc * g
-            xp.multiply(dc, cs[steps[k - 1]] if k > 0 else c0, out=d[:, 2 * H:3 * H])  # d f = dc * c_prev
-            xp.multiply(dc, a[:, H:2 * H], out=d[:, 3 * H:])  # d g = dc * i
-            dc *= a[:, 2 * H:3 * H]  # dc_{t-1} = dc * f
-            # to pre-activations: sigmoid' = s - s^2 on (o, i, f), tanh' = 1 - g^2 on g
-            xp.multiply(a, a, out=fac)
-            xp.subtract(a[:, :3 * H], fac[:, :3 * H], out=fac[:, :3 * H])
-            xp.subtract(1, fac[:, 3 * H:], out=fac[:, 3 * H:])
-            d *= fac
+            d, c_prev = da[t], cs[steps[k - 1]] if k > 0 else c0  # d (n, 4H): columns o, i, f, g
+            if fused:
+                recurrent_compiled.lstm_gates_backward(dh, g[t], acts[t], tcs[t], c_prev, dc, d)
+            else:
+                _lstm_gates_backward(dh, g[t], acts[t], tcs[t], c_prev, dc, d, tmp, fac)
             if raw is None:
                 xp.matmul(d, w_hh, out=dh)
             else:  # dh_{t-1} = da_t W_hh, one BLAS call per column piece
                 _in_columns(raw, cols, key, n, G, d_at + t * d_step, G, w_at, H, 0.0, dh_at, H, dt.itemsize)
+
+
+def _lstm_gates_backward(dh, g, a, tc, c_prev, dc, d, tmp, fac):
+    """One step's gate gradients (:func:`_lstm_rows_backward`'s formulas) into ``d`` (n, 4H), dc
+    made dc_prev in place, dh (n, H) += g; ``tmp`` (n, H) and ``fac`` (n, 4H) scratch."""
+    H = dh.shape[1]
+    dh += g
+    xp.multiply(dh, tc, out=d[:, :H])  # d o = dh * tanh(c_t)
+    # dc += dh * o * (1 - tc^2), as (dh - do * tc) * o
+    xp.multiply(d[:, :H], tc, out=tmp)
+    xp.subtract(dh, tmp, out=tmp)
+    tmp *= a[:, :H]
+    dc += tmp
+    xp.multiply(dc, a[:, 3 * H:], out=d[:, H:2 * H])  # d i = dc * g
+    xp.multiply(dc, c_prev, out=d[:, 2 * H:3 * H])  # d f = dc * c_prev
+    xp.multiply(dc, a[:, H:2 * H], out=d[:, 3 * H:])  # d g = dc * i
+    dc *= a[:, 2 * H:3 * H]  # dc_{t-1} = dc * f
+    # to pre-activations: sigmoid' = s - s^2 on (o, i, f), tanh' = 1 - g^2 on g
+    xp.multiply(a, a, out=fac)
+    xp.subtract(a[:, :3 * H], fac[:, :3 * H], out=fac[:, :3 * H])
+    xp.subtract(1, fac[:, 3 * H:], out=fac[:, 3 * H:])
+    d *= fac
 
 
 @register(ref.LSTMLayer)
@@ -365,8 +377,11 @@ class LSTMLayer(ref.LSTMLayer):
         scale = xp.repeat(xp.array([0.5, 0.5, 0.5, 1.0], dtype=dt), H)  # (4H,)
         w_ih_s = _internal(w_ih, H) * scale[:, None]  # (4H, I)
         # (4H, H), read transposed by the step product: OpenBLAS packs B = W_hh^T faster from these
-        # rows when H < 4H, and no transposed copy is made (char-LSTM step 3 % faster, 1 and 2 threads)
+        # rows when H < 4H, and no transposed copy is made (char-LSTM step 3 % faster, 1 and 2 threads);
+        # the compiled product reads B's rows where they lie, so it gets W_hh^T (H, 4H) made once
         whh_s = _internal(w_hh, H) * scale[:, None]
+        if dt == xp.float32 and fastblas.compiled_sgemm() is not None:
+            whh_s = xp.ascontiguousarray(whh_s.T)
         acts = workspace.empty((T * N, 4 * H), dt)  # pre-activations of all steps, then activations in place
         gemm.product(x.reshape(T * N, I), w_ih_s.T, acts, key="lstm x W_ih")
         if self.has_bias:
