@@ -152,3 +152,22 @@ def test_fastblas_takes_it_only_with_the_compiled_kernels():
         a = np.random.default_rng(4).standard_normal((64, 96)).astype(np.float32)
         b = np.random.default_rng(5).standard_normal((96, 80)).astype(np.float32)
         np.testing.assert_allclose(fastblas.matmul(a, b), a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("ta,tb", [(NT, T), (T, NT)])
+def test_scratch_in_chunks_changes_no_value(sgemm, monkeypatch, ta, tb):
+    """A transposed B's copy (or the C^T of a swapped product) made in chunks of columns: the same
+    bits as in one piece."""
+    m, n, k = (40, 200, 70) if tb == T else (300, 100, 50)
+    rng = np.random.default_rng(8)
+    _, _, sa, sb = _operands(rng, m, n, k, ta, tb, pad=1)
+    c0 = rng.standard_normal((m, n)).astype(np.float32)
+    whole, chunks = c0.copy(), c0.copy()
+    _call(sgemm, ta, tb, m, n, k, 1.0, sa, sb, 1.0, whole)
+    gemm_compiled.compile_product()
+    assert gemm_compiled.COPY_FLOATS >= max(m, k) * n  # one chunk above
+    monkeypatch.setattr(gemm_compiled, "COPY_FLOATS", 64 * max(m, k))  # 64 columns a chunk
+    # sgemm as Python (reading COPY_FLOATS as it runs), its helpers compiled
+    gemm_compiled.sgemm.py_func(ta, tb, m, n, k, np.float32(1.0), sa.ctypes.data, sa.shape[1], sb.ctypes.data,
+                                sb.shape[1], np.float32(1.0), chunks.ctypes.data, n)
+    np.testing.assert_array_equal(chunks, whole)

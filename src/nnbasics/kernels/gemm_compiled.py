@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import compiled
 
-__all__ = ["KC", "MC", "MR", "NR", "available", "cblas", "compile_product", "sgemm"]
+__all__ = ["COPY_FLOATS", "KC", "MC", "MR", "NR", "available", "cblas", "compile_product", "sgemm"]
 
 #: Rows of a register tile; vectors of W floats per tile row (NR = NV * W columns).
 MR, NV, W = 8, 2, 16
@@ -55,6 +55,8 @@ NR = NV * W
 MC = 128
 #: Steps of k per pass over a block: a panel of B (KC, NR) stays in the first-level cache.
 KC = 256
+#: Floats of scratch a product copies into at once, at most (4 MiB): a transposed B's panels, or C^T.
+COPY_FLOATS = 2**20
 
 _lock = threading.Lock()
 _state = None  # None: not tried; False: not available here; else (driver, cfunc)
@@ -199,22 +201,36 @@ def sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
 
     A transposed A is copied into tiles of rows (:func:`_copy_rows`); where B is row-major and
     has fewer columns than A has rows (a weight gradient ``g^T x``), the product is made the other
-    way round, ``C^T = B^T A^T``: the copy is then of B, the smaller, and C^T is added in at the end.
+    way round, ``C^T = B^T A^T`` (:func:`_swapped`): the copy is then of B, the smaller. What is
+    copied at once stays under COPY_FLOATS: the columns of C go in chunks of whole panels, which
+    changes no value (each element is the same sum either way).
     """
     if m <= 0 or n <= 0:
         return
     if k <= 0:
         _scale(m, n, beta, c, ldc)
         return
-    if ta == 112 and tb == 111 and n < m:
-        t = np.empty((n, m), np.float32)
-        _product(112, 111, n, m, k, np.float32(1.0), b, ldb, a, lda, np.float32(0.0), t.ctypes.data, m)
-        cv = carray(floats(c), (m, ldc))
-        for r in range(m):
-            for q in range(n):
-                cv[r, q] = alpha * t[q, r] + (beta * cv[r, q] if beta != 0.0 else 0.0)
-        return
-    _product(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    swap = ta == 112 and tb == 111 and n < m
+    per_col = m if swap else k if tb == 112 else 0  # floats copied per column of C
+    nc = n if per_col == 0 else max(NR, COPY_FLOATS // per_col // NR * NR)
+    for j0 in range(0, n, nc):
+        cols = min(nc, n - j0)
+        bj = b + 4 * (j0 * ldb if tb == 112 else j0)
+        if swap:
+            _swapped(m, cols, k, alpha, a, lda, bj, ldb, beta, c + 4 * j0, ldc)
+        else:
+            _product(ta, tb, m, cols, k, alpha, a, lda, bj, ldb, beta, c + 4 * j0, ldc)
+
+
+def _swapped(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """``C = alpha A^T B + beta C`` (A stored (k, m), B (k, n), both row-major) made as
+    ``C^T = B^T A`` into a scratch (n, m), then added into C."""
+    t = np.empty((n, m), np.float32)
+    _product(112, 111, n, m, k, np.float32(1.0), b, ldb, a, lda, np.float32(0.0), t.ctypes.data, m)
+    cv = carray(floats(c), (m, ldc))
+    for r in range(m):
+        for q in range(n):
+            cv[r, q] = alpha * t[q, r] + (beta * cv[r, q] if beta != 0.0 else 0.0)
 
 
 def _product(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -282,7 +298,7 @@ def compile_product():
         if _compiled is None:
             nb = compiled.numba()
             carray, floats, tile = nb.carray, _floats(nb), _tile(nb)
-            jit = compiled.jit_helpers(globals(), ("_pack", "_edge", "_scale", "_copy_rows", "_product", "sgemm"))
+            jit = compiled.jit_helpers(globals(), ("_pack", "_edge", "_scale", "_copy_rows", "_product", "_swapped", "sgemm"))
             fn = jit(_cblas_sgemm)
             i32, f32, ptr = nb.int32, nb.float32, nb.intp
             entry = nb.cfunc(nb.void(i32, i32, i32, i32, i32, i32, f32, ptr, i32, ptr, i32, f32, ptr, i32),
