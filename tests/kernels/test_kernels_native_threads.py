@@ -172,3 +172,25 @@ def test_split_gives_each_pieces_own_blas_call(axis, a_t, b_t):
     want = [fastblas.call_args(a[lo:hi], b, out[lo:hi]) if axis == "rows" else
             fastblas.call_args(a, b[:, lo:hi], out[:, lo:hi]) for lo, hi in itertools.pairwise(bounds)]
     assert got == want and None not in want
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_product_runs_its_row_pieces_on_native_threads(native, monkeypatch, dtype, accumulate):
+    """gemm.product (the LSTM's per-sequence products) hands its row pieces to native threads: the
+    same bits for 2 and 3 threads and either thread choice, the product's values."""
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((100, 48)).astype(dtype), rng.standard_normal((48, 70)).astype(dtype)
+    start = rng.standard_normal((100, 70)).astype(dtype)
+    results = []
+    for n, picks in ((2, [2]), (3, [3]), (3, [1])):
+        threads.set_num_threads(n)
+        _force(monkeypatch, picks)
+        out = start.copy()
+        gemm.product(a, b, out, accumulate=accumulate, key="t")
+        results.append(out)
+    assert len(native) == 3 and all(p > 2 for p in native)  # pieces, on native_threads.run each time
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+    want = (start if accumulate else 0) + a.astype(np.float64) @ b
+    np.testing.assert_allclose(results[0], want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)

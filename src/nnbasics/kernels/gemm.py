@@ -3,8 +3,9 @@
 ``out = a @ b`` (or ``out += a @ b``) for 2-D arrays, where ``out`` has many rows: on several
 threads, the rows of ``out`` are cut into pieces that depend on the size only
 (:func:`row_bounds`) and run with :func:`nnbasics.kernels.parallel.run_pieces` (single-threaded
-BLAS in each piece, one thread or all, whichever the running job measures faster); on one
-thread, one call. The pieces depend on the size alone, so on several threads the values are the
+BLAS in each piece, one thread or all, whichever the running job measures faster; with the
+compiled kernels, on native threads, :mod:`~nnbasics.kernels.native_threads`, in its smaller
+pieces); on one thread, one call. The pieces depend on the size alone, so on several threads the values are the
 same for any number of them and either choice of the chooser (timing never changes a result).
 They are not always the one call's values to the last bit: OpenBLAS computes the rows at the
 edge of a block with other instructions than the rest (measured: rows 120-127 of a (256, 64) @
@@ -21,8 +22,10 @@ Example:
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..threads import blas_setter, num_threads
-from . import fastblas, parallel
+from . import fastblas, native_threads, parallel
 
 __all__ = ["MAX_PIECES", "MIN_COLS", "MIN_ROWS", "PIECE_WORK", "column_bounds", "product", "row_bounds"]
 
@@ -70,10 +73,16 @@ def product(a, b, out, *, accumulate=False, key=None):
         ``out``.
     """
     m = out.shape[0]
-    bounds = row_bounds(m, a.shape[1] * b.shape[1])
+    native = native_threads.available(out.dtype)
+    bounds = row_bounds(m, a.shape[1] * b.shape[1], native_threads.PIECE_WORK if native else None)
     if len(bounds) <= 2 or num_threads() <= 1 or blas_setter() is None:
         with fastblas.one_thread():  # one piece: BLAS on this thread (never BLAS's own split)
             return fastblas.matmul(a, b, out, accumulate=accumulate)
+    args = fastblas.call_args(a, b, out) if native else None
+    if args is not None:  # the pieces on native threads: no GIL in the hand-off
+        calls = np.array(native_threads.split(args, "rows", bounds, out.itemsize), dtype=np.int64)
+        native_threads.run(calls, out.dtype, (key, a.shape, b.shape, accumulate), beta=1.0 if accumulate else 0.0)
+        return out
     parallel.run_pieces(bounds, lambda lo, hi: fastblas.matmul(a[lo:hi], b, out[lo:hi], accumulate=accumulate),
                         None if key is None else (key, a.shape, b.shape, accumulate))
     return out

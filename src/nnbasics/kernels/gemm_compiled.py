@@ -200,8 +200,10 @@ def sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     arguments: ``ta``/``tb`` 111 as stored, 112 transposed; leading dimensions in floats).
 
     A transposed A is copied into tiles of rows (:func:`_copy_rows`); where B is row-major and
-    has fewer columns than A has rows (a weight gradient ``g^T x``), the product is made the other
-    way round, ``C^T = B^T A^T`` (:func:`_swapped`): the copy is then of B, the smaller. What is
+    has fewer columns than A has rows (a weight gradient ``g^T x``) and they fill whole panels
+    worse (a padded share of the last panel bigger than A's rows would leave), the product is
+    made the other way round, ``C^T = B^T A^T`` (:func:`_swapped`): measured, A^T B with m 256,
+    n 65, k 3200: 0.54 against 0.87 ms; with n 64 or 256 and m 1024, as fast or slower. What is
     copied at once stays under COPY_FLOATS: the columns of C go in chunks of whole panels, which
     changes no value (each element is the same sum either way).
     """
@@ -210,7 +212,7 @@ def sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     if k <= 0:
         _scale(m, n, beta, c, ldc)
         return
-    swap = ta == 112 and tb == 111 and n < m
+    swap = ta == 112 and tb == 111 and n < m and (-n % NR) * m > (-m % NR) * n  # fewer padded columns that way
     per_col = m if swap else k if tb == 112 else 0  # floats copied per column of C
     nc = n if per_col == 0 else max(NR, COPY_FLOATS // per_col // NR * NR)
     for j0 in range(0, n, nc):
