@@ -286,6 +286,25 @@ class PeakRSS:
                 "retained_mb": (self.after - self.baseline) / mb, "method": self.method}
 
 
+def load_compiled_kernels() -> None:
+    """In a ``--compiled`` worker (``NNBASICS_COMPILED=numba``), import Numba and load the compiled
+    matrix product and the LSTM's gate loop (from Numba's cache) on tiny arrays, before a memory
+    probe: import and compilation, not training, as the memory mode excludes for every framework
+    (Numba and LLVM take ~100 MB once a process). Elsewhere nothing."""
+    if os.environ.get("NNBASICS_COMPILED") != "numba":
+        return
+    import numpy as np
+
+    from nnbasics.kernels import fastblas, recurrent_compiled
+
+    if fastblas.compiled_sgemm() is not None:  # loads the product where it runs here
+        a = np.ones((16, 40), np.float32)
+        fastblas.matmul(a, np.ones((40, 32), np.float32))
+    h = np.ones((2, 3), np.float32)
+    recurrent_compiled.lstm_gates_backward(h, h, np.ones((2, 12), np.float32), h, h, h.copy(),
+                                           np.empty((2, 12), np.float32))
+
+
 def memory_probe(step, steps: int) -> dict:
     """Run ``steps`` training steps inside :class:`PeakRSS` (no warm-up before: the first step's
     gradients, optimizer state and buffer pools count, as they do in a real run)."""

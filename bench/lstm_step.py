@@ -156,6 +156,7 @@ def setup_worker(cfg):
     stepper = make_stepper(cfg)
     handlers = {"memory": lambda steps: C.memory_probe(stepper, steps), "time": C.timed_steps(stepper)}
     if cfg.get("memory"):
+        C.load_compiled_kernels()  # with --compiled: Numba's import and compilation, before the probe
         return handlers, {}
     first = stepper()
     for _ in range(cfg["warmup"]):

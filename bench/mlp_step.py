@@ -295,7 +295,9 @@ def setup_worker(cfg):
     params, x, y = make_problem(cfg["sizes"], cfg["batch"], cfg["seed"])
     step, _ = MAKERS[cfg["impl"]](params, x, y, cfg["lr"])
     handlers = {"memory": lambda steps: C.memory_probe(step, steps), "time": C.timed_steps(step)}
-    if not cfg.get("memory"):
+    if cfg.get("memory"):
+        C.load_compiled_kernels()  # with --compiled: Numba's import and compilation, before the probe
+    else:
         for _ in range(cfg["warmup"]):
             step()
     return handlers, {}

@@ -194,3 +194,24 @@ def test_gemm_product_runs_its_row_pieces_on_native_threads(native, monkeypatch,
         np.testing.assert_array_equal(r, results[0])
     want = (start if accumulate else 0) + a.astype(np.float64) @ b
     np.testing.assert_allclose(results[0], want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+@pytest.mark.parametrize("preset", [None, "7"])
+def test_the_pool_spins_briefly_unless_the_user_chose(numba, preset):
+    """GOMP_SPINCOUNT is set (before OpenMP loads) where the user set none, and kept where they did."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != native_threads.SPIN_ENV}
+    if preset is not None:
+        env[native_threads.SPIN_ENV] = preset
+    code = ("import os, nnbasics as nb, nnbasics.threads\n"
+            "from nnbasics.kernels import native_threads\n"
+            "nb.threads.set_num_threads(2)\n"
+            "with nb.compiled_kernels():\n"
+            "    native_threads.available('float32')\n"
+            "print(os.environ.get('GOMP_SPINCOUNT'))\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == (preset or str(native_threads.SPIN))

@@ -65,9 +65,13 @@ class ThreadChoice:
 
     Args:
         many: the thread count to compare with one (>= 2); it is tried first.
+        mean: estimate each choice by the mean of its recent times, not their median: for calls
+            whose slow cases are rare and long (a native thread pool's barrier waiting for a
+            descheduled thread: a few calls in ten take milliseconds, the median never shows them).
     """
 
-    def __init__(self, many: int):
+    def __init__(self, many: int, mean: bool = False):
+        self.mean = mean
         self.current, self.other = many, 1
         self.times = {many: deque(maxlen=KEEP), 1: deque(maxlen=KEEP)}
         self.trial_left = 0
@@ -77,8 +81,13 @@ class ThreadChoice:
         self._lock = threading.Lock()
 
     def _estimate(self, n):
-        t = sorted(self.times[n])  # the median (not statistics.median: importing it costs ~3 ms)
-        return None if not t else (t[(len(t) - 1) // 2] + t[len(t) // 2]) / 2
+        t = self.times[n]
+        if not t:
+            return None
+        if self.mean:
+            return sum(t) / len(t)
+        t = sorted(t)  # the median (not statistics.median: importing it costs ~3 ms)
+        return (t[(len(t) - 1) // 2] + t[len(t) // 2]) / 2
 
     def pick(self) -> int:
         """The thread count for the next call."""
@@ -121,13 +130,14 @@ _choices: dict = {}
 _choices_lock = threading.Lock()
 
 
-def choice_for(key, many: int) -> ThreadChoice:
-    """The :class:`ThreadChoice` of one call site and size (``key``: any hashable), made on first use."""
+def choice_for(key, many: int, mean: bool = False) -> ThreadChoice:
+    """The :class:`ThreadChoice` of one call site and size (``key``: any hashable), made on first use
+    (``mean``: see :class:`ThreadChoice`)."""
     key = (key, many)
     with _choices_lock:
         c = _choices.pop(key, None)
         if c is None:
-            c = ThreadChoice(many)
+            c = ThreadChoice(many, mean)
             if len(_choices) >= MAX_KEYS:
                 _choices.pop(next(iter(_choices)))
         _choices[key] = c  # most recently used last

@@ -23,6 +23,7 @@ should start its children with ``spawn`` (nnbasics' own process pools do).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from itertools import pairwise
@@ -33,12 +34,22 @@ from .. import compiled
 from ..threads import num_threads
 from . import adaptive, fastblas
 
-__all__ = ["PIECE_WORK", "available", "prototypes", "run", "split"]
+__all__ = ["PIECE_WORK", "SPIN", "SPIN_ENV", "available", "prototypes", "run", "split"]
 
 #: Multiply-adds per piece, at least, where pieces run on native threads (Python threads:
 #: :data:`nnbasics.kernels.gemm.PIECE_WORK`, 8x more). Char-LSTM forward and backward on two
 #: threads, quiet: 2**20 0.91x, 2**21 0.79-0.83x, 2**22 0.90x of the Python threads' time.
 PIECE_WORK = 2**21
+
+#: How long an idle OpenMP thread spins for work before it sleeps (GNU OpenMP's ``GOMP_SPINCOUNT``,
+#: set where the user set none, before the pool starts; its default is 300,000). A thread that
+#: spins between a step's products takes the core a competing process needs: under one busy
+#: competitor the compiled MLP step on two threads took 1.23-1.71x its one-thread time with the
+#: default, 1.07x with 100,000 (1.04-1.06x with 10,000-30,000); quiet, the char-LSTM's two-thread
+#: step took 31.1 ms with the default, 30.8 with 100,000 and 35.1 with 30,000 (its pool sleeps
+#: between products at 30,000 and waking it costs). bench/mlp_step.py, bench/lstm_step.py.
+SPIN = 100000
+SPIN_ENV = "GOMP_SPINCOUNT"
 
 _lock = threading.Lock()
 _state = None  # None: not tried; False: unavailable; else (loop, {dtype: (gemm, set_local)}, numba)
@@ -91,6 +102,7 @@ def _load():
             nb = compiled.numba()
             if nb.config.THREADING_LAYER == "default":
                 nb.config.THREADING_LAYER = "omp"  # unless the user chose one (NUMBA_THREADING_LAYER)
+            os.environ.setdefault(SPIN_ENV, str(SPIN))  # read when OpenMP's library loads: just below
             _prange = nb.prange
             loop = nb.njit(nogil=True, parallel=True, cache=True)(_pieces)
             protos = prototypes(nb)
@@ -138,7 +150,8 @@ def run(calls, dtype, key, *, beta=0.0, shift_a=0, shift_c=0) -> None:
     loop, protos, nb = _state if _state else _load()
     gemm, set_local = protos[np.dtype(dtype)]
     k = min(num_threads(), len(calls), nb.config.NUMBA_NUM_THREADS)
-    choice = adaptive.choice_for(("native", key), k) if k > 1 else None
+    # by the mean: the pool's barrier waits for a descheduled thread now and then (see ThreadChoice)
+    choice = adaptive.choice_for(("native", key), k, mean=True) if k > 1 else None
     m = choice.pick() if choice is not None else 1
     start = time.perf_counter()
     if m > 1:
