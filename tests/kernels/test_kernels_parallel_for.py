@@ -124,7 +124,7 @@ def test_a_switch_under_steady_load_costs_one_more_trial(monkeypatch):
     assert after_switch.count(2) <= 2 * adaptive.TRIAL  # the second look, and at most one more trial
 
 
-def _drive(choice, cost, calls):
+def _drive_by_call(choice, cost, calls):
     picked = []
     for i in range(calls):
         n = choice.pick()
@@ -140,8 +140,8 @@ def test_a_choice_by_the_mean_sees_rare_long_stalls_the_median_hides():
     def stalls(n, i):
         return (0.002 if i % 5 == 4 else 0.0001) if n == 2 else 0.0002
 
-    by_median = _drive(adaptive.ThreadChoice(2), stalls, 300)
-    by_mean = _drive(adaptive.ThreadChoice(2, mean=True), stalls, 300)
+    by_median = _drive_by_call(adaptive.ThreadChoice(2), stalls, 300)
+    by_mean = _drive_by_call(adaptive.ThreadChoice(2, mean=True), stalls, 300)
     assert by_median[-100:].count(2) >= 90
     assert by_mean[-100:].count(1) >= 90
     assert adaptive.choice_for(("t", "mean"), 2, mean=True).mean
