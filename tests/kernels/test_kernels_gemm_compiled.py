@@ -141,11 +141,12 @@ def test_fastblas_takes_it_only_with_the_compiled_kernels():
     here and the kernels call products directly); float64 and the kernels off keep BLAS."""
     with nb.compiled_kernels(enabled=False):
         assert fastblas.compiled_sgemm() is None
-        assert fastblas.beats_numpy(np.float32) == fastblas.private()
+        assert fastblas.beats_numpy(np.float32, 2**30) == fastblas.private()
     with nb.compiled_kernels():
         here = gemm_compiled.available() and fastblas.available()
         assert (fastblas.compiled_sgemm() is not None) == here
-        assert fastblas.beats_numpy(np.float32) == (here or fastblas.private())
+        assert fastblas.beats_numpy(np.float32, 2**30) == (here or fastblas.private())
+        assert fastblas.beats_numpy(np.float32, fastblas.COMPILED_MIN_WORK - 1) == fastblas.private()
         if here:
             assert fastblas.raw(np.float32) is fastblas.compiled_sgemm()
             assert fastblas.raw(np.float64) is not fastblas.compiled_sgemm()

@@ -54,7 +54,7 @@ import numpy as np
 from ..threads import blas_setter, num_threads, single_thread_blas
 from . import gemm_compiled
 
-__all__ = ["ALONE", "ENV", "alone", "available", "beats_numpy", "call_args", "compiled_sgemm", "describe", "matmul",
+__all__ = ["ALONE", "COMPILED_MIN_WORK", "ENV", "alone", "available", "beats_numpy", "call_args", "compiled_sgemm", "describe", "matmul",
            "one_thread", "private", "raw", "thread_setter"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
@@ -118,10 +118,18 @@ def compiled_sgemm():
     return gemm_compiled.cblas() if fns and gemm_compiled.available() else None
 
 
-def beats_numpy(dtype) -> bool:
-    """True where :func:`matmul` runs ``dtype``'s products faster than ``numpy.matmul`` does on one
-    thread: on the private AVX-512 copy, or (float32) on the compiled product."""
-    return private() or (np.dtype(dtype) == np.float32 and compiled_sgemm() is not None)
+#: Multiply-adds a float32 product needs, at least, before the kernels' own product path (pieces,
+#: chooser, the compiled product) beats ``numpy.matmul`` on one thread: the held-out 100-50-10 MLP
+#: at batch 16 (products of 80 K multiply-adds) took 0.16 ms a step through it, 0.10 through NumPy.
+COMPILED_MIN_WORK = 2**20
+
+
+def beats_numpy(dtype, macs) -> bool:
+    """True where :func:`matmul` runs a product of ``macs`` multiply-adds of ``dtype`` faster than
+    ``numpy.matmul`` does on one thread: on the private AVX-512 copy, or (float32, at least
+    :data:`COMPILED_MIN_WORK`) on the compiled product."""
+    return private() or (np.dtype(dtype) == np.float32 and macs >= COMPILED_MIN_WORK
+                         and compiled_sgemm() is not None)
 
 
 class one_thread:

@@ -199,11 +199,13 @@ def sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     """``C = alpha op(A) op(B) + beta C``, row-major, float32, addresses as ints (BLAS's
     arguments: ``ta``/``tb`` 111 as stored, 112 transposed; leading dimensions in floats).
 
-    A transposed A is copied into tiles of rows (:func:`_copy_rows`); where B is row-major and
-    has fewer columns than A has rows (a weight gradient ``g^T x``) and they fill whole panels
-    worse (a padded share of the last panel bigger than A's rows would leave), the product is
-    made the other way round, ``C^T = B^T A^T`` (:func:`_swapped`): measured, A^T B with m 256,
-    n 65, k 3200: 0.54 against 0.87 ms; with n 64 or 256 and m 1024, as fast or slower. What is
+    A transposed A is copied into tiles of rows (:func:`_copy_rows`), a transposed B into panels.
+    The product is made the other way round, ``C^T = op(B)^T op(A)^T`` (:func:`_swapped`), where
+    that copies less: a weight gradient ``g^T x`` (A^T, row-major B) whose B has fewer columns
+    than A has rows and fills whole panels worse (A^T B with m 256, n 65, k 3200: 0.54 against
+    0.87 ms; with n 64 or 256 and m 1024 as fast or slower), and ``x W^T`` (row-major A, B^T)
+    where copying A and C^T is less than copying B (a small batch through a big layer: B's copy
+    is all the work's worth). What is
     copied at once stays under COPY_FLOATS: the columns of C go in chunks of whole panels, which
     changes no value (each element is the same sum either way).
     """
@@ -212,23 +214,25 @@ def sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     if k <= 0:
         _scale(m, n, beta, c, ldc)
         return
-    swap = ta == 112 and tb == 111 and n < m and (-n % NR) * m > (-m % NR) * n  # fewer padded columns that way
+    swap = (ta == 112 and tb == 111 and n < m and (-n % NR) * m > (-m % NR) * n  # fewer padded columns
+            or ta == 111 and tb == 112 and m * k + 2 * m * n < k * n)  # copy A and C^T, not B^T
     per_col = m if swap else k if tb == 112 else 0  # floats copied per column of C
     nc = n if per_col == 0 else max(NR, COPY_FLOATS // per_col // NR * NR)
     for j0 in range(0, n, nc):
         cols = min(nc, n - j0)
         bj = b + 4 * (j0 * ldb if tb == 112 else j0)
         if swap:
-            _swapped(m, cols, k, alpha, a, lda, bj, ldb, beta, c + 4 * j0, ldc)
+            _swapped(ta, tb, m, cols, k, alpha, a, lda, bj, ldb, beta, c + 4 * j0, ldc)
         else:
             _product(ta, tb, m, cols, k, alpha, a, lda, bj, ldb, beta, c + 4 * j0, ldc)
 
 
-def _swapped(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
-    """``C = alpha A^T B + beta C`` (A stored (k, m), B (k, n), both row-major) made as
-    ``C^T = B^T A`` into a scratch (n, m), then added into C."""
+def _swapped(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """``C = alpha op(A) op(B) + beta C`` made as ``C^T = op(B)^T op(A)^T`` into a scratch (n, m),
+    then added into C (``op(B)^T`` is B as stored where ``tb`` is 112, else its transpose: the flags
+    swap, 111 <-> 112)."""
     t = np.empty((n, m), np.float32)
-    _product(112, 111, n, m, k, np.float32(1.0), b, ldb, a, lda, np.float32(0.0), t.ctypes.data, m)
+    _product(223 - tb, 223 - ta, n, m, k, np.float32(1.0), b, ldb, a, lda, np.float32(0.0), t.ctypes.data, m)
     cv = carray(floats(c), (m, ldc))
     for r in range(m):
         for q in range(n):

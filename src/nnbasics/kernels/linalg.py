@@ -27,7 +27,7 @@ class MatMul(ref.MatMul):
     float product on several threads runs its GEMMs in fixed row pieces, as :class:`Linear` does."""
 
     def forward(self, a, b):
-        if not (_plain_2d(a, b) and (_several_threads() or fastblas.beats_numpy(a.dtype))):
+        if not (_plain_2d(a, b) and (_several_threads() or fastblas.beats_numpy(a.dtype, a.size * b.shape[1]))):
             return super().forward(a, b)
         self.a, self.b = a, b
         z = xp.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
@@ -36,7 +36,7 @@ class MatMul(ref.MatMul):
 
     def backward(self, g):
         a, b = self.a, self.b  # NOTE: both kept: the layout of each decides how the other's grad is computed
-        if _plain_2d(a, b) and (_several_threads() or fastblas.beats_numpy(a.dtype)):
+        if _plain_2d(a, b) and (_several_threads() or fastblas.beats_numpy(a.dtype, a.size * b.shape[1])):
             return _backward_2d_in_pieces(a, b, g, self.needs_grad)
         a2 = a[None, :] if a.ndim == 1 else a  # (1, k)
         b2 = b[:, None] if b.ndim == 1 else b  # (k, 1)
@@ -147,7 +147,8 @@ class Linear(ref.Linear):
 
     def forward(self, x, w, b=None):
         rows = x.size // max(1, x.shape[-1])
-        if not (fastblas.beats_numpy(x.dtype) or _several_threads() and _splits(rows, *w.shape, _work(x.dtype))):
+        fast = fastblas.beats_numpy(x.dtype, rows * w.size)
+        if not (fast or _several_threads() and _splits(rows, *w.shape, _work(x.dtype))):
             return self._reference(rows * w.size, super().forward, x, w, b)
         needs = self.needs_grad
         if needs:  # as the reference: W for x's gradient, x for W's
@@ -163,7 +164,7 @@ class Linear(ref.Linear):
         n_in = w.shape[1] if w is not None else x.shape[-1] if x is not None else 0  # (kept as needed)
         g2 = g.reshape(-1, n_out)  # (rows, out)
         xs, gs = _rows_as_stored(x, g) if needs[1] else (None, None)
-        if not (fastblas.beats_numpy(g.dtype) or _several_threads() and (
+        if not (fastblas.beats_numpy(g.dtype, rows * n_out * n_in) or _several_threads() and (
                 needs[0] and _splits(rows, n_in, n_out, _work(g.dtype))
                 or needs[1] and _splits(n_out, n_in, rows, _work(g.dtype)))):
             if xs is None:
