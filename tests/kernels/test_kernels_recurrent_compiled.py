@@ -63,3 +63,32 @@ def test_float32_layer_with_every_compiled_kernel_matches_the_reference(numba):
     want = _lstm_grads(False, np.float64, 6)
     for w, g in zip(want, got):
         np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("layer", ["gru", "rnn"])
+def test_gru_and_rnn_take_the_compiled_product_where_it_runs(numba, monkeypatch, layer):
+    """Their step and per-sequence products go to the compiled product (float32, compiled kernels
+    on, a CPU it runs on), NumPy's elsewhere; the reference's values either way."""
+    from nnbasics.kernels import fastblas, gemm_compiled
+
+    calls = []
+    inner = fastblas.matmul
+    monkeypatch.setattr(recurrent.fastblas, "matmul", lambda *a, **k: calls.append(1) or inner(*a, **k))
+    rng = np.random.default_rng(9)
+    T, N, I, H = 6, 16, 5, 40
+    G = 3 * H if layer == "gru" else H
+    arrays = [rng.standard_normal(s).astype(np.float32) * 0.5
+              for s in ((T, N, I), (N, H), (G, I), (G, H), (G,), (G,))]
+    op = recurrent.GRULayer if layer == "gru" else recurrent.RNNLayer
+    results = {}
+    for on in (False, True):
+        calls.clear()
+        with nb.compiled_kernels(enabled=on), nb.reference_mode(False):
+            ts = [nb.tensor(a, requires_grad=True) for a in arrays]
+            out = op.apply(*ts)
+            out.backward(nb.tensor(np.ones(out.shape, np.float32)))
+            results[on] = [out._array] + [t.grad._array for t in ts]
+            compiled_here = gemm_compiled.available() and fastblas.compiled_sgemm() is not None
+        assert bool(calls) == (on and compiled_here)
+    for a, b in zip(results[False], results[True]):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -34,10 +34,18 @@ from . import fastblas, gemm, native_threads, parallel, recurrent_compiled, work
 def _project(x, w_ih, bias):
     """X W^T (+ bias) for all T steps in one GEMM: (T, N, I) -> (T, N, G*H), C-contiguous."""
     T, N, I = x.shape
-    g = x.reshape(T * N, I) @ w_ih.T
+    g = _mm(x.reshape(T * N, I), w_ih.T)
     if bias is not None:
         g += bias
     return g.reshape(T, N, -1)
+
+
+def _mm(a, b, out=None):
+    """``a @ b`` (into ``out``): the compiled product where it runs (float32 with the compiled
+    kernels on an AVX-512 CPU, :mod:`~nnbasics.kernels.gemm_compiled`), else NumPy's, as before."""
+    if a.dtype == xp.float32 and fastblas.compiled_sgemm() is not None:
+        return fastblas.matmul(a, b, out=out)
+    return xp.matmul(a, b, out=out)
 
 
 def _dw_hh(dgates, hs, h0, reverse):
@@ -52,9 +60,9 @@ def _dw_hh(dgates, hs, h0, reverse):
         d_inner, h_inner, d_first = dgates[: T - 1], hs[1:], dgates[T - 1]
     else:
         d_inner, h_inner, d_first = dgates[1:], hs[: T - 1], dgates[0]
-    dw = d_first.T @ h0  # (G, H)
+    dw = _mm(d_first.T, h0)  # (G, H)
     if T > 1:
-        dw += d_inner.reshape(-1, G).T @ h_inner.reshape(-1, H)
+        dw += _mm(d_inner.reshape(-1, G).T, h_inner.reshape(-1, H))
     return dw
 
 
@@ -64,7 +72,7 @@ def _rnn_rows(a, whh_t, h0, relu, steps):
     tmp = xp.empty(a.shape[1:], dtype=a.dtype)
     h = h0
     for t in steps:
-        xp.matmul(h, whh_t, out=tmp)
+        _mm(h, whh_t, out=tmp)
         h = a[t]
         h += tmp
         if relu:
@@ -85,7 +93,7 @@ def _rnn_rows_backward(g, hs, w_hh, da, dh, relu, steps):
             tmp = h * h
             xp.subtract(1, tmp, out=tmp)
             d *= tmp
-        xp.matmul(d, w_hh, out=dh)
+        _mm(d, w_hh, out=dh)
 
 
 @register(ref.RNNLayer)
@@ -116,8 +124,8 @@ class RNNLayer(ref.RNNLayer):
                                                       self.relu, steps), ("rnn backward", hs.shape, g.dtype))
         needs = self.needs_grad
         d2 = da.reshape(T * N, H)
-        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
-        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
+        dx = _mm(d2, w_ih).reshape(x.shape) if needs[0] else None
+        dw_ih = _mm(d2.T, x.reshape(T * N, -1)) if needs[2] else None
         dh0 = dh if needs[1] else None
         dw_hh = _dw_hh(da, hs, h0, self.reverse) if needs[3] else None
         if not self.has_bias:
@@ -465,7 +473,7 @@ def _gru_rows(gx, whh_t, b_hn, h0, out, ghn, steps):
     h = h0
     for t in steps:
         a = gx[t]
-        xp.matmul(h, whh_t, out=tmp)
+        _mm(h, whh_t, out=tmp)
         rz = a[:, :H2]
         rz += tmp[:, :H2]
         # sigmoid = (1 + tanh(a / 2)) / 2
@@ -525,7 +533,7 @@ def _gru_rows_backward(g, acts, ghn, hs, h0, w_hh, dgx, dgh_n, dh, steps):
         dgh[:, :H2] = d[:, :H2]
         dgh[:, H2:] = dghn
         dh *= z
-        dh += dgh @ w_hh
+        dh += _mm(dgh, w_hh)
 
 
 @register(ref.GRULayer)
@@ -571,8 +579,8 @@ class GRULayer(ref.GRULayer):
                  ("gru backward", hs.shape, dt))
         needs = self.needs_grad
         d2 = dgx.reshape(T * N, 3 * H)
-        dx = (d2 @ w_ih).reshape(x.shape) if needs[0] else None
-        dw_ih = d2.T @ x.reshape(T * N, -1) if needs[2] else None
+        dx = _mm(d2, w_ih).reshape(x.shape) if needs[0] else None
+        dw_ih = _mm(d2.T, x.reshape(T * N, -1)) if needs[2] else None
         dw_hh = None
         if needs[3]:
             dgh_all = dgx.copy()
