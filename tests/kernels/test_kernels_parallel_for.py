@@ -123,25 +123,3 @@ def test_a_switch_under_steady_load_costs_one_more_trial(monkeypatch):
     after_switch = picked[picked.index(1):]
     assert after_switch.count(2) <= 2 * adaptive.TRIAL  # the second look, and at most one more trial
 
-
-def _drive_by_call(choice, cost, calls):
-    picked = []
-    for i in range(calls):
-        n = choice.pick()
-        picked.append(n)
-        choice.record(n, cost(n, i))
-    return picked
-
-
-def test_a_choice_by_the_mean_sees_rare_long_stalls_the_median_hides():
-    """Two threads fast in four calls of five and stalled for 2 ms in the fifth (a native pool's
-    barrier waiting for a descheduled thread) cost more than one thread's steady 0.2 ms: the
-    median keeps two threads, the mean (native_threads' chooser) goes to one."""
-    def stalls(n, i):
-        return (0.002 if i % 5 == 4 else 0.0001) if n == 2 else 0.0002
-
-    by_median = _drive_by_call(adaptive.ThreadChoice(2), stalls, 300)
-    by_mean = _drive_by_call(adaptive.ThreadChoice(2, mean=True), stalls, 300)
-    assert by_median[-100:].count(2) >= 90
-    assert by_mean[-100:].count(1) >= 90
-    assert adaptive.choice_for(("t", "mean"), 2, mean=True).mean

@@ -208,6 +208,20 @@ def test_after_a_long_steady_load_the_quiet_machine_is_noticed_within_the_backof
     assert back[first_two:first_two + adaptive.TRIAL] == [2] * adaptive.TRIAL  # the trial won: switched
     assert back[-100:].count(2) >= 95
 
+def test_a_choice_by_the_mean_sees_rare_long_stalls_the_median_hides():
+    """Two threads fast in four calls of five and stalled for 2 ms in the fifth (a native pool's
+    barrier waiting for a descheduled thread) cost more than one thread's steady 0.2 ms: the
+    median keeps two threads, the mean (native_threads' chooser) goes to one."""
+    def stalls(n, i):
+        return (0.002 if i % 5 == 4 else 0.0001) if n == 2 else 0.0002
+
+    by_median = _drive(adaptive.ThreadChoice(2), stalls, 300)
+    by_mean = _drive(adaptive.ThreadChoice(2, mean=True), stalls, 300)
+    assert by_median[-100:].count(2) >= 90
+    assert by_mean[-100:].count(1) >= 90
+    assert adaptive.choice_for(("t", "mean"), 2, mean=True).mean
+
+
 def test_choosers_are_kept_per_key_and_bounded(monkeypatch):
     monkeypatch.setattr(adaptive, "_choices", {})
     a = adaptive.choice_for("a", 2)
