@@ -4,35 +4,36 @@ Where the compiled kernels are on (:mod:`nnbasics.compiled`) and the CPU has 512
 (AVX-512), the kernels' float32 products run here instead of in NumPy's BLAS. This is the
 textbook register-tiled product, with nothing else around it::
 
-    for each block of MC rows of C:
+    for each block of MC rows of C, each block of KC steps of k:
         for each panel of NR = 32 columns of B and C:
             for each tile of MR = 8 rows:                       # C[i:i+8, j:j+32]
                 acc = 0                                         # 8 x 32 floats: 16 vector registers
-                for k in range(K):
+                for k in the block:
                     b = B[k, j:j+32]                            # two 16-float loads
                     for r in range(8):
                         acc[r] += A[i + r, k] * b               # one broadcast, two fused multiply-adds
-                C[i:i+8, j:j+32] = alpha * acc + beta * C[i:i+8, j:j+32]
+                C[i:i+8, j:j+32] = alpha * acc + beta * C[i:i+8, j:j+32]     (beta 1 after the first block)
 
 The tile is written in LLVM's vector types (:func:`_tile`), so its 16 accumulators stay in
 registers through the whole k loop: each step loads 2 vectors of B and 8 scalars of A for 16
 fused multiply-adds, and runs at the core's peak where B's panel is in cache. Measured on the
 AMD EPYC (Zen 5) of BENCHMARKS.md, one thread, against NumPy's OpenBLAS as that machine sets it
-(its AVX2 kernels): the char-LSTM's step product (32, 256) @ (256, 1024) 87 against 164 us; the
-MLP's (128, 784) @ (784, 256) 196 against 405 us; (1024, 3200) @ (3200, 256) 7.3 against 13.2 ms.
+(its AVX2 kernels): the char-LSTM's step product (32, 256) @ (256, 1024) 89 against 168 us; the
+MLP's (128, 784) @ (784, 256) 203 against 402 us; (1024, 3200)^T @ (3200, 256) 7.8 against 13.6 ms.
 B is read where it lies (row-major B: each k reads 32 contiguous floats of a row); a transposed
 B, and the last panel where N is not a multiple of 32, are first copied into panels of 32
-columns (zero-padded); the last rows of an M that is not a multiple of 8 go through a tile with
-the missing rows zero. A may be row-major or transposed (its two strides are arguments).
+columns (zero-padded); a transposed A, and the last rows where M is not a multiple of 8, are
+copied into tiles of rows (zero rows after the last). Some products are made transposed,
+``C^T = op(B)^T op(A)^T``, where that copies less (:func:`sgemm`).
 
 Each C element is the sum over k in order, with fused multiply-adds: the values differ from
-BLAS's in the last bits (float32: ~1e-6 relative), as a product on another library does, and
-they do not depend on how many threads split a product into row or column pieces (a piece
-computes its elements as the whole product would, only the edge handling differs: exactly the
-same for whole tiles). Only float32; float64 stays on BLAS.
+BLAS's in the last bits (float32: ~1e-6 relative), as a product on another library does. A
+partial tile runs the same tile on a padded copy, so a row or column piece of a product gives
+the whole product's bits for its elements; only whether a product is made transposed depends
+on its shape. Only float32; float64 stays on BLAS.
 
-:func:`cblas` gives the product with the C signature of ``cblas_sgemm`` (row-major only), so
-every caller of :func:`nnbasics.kernels.fastblas.raw`, the native threads' pieces included,
+:func:`cblas` gives the product with the C signature of ``cblas_sgemm`` (row- or column-major),
+so every caller of :func:`nnbasics.kernels.fastblas.raw`, the native threads' pieces included,
 runs it unchanged. Where the CPU has no 512-bit vectors (or Numba targets another CPU:
 ``NUMBA_CPU_NAME``), :func:`available` is False and BLAS keeps every product: OpenBLAS's AVX2
 kernels reach the AVX2 peak themselves.
