@@ -13,14 +13,13 @@ import pytest
 import nnbasics as nb
 from nnbasics.kernels import fastblas, gemm_compiled
 
-pytest.importorskip("numba")
-
 NT, T = 111, 112  # as stored, transposed (cblas)
 
 
-@pytest.fixture(scope="module")
-def sgemm():
-    """The product's ``cblas_sgemm`` entry point, compiled whatever the CPU."""
+@pytest.fixture
+def sgemm(numba):
+    """The product's ``cblas_sgemm`` entry point, compiled whatever the CPU (conftest's ``numba``:
+    a skip only where Numba is not installed, a failure where CI requires it)."""
     return gemm_compiled.compile_product()[1].ctypes
 
 
@@ -124,9 +123,8 @@ def test_pieces_give_the_products_bits(sgemm, ta, beta):
             np.testing.assert_array_equal(cols, whole)
 
 
-def test_only_with_wide_vectors_on_numbas_own_cpu(monkeypatch):
+def test_only_with_wide_vectors_on_numbas_own_cpu(numba, monkeypatch):
     """The kernels take the product only where Numba compiles for this CPU and it has AVX-512."""
-    numba = pytest.importorskip("numba")
     monkeypatch.setattr(numba.core.config, "CPU_NAME", "generic")
     assert not gemm_compiled._host_has_wide_vectors(numba)
     monkeypatch.setattr(numba.core.config, "CPU_NAME", None)
@@ -136,7 +134,7 @@ def test_only_with_wide_vectors_on_numbas_own_cpu(monkeypatch):
     assert gemm_compiled._host_has_wide_vectors(numba)
 
 
-def test_fastblas_takes_it_only_with_the_compiled_kernels():
+def test_fastblas_takes_it_only_with_the_compiled_kernels(numba):
     """float32 products go to the compiled product while the compiled kernels are on (where it runs
     here and the kernels call products directly); float64 and the kernels off keep BLAS."""
     with nb.compiled_kernels(enabled=False):

@@ -54,8 +54,8 @@ import numpy as np
 from ..threads import blas_setter, num_threads, single_thread_blas
 from . import gemm_compiled
 
-__all__ = ["ALONE", "COMPILED_MIN_WORK", "ENV", "alone", "available", "beats_numpy", "call_args", "compiled_sgemm", "describe", "matmul",
-           "one_thread", "private", "raw", "thread_setter"]
+__all__ = ["ALONE", "COMPILED_MIN_WORK", "ENV", "alone", "available", "beats_numpy", "call_args", "compiled_sgemm",
+           "describe", "matmul", "one_thread", "private", "raw", "thread_setter"]
 
 #: Environment variable: ``0`` keeps every product on ``numpy.matmul``; ``avx512`` asks for the private
 #: AVX-512 copy even where ``OPENBLAS_CORETYPE`` chose older kernels for NumPy (where the CPU has AVX-512).

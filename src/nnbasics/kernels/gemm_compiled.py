@@ -248,7 +248,8 @@ def _product(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
     for j in range(whole, panels):
         _pack(tb, k, n, b, ldb, j * NR, packed[j - whole])
     av = carray(floats(a), (m, lda) if ta == 111 else (k, lda))
-    block = np.empty((MC // MR, min(k, KC), MR), np.float32)  # rows of A copied (see _copy_rows)
+    copied = ta == 112 or m % MR  # rows of A copied (see _copy_rows): a transposed A, or a last partial tile
+    block = np.empty((MC // MR if copied else 0, min(k, KC), MR), np.float32)
     out = np.empty((MR, NR), np.float32)
     for i0 in range(0, m, MC):
         i1 = min(m, i0 + MC)
