@@ -208,6 +208,23 @@ def test_after_a_long_steady_load_the_quiet_machine_is_noticed_within_the_backof
     assert back[first_two:first_two + adaptive.TRIAL] == [2] * adaptive.TRIAL  # the trial won: switched
     assert back[-100:].count(2) >= 95
 
+def _runs(picked, n):
+    """Lengths of the runs of ``n`` in ``picked``."""
+    return [len(list(g)) for k, g in itertools.groupby(picked) if k == n]
+
+
+def test_a_trial_far_slower_than_the_current_choice_ends_at_its_first_call():
+    """Under load a native pool's two threads took 30-50x one thread's time (issue 19): each trial
+    of them then costs one call, not TRIAL; a close loser still gets its TRIAL calls."""
+    choice = adaptive.ThreadChoice(2)
+    close = _drive(choice, lambda n, i: 0.010 if n == 2 else 0.015, 400)
+    assert _runs(close[3:], 1) and set(_runs(close[3:], 1)) == {adaptive.TRIAL}
+    loaded = _drive(choice, lambda n, i: 0.050 if n == 2 else 0.010, 6000)
+    after = loaded[loaded.index(1):]
+    assert len(_runs(after, 2)) >= 3 and set(_runs(after, 2)) == {1}  # tried, a call at a time
+    assert loaded[-100:].count(1) >= 99
+
+
 def test_a_choice_by_the_mean_sees_rare_long_stalls_the_median_hides():
     """Two threads fast in four calls of five and stalled for 2 ms in the fifth (a native pool's
     barrier waiting for a descheduled thread) cost more than one thread's steady 0.2 ms: the

@@ -15,7 +15,10 @@ that appears is noticed within a few calls). Each trial the other choice loses d
 patience before the next (up to ``BACKOFF`` times: trials then cost ~1/160 of the time, where a
 steady machine kept them at 1/20 and a 2-thread LSTM step carried a trial every other step);
 a switch starts again at ``PATIENCE``. So a competitor that leaves is noticed after at most
-``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call).
+``PATIENCE * BACKOFF`` times what a trial costs (seconds, for a big model's call). A trial whose
+call takes more than :data:`ABORT` times the current choice's estimate ends there, lost: under
+load a native pool's two threads take 30-50x one thread's time for the char-LSTM's step product
+(2.5-4.9 ms against 0.09), and the rest of such a trial would only add to what it cost.
 
 A switch is checked once more :data:`CONFIRM` seconds later, whatever the times say: a switch
 made on a passing disturbance would otherwise stand for ~100 calls (a choice 1.6x slower is
@@ -44,7 +47,7 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["BACKOFF", "CONFIRM", "KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
+__all__ = ["ABORT", "BACKOFF", "CONFIRM", "KEEP", "PATIENCE", "TRIAL", "ThreadChoice", "choice_for"]
 
 #: Calls of the other choice per trial (their median decides).
 TRIAL = 3
@@ -52,6 +55,8 @@ TRIAL = 3
 PATIENCE = 20
 #: Most times PATIENCE is doubled by trials the other choice lost in a row.
 BACKOFF = 8
+#: A trial call slower than this many times the current choice's estimate ends the trial, lost.
+ABORT = 2.0
 #: Recent times kept per choice (their median is its estimate).
 KEEP = 5
 #: Seconds after a switch at which the count it left is tried once more (see the module doc).
@@ -116,6 +121,9 @@ class ThreadChoice:
                 self.since += 1
             elif self.trial_left:
                 self.trial_left -= 1
+                cur = self._estimate(self.current)
+                if cur is not None and seconds > ABORT * cur:
+                    self.trial_left = 0  # clearly slower: the rest of the trial would only cost
                 if not self.trial_left:
                     if self._estimate(self.other) < self._estimate(self.current):
                         self.current, self.other = self.other, self.current
