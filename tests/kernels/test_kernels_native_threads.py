@@ -28,7 +28,8 @@ def native(numba, monkeypatch, kernels_on):
     monkeypatch.setattr(adaptive, "_choices", {})
     runs = []
     inner = native_threads.run
-    monkeypatch.setattr(native_threads, "run", lambda calls, *a, **k: runs.append(len(calls)) or inner(calls, *a, **k))
+    monkeypatch.setattr(native_threads, "run", lambda calls, *a, **k: runs.append(
+        len(calls) if k.get("count") is None else k["count"]) or inner(calls, *a, **k))
     old = threads._threads
     yield runs
     threads._threads = old
@@ -59,6 +60,37 @@ def test_run_computes_every_piece_as_one_blas_call_each(native, monkeypatch, dty
         for lo, hi in itertools.pairwise(bounds):
             fastblas.matmul(a, b[:, lo:hi], out=want[:, lo:hi], accumulate=True)
     np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_thread_runs_the_whole_products_where_pieces_give_their_bits(native, monkeypatch, dtype):
+    """Where the chooser keeps one thread, ``whole`` (the products before they were cut) runs
+    instead of the pieces, one call each, but only on a kernel whose pieces give the whole product's
+    bits (the compiled float32 product); the values are the native threads' pieces' bits either way."""
+    threads.set_num_threads(2)
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((40, 64)).astype(dtype), rng.standard_normal((64, 96)).astype(dtype)
+    start = rng.standard_normal((40, 96)).astype(dtype)
+    outs = []
+    for picks in ([2], [1]):
+        _force(monkeypatch, picks)
+        out = start.copy()
+        counted, raw = [], fastblas.raw
+        if picks == [1]:  # count the calls made on this thread (native threads' calls are compiled)
+            monkeypatch.setattr(fastblas, "raw", lambda d, c=counted, r=raw: lambda *args: c.append(args) or r(d)(*args))
+        made = []  # the pieces' calls, made only where they run
+        native_threads.run(lambda m=made, o=out: m.append(1) or _calls(a, b, o, [0, 32, 64, 96]), dtype, "whole",
+                           beta=1.0, whole=[fastblas.call_args(a, b, out)], count=3)
+        monkeypatch.setattr(fastblas, "raw", raw)
+        outs.append(out)
+        if picks == [2]:
+            assert made == [1]
+    exact = native_threads.exact_pieces(dtype)
+    assert len(counted) == (1 if exact else 3)  # one thread: the whole product, or its three pieces
+    assert made == ([] if exact else [1])
+    assert exact == (dtype == np.float32 and fastblas.compiled_sgemm() is not None)
+    np.testing.assert_array_equal(outs[1], outs[0])
+    np.testing.assert_allclose(outs[0], start + a.astype(np.float64) @ b, rtol=1e-5, atol=1e-4)
 
 
 def test_run_moves_a_and_c_by_the_shifts(native):

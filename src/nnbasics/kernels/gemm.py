@@ -80,8 +80,9 @@ def product(a, b, out, *, accumulate=False, key=None):
             return fastblas.matmul(a, b, out, accumulate=accumulate)
     args = fastblas.call_args(a, b, out) if native else None
     if args is not None:  # the pieces on native threads: no GIL in the hand-off
-        calls = np.array(native_threads.split(args, "rows", bounds, out.itemsize), dtype=np.int64)
-        native_threads.run(calls, out.dtype, (key, a.shape, b.shape, accumulate), beta=1.0 if accumulate else 0.0)
+        native_threads.run(lambda: np.array(native_threads.split(args, "rows", bounds, out.itemsize), dtype=np.int64),
+                           out.dtype, (key, a.shape, b.shape, accumulate), beta=1.0 if accumulate else 0.0,
+                           whole=[args], count=len(bounds) - 1)
         return out
     parallel.run_pieces(bounds, lambda lo, hi: fastblas.matmul(a[lo:hi], b, out[lo:hi], accumulate=accumulate),
                         None if key is None else (key, a.shape, b.shape, accumulate))

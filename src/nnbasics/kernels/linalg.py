@@ -246,13 +246,18 @@ def _natively(parts, key) -> bool:
     dtype = parts[0][3][0].dtype
     if not native_threads.available(dtype):
         return False
-    calls = []
-    for bounds, _, _, (a, b, out, _, axis) in parts:
+    whole = []
+    for _, _, _, (a, b, out, _, _) in parts:
         args = fastblas.call_args(a, b, out) if a.dtype == dtype else None
         if args is None:
             return False
-        calls += native_threads.split(args, axis, bounds, a.itemsize)
-    native_threads.run(xp.array(calls, dtype=xp.int64), dtype, key)
+        whole.append(args)
+
+    def calls():  # the pieces' BLAS calls: made only where they run
+        return xp.array([c for args, (bounds, _, _, (a, _, _, _, axis)) in zip(whole, parts)
+                         for c in native_threads.split(args, axis, bounds, a.itemsize)], dtype=xp.int64)
+
+    native_threads.run(calls, dtype, key, whole=whole, count=sum(len(bounds) - 1 for bounds, *_ in parts))
     for _, _, _, (_, _, out, bias, _) in parts:
         if bias is not None:
             out += bias

@@ -237,9 +237,9 @@ def _step_columns(raw, whole, n_cols, per_col, dtype):
 
 class _NativeColumns(list):
     """Column bounds whose pieces run on native threads; ``calls`` is the pieces' BLAS calls, built
-    at the first step (A and C at 0: each step moves them)."""
+    at the first step (A and C at 0: each step moves them), ``whole`` the one call they cut."""
 
-    calls = None
+    calls = whole = None
 
 
 def _in_columns(raw, cols, key, m, k, a_at, lda, b_at, ldb, beta, c_at, ldc, size, trans_b=False):
@@ -255,8 +255,9 @@ def _in_columns(raw, cols, key, m, k, a_at, lda, b_at, ldb, beta, c_at, ldc, siz
         if cols.calls is None:
             cols.calls = xp.array([(111, tb, m, hi - lo, k, 0, lda, b_at + lo * b_step, ldb, lo * size, ldc)
                                    for lo, hi in pairwise(cols)], dtype=xp.int64)
+            cols.whole = [(111, tb, m, cols[-1], k, 0, lda, b_at, ldb, 0, ldc)]
         native_threads.run(cols.calls, xp.float32 if size == 4 else xp.float64, key, beta=beta, shift_a=a_at,
-                           shift_c=c_at)
+                           shift_c=c_at, whole=cols.whole)
         return
     parallel.run_pieces(cols, lambda lo, hi: raw(101, 111, tb, m, hi - lo, k, 1.0, a_at, lda, b_at + lo * b_step, ldb,
                                                  beta, c_at + lo * size, ldc), key)
