@@ -46,6 +46,7 @@ import threading
 import numpy as np
 
 from .. import compiled
+from . import heap
 
 __all__ = ["COPY_FLOATS", "KC", "MC", "MR", "NR", "available", "cblas", "compile_product", "sgemm"]
 
@@ -320,6 +321,8 @@ def _load():
     global _state
     if _state is None:
         _state = compile_product() if _host_has_wide_vectors(compiled.numba()) else False
+        if _state:
+            heap.settle()  # its steps' arrays kept for the next step, not faulted in again (kernels/heap.py)
     return _state
 
 
