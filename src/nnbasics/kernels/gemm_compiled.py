@@ -189,9 +189,13 @@ def _copy_rows(av, ta, i0, i1, k0, kb, block):
         for r in range(n):
             for kk in range(kb):
                 block[r // MR, kk, r % MR] = av[i0 + r, k0 + kk]
-    else:  # A^T's rows: read along them
+    else:  # A^T's rows: each tile row's MR floats lie side by side there (one vector copy each)
+        for p in range(full // MR):
+            for kk in range(kb):
+                for q in range(MR):
+                    block[p, kk, q] = av[k0 + kk, i0 + p * MR + q]
         for kk in range(kb):
-            for r in range(n):
+            for r in range(full, n):
                 block[r // MR, kk, r % MR] = av[k0 + kk, i0 + r]
     if full < n:
         block[full // MR, :kb, n - full:] = 0.0
