@@ -1,21 +1,27 @@
-"""Keep freed memory for the next step: the C heap's thresholds set where glibc's own rule ends up.
+"""Keep a step's freed memory for the next step: two settings of glibc's heap, made once.
 
 glibc's ``malloc`` gives big blocks back to the kernel: a block over ``M_MMAP_THRESHOLD`` is its
 own mapping (unmapped on ``free``), and once the free space at the top of the heap passes
 ``M_TRIM_THRESHOLD`` the heap is shrunk. The next step's arrays then touch fresh pages again: a
-page fault for every 4 KiB. glibc raises both thresholds by itself, each time a mapped block is
-freed (to its size, and twice that), up to 32 and 64 MiB; a training loop whose biggest freed
-block was a few MiB stays low and pays. Measured (issue 19): the compiled char-LSTM step on two
-threads with ``batch_first`` made 1,664 page faults a step (6.5 MiB of fresh pages: the copies
-of its layouts, the product's scratch), 0.2 with these thresholds at their ceilings, and ran
-33.2 against 30.2 ms; under one busy competitor its one-thread choice took 1.14x the one-thread
-run's time, because of these faults alone.
+page fault for every 4 KiB. glibc moves both thresholds by itself as mapped blocks are freed, but
+a training loop can settle where each step still gives memory back. Measured (issue 19): the
+compiled char-LSTM step on two threads with ``batch_first`` made 1,664 page faults a step
+(6.5 MiB of fresh pages: the copies of its layouts, products' scratch), 0.2 with the settings
+below, and ran 33.2 against 30.2 ms; its products on the calling thread (a loaded machine's
+choice) took 49 ms a step against 43.
 
-:func:`settle` sets the thresholds where glibc's rule ends up anyway (32 MiB, 64 MiB), once, when
-the compiled kernels load (:mod:`nnbasics.kernels.gemm_compiled`): a block over 32 MiB is still
-given back at once, and at most 64 MiB of freed heap is kept for reuse. Nothing is done where
-the C library is not glibc, or where the user set any of glibc's ``MALLOC_*`` tunables in the
-environment (their choice stands), or with ``NNBASICS_HEAP=0``.
+:func:`settle` sets, once, when the compiled product loads (:mod:`nnbasics.kernels.gemm_compiled`):
+
+* ``M_MMAP_THRESHOLD`` = :data:`MMAP_THRESHOLD` (4 MiB): blocks up to it (a step's copies, the
+  product's scratch, at most 4 MiB at a time) come from the heap; bigger ones stay mappings of
+  their own, given back at once. (At 32 MiB, glibc's own ceiling, the lab CNN's peak at batch
+  1024 grew from 452 to 516 MB: big blocks in the heap leave holes.)
+* ``M_TRIM_THRESHOLD`` = :data:`TRIM_THRESHOLD` (64 MiB): up to that much free memory at the
+  heap's top is kept for reuse (glibc's own ceiling for it).
+
+Setting either stops glibc's own adjustment of both. Nothing is done where the C library is not
+glibc, where the user set any of glibc's ``MALLOC_*`` tunables or ``GLIBC_TUNABLES`` (their
+choice stands), or with ``NNBASICS_HEAP=0``.
 """
 
 from __future__ import annotations
@@ -26,9 +32,9 @@ import threading
 
 __all__ = ["ENV", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "settle"]
 
-#: Blocks over this many bytes are mappings of their own (glibc's ceiling for its dynamic threshold).
-MMAP_THRESHOLD = 32 * 2**20
-#: Free bytes at the heap's top kept before it is shrunk (glibc's ceiling: twice the above).
+#: Blocks over this many bytes are mappings of their own (given back to the kernel on ``free``).
+MMAP_THRESHOLD = 4 * 2**20
+#: Free bytes at the heap's top kept before it is shrunk (glibc's ceiling for its own threshold).
 TRIM_THRESHOLD = 64 * 2**20
 #: ``0`` in the environment: leave the C heap's settings as they are.
 ENV = "NNBASICS_HEAP"

@@ -13,7 +13,9 @@ own two threads: 100 us). So the kernels cut products into smaller pieces there
 Each piece is the same single-threaded BLAS call as on Python's threads, so the values depend on
 the pieces alone: the same for any thread count above one and either choice of the thread
 chooser (:mod:`~nnbasics.kernels.adaptive`, which times native threads against running the
-pieces one after another on the calling thread: under load, one thread often wins).
+pieces one after another on the calling thread: under load, one thread often wins). On the
+compiled float32 product a piece gives the whole product's bits, so there one thread runs each
+product whole, in one call, and the pieces' calls are not even made (:func:`run`'s ``whole``).
 
 Only with Numba's OpenMP layer (its portable ``workqueue`` layer took 210 us for the product
 above: slower than one thread); elsewhere :func:`available` is False and the kernels keep the
