@@ -13,12 +13,15 @@ from nnbasics.kernels import heap
 
 
 class _FakeLibc:
-    def __init__(self, ok=1):
+    def __init__(self, ok=True):
         self.calls, self.ok = [], ok
 
-    def mallopt(self, param, value):
-        self.calls.append((param, value))
-        return self.ok
+    def malloc(self, size):
+        self.calls.append(("malloc", size))
+        return 0x1000 if self.ok else 0
+
+    def free(self, block):
+        self.calls.append(("free", block))
 
 
 @pytest.fixture
@@ -28,10 +31,18 @@ def fresh(monkeypatch):
         monkeypatch.delenv(var, raising=False)
 
 
-def test_settle_sets_both_thresholds_once(fresh):
+def test_settle_frees_one_mapped_block_once(fresh):
+    """glibc raises its thresholds to the size of a mapped block freed: one such block, once."""
     libc = _FakeLibc()
     assert heap.settle(libc) and heap.settle(libc)
-    assert libc.calls == [(heap._M_MMAP_THRESHOLD, heap.MMAP_THRESHOLD), (heap._M_TRIM_THRESHOLD, heap.TRIM_THRESHOLD)]
+    assert libc.calls == [("malloc", heap.PRIME), ("free", 0x1000)]
+
+
+def test_settle_on_this_machines_libc(fresh):
+    """The real call: glibc here (the CI machine's Linux), a block malloc'd and freed."""
+    if heap._libc() is None:
+        pytest.skip("not glibc")
+    assert heap.settle()
 
 
 @pytest.mark.parametrize("var,value", [("NNBASICS_HEAP", "0"), ("MALLOC_TRIM_THRESHOLD_", "1000"),
@@ -43,8 +54,8 @@ def test_a_users_setting_stands(fresh, monkeypatch, var, value):
     assert libc.calls == []
 
 
-def test_a_refused_setting_says_so(fresh):
-    assert not heap.settle(_FakeLibc(ok=0))
+def test_a_failed_malloc_says_so(fresh):
+    assert not heap.settle(_FakeLibc(ok=False))
 
 
 _STEPS = textwrap.dedent("""

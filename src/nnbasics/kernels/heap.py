@@ -1,27 +1,27 @@
-"""Keep a step's freed memory for the next step: two settings of glibc's heap, made once.
+"""Keep a step's freed memory for the next step: glibc's heap thresholds raised once, as glibc itself raises them.
 
-glibc's ``malloc`` gives big blocks back to the kernel: a block over ``M_MMAP_THRESHOLD`` is its
-own mapping (unmapped on ``free``), and once the free space at the top of the heap passes
-``M_TRIM_THRESHOLD`` the heap is shrunk. The next step's arrays then touch fresh pages again: a
-page fault for every 4 KiB. glibc moves both thresholds by itself as mapped blocks are freed, but
-a training loop can settle where each step still gives memory back. Measured (issue 19): the
+glibc's ``malloc`` gives big blocks back to the kernel: a block over its mmap threshold is its
+own mapping (unmapped on ``free``), and once the free space at the top of the heap passes its
+trim threshold (twice the other) the heap is shrunk. The next step's arrays then touch fresh
+pages again: a page fault for every 4 KiB. glibc raises both thresholds by itself each time a
+mapped block is freed (to the block's size, up to 32 MiB), but it starts at 128 KiB, and a
+training loop can settle where each step still gives memory back. Measured (issue 19): the
 compiled char-LSTM step on two threads with ``batch_first`` made 1,664 page faults a step
-(6.5 MiB of fresh pages: the copies of its layouts, products' scratch), 0.2 with the settings
-below, and ran 33.2 against 30.2 ms; its products on the calling thread (a loaded machine's
-choice) took 49 ms a step against 43.
+(6.5 MiB of fresh pages: the copies of its layouts, products' scratch), 0.2 once the thresholds
+were 4 and 8 MiB; 33.2 against 30.2 ms a step, and with its products on the calling thread (a
+loaded machine's choice) 49 against 43 ms.
 
-:func:`settle` sets, once, when the compiled product loads (:mod:`nnbasics.kernels.gemm_compiled`):
+:func:`settle` (once, when the compiled product loads: :mod:`nnbasics.kernels.gemm_compiled`)
+mallocs and frees one block of :data:`PRIME` bytes: glibc maps it, and its ``free`` raises the
+thresholds to 4 and 8 MiB, exactly as a program's own 4 MiB array would, and glibc goes on
+adjusting them as it always does. Where they are higher already, nothing changes. Setting them
+outright (``mallopt``) was measured too and rejected: it stops glibc's own adjustment, so blocks
+between the setting and 32 MiB were mapped afresh every step (held-out LSTM E128 H512 B64: 85
+against 78 ms a step at 4 MiB), and at 32 MiB big blocks left holes in the heap (the lab CNN's
+peak at batch 1024: 516 against 452 MB).
 
-* ``M_MMAP_THRESHOLD`` = :data:`MMAP_THRESHOLD` (4 MiB): blocks up to it (a step's copies, the
-  product's scratch, at most 4 MiB at a time) come from the heap; bigger ones stay mappings of
-  their own, given back at once. (At 32 MiB, glibc's own ceiling, the lab CNN's peak at batch
-  1024 grew from 452 to 516 MB: big blocks in the heap leave holes.)
-* ``M_TRIM_THRESHOLD`` = :data:`TRIM_THRESHOLD` (64 MiB): up to that much free memory at the
-  heap's top is kept for reuse (glibc's own ceiling for it).
-
-Setting either stops glibc's own adjustment of both. Nothing is done where the C library is not
-glibc, where the user set any of glibc's ``MALLOC_*`` tunables or ``GLIBC_TUNABLES`` (their
-choice stands), or with ``NNBASICS_HEAP=0``.
+Nothing is done where the C library is not glibc, where the user set any of glibc's ``MALLOC_*``
+tunables or ``GLIBC_TUNABLES`` (their choice stands), or with ``NNBASICS_HEAP=0``.
 """
 
 from __future__ import annotations
@@ -30,17 +30,14 @@ import ctypes
 import os
 import threading
 
-__all__ = ["ENV", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "settle"]
+__all__ = ["ENV", "PRIME", "settle"]
 
-#: Blocks over this many bytes are mappings of their own (given back to the kernel on ``free``).
-MMAP_THRESHOLD = 4 * 2**20
-#: Free bytes at the heap's top kept before it is shrunk (glibc's ceiling for its own threshold).
-TRIM_THRESHOLD = 64 * 2**20
+#: Bytes of the block whose ``free`` raises glibc's thresholds (to this, and twice this).
+PRIME = 4 * 2**20
 #: ``0`` in the environment: leave the C heap's settings as they are.
 ENV = "NNBASICS_HEAP"
 _USER_TUNABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_",
                   "GLIBC_TUNABLES")
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
 
 _lock = threading.Lock()
 _done = None  # None: not tried; else whether the thresholds were set
@@ -51,14 +48,16 @@ def _libc():
     try:
         libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # noqa: B018 -- only glibc has it
-        return libc
     except (OSError, AttributeError):
         return None
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
+    return libc
 
 
 def settle(libc=None) -> bool:
-    """Set glibc's heap thresholds (:data:`MMAP_THRESHOLD`, :data:`TRIM_THRESHOLD`), once a process;
-    True where they were set (now or before). ``libc``: the library to call (tests)."""
+    """Raise glibc's heap thresholds to :data:`PRIME` and twice it (where lower), once a process;
+    True where done (now or before). ``libc``: the library to call (tests)."""
     global _done
     if _done is not None:
         return _done
@@ -70,6 +69,8 @@ def settle(libc=None) -> bool:
             libc = libc or _libc()
             if libc is None:
                 return _done
-            _done = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-                libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+            block = libc.malloc(PRIME)  # mapped (over the threshold) unless the threshold is past it already
+            if block:
+                libc.free(block)  # unmapped, and the thresholds raised to its size: glibc's own rule
+                _done = True
     return _done
