@@ -10,8 +10,8 @@ Python's (:mod:`nnbasics.kernels.native_threads`: no GIL in the hand-off, so sma
 split); and on a CPU with AVX-512 the float32 matrix products themselves run as compiled code
 (:mod:`nnbasics.kernels.gemm_compiled`: a register-tiled product at about the core's peak, ~2x
 NumPy's BLAS where ``OPENBLAS_CORETYPE`` holds it to AVX2 kernels); once that product loads,
-two of glibc's heap thresholds are set (blocks up to 4 MiB from the heap, 64 MiB of its free top
-kept), so that a step's freed arrays are reused by the next instead of faulted in afresh (:mod:`nnbasics.kernels.heap`:
+glibc's heap thresholds are raised once as glibc itself raises them (one 4 MiB block freed), so
+that a step's freed arrays are reused by the next instead of faulted in afresh (:mod:`nnbasics.kernels.heap`:
 never over a user's ``MALLOC_*`` setting; ``NNBASICS_HEAP=0`` leaves the heap alone).
 They are an *extra*: ``pip install "nnbasics[numba]"``, then
 
