@@ -157,8 +157,8 @@ def run(calls, dtype, key, *, beta=0.0, shift_a=0, shift_c=0, whole=None, count=
             function making it, with ``count`` = P: called only where the pieces run.
         dtype: float32 or float64 (all pieces).
         key: hashable naming the call site and sizes, for the thread chooser.
-        whole: the same products as fewer calls (rows as ``calls``' rows: one per product, before
-            it was cut), or None. Where one thread runs them and a piece gives the whole product's
+        whole: the same products as fewer calls (a list of ``calls``' rows as tuples: one per
+            product, before it was cut), or None. Where one thread runs them and a piece gives the whole product's
             bits (:func:`exact_pieces`), these run instead: one call per product, not one per piece
             (the char-LSTM's step product: 89 against 94 us in four pieces, 200 a step; under load
             the chooser keeps one thread, and the pieces were 2 % of the step). With a function
@@ -179,9 +179,9 @@ def run(calls, dtype, key, *, beta=0.0, shift_a=0, shift_c=0, whole=None, count=
         loop(calls() if callable(calls) else calls, beta, shift_a, shift_c, gemm, set_local)
     else:
         raw = fastblas.raw(dtype)
-        rows = whole if whole is not None and exact_pieces(dtype) else calls() if callable(calls) else calls
+        rows = whole if whole is not None and exact_pieces(dtype) else (calls() if callable(calls) else calls).tolist()
         with fastblas.one_thread():
-            for ta, tb, mm, n, kk, a, lda, b, ldb, c, ldc in (rows.tolist() if hasattr(rows, "tolist") else rows):
+            for ta, tb, mm, n, kk, a, lda, b, ldb, c, ldc in rows:
                 raw(101, ta, tb, mm, n, kk, 1.0, a + shift_a, lda, b, ldb, beta, c + shift_c, ldc)
     if choice is not None:
         choice.record(m, time.perf_counter() - start)
